@@ -1,0 +1,211 @@
+//! `policy.yaml`: who the caller is, limits, switches, and per-source tables.
+//!
+//! These are the file's shapes only; [`crate::policy`] turns them into
+//! decisions. Every limit is optional here so that layers (built-in defaults,
+//! the user's file, a source's override, the managed file) can be combined.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// The whole `policy.yaml` file (the user's or the managed one).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PolicyFile {
+    /// The person this process acts for.
+    #[serde(default)]
+    pub identity: Option<Identity>,
+    /// Limits for every source unless a source overrides them.
+    #[serde(default)]
+    pub defaults: Limits,
+    /// Security switches for every source unless a source overrides them.
+    #[serde(default)]
+    pub security: Security,
+    /// Tool switches: a tool named here with `false` is off.
+    #[serde(default)]
+    pub tools: BTreeMap<String, bool>,
+    /// Audit log settings.
+    #[serde(default)]
+    pub audit: AuditSettings,
+    /// Per-source tables and overrides.
+    #[serde(default)]
+    pub sources: BTreeMap<String, SourcePolicy>,
+}
+
+/// The caller's identity, used by row policies.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Identity {
+    /// A stable user id.
+    pub user_id: String,
+    /// Roles; row policies apply by role.
+    #[serde(default)]
+    pub roles: Vec<String>,
+    /// Values row-policy templates can use as `${user.<name>}`.
+    #[serde(default)]
+    pub attributes: BTreeMap<String, AttributeValue>,
+}
+
+/// An identity attribute: a scalar or a list of scalars.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum AttributeValue {
+    /// A list, rendered as a comma-separated list of literals.
+    List(Vec<Scalar>),
+    /// One value.
+    One(Scalar),
+}
+
+/// A scalar attribute value.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Scalar {
+    /// A boolean.
+    Bool(bool),
+    /// An integer.
+    Int(i64),
+    /// A float.
+    Float(f64),
+    /// A string; always rendered as a quoted literal.
+    Text(String),
+}
+
+/// Size, time and scan limits. `None` means "not set at this layer".
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Limits {
+    /// Rows returned when the caller asks for no limit.
+    #[serde(default)]
+    pub default_limit: Option<u64>,
+    /// Most rows any query returns.
+    #[serde(default)]
+    pub max_limit: Option<u64>,
+    /// Seconds before a query is cancelled.
+    #[serde(default)]
+    pub query_timeout_seconds: Option<u64>,
+    /// Bytes one cell may hold before it is cut.
+    #[serde(default)]
+    pub max_cell_bytes: Option<u64>,
+    /// Bytes one result may hold before rows are cut.
+    #[serde(default)]
+    pub max_result_bytes: Option<u64>,
+    /// MaxCompute: estimated bytes one query may scan.
+    #[serde(default)]
+    pub max_scan_bytes: Option<u64>,
+    /// MaxCompute: estimated bytes all queries of one session may scan.
+    #[serde(default)]
+    pub max_session_scan_bytes: Option<u64>,
+}
+
+/// Security switches. `None` means "not set at this layer".
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Security {
+    /// Refuse `*` and `t.*` on every table.
+    #[serde(default)]
+    pub ban_select_star: Option<bool>,
+    /// Refuse joins that are not approved in `catalog/joins.yaml`.
+    #[serde(default)]
+    pub deny_unapproved_join: Option<bool>,
+    /// Most distinct tables in one query.
+    #[serde(default)]
+    pub max_join_tables: Option<u32>,
+}
+
+/// Audit log settings.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuditSettings {
+    /// Days of daily files to keep; older ones are pruned at start-up.
+    #[serde(default)]
+    pub retention_days: Option<u32>,
+}
+
+/// Per-source policy.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SourcePolicy {
+    /// Limits that override the global defaults for this source.
+    #[serde(default)]
+    pub defaults: Limits,
+    /// Security switches that override the global ones for this source.
+    #[serde(default)]
+    pub security: Security,
+    /// Allowed tables, keyed `schema.table` (Postgres) or
+    /// `project.table` / `project.schema.table` (MaxCompute).
+    #[serde(default)]
+    pub tables: BTreeMap<String, TablePolicy>,
+}
+
+/// What the caller may do with one table.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TablePolicy {
+    /// Business domain.
+    #[serde(default)]
+    pub domain: Option<String>,
+    /// Owning team.
+    #[serde(default)]
+    pub owner: Option<String>,
+    /// Sensitivity label.
+    #[serde(default)]
+    pub sensitivity: Option<String>,
+    /// What one row is.
+    #[serde(default)]
+    pub description: Option<String>,
+    /// When present, only these columns.
+    #[serde(default)]
+    pub allowed_columns: Option<Vec<String>>,
+    /// Columns never allowed (applies when `allowed_columns` is absent, and
+    /// also subtracts from it when both are given).
+    #[serde(default)]
+    pub denied_columns: Vec<String>,
+    /// Column descriptions.
+    #[serde(default)]
+    pub columns: BTreeMap<String, String>,
+    /// Most rows a query on this table returns.
+    #[serde(default)]
+    pub max_limit: Option<u64>,
+    /// Row filters by role.
+    #[serde(default)]
+    pub row_policies: Vec<RowPolicy>,
+    /// Partition injected when a query gives no partition predicate.
+    #[serde(default)]
+    pub default_partition: Option<DefaultPartition>,
+    /// Refuse queries without a predicate on the partition column (unless a
+    /// default partition can be injected).
+    #[serde(default)]
+    pub require_partition_filter: bool,
+}
+
+/// A row filter that applies to callers holding `role`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RowPolicy {
+    /// The role it applies to.
+    pub role: String,
+    /// A SQL boolean expression over the table's columns; `${user.<attr>}`
+    /// placeholders become quoted literals from the identity.
+    pub predicate: String,
+    /// Most rows a query under this policy returns.
+    #[serde(default)]
+    pub max_limit: Option<u64>,
+}
+
+/// Which partition to read when the query names none.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DefaultPartition {
+    /// Partition column.
+    pub field: String,
+    /// How the value is chosen.
+    pub strategy: PartitionStrategy,
+}
+
+/// Partition choice strategies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PartitionStrategy {
+    /// The newest partition that holds data.
+    MaxPt,
+}

@@ -1,0 +1,2 @@
+//! The MaxCompute engine: REST client, request signing, SQL instances and
+//! the instance tunnel.

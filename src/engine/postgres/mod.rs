@@ -1,0 +1,1 @@
+//! The PostgreSQL engine: read-only transactions over the extended protocol.

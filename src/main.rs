@@ -1,0 +1,3 @@
+//! The `sqlwarden` binary: parse flags, run one subcommand.
+
+fn main() {}

@@ -1,0 +1,2 @@
+//! The rmcp `ServerHandler`: wires the tools, instructions, progress and
+//! cancellation to stdio.
