@@ -30,25 +30,37 @@ pub trait Engine: Send + Sync {
     /// Run a checked query, streaming rows until the query's row and byte
     /// caps are reached; cancel the backend query when `ctx.cancel` fires or
     /// the query's timeout passes.
-    fn run<'a>(&'a self, query: &'a CheckedQuery, ctx: RunContext)
-        -> BoxFuture<'a, EngineResult<QueryResult>>;
+    fn run<'a>(
+        &'a self,
+        query: &'a CheckedQuery,
+        ctx: RunContext,
+    ) -> BoxFuture<'a, EngineResult<QueryResult>>;
 
     /// The engine's estimate for a checked query, without running it.
-    fn estimate<'a>(&'a self, query: &'a CheckedQuery) -> BoxFuture<'a, EngineResult<CostEstimate>>;
+    fn estimate<'a>(&'a self, query: &'a CheckedQuery)
+        -> BoxFuture<'a, EngineResult<CostEstimate>>;
 
     /// Every column of a table (not only allowed ones; callers filter), or
     /// `None` when the table does not exist. `table` is a policy key.
-    fn table_columns<'a>(&'a self, table: &'a str)
-        -> BoxFuture<'a, EngineResult<Option<Vec<ColumnInfo>>>>;
+    fn table_columns<'a>(
+        &'a self,
+        table: &'a str,
+    ) -> BoxFuture<'a, EngineResult<Option<Vec<ColumnInfo>>>>;
 
     /// The newest partition value of `field` that holds data, or `None` when
     /// the table is empty.
-    fn max_partition<'a>(&'a self, table: &'a str, field: &'a str)
-        -> BoxFuture<'a, EngineResult<Option<String>>>;
+    fn max_partition<'a>(
+        &'a self,
+        table: &'a str,
+        field: &'a str,
+    ) -> BoxFuture<'a, EngineResult<Option<String>>>;
 
     /// Partitions of a table, newest first, one page at a time.
-    fn list_partitions<'a>(&'a self, table: &'a str, page: PageRequest)
-        -> BoxFuture<'a, EngineResult<PartitionPage>>;
+    fn list_partitions<'a>(
+        &'a self,
+        table: &'a str,
+        page: PageRequest,
+    ) -> BoxFuture<'a, EngineResult<PartitionPage>>;
 
     /// What the login can do, for `sqlwarden check`.
     fn probe<'a>(&'a self) -> BoxFuture<'a, EngineResult<ProbeReport>>;

@@ -104,6 +104,28 @@ impl PreparedQuery {
 }
 
 impl CheckedQuery {
+    /// A query that skipped the gate, for engine unit tests only.
+    #[cfg(test)]
+    pub(crate) fn for_engine_tests(
+        sql: &str,
+        applied_limit: u64,
+        max_cell_bytes: u64,
+        max_result_bytes: u64,
+        timeout: Duration,
+    ) -> Self {
+        Self {
+            sql: sql.into(),
+            original_sql: sql.into(),
+            tables_used: Vec::new(),
+            columns_used: Vec::new(),
+            applied_limit,
+            partitions_used: BTreeMap::new(),
+            max_cell_bytes,
+            max_result_bytes,
+            timeout,
+        }
+    }
+
     /// The rendered, rewritten SQL; what the engine runs. Its `LIMIT` is
     /// [`Self::applied_limit`] + 1 so truncation is detected truthfully.
     pub fn sql(&self) -> &str {

@@ -1,0 +1,30 @@
+//! sqlwarden's integration tests, compiled as one binary (one link, shared
+//! helpers in `tests/support`). Each module covers one part; all of them use
+//! real components: the local PostgreSQL, the built binary over stdio, and
+//! the in-repo MaxCompute emulator.
+
+#[path = "../support/mod.rs"]
+mod support;
+
+mod audit;
+mod cli;
+mod config;
+mod gate_corpus;
+mod mc_emulator;
+mod mc_engine;
+mod pg_engine;
+mod pyodps;
+mod row_policies;
+mod secrets;
+mod stdio;
+mod tpch;
+
+#[tokio::test]
+async fn postgres_is_reachable() {
+    let client = support::pg::connect("postgres").await;
+    let row = client
+        .query_one("SELECT 1::int4", &[])
+        .await
+        .expect("select 1");
+    assert_eq!(row.get::<_, i32>(0), 1);
+}

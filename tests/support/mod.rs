@@ -1,0 +1,5 @@
+//! Helpers shared by the integration tests: real PostgreSQL databases per
+//! test, and (for MaxCompute) the protocol emulator.
+#![allow(dead_code)]
+
+pub mod pg;

@@ -1,0 +1,100 @@
+//! A fresh PostgreSQL database per test, dropped afterwards.
+//!
+//! Tests talk to the real server on `127.0.0.1:5432` as `postgres` (trust
+//! auth); `SQLWARDEN_TEST_PG_HOST` / `SQLWARDEN_TEST_PG_PORT` override it.
+//! When the server is unreachable the test fails loudly: it never skips.
+
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use tokio_postgres::{Client, NoTls};
+
+/// Host of the test server.
+pub fn host() -> String {
+    std::env::var("SQLWARDEN_TEST_PG_HOST").unwrap_or_else(|_| "127.0.0.1".into())
+}
+
+/// Port of the test server.
+pub fn port() -> u16 {
+    std::env::var("SQLWARDEN_TEST_PG_PORT")
+        .ok()
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(5432)
+}
+
+/// Connect as `postgres` to `dbname`, panicking with a clear message when
+/// the server is not there.
+pub async fn connect(dbname: &str) -> Client {
+    let conn_str = format!(
+        "host={} port={} user=postgres dbname={dbname}",
+        host(),
+        port()
+    );
+    let (client, connection) = tokio_postgres::connect(&conn_str, NoTls)
+        .await
+        .unwrap_or_else(|e| {
+            panic!(
+                "PostgreSQL is not reachable at {}:{} ({e}); these tests need it. \
+                 Start it with: pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start",
+                host(),
+                port()
+            )
+        });
+    tokio::spawn(async move {
+        let _ = connection.await;
+    });
+    client
+}
+
+/// A database that exists for one test and is dropped when this is dropped.
+pub struct TestDb {
+    /// The database name.
+    pub name: String,
+}
+
+impl TestDb {
+    /// Create a fresh, empty database named after `label`.
+    pub async fn create(label: &str) -> TestDb {
+        static SEQ: AtomicU32 = AtomicU32::new(0);
+        let name = format!(
+            "sqlwarden_t_{}_{}_{}",
+            label
+                .to_lowercase()
+                .replace(|c: char| !c.is_ascii_alphanumeric(), "_"),
+            std::process::id(),
+            SEQ.fetch_add(1, Ordering::Relaxed)
+        );
+        let admin = connect("postgres").await;
+        admin
+            .batch_execute(&format!(
+                "DROP DATABASE IF EXISTS {name}; CREATE DATABASE {name}"
+            ))
+            .await
+            .unwrap_or_else(|e| panic!("cannot create test database {name}: {e}"));
+        TestDb { name }
+    }
+
+    /// A client connected to this database as `postgres`.
+    pub async fn client(&self) -> Client {
+        connect(&self.name).await
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        let name = self.name.clone();
+        // Drop may run inside a runtime, so use a thread with its own.
+        let _ = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime");
+            rt.block_on(async {
+                let admin = connect("postgres").await;
+                let _ = admin
+                    .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                    .await;
+            });
+        })
+        .join();
+    }
+}
