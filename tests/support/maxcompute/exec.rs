@@ -55,7 +55,7 @@ pub async fn run_query(
         .await
         .map_err(|e| pg_failure(&e))?;
     let mut result_columns = Vec::with_capacity(columns.len());
-    for (i, c) in columns.iter().enumerate() {
+    for c in &columns {
         let declared = c
             .table_oid
             .zip(c.column_id)
@@ -75,12 +75,10 @@ pub async fn run_query(
                     c.name, c.ty
                 ))
             })?;
-        let name = if c.name == "?column?" {
-            format!("_c{i}")
-        } else {
-            c.name.clone()
-        };
-        result_columns.push(ResultColumn { name, ty });
+        result_columns.push(ResultColumn {
+            name: c.name.clone(),
+            ty,
+        });
     }
     let rows = rows
         .iter()

@@ -21,7 +21,7 @@ use sqlparser::ast::helpers::attached_token::AttachedToken;
 use sqlparser::ast::{
     visit_expressions, visit_expressions_mut, visit_relations_mut, CaseWhen, DataType, Expr,
     FunctionArg, FunctionArgExpr, FunctionArguments, Ident, ObjectName, ObjectNamePart, Query,
-    Select, Statement, TableFactor, Value as SqlValue, Visit, Visitor,
+    Select, SelectItem, SetExpr, Statement, TableFactor, Value as SqlValue, Visit, Visitor,
 };
 use sqlparser::dialect::GenericDialect;
 use sqlparser::parser::Parser;
@@ -239,10 +239,35 @@ pub fn translate(
     if let ControlFlow::Break(f) = flow {
         return Err(f);
     }
+    if let Statement::Query(q) = &mut statement {
+        name_unnamed_columns(&mut q.body);
+    }
     Ok(Translated {
         pg_sql: statement.to_string(),
         tables,
     })
+}
+
+/// MaxCompute names an unaliased computed result column `_cN` (N = its
+/// position); PostgreSQL would name it after the function or `?column?`.
+fn name_unnamed_columns(body: &mut SetExpr) {
+    match body {
+        SetExpr::Select(select) => {
+            for (i, item) in select.projection.iter_mut().enumerate() {
+                if let SelectItem::UnnamedExpr(e) = item {
+                    if !matches!(e, Expr::Identifier(_) | Expr::CompoundIdentifier(_)) {
+                        *item = SelectItem::ExprWithAlias {
+                            expr: e.clone(),
+                            alias: Ident::with_quote('"', format!("_c{i}")),
+                        };
+                    }
+                }
+            }
+        }
+        SetExpr::SetOperation { left, .. } => name_unnamed_columns(left),
+        SetExpr::Query(q) => name_unnamed_columns(&mut q.body),
+        _ => {}
+    }
 }
 
 fn cte_names(statement: &Statement) -> BTreeSet<String> {
