@@ -500,8 +500,8 @@ async fn cost_estimate_is_deterministic_json() {
 /// One decoded record: `(field index, raw value)` per non-NULL column.
 type StreamRow = Vec<(u32, Vec<u8>)>;
 
-/// A minimal, independent tunnel reader for integer (`i`) and string
-/// (`s`) columns: each row is `(field index, raw value)` pairs; a broken
+/// A minimal, independent tunnel reader for integer (`i`), string (`s`)
+/// and timestamp (`t`) columns: each row is `(field index, raw value)` pairs; a broken
 /// stream is an error naming what broke (`truncated`, `checksum`, …).
 fn read_stream(bytes: &[u8], kinds: &[char]) -> Result<Vec<StreamRow>, String> {
     let mut pos = 0;
@@ -548,11 +548,18 @@ fn read_stream(bytes: &[u8], kinds: &[char]) -> Result<Vec<StreamRow>, String> {
             i => {
                 crc = crc32c::crc32c_append(crc, &(i as i32).to_le_bytes());
                 let kind = kinds[(i - 1) as usize];
+                let zigzag = |z: u64| ((z >> 1) as i64) ^ -((z & 1) as i64);
                 let raw = if kind == 'i' {
-                    let z = varint(&mut pos)?;
-                    let v = ((z >> 1) as i64) ^ -((z & 1) as i64);
+                    let v = zigzag(varint(&mut pos)?);
                     crc = crc32c::crc32c_append(crc, &v.to_le_bytes());
                     v.to_le_bytes().to_vec()
+                } else if kind == 't' {
+                    // Timestamp: sint64 seconds, then sint32 nanoseconds.
+                    let secs = zigzag(varint(&mut pos)?);
+                    let nanos = zigzag(varint(&mut pos)?) as i32;
+                    crc = crc32c::crc32c_append(crc, &secs.to_le_bytes());
+                    crc = crc32c::crc32c_append(crc, &nanos.to_le_bytes());
+                    [secs.to_le_bytes().to_vec(), nanos.to_le_bytes().to_vec()].concat()
                 } else {
                     let len = varint(&mut pos)? as usize;
                     let b = bytes.get(pos..pos + len).ok_or("truncated")?.to_vec();
@@ -622,6 +629,36 @@ async fn tunnel_session_and_record_stream() {
     assert_eq!(r.error_code(), "InvalidArgument");
     let r = stream(&c, &id, "nope", "(0,1)").await;
     assert_eq!(r.status, 404);
+}
+
+#[tokio::test]
+async fn tunnel_timestamps_are_seconds_and_nanos() {
+    let emu = fixture::start(fixture::config()).await;
+    let c = Raw::new(&emu);
+    let id = c
+        .submit(
+            "SQL",
+            "select ts from sales where ds = '20240102' order by id",
+            "{}",
+        )
+        .await;
+    assert_eq!(c.wait(&id).await, "Success");
+    let (r, download_id) = open_session(&c, &id).await;
+    let session: serde_json::Value = serde_json::from_slice(&r.body).expect("session");
+    assert_eq!(session["Schema"]["columns"][0]["type"], "timestamp");
+    let r = stream(&c, &id, &download_id, "(0,3)").await;
+    let rows = read_stream(&r.body, &['t']).expect("valid stream");
+    let ts = |secs: i64, nanos: i32| {
+        [secs.to_le_bytes().to_vec(), nanos.to_le_bytes().to_vec()].concat()
+    };
+    assert_eq!(rows[0], [(1, ts(1_704_164_645, 123_456_000))]);
+    assert!(rows[1].is_empty(), "NULL");
+    assert_eq!(rows[2], [(1, ts(-1, 500_000_000))]);
+    let csv = c.result(&id).await.xml_field("Result");
+    assert_eq!(
+        csv,
+        "\"ts\"\n2024-01-02 03:04:05.123456\n\\N\n1969-12-31 23:59:59.500\n"
+    );
 }
 
 // ------------------------------------------------------------------ faults

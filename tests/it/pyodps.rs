@@ -31,6 +31,14 @@ async fn run_script(script: &str, emu: &EmulatorHandle, env: &[(&str, &str)]) ->
     let out = cmd.output().await.expect("python3 must be installed");
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
+    if !out.status.success() {
+        for r in emu.requests() {
+            eprintln!(
+                "emulator saw: {} {} {:?} -> {}",
+                r.method, r.path, r.params, r.status
+            );
+        }
+    }
     assert!(
         out.status.success(),
         "{script}.py failed ({}); is pyodps installed (`pip install pyodps`)?\nstdout: {stdout}\nstderr: {stderr}",
@@ -194,14 +202,14 @@ async fn pyodps_walkthrough_with_v4_signatures() {
 #[tokio::test]
 async fn pyodps_v4_with_another_region_is_refused() {
     let emu = fixture::start(fixture::config()).await;
-    let out = run_script("wrong_secret", &emu, &[("ODPS_REGION_NAME", "cn-beijing")]).await;
+    let out = run_script("list_tables", &emu, &[("ODPS_REGION_NAME", "cn-beijing")]).await;
     assert_eq!(out["error"]["code"], "SignatureNotMatch", "{out}");
 }
 
 #[tokio::test]
 async fn pyodps_wrong_secret_is_signature_not_match() {
     let emu = fixture::start(fixture::config()).await;
-    let out = run_script("wrong_secret", &emu, &[("MC_SK", "not-the-secret")]).await;
+    let out = run_script("list_tables", &emu, &[("MC_SK", "not-the-secret")]).await;
     assert_eq!(out["error"]["code"], "SignatureNotMatch", "{out}");
     assert!(out["error"]["request_id"]
         .as_str()
@@ -211,7 +219,7 @@ async fn pyodps_wrong_secret_is_signature_not_match() {
         .iter()
         .all(|r| r.signature.is_none() && r.status == 401));
     // And the right secret works on the same emulator.
-    let ok = run_script("wrong_secret", &emu, &[]).await;
+    let ok = run_script("list_tables", &emu, &[]).await;
     assert_eq!(ok["tables"], json!(["customers", "sales"]));
 }
 
@@ -230,4 +238,37 @@ async fn pyodps_stops_a_hanging_instance() {
         .expect("instance");
     assert!(inst.terminate_requested);
     assert_eq!(inst.task_status, "Cancelled");
+}
+
+#[tokio::test]
+async fn pyodps_sts_account_needs_its_token() {
+    let emu = fixture::start(fixture::config()).await;
+    let sts = [
+        ("MC_AK", fixture::STS_AK),
+        ("MC_SK", fixture::STS_SK),
+        ("MC_STS_TOKEN", fixture::STS_TOKEN),
+    ];
+    let ok = run_script("list_tables", &emu, &sts).await;
+    assert_eq!(ok["tables"], json!(["customers", "sales"]), "{ok}");
+    let without = run_script("list_tables", &emu, &sts[..2]).await;
+    assert_eq!(without["error"]["code"], "Unauthorized", "{without}");
+}
+
+#[tokio::test]
+async fn pyodps_three_tier_project_with_schema() {
+    let mut config = fixture::config();
+    config.tenant_schemas = true;
+    let emu = fixture::start(config).await;
+    let out = run_script(
+        "three_tier",
+        &emu,
+        &[("MC_PROJECT", "lake"), ("MC_SCHEMA", "analytics")],
+    )
+    .await;
+    assert_eq!(out["tables"], json!(["visits"]));
+    assert_eq!(out["columns"], json!(["visit_id", "page"]));
+    assert_eq!(out["rows"], json!([["/home"], ["/cart"]]));
+    let inst = emu.instances().pop().expect("instance");
+    assert_eq!(inst.settings["odps.default.schema"], "analytics");
+    assert_eq!(inst.settings["odps.namespace.schema"], "true");
 }

@@ -238,7 +238,7 @@ fn not_found(id: &str) -> OdpsError {
 
 /// `PUT /projects/{p}/instances/{id}` with `<Status>Terminated</Status>`.
 pub fn terminate(shared: &Shared, id: &str, body: &str) -> Result<Response<Body>, OdpsError> {
-    if !body.contains("<Status>Terminated</Status>") {
+    if super::job::requested_status(body).as_deref() != Some("Terminated") {
         return Err(OdpsError::new(
             400,
             "InvalidStateSetting",
