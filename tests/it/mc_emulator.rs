@@ -405,8 +405,24 @@ async fn sql_failures_look_like_the_service() {
     );
     let (_, msg) = c.query("select id frm sales", "{}").await;
     assert!(msg.starts_with("ODPS-0130161:"), "{msg}");
-    let (_, msg) = c.query("select nope(id) from customers", "{}").await;
-    assert!(msg.starts_with("ODPS-0130071:"), "{msg}");
+    let (_, msg) = c
+        .query("select nope(customer_id) from customers", "{}")
+        .await;
+    assert_eq!(
+        msg,
+        "ODPS-0130071:[1,1] Semantic analysis exception - function or view 'nope' cannot be resolved"
+    );
+    // PostgreSQL-only functions do not exist here, as on the service.
+    let (_, msg) = c.query("select pg_sleep(1)", "{}").await;
+    assert_eq!(
+        msg,
+        "ODPS-0130071:[1,1] Semantic analysis exception - function or view 'pg_sleep' cannot be resolved"
+    );
+    let (_, msg) = c.query("select nope from customers", "{}").await;
+    assert_eq!(
+        msg,
+        "ODPS-0130071:[1,1] Semantic analysis exception - column nope cannot be resolved"
+    );
     let (_, msg) = c
         .query(
             "insert into customers values (9, 'X')",

@@ -149,10 +149,18 @@ fn pg_failure(e: &tokio_postgres::Error) -> TaskFailure {
     };
     let msg = db.message();
     let code = db.code();
+    // The name PostgreSQL quotes (`column "x" does not exist`) or puts
+    // before the argument list (`function f(bigint) does not exist`).
+    let quoted = msg.split('"').nth(1);
+    let called = msg
+        .strip_prefix("function ")
+        .and_then(|m| m.split('(').next());
     TaskFailure(if *code == SqlState::UNDEFINED_FUNCTION {
-        format!("ODPS-0130071:[1,1] Semantic analysis exception - function or view cannot be resolved: {msg}")
+        let name = called.unwrap_or(msg);
+        format!("ODPS-0130071:[1,1] Semantic analysis exception - function or view '{name}' cannot be resolved")
     } else if *code == SqlState::UNDEFINED_COLUMN {
-        format!("ODPS-0130071:[1,1] Semantic analysis exception - column cannot be resolved: {msg}")
+        let name = quoted.unwrap_or(msg);
+        format!("ODPS-0130071:[1,1] Semantic analysis exception - column {name} cannot be resolved")
     } else if *code == SqlState::SYNTAX_ERROR {
         format!("ODPS-0130161:[1,1] Parse exception - {msg}")
     } else if code.code().starts_with("42") {

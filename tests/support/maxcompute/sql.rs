@@ -294,8 +294,64 @@ fn renamed(name: &str) -> Option<&'static str> {
         "nvl" => "coalesce",
         "getdate" => "now",
         "size" => "cardinality",
+        "instr" => "strpos",
+        "tolower" => "lower",
+        "toupper" => "upper",
         _ => return None,
     })
+}
+
+/// MaxCompute built-ins that PostgreSQL runs with the same name and
+/// meaning. Anything else (including every PostgreSQL-only function such
+/// as `pg_sleep`) fails as an unknown function, as on the real service.
+const SAME_NAME: &[&str] = &[
+    "abs",
+    "avg",
+    "ceil",
+    "coalesce",
+    "concat",
+    "concat_ws",
+    "count",
+    "dense_rank",
+    "exp",
+    "first_value",
+    "floor",
+    "greatest",
+    "lag",
+    "last_value",
+    "lead",
+    "least",
+    "length",
+    "ln",
+    "lower",
+    "ltrim",
+    "max",
+    "min",
+    "ntile",
+    "percent_rank",
+    "rank",
+    "regexp_replace",
+    "replace",
+    "reverse",
+    "round",
+    "row_number",
+    "rtrim",
+    "sign",
+    "sqrt",
+    "stddev",
+    "stddev_samp",
+    "substr",
+    "substring",
+    "sum",
+    "trim",
+    "upper",
+    "variance",
+];
+
+fn unknown_function(name: &str) -> TaskFailure {
+    TaskFailure(format!(
+        "ODPS-0130071:[1,1] Semantic analysis exception - function or view '{name}' cannot be resolved"
+    ))
 }
 
 fn rewrite_expr(e: &mut Expr, max_pts: &HashMap<String, String>) -> ControlFlow<TaskFailure> {
@@ -311,14 +367,17 @@ fn rewrite_expr(e: &mut Expr, max_pts: &HashMap<String, String>) -> ControlFlow<
         };
     }
     match e {
-        Expr::Function(f) if f.name.0.len() == 1 => {
+        Expr::Function(f) => {
             let name = name_parts(&f.name).join(".");
             if let Some(pg) = renamed(&name) {
                 f.name = ObjectName::from(vec![Ident::new(pg)]);
             } else if name == "if" {
-                if let Some(case) = if_to_case(f) {
-                    *e = case;
+                match if_to_case(f) {
+                    Some(case) => *e = case,
+                    None => return ControlFlow::Break(unknown_function(&name)),
                 }
+            } else if !SAME_NAME.contains(&name.as_str()) {
+                return ControlFlow::Break(unknown_function(&name));
             }
         }
         Expr::Cast { data_type, .. } => {
