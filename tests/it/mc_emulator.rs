@@ -641,8 +641,10 @@ async fn tunnel_session_and_record_stream() {
     assert_eq!(rows[0][1], (2, b"bob".to_vec()));
     assert_eq!(rows[0].len(), 2, "NULL tiny omitted");
     assert_eq!(rows[1][2], (3, (-128i64).to_le_bytes().to_vec()));
-    let r = stream(&c, &id, &download_id, "(2,5)").await;
-    assert_eq!(r.error_code(), "InvalidArgument");
+    for bad in ["(2,5)", "(1,18446744073709551615)", "(x,1)", "0,1"] {
+        let r = stream(&c, &id, &download_id, bad).await;
+        assert_eq!(r.error_code(), "InvalidArgument", "{bad}");
+    }
     let r = stream(&c, &id, "nope", "(0,1)").await;
     assert_eq!(r.status, 404);
 }

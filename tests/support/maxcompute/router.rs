@@ -281,7 +281,8 @@ impl Route<'_> {
             }
             None => (0, rows.rows.len()),
         };
-        if start > rows.rows.len() || start + count > rows.rows.len() {
+        let end = start.checked_add(count).ok_or_else(bad_range)?;
+        if end > rows.rows.len() {
             return Err(bad_range());
         }
         let selected: Vec<usize> = match self.params.get("columns").filter(|c| !c.is_empty()) {
@@ -301,7 +302,7 @@ impl Route<'_> {
             None => (0..rows.columns.len()).collect(),
         };
         let columns: Vec<_> = selected.iter().map(|&i| rows.columns[i].clone()).collect();
-        let slice: Vec<Vec<_>> = rows.rows[start..start + count]
+        let slice: Vec<Vec<_>> = rows.rows[start..end]
             .iter()
             .map(|r| selected.iter().map(|&i| r[i].clone()).collect())
             .collect();
