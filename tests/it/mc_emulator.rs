@@ -264,7 +264,7 @@ async fn tables_page_by_marker() {
             break;
         }
     }
-    assert_eq!(names, ["customers", "sales"]);
+    assert_eq!(names, ["customers", "profiles", "sales"]);
     let r = c
         .get("/api/projects/demo/tables", "expectmarker=true&name=sal")
         .await;
@@ -647,6 +647,40 @@ async fn tunnel_session_and_record_stream() {
     }
     let r = stream(&c, &id, "nope", "(0,1)").await;
     assert_eq!(r.status, 404);
+}
+
+#[tokio::test]
+async fn complex_types_in_schema_session_and_csv() {
+    let emu = fixture::start(fixture::config()).await;
+    let c = Raw::new(&emu);
+    let r = c.get("/api/projects/demo/tables/profiles", "").await;
+    let schema: serde_json::Value =
+        serde_json::from_str(&r.xml_field("Schema")).expect("schema json");
+    assert_eq!(schema["columns"][1]["type"], "map<string,bigint>");
+    assert_eq!(schema["columns"][2]["type"], "struct<city:string,zip:int>");
+    assert_eq!(
+        schema["columns"][3]["type"],
+        "array<struct<day:date,score:double>>"
+    );
+    let id = c
+        .submit(
+            "SQL",
+            "select attrs, info, history from profiles order by id",
+            "{}",
+        )
+        .await;
+    assert_eq!(c.wait(&id).await, "Success");
+    let (r, _) = open_session(&c, &id).await;
+    let session: serde_json::Value = serde_json::from_slice(&r.body).expect("session");
+    assert_eq!(
+        session["Schema"]["columns"][1]["type"],
+        "struct<city:string,zip:int>"
+    );
+    let csv = c.result(&id).await.xml_field("Result");
+    assert_eq!(
+        csv,
+        "\"attrs\",\"info\",\"history\"\n\"{a:1,b:null}\",\"{city:Hangzhou,zip:310000}\",\"[{day:2024-01-01,score:1.5},null]\"\n\\N,\"{city:null,zip:1}\",\\N\n"
+    );
 }
 
 #[tokio::test]

@@ -53,7 +53,7 @@ fn cell(t: &str, v: Value) -> Value {
 }
 
 fn check_walkthrough(out: &Value) {
-    assert_eq!(out["tables"], json!(["customers", "sales"]));
+    assert_eq!(out["tables"], json!(["customers", "profiles", "sales"]));
     assert_eq!(out["table_comment"], "One row per sale");
     let cols = out["columns"].as_array().expect("columns");
     assert_eq!(cols.len(), 16);
@@ -120,6 +120,26 @@ fn check_walkthrough(out: &Value) {
     assert_eq!(csv[0][3], cell("str", json!("alice")));
     assert_eq!(csv[1][1], cell("NoneType", Value::Null));
     assert_eq!(csv[2][3], cell("str", json!("carol \"c\", 中文")));
+
+    // map<>, struct<> and array<struct<>> through the tunnel.
+    let complex = &out["complex_rows"];
+    assert_eq!(
+        complex[0],
+        json!([
+            cell("int", json!(1)),
+            {"type": "dict", "value": {"a": cell("int", json!(1)), "b": cell("NoneType", Value::Null)}},
+            {"type": "struct", "value": {"city": cell("str", json!("Hangzhou")), "zip": cell("int", json!(310000))}},
+            {"type": "list", "value": [
+                {"type": "struct", "value": {"day": cell("date", json!("2024-01-01")), "score": cell("float", json!(1.5))}},
+                cell("NoneType", Value::Null),
+            ]},
+        ])
+    );
+    assert_eq!(complex[1][1], cell("NoneType", Value::Null));
+    assert_eq!(
+        complex[1][2],
+        json!({"type": "struct", "value": {"city": cell("NoneType", Value::Null), "zip": cell("int", json!(1))}})
+    );
 
     let input: u64 = out["cost"]["input_size"]
         .as_u64()
@@ -220,7 +240,7 @@ async fn pyodps_wrong_secret_is_signature_not_match() {
         .all(|r| r.signature.is_none() && r.status == 401));
     // And the right secret works on the same emulator.
     let ok = run_script("list_tables", &emu, &[]).await;
-    assert_eq!(ok["tables"], json!(["customers", "sales"]));
+    assert_eq!(ok["tables"], json!(["customers", "profiles", "sales"]));
 }
 
 #[tokio::test]
@@ -249,7 +269,11 @@ async fn pyodps_sts_account_needs_its_token() {
         ("MC_STS_TOKEN", fixture::STS_TOKEN),
     ];
     let ok = run_script("list_tables", &emu, &sts).await;
-    assert_eq!(ok["tables"], json!(["customers", "sales"]), "{ok}");
+    assert_eq!(
+        ok["tables"],
+        json!(["customers", "profiles", "sales"]),
+        "{ok}"
+    );
     let without = run_script("list_tables", &emu, &sts[..2]).await;
     assert_eq!(without["error"]["code"], "Unauthorized", "{without}");
 }

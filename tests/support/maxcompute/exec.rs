@@ -80,14 +80,20 @@ pub async fn run_query(
             ty,
         });
     }
-    let rows = rows
-        .iter()
-        .map(|r| (0..columns.len()).map(|i| value::cell(r, i)).collect())
-        .collect::<Result<Vec<Vec<Value>>, _>>()
-        .map_err(|e| pg_failure(&e))?;
+    let mut typed_rows = Vec::with_capacity(rows.len());
+    for r in &rows {
+        let mut row = Vec::with_capacity(columns.len());
+        for (i, col) in result_columns.iter().enumerate() {
+            let raw = value::cell(r, i).map_err(|e| pg_failure(&e))?;
+            let v = value::shape(&col.ty, raw)
+                .map_err(|e| TaskFailure(format!("ODPS-0010000:System internal error - {e}")))?;
+            row.push(v);
+        }
+        typed_rows.push(row);
+    }
     Ok(ResultSet {
         columns: result_columns,
-        rows,
+        rows: typed_rows,
     })
 }
 
@@ -196,7 +202,13 @@ pub fn to_csv(result: &ResultSet) -> String {
 fn is_textual(ty: &McType) -> bool {
     matches!(
         ty,
-        McType::String | McType::Varchar(_) | McType::Char(_) | McType::Binary | McType::Array(_)
+        McType::String
+            | McType::Varchar(_)
+            | McType::Char(_)
+            | McType::Binary
+            | McType::Array(_)
+            | McType::Map(..)
+            | McType::Struct(_)
     )
 }
 

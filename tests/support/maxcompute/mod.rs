@@ -16,8 +16,9 @@
 //! `GET /projects/{p}/tunnel?service` answers. The emulator is independent
 //! of sqlwarden's own MaxCompute client on purpose: the official pyodps SDK
 //! is its proof (tests/it/pyodps.rs), and it then judges sqlwarden.
-//! It is not a full MaxCompute: no writes, no DDL over REST, no
-//! `map<>`/`struct<>` columns, no Arrow tunnel, no table tunnel.
+//! It is not a full MaxCompute: no writes, no DDL over REST, no Arrow
+//! tunnel, no table tunnel, no tunnel compression, no `interval`/`json`
+//! columns, no arrays of arrays, no LATERAL VIEW or UDFs.
 //!
 //! Files: `router` (dispatch, auth and faults per request), `auth`
 //! (signatures), `meta` (projects, schemas, tables, partitions), `job` and
