@@ -376,6 +376,14 @@ async fn query_result_csv_source_and_status_headers() {
         csv,
         "\"id\",\"name\",\"amt\",\"f\",\"_c4\"\n1,\"alice\",2.5,\"yes\",2\n2,\"bob\",0,\"no\",2\n"
     );
+    // The id does not exist under another project.
+    let other = c
+        .get(&format!("/api/projects/lake/instances/{id}"), "")
+        .await;
+    assert_eq!(
+        (other.status, other.error_code().as_str()),
+        (404, "NoSuchObject")
+    );
     let source = c.get(&path, "source").await.text();
     assert!(source.contains("<Job>") && source.contains("MAX_PT('demo.sales')"));
     let rec = &emu.instances()[0];
@@ -430,6 +438,21 @@ async fn sql_failures_look_like_the_service() {
         )
         .await;
     assert!(msg.contains("invalid statement in readonly mode"), "{msg}");
+    let (_, msg) = c.query("select id from customers order by id", "{}").await;
+    assert!(
+        msg.contains("ORDER BY must be used with a LIMIT clause"),
+        "{msg}"
+    );
+    let relaxed = r#"{"odps.sql.validate.orderby.limit":"false"}"#;
+    assert_eq!(
+        c.query(
+            "select customer_id from customers order by customer_id",
+            relaxed
+        )
+        .await
+        .0,
+        "Success"
+    );
     let (_, msg) = c.query("select 1; select 2", "{}").await;
     assert!(msg.starts_with("ODPS-0130161:"), "{msg}");
     // The data did not change.
@@ -623,7 +646,7 @@ async fn tunnel_session_and_record_stream() {
     let id = c
         .submit(
             "SQL",
-            "select id, name, tiny from sales where ds = '20240102' order by id",
+            "select id, name, tiny from sales where ds = '20240102' order by id limit 10",
             "{}",
         )
         .await;
@@ -665,7 +688,7 @@ async fn complex_types_in_schema_session_and_csv() {
     let id = c
         .submit(
             "SQL",
-            "select attrs, info, history from profiles order by id",
+            "select attrs, info, history from profiles order by id limit 10",
             "{}",
         )
         .await;
@@ -690,7 +713,7 @@ async fn tunnel_timestamps_are_seconds_and_nanos() {
     let id = c
         .submit(
             "SQL",
-            "select ts from sales where ds = '20240102' order by id",
+            "select ts from sales where ds = '20240102' order by id limit 10",
             "{}",
         )
         .await;

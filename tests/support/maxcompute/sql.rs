@@ -49,6 +49,9 @@ pub struct SqlContext {
     pub allow_fullscan: bool,
     /// `odps.sql.read.only=true` was sent.
     pub read_only: bool,
+    /// `odps.sql.validate.orderby.limit` (true unless sent as `false`):
+    /// `ORDER BY` needs a `LIMIT`.
+    pub orderby_needs_limit: bool,
 }
 
 /// A query ready for PostgreSQL.
@@ -213,6 +216,9 @@ pub fn translate(
     max_pts: &HashMap<String, String>,
 ) -> Result<Translated, TaskFailure> {
     let ctes = cte_names(&statement);
+    if ctx.orderby_needs_limit {
+        check_order_by_limit(&statement)?;
+    }
     if !ctx.allow_fullscan {
         check_full_scans(&statement, ctx, catalog, &ctes)?;
     }
@@ -267,6 +273,27 @@ fn name_unnamed_columns(body: &mut SetExpr) {
         SetExpr::SetOperation { left, .. } => name_unnamed_columns(left),
         SetExpr::Query(q) => name_unnamed_columns(&mut q.body),
         _ => {}
+    }
+}
+
+/// MaxCompute refuses `ORDER BY` without `LIMIT` (an unbounded global
+/// sort) unless `odps.sql.validate.orderby.limit=false`.
+fn check_order_by_limit(statement: &Statement) -> Result<(), TaskFailure> {
+    struct OrderBy;
+    impl Visitor for OrderBy {
+        type Break = TaskFailure;
+        fn pre_visit_query(&mut self, q: &Query) -> ControlFlow<TaskFailure> {
+            if q.order_by.is_some() && q.limit_clause.is_none() && q.fetch.is_none() {
+                return ControlFlow::Break(TaskFailure(
+                    "ODPS-0130071:[1,1] Semantic analysis exception - ORDER BY must be used with a LIMIT clause, please set odps.sql.validate.orderby.limit=false to use it.".into(),
+                ));
+            }
+            ControlFlow::Continue(())
+        }
+    }
+    match statement.visit(&mut OrderBy) {
+        ControlFlow::Break(f) => Err(f),
+        ControlFlow::Continue(()) => Ok(()),
     }
 }
 
