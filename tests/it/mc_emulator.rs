@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use crate::support::maxcompute::auth::{sign_v2, v4_key, SignedParts};
 use crate::support::maxcompute::router::parse_query;
-use crate::support::maxcompute::{fixture, EmulatorHandle};
+use crate::support::maxcompute::{fixture, EmulatorHandle, TableSpec};
 
 /// A raw signing client for one emulator.
 struct Raw {
@@ -734,6 +734,23 @@ async fn tunnel_timestamps_are_seconds_and_nanos() {
         csv,
         "\"ts\"\n2024-01-02 03:04:05.123456\n\\N\n1969-12-31 23:59:59.500\n"
     );
+}
+
+#[tokio::test]
+async fn result_csv_is_capped_at_ten_thousand_rows_but_the_tunnel_is_not() {
+    let emu = fixture::start(fixture::config()).await;
+    emu.create_table(&TableSpec::new("demo.big").column("n", "bigint", ""))
+        .await;
+    let values: Vec<String> = (1..=10_001).map(|n| format!("({n})")).collect();
+    emu.insert("demo.big", &values.join(",")).await;
+    let c = Raw::new(&emu);
+    let id = c.submit("SQL", "select n from big", "{}").await;
+    assert_eq!(c.wait(&id).await, "Success");
+    let csv = c.result(&id).await.xml_field("Result");
+    assert_eq!(csv.lines().count(), 1 + 10_000);
+    let (r, _) = open_session(&c, &id).await;
+    let session: serde_json::Value = serde_json::from_slice(&r.body).expect("session");
+    assert_eq!(session["RecordCount"], 10_001);
 }
 
 // ------------------------------------------------------------------ faults

@@ -274,6 +274,12 @@ async fn pyodps_sts_account_needs_its_token() {
         json!(["customers", "profiles", "sales"]),
         "{ok}"
     );
+    let last = emu.requests().pop().expect("a request");
+    assert!(last
+        .headers
+        .contains(&("authorization-sts-token".into(), fixture::STS_TOKEN.into())));
+    assert!(last.headers.iter().any(|(n, _)| n == "x-odps-user-agent"));
+    assert!(!last.headers.iter().any(|(n, _)| n == "authorization"));
     let without = run_script("list_tables", &emu, &sts[..2]).await;
     assert_eq!(without["error"]["code"], "Unauthorized", "{without}");
 }

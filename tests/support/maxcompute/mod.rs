@@ -143,6 +143,8 @@ pub struct RecordedRequest {
     pub path: String,
     /// Decoded query parameters.
     pub params: BTreeMap<String, String>,
+    /// Headers (lower-case names), without `authorization`.
+    pub headers: Vec<(String, String)>,
     /// Signature scheme, when the request authenticated.
     pub signature: Option<SignatureVersion>,
     /// HTTP status answered.

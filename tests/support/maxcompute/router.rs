@@ -143,6 +143,10 @@ async fn handle(State(shared): State<Arc<Shared>>, req: Request) -> Response<Bod
         tunnel,
         path: resource,
         params,
+        headers: headers
+            .into_iter()
+            .filter(|(n, _)| n != "authorization")
+            .collect(),
         signature,
         status: response.status().as_u16(),
     });
