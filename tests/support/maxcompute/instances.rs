@@ -166,7 +166,7 @@ pub fn create(shared: &Arc<Shared>, project: &str, job: Job) -> Response<Body> {
     }
     if let Some(failure) = shared.faults.take_task_failure() {
         settle(shared, &id, TaskStatus::Failed, Output::Text(failure));
-    } else if !shared.faults.take_hang() {
+    } else if !shared.faults.hangs() {
         let shared = shared.clone();
         let project = project.to_string();
         let run_id = id.clone();
@@ -197,13 +197,7 @@ async fn run(shared: Arc<Shared>, project: String, id: String, job: Job) {
     };
     // A snapshot: tables created while the query runs are not seen, as on
     // the real service where compilation fixes the plan.
-    let catalog = {
-        let c = lock(&shared.catalog);
-        super::catalog::Catalog {
-            projects: c.projects.clone(),
-            tables: c.tables.clone(),
-        }
-    };
+    let catalog = lock(&shared.catalog).clone();
     let (status, output) = match job.kind {
         TaskKind::Sql => match exec::run_query(&shared.store, &catalog, &ctx, &job.query).await {
             Ok(rows) => (TaskStatus::Success, Output::Rows(Arc::new(rows))),
