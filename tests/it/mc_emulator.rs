@@ -321,6 +321,33 @@ async fn cost_estimate_is_deterministic_json() {
     }
     assert_eq!(inputs[0], inputs[1]);
     assert!(inputs[0].parse::<u64>().expect("bytes") > 0);
+    // Partition filters bound the estimate; other filters do not.
+    let cost = |sql: &'static str| {
+        let c = &c;
+        async move {
+            let id = c.submit("SQLCost", sql, "{}").await;
+            assert_eq!(c.wait(&id).await, "Success", "{sql}");
+            let json: serde_json::Value =
+                serde_json::from_str(&c.result(&id).await.xml_field("Result")).expect("json");
+            json["Cost"]["SQL"]["Input"]
+                .as_str()
+                .expect("input")
+                .parse::<u64>()
+                .expect("bytes")
+        }
+    };
+    let full = cost("select id from sales").await;
+    let p1 = cost("select id from sales where ds = '20240101'").await;
+    let p2 = cost("select s.id from sales s where s.ds = max_pt('sales') and s.id > 1").await;
+    assert_eq!(p2.to_string(), inputs[0]);
+    assert!(p1 > 0 && p2 > p1, "{p1} {p2}");
+    assert_eq!(p1 + p2, full);
+    let joined = cost(
+        "select s.id from sales s join customers c on s.id = c.customer_id where s.ds = '20240101'",
+    )
+    .await;
+    let customers = cost("select customer_id from customers").await;
+    assert_eq!(joined, p1 + customers);
     // The full-scan rule applies to estimates too.
     let id = c
         .submit(

@@ -97,8 +97,8 @@ pub async fn run_query(
     })
 }
 
-/// Estimate a query's cost: the bytes a full read of every table it
-/// references takes, as the `SQLCost` result JSON.
+/// Estimate a query's cost: the bytes of every table scan, bounded by the
+/// partitions its `WHERE` pins (see `prune.rs`), as the `SQLCost` JSON.
 pub async fn estimate(
     store: &Store,
     catalog: &Catalog,
@@ -107,8 +107,11 @@ pub async fn estimate(
 ) -> Result<String, TaskFailure> {
     let translated = translate(store, catalog, ctx, query).await?;
     let mut input: i64 = 0;
-    for id in &translated.tables {
-        input += store.scan_bytes(id).await.map_err(|e| pg_failure(&e))?;
+    for scan in &translated.scans {
+        input += store
+            .scan_bytes(&scan.table, &scan.predicates)
+            .await
+            .map_err(|e| pg_failure(&e))?;
     }
     Ok(
         json!({"Cost": {"SQL": {"Input": input.to_string(), "UDF": "0", "Complexity": "1.0"}}})

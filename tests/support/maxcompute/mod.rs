@@ -34,6 +34,7 @@ pub mod fixture;
 pub mod instances;
 pub mod job;
 pub mod meta;
+pub mod prune;
 pub mod raw;
 pub mod reply;
 pub mod router;

@@ -61,6 +61,8 @@ pub struct Translated {
     pub pg_sql: String,
     /// Every table the query reads.
     pub tables: BTreeSet<TableId>,
+    /// Every table scan, with the partition filter that bounds it.
+    pub scans: Vec<super::prune::Scan>,
 }
 
 /// Parse MaxCompute SQL into exactly one query statement.
@@ -248,9 +250,11 @@ pub fn translate(
     if let Statement::Query(q) = &mut statement {
         name_unnamed_columns(&mut q.body);
     }
+    let scans = super::prune::scans(&statement, &tables, catalog);
     Ok(Translated {
         pg_sql: statement.to_string(),
         tables,
+        scans,
     })
 }
 
