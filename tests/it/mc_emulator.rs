@@ -29,6 +29,8 @@ async fn housekeeping_tenant_and_projects() {
     assert_eq!(r.xml_field("Name"), "demo");
     assert!(!r.xml_field("Marker").is_empty(), "a second page");
     let r = c.get("/api/projects/lake", "").await;
+    assert!(r.headers.contains_key("x-odps-owner"));
+    assert!(r.headers.contains_key("x-odps-creation-time"));
     assert!(r
         .text()
         .contains("<Name>odps.schema.model.enabled</Name><Value>true</Value>"));
