@@ -253,6 +253,25 @@ async fn sql_failures_look_like_the_service() {
         .0,
         "Success"
     );
+    // SET statements before the query are settings of this task, over the
+    // job's settings JSON (so a gate that lets one through loses control
+    // of e.g. the full-scan rule, as on the service).
+    let (status, _) = c
+        .query(
+            "set odps.sql.allow.fullscan=true;\nselect id from sales",
+            full,
+        )
+        .await;
+    assert_eq!(status, "Success");
+    let (_, msg) = c
+        .query(
+            "SET odps.sql.allow.fullscan = 'false'; select id from sales",
+            "{}",
+        )
+        .await;
+    assert!(msg.contains("is full scan with all partitions"), "{msg}");
+    let (_, msg) = c.query("select 1; set a=b", "{}").await;
+    assert!(msg.starts_with("ODPS-0130161:"), "{msg}");
     let (_, msg) = c.query("select 1; select 2", "{}").await;
     assert!(msg.starts_with("ODPS-0130161:"), "{msg}");
     // The data did not change.
