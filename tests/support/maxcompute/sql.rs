@@ -82,9 +82,11 @@ impl SqlContext {
     }
 }
 
-/// Parse a task's SQL: leading `SET k=v;` statements (which the service
-/// applies as settings of this task, over the job's settings JSON), then
-/// exactly one query. Returns the query and the resulting context.
+/// Parse a task's SQL: leading `SET k=v;` statements, applied as settings
+/// of this task over the job's settings JSON (script mode documents this
+/// shape; whether a plain SQL task accepts it is undocumented, and the
+/// permissive reading lets a test see a `SET` that slipped past a gate
+/// take effect), then exactly one query. Returns the query and context.
 pub fn parse(
     sql: &str,
     project: &str,
