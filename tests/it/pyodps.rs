@@ -302,3 +302,23 @@ async fn pyodps_three_tier_project_with_schema() {
     assert_eq!(inst.settings["odps.default.schema"], "analytics");
     assert_eq!(inst.settings["odps.namespace.schema"], "true");
 }
+
+#[tokio::test]
+async fn pyodps_detects_a_corrupted_or_truncated_tunnel_stream() {
+    let emu = fixture::start(fixture::config()).await;
+    let clean = run_script("read_faulty", &emu, &[]).await;
+    assert_eq!(clean["rows"].as_array().map(Vec::len), Some(3), "{clean}");
+    emu.faults().corrupt_tunnel_crc(true);
+    let out = run_script("read_faulty", &emu, &[]).await;
+    assert_eq!(out["error"]["class"], "ChecksumError", "{out}");
+    emu.faults().clear();
+    emu.faults().truncate_tunnel(true);
+    let out = run_script("read_faulty", &emu, &[]).await;
+    // Cut mid-record, the half record fails its checksum (or, cut
+    // elsewhere, the footer is missing): either way pyodps refuses it.
+    let class = out["error"]["class"].as_str().unwrap_or_default();
+    assert!(
+        ["ChecksumError", "StreamTruncatedException", "DecodeError"].contains(&class),
+        "a truncated stream must fail: {out}"
+    );
+}
