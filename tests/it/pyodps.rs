@@ -322,3 +322,22 @@ async fn pyodps_detects_a_corrupted_or_truncated_tunnel_stream() {
         "a truncated stream must fail: {out}"
     );
 }
+
+#[tokio::test]
+async fn pyodps_retries_through_injected_503s() {
+    let emu = fixture::start(fixture::config()).await;
+    emu.faults().server_errors("/tables", 2, 503);
+    let out = run_script("list_tables", &emu, &[]).await;
+    assert_eq!(
+        out["tables"],
+        json!(["customers", "profiles", "sales"]),
+        "{out}"
+    );
+    let statuses: Vec<u16> = emu
+        .requests()
+        .iter()
+        .filter(|r| r.path.ends_with("/tables"))
+        .map(|r| r.status)
+        .collect();
+    assert_eq!(statuses, [503, 503, 200]);
+}
