@@ -420,6 +420,20 @@ async fn tunnel_session_and_record_stream() {
     }
     let r = stream(&c, &id, "nope", "(0,1)").await;
     assert_eq!(r.status, 404);
+    // Re-opening the session returns the same JSON.
+    let path = format!("/projects/demo/instances/{id}");
+    let r = c.get(&path, &format!("downloadid={download_id}")).await;
+    let again: serde_json::Value = serde_json::from_slice(&r.body).expect("session");
+    assert_eq!(again, session);
+    // `columns=` narrows the stream to those columns, renumbered.
+    let r = c
+        .get(
+            &path,
+            &format!("downloadid={download_id}&rowrange=(0,1)&data=&columns=name"),
+        )
+        .await;
+    let rows = read_stream(&r.body, &['s']).expect("valid stream");
+    assert_eq!(rows, [vec![(1, b"alice".to_vec())]]);
 }
 
 #[tokio::test]
