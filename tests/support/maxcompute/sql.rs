@@ -2,8 +2,11 @@
 //!
 //! Parsing uses sqlparser's generic dialect after one lexical step that
 //! gives tokens their MaxCompute meaning (backticks quote identifiers,
-//! double quotes quote strings). Then, on the AST: only a query is run;
-//! tables resolve as `table`, `project.table` (or `schema.table` when
+//! double quotes quote strings). Leading `SET k=v;` statements become task
+//! settings. Then, on the AST: only a query is run; `ORDER BY` needs a
+//! `LIMIT` (unless `odps.sql.validate.orderby.limit=false`); functions
+//! come from a MaxCompute allow-list; unaliased computed columns are named
+//! `_cN`; tables resolve as `table`, `project.table` (or `schema.table` when
 //! `odps.namespace.schema=true`) and `project.schema.table`; with
 //! `odps.sql.allow.fullscan=false` a partitioned table needs a partition
 //! predicate; `MAX_PT('t')` becomes the literal of the newest partition
