@@ -53,6 +53,8 @@ fn cell(t: &str, v: Value) -> Value {
 }
 
 fn check_walkthrough(out: &Value) {
+    assert_eq!(out["projects"], json!(["demo", "lake"]));
+    assert_eq!(out["exists"], json!([true, false]));
     assert_eq!(out["tables"], json!(["customers", "profiles", "sales"]));
     assert_eq!(out["table_comment"], "One row per sale");
     let cols = out["columns"].as_array().expect("columns");
