@@ -418,3 +418,59 @@ fn unsupported_types_are_named() {
         StreamError::UnsupportedType("geography".into())
     );
 }
+
+/// A stream written by pyodps 0.13.2's own `BaseRecordWriter` (run with
+/// `TZ=UTC`), so the decoder is checked against the official SDK's encoder
+/// and not only against the encoder above.
+const PYODPS_STREAM: &str = "08021100000000000004401a05616c69636520012896b40230f6d18fa598633a0531322e33344202000178014a0100016b01000e5200020001795d0000003f80c0ff7fb4edb28f0208031a0462c3b362200042004a000052010180c0ff7fa2909996ffffffffff0180c0ff7f00f0ffff7f06f8ffff7fedcdabfd03";
+
+#[test]
+fn decodes_a_stream_written_by_pyodps() {
+    let types = [
+        "bigint",
+        "double",
+        "string",
+        "boolean",
+        "date",
+        "datetime",
+        "decimal(10,2)",
+        "array<string>",
+        "map<string,bigint>",
+        "struct<a:int,b:string>",
+        "float",
+    ];
+    let stream = hex::decode(PYODPS_STREAM).unwrap();
+    let rows = decode(&types, &stream, 16).unwrap();
+    assert_eq!(
+        rows,
+        vec![
+            vec![
+                json!(1),
+                json!(2.5),
+                json!("alice"),
+                json!(true),
+                json!("2024-01-01"),
+                json!("2024-01-01T00:00:00.123Z"),
+                json!("12.34"),
+                json!(["x", null]),
+                json!({"k": 7}),
+                json!({"a": 1, "b": "y"}),
+                json!(0.5),
+            ],
+            vec![
+                json!(-2),
+                Value::Null,
+                json!("bób"),
+                json!(false),
+                Value::Null,
+                Value::Null,
+                Value::Null,
+                json!([]),
+                json!({}),
+                json!({"a": null, "b": null}),
+                Value::Null,
+            ],
+            vec![Value::Null; 11],
+        ]
+    );
+}
