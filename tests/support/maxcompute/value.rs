@@ -1,0 +1,230 @@
+//! Result values: decoding PostgreSQL's binary cells into [`Value`], and
+//! the text form the `?result` CSV uses.
+//!
+//! It does not know the tunnel wire format (`tunnel.rs` does). The one
+//! idea: decode PostgreSQL's binary protocol exactly (including `numeric`,
+//! which tokio-postgres leaves to optional crates), so a decimal never
+//! passes through a float.
+
+use std::error::Error;
+
+use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
+use tokio_postgres::types::{FromSql, Kind, Type};
+use tokio_postgres::Row;
+
+/// One cell of a result.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    /// SQL NULL.
+    Null,
+    /// Any integer type.
+    Int(i64),
+    /// `double`.
+    Double(f64),
+    /// `float`.
+    Float(f32),
+    /// `boolean`.
+    Bool(bool),
+    /// Strings, and decimals in their exact text form.
+    Text(String),
+    /// `binary`.
+    Bytes(Vec<u8>),
+    /// `datetime`, `timestamp`, `timestamp_ntz` (UTC wall clock).
+    DateTime(NaiveDateTime),
+    /// `date`.
+    Date(NaiveDate),
+    /// `array<T>`.
+    Array(Vec<Value>),
+}
+
+type BoxError = Box<dyn Error + Sync + Send>;
+
+impl<'a> FromSql<'a> for Value {
+    fn from_sql(ty: &Type, raw: &'a [u8]) -> Result<Value, BoxError> {
+        Ok(match *ty {
+            Type::INT8 => Value::Int(i64::from_sql(ty, raw)?),
+            Type::INT4 => Value::Int(i32::from_sql(ty, raw)?.into()),
+            Type::INT2 => Value::Int(i16::from_sql(ty, raw)?.into()),
+            Type::FLOAT8 => Value::Double(f64::from_sql(ty, raw)?),
+            Type::FLOAT4 => Value::Float(f32::from_sql(ty, raw)?),
+            Type::BOOL => Value::Bool(bool::from_sql(ty, raw)?),
+            Type::TEXT | Type::VARCHAR | Type::BPCHAR | Type::NAME => {
+                Value::Text(String::from_sql(ty, raw)?)
+            }
+            Type::JSON | Type::JSONB => {
+                Value::Text(serde_json::Value::from_sql(ty, raw)?.to_string())
+            }
+            Type::NUMERIC => Value::Text(numeric_text(raw)?),
+            Type::BYTEA => Value::Bytes(Vec::<u8>::from_sql(ty, raw)?),
+            Type::TIMESTAMP => Value::DateTime(NaiveDateTime::from_sql(ty, raw)?),
+            Type::TIMESTAMPTZ => Value::DateTime(DateTime::<Utc>::from_sql(ty, raw)?.naive_utc()),
+            Type::DATE => Value::Date(NaiveDate::from_sql(ty, raw)?),
+            _ => return Err(format!("unsupported PostgreSQL type {ty}").into()),
+        })
+    }
+
+    fn from_sql_null(_: &Type) -> Result<Value, BoxError> {
+        Ok(Value::Null)
+    }
+
+    fn accepts(ty: &Type) -> bool {
+        matches!(
+            *ty,
+            Type::INT8
+                | Type::INT4
+                | Type::INT2
+                | Type::FLOAT8
+                | Type::FLOAT4
+                | Type::BOOL
+                | Type::TEXT
+                | Type::VARCHAR
+                | Type::BPCHAR
+                | Type::NAME
+                | Type::JSON
+                | Type::JSONB
+                | Type::NUMERIC
+                | Type::BYTEA
+                | Type::TIMESTAMP
+                | Type::TIMESTAMPTZ
+                | Type::DATE
+        )
+    }
+}
+
+/// Read cell `idx` of `row`, arrays included.
+pub fn cell(row: &Row, idx: usize) -> Result<Value, tokio_postgres::Error> {
+    if let Kind::Array(_) = row.columns()[idx].type_().kind() {
+        let items: Option<Vec<Option<Value>>> = row.try_get(idx)?;
+        return Ok(match items {
+            None => Value::Null,
+            Some(items) => Value::Array(
+                items
+                    .into_iter()
+                    .map(|v| v.unwrap_or(Value::Null))
+                    .collect(),
+            ),
+        });
+    }
+    row.try_get(idx)
+}
+
+/// Render PostgreSQL's binary `numeric` (base-10000 digits) as exact text.
+fn numeric_text(raw: &[u8]) -> Result<String, BoxError> {
+    let word = |i: usize| -> Result<i32, BoxError> {
+        raw.get(i..i + 2)
+            .map(|b| i32::from(i16::from_be_bytes([b[0], b[1]])))
+            .ok_or_else(|| "short numeric".into())
+    };
+    let ndigits = word(0)? as usize;
+    let weight = word(2)?;
+    let sign = word(4)? as u16;
+    let dscale = word(6)? as usize;
+    match sign {
+        0xC000 => return Ok("NaN".into()),
+        0xD000 => return Ok("Infinity".into()),
+        0xF000 => return Ok("-Infinity".into()),
+        _ => {}
+    }
+    let digits: Vec<i32> = (0..ndigits)
+        .map(|i| word(8 + 2 * i))
+        .collect::<Result<_, _>>()?;
+    // Integer part: groups 0..=weight; fraction: the groups after, padded
+    // or cut to the display scale.
+    let mut int_part = String::new();
+    for w in 0..=weight.max(0) {
+        let d = if weight < 0 {
+            0
+        } else {
+            digits.get(w as usize).copied().unwrap_or(0)
+        };
+        if int_part.is_empty() {
+            int_part = d.to_string();
+        } else {
+            int_part.push_str(&format!("{d:04}"));
+        }
+    }
+    let mut frac = String::new();
+    let mut idx = weight + 1;
+    while frac.len() < dscale {
+        let d = if idx < 0 {
+            0
+        } else {
+            digits.get(idx as usize).copied().unwrap_or(0)
+        };
+        frac.push_str(&format!("{d:04}"));
+        idx += 1;
+    }
+    frac.truncate(dscale);
+    let mut out = String::new();
+    if sign == 0x4000 {
+        out.push('-');
+    }
+    out.push_str(&int_part);
+    if dscale > 0 {
+        out.push('.');
+        out.push_str(&frac);
+    }
+    Ok(out)
+}
+
+impl Value {
+    /// The text of this value in a `?result` CSV cell, `None` for NULL
+    /// (written as `\N`).
+    pub fn csv_text(&self) -> Option<String> {
+        Some(match self {
+            Value::Null => return None,
+            Value::Int(i) => i.to_string(),
+            Value::Double(d) => d.to_string(),
+            Value::Float(f) => f.to_string(),
+            Value::Bool(b) => b.to_string(),
+            Value::Text(s) => s.clone(),
+            Value::Bytes(b) => String::from_utf8_lossy(b).into_owned(),
+            Value::DateTime(t) => t.format("%Y-%m-%d %H:%M:%S%.f").to_string(),
+            Value::Date(d) => d.format("%Y-%m-%d").to_string(),
+            Value::Array(items) => {
+                let inner: Vec<String> = items
+                    .iter()
+                    .map(|v| v.csv_text().unwrap_or_else(|| "null".into()))
+                    .collect();
+                format!("[{}]", inner.join(","))
+            }
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::numeric_text;
+
+    fn numeric(weight: i16, sign: u16, dscale: i16, digits: &[i16]) -> Vec<u8> {
+        let mut raw = Vec::new();
+        raw.extend((digits.len() as i16).to_be_bytes());
+        raw.extend(weight.to_be_bytes());
+        raw.extend(sign.to_be_bytes());
+        raw.extend(dscale.to_be_bytes());
+        for d in digits {
+            raw.extend(d.to_be_bytes());
+        }
+        raw
+    }
+
+    #[test]
+    fn numeric_binary_renders_exactly() {
+        // 12345.6789 = groups [1, 2345, 6789], weight 1.
+        assert_eq!(
+            numeric_text(&numeric(1, 0, 4, &[1, 2345, 6789])).expect("n"),
+            "12345.6789"
+        );
+        // -0.05 with scale 2: one group 500 at weight -1.
+        assert_eq!(
+            numeric_text(&numeric(-1, 0x4000, 2, &[500])).expect("n"),
+            "-0.05"
+        );
+        // 100000000 = [1, 0, 0] weight 2, scale 0.
+        assert_eq!(
+            numeric_text(&numeric(2, 0, 0, &[1])).expect("n"),
+            "100000000"
+        );
+        assert_eq!(numeric_text(&numeric(0, 0, 2, &[])).expect("n"), "0.00");
+    }
+}
