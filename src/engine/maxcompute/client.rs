@@ -14,9 +14,10 @@ use chrono::Utc;
 use reqwest::{Method, Response};
 use serde::Deserialize;
 
+use crate::secrets::MaxComputeKeys;
+
 use super::endpoint::{Endpoint, Resource};
 use super::error::McError;
-use super::keys::MaxComputeKeys;
 use super::retry::{self, Outcome, Verdict};
 use super::sign::{self, SignatureVersion, SignedParts};
 

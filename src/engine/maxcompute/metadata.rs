@@ -3,8 +3,9 @@
 //!
 //! Every name is a path segment or a parameter, never spliced into SQL, and
 //! nothing here decides what the agent may see: callers filter by policy.
-//! "Newest partition" means the greatest value in string order, the same
-//! order MaxCompute's `MAX_PT` uses.
+//! "Newest" means the greatest value in string order, level by level, the
+//! order MaxCompute's `MAX_PT` uses. Which partition *holds data* is not
+//! decided here: listings do not reliably say, so the engine asks `MAX_PT`.
 
 use std::cmp::Ordering;
 use std::collections::BTreeMap;
@@ -37,11 +38,15 @@ pub(crate) struct TableRef {
 }
 
 impl TableRef {
-    /// Split a policy key; `None` when it has more than three parts or an
-    /// empty one.
+    /// Split a policy key; `None` when it has more than three parts or a
+    /// part that is not a MaxCompute name (letters, digits, `_`). That rule
+    /// is MaxCompute's own, and it lets a name sit inside a string literal
+    /// (`MAX_PT('p.t')`) with nothing to escape.
     pub(crate) fn parse(key: &str, default_project: &str) -> Option<Self> {
         let parts: Vec<&str> = key.split('.').map(str::trim).collect();
-        if parts.iter().any(|p| p.is_empty()) {
+        let is_name =
+            |p: &&str| !p.is_empty() && p.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+        if !parts.iter().all(is_name) {
             return None;
         }
         let (project, schema, name) = match parts.as_slice() {
@@ -55,6 +60,14 @@ impl TableRef {
             schema: schema.map(str::to_owned),
             name: name.to_owned(),
         })
+    }
+
+    /// `project.table` or `project.schema.table`.
+    pub(crate) fn qualified(&self) -> String {
+        match &self.schema {
+            Some(schema) => format!("{}.{schema}.{}", self.project, self.name),
+            None => format!("{}.{}", self.project, self.name),
+        }
     }
 
     fn resource(&self) -> Resource {
@@ -136,10 +149,6 @@ fn parse_table(body: &str) -> Result<Vec<ColumnInfo>, McError> {
 pub(crate) struct PartitionEntry {
     /// `(key, value)` per level, first level first.
     pub(crate) values: Vec<(String, String)>,
-    /// `PartitionRecordCount`, when the server reports one (-1 = unknown).
-    pub(crate) record_count: Option<i64>,
-    /// `PartitionSize` in bytes, when reported.
-    pub(crate) size: Option<i64>,
 }
 
 impl PartitionEntry {
@@ -150,20 +159,6 @@ impl PartitionEntry {
             .map(|(k, v)| format!("{k}={v}"))
             .collect::<Vec<_>>()
             .join(",")
-    }
-
-    /// Whether the partition holds data, as far as the listing tells: the
-    /// record count when known, else the size, else assume it does (a
-    /// partition MaxCompute cannot size is not proven empty).
-    pub(crate) fn holds_data(&self) -> bool {
-        match (
-            self.record_count.filter(|n| *n >= 0),
-            self.size.filter(|n| *n >= 0),
-        ) {
-            (Some(records), _) => records > 0,
-            (None, Some(size)) => size > 0,
-            (None, None) => true,
-        }
     }
 }
 
@@ -179,10 +174,6 @@ struct PartitionsDoc {
 struct PartitionDoc {
     #[serde(rename = "Column", default)]
     columns: Vec<PartitionColumnDoc>,
-    #[serde(rename = "PartitionRecordCount", default)]
-    record_count: Option<String>,
-    #[serde(rename = "PartitionSize", default)]
-    size: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -191,6 +182,24 @@ struct PartitionColumnDoc {
     name: String,
     #[serde(rename = "@Value")]
     value: String,
+}
+
+/// Whether a table has any partition at all (one small page), or `None`
+/// when the table does not exist.
+pub(crate) async fn has_partitions(
+    client: &RestClient,
+    table: &TableRef,
+) -> Result<Option<bool>, McError> {
+    let resource = table
+        .resource()
+        .flag("partitions")
+        .param("expectmarker", "true")
+        .param("maxitems", "1");
+    match client.text(Plane::Service, &Call::get(resource)).await {
+        Ok(body) => Ok(Some(!parse_partitions(&body)?.0.is_empty())),
+        Err(error) if error.is_not_found() => Ok(None),
+        Err(error) => Err(error),
+    }
 }
 
 /// Every partition of a table (all pages), newest first, or `None` when
@@ -239,8 +248,6 @@ fn parse_partitions(body: &str) -> Result<(Vec<PartitionEntry>, Option<String>),
         .into_iter()
         .map(|p| PartitionEntry {
             values: p.columns.into_iter().map(|c| (c.name, c.value)).collect(),
-            record_count: p.record_count.and_then(|n| n.trim().parse().ok()),
-            size: p.size.and_then(|n| n.trim().parse().ok()),
         })
         .collect();
     let marker = doc
@@ -254,30 +261,6 @@ fn parse_partitions(body: &str) -> Result<(Vec<PartitionEntry>, Option<String>),
 fn newest_first(a: &PartitionEntry, b: &PartitionEntry) -> Ordering {
     let values = |e: &PartitionEntry| e.values.iter().map(|(_, v)| v.clone()).collect::<Vec<_>>();
     values(b).cmp(&values(a))
-}
-
-/// The newest first-level value of `field` among partitions that hold data.
-/// `Err` names the real first-level key when `field` is not it.
-pub(crate) fn newest_with_data(
-    entries: &[PartitionEntry],
-    field: &str,
-) -> Result<Option<String>, String> {
-    let Some(first) = entries.first() else {
-        return Ok(None);
-    };
-    let first_key = first
-        .values
-        .first()
-        .map(|(k, _)| k.as_str())
-        .unwrap_or_default();
-    if !first_key.eq_ignore_ascii_case(field) {
-        return Err(first_key.to_owned());
-    }
-    Ok(entries
-        .iter()
-        .filter(|e| e.holds_data())
-        .filter_map(|e| e.values.first().map(|(_, v)| v.clone()))
-        .max())
 }
 
 #[derive(Debug, Deserialize)]
@@ -359,6 +342,9 @@ mod tests {
         assert_eq!(TableRef::parse("p.t", "d").unwrap().schema, None);
         assert_eq!(TableRef::parse("a.b.c.d", "d"), None);
         assert_eq!(TableRef::parse("p..t", "d"), None);
+        assert_eq!(TableRef::parse("p.t'--", "d"), None);
+        assert_eq!(TableRef::parse("p.`t`", "d"), None);
+        assert_eq!(t.qualified(), "p.s.t");
         let resource = t.resource();
         assert_eq!(resource.signed_path(), "/projects/p/tables/t");
         assert_eq!(resource.params(), &[("curr_schema".into(), "s".into())]);
@@ -380,7 +366,7 @@ mod tests {
 
     #[test]
     fn parses_and_orders_partitions() {
-        let body = r#"<Partitions><Partition><Column Name="pt" Value="20240101"/><Column Name="region" Value="east"/><CreationTime>1</CreationTime><PartitionRecordCount>5</PartitionRecordCount></Partition><Partition><Column Name="pt" Value="20240103"/><Column Name="region" Value="west"/><PartitionRecordCount>0</PartitionRecordCount><PartitionSize>0</PartitionSize></Partition><Partition><Column Name="pt" Value="20240102"/><Column Name="region" Value="east"/><PartitionSize>12</PartitionSize></Partition><Marker>m2</Marker><MaxItems>3</MaxItems></Partitions>"#;
+        let body = r#"<Partitions><Partition><Column Name="pt" Value="20240101"/><Column Name="region" Value="east"/><CreationTime>1</CreationTime></Partition><Partition><Column Name="pt" Value="20240103"/><Column Name="region" Value="west"/></Partition><Partition><Column Name="pt" Value="20240102"/><Column Name="region" Value="east"/></Partition><Partition><Column Name="pt" Value="20240102"/><Column Name="region" Value="west"/></Partition><Marker>m2</Marker><MaxItems>3</MaxItems></Partitions>"#;
         let (mut entries, marker) = parse_partitions(body).unwrap();
         assert_eq!(marker.as_deref(), Some("m2"));
         entries.sort_by(newest_first);
@@ -389,17 +375,11 @@ mod tests {
             specs,
             [
                 "pt=20240103,region=west",
+                "pt=20240102,region=west",
                 "pt=20240102,region=east",
                 "pt=20240101,region=east"
             ]
         );
-        // 20240103 is empty; 20240102 has bytes but no count.
-        assert_eq!(
-            newest_with_data(&entries, "pt"),
-            Ok(Some("20240102".into()))
-        );
-        assert_eq!(newest_with_data(&entries, "region"), Err("pt".into()));
-        assert_eq!(newest_with_data(&[], "pt"), Ok(None));
         let (_, no_marker) = parse_partitions("<Partitions><Marker/></Partitions>").unwrap();
         assert_eq!(no_marker, None);
     }

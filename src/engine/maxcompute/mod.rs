@@ -20,7 +20,6 @@ mod client;
 mod endpoint;
 mod error;
 mod instance;
-mod keys;
 mod metadata;
 mod query;
 mod result_csv;
@@ -38,6 +37,7 @@ use tokio::sync::OnceCell;
 use crate::config::MaxComputeConnection;
 use crate::error::{ErrorCode, ToolError};
 use crate::guard::CheckedQuery;
+use crate::secrets::MaxComputeKeys;
 
 use super::{
     BoxFuture, ColumnInfo, CostEstimate, Engine, EngineResult, PageRequest, PartitionPage,
@@ -48,12 +48,16 @@ use endpoint::Endpoint;
 use metadata::TableRef;
 use sign::SignatureVersion;
 
-pub use keys::MaxComputeKeys;
 
 /// Partitions per `list_partitions` page when the caller names no size.
 const DEFAULT_PARTITION_PAGE: usize = 100;
 /// Most partitions per `list_partitions` page.
 const MAX_PARTITION_PAGE: usize = 1000;
+/// Time for the `MAX_PT` job: it reads metadata only, but may queue behind
+/// other jobs on a busy quota.
+const MAX_PT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
+/// A partition value is a short string (MaxCompute caps it at 256 bytes).
+const MAX_PARTITION_VALUE_BYTES: u64 = 1024;
 
 /// A MaxCompute project as a sqlwarden engine.
 pub struct MaxComputeEngine {
@@ -133,17 +137,59 @@ impl MaxComputeEngine {
             })
     }
 
+    /// `MAX_PT` of the table, after checking that `field` is its first
+    /// partition key. MaxCompute's own `MAX_PT` is the definition of "newest
+    /// partition that holds data" (empty partitions are skipped), and the
+    /// listing API does not reliably report which partitions are empty.
     async fn newest_partition(&self, table: &str, field: &str) -> EngineResult<Option<String>> {
-        let entries = self.partitions(table).await?;
-        metadata::newest_with_data(&entries, field).map_err(|first_key| {
+        let table_ref = self.table_ref(table)?;
+        let not_found = || {
             ToolError::new(
                 ErrorCode::BackendError,
-                format!(
-                    "`{field}` is not the first partition key of `{table}` (that is `{first_key}`)"
-                ),
-                format!("Set `default_partition.field: {first_key}` for `{table}` in policy.yaml"),
+                format!("Table `{table}` does not exist in MaxCompute"),
+                format!("Check the table key in policy.yaml for source `{}`", self.name),
             )
-        })
+        };
+        let columns = metadata::table_columns(&self.client, &table_ref)
+            .await
+            .map_err(|e| e.to_tool_error(&self.name))?
+            .ok_or_else(not_found)?;
+        let first_key = columns.iter().find(|c| c.partition_key).map(|c| c.name.as_str());
+        if !first_key.is_some_and(|key| key.eq_ignore_ascii_case(field)) {
+            let fix = match first_key {
+                Some(key) => format!("Set `default_partition.field: {key}` for `{table}` in policy.yaml"),
+                None => format!("`{table}` is not partitioned; remove its `default_partition` from policy.yaml"),
+            };
+            return Err(ToolError::new(
+                ErrorCode::BackendError,
+                format!("`{field}` is not the first partition key of `{table}`"),
+                fix,
+            ));
+        }
+        let any = metadata::has_partitions(&self.client, &table_ref)
+            .await
+            .map_err(|e| e.to_tool_error(&self.name))?
+            .ok_or_else(not_found)?;
+        if !any {
+            return Ok(None);
+        }
+        // `qualified()` holds only letters, digits, `_` and `.` (checked by
+        // `TableRef::parse`), so it is safe inside the string literal.
+        let sql = format!("SELECT MAX_PT('{}') AS max_pt", table_ref.qualified());
+        let caps = query::Caps {
+            limit: 1,
+            max_cell_bytes: MAX_PARTITION_VALUE_BYTES,
+            max_result_bytes: MAX_PARTITION_VALUE_BYTES * 2,
+        };
+        let result = self
+            .run_sql(&sql, caps, MAX_PT_TIMEOUT, &RunContext::default())
+            .await?;
+        Ok(result
+            .rows
+            .first()
+            .and_then(|row| row.first())
+            .and_then(|value| value.as_str())
+            .map(str::to_owned))
     }
 
     async fn partition_page(&self, table: &str, page: PageRequest) -> EngineResult<PartitionPage> {

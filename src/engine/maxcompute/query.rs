@@ -40,6 +40,28 @@ pub(crate) const UNIT_PRICE_CNY_PER_GIB: f64 = 0.3;
 /// Bytes per GiB, the unit the price is quoted in.
 const GIB: f64 = 1024.0 * 1024.0 * 1024.0;
 
+/// The row and byte caps a result is read under.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Caps {
+    /// Rows the caller gets; one more is read to prove truncation.
+    pub(super) limit: u64,
+    /// Bytes one cell may hold.
+    pub(super) max_cell_bytes: u64,
+    /// Bytes of row data in all.
+    pub(super) max_result_bytes: u64,
+}
+
+impl Caps {
+    /// The caps of a checked query.
+    pub(super) fn of(query: &CheckedQuery) -> Self {
+        Self {
+            limit: query.applied_limit(),
+            max_cell_bytes: query.max_cell_bytes(),
+            max_result_bytes: query.max_result_bytes(),
+        }
+    }
+}
+
 /// Why a step stopped before it finished.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Interrupt {
@@ -54,17 +76,31 @@ impl MaxComputeEngine {
         query: &CheckedQuery,
         ctx: RunContext,
     ) -> EngineResult<QueryResult> {
-        let deadline = Instant::now() + query.timeout();
+        self.run_sql(query.sql(), Caps::of(query), query.timeout(), &ctx)
+            .await
+    }
+
+    /// Run SQL text as a job and read its rows under `caps`. The text is
+    /// either a gate-rendered query or one the engine built from validated
+    /// identifiers (`MAX_PT`).
+    pub(super) async fn run_sql(
+        &self,
+        sql: &str,
+        caps: Caps,
+        budget: Duration,
+        ctx: &RunContext,
+    ) -> EngineResult<QueryResult> {
+        let deadline = Instant::now() + budget;
         let cancel = &ctx.cancel;
-        let body = instance::job_xml(TaskKind::Sql, query.sql(), &self.settings);
+        let body = instance::job_xml(TaskKind::Sql, sql, &self.settings);
         let id = self
             .bounded(deadline, cancel, None, instance::create(&self.client, body))
             .await?;
         let progress = ctx.progress.as_ref();
-        let wait = instance::wait(&self.client, &id, progress, query.timeout());
+        let wait = instance::wait(&self.client, &id, progress, budget);
         self.bounded(deadline, cancel, Some(&id), wait).await?;
         let mut result = self
-            .bounded(deadline, cancel, Some(&id), self.read_rows(&id, query))
+            .bounded(deadline, cancel, Some(&id), self.read_rows(&id, caps))
             .await?;
         result
             .engine_metadata
@@ -170,21 +206,21 @@ impl MaxComputeEngine {
 
     /// The rows of a finished instance: the tunnel first, `?result` when
     /// the tunnel refuses.
-    async fn read_rows(&self, id: &str, query: &CheckedQuery) -> Result<QueryResult, McError> {
-        match self.read_tunnel(id, query).await {
+    async fn read_rows(&self, id: &str, caps: Caps) -> Result<QueryResult, McError> {
+        match self.read_tunnel(id, caps).await {
             Err(error) if tunnel::refused(&error) => {
                 tracing::info!(instance = id, %error, "instance tunnel refused; reading ?result");
-                self.read_inline(id, query).await
+                self.read_inline(id, caps).await
             }
             other => other,
         }
     }
 
-    async fn read_tunnel(&self, id: &str, query: &CheckedQuery) -> Result<QueryResult, McError> {
-        let rows = query.applied_limit().saturating_add(1);
+    async fn read_tunnel(&self, id: &str, caps: Caps) -> Result<QueryResult, McError> {
+        let rows = caps.limit.saturating_add(1);
         let endpoint = self.tunnel_endpoint().await?;
         let session = tunnel::open_session(&self.client, endpoint, id, rows).await?;
-        let mut builder = builder_for(session.columns.clone(), query);
+        let mut builder = builder_for(session.columns.clone(), caps);
         tunnel::download(&self.client, endpoint, id, &session, rows, &mut builder).await?;
         let mut result = builder.finish();
         let meta = &mut result.engine_metadata;
@@ -193,7 +229,7 @@ impl MaxComputeEngine {
         Ok(result)
     }
 
-    async fn read_inline(&self, id: &str, query: &CheckedQuery) -> Result<QueryResult, McError> {
+    async fn read_inline(&self, id: &str, caps: Caps) -> Result<QueryResult, McError> {
         let payload = instance::result(&self.client, id).await?;
         if payload.format != "csv" {
             return Err(McError::Protocol(format!(
@@ -212,7 +248,7 @@ impl MaxComputeEngine {
                 type_name: "string".into(),
             })
             .collect();
-        let mut builder = builder_for(columns, query);
+        let mut builder = builder_for(columns, caps);
         let server_capped = table.rows.len() >= INLINE_RESULT_ROWS;
         for row in table.rows {
             let row = row
@@ -223,7 +259,7 @@ impl MaxComputeEngine {
                 break;
             }
         }
-        if server_capped && (builder.len() as u64) < query.applied_limit().saturating_add(1) {
+        if server_capped && (builder.len() as u64) < caps.limit.saturating_add(1) {
             builder.mark_row_limit();
         }
         let mut result = builder.finish();
@@ -234,12 +270,12 @@ impl MaxComputeEngine {
     }
 }
 
-fn builder_for(columns: Vec<ResultColumn>, query: &CheckedQuery) -> ResultBuilder {
+fn builder_for(columns: Vec<ResultColumn>, caps: Caps) -> ResultBuilder {
     ResultBuilder::new(
         columns,
-        query.applied_limit(),
-        query.max_cell_bytes(),
-        query.max_result_bytes(),
+        caps.limit,
+        caps.max_cell_bytes,
+        caps.max_result_bytes,
     )
 }
 

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use super::*;
 use crate::engine::RunContext;
-use crate::secrets::Secret;
+use crate::secrets::{MaxComputeKeys, Secret};
 
 fn connection(endpoint: &str) -> MaxComputeConnection {
     MaxComputeConnection {
