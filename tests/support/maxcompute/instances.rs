@@ -12,6 +12,8 @@ use std::sync::Arc;
 
 use axum::body::Body;
 use axum::http::Response;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use base64::Engine as _;
 
 use super::exec::{self, ResultSet};
 use super::job::{Job, TaskKind};
@@ -125,6 +127,11 @@ fn instance_status(i: &Instance) -> &'static str {
     } else {
         "Terminated"
     }
+}
+
+/// Characters XML 1.0 allows in text.
+fn xml_char(c: char) -> bool {
+    matches!(c, '\t' | '\n' | '\r') || c >= ' '
 }
 
 fn now() -> i64 {
@@ -281,10 +288,16 @@ pub fn view(
                 ("csv", exec::to_csv(&capped))
             }
         };
+        // Text XML cannot carry (control characters) goes base64-encoded,
+        // which the protocol marks with `Transform="Base64"`.
+        let (transform, payload) = if text.chars().all(xml_char) {
+            ("", cdata(&text))
+        } else {
+            (" Transform=\"Base64\"", BASE64.encode(text.as_bytes()))
+        };
         format!(
-            "<Instance><Tasks><Task Type=\"{kind}\"><Name>{}</Name><Result Format=\"{format}\">{}</Result><Status>{}</Status></Task></Tasks></Instance>",
+            "<Instance><Tasks><Task Type=\"{kind}\"><Name>{}</Name><Result Format=\"{format}\"{transform}>{payload}</Result><Status>{}</Status></Task></Tasks></Instance>",
             esc(&i.job.task_name),
-            cdata(&text),
             i.task.as_str()
         )
     } else {

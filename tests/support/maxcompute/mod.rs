@@ -29,6 +29,7 @@ pub mod auth;
 pub mod catalog;
 pub mod exec;
 pub mod faults;
+pub mod fixture;
 pub mod instances;
 pub mod job;
 pub mod meta;

@@ -178,7 +178,16 @@ impl Value {
             Value::Float(f) => f.to_string(),
             Value::Bool(b) => b.to_string(),
             Value::Text(s) => s.clone(),
-            Value::Bytes(b) => String::from_utf8_lossy(b).into_owned(),
+            // Printable ASCII as is, other bytes as `\xNN`: lossless, and
+            // never a character XML cannot carry.
+            Value::Bytes(b) => b
+                .iter()
+                .map(|&c| match c {
+                    b'\\' => "\\\\".to_string(),
+                    0x20..=0x7e => char::from(c).to_string(),
+                    _ => format!("\\x{c:02x}"),
+                })
+                .collect(),
             Value::DateTime(t) => t.format("%Y-%m-%d %H:%M:%S%.f").to_string(),
             Value::Date(d) => d.format("%Y-%m-%d").to_string(),
             Value::Array(items) => {
