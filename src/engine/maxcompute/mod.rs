@@ -48,7 +48,6 @@ use endpoint::Endpoint;
 use metadata::TableRef;
 use sign::SignatureVersion;
 
-
 /// Partitions per `list_partitions` page when the caller names no size.
 const DEFAULT_PARTITION_PAGE: usize = 100;
 /// Most partitions per `list_partitions` page.
@@ -147,18 +146,28 @@ impl MaxComputeEngine {
             ToolError::new(
                 ErrorCode::BackendError,
                 format!("Table `{table}` does not exist in MaxCompute"),
-                format!("Check the table key in policy.yaml for source `{}`", self.name),
+                format!(
+                    "Check the table key in policy.yaml for source `{}`",
+                    self.name
+                ),
             )
         };
         let columns = metadata::table_columns(&self.client, &table_ref)
             .await
             .map_err(|e| e.to_tool_error(&self.name))?
             .ok_or_else(not_found)?;
-        let first_key = columns.iter().find(|c| c.partition_key).map(|c| c.name.as_str());
+        let first_key = columns
+            .iter()
+            .find(|c| c.partition_key)
+            .map(|c| c.name.as_str());
         if !first_key.is_some_and(|key| key.eq_ignore_ascii_case(field)) {
             let fix = match first_key {
-                Some(key) => format!("Set `default_partition.field: {key}` for `{table}` in policy.yaml"),
-                None => format!("`{table}` is not partitioned; remove its `default_partition` from policy.yaml"),
+                Some(key) => {
+                    format!("Set `default_partition.field: {key}` for `{table}` in policy.yaml")
+                }
+                None => format!(
+                    "`{table}` is not partitioned; remove its `default_partition` from policy.yaml"
+                ),
             };
             return Err(ToolError::new(
                 ErrorCode::BackendError,
