@@ -8,6 +8,7 @@
 //! counts and an md5 of the contents, the table list, the sequence) must be
 //! unchanged after the whole corpus. Legitimate queries must pass the gate
 //! and run.
+#![allow(clippy::unwrap_used)]
 
 use sqlwarden::config::{Config, ConnectionsFile, JoinsFile, PolicyFile};
 use sqlwarden::guard::{Gate, TableFacts};
