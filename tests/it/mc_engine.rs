@@ -3,19 +3,22 @@
 //!
 //! Every request here is really signed, sent over HTTP, and checked by the
 //! emulator's own verifier; results come through the real instance tunnel
-//! (or the `?result` CSV). `run` and `estimate` take a `CheckedQuery`, which
-//! only the gate makes; until the gate speaks the MaxCompute dialect, the
-//! SQL job path is driven here through `max_partition` (a real `MAX_PT` job:
-//! create, poll, tunnel download with CRC checks), and `run`/`estimate` are
-//! covered by unit tests in `src/engine/maxcompute`.
+//! (or the `?result` CSV). `run` and `estimate` take a `CheckedQuery`, so
+//! their tests go through the real gate with a MaxCompute policy.
 
 use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
-use sqlwarden::config::MaxComputeConnection;
+use serde_json::{json, Value};
+use sqlwarden::config::{Config, ConnectionsFile, JoinsFile, MaxComputeConnection, PolicyFile};
 use sqlwarden::engine::maxcompute::MaxComputeEngine;
-use sqlwarden::engine::{Engine, PageRequest};
-use sqlwarden::error::ErrorCode;
+use sqlwarden::engine::{Engine, PageRequest, Progress, RunContext, Truncation};
+use sqlwarden::error::{ErrorCode, ToolError};
+use sqlwarden::guard::{CheckedQuery, Gate, TableFacts};
+use sqlwarden::policy::Policy;
 use sqlwarden::secrets::{MaxComputeKeys, Secret};
+use tokio_util::sync::CancellationToken;
 
 use crate::support::maxcompute::{fixture, EmulatorHandle, SignatureVersion};
 
@@ -401,4 +404,305 @@ async fn probe_reports_the_project() {
         .warnings
         .iter()
         .any(|w| w.contains("odps.sql.read.only")));
+}
+
+/// A policy for source `dw` on the emulator, with `defaults` as given.
+fn policy(emu: &EmulatorHandle, defaults: &str) -> Policy {
+    let connections = format!(
+        "connections:\n  dw:\n    engine: maxcompute\n    endpoint: {}\n    project: demo\n",
+        emu.endpoint()
+    );
+    let policy = format!(
+        "identity:\n  user_id: alice\n  roles: [analyst]\ndefaults: {defaults}\nsecurity:\n  ban_select_star: true\nsources:\n  dw:\n    tables:\n      demo.sales:\n        require_partition_filter: true\n        default_partition: {{field: ds, strategy: max_pt}}\n      demo.customers: {{}}\n"
+    );
+    Policy::new(Config {
+        dir: ".".into(),
+        connections: serde_saphyr::from_str::<ConnectionsFile>(&connections).expect("connections"),
+        policy: serde_saphyr::from_str::<PolicyFile>(&policy).expect("policy"),
+        joins: JoinsFile::default(),
+        policy_sha256: String::new(),
+        managed_policy: None,
+    })
+}
+
+/// Pass `sql` through the gate, with column facts and the default
+/// partition from the engine itself (as the tools gather them).
+async fn checked(
+    engine: &MaxComputeEngine,
+    policy: &Policy,
+    sql: &str,
+    limit: Option<u64>,
+) -> Result<CheckedQuery, ToolError> {
+    let rules = policy.source("dw").expect("source dw");
+    let gate = Gate::new(&rules);
+    let prepared = gate.prepare(sql)?;
+    let mut facts = TableFacts::default();
+    for table in prepared.tables() {
+        let columns = engine.table_columns(table).await?.expect("table exists");
+        facts
+            .columns
+            .insert(table.clone(), columns.into_iter().map(|c| c.name).collect());
+        if table == "demo.sales" {
+            let newest = engine.max_partition(table, "ds").await?.expect("data");
+            facts.default_partitions.insert(table.clone(), newest);
+        }
+    }
+    gate.check(prepared, &facts, limit)
+}
+
+const TYPED: &str = "SELECT id, amount, price, name, code, flag, created, day, tiny, qty, small, ratio, tag, raw, tags, ts \
+                     FROM demo.sales WHERE ds = '20240102' ORDER BY id";
+
+#[tokio::test]
+async fn run_returns_every_type_without_loss_through_the_tunnel() {
+    let emu = start().await;
+    let engine = engine(&emu);
+    let policy = policy(&emu, "{}");
+    let query = checked(&engine, &policy, TYPED, None).await.expect("gate");
+    let result = engine
+        .run(&query, RunContext::default())
+        .await
+        .expect("run");
+    let types: Vec<&str> = result
+        .columns
+        .iter()
+        .map(|c| c.type_name.as_str())
+        .collect();
+    assert_eq!(
+        types,
+        [
+            "bigint",
+            "double",
+            "decimal(10,2)",
+            "string",
+            "varchar(8)",
+            "boolean",
+            "datetime",
+            "date",
+            "tinyint",
+            "int",
+            "smallint",
+            "float",
+            "char(3)",
+            "binary",
+            "array<string>",
+            "timestamp"
+        ]
+    );
+    assert_eq!(result.rows.len(), 3);
+    assert_eq!(result.truncation, None);
+    assert_eq!(
+        result.rows[0],
+        vec![
+            json!(1),
+            json!(2.5),
+            json!("12.34"),
+            json!("alice"),
+            json!("A-1"),
+            json!(true),
+            json!("2024-01-02T03:04:05.678Z"),
+            json!("2024-01-02"),
+            json!(7),
+            json!(100),
+            json!(1000),
+            json!(0.5),
+            json!("abc"),
+            json!("AAH/"),
+            json!(["x", "y"]),
+            json!("2024-01-02T03:04:05.123456000Z"),
+        ]
+    );
+    let mut bob = vec![Value::Null; 16];
+    bob[0] = json!(2);
+    bob[3] = json!("bob");
+    bob[5] = json!(false);
+    assert_eq!(result.rows[1], bob, "NULLs stay null");
+    assert_eq!(result.rows[2][3], json!("carol \"c\", 中文"));
+    assert_eq!(result.rows[2][7], json!("1969-12-31"));
+    assert_eq!(result.rows[2][14], json!(["z", null]));
+    assert_eq!(
+        result.engine_metadata["result_source"],
+        json!("instance_tunnel")
+    );
+    assert!(result.engine_metadata.contains_key("instance_id"));
+
+    // What ran is the gate's rendering, with only policy settings.
+    let job = emu.instances().pop().expect("job");
+    assert_eq!(job.query.trim_end_matches(';'), query.sql());
+    let keys: Vec<&str> = job.settings.keys().map(String::as_str).collect();
+    assert_eq!(keys, ["odps.sql.allow.fullscan", "odps.sql.read.only"]);
+}
+
+#[tokio::test]
+async fn run_applies_the_row_limit_with_one_extra_row() {
+    let emu = start().await;
+    let engine = engine(&emu);
+    let policy = policy(&emu, "{}");
+    let query = checked(&engine, &policy, TYPED, Some(2))
+        .await
+        .expect("gate");
+    let result = engine
+        .run(&query, RunContext::default())
+        .await
+        .expect("run");
+    assert_eq!(result.rows.len(), 2);
+    assert_eq!(result.truncation, Some(Truncation::RowLimit));
+    let ids: Vec<&Value> = result.rows.iter().map(|r| &r[0]).collect();
+    assert_eq!(ids, [&json!(1), &json!(2)]);
+}
+
+#[tokio::test]
+async fn run_applies_the_cell_and_result_byte_caps() {
+    let emu = start().await;
+    let engine = engine(&emu);
+    let cells = policy(&emu, "{max_cell_bytes: 3}");
+    let sql = "SELECT name FROM demo.sales WHERE ds = '20240102' ORDER BY id";
+    let query = checked(&engine, &cells, sql, None).await.expect("gate");
+    let result = engine
+        .run(&query, RunContext::default())
+        .await
+        .expect("run");
+    assert_eq!(result.rows[0], vec![json!("ali")]);
+    // "alice" and "carol …" are cut; "bob" fits.
+    assert_eq!(result.cells_truncated, 2);
+
+    let bytes = policy(&emu, "{max_result_bytes: 20}");
+    let query = checked(&engine, &bytes, sql, None).await.expect("gate");
+    let result = engine
+        .run(&query, RunContext::default())
+        .await
+        .expect("run");
+    assert_eq!(result.truncation, Some(Truncation::ResultBytes));
+    assert_eq!(
+        result.rows.len(),
+        2,
+        "[\"alice\"] and [\"bob\"] fit in 20 bytes"
+    );
+    assert!(result.bytes <= 20);
+}
+
+#[tokio::test]
+async fn run_falls_back_to_result_csv_when_the_tunnel_refuses() {
+    let emu = start().await;
+    let engine = engine(&emu);
+    let policy = policy(&emu, "{}");
+    let sql = "SELECT id, name, code FROM demo.sales WHERE ds = '20240102' ORDER BY id";
+    let query = checked(&engine, &policy, sql, Some(2)).await.expect("gate");
+    emu.faults().refuse_tunnel_downloads(true);
+    let result = engine
+        .run(&query, RunContext::default())
+        .await
+        .expect("run");
+    assert_eq!(result.engine_metadata["result_source"], json!("result_csv"));
+    assert_eq!(
+        result.rows,
+        vec![
+            vec![json!("1"), json!("alice"), json!("A-1")],
+            vec![json!("2"), json!("bob"), Value::Null]
+        ]
+    );
+    assert_eq!(result.truncation, Some(Truncation::RowLimit));
+    assert!(result.columns.iter().all(|c| c.type_name == "string"));
+}
+
+#[tokio::test]
+async fn a_job_past_its_timeout_is_terminated() {
+    let emu = start().await;
+    let engine = engine(&emu);
+    let policy = policy(&emu, "{query_timeout_seconds: 2}");
+    let query = checked(&engine, &policy, TYPED, None).await.expect("gate");
+    emu.faults().hang_instances(true);
+    let reports = Arc::new(Mutex::new(Vec::<Progress>::new()));
+    let sink = reports.clone();
+    let ctx = RunContext {
+        cancel: CancellationToken::new(),
+        progress: Some(Arc::new(move |p| sink.lock().expect("sink").push(p))),
+    };
+    let started = Instant::now();
+    let error = engine.run(&query, ctx).await.expect_err("timeout");
+    assert!(started.elapsed() < Duration::from_secs(10));
+    assert_eq!(error.code, ErrorCode::QueryTimeout);
+    assert!(
+        error.message.contains("was terminated"),
+        "{}",
+        error.message
+    );
+    let job = emu.instances().pop().expect("job");
+    assert!(job.terminate_requested, "the instance must be terminated");
+    let reports = reports.lock().expect("reports");
+    assert!(!reports.is_empty(), "progress while the job ran");
+    assert_eq!(reports[0].total, Some(2.0));
+    assert!(reports[0].message.contains(&job.id));
+}
+
+#[tokio::test]
+async fn a_cancelled_job_is_terminated() {
+    let emu = start().await;
+    let engine = engine(&emu);
+    let policy = policy(&emu, "{}");
+    let query = checked(&engine, &policy, TYPED, None).await.expect("gate");
+    emu.faults().hang_instances(true);
+    let cancel = CancellationToken::new();
+    let trigger = cancel.clone();
+    tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(700)).await;
+        trigger.cancel();
+    });
+    let ctx = RunContext {
+        cancel,
+        progress: None,
+    };
+    let error = engine.run(&query, ctx).await.expect_err("cancelled");
+    assert_eq!(error.code, ErrorCode::QueryTimeout);
+    assert!(error.message.contains("cancelled"), "{}", error.message);
+    assert!(emu.instances().pop().expect("job").terminate_requested);
+}
+
+#[tokio::test]
+async fn estimate_runs_a_sqlcost_task() {
+    let emu = start().await;
+    let engine = engine(&emu);
+    let policy = policy(&emu, "{}");
+    let query = checked(&engine, &policy, TYPED, None).await.expect("gate");
+    let estimate = engine.estimate(&query).await.expect("estimate");
+    let input = estimate.input_bytes.expect("input bytes");
+    assert!(input > 0);
+    assert_eq!(estimate.cost, Some(1.0));
+    let price = estimate.details["estimated_price_cny"]
+        .as_f64()
+        .expect("price");
+    let expected = input as f64 / 1_073_741_824.0 * 0.3;
+    assert!((price - expected).abs() < 0.0001, "{price} vs {expected}");
+    let job = emu.instances().pop().expect("job");
+    assert_eq!(job.task_type, "SQLCost");
+    assert_eq!(
+        job.settings.get("odps.sql.read.only").map(String::as_str),
+        Some("true")
+    );
+}
+
+#[tokio::test]
+async fn a_server_side_full_scan_refusal_is_partition_filter_required() {
+    let emu = start().await;
+    let engine = engine(&emu);
+    // Ask the emulator to fail the next task the way MaxCompute refuses a
+    // full scan (the gate already stops these; this is the backstop).
+    emu.faults().fail_next_task(
+        "ODPS-0130071:[0,0] Semantic analysis exception - physical plan generation failed: \
+         java.lang.RuntimeException: Table(demo,sales) is full scan with all partitions, please specify partition predicates.",
+    );
+    let policy = policy(&emu, "{}");
+    let query = checked(
+        &engine,
+        &policy,
+        "SELECT customer_id FROM demo.customers",
+        None,
+    )
+    .await
+    .expect("gate");
+    let error = engine
+        .run(&query, RunContext::default())
+        .await
+        .expect_err("refused");
+    assert_eq!(error.code, ErrorCode::PartitionFilterRequired);
 }
