@@ -636,6 +636,26 @@ async fn a_job_past_its_timeout_is_terminated() {
 }
 
 #[tokio::test]
+async fn slow_status_answers_run_into_the_timeout_and_terminate() {
+    let emu = start().await;
+    let engine = engine(&emu);
+    let policy = policy(&emu, "{query_timeout_seconds: 2}");
+    let query = checked(&engine, &policy, TYPED, None).await.expect("gate");
+    emu.faults().delay("taskstatus", Duration::from_secs(5));
+    let started = Instant::now();
+    let error = engine
+        .run(&query, RunContext::default())
+        .await
+        .expect_err("timeout");
+    assert!(
+        started.elapsed() < Duration::from_secs(4),
+        "the deadline holds during a slow request"
+    );
+    assert_eq!(error.code, ErrorCode::QueryTimeout);
+    assert!(emu.instances().pop().expect("job").terminate_requested);
+}
+
+#[tokio::test]
 async fn a_cancelled_job_is_terminated() {
     let emu = start().await;
     let engine = engine(&emu);

@@ -123,6 +123,11 @@ impl McError {
             Self::TaskFailed { message, instance_id } => {
                 task_failed(connection, message, instance_id)
             }
+            Self::Stream(StreamError::TooLarge { .. }) => ToolError::new(
+                ErrorCode::ResultTooLarge,
+                "A result row from MaxCompute is larger than sqlwarden reads (256 MiB)",
+                "Select fewer or shorter columns, for example `substr(col, 1, 1000)` instead of a huge text column",
+            ),
             Self::Stream(error) => ToolError::new(
                 ErrorCode::BackendError,
                 format!("The result stream from MaxCompute was damaged ({error}); no rows were returned"),
