@@ -406,14 +406,20 @@ async fn probe_reports_the_project() {
         .any(|w| w.contains("odps.sql.read.only")));
 }
 
-/// A policy for source `dw` on the emulator, with `defaults` as given.
+/// A policy for source `dw` (project `demo`) on the emulator, with
+/// `defaults` as given.
 fn policy(emu: &EmulatorHandle, defaults: &str) -> Policy {
+    let tables = "      demo.sales:\n        require_partition_filter: true\n        default_partition: {field: ds, strategy: max_pt}\n      demo.customers: {}\n";
+    policy_for(emu, "demo", defaults, tables)
+}
+
+fn policy_for(emu: &EmulatorHandle, project: &str, defaults: &str, tables: &str) -> Policy {
     let connections = format!(
-        "connections:\n  dw:\n    engine: maxcompute\n    endpoint: {}\n    project: demo\n",
+        "connections:\n  dw:\n    engine: maxcompute\n    endpoint: {}\n    project: {project}\n",
         emu.endpoint()
     );
     let policy = format!(
-        "identity:\n  user_id: alice\n  roles: [analyst]\ndefaults: {defaults}\nsecurity:\n  ban_select_star: true\nsources:\n  dw:\n    tables:\n      demo.sales:\n        require_partition_filter: true\n        default_partition: {{field: ds, strategy: max_pt}}\n      demo.customers: {{}}\n"
+        "identity:\n  user_id: alice\n  roles: [analyst]\ndefaults: {defaults}\nsecurity:\n  ban_select_star: true\nsources:\n  dw:\n    tables:\n{tables}"
     );
     Policy::new(Config {
         dir: ".".into(),
@@ -531,6 +537,44 @@ async fn run_returns_every_type_without_loss_through_the_tunnel() {
     assert_eq!(job.query.trim_end_matches(';'), query.sql());
     let keys: Vec<&str> = job.settings.keys().map(String::as_str).collect();
     assert_eq!(keys, ["odps.sql.allow.fullscan", "odps.sql.read.only"]);
+}
+
+#[tokio::test]
+async fn run_reads_a_three_tier_table_with_the_namespace_settings() {
+    let emu = start().await;
+    let engine = MaxComputeEngine::new(
+        "dw",
+        &connection(&emu, "lake"),
+        keys(fixture::AK, fixture::SK, None),
+    )
+    .expect("engine");
+    let policy = policy_for(&emu, "lake", "{}", "      lake.analytics.visits: {}\n");
+    let sql = "SELECT visit_id, page FROM lake.analytics.visits ORDER BY visit_id";
+    let query = checked(&engine, &policy, sql, None).await.expect("gate");
+    let result = engine
+        .run(&query, RunContext::default())
+        .await
+        .expect("run");
+    assert_eq!(
+        result.rows,
+        vec![
+            vec![json!(1), json!("/home")],
+            vec![json!(2), json!("/cart")]
+        ]
+    );
+    let job = emu.instances().pop().expect("job");
+    assert_eq!(
+        job.settings
+            .get("odps.namespace.schema")
+            .map(String::as_str),
+        Some("true")
+    );
+    assert_eq!(
+        job.settings
+            .get("odps.sql.allow.namespace.schema")
+            .map(String::as_str),
+        Some("true")
+    );
 }
 
 #[tokio::test]

@@ -69,7 +69,7 @@ impl Call {
     }
 
     /// A request with an XML body (or none), with the metadata timeout.
-    pub(crate) fn with_xml(method: Method, resource: Resource, body: Option<String>) -> Self {
+    pub(crate) fn new(method: Method, resource: Resource, body: Option<String>) -> Self {
         Self {
             method,
             resource,

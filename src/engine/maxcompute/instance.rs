@@ -59,17 +59,25 @@ impl TaskKind {
     }
 }
 
-/// The settings of every job on a connection: its own `settings`, the
-/// 3-tier schema settings when a default schema is set, and the forced ones.
+/// The settings of one job: the connection's own `settings`, the schema
+/// settings, and the forced ones last (so nothing can override them).
+///
+/// `odps.default.schema` is sent when the connection names a schema. The
+/// two namespace switches are sent only when the query names a table as
+/// `project.schema.table` (`namespace`): with them on, MaxCompute reads a
+/// two-part `a.b` as `schema.table`, which would misread `project.table`.
 pub(crate) fn job_settings(
     connection: &BTreeMap<String, String>,
     schema: Option<&str>,
+    namespace: bool,
 ) -> BTreeMap<String, String> {
     let mut settings = connection.clone();
-    if let Some(schema) = schema {
-        // pyodps sends exactly these three for SQL in a schema context (§1.3).
+    if namespace {
+        // pyodps sends these for SQL in a schema context (§1.3).
         settings.insert("odps.sql.allow.namespace.schema".into(), "true".into());
         settings.insert("odps.namespace.schema".into(), "true".into());
+    }
+    if let Some(schema) = schema {
         settings.insert("odps.default.schema".into(), schema.into());
     }
     for (key, value) in FORCED_SETTINGS {
@@ -108,7 +116,7 @@ fn instance_resource(client: &RestClient, id: &str) -> Resource {
 /// Create a job; returns the instance id.
 pub(crate) async fn create(client: &RestClient, body: String) -> Result<String, McError> {
     let resource = Resource::new(["projects", client.project(), "instances"]);
-    let call = Call::with_xml(Method::POST, resource, Some(body));
+    let call = Call::new(Method::POST, resource, Some(body));
     let response = client.send(Plane::Service, &call).await?;
     let location = response
         .headers()
@@ -281,7 +289,7 @@ fn parse_result(body: &str) -> Result<TaskResult, McError> {
 /// Ask MaxCompute to stop an instance (asynchronous on the server).
 pub(crate) async fn terminate(client: &RestClient, id: &str) -> Result<(), McError> {
     let body = "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<Instance><Status>Terminated</Status></Instance>";
-    let call = Call::with_xml(
+    let call = Call::new(
         Method::PUT,
         instance_resource(client, id),
         Some(body.into()),
@@ -358,18 +366,20 @@ mod tests {
         connection.insert("odps.sql.read.only".to_owned(), "false".to_owned());
         connection.insert("odps.sql.allow.fullscan".to_owned(), "true".to_owned());
         connection.insert("odps.task.wlm.quota".to_owned(), "q1".to_owned());
-        let settings = job_settings(&connection, Some("analytics"));
+        let settings = job_settings(&connection, Some("analytics"), true);
         assert_eq!(settings["odps.sql.read.only"], "true");
         assert_eq!(settings["odps.sql.allow.fullscan"], "false");
         assert_eq!(settings["odps.task.wlm.quota"], "q1");
         assert_eq!(settings["odps.default.schema"], "analytics");
         assert_eq!(settings["odps.namespace.schema"], "true");
-        assert!(!job_settings(&BTreeMap::new(), None).contains_key("odps.default.schema"));
+        assert_eq!(settings["odps.sql.allow.namespace.schema"], "true");
+        let plain = job_settings(&BTreeMap::new(), None, false);
+        assert_eq!(plain.len(), 2, "{plain:?}");
     }
 
     #[test]
     fn job_xml_escapes_the_query_and_settings() {
-        let settings = job_settings(&BTreeMap::new(), None);
+        let settings = job_settings(&BTreeMap::new(), None, false);
         let xml = job_xml(
             TaskKind::Sql,
             "SELECT '<]]>&' AS x FROM t LIMIT 2;",

@@ -62,6 +62,7 @@ const MAX_PARTITION_VALUE_BYTES: u64 = 1024;
 pub struct MaxComputeEngine {
     name: String,
     client: RestClient,
+    /// The connection's own job settings (forced ones are added per job).
     settings: BTreeMap<String, String>,
     configured_tunnel: Option<String>,
     tunnel: OnceCell<Endpoint>,
@@ -90,13 +91,12 @@ impl MaxComputeEngine {
             None => SignatureVersion::V2,
         };
         let schema = connection.schema.clone().filter(|s| !s.is_empty());
-        let settings = instance::job_settings(&connection.settings, schema.as_deref());
         let client = RestClient::new(service, keys, version, connection.project.clone(), schema)
             .map_err(ToolError::internal)?;
         Ok(Self {
             name: name.to_owned(),
             client,
-            settings,
+            settings: connection.settings.clone(),
             configured_tunnel: connection.tunnel_endpoint.clone().filter(|t| !t.is_empty()),
             tunnel: OnceCell::new(),
         })
@@ -191,7 +191,13 @@ impl MaxComputeEngine {
             max_result_bytes: MAX_PARTITION_VALUE_BYTES * 2,
         };
         let result = self
-            .run_sql(&sql, caps, MAX_PT_TIMEOUT, &RunContext::default())
+            .run_sql(
+                &sql,
+                caps,
+                MAX_PT_TIMEOUT,
+                &RunContext::default(),
+                table_ref.schema.is_some(),
+            )
             .await?;
         Ok(result
             .rows

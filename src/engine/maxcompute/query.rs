@@ -8,6 +8,7 @@
 //! from the instance tunnel, or from the `?result` CSV when the tunnel is
 //! refused.
 
+use std::collections::BTreeMap;
 use std::future::Future;
 use std::time::Duration;
 
@@ -76,23 +77,32 @@ impl MaxComputeEngine {
         query: &CheckedQuery,
         ctx: RunContext,
     ) -> EngineResult<QueryResult> {
-        self.run_sql(query.sql(), Caps::of(query), query.timeout(), &ctx)
-            .await
+        let namespace = names_a_schema(query);
+        self.run_sql(
+            query.sql(),
+            Caps::of(query),
+            query.timeout(),
+            &ctx,
+            namespace,
+        )
+        .await
     }
 
     /// Run SQL text as a job and read its rows under `caps`. The text is
     /// either a gate-rendered query or one the engine built from validated
-    /// identifiers (`MAX_PT`).
+    /// identifiers (`MAX_PT`); `namespace` when it names a table with its
+    /// schema.
     pub(super) async fn run_sql(
         &self,
         sql: &str,
         caps: Caps,
         budget: Duration,
         ctx: &RunContext,
+        namespace: bool,
     ) -> EngineResult<QueryResult> {
         let deadline = Instant::now() + budget;
         let cancel = &ctx.cancel;
-        let body = instance::job_xml(TaskKind::Sql, sql, &self.settings);
+        let body = instance::job_xml(TaskKind::Sql, sql, &self.job_settings(namespace));
         let id = self
             .bounded(deadline, cancel, None, instance::create(&self.client, body))
             .await?;
@@ -113,7 +123,8 @@ impl MaxComputeEngine {
         let deadline = Instant::now() + query.timeout();
         // Estimates have no caller cancellation; only the deadline stops them.
         let cancel = CancellationToken::new();
-        let body = instance::job_xml(TaskKind::SqlCost, query.sql(), &self.settings);
+        let settings = self.job_settings(names_a_schema(query));
+        let body = instance::job_xml(TaskKind::SqlCost, query.sql(), &settings);
         let id = self
             .bounded(
                 deadline,
@@ -154,6 +165,10 @@ impl MaxComputeEngine {
             plan: text,
             details,
         })
+    }
+
+    fn job_settings(&self, namespace: bool) -> BTreeMap<String, String> {
+        instance::job_settings(&self.settings, self.client.schema(), namespace)
     }
 
     /// Race `work` against the deadline and `cancel`; on interruption
@@ -268,6 +283,14 @@ impl MaxComputeEngine {
         meta.insert("inline_result_row_cap".into(), json!(INLINE_RESULT_ROWS));
         Ok(result)
     }
+}
+
+/// Whether the query reads a table keyed `project.schema.table`.
+fn names_a_schema(query: &CheckedQuery) -> bool {
+    query
+        .tables_used()
+        .iter()
+        .any(|t| t.split('.').count() == 3)
 }
 
 fn builder_for(columns: Vec<ResultColumn>, caps: Caps) -> ResultBuilder {

@@ -69,8 +69,6 @@ fn region_picks_v4_and_ip_endpoints_v2() {
     let local =
         MaxComputeEngine::new("dw", &connection("http://127.0.0.1:9/api"), Some(keys())).unwrap();
     assert_eq!(local.client.schema(), None);
-    assert_eq!(local.settings["odps.sql.read.only"], "true");
-    assert_eq!(local.settings["odps.sql.allow.fullscan"], "false");
 }
 
 #[tokio::test]

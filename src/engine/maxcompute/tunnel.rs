@@ -101,7 +101,7 @@ pub(crate) async fn open_session(
     if rows <= LIMITED_DOWNLOAD_ROWS {
         resource = resource.flag("instance_tunnel_limit_enabled");
     }
-    let call = Call::with_xml(reqwest::Method::POST, resource, None);
+    let call = Call::new(reqwest::Method::POST, resource, None);
     let body = client.text(Plane::Tunnel(tunnel), &call).await?;
     parse_session(&body)
 }
