@@ -207,7 +207,8 @@ impl MaxComputeEngine {
         }
     }
 
-    async fn tunnel_endpoint(&self) -> Result<&Endpoint, McError> {
+    /// The tunnel endpoint: configured, or discovered once and cached.
+    pub(super) async fn tunnel_endpoint(&self) -> Result<&Endpoint, McError> {
         self.tunnel
             .get_or_try_init(|| async {
                 match &self.configured_tunnel {
