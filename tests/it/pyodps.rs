@@ -31,6 +31,14 @@ async fn run_script(script: &str, emu: &EmulatorHandle, env: &[(&str, &str)]) ->
     let out = cmd.output().await.expect("python3 must be installed");
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
+    if !out.status.success() {
+        for r in emu.requests() {
+            eprintln!(
+                "emulator saw: {} {} {:?} -> {}",
+                r.method, r.path, r.params, r.status
+            );
+        }
+    }
     assert!(
         out.status.success(),
         "{script}.py failed ({}); is pyodps installed (`pip install pyodps`)?\nstdout: {stdout}\nstderr: {stderr}",
@@ -45,7 +53,7 @@ fn cell(t: &str, v: Value) -> Value {
 }
 
 fn check_walkthrough(out: &Value) {
-    assert_eq!(out["tables"], json!(["customers", "sales"]));
+    assert_eq!(out["tables"], json!(["customers", "profiles", "sales"]));
     assert_eq!(out["table_comment"], "One row per sale");
     let cols = out["columns"].as_array().expect("columns");
     assert_eq!(cols.len(), 16);
@@ -112,6 +120,26 @@ fn check_walkthrough(out: &Value) {
     assert_eq!(csv[0][3], cell("str", json!("alice")));
     assert_eq!(csv[1][1], cell("NoneType", Value::Null));
     assert_eq!(csv[2][3], cell("str", json!("carol \"c\", 中文")));
+
+    // map<>, struct<> and array<struct<>> through the tunnel.
+    let complex = &out["complex_rows"];
+    assert_eq!(
+        complex[0],
+        json!([
+            cell("int", json!(1)),
+            {"type": "dict", "value": {"a": cell("int", json!(1)), "b": cell("NoneType", Value::Null)}},
+            {"type": "struct", "value": {"city": cell("str", json!("Hangzhou")), "zip": cell("int", json!(310000))}},
+            {"type": "list", "value": [
+                {"type": "struct", "value": {"day": cell("date", json!("2024-01-01")), "score": cell("float", json!(1.5))}},
+                cell("NoneType", Value::Null),
+            ]},
+        ])
+    );
+    assert_eq!(complex[1][1], cell("NoneType", Value::Null));
+    assert_eq!(
+        complex[1][2],
+        json!({"type": "struct", "value": {"city": cell("NoneType", Value::Null), "zip": cell("int", json!(1))}})
+    );
 
     let input: u64 = out["cost"]["input_size"]
         .as_u64()
@@ -194,14 +222,14 @@ async fn pyodps_walkthrough_with_v4_signatures() {
 #[tokio::test]
 async fn pyodps_v4_with_another_region_is_refused() {
     let emu = fixture::start(fixture::config()).await;
-    let out = run_script("wrong_secret", &emu, &[("ODPS_REGION_NAME", "cn-beijing")]).await;
+    let out = run_script("list_tables", &emu, &[("ODPS_REGION_NAME", "cn-beijing")]).await;
     assert_eq!(out["error"]["code"], "SignatureNotMatch", "{out}");
 }
 
 #[tokio::test]
 async fn pyodps_wrong_secret_is_signature_not_match() {
     let emu = fixture::start(fixture::config()).await;
-    let out = run_script("wrong_secret", &emu, &[("MC_SK", "not-the-secret")]).await;
+    let out = run_script("list_tables", &emu, &[("MC_SK", "not-the-secret")]).await;
     assert_eq!(out["error"]["code"], "SignatureNotMatch", "{out}");
     assert!(out["error"]["request_id"]
         .as_str()
@@ -211,8 +239,8 @@ async fn pyodps_wrong_secret_is_signature_not_match() {
         .iter()
         .all(|r| r.signature.is_none() && r.status == 401));
     // And the right secret works on the same emulator.
-    let ok = run_script("wrong_secret", &emu, &[]).await;
-    assert_eq!(ok["tables"], json!(["customers", "sales"]));
+    let ok = run_script("list_tables", &emu, &[]).await;
+    assert_eq!(ok["tables"], json!(["customers", "profiles", "sales"]));
 }
 
 #[tokio::test]
@@ -230,4 +258,47 @@ async fn pyodps_stops_a_hanging_instance() {
         .expect("instance");
     assert!(inst.terminate_requested);
     assert_eq!(inst.task_status, "Cancelled");
+}
+
+#[tokio::test]
+async fn pyodps_sts_account_needs_its_token() {
+    let emu = fixture::start(fixture::config()).await;
+    let sts = [
+        ("MC_AK", fixture::STS_AK),
+        ("MC_SK", fixture::STS_SK),
+        ("MC_STS_TOKEN", fixture::STS_TOKEN),
+    ];
+    let ok = run_script("list_tables", &emu, &sts).await;
+    assert_eq!(
+        ok["tables"],
+        json!(["customers", "profiles", "sales"]),
+        "{ok}"
+    );
+    let last = emu.requests().pop().expect("a request");
+    assert!(last
+        .headers
+        .contains(&("authorization-sts-token".into(), fixture::STS_TOKEN.into())));
+    assert!(last.headers.iter().any(|(n, _)| n == "x-odps-user-agent"));
+    assert!(!last.headers.iter().any(|(n, _)| n == "authorization"));
+    let without = run_script("list_tables", &emu, &sts[..2]).await;
+    assert_eq!(without["error"]["code"], "Unauthorized", "{without}");
+}
+
+#[tokio::test]
+async fn pyodps_three_tier_project_with_schema() {
+    let mut config = fixture::config();
+    config.tenant_schemas = true;
+    let emu = fixture::start(config).await;
+    let out = run_script(
+        "three_tier",
+        &emu,
+        &[("MC_PROJECT", "lake"), ("MC_SCHEMA", "analytics")],
+    )
+    .await;
+    assert_eq!(out["tables"], json!(["visits"]));
+    assert_eq!(out["columns"], json!(["visit_id", "page"]));
+    assert_eq!(out["rows"], json!([["/home"], ["/cart"]]));
+    let inst = emu.instances().pop().expect("instance");
+    assert_eq!(inst.settings["odps.default.schema"], "analytics");
+    assert_eq!(inst.settings["odps.namespace.schema"], "true");
 }

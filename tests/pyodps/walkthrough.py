@@ -28,6 +28,11 @@ def plain(value):
         text = base64.b64encode(value).decode()
     elif isinstance(value, list):
         return {"type": "list", "value": [plain(v) for v in value]}
+    elif isinstance(value, dict):
+        return {"type": "dict", "value": {str(k): plain(v) for k, v in value.items()}}
+    elif isinstance(value, tuple) and hasattr(value, "_asdict"):
+        fields = value._asdict()
+        return {"type": "struct", "value": {k: plain(v) for k, v in fields.items()}}
     else:
         text = value
     return {"type": type(value).__name__, "value": text}
@@ -65,6 +70,10 @@ def main():
         out["tunnel_rows"] = [[plain(v) for v in rec.values] for rec in reader]
     with inst.open_reader(tunnel=False) as reader:
         out["result_rows"] = [[plain(v) for v in rec.values] for rec in reader]
+
+    inst = o.execute_sql("select id, attrs, info, history from profiles order by id limit 10")
+    with inst.open_reader() as reader:
+        out["complex_rows"] = [[plain(v) for v in rec.values] for rec in reader]
 
     cost = o.execute_sql_cost("select id from sales where ds = '20240102'")
     out["cost"] = {

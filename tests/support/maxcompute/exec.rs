@@ -55,7 +55,7 @@ pub async fn run_query(
         .await
         .map_err(|e| pg_failure(&e))?;
     let mut result_columns = Vec::with_capacity(columns.len());
-    for (i, c) in columns.iter().enumerate() {
+    for c in &columns {
         let declared = c
             .table_oid
             .zip(c.column_id)
@@ -75,21 +75,25 @@ pub async fn run_query(
                     c.name, c.ty
                 ))
             })?;
-        let name = if c.name == "?column?" {
-            format!("_c{i}")
-        } else {
-            c.name.clone()
-        };
-        result_columns.push(ResultColumn { name, ty });
+        result_columns.push(ResultColumn {
+            name: c.name.clone(),
+            ty,
+        });
     }
-    let rows = rows
-        .iter()
-        .map(|r| (0..columns.len()).map(|i| value::cell(r, i)).collect())
-        .collect::<Result<Vec<Vec<Value>>, _>>()
-        .map_err(|e| pg_failure(&e))?;
+    let mut typed_rows = Vec::with_capacity(rows.len());
+    for r in &rows {
+        let mut row = Vec::with_capacity(columns.len());
+        for (i, col) in result_columns.iter().enumerate() {
+            let raw = value::cell(r, i).map_err(|e| pg_failure(&e))?;
+            let v = value::shape(&col.ty, raw)
+                .map_err(|e| TaskFailure(format!("ODPS-0010000:System internal error - {e}")))?;
+            row.push(v);
+        }
+        typed_rows.push(row);
+    }
     Ok(ResultSet {
         columns: result_columns,
-        rows,
+        rows: typed_rows,
     })
 }
 
@@ -151,10 +155,18 @@ fn pg_failure(e: &tokio_postgres::Error) -> TaskFailure {
     };
     let msg = db.message();
     let code = db.code();
+    // The name PostgreSQL quotes (`column "x" does not exist`) or puts
+    // before the argument list (`function f(bigint) does not exist`).
+    let quoted = msg.split('"').nth(1);
+    let called = msg
+        .strip_prefix("function ")
+        .and_then(|m| m.split('(').next());
     TaskFailure(if *code == SqlState::UNDEFINED_FUNCTION {
-        format!("ODPS-0130071:[1,1] Semantic analysis exception - function or view cannot be resolved: {msg}")
+        let name = called.unwrap_or(msg);
+        format!("ODPS-0130071:[1,1] Semantic analysis exception - function or view '{name}' cannot be resolved")
     } else if *code == SqlState::UNDEFINED_COLUMN {
-        format!("ODPS-0130071:[1,1] Semantic analysis exception - column cannot be resolved: {msg}")
+        let name = quoted.unwrap_or(msg);
+        format!("ODPS-0130071:[1,1] Semantic analysis exception - column {name} cannot be resolved")
     } else if *code == SqlState::SYNTAX_ERROR {
         format!("ODPS-0130161:[1,1] Parse exception - {msg}")
     } else if code.code().starts_with("42") {
@@ -190,7 +202,13 @@ pub fn to_csv(result: &ResultSet) -> String {
 fn is_textual(ty: &McType) -> bool {
     matches!(
         ty,
-        McType::String | McType::Varchar(_) | McType::Char(_) | McType::Binary | McType::Array(_)
+        McType::String
+            | McType::Varchar(_)
+            | McType::Char(_)
+            | McType::Binary
+            | McType::Array(_)
+            | McType::Map(..)
+            | McType::Struct(_)
     )
 }
 

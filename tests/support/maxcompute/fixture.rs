@@ -3,7 +3,8 @@
 //!
 //! Project `demo` (2-tier) holds `sales` (every scalar type the emulator
 //! supports plus `array<string>`, partitioned by `ds`, with an empty newest
-//! partition so `MAX_PT` must skip it) and `customers` (unpartitioned).
+//! partition so `MAX_PT` must skip it), `customers` (unpartitioned) and
+//! `profiles` (`map<>`, `struct<>`, `array<struct<>>`).
 //! Project `lake` (3-tier, schema `analytics`) holds `analytics.visits`.
 //! The one idea: the data set is small enough to assert on exactly.
 
@@ -72,6 +73,20 @@ pub async fn start(config: EmulatorConfig) -> EmulatorHandle {
     .await;
     emu.insert("demo.customers", "(1, 'EAST'), (2, 'NORTH'), (3, 'WEST')")
         .await;
+    emu.create_table(
+        &TableSpec::new("demo.profiles")
+            .comment("Complex types")
+            .column("id", "bigint", "")
+            .column("attrs", "map<string,bigint>", "")
+            .column("info", "struct<city:string,zip:int>", "")
+            .column("history", "array<struct<day:date,score:double>>", ""),
+    )
+    .await;
+    emu.insert(
+        "demo.profiles",
+        "(1, '{\"a\": 1, \"b\": null}', '{\"city\": \"Hangzhou\", \"zip\": 310000}',           ARRAY['{\"day\": \"2024-01-01\", \"score\": 1.5}'::jsonb, NULL]),          (2, NULL, '{\"city\": null, \"zip\": 1}', NULL)",
+    )
+    .await;
     emu.create_table(
         &TableSpec::new("lake.analytics.visits")
             .column("visit_id", "bigint", "")

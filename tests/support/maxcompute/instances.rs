@@ -193,6 +193,7 @@ async fn run(shared: Arc<Shared>, project: String, id: String, job: Job) {
         namespace_schema: setting("odps.namespace.schema").as_deref() == Some("true"),
         allow_fullscan: setting("odps.sql.allow.fullscan").as_deref() != Some("false"),
         read_only: setting("odps.sql.read.only").as_deref() == Some("true"),
+        orderby_needs_limit: setting("odps.sql.validate.orderby.limit").as_deref() != Some("false"),
     };
     // A snapshot: tables created while the query runs are not seen, as on
     // the real service where compilation fixes the plan.
@@ -230,6 +231,26 @@ fn settle(shared: &Shared, id: &str, status: TaskStatus, output: Output) {
     }
 }
 
+/// The instance `id` of `project` (an id under another project is not
+/// found, as on the service).
+fn find<'a>(all: &'a Instances, project: &str, id: &str) -> Result<&'a Instance, OdpsError> {
+    all.map
+        .get(id)
+        .filter(|i| i.project.eq_ignore_ascii_case(project))
+        .ok_or_else(|| not_found(id))
+}
+
+fn find_mut<'a>(
+    all: &'a mut Instances,
+    project: &str,
+    id: &str,
+) -> Result<&'a mut Instance, OdpsError> {
+    all.map
+        .get_mut(id)
+        .filter(|i| i.project.eq_ignore_ascii_case(project))
+        .ok_or_else(|| not_found(id))
+}
+
 fn not_found(id: &str) -> OdpsError {
     OdpsError::not_found(format!(
         "ODPS-0420111:Instance not found - instance {id} does not exist"
@@ -237,8 +258,13 @@ fn not_found(id: &str) -> OdpsError {
 }
 
 /// `PUT /projects/{p}/instances/{id}` with `<Status>Terminated</Status>`.
-pub fn terminate(shared: &Shared, id: &str, body: &str) -> Result<Response<Body>, OdpsError> {
-    if !body.contains("<Status>Terminated</Status>") {
+pub fn terminate(
+    shared: &Shared,
+    project: &str,
+    id: &str,
+    body: &str,
+) -> Result<Response<Body>, OdpsError> {
+    if super::job::requested_status(body).as_deref() != Some("Terminated") {
         return Err(OdpsError::new(
             400,
             "InvalidStateSetting",
@@ -246,7 +272,7 @@ pub fn terminate(shared: &Shared, id: &str, body: &str) -> Result<Response<Body>
         ));
     }
     let mut all = lock(&shared.instances);
-    let i = all.map.get_mut(id).ok_or_else(|| not_found(id))?;
+    let i = find_mut(&mut all, project, id)?;
     i.terminate_requested = true;
     if i.task == TaskStatus::Running {
         i.task = TaskStatus::Cancelled;
@@ -259,11 +285,12 @@ pub fn terminate(shared: &Shared, id: &str, body: &str) -> Result<Response<Body>
 /// The read-only views of an instance, chosen by query flag.
 pub fn view(
     shared: &Shared,
+    project: &str,
     id: &str,
     params: &BTreeMap<String, String>,
 ) -> Result<Response<Body>, OdpsError> {
     let all = lock(&shared.instances);
-    let i = all.map.get(id).ok_or_else(|| not_found(id))?;
+    let i = find(&all, project, id)?;
     let kind = i.job.kind.as_str();
     let body = if params.contains_key("source") {
         super::job::render(&i.job)
@@ -341,14 +368,18 @@ fn rows_of(i: &Instance) -> Result<Arc<ResultSet>, OdpsError> {
 }
 
 /// Tunnel `POST …/instances/{id}?downloads`: open a download session.
-pub fn open_download(shared: &Shared, id: &str) -> Result<(String, Arc<ResultSet>), OdpsError> {
+pub fn open_download(
+    shared: &Shared,
+    project: &str,
+    id: &str,
+) -> Result<(String, Arc<ResultSet>), OdpsError> {
     if shared.faults.downloads_refused() {
         return Err(OdpsError::invalid(
             "ODPS-0420031:Invalid argument - the instance tunnel cannot serve this instance",
         ));
     }
     let mut all = lock(&shared.instances);
-    let i = all.map.get_mut(id).ok_or_else(|| not_found(id))?;
+    let i = find_mut(&mut all, project, id)?;
     let rows = rows_of(i)?;
     let download_id = uuid::Uuid::new_v4().simple().to_string();
     i.downloads.insert(download_id.clone());
@@ -356,9 +387,14 @@ pub fn open_download(shared: &Shared, id: &str) -> Result<(String, Arc<ResultSet
 }
 
 /// Tunnel `GET …?downloadid=…`: the session's rows.
-pub fn download(shared: &Shared, id: &str, download_id: &str) -> Result<Arc<ResultSet>, OdpsError> {
+pub fn download(
+    shared: &Shared,
+    project: &str,
+    id: &str,
+    download_id: &str,
+) -> Result<Arc<ResultSet>, OdpsError> {
     let all = lock(&shared.instances);
-    let i = all.map.get(id).ok_or_else(|| not_found(id))?;
+    let i = find(&all, project, id)?;
     if !i.downloads.contains(download_id) {
         return Err(OdpsError::not_found(format!(
             "ODPS-0420111:Download session not found - {download_id}"

@@ -139,6 +139,27 @@ pub fn parse(body: &str) -> Result<Job, BadJob> {
     Ok(job)
 }
 
+/// The status a terminate body (`<Instance><Status>…</Status></Instance>`)
+/// asks for, or `None` when the body is not that shape.
+pub fn requested_status(body: &str) -> Option<String> {
+    let mut reader = Reader::from_str(body);
+    let mut path: Vec<String> = Vec::new();
+    let mut status = None;
+    loop {
+        match reader.read_event().ok()? {
+            Event::Start(e) => path.push(String::from_utf8_lossy(e.name().as_ref()).into_owned()),
+            Event::End(_) => {
+                path.pop();
+            }
+            Event::Text(t) if path == ["Instance", "Status"] => {
+                status = Some(t.decode().ok()?.trim().to_string());
+            }
+            Event::Eof => return status,
+            _ => {}
+        }
+    }
+}
+
 /// The `<Job>` XML served by `?source`.
 pub fn render(job: &Job) -> String {
     let props: String = job
@@ -191,6 +212,17 @@ mod tests {
         let job = parse(body).expect("job");
         assert_eq!(job.kind, TaskKind::SqlCost);
         assert_eq!(job.query, "select 1 < 2 & x");
+    }
+
+    #[test]
+    fn terminate_bodies() {
+        let body = "<?xml version=\"1.0\"?>\n<Instance><Status>Terminated</Status></Instance>";
+        assert_eq!(requested_status(body).as_deref(), Some("Terminated"));
+        assert_eq!(
+            requested_status("<Instance><Job><Status>Terminated</Status></Job></Instance>"),
+            None
+        );
+        assert_eq!(requested_status("<Instance"), None);
     }
 
     #[test]

@@ -16,8 +16,9 @@
 //! `GET /projects/{p}/tunnel?service` answers. The emulator is independent
 //! of sqlwarden's own MaxCompute client on purpose: the official pyodps SDK
 //! is its proof (tests/it/pyodps.rs), and it then judges sqlwarden.
-//! It is not a full MaxCompute: no writes, no DDL over REST, no
-//! `map<>`/`struct<>` columns, no Arrow tunnel, no table tunnel.
+//! It is not a full MaxCompute: no writes, no DDL over REST, no Arrow
+//! tunnel, no table tunnel, no tunnel compression, no `interval`/`json`
+//! columns, no arrays of arrays, no LATERAL VIEW or UDFs.
 //!
 //! Files: `router` (dispatch, auth and faults per request), `auth`
 //! (signatures), `meta` (projects, schemas, tables, partitions), `job` and
@@ -142,6 +143,8 @@ pub struct RecordedRequest {
     pub path: String,
     /// Decoded query parameters.
     pub params: BTreeMap<String, String>,
+    /// Headers (lower-case names), without `authorization`.
+    pub headers: Vec<(String, String)>,
     /// Signature scheme, when the request authenticated.
     pub signature: Option<SignatureVersion>,
     /// HTTP status answered.

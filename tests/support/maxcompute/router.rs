@@ -143,6 +143,10 @@ async fn handle(State(shared): State<Arc<Shared>>, req: Request) -> Response<Bod
         tunnel,
         path: resource,
         params,
+        headers: headers
+            .into_iter()
+            .filter(|(n, _)| n != "authorization")
+            .collect(),
         signature,
         status: response.status().as_u16(),
     });
@@ -215,9 +219,11 @@ impl Route<'_> {
                 })?;
                 Ok(instances::create(shared, &project, job))
             }
-            (Method::GET, ["projects", _, "instances", id]) => instances::view(shared, id, params),
-            (Method::PUT, ["projects", _, "instances", id]) => {
-                instances::terminate(shared, id, self.body)
+            (Method::GET, ["projects", p, "instances", id]) => {
+                instances::view(shared, p, id, params)
+            }
+            (Method::PUT, ["projects", p, "instances", id]) => {
+                instances::terminate(shared, p, id, self.body)
             }
             (Method::GET, ["projects", p, "tunnel"]) if params.contains_key("service") => {
                 meta::find_project(&catalog(), p)?;
@@ -236,19 +242,19 @@ impl Route<'_> {
         let seg: Vec<&str> = self.segments.iter().map(String::as_str).collect();
         let params = self.params;
         match (self.method.clone(), seg.as_slice()) {
-            (Method::POST, ["projects", _, "instances", id])
+            (Method::POST, ["projects", p, "instances", id])
                 if params.contains_key("downloads") =>
             {
-                let (download_id, rows) = instances::open_download(shared, id)?;
+                let (download_id, rows) = instances::open_download(shared, p, id)?;
                 Ok(respond(
                     200,
                     "application/json",
                     tunnel::session_json(&download_id, &rows).into_bytes(),
                 ))
             }
-            (Method::GET, ["projects", _, "instances", id]) => {
+            (Method::GET, ["projects", p, "instances", id]) => {
                 let download_id = params.get("downloadid").ok_or_else(no_such_resource)?;
-                let rows = instances::download(shared, id, download_id)?;
+                let rows = instances::download(shared, p, id, download_id)?;
                 if !params.contains_key("data") {
                     return Ok(respond(
                         200,
@@ -281,7 +287,8 @@ impl Route<'_> {
             }
             None => (0, rows.rows.len()),
         };
-        if start > rows.rows.len() || start + count > rows.rows.len() {
+        let end = start.checked_add(count).ok_or_else(bad_range)?;
+        if end > rows.rows.len() {
             return Err(bad_range());
         }
         let selected: Vec<usize> = match self.params.get("columns").filter(|c| !c.is_empty()) {
@@ -301,7 +308,7 @@ impl Route<'_> {
             None => (0..rows.columns.len()).collect(),
         };
         let columns: Vec<_> = selected.iter().map(|&i| rows.columns[i].clone()).collect();
-        let slice: Vec<Vec<_>> = rows.rows[start..start + count]
+        let slice: Vec<Vec<_>> = rows.rows[start..end]
             .iter()
             .map(|r| selected.iter().map(|&i| r[i].clone()).collect())
             .collect();

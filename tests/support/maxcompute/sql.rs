@@ -21,7 +21,7 @@ use sqlparser::ast::helpers::attached_token::AttachedToken;
 use sqlparser::ast::{
     visit_expressions, visit_expressions_mut, visit_relations_mut, CaseWhen, DataType, Expr,
     FunctionArg, FunctionArgExpr, FunctionArguments, Ident, ObjectName, ObjectNamePart, Query,
-    Select, Statement, TableFactor, Value as SqlValue, Visit, Visitor,
+    Select, SelectItem, SetExpr, Statement, TableFactor, Value as SqlValue, Visit, Visitor,
 };
 use sqlparser::dialect::GenericDialect;
 use sqlparser::parser::Parser;
@@ -49,6 +49,9 @@ pub struct SqlContext {
     pub allow_fullscan: bool,
     /// `odps.sql.read.only=true` was sent.
     pub read_only: bool,
+    /// `odps.sql.validate.orderby.limit` (true unless sent as `false`):
+    /// `ORDER BY` needs a `LIMIT`.
+    pub orderby_needs_limit: bool,
 }
 
 /// A query ready for PostgreSQL.
@@ -213,6 +216,9 @@ pub fn translate(
     max_pts: &HashMap<String, String>,
 ) -> Result<Translated, TaskFailure> {
     let ctes = cte_names(&statement);
+    if ctx.orderby_needs_limit {
+        check_order_by_limit(&statement)?;
+    }
     if !ctx.allow_fullscan {
         check_full_scans(&statement, ctx, catalog, &ctes)?;
     }
@@ -239,10 +245,56 @@ pub fn translate(
     if let ControlFlow::Break(f) = flow {
         return Err(f);
     }
+    if let Statement::Query(q) = &mut statement {
+        name_unnamed_columns(&mut q.body);
+    }
     Ok(Translated {
         pg_sql: statement.to_string(),
         tables,
     })
+}
+
+/// MaxCompute names an unaliased computed result column `_cN` (N = its
+/// position); PostgreSQL would name it after the function or `?column?`.
+fn name_unnamed_columns(body: &mut SetExpr) {
+    match body {
+        SetExpr::Select(select) => {
+            for (i, item) in select.projection.iter_mut().enumerate() {
+                if let SelectItem::UnnamedExpr(e) = item {
+                    if !matches!(e, Expr::Identifier(_) | Expr::CompoundIdentifier(_)) {
+                        *item = SelectItem::ExprWithAlias {
+                            expr: e.clone(),
+                            alias: Ident::with_quote('"', format!("_c{i}")),
+                        };
+                    }
+                }
+            }
+        }
+        SetExpr::SetOperation { left, .. } => name_unnamed_columns(left),
+        SetExpr::Query(q) => name_unnamed_columns(&mut q.body),
+        _ => {}
+    }
+}
+
+/// MaxCompute refuses `ORDER BY` without `LIMIT` (an unbounded global
+/// sort) unless `odps.sql.validate.orderby.limit=false`.
+fn check_order_by_limit(statement: &Statement) -> Result<(), TaskFailure> {
+    struct OrderBy;
+    impl Visitor for OrderBy {
+        type Break = TaskFailure;
+        fn pre_visit_query(&mut self, q: &Query) -> ControlFlow<TaskFailure> {
+            if q.order_by.is_some() && q.limit_clause.is_none() && q.fetch.is_none() {
+                return ControlFlow::Break(TaskFailure(
+                    "ODPS-0130071:[1,1] Semantic analysis exception - ORDER BY must be used with a LIMIT clause, please set odps.sql.validate.orderby.limit=false to use it.".into(),
+                ));
+            }
+            ControlFlow::Continue(())
+        }
+    }
+    match statement.visit(&mut OrderBy) {
+        ControlFlow::Break(f) => Err(f),
+        ControlFlow::Continue(()) => Ok(()),
+    }
 }
 
 fn cte_names(statement: &Statement) -> BTreeSet<String> {
@@ -269,8 +321,64 @@ fn renamed(name: &str) -> Option<&'static str> {
         "nvl" => "coalesce",
         "getdate" => "now",
         "size" => "cardinality",
+        "instr" => "strpos",
+        "tolower" => "lower",
+        "toupper" => "upper",
         _ => return None,
     })
+}
+
+/// MaxCompute built-ins that PostgreSQL runs with the same name and
+/// meaning. Anything else (including every PostgreSQL-only function such
+/// as `pg_sleep`) fails as an unknown function, as on the real service.
+const SAME_NAME: &[&str] = &[
+    "abs",
+    "avg",
+    "ceil",
+    "coalesce",
+    "concat",
+    "concat_ws",
+    "count",
+    "dense_rank",
+    "exp",
+    "first_value",
+    "floor",
+    "greatest",
+    "lag",
+    "last_value",
+    "lead",
+    "least",
+    "length",
+    "ln",
+    "lower",
+    "ltrim",
+    "max",
+    "min",
+    "ntile",
+    "percent_rank",
+    "rank",
+    "regexp_replace",
+    "replace",
+    "reverse",
+    "round",
+    "row_number",
+    "rtrim",
+    "sign",
+    "sqrt",
+    "stddev",
+    "stddev_samp",
+    "substr",
+    "substring",
+    "sum",
+    "trim",
+    "upper",
+    "variance",
+];
+
+fn unknown_function(name: &str) -> TaskFailure {
+    TaskFailure(format!(
+        "ODPS-0130071:[1,1] Semantic analysis exception - function or view '{name}' cannot be resolved"
+    ))
 }
 
 fn rewrite_expr(e: &mut Expr, max_pts: &HashMap<String, String>) -> ControlFlow<TaskFailure> {
@@ -286,14 +394,17 @@ fn rewrite_expr(e: &mut Expr, max_pts: &HashMap<String, String>) -> ControlFlow<
         };
     }
     match e {
-        Expr::Function(f) if f.name.0.len() == 1 => {
+        Expr::Function(f) => {
             let name = name_parts(&f.name).join(".");
             if let Some(pg) = renamed(&name) {
                 f.name = ObjectName::from(vec![Ident::new(pg)]);
             } else if name == "if" {
-                if let Some(case) = if_to_case(f) {
-                    *e = case;
+                match if_to_case(f) {
+                    Some(case) => *e = case,
+                    None => return ControlFlow::Break(unknown_function(&name)),
                 }
+            } else if !SAME_NAME.contains(&name.as_str()) {
+                return ControlFlow::Break(unknown_function(&name));
             }
         }
         Expr::Cast { data_type, .. } => {

@@ -162,13 +162,14 @@ fn field(w: &mut Writer, crc: &mut Checksum, ty: &McType, value: &Value) {
             w.sint64(i64::from(nanos));
             crc.update(&nanos.to_le_bytes());
         }
-        (McType::Array(elem), Value::Array(items)) => {
-            w.varint(items.len() as u64);
-            for item in items {
-                w.varint(u64::from(*item == Value::Null));
-                if *item != Value::Null {
-                    field(w, crc, elem, item);
-                }
+        (McType::Array(elem), Value::Array(items)) => list(w, crc, elem, items.iter()),
+        (McType::Map(k, v), Value::Map(entries)) => {
+            list(w, crc, k, entries.iter().map(|(key, _)| key));
+            list(w, crc, v, entries.iter().map(|(_, val)| val));
+        }
+        (McType::Struct(fields), Value::Struct(values)) => {
+            for ((_, ty), (_, value)) in fields.iter().zip(values) {
+                nullable(w, crc, ty, value);
             }
         }
         (_, v) => {
@@ -179,6 +180,27 @@ fn field(w: &mut Writer, crc: &mut Checksum, ty: &McType, value: &Value) {
             w.bytes(&bytes);
             crc.update(&bytes);
         }
+    }
+}
+
+/// An array: count, then each element with its null flag.
+fn list<'a>(
+    w: &mut Writer,
+    crc: &mut Checksum,
+    ty: &McType,
+    items: impl ExactSizeIterator<Item = &'a Value>,
+) {
+    w.varint(items.len() as u64);
+    for item in items {
+        nullable(w, crc, ty, item);
+    }
+}
+
+/// A null flag (not checksummed), then the value when there is one.
+fn nullable(w: &mut Writer, crc: &mut Checksum, ty: &McType, value: &Value) {
+    w.varint(u64::from(*value == Value::Null));
+    if *value != Value::Null {
+        field(w, crc, ty, value);
     }
 }
 

@@ -8,8 +8,9 @@
 //! `tinyint`, `datetime` or `varchar(10)` survive the round trip even though
 //! PostgreSQL has no such types.
 //!
-//! Complex types: `array<T>` of any scalar is supported; `map<>` and
-//! `struct<>` are not (no PostgreSQL storage chosen for them yet).
+//! Complex types: `array<T>`, `map<K,V>` and `struct<a:T,...>` are
+//! supported; arrays are PostgreSQL arrays, maps and structs are `jsonb`
+//! objects (so an array of maps is `jsonb[]`). Arrays of arrays are not.
 
 use std::fmt;
 
@@ -50,8 +51,32 @@ pub enum McType {
     TimestampNtz,
     /// `binary` (bytea).
     Binary,
-    /// `array<T>` of a scalar type.
+    /// `array<T>` (T not itself an array).
     Array(Box<McType>),
+    /// `map<K,V>`, stored as a jsonb object.
+    Map(Box<McType>, Box<McType>),
+    /// `struct<a:T,...>`, stored as a jsonb object keyed by field name.
+    Struct(Vec<(String, McType)>),
+}
+
+/// Split `text` at commas that are not inside `<...>` or `(...)`.
+fn split_top_level(text: &str) -> Vec<&str> {
+    let mut parts = Vec::new();
+    let mut depth = 0i32;
+    let mut start = 0;
+    for (i, c) in text.char_indices() {
+        match c {
+            '<' | '(' => depth += 1,
+            '>' | ')' => depth -= 1,
+            ',' if depth == 0 => {
+                parts.push(&text[start..i]);
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    parts.push(&text[start..]);
+    parts
 }
 
 /// A type string the emulator does not know.
@@ -70,6 +95,26 @@ impl McType {
                 return Err(unsupported());
             }
             return Ok(McType::Array(Box::new(elem)));
+        }
+        if let Some(inner) = t.strip_prefix("map<").and_then(|r| r.strip_suffix('>')) {
+            return match split_top_level(inner).as_slice() {
+                [k, v] => Ok(McType::Map(
+                    Box::new(McType::parse(k)?),
+                    Box::new(McType::parse(v)?),
+                )),
+                _ => Err(unsupported()),
+            };
+        }
+        if let Some(inner) = t.strip_prefix("struct<").and_then(|r| r.strip_suffix('>')) {
+            let fields = split_top_level(inner)
+                .into_iter()
+                .map(|f| {
+                    let (name, ty) = f.split_once(':').ok_or_else(unsupported)?;
+                    let name = name.trim().trim_matches('`').to_string();
+                    Ok((name, McType::parse(ty)?))
+                })
+                .collect::<Result<Vec<_>, UnsupportedType>>()?;
+            return Ok(McType::Struct(fields));
         }
         let (base, args) = match t.split_once('(') {
             Some((b, rest)) => (b.trim(), rest.strip_suffix(')').ok_or_else(unsupported)?),
@@ -122,6 +167,7 @@ impl McType {
             McType::Timestamp | McType::TimestampNtz => "timestamp(6)".into(),
             McType::Binary => "bytea".into(),
             McType::Array(elem) => format!("{}[]", elem.pg_storage()),
+            McType::Map(..) | McType::Struct(_) => "jsonb".into(),
         }
     }
 
@@ -178,6 +224,11 @@ impl fmt::Display for McType {
             McType::TimestampNtz => f.write_str("timestamp_ntz"),
             McType::Binary => f.write_str("binary"),
             McType::Array(elem) => write!(f, "array<{elem}>"),
+            McType::Map(k, v) => write!(f, "map<{k},{v}>"),
+            McType::Struct(fields) => {
+                let inner: Vec<String> = fields.iter().map(|(n, t)| format!("{n}:{t}")).collect();
+                write!(f, "struct<{}>", inner.join(","))
+            }
         }
     }
 }
@@ -207,6 +258,10 @@ mod tests {
             "binary",
             "array<bigint>",
             "array<string>",
+            "map<string,bigint>",
+            "map<bigint,array<decimal(10,2)>>",
+            "struct<a:int,b:map<string,string>>",
+            "array<struct<x:double>>",
         ] {
             assert_eq!(McType::parse(t).expect(t).to_string(), t);
         }
@@ -219,8 +274,8 @@ mod tests {
     #[test]
     fn unsupported_types_are_refused() {
         for t in [
-            "map<string,bigint>",
-            "struct<a:int>",
+            "map<string>",
+            "struct<a>",
             "array<array<int>>",
             "decimal(40,2)",
             "varchar",

@@ -12,6 +12,8 @@ use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use tokio_postgres::types::{FromSql, Kind, Type};
 use tokio_postgres::Row;
 
+use super::types::McType;
+
 /// One cell of a result.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Value {
@@ -35,6 +37,10 @@ pub enum Value {
     Date(NaiveDate),
     /// `array<T>`.
     Array(Vec<Value>),
+    /// `map<K,V>`: entries in stored order.
+    Map(Vec<(Value, Value)>),
+    /// `struct<...>`: `(field, value)` in declared order.
+    Struct(Vec<(String, Value)>),
 }
 
 type BoxError = Box<dyn Error + Sync + Send>;
@@ -108,6 +114,81 @@ pub fn cell(row: &Row, idx: usize) -> Result<Value, tokio_postgres::Error> {
     row.try_get(idx)
 }
 
+/// Give a decoded cell its MaxCompute shape: maps and structs arrive as
+/// jsonb text and become [`Value::Map`] / [`Value::Struct`]; other values
+/// pass through.
+pub fn shape(ty: &McType, v: Value) -> Result<Value, String> {
+    match (ty, v) {
+        (McType::Map(..) | McType::Struct(_), Value::Text(json)) => {
+            let j: serde_json::Value =
+                serde_json::from_str(&json).map_err(|e| format!("bad stored json: {e}"))?;
+            from_json(ty, &j)
+        }
+        (McType::Array(elem), Value::Array(items)) => items
+            .into_iter()
+            .map(|i| shape(elem, i))
+            .collect::<Result<_, _>>()
+            .map(Value::Array),
+        (_, v) => Ok(v),
+    }
+}
+
+/// A value of type `ty` from its JSON form (inside a stored map/struct).
+fn from_json(ty: &McType, j: &serde_json::Value) -> Result<Value, String> {
+    use serde_json::Value as J;
+    let bad = || format!("stored json {j} is not a {ty}");
+    if j.is_null() {
+        return Ok(Value::Null);
+    }
+    // Map keys are JSON strings whatever their type; parse them back.
+    let text = match j {
+        J::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    Ok(match ty {
+        t if t.is_integer() => Value::Int(text.parse().map_err(|_| bad())?),
+        McType::Double => Value::Double(text.parse().map_err(|_| bad())?),
+        McType::Float => Value::Float(text.parse().map_err(|_| bad())?),
+        McType::Boolean => Value::Bool(text.parse().map_err(|_| bad())?),
+        McType::Datetime | McType::Timestamp | McType::TimestampNtz => Value::DateTime(
+            NaiveDateTime::parse_from_str(&text, "%Y-%m-%d %H:%M:%S%.f").map_err(|_| bad())?,
+        ),
+        McType::Date => {
+            Value::Date(NaiveDate::parse_from_str(&text, "%Y-%m-%d").map_err(|_| bad())?)
+        }
+        McType::Binary => Value::Bytes(text.into_bytes()),
+        McType::Array(elem) => Value::Array(
+            j.as_array()
+                .ok_or_else(bad)?
+                .iter()
+                .map(|i| from_json(elem, i))
+                .collect::<Result<_, _>>()?,
+        ),
+        McType::Map(k, v) => Value::Map(
+            j.as_object()
+                .ok_or_else(bad)?
+                .iter()
+                .map(|(key, val)| Ok((from_json(k, &J::String(key.clone()))?, from_json(v, val)?)))
+                .collect::<Result<_, String>>()?,
+        ),
+        McType::Struct(fields) => {
+            let obj = j.as_object().ok_or_else(bad)?;
+            Value::Struct(
+                fields
+                    .iter()
+                    .map(|(name, t)| {
+                        Ok((
+                            name.clone(),
+                            from_json(t, obj.get(name).unwrap_or(&J::Null))?,
+                        ))
+                    })
+                    .collect::<Result<_, String>>()?,
+            )
+        }
+        _ => Value::Text(text),
+    })
+}
+
 /// Render PostgreSQL's binary `numeric` (base-10000 digits) as exact text.
 fn numeric_text(raw: &[u8]) -> Result<String, BoxError> {
     let word = |i: usize| -> Result<i32, BoxError> {
@@ -168,6 +249,10 @@ fn numeric_text(raw: &[u8]) -> Result<String, BoxError> {
 }
 
 impl Value {
+    fn nested_text(&self) -> String {
+        self.csv_text().unwrap_or_else(|| "null".into())
+    }
+
     /// The text of this value in a `?result` CSV cell, `None` for NULL
     /// (written as `\N`).
     pub fn csv_text(&self) -> Option<String> {
@@ -191,11 +276,22 @@ impl Value {
             Value::DateTime(t) => t.format("%Y-%m-%d %H:%M:%S%.f").to_string(),
             Value::Date(d) => d.format("%Y-%m-%d").to_string(),
             Value::Array(items) => {
-                let inner: Vec<String> = items
-                    .iter()
-                    .map(|v| v.csv_text().unwrap_or_else(|| "null".into()))
-                    .collect();
+                let inner: Vec<String> = items.iter().map(Value::nested_text).collect();
                 format!("[{}]", inner.join(","))
+            }
+            Value::Struct(fields) => {
+                let inner: Vec<String> = fields
+                    .iter()
+                    .map(|(k, v)| format!("{k}:{}", v.nested_text()))
+                    .collect();
+                format!("{{{}}}", inner.join(","))
+            }
+            Value::Map(entries) => {
+                let inner: Vec<String> = entries
+                    .iter()
+                    .map(|(k, v)| format!("{}:{}", k.nested_text(), v.nested_text()))
+                    .collect();
+                format!("{{{}}}", inner.join(","))
             }
         })
     }
