@@ -269,14 +269,23 @@ impl<'a> Cursor<'a> {
     }
 
     fn varint(&mut self) -> Result<u64, Stop> {
-        let mut value = 0u64;
-        for shift in (0..64).step_by(7) {
+        // Most varints on the wire (tags of small columns, short lengths,
+        // booleans) are one byte: take that path without a loop.
+        let first = *self.buf.get(self.pos).ok_or(Stop::Short)?;
+        self.pos += 1;
+        if first & 0x80 == 0 {
+            return Ok(u64::from(first));
+        }
+        let mut value = u64::from(first & 0x7f);
+        let mut shift = 7;
+        while shift < 64 {
             let byte = *self.buf.get(self.pos).ok_or(Stop::Short)?;
             self.pos += 1;
             value |= u64::from(byte & 0x7f) << shift;
             if byte & 0x80 == 0 {
                 return Ok(value);
             }
+            shift += 7;
         }
         Err(Stop::Bad("varint longer than 10 bytes".into()))
     }
