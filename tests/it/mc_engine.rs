@@ -184,10 +184,29 @@ async fn max_partition_runs_max_pt_with_forced_settings_and_skips_empty_partitio
         Some("false")
     );
     // The rows came through the instance tunnel.
-    assert!(emu
-        .requests()
+    let sent = emu.requests();
+    assert!(sent
         .iter()
         .any(|r| r.tunnel && r.params.contains_key("downloadid")));
+    // Every request names its client in the signed header and its project.
+    for request in &sent {
+        let header = |name: &str| {
+            request
+                .headers
+                .iter()
+                .find(|(n, _)| n.eq_ignore_ascii_case(name))
+                .map(|(_, v)| v.as_str())
+        };
+        let agent = header("x-odps-user-agent").unwrap_or_default();
+        assert!(agent.starts_with("sqlwarden/"), "{request:?}");
+        assert_eq!(
+            request.params.get("curr_project").map(String::as_str),
+            Some("demo")
+        );
+        if request.tunnel {
+            assert_eq!(header("x-odps-tunnel-version"), Some("6"), "{request:?}");
+        }
+    }
 }
 
 #[tokio::test]
