@@ -700,6 +700,40 @@ async fn run_falls_back_to_result_csv_when_the_tunnel_refuses() {
 }
 
 #[tokio::test]
+async fn job_creation_is_retried_when_throttled_but_never_after_a_server_error() {
+    let emu = start().await;
+    let engine = engine(&emu);
+    let policy = policy(&emu, "{}");
+    let query = checked(&engine, &policy, TYPED, Some(1))
+        .await
+        .expect("gate");
+    let posts = |emu: &EmulatorHandle| {
+        emu.requests()
+            .iter()
+            .filter(|r| r.method == "POST" && r.path.ends_with("/instances"))
+            .count()
+    };
+    let before = posts(&emu);
+    emu.faults().qps_exceeded("instances", 1);
+    let result = engine
+        .run(&query, RunContext::default())
+        .await
+        .expect("after throttling");
+    assert_eq!(result.rows.len(), 1);
+    assert_eq!(posts(&emu) - before, 2, "throttled, then accepted");
+
+    // A 5xx on POST may have created the instance: no second, billed copy.
+    let before = posts(&emu);
+    emu.faults().server_errors("instances", 1, 500);
+    let error = engine
+        .run(&query, RunContext::default())
+        .await
+        .expect_err("5xx");
+    assert_eq!(error.code, ErrorCode::BackendUnavailable);
+    assert_eq!(posts(&emu) - before, 1, "not retried");
+}
+
+#[tokio::test]
 async fn a_job_past_its_timeout_is_terminated() {
     let emu = start().await;
     let engine = engine(&emu);
