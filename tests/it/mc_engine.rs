@@ -92,6 +92,21 @@ async fn table_columns_reads_types_comments_and_partition_keys() {
 }
 
 #[tokio::test]
+async fn tables_and_schemas_are_listed() {
+    let emu = start().await;
+    let engine = engine(&emu);
+    let tables = engine.list_tables("demo", None).await.expect("tables");
+    assert_eq!(tables, ["customers", "profiles", "sales"]);
+    let schemas = engine.list_schemas("lake").await.expect("schemas");
+    assert_eq!(schemas, ["analytics", "default"]);
+    let lake = engine
+        .list_tables("lake", Some("analytics"))
+        .await
+        .expect("3-tier tables");
+    assert_eq!(lake, ["visits"]);
+}
+
+#[tokio::test]
 async fn three_tier_tables_are_addressed_with_their_schema() {
     let emu = start().await;
     let engine = MaxComputeEngine::new(
@@ -150,6 +165,32 @@ async fn list_partitions_is_newest_first_and_paged() {
         .expect("second page");
     assert_eq!(second.partitions, ["ds=20240101"]);
     assert_eq!(second.next_marker, None);
+
+    // More partitions than one server page (10,000): the engine follows
+    // the markers before ordering, so the newest come first regardless.
+    for i in 0..10_050 {
+        emu.add_partition("demo.sales", &format!("ds=3{i:07}"));
+    }
+    let newest = engine
+        .list_partitions(
+            "demo.sales",
+            PageRequest {
+                marker: None,
+                limit: 3,
+            },
+        )
+        .await
+        .expect("newest page");
+    assert_eq!(
+        newest.partitions,
+        ["ds=30010049", "ds=30010048", "ds=30010047"]
+    );
+    let pages = emu
+        .requests()
+        .iter()
+        .filter(|r| r.params.contains_key("partitions") && r.params.contains_key("marker"))
+        .count();
+    assert!(pages >= 1, "the second server page was fetched by marker");
 
     let missing = engine
         .list_partitions("demo.nope", PageRequest::default())
