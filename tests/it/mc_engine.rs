@@ -825,6 +825,30 @@ async fn slow_status_answers_run_into_the_timeout_and_terminate() {
 }
 
 #[tokio::test]
+async fn a_job_created_after_the_deadline_is_still_terminated() {
+    let emu = start().await;
+    let engine = engine(&emu);
+    let policy = policy(&emu, "{query_timeout_seconds: 1}");
+    let query = checked(&engine, &policy, TYPED, None).await.expect("gate");
+    let jobs_before = emu.instances().len();
+    // Only the create request (`/instances?…`) is slow.
+    emu.faults().delay("instances?", Duration::from_secs(3));
+    let error = engine
+        .run(&query, RunContext::default())
+        .await
+        .expect_err("timeout");
+    assert_eq!(error.code, ErrorCode::QueryTimeout);
+    assert!(
+        error.message.contains("was terminated"),
+        "{}",
+        error.message
+    );
+    let jobs = emu.instances();
+    assert_eq!(jobs.len(), jobs_before + 1);
+    assert!(jobs.last().expect("job").terminate_requested);
+}
+
+#[tokio::test]
 async fn a_cancelled_job_is_terminated() {
     let emu = start().await;
     let engine = engine(&emu);
