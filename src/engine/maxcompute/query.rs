@@ -5,9 +5,8 @@
 //! instance exists (or may exist: a create request still in flight is given
 //! a moment to answer), an interruption terminates it before
 //! `QUERY_TIMEOUT` is returned, so no job keeps running (and billing) after
-//! sqlwarden has given up on it. Rows come
-//! from the instance tunnel, or from the `?result` CSV when the tunnel is
-//! refused.
+//! sqlwarden has given up on it. Rows come from the instance tunnel, or
+//! from the `?result` CSV when the tunnel is refused.
 
 use std::collections::BTreeMap;
 use std::future::Future;
