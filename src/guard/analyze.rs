@@ -675,7 +675,10 @@ impl<'r, 'a> Analyzer<'r, 'a> {
                 });
             }
         }
-        let instance = self.resolve_table(&folded, idents[0], alias)?;
+        let Some(first) = idents.first() else {
+            return Err(refusal::unsupported("empty table names"));
+        };
+        let instance = self.resolve_table(&folded, first, alias)?;
         let id = self.out.instances.len();
         let binding = instance.binding.clone();
         self.out.instances.push(instance);

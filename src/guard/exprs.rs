@@ -709,45 +709,36 @@ impl Analyzer<'_, '_> {
         columns: &[String],
         implied: &mut Implied,
     ) -> Result<(), ToolError> {
+        let total = self.scopes.last().map_or(0, |s| s.relations.len());
         for column in columns {
-            let ident = Ident::new(column.clone());
-            let mut sides = Vec::new();
-            for range in [0..left_count, left_count..self.current_relations()] {
-                let lineage = self.side_lineage(range, column)?;
-                sides.push(lineage);
-            }
-            if self.facts.is_none() {
-                continue;
-            }
-            if sides.iter().any(Vec::is_empty) && sides.iter().all(|s| s.is_empty()) {
-                return Err(refusal::unknown_column(
-                    &ident.value,
-                    &self.allowed_in_scope(),
-                ));
-            }
-            implied.equate(&sides[0], &sides[1]);
-            self.out
-                .equalities
-                .push((sides[0].clone(), sides[1].clone()));
+            let left = self.side_lineage(0..left_count, column)?;
+            let right = self.side_lineage(left_count..total, column)?;
+            let (Some(left), Some(right)) = (left, right) else {
+                if self.facts.is_none() {
+                    continue;
+                }
+                return Err(refusal::unknown_column(column, &self.allowed_in_scope()));
+            };
+            implied.equate(&left, &right);
+            self.out.equalities.push((left, right));
         }
         Ok(())
     }
 
-    fn current_relations(&self) -> usize {
-        self.scopes.last().map_or(0, |s| s.relations.len())
-    }
-
-    /// The (checked) lineage of `column` in some relations of the current scope.
+    /// The (checked) lineage of `column` in some relations of the current
+    /// scope, or `None` when none of them has it.
     fn side_lineage(
         &mut self,
         range: std::ops::Range<usize>,
         column: &str,
-    ) -> Result<Vec<BaseColumn>, ToolError> {
+    ) -> Result<Option<Vec<BaseColumn>>, ToolError> {
         let mut lineage = Vec::new();
+        let mut found = false;
         let relations: Vec<_> = self
             .scopes
             .last()
-            .map(|s| s.relations[range].to_vec())
+            .and_then(|s| s.relations.get(range))
+            .map(<[_]>::to_vec)
             .unwrap_or_default();
         for relation in relations {
             match &relation.kind {
@@ -764,16 +755,18 @@ impl Analyzer<'_, '_> {
                         };
                         self.allow_column(&base)?;
                         lineage.push(base);
+                        found = true;
                     }
                 }
                 RelationKind::Derived(columns) => {
                     for output in columns.iter().filter(|c| c.name == column) {
                         lineage.extend(output.lineage.iter().cloned());
+                        found = true;
                     }
                 }
             }
         }
-        Ok(lineage)
+        Ok(found.then_some(lineage))
     }
 
     /// Column names shared by the left relations and the new one (NATURAL).

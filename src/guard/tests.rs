@@ -279,6 +279,14 @@ fn rule4_stars_and_whole_rows() {
 }
 
 #[test]
+fn rule4_using_columns_must_exist_on_both_sides() {
+    sql("SELECT p.name FROM products p JOIN generate_series(1, 3) AS g(product_id) USING (product_id)");
+    assert_eq!(code("SELECT name FROM products JOIN regions USING (nope)"), "COLUMN_NOT_ALLOWED");
+    assert_eq!(code("FROM products SELECT name"), "SQL_PARSE_ERROR");
+    assert_eq!(code("DO $$ BEGIN END $$"), "SQL_READONLY_ONLY");
+}
+
+#[test]
 fn rule4_aliases_in_order_and_group_by() {
     sql("SELECT category AS c, sum(price) AS total FROM products GROUP BY c ORDER BY total DESC");
     sql("SELECT region_code, count(*) AS n FROM customers GROUP BY 1 ORDER BY n");
