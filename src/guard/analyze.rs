@@ -293,8 +293,12 @@ impl<'r, 'a> Analyzer<'r, 'a> {
             self.expr(having)?;
         }
         if let Some(sqlparser::ast::Distinct::On(exprs)) = &select.distinct {
+            // DISTINCT ON reads output names like ORDER BY does.
             for expr in exprs {
-                self.expr(expr)?;
+                match expr {
+                    Expr::Identifier(ident) if aliases.contains(&self.flavor.fold(ident)) => {}
+                    _ => self.expr(expr)?,
+                }
             }
         }
         for window in &select.named_window {

@@ -281,7 +281,10 @@ fn rule4_stars_and_whole_rows() {
 #[test]
 fn rule4_using_columns_must_exist_on_both_sides() {
     sql("SELECT p.name FROM products p JOIN generate_series(1, 3) AS g(product_id) USING (product_id)");
-    assert_eq!(code("SELECT name FROM products JOIN regions USING (nope)"), "COLUMN_NOT_ALLOWED");
+    assert_eq!(
+        code("SELECT name FROM products JOIN regions USING (nope)"),
+        "COLUMN_NOT_ALLOWED"
+    );
     assert_eq!(code("FROM products SELECT name"), "SQL_PARSE_ERROR");
     assert_eq!(code("DO $$ BEGIN END $$"), "SQL_READONLY_ONLY");
 }
@@ -612,6 +615,53 @@ fn maxcompute_names_and_partitions() {
     assert_eq!(
         code("SELECT pg_sleep(1) FROM dim_product"),
         "FUNCTION_NOT_ALLOWED"
+    );
+}
+
+#[test]
+fn maxcompute_attacks() {
+    let p = policy();
+    for (attack, expected) in [
+        ("SET odps.sql.allow.fullscan=true", "SQL_READONLY_ONLY"),
+        ("SELECT order_code FROM ods_orders_df; DROP TABLE ods_orders_df", "SQL_MULTIPLE_STATEMENTS"),
+        ("INSERT INTO saky_dw.dim_product VALUES ('x', 'y')", "SQL_READONLY_ONLY"),
+        ("SELECT order_code FROM ods_orders_df WHERE pt = '1' LIMIT 0", "LIMIT_MUST_BE_POSITIVE"),
+        ("SELECT o.order_code FROM ods_orders_df o JOIN dim_product d ON o.order_code = d.product_code WHERE o.pt = '1'", "JOIN_NOT_APPROVED"),
+        ("SELECT product_name FROM dim_product, ods_orders_df", "JOIN_NOT_APPROVED"),
+        ("SELECT * FROM ods_orders_df", "SELECT_STAR_NOT_ALLOWED"),
+        ("SELECT `buyer_phone` FROM ods_orders_df", "COLUMN_NOT_ALLOWED"),
+        ("SELECT a FROM saky_dw.secret_table", "TABLE_NOT_ALLOWED"),
+        ("SELECT a FROM other_proj.table_x", "TABLE_NOT_ALLOWED"),
+        ("SELECT order_code FROM ods_orders_df FOR UPDATE", "LOCKING_NOT_ALLOWED"),
+    ] {
+        let got = run_on(&p, "dw", attack, None).map(|q| q.sql().to_string());
+        assert_eq!(got.map_err(|e| e.code.as_str()), Err(expected), "{attack}");
+    }
+}
+
+#[test]
+fn distinct_on_reads_output_names() {
+    sql("SELECT DISTINCT ON (c) category AS c, name FROM products ORDER BY c, price");
+    assert_eq!(
+        code("SELECT DISTINCT ON (phone) name FROM customers"),
+        "COLUMN_NOT_ALLOWED"
+    );
+}
+
+#[test]
+fn join_refusals_name_the_approved_joins() {
+    let e = run("SELECT o.order_id FROM orders o, customers c").unwrap_err();
+    assert!(
+        e.hint.contains(
+            "`orders_to_customers` (public.orders.customer_id = public.customers.customer_id)"
+        ),
+        "{}",
+        e.hint
+    );
+    assert!(
+        !e.hint.contains("orders_to_regions_draft"),
+        "unapproved joins are not offered: {}",
+        e.hint
     );
 }
 
