@@ -640,6 +640,17 @@ fn maxcompute_attacks() {
 }
 
 #[test]
+fn backslash_literals_mean_the_same_under_any_string_setting() {
+    let q = sql(
+        r"SELECT name FROM products WHERE name = 'a\' AND category ~ '\d+' AND name <> 'it''s'",
+    );
+    assert!(q.contains(r"name = E'a\\'"), "{q}");
+    assert!(q.contains(r"category ~ E'\\d+'"), "{q}");
+    assert!(q.contains("name <> 'it''s'"), "{q}");
+    assert_round_trip(&q, Flavor::Postgres);
+}
+
+#[test]
 fn distinct_on_reads_output_names() {
     sql("SELECT DISTINCT ON (c) category AS c, name FROM products ORDER BY c, price");
     assert_eq!(

@@ -399,6 +399,7 @@ const LEGITIMATE: &[&str] = &[
     "SELECT payload ->> 'n' FROM events WHERE pt BETWEEN '20240601' AND '20240603'",
     "SELECT e.kind, c.name FROM events e JOIN customers c ON c.customer_id = e.customer_id WHERE e.pt = '20240602'",
     "SELECT name FROM products LIMIT 5",
+    r"SELECT name FROM products WHERE name ~ '\d' OR name = 'a\'",
     "SELECT name FROM products ORDER BY name LIMIT 5 OFFSET 2",
     "SELECT name FROM products FETCH FIRST 3 ROWS ONLY",
     "SELECT g, name FROM products, generate_series(1, 2) AS g",
@@ -479,6 +480,24 @@ async fn legitimate_queries_pass_and_run() {
         LEGITIMATE.len(),
         failures.join("\n")
     );
+}
+
+/// Backslashes in plain literals keep their meaning after rendering.
+#[tokio::test]
+async fn rendered_literals_match_what_was_checked() {
+    let (_db, client) = fixture_db("gate_literals").await;
+    let policy = fixture_policy();
+    let rules = policy.source("shop").unwrap();
+    let gate = Gate::new(&rules);
+    let facts = fixture_facts(&client, &policy).await;
+    let sql = r"SELECT 'a\' AS one, 'it''s' AS two, '\d' AS three FROM products LIMIT 1";
+    let checked = gate
+        .check(gate.prepare(sql).unwrap(), &facts, None)
+        .unwrap();
+    let row = &run_read_only(&client, checked.sql()).await.unwrap()[0];
+    assert_eq!(row.get::<_, String>(0), r"a\");
+    assert_eq!(row.get::<_, String>(1), "it's");
+    assert_eq!(row.get::<_, String>(2), r"\d");
 }
 
 #[tokio::test]
