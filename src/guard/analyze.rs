@@ -165,19 +165,23 @@ impl<'r, 'a> Analyzer<'r, 'a> {
             SetExpr::Values(values) => {
                 self.scopes.push(Scope::default());
                 let mut width = 0;
+                let mut walked = Ok(());
                 for row in &values.rows {
                     width = width.max(row.len());
-                    for expr in row.iter() {
-                        self.expr(expr)?;
-                    }
+                    walked = walked.and_then(|()| row.iter().try_for_each(|e| self.expr(e)));
                 }
                 self.scopes.pop();
-                Ok((1..=width)
+                walked?;
+                let outputs: Vec<OutputColumn> = (1..=width)
                     .map(|i| OutputColumn {
                         name: format!("column{i}"),
                         lineage: Vec::new(),
                     })
-                    .collect())
+                    .collect();
+                if let Some(order_by) = order_by {
+                    self.order_by_outputs(order_by, &outputs)?;
+                }
+                Ok(outputs)
             }
             SetExpr::Table(_) => Err(refusal::unsupported("the `TABLE name` shorthand")),
             SetExpr::Insert(_) | SetExpr::Update(_) | SetExpr::Delete(_) | SetExpr::Merge(_) => {

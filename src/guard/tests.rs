@@ -650,6 +650,19 @@ fn backslash_literals_mean_the_same_under_any_string_setting() {
     assert_round_trip(&q, Flavor::Postgres);
 }
 
+/// A VALUES body's ORDER BY is walked like any other clause.
+#[test]
+fn values_order_by_is_checked() {
+    assert_eq!(
+        code("SELECT name FROM products WHERE EXISTS (VALUES (1) ORDER BY (SELECT phone FROM customers LIMIT 1))"),
+        "COLUMN_NOT_ALLOWED"
+    );
+    assert_eq!(
+        code("SELECT name FROM products WHERE EXISTS (VALUES (1) ORDER BY (SELECT entry FROM audit_log LIMIT 1))"),
+        "TABLE_NOT_ALLOWED"
+    );
+}
+
 #[test]
 fn distinct_on_reads_output_names() {
     sql("SELECT DISTINCT ON (c) category AS c, name FROM products ORDER BY c, price");

@@ -302,6 +302,8 @@ const ATTACKS: &[(&str, &str)] = &[
     ("SELECT name FROM customers NATURAL JOIN (SELECT customer_id, 1 AS phone FROM orders) x", "COLUMN_NOT_ALLOWED"),
     ("SELECT c.name FROM customers c JOIN customers d USING (phone)", "COLUMN_NOT_ALLOWED"),
     ("SELECT (c).phone FROM customers c", "SELECT_STAR_NOT_ALLOWED"),
+    ("SELECT name FROM products WHERE EXISTS (VALUES (1) ORDER BY (SELECT phone FROM customers LIMIT 1))", "COLUMN_NOT_ALLOWED"),
+    ("SELECT \"PHÔNE\" FROM customers", "COLUMN_NOT_ALLOWED"),
     // Stars and whole rows.
     ("SELECT * FROM customers", "SELECT_STAR_NOT_ALLOWED"),
     ("SELECT c.* FROM customers c", "SELECT_STAR_NOT_ALLOWED"),
