@@ -189,7 +189,14 @@ impl Analyzer<'_, '_> {
                         "operator {compare_op}"
                     )));
                 }
-                self.exprs([left, right])
+                self.exprs([left, right])?;
+                // `x = ANY (SELECT y ...)` relates x and y like `x IN (...)`.
+                if *compare_op == BinaryOperator::Eq {
+                    if let (Some(a), Some(b)) = (self.lineage_of(left), self.lineage_of(right)) {
+                        self.out.equalities.push((a, b));
+                    }
+                }
+                Ok(())
             }
             Expr::UnaryOp { op, expr } => {
                 if !functions::unary_operator_allowed(op) {
@@ -681,6 +688,16 @@ impl Analyzer<'_, '_> {
                 implied
                     .constants
                     .extend(self.lineage_of(expr).unwrap_or_default());
+            }
+            Expr::AnyOp {
+                left,
+                compare_op: BinaryOperator::Eq,
+                right,
+                ..
+            } => {
+                if let (Some(a), Some(b)) = (self.lineage_of(left), self.lineage_of(right)) {
+                    implied.equate(&a, &b);
+                }
             }
             Expr::InSubquery {
                 expr,
