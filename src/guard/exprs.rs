@@ -1,10 +1,10 @@
-//! Rules 3 and 4 inside expressions: every column reference is resolved
-//! against the scopes and allowed, every function and operator is on the
-//! engine's allow-list, every cast goes to a standard type.
-//!
-//! Also derives what predicates guarantee ([`Implied`]): column-to-column
-//! equalities (for approved joins) and column-to-constant comparisons (for
-//! partition filters), through AND (union) and OR (intersection).
+//! Rules 3 and 4 inside expressions: the walker visits every
+//! sub-expression of every kind it knows, hands column references to
+//! `columns`, checks every function, operator and cast against the
+//! engine's allow-lists (`functions`), and records column equalities for
+//! the join check. An expression kind it does not know is refused, never
+//! skipped: a construct the walker cannot see into could hide a column or
+//! a table.
 
 use sqlparser::ast::{
     AccessExpr, BinaryOperator, Expr, Function, FunctionArg, FunctionArgExpr,
