@@ -304,6 +304,8 @@ const ATTACKS: &[(&str, &str)] = &[
     ("SELECT (c).phone FROM customers c", "SELECT_STAR_NOT_ALLOWED"),
     ("SELECT name FROM products WHERE EXISTS (VALUES (1) ORDER BY (SELECT phone FROM customers LIMIT 1))", "COLUMN_NOT_ALLOWED"),
     ("SELECT \"PHÔNE\" FROM customers", "COLUMN_NOT_ALLOWED"),
+    ("SELECT U&\"ph\\006Fne\" FROM customers", "COLUMN_NOT_ALLOWED"),
+    ("SELECT name AS phone, count(*) FROM customers GROUP BY phone", "COLUMN_NOT_ALLOWED"),
     // Stars and whole rows.
     ("SELECT * FROM customers", "SELECT_STAR_NOT_ALLOWED"),
     ("SELECT c.* FROM customers c", "SELECT_STAR_NOT_ALLOWED"),
@@ -385,6 +387,7 @@ const LEGITIMATE: &[&str] = &[
     "SELECT name FROM products WHERE price > (SELECT avg(price) FROM products)",
     "WITH t AS (SELECT customer_id AS cid, sum(amount) AS total FROM orders GROUP BY customer_id) SELECT c.name, t.total FROM customers c JOIN t ON t.cid = c.customer_id",
     "SELECT region_code, count(*) AS n FROM orders GROUP BY region_code HAVING count(*) > 1 ORDER BY n DESC",
+    "SELECT name AS phone FROM customers ORDER BY phone",
     "SELECT category, name, price, rank() OVER (PARTITION BY category ORDER BY price DESC) FROM products",
     "SELECT category, percentile_cont(0.5) WITHIN GROUP (ORDER BY price) FROM products GROUP BY category",
     "SELECT category, count(*) FILTER (WHERE price > 15) FROM products GROUP BY category",
