@@ -709,3 +709,28 @@ fn preview_builds_allowed_columns() {
         "TABLE_NOT_ALLOWED"
     );
 }
+
+/// What the agent reads for the most common refusals.
+#[test]
+fn refusal_wording() {
+    let mut shown = String::new();
+    for attack in [
+        "SELECT phone FROM customers",
+        "SELECT name FROM secrets",
+        "SELECT relname FROM pg_class",
+        "SELECT pg_sleep(1) FROM products",
+        "SELECT o.order_id FROM orders o, customers c",
+        "SELECT a.order_id FROM orders a JOIN orders b ON a.order_id = b.order_id",
+        "SELECT * FROM customers",
+        "SELECT name FROM products LIMIT ALL",
+        "SELECT name FROM products; DROP TABLE products",
+        "SELECT 1",
+    ] {
+        let e = run(attack).unwrap_err();
+        shown.push_str(&format!(
+            "{attack}\n  {}: {}\n  hint: {}\n",
+            e.code, e.message, e.hint
+        ));
+    }
+    insta::assert_snapshot!(shown);
+}
