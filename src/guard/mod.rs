@@ -79,7 +79,6 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use sqlparser::ast::{Expr, Query, SelectItem, SetExpr, TableFactor};
-use sqlparser::parser::Parser;
 
 use self::analyze::{Analysis, Analyzer};
 use self::dialect::Flavor;
@@ -227,10 +226,7 @@ impl<'a> Gate<'a> {
         if columns.is_empty() {
             return Err(refusal::column_not_allowed(&key, "*", &[]));
         }
-        let mut query = Parser::new(flavor.dialect())
-            .try_with_sql("SELECT c FROM t")
-            .and_then(|mut p| p.parse_query())
-            .map_err(|e| ToolError::internal(format!("preview template: {e}")))?;
+        let mut query = rewrite::select_template()?;
         let SetExpr::Select(select) = query.body.as_mut() else {
             return Err(ToolError::internal("preview template is not a SELECT"));
         };
