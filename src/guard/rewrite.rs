@@ -98,6 +98,14 @@ pub(crate) fn apply(
     }
     let mut rewriter = Rewriter { by_position };
     let _ = query.visit(&mut rewriter);
+    // Every checked reference must have been rewritten: one left over would
+    // reach the database unqualified and unfiltered.
+    if !rewriter.by_position.is_empty() {
+        return Err(ToolError::internal(format!(
+            "{} table reference(s) were checked but not found for rewriting",
+            rewriter.by_position.len()
+        )));
+    }
     Ok(())
 }
 
