@@ -734,3 +734,34 @@ fn refusal_wording() {
     }
     insta::assert_snapshot!(shown);
 }
+
+/// What the database receives for typical queries.
+#[test]
+fn rewritten_sql() {
+    let mut shown = String::new();
+    for query in [
+        "select o.order_id, c.name from orders o join customers c on o.customer_id = c.customer_id -- hi",
+        "SELECT kind, count(*) FROM events GROUP BY kind",
+        "WITH t AS (SELECT customer_id, sum(amount) AS s FROM orders GROUP BY 1) SELECT c.name, t.s FROM customers c JOIN t USING (customer_id) ORDER BY 2 DESC LIMIT 5",
+        "SELECT name FROM products UNION ALL SELECT name FROM regions r JOIN customers c USING (region_code)",
+    ] {
+        shown.push_str(&format!("{query}\n  => {}\n", sql(query)));
+    }
+    insta::assert_snapshot!(shown);
+}
+
+#[test]
+fn deep_nesting_is_a_parse_error_not_a_crash() {
+    let deep = format!(
+        "SELECT {}1{} FROM products",
+        "(".repeat(500),
+        ")".repeat(500)
+    );
+    assert_eq!(code(&deep), "SQL_PARSE_ERROR");
+    let deep_subqueries = format!(
+        "SELECT name FROM products WHERE price > {}1{}",
+        "(SELECT ".repeat(200),
+        ")".repeat(200)
+    );
+    assert_eq!(code(&deep_subqueries), "SQL_PARSE_ERROR");
+}
