@@ -132,6 +132,19 @@ const STATEMENT_KEYWORDS: &[Keyword] = &[
     Keyword::IMPORT,
 ];
 
+/// Keywords of writes and DDL.
+const WRITE_KEYWORDS: &[Keyword] = &[
+    Keyword::INSERT,
+    Keyword::UPDATE,
+    Keyword::DELETE,
+    Keyword::MERGE,
+    Keyword::OVERWRITE,
+    Keyword::TRUNCATE,
+    Keyword::DROP,
+    Keyword::CREATE,
+    Keyword::ALTER,
+];
+
 /// Why unparsable input is refused: statements and locking clauses that
 /// sqlparser does not know (`DO`, `FOR KEY SHARE`) are still recognisable
 /// from their leading keywords, and get the code that names the problem.
@@ -152,17 +165,25 @@ fn unparsed_refusal(tokens: &[&Token]) -> Option<ToolError> {
     if locks {
         return Some(refusal::locking());
     }
-    match tokens.first() {
-        Some(Token::Word(w))
-            if w.quote_style.is_none() && STATEMENT_KEYWORDS.contains(&w.keyword) =>
-        {
-            Some(refusal::readonly(&format!(
+    if let Some(Token::Word(w)) = tokens.first() {
+        if w.quote_style.is_none() && STATEMENT_KEYWORDS.contains(&w.keyword) {
+            return Some(refusal::readonly(&format!(
                 "a `{}` statement",
+                w.value.to_uppercase()
+            )));
+        }
+    }
+    // A write keyword anywhere (Hive's `FROM t INSERT INTO ...`, a write
+    // after a CTE the parser could not follow) names the real problem.
+    tokens.iter().find_map(|t| match t {
+        Token::Word(w) if w.quote_style.is_none() && WRITE_KEYWORDS.contains(&w.keyword) => {
+            Some(refusal::readonly(&format!(
+                "a query that contains `{}`",
                 w.value.to_uppercase()
             )))
         }
         _ => None,
-    }
+    })
 }
 
 fn strip_prefix(message: &str) -> String {

@@ -633,6 +633,16 @@ fn maxcompute_attacks() {
         ("SELECT a FROM saky_dw.secret_table", "TABLE_NOT_ALLOWED"),
         ("SELECT a FROM other_proj.table_x", "TABLE_NOT_ALLOWED"),
         ("SELECT order_code FROM ods_orders_df FOR UPDATE", "LOCKING_NOT_ALLOWED"),
+        ("FROM ods_orders_df INSERT INTO dim_product SELECT order_code, pt", "SQL_READONLY_ONLY"),
+        ("WITH a AS (SELECT order_code FROM ods_orders_df) INSERT INTO dim_product SELECT order_code, order_code FROM a", "SQL_READONLY_ONLY"),
+        ("INSERT OVERWRITE TABLE dim_product SELECT product_code, product_name FROM dim_product", "SQL_READONLY_ONLY"),
+        ("CREATE TEMPORARY FUNCTION f AS 'com.evil.Udf'", "SQL_READONLY_ONLY"),
+        ("@a := SELECT product_code FROM dim_product", "SQL_PARSE_ERROR"),
+        ("SELECT product_name FROM dim_product LATERAL VIEW explode(product_name) x AS y", "SQL_PARSE_ERROR"),
+        ("SELECT /*+ MAPJOIN(d) */ product_name FROM dim_product d", "SQL_PARSE_ERROR"),
+        ("SELECT `d`.`product_name`.`x`.`y` FROM dim_product d", "SQL_PARSE_ERROR"),
+        ("SELECT a FROM `other_proj`.`secret`.`table_x`", "TABLE_NOT_ALLOWED"),
+        ("SELECT a FROM `Information_Schema`.`tables`", "SYSTEM_SCHEMA_NOT_ALLOWED"),
     ] {
         let got = run_on(&p, "dw", attack, None).map(|q| q.sql().to_string());
         assert_eq!(got.map_err(|e| e.code.as_str()), Err(expected), "{attack}");
