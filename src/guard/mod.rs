@@ -13,8 +13,8 @@
 //! everything else against [`TableFacts`] and rewrites.
 //!
 //! The eight rules live in submodules: `parse` (one read-only statement),
-//! `analyze` and `exprs` (tables, columns and functions, resolved with
-//! scope), `functions` (the allow-lists), `joins` (approved joins),
+//! `analyze`, `from`, `columns` and `exprs` (tables, columns and functions,
+//! resolved with scope), `predicates` (what WHERE / ON guarantee), `functions` (the allow-lists), `joins` (approved joins),
 //! `row_policy` and `rewrite` (row policies and partitions as derived
 //! tables) and `limit`.
 //!
@@ -61,12 +61,15 @@
 //! ```
 
 mod analyze;
+mod columns;
 mod dialect;
 mod exprs;
+mod from;
 mod functions;
 mod joins;
 mod limit;
 mod parse;
+mod predicates;
 mod refusal;
 mod rewrite;
 mod row_policy;
@@ -76,7 +79,6 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use sqlparser::ast::{Expr, Query, SelectItem, SetExpr, TableFactor};
-use sqlparser::parser::Parser;
 
 use self::analyze::{Analysis, Analyzer};
 use self::dialect::Flavor;
@@ -102,10 +104,14 @@ pub struct PreparedQuery {
 /// the engine by the caller (and cached per session).
 #[derive(Debug, Clone, Default)]
 pub struct TableFacts {
-    /// Every real column of each referenced table, by policy key.
+    /// Every real column of each referenced table (as the database spells
+    /// it, in table order), by the policy key [`PreparedQuery::tables`]
+    /// gives. A referenced table missing here fails the check.
     pub columns: BTreeMap<String, Vec<String>>,
     /// The resolved default partition value of each referenced table that
-    /// has `default_partition` in policy, by policy key.
+    /// has `default_partition` in policy, by policy key. When a table that
+    /// requires a partition filter has none here, a query without its own
+    /// partition predicate is refused.
     pub default_partitions: BTreeMap<String, String>,
 }
 
@@ -134,15 +140,9 @@ impl<'a> Gate<'a> {
     pub fn prepare(&self, sql: &str) -> Result<PreparedQuery, ToolError> {
         let query = parse::parse_query(self.flavor(), sql)?;
         let analysis = Analyzer::new(self.rules, None).run(&query)?;
-        let mut tables: Vec<String> = Vec::new();
-        for instance in analysis.instances {
-            if !tables.contains(&instance.key) {
-                tables.push(instance.key);
-            }
-        }
         Ok(PreparedQuery {
             original_sql: sql.to_string(),
-            tables,
+            tables: distinct_keys(&analysis),
             query,
         })
     }
@@ -158,14 +158,15 @@ impl<'a> Gate<'a> {
     ) -> Result<CheckedQuery, ToolError> {
         let PreparedQuery {
             original_sql,
-            tables,
             mut query,
+            ..
         } = prepared;
         if requested_limit == Some(0) {
             return Err(refusal::limit_positive("The `limit` argument"));
         }
         let analysis = Analyzer::new(self.rules, Some(facts)).run(&query)?;
         joins::check(&analysis, self.rules)?;
+        let tables = distinct_keys(&analysis);
         let (replacements, partitions_used) = self.replacements(&analysis, facts)?;
         rewrite::apply(self.flavor(), &mut query, &analysis.instances, replacements)?;
 
@@ -183,6 +184,9 @@ impl<'a> Gate<'a> {
             applied_limit.saturating_add(1)
         };
         limit::set_limit(&mut query, fetch);
+        if self.rules.engine == crate::config::EngineKind::Postgres {
+            rewrite::harden_literals(&mut query);
+        }
 
         let limits = &self.rules.limits;
         Ok(CheckedQuery {
@@ -221,10 +225,7 @@ impl<'a> Gate<'a> {
         if columns.is_empty() {
             return Err(refusal::column_not_allowed(&key, "*", &[]));
         }
-        let mut query = Parser::new(flavor.dialect())
-            .try_with_sql("SELECT c FROM t")
-            .and_then(|mut p| p.parse_query())
-            .map_err(|e| ToolError::internal(format!("preview template: {e}")))?;
+        let mut query = rewrite::select_template()?;
         let SetExpr::Select(select) = query.body.as_mut() else {
             return Err(ToolError::internal("preview template is not a SELECT"));
         };
@@ -364,6 +365,17 @@ impl<'a> Gate<'a> {
             value.clone(),
         )))
     }
+}
+
+/// The policy keys of the analysed table references, in first-use order.
+fn distinct_keys(analysis: &Analysis) -> Vec<String> {
+    let mut keys: Vec<String> = Vec::new();
+    for instance in &analysis.instances {
+        if !keys.contains(&instance.key) {
+            keys.push(instance.key.clone());
+        }
+    }
+    keys
 }
 
 impl PreparedQuery {
