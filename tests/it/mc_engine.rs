@@ -251,6 +251,38 @@ async fn max_partition_runs_max_pt_with_forced_settings_and_skips_empty_partitio
 }
 
 #[tokio::test]
+async fn connection_settings_are_sent_but_cannot_undo_the_forced_ones() {
+    let emu = start().await;
+    let mut conn = connection(&emu, "demo");
+    conn.settings
+        .insert("odps.task.wlm.quota".into(), "analysts".into());
+    conn.settings
+        .insert("odps.sql.read.only".into(), "false".into());
+    conn.settings
+        .insert("odps.sql.allow.fullscan".into(), "true".into());
+    let engine =
+        MaxComputeEngine::new("dw", &conn, keys(fixture::AK, fixture::SK, None)).expect("engine");
+    engine
+        .max_partition("demo.sales", "ds")
+        .await
+        .expect("max_pt");
+    let job = emu.instances().pop().expect("job");
+    let settings: Vec<(&str, &str)> = job
+        .settings
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    assert_eq!(
+        settings,
+        [
+            ("odps.sql.allow.fullscan", "false"),
+            ("odps.sql.read.only", "true"),
+            ("odps.task.wlm.quota", "analysts"),
+        ]
+    );
+}
+
+#[tokio::test]
 async fn max_partition_refuses_a_wrong_field_or_an_unpartitioned_table() {
     let emu = start().await;
     let engine = engine(&emu);
