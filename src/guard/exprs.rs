@@ -1,0 +1,349 @@
+//! Rules 3 and 4 inside expressions: the walker visits every
+//! sub-expression of every kind it knows, hands column references to
+//! `columns`, checks every function, operator and cast against the
+//! engine's allow-lists (`functions`), and records column equalities for
+//! the join check. An expression kind it does not know is refused, never
+//! skipped: a construct the walker cannot see into could hide a column or
+//! a table.
+
+use sqlparser::ast::{
+    AccessExpr, BinaryOperator, Expr, Function, FunctionArg, FunctionArgExpr,
+    FunctionArgumentClause, FunctionArguments, ObjectName, Query, Subscript, Value,
+    WindowFrameBound, WindowSpec, WindowType,
+};
+
+use super::analyze::Analyzer;
+use super::dialect::{name_idents, Flavor};
+use super::functions;
+use super::refusal;
+use crate::error::ToolError;
+
+impl Analyzer<'_, '_> {
+    /// Walk an expression, checking rules 3 and 4.
+    pub(crate) fn expr(&mut self, expr: &Expr) -> Result<(), ToolError> {
+        match expr {
+            Expr::Identifier(ident) => self.column_ref(std::slice::from_ref(ident)),
+            Expr::CompoundIdentifier(idents) => self.column_ref(idents),
+            Expr::CompoundFieldAccess { root, access_chain } => {
+                self.expr(root)?;
+                for access in access_chain {
+                    match access {
+                        // A field name, not a column reference.
+                        AccessExpr::Dot(Expr::Identifier(_)) => {}
+                        AccessExpr::Dot(other) => self.expr(other)?,
+                        AccessExpr::Subscript(Subscript::Index { index }) => self.expr(index)?,
+                        AccessExpr::Subscript(Subscript::Slice {
+                            lower_bound,
+                            upper_bound,
+                            stride,
+                        }) => {
+                            for e in [lower_bound, upper_bound, stride].into_iter().flatten() {
+                                self.expr(e)?;
+                            }
+                        }
+                    }
+                }
+                Ok(())
+            }
+            Expr::IsFalse(e)
+            | Expr::IsNotFalse(e)
+            | Expr::IsTrue(e)
+            | Expr::IsNotTrue(e)
+            | Expr::IsNull(e)
+            | Expr::IsNotNull(e)
+            | Expr::IsUnknown(e)
+            | Expr::IsNotUnknown(e)
+            | Expr::Nested(e) => self.expr(e),
+            Expr::IsJson { expr, .. } | Expr::IsNormalized { expr, .. } => self.expr(expr),
+            Expr::IsDistinctFrom(a, b) | Expr::IsNotDistinctFrom(a, b) => self.exprs([a, b]),
+            Expr::InList { expr, list, .. } => {
+                self.expr(expr)?;
+                list.iter().try_for_each(|e| self.expr(e))
+            }
+            Expr::InSubquery { expr, subquery, .. } => {
+                self.expr(expr)?;
+                let outputs = self.subquery(subquery, false)?;
+                if let (Some(left), [only]) = (self.lineage_of(expr), outputs.as_slice()) {
+                    self.out.equalities.push((left, only.lineage.clone()));
+                }
+                Ok(())
+            }
+            Expr::InUnnest {
+                expr, array_expr, ..
+            } => self.exprs([expr, array_expr]),
+            Expr::Between {
+                expr, low, high, ..
+            } => self.exprs([expr, low, high]),
+            Expr::BinaryOp { left, op, right } => {
+                if !functions::binary_operator_allowed(op) {
+                    return Err(refusal::function_not_allowed(&format!("operator {op}")));
+                }
+                self.exprs([left, right])?;
+                if *op == BinaryOperator::Eq {
+                    if let (Some(a), Some(b)) = (self.lineage_of(left), self.lineage_of(right)) {
+                        self.out.equalities.push((a, b));
+                    }
+                }
+                Ok(())
+            }
+            Expr::Like {
+                expr,
+                pattern,
+                escape_char,
+                ..
+            }
+            | Expr::ILike {
+                expr,
+                pattern,
+                escape_char,
+                ..
+            }
+            | Expr::SimilarTo {
+                expr,
+                pattern,
+                escape_char,
+                ..
+            } => {
+                self.exprs([expr, pattern])?;
+                escape_char.iter().try_for_each(|e| self.expr(e))
+            }
+            Expr::RLike { expr, pattern, .. } => self.exprs([expr, pattern]),
+            Expr::AnyOp {
+                left,
+                compare_op,
+                right,
+                ..
+            }
+            | Expr::AllOp {
+                left,
+                compare_op,
+                right,
+            } => {
+                if !functions::binary_operator_allowed(compare_op) {
+                    return Err(refusal::function_not_allowed(&format!(
+                        "operator {compare_op}"
+                    )));
+                }
+                self.exprs([left, right])?;
+                // `x = ANY (SELECT y ...)` relates x and y like `x IN (...)`.
+                if *compare_op == BinaryOperator::Eq {
+                    if let (Some(a), Some(b)) = (self.lineage_of(left), self.lineage_of(right)) {
+                        self.out.equalities.push((a, b));
+                    }
+                }
+                Ok(())
+            }
+            Expr::UnaryOp { op, expr } => {
+                if !functions::unary_operator_allowed(op) {
+                    return Err(refusal::function_not_allowed(&format!("operator {op}")));
+                }
+                self.expr(expr)
+            }
+            Expr::Cast {
+                expr,
+                data_type,
+                format,
+                ..
+            } => {
+                if format.is_some() {
+                    return Err(refusal::unsupported("`CAST ... FORMAT`"));
+                }
+                if !functions::cast_allowed(data_type) {
+                    return Err(refusal::cast_not_allowed(&data_type.to_string()));
+                }
+                self.expr(expr)
+            }
+            Expr::TypedString(typed) => {
+                if functions::cast_allowed(&typed.data_type) {
+                    Ok(())
+                } else {
+                    Err(refusal::cast_not_allowed(&typed.data_type.to_string()))
+                }
+            }
+            Expr::AtTimeZone {
+                timestamp,
+                time_zone,
+            } => self.exprs([timestamp, time_zone]),
+            Expr::Extract { expr, .. } | Expr::Ceil { expr, .. } | Expr::Floor { expr, .. } => {
+                self.expr(expr)
+            }
+            Expr::Position { expr, r#in } => self.exprs([expr, r#in]),
+            Expr::Substring {
+                expr,
+                substring_from,
+                substring_for,
+                ..
+            } => {
+                self.expr(expr)?;
+                [substring_from, substring_for]
+                    .into_iter()
+                    .flatten()
+                    .try_for_each(|e| self.expr(e))
+            }
+            Expr::Trim {
+                expr,
+                trim_what,
+                trim_characters,
+                ..
+            } => {
+                self.expr(expr)?;
+                trim_what.iter().try_for_each(|e| self.expr(e))?;
+                trim_characters
+                    .iter()
+                    .flatten()
+                    .try_for_each(|e| self.expr(e))
+            }
+            Expr::Overlay {
+                expr,
+                overlay_what,
+                overlay_from,
+                overlay_for,
+            } => {
+                self.exprs([expr, overlay_what, overlay_from])?;
+                overlay_for.iter().try_for_each(|e| self.expr(e))
+            }
+            Expr::Collate { expr, .. } => self.expr(expr),
+            Expr::Value(value) => match value.value {
+                Value::Placeholder(_) => Err(refusal::unsupported("bind parameters such as `$1`")),
+                _ => Ok(()),
+            },
+            Expr::Function(function) => self.function(function),
+            Expr::Case {
+                operand,
+                conditions,
+                else_result,
+                ..
+            } => {
+                operand.iter().try_for_each(|e| self.expr(e))?;
+                for when in conditions {
+                    self.expr(&when.condition)?;
+                    self.expr(&when.result)?;
+                }
+                else_result.iter().try_for_each(|e| self.expr(e))
+            }
+            Expr::Exists { subquery, .. } => self.subquery(subquery, true).map(|_| ()),
+            Expr::Subquery(subquery) => self.subquery(subquery, false).map(|_| ()),
+            Expr::GroupingSets(sets) | Expr::Cube(sets) | Expr::Rollup(sets) => {
+                sets.iter().flatten().try_for_each(|e| self.expr(e))
+            }
+            Expr::Tuple(exprs) => exprs.iter().try_for_each(|e| self.expr(e)),
+            Expr::Array(array) => array.elem.iter().try_for_each(|e| self.expr(e)),
+            Expr::Interval(interval) => self.expr(&interval.value),
+            _ => Err(refusal::unsupported(&format!("the expression `{expr}`"))),
+        }
+    }
+
+    pub(crate) fn exprs<const N: usize>(&mut self, exprs: [&Expr; N]) -> Result<(), ToolError> {
+        exprs.into_iter().try_for_each(|e| self.expr(e))
+    }
+
+    /// Analyse an expression subquery with the current scopes visible
+    /// (correlation), remembering its outputs for IN / `=` lineage.
+    pub(crate) fn subquery(
+        &mut self,
+        query: &Query,
+        exists: bool,
+    ) -> Result<Vec<super::scope::OutputColumn>, ToolError> {
+        let outputs = self.query(query, exists)?;
+        self.subquery_outputs
+            .insert(query as *const Query as usize, outputs.clone());
+        Ok(outputs)
+    }
+
+    /// Resolve a function name: plain, quoted, or `pg_catalog.`-qualified.
+    pub(crate) fn function_name(&self, name: &ObjectName) -> Result<String, ToolError> {
+        let shown = name.to_string();
+        let idents = name_idents(name).ok_or_else(|| refusal::function_not_allowed(&shown))?;
+        let resolved = match (self.flavor, idents.as_slice()) {
+            (_, [only]) => self.flavor.fold(only),
+            (Flavor::Postgres, [schema, only]) if self.flavor.fold(schema) == "pg_catalog" => {
+                self.flavor.fold(only)
+            }
+            _ => return Err(refusal::function_not_allowed(&shown)),
+        };
+        if functions::function_allowed(self.flavor, &resolved) {
+            Ok(resolved)
+        } else {
+            Err(refusal::function_not_allowed(&shown))
+        }
+    }
+
+    pub(crate) fn function(&mut self, function: &Function) -> Result<(), ToolError> {
+        let name = self.function_name(&function.name)?;
+        if function.uses_odbc_syntax || !matches!(function.parameters, FunctionArguments::None) {
+            return Err(refusal::unsupported("parametric or ODBC function syntax"));
+        }
+        match &function.args {
+            FunctionArguments::None => {}
+            FunctionArguments::Subquery(query) => {
+                self.subquery(query, false)?;
+            }
+            FunctionArguments::List(list) => {
+                for arg in &list.args {
+                    self.function_arg(arg, &name)?;
+                }
+                for clause in &list.clauses {
+                    match clause {
+                        FunctionArgumentClause::OrderBy(items) => {
+                            items.iter().try_for_each(|i| self.expr(&i.expr))?
+                        }
+                        FunctionArgumentClause::IgnoreOrRespectNulls(_) => {}
+                        _ => return Err(refusal::unsupported("this function argument clause")),
+                    }
+                }
+            }
+        }
+        function
+            .within_group
+            .iter()
+            .try_for_each(|i| self.expr(&i.expr))?;
+        if let Some(filter) = &function.filter {
+            self.expr(filter)?;
+        }
+        match &function.over {
+            Some(WindowType::WindowSpec(spec)) => self.window_spec(spec),
+            Some(WindowType::NamedWindow(_)) | None => Ok(()),
+        }
+    }
+
+    /// One argument of a function call (scalar or in FROM).
+    pub(crate) fn function_arg(
+        &mut self,
+        arg: &FunctionArg,
+        function: &str,
+    ) -> Result<(), ToolError> {
+        let arg = match arg {
+            FunctionArg::Unnamed(arg) | FunctionArg::Named { arg, .. } => arg,
+            FunctionArg::ExprNamed { .. } => {
+                return Err(refusal::unsupported("expression-named arguments"))
+            }
+        };
+        match arg {
+            FunctionArgExpr::Expr(expr) => self.expr(expr),
+            FunctionArgExpr::Wildcard if function == "count" => Ok(()),
+            FunctionArgExpr::QualifiedWildcard(name) => {
+                let index = self.relation_by_name(name)?;
+                let depth = self.scopes.len() - 1;
+                self.whole_row(depth, index)
+            }
+            _ => Err(refusal::unsupported(&format!(
+                "`*` as an argument of `{function}`"
+            ))),
+        }
+    }
+
+    pub(crate) fn window_spec(&mut self, spec: &WindowSpec) -> Result<(), ToolError> {
+        spec.partition_by.iter().try_for_each(|e| self.expr(e))?;
+        spec.order_by.iter().try_for_each(|i| self.expr(&i.expr))?;
+        if let Some(frame) = &spec.window_frame {
+            for bound in std::iter::once(&frame.start_bound).chain(frame.end_bound.as_ref()) {
+                if let WindowFrameBound::Preceding(Some(e)) | WindowFrameBound::Following(Some(e)) =
+                    bound
+                {
+                    self.expr(e)?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
