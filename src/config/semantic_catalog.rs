@@ -306,12 +306,22 @@ impl Locator {
             .and_then(|l| l.items().get(index));
         let node = (0..=path.len())
             .rev()
-            .find_map(|n| item.and_then(|i| i.at(&path[..n])));
+            .find_map(|n| item.and_then(|i| walk(i, &path[..n])));
         match node {
             Some(node) => ConfigError::at(&self.file, node, message),
             None => ConfigError::in_file(&self.file, message),
         }
     }
+}
+
+/// The node at `path` below `node`; a segment that is a number indexes a
+/// list.
+fn walk<'n>(node: &'n Node, path: &[&str]) -> Option<&'n Node> {
+    path.iter()
+        .try_fold(node, |node, key| match key.parse::<usize>() {
+            Ok(index) if !node.is_map() => node.items().get(index),
+            _ => node.get(key),
+        })
 }
 
 fn read_parse<T, Item>(

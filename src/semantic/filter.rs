@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use sqlparser::ast::{BinaryOperator, Expr, UnaryOperator, Value};
 
 use super::sql;
+use crate::config::EngineKind;
 use crate::error::{ErrorCode, ToolError};
 
 /// Deepest nesting of `and` / `or` / `not` accepted; deeper trees are
@@ -131,7 +132,7 @@ pub enum Scalar {
 
 impl Scalar {
     /// The literal node for this value.
-    pub(crate) fn to_expr(&self) -> Result<Expr, ToolError> {
+    pub(crate) fn to_expr(&self, engine: EngineKind) -> Result<Expr, ToolError> {
         Ok(match self {
             Self::Bool(b) => Expr::value(Value::Boolean(*b)),
             Self::Int(n) if *n < 0 => Expr::UnaryOp {
@@ -157,7 +158,7 @@ impl Scalar {
                     "Send a finite number",
                 ))
             }
-            Self::Text(s) => sql::text(s),
+            Self::Text(s) => sql::value_text(engine, s)?,
         })
     }
 }
@@ -167,14 +168,16 @@ impl Filter {
     /// refuses unknown or denied ones with the right code).
     pub(crate) fn to_expr(
         &self,
+        engine: EngineKind,
         field: &mut dyn FnMut(&str) -> Result<Expr, ToolError>,
     ) -> Result<Expr, ToolError> {
         let mut leaves = 0;
-        self.build(field, 0, &mut leaves)
+        self.build(engine, field, 0, &mut leaves)
     }
 
     fn build(
         &self,
+        engine: EngineKind,
         field: &mut dyn FnMut(&str) -> Result<Expr, ToolError>,
         depth: usize,
         leaves: &mut usize,
@@ -199,7 +202,7 @@ impl Filter {
             Ok(Expr::BinaryOp {
                 left: Box::new(f(name)?),
                 op,
-                right: Box::new(value.to_expr()?),
+                right: Box::new(value.to_expr(engine)?),
             })
         };
         match self {
@@ -220,7 +223,7 @@ impl Filter {
                     expr: Box::new(field(n)?),
                     list: values
                         .iter()
-                        .map(Scalar::to_expr)
+                        .map(|v| v.to_expr(engine))
                         .collect::<Result<_, _>>()?,
                     negated: false,
                 })
@@ -232,14 +235,14 @@ impl Filter {
             } => Ok(Expr::Between {
                 expr: Box::new(field(n)?),
                 negated: false,
-                low: Box::new(low.to_expr()?),
-                high: Box::new(high.to_expr()?),
+                low: Box::new(low.to_expr(engine)?),
+                high: Box::new(high.to_expr(engine)?),
             }),
             Self::Like { field: n, pattern } => Ok(Expr::Like {
                 negated: false,
                 any: false,
                 expr: Box::new(field(n)?),
-                pattern: Box::new(sql::text(pattern)),
+                pattern: Box::new(sql::value_text(engine, pattern)?),
                 escape_char: None,
             }),
             Self::IsNull { field: n, negated } => {
@@ -253,7 +256,7 @@ impl Filter {
             Self::And { filters } | Self::Or { filters } => {
                 let parts = filters
                     .iter()
-                    .map(|f| f.build(field, depth + 1, leaves))
+                    .map(|f| f.build(engine, field, depth + 1, leaves))
                     .collect::<Result<Vec<_>, _>>()?;
                 let combined = if matches!(self, Self::And { .. }) {
                     sql::and_all(parts)
@@ -270,6 +273,7 @@ impl Filter {
             Self::Not { filter } => Ok(Expr::UnaryOp {
                 op: UnaryOperator::Not,
                 expr: Box::new(Expr::Nested(Box::new(filter.build(
+                    engine,
                     field,
                     depth + 1,
                     leaves,
@@ -287,12 +291,13 @@ fn invalid(message: &str, hint: &str) -> ToolError {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
-    use crate::config::EngineKind;
 
     fn render(json: &str) -> Result<String, ToolError> {
         let filter: Filter = serde_json::from_str(json).unwrap();
         filter
-            .to_expr(&mut |n| Ok(sql::column(EngineKind::Postgres, None, n)))
+            .to_expr(EngineKind::Postgres, &mut |n| {
+                Ok(sql::column(EngineKind::Postgres, None, n))
+            })
             .map(|e| e.to_string())
     }
 
@@ -313,6 +318,17 @@ mod tests {
              AND ((amount BETWEEN 1.5 AND -3) OR (note IS NOT NULL)) AND (\"Name\" LIKE 'A%') \
              AND (a <> 1) AND (a < 1) AND (a <= 1) AND (a > 1) AND (a >= 1)"
         );
+    }
+
+    #[test]
+    fn backslashes_cannot_end_a_literal_early() {
+        let json = r#"{"op":"eq","field":"a","value":"\\' OR true --"}"#;
+        assert_eq!(render(json).unwrap(), r"a = E'\\\' OR true --'");
+        let filter: Filter = serde_json::from_str(json).unwrap();
+        let on_mc = filter.to_expr(EngineKind::MaxCompute, &mut |n| {
+            Ok(sql::column(EngineKind::MaxCompute, None, n))
+        });
+        assert_eq!(on_mc.unwrap_err().code, ErrorCode::InvalidArgument);
     }
 
     #[test]

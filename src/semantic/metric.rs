@@ -335,7 +335,8 @@ impl Builder<'_> {
         }
         for filter in &args.filters {
             let mut problems = Vec::new();
-            let built = filter.to_expr(&mut |name| {
+            let engine = self.engine;
+            let built = filter.to_expr(engine, &mut |name| {
                 self.dimension(name)
                     .inspect_err(|e| problems.push(e.clone()))
             });

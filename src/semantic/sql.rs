@@ -45,6 +45,30 @@ pub(crate) fn text(value: &str) -> Expr {
     Expr::value(Value::SingleQuotedString(value.to_string()))
 }
 
+/// A caller's text as a literal that reads back as exactly that text.
+///
+/// sqlparser prints a plain literal's `\'` as is (it takes it for an
+/// escape), so text holding a backslash would end the literal early when
+/// the gate parses it again: on PostgreSQL it becomes an escape string
+/// (`E'...'`, every backslash and quote escaped). MaxCompute reads
+/// backslashes in every literal as escapes while the gate's dialect does
+/// not, so there text with a backslash or a quote is refused rather than
+/// risk the two reading different values.
+pub(crate) fn value_text(engine: EngineKind, value: &str) -> Result<Expr, ToolError> {
+    match engine {
+        EngineKind::Postgres if value.contains('\\') => {
+            Ok(Expr::value(Value::EscapedStringLiteral(value.to_string())))
+        }
+        EngineKind::Postgres => Ok(text(value)),
+        EngineKind::MaxCompute if value.contains(['\\', '\'']) => Err(ToolError::new(
+            crate::error::ErrorCode::InvalidArgument,
+            "text values with a backslash or a single quote are not accepted on MaxCompute",
+            "Match those characters with `like` and the `_` wildcard instead",
+        )),
+        EngineKind::MaxCompute => Ok(text(value)),
+    }
+}
+
 /// An integer literal.
 pub(crate) fn number(value: u64) -> Expr {
     Expr::value(Value::Number(value.to_string(), false))

@@ -80,7 +80,7 @@ pub fn compile_query_table(
         .map(|c| (sql::column(engine, None, c), None))
         .collect();
     if let Some(filter) = &args.filter {
-        parts.selection = Some(filter.to_expr(&mut |c| Ok(sql::column(engine, None, c)))?);
+        parts.selection = Some(filter.to_expr(engine, &mut |c| Ok(sql::column(engine, None, c)))?);
     }
     // Offset paging is only stable under a total order: the caller's order
     // first, then every returned column as a tie-breaker.
