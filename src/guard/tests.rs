@@ -643,6 +643,8 @@ fn maxcompute_attacks() {
         ("SELECT `d`.`product_name`.`x`.`y` FROM dim_product d", "SQL_PARSE_ERROR"),
         ("SELECT a FROM `other_proj`.`secret`.`table_x`", "TABLE_NOT_ALLOWED"),
         ("SELECT a FROM `Information_Schema`.`tables`", "SYSTEM_SCHEMA_NOT_ALLOWED"),
+        ("SELECT order_code FROM ods_orders_df WHERE pt = max_pt('saky_dw.secret')", "TABLE_NOT_ALLOWED"),
+        ("SELECT order_code FROM ods_orders_df WHERE pt = max_pt(order_code)", "SQL_PARSE_ERROR"),
     ] {
         let got = run_on(&p, "dw", attack, None).map(|q| q.sql().to_string());
         assert_eq!(got.map_err(|e| e.code.as_str()), Err(expected), "{attack}");
