@@ -469,10 +469,10 @@ impl Checker<'_> {
                 );
                 continue;
             };
-            for table in &term.tables {
+            for (j, table) in term.tables.iter().enumerate() {
                 if rules.table(&rules.normalize_key(table)).is_none() {
                     push(
-                        &["tables"],
+                        &["tables", &j.to_string()],
                         format!(
                             "table `{table}` is not allowed for source `{}` in policy.yaml",
                             rules.name
@@ -480,13 +480,13 @@ impl Checker<'_> {
                     );
                 }
             }
-            for column in &term.columns {
+            for (j, column) in term.columns.iter().enumerate() {
                 let allowed = column.rsplit_once('.').is_some_and(|(table, col)| {
                     rules.column_allowed(&rules.normalize_key(table), col)
                 });
                 if !allowed {
                     push(
-                        &["columns"],
+                        &["columns", &j.to_string()],
                         format!("column `{column}` (written `table.column`) is not an allowed column of source `{}` in policy.yaml", rules.name),
                     );
                 }

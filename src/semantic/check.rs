@@ -7,8 +7,8 @@
 //! [`JoinTree`] to join exactly the tables a request needs. This module
 //! reads policy and does no I/O.
 
-use crate::config::semantic_catalog::MetricDef;
-use crate::config::JoinDef;
+use crate::config::semantic_catalog::{Grain, MetricDef};
+use crate::config::{EngineKind, JoinDef};
 use crate::policy::SourceRules;
 
 use super::sql;
@@ -211,6 +211,19 @@ pub(crate) fn check_metric(rules: &SourceRules<'_>, metric: &MetricDef) -> Vec<M
                 &["time_dimension", "grains"],
                 "list at least one grain (hour, day, week, month, quarter, year)".into(),
             ));
+        }
+        for (i, grain) in time.grains.iter().enumerate() {
+            if rules.engine == EngineKind::MaxCompute
+                && matches!(grain, Grain::Week | Grain::Quarter)
+            {
+                problems.push(problem(
+                    &["time_dimension", "grains", &i.to_string()],
+                    format!(
+                        "grain `{}` is not supported on MaxCompute; use hour, day, month or year",
+                        grain.as_str()
+                    ),
+                ));
+            }
         }
         if let Some(default) = time.default_grain.filter(|g| !time.grains.contains(g)) {
             problems.push(problem(

@@ -175,6 +175,26 @@ impl Filter {
         self.build(engine, field, 0, &mut leaves)
     }
 
+    /// Call `visit` with every field name in the tree.
+    pub(crate) fn fields<'a>(&'a self, visit: &mut dyn FnMut(&'a str)) {
+        match self {
+            Self::Eq { field, .. }
+            | Self::Ne { field, .. }
+            | Self::Lt { field, .. }
+            | Self::Le { field, .. }
+            | Self::Gt { field, .. }
+            | Self::Ge { field, .. }
+            | Self::In { field, .. }
+            | Self::Between { field, .. }
+            | Self::Like { field, .. }
+            | Self::IsNull { field, .. } => visit(field),
+            Self::And { filters } | Self::Or { filters } => {
+                filters.iter().for_each(|f| f.fields(visit));
+            }
+            Self::Not { filter } => filter.fields(visit),
+        }
+    }
+
     fn build(
         &self,
         engine: EngineKind,

@@ -57,6 +57,7 @@ pub fn compile_query_table(
             "Name the columns to return (see `describe_table` for the allowed ones)",
         ));
     }
+    check_names(args)?;
     let table = rules.normalize_key(&args.table);
     let fingerprint = cursor::fingerprint(&Identity {
         source: rules.name,
@@ -105,6 +106,38 @@ pub fn compile_query_table(
         offset,
         fingerprint,
     })
+}
+
+/// Refuse names no table or column has: quote characters, backslashes or
+/// control characters. Such names could only serve to end a quoted
+/// identifier early, and sqlparser prints a backslash before a quote as is.
+fn check_names(args: &QueryTableArgs) -> Result<(), ToolError> {
+    let mut names: Vec<(&str, &str)> = vec![("table", args.table.as_str())];
+    names.extend(args.columns.iter().map(|c| ("columns", c.as_str())));
+    names.extend(
+        args.order_by
+            .iter()
+            .map(|o| ("order_by", o.column.as_str())),
+    );
+    if let Some(filter) = &args.filter {
+        filter.fields(&mut |f| names.push(("filter", f)));
+    }
+    for (argument, name) in names {
+        if name.is_empty()
+            || name
+                .chars()
+                .any(|c| matches!(c, '"' | '`' | '\\' | '\'') || c.is_control())
+        {
+            return Err(invalid(
+                format!(
+                    "`{argument}` holds `{}`, which is not a table or column name",
+                    name.escape_debug()
+                ),
+                "Use names exactly as `describe_table` and `list_allowed_tables` show them",
+            ));
+        }
+    }
+    Ok(())
 }
 
 impl TableQuery {

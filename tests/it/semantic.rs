@@ -239,6 +239,47 @@ fn metrics_that_policy_forbids_are_located_config_errors() {
 }
 
 #[test]
+fn terms_and_grains_are_cross_checked_too() {
+    let dir = config_with_metrics(
+        "metrics:
+  - name: dw_weekly
+    domain: supply
+    description: weeks do not truncate on MaxCompute
+    base_table: saky_dw.dwd_sales_di
+    expression: sum(sales_amount)
+    time_dimension: {column: order_time, grains: [day, week], default_grain: month}
+",
+    );
+    std::fs::write(
+        dir.path().join("catalog/terms.yaml"),
+        "terms:
+  - name: phone
+    definition: a denied column
+    domain: sales
+    columns: [public.customers.phone, public.orders.amount]
+    tables: [public.audit_log]
+    metrics: [profit]
+",
+    )
+    .unwrap();
+    let errs = load_errors(dir.path());
+    let expect = [
+        "7:56: metric `dw_weekly`: grain `week` is not supported on MaxCompute",
+        "7:78: metric `dw_weekly`: default grain `month` is not one of `grains`",
+        "7:14: term `phone`: metric `profit` is not in metrics.yaml",
+        "6:14: term `phone`: table `public.audit_log` is not allowed",
+        "5:15: term `phone`: column `public.customers.phone`",
+    ];
+    for want in expect {
+        assert!(
+            errs.iter().any(|e| e.starts_with(want)),
+            "missing {want:?} in {errs:#?}"
+        );
+    }
+    assert_eq!(errs.len(), expect.len(), "{errs:#?}");
+}
+
+#[test]
 fn unknown_keys_in_catalog_files_are_errors_with_positions() {
     let dir = config_with_metrics(
         "metrics:\n  - name: m\n    domain: sales\n    description: d\n    base_table: public.orders\n    expression: count(1)\n    dimension: []\n",
@@ -611,21 +652,56 @@ async fn hostile_values_and_names_stay_values_and_names() {
     let checked = gate_metric(&policy, &backslash, &facts).unwrap();
     assert_eq!(rows_as_text(&client, checked.sql()).await, ["(0)"]);
 
-    for column in ["note\" FROM orders --", "amount\", \"note"] {
+    for column in [
+        "note\" FROM orders --",
+        "amount\", \"note",
+        "a\\\" OR 1=1",
+        "x`y",
+        "a\u{0}b",
+        "",
+    ] {
         let query = sem::compile_query_table(
             &rules,
             &key,
             &table_args(serde_json::json!({"table": "public.orders", "columns": [column]})),
         )
-        .unwrap();
-        let err = gate_table(&policy, &query, &facts).unwrap_err();
-        assert_eq!(
-            err.code,
-            ErrorCode::ColumnNotAllowed,
-            "{column}: {}",
-            query.sql()
-        );
+        .unwrap_err();
+        assert_eq!(query.code, ErrorCode::InvalidArgument, "{column:?}");
     }
+    let filtered = sem::compile_query_table(
+        &rules,
+        &key,
+        &table_args(
+            serde_json::json!({"table": "public.orders", "columns": ["order_id"],
+            "filter": {"op": "not", "filter": {"op": "eq", "field": "status\" OR true --", "value": 1}}}),
+        ),
+    );
+    assert_eq!(filtered.unwrap_err().code, ErrorCode::InvalidArgument);
+    let backslash_table = sem::compile_query_table(
+        &rules,
+        &key,
+        &table_args(
+            serde_json::json!({"table": "public.orders", "columns": ["order_id"],
+            "filter": {"op": "eq", "field": "status", "value": "\\' OR true --"}}),
+        ),
+    )
+    .unwrap();
+    let checked = gate_table(&policy, &backslash_table, &facts).unwrap();
+    assert!(rows_as_text(&client, checked.sql()).await.is_empty());
+    let like_backslash = sem::compile_query_table(
+        &rules,
+        &key,
+        &table_args(
+            serde_json::json!({"table": "public.orders", "columns": ["order_id"],
+            "filter": {"op": "like", "field": "status", "pattern": "%\\%"}}),
+        ),
+    )
+    .unwrap();
+    let checked = gate_table(&policy, &like_backslash, &facts).unwrap();
+    assert!(
+        rows_as_text(&client, checked.sql()).await.is_empty(),
+        "no status holds a backslash"
+    );
 }
 
 // ---- refusals ---------------------------------------------------------------
