@@ -165,8 +165,8 @@ pub struct TimeDimension {
     pub column: String,
     /// Grains the caller may ask for.
     pub grains: Vec<Grain>,
-    /// Grain used when the caller names none but asks for the time column
-    /// (`None`: no time bucketing unless asked).
+    /// The grain the data team suggests, shown by `get_dimensions`; a query
+    /// is bucketed only when the caller passes `grain`.
     #[serde(default)]
     pub default_grain: Option<Grain>,
 }
