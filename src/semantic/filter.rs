@@ -2,7 +2,7 @@
 //! to a sqlparser expression.
 //!
 //! A filter names a field (a column for `query_table`, a dimension for the
-//! metric tools) and carries JSON scalars. The caller of [`Filter::to_expr`]
+//! metric tools) and carries JSON scalars. The caller of `Filter::to_expr`
 //! decides what a field name resolves to; this module only turns the tree
 //! into AST nodes, values always as literals. It does not check policy: the
 //! built query goes through the gate, which does.
