@@ -41,8 +41,12 @@ fn facts() -> TableFacts {
     );
     f.columns.insert(
         "public.customers".into(),
-        cols("customer_id name region_code segment phone address email created_at"),
+        cols("customer_id name region_code segment phone address email created_at Customer_Phone"),
     );
+    f.columns
+        .get_mut("public.customers")
+        .unwrap()
+        .push("Loyalty Tier".into());
     f.columns.insert(
         "public.products".into(),
         cols("product_id name category price"),
@@ -414,7 +418,7 @@ fn rule7_row_policies_wrap_every_reference() {
     );
     // Column-rule tables are wrapped to their allowed columns.
     let q = sql("SELECT name FROM customers");
-    assert!(q.contains("(SELECT customer_id, name, region_code, segment, created_at FROM public.customers) AS customers"), "{q}");
+    assert!(q.contains("(SELECT customer_id, name, region_code, segment, created_at, \"Loyalty Tier\" FROM public.customers) AS customers"), "{q}");
     // Identity values are literals, never SQL.
     let evil = policy_with(|p| {
         let table = p
@@ -709,7 +713,7 @@ fn preview_builds_allowed_columns() {
     let q = gate.preview("public.customers", &facts(), Some(5)).unwrap();
     assert_eq!(
         q.sql(),
-        "SELECT customer_id, name, region_code, segment, created_at FROM (SELECT customer_id, name, region_code, segment, created_at FROM public.customers) AS customers LIMIT 6"
+        "SELECT customer_id, name, region_code, segment, created_at, \"Loyalty Tier\" FROM (SELECT customer_id, name, region_code, segment, created_at, \"Loyalty Tier\" FROM public.customers) AS customers LIMIT 6"
     );
     let q = gate.preview("public.events", &facts(), None).unwrap();
     assert!(q.sql().contains("pt = '20240603'"));
