@@ -668,6 +668,8 @@ fn backslash_literals_mean_the_same_under_any_string_setting() {
     assert!(q.contains(r"name = E'a\\'"), "{q}");
     assert!(q.contains(r"category ~ E'\\d+'"), "{q}");
     assert!(q.contains("name <> 'it''s'"), "{q}");
+    let q = sql(r"SELECT name FROM products WHERE name = N'b\'");
+    assert!(q.contains(r"name = E'b\\'"), "{q}");
     assert_round_trip(&q, Flavor::Postgres);
 }
 
@@ -682,6 +684,19 @@ fn values_order_by_is_checked() {
         code("SELECT name FROM products WHERE EXISTS (VALUES (1) ORDER BY (SELECT entry FROM audit_log LIMIT 1))"),
         "TABLE_NOT_ALLOWED"
     );
+}
+
+/// `- -1` must not print as `--1`, which the database would read as a
+/// comment swallowing the rest of the query.
+#[test]
+fn double_signs_never_print_as_a_comment() {
+    let q = sql("SELECT - -price, -(-price), - - -1 FROM products");
+    assert!(!q.contains("--"), "{q}");
+    assert!(
+        q.starts_with("SELECT -(-price), -(-price), -(-(-1)) FROM"),
+        "{q}"
+    );
+    assert_round_trip(&q, Flavor::Postgres);
 }
 
 #[test]

@@ -426,6 +426,7 @@ const LEGITIMATE: &[&str] = &[
     "SELECT e.kind, c.name FROM events e JOIN customers c ON c.customer_id = e.customer_id WHERE e.pt = '20240602'",
     "SELECT name FROM products LIMIT 5",
     r"SELECT name FROM products WHERE name ~ '\d' OR name = 'a\'",
+    "SELECT - -price, -(-price) FROM products",
     "SELECT name FROM products ORDER BY name LIMIT 5 OFFSET 2",
     "SELECT name FROM products FETCH FIRST 3 ROWS ONLY",
     "SELECT g, name FROM products, generate_series(1, 2) AS g",
