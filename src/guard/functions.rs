@@ -240,6 +240,17 @@ const POSTGRES: &[&str] = &[
     "json_strip_nulls",
     // conditional
     "num_nulls",
+    // full-text search and misc
+    "to_tsvector",
+    "to_tsquery",
+    "plainto_tsquery",
+    "phraseto_tsquery",
+    "websearch_to_tsquery",
+    "ts_rank",
+    "ts_rank_cd",
+    "ts_headline",
+    "any_value",
+    "timezone",
     "num_nonnulls",
 ];
 
@@ -439,6 +450,7 @@ pub(crate) fn binary_operator_allowed(op: &BinaryOperator) -> bool {
             | B::QuestionAnd
             | B::QuestionPipe
             | B::Overlaps
+            | B::AtAt
     )
 }
 

@@ -186,9 +186,7 @@ impl<'a> Gate<'a> {
             applied_limit.saturating_add(1)
         };
         limit::set_limit(&mut query, fetch);
-        if self.rules.engine == crate::config::EngineKind::Postgres {
-            rewrite::harden_literals(&mut query);
-        }
+        rewrite::harden(self.flavor(), &mut query);
 
         let limits = &self.rules.limits;
         Ok(CheckedQuery {
