@@ -882,3 +882,26 @@ fn malformed_and_foreign_cursors_are_invalid_arguments() {
     );
     assert!(first.next_cursor(&key, &checked, false).unwrap().is_none());
 }
+
+/// The fixture's policy and joins are the gate fixture's plus one MaxCompute
+/// table and its join; this keeps the copies from drifting apart.
+#[test]
+fn the_fixture_is_the_gate_fixture_plus_one_table() {
+    use sqlwarden::config::{JoinsFile, PolicyFile};
+    let mut ours: PolicyFile =
+        serde_saphyr::from_str(include_str!("../fixtures/semantic/policy.yaml")).unwrap();
+    let gate: PolicyFile =
+        serde_saphyr::from_str(include_str!("../fixtures/gate/policy.yaml")).unwrap();
+    let dw = ours.sources.get_mut("dw").unwrap();
+    assert!(dw.tables.remove("saky_dw.dwd_sales_di").is_some());
+    assert_eq!(ours, gate);
+    let mut joins: JoinsFile =
+        serde_saphyr::from_str(include_str!("../fixtures/semantic/catalog/joins.yaml")).unwrap();
+    let gate_joins: JoinsFile =
+        serde_saphyr::from_str(include_str!("../fixtures/gate/joins.yaml")).unwrap();
+    assert_eq!(
+        joins.joins.pop().map(|j| j.id).as_deref(),
+        Some("dw_sales_products")
+    );
+    assert_eq!(joins, gate_joins);
+}
