@@ -240,6 +240,17 @@ const POSTGRES: &[&str] = &[
     "json_strip_nulls",
     // conditional
     "num_nulls",
+    // full-text search and misc
+    "to_tsvector",
+    "to_tsquery",
+    "plainto_tsquery",
+    "phraseto_tsquery",
+    "websearch_to_tsquery",
+    "ts_rank",
+    "ts_rank_cd",
+    "ts_headline",
+    "any_value",
+    "timezone",
     "num_nonnulls",
 ];
 
@@ -301,6 +312,8 @@ const MAXCOMPUTE: &[&str] = &[
     "format_number",
     "isdate",
     "trans_array",
+    // reads partition metadata; its argument is checked like a table name
+    "max_pt",
     "regexp_count",
     "regexp_substr",
     "regexp_instr",
@@ -437,6 +450,7 @@ pub(crate) fn binary_operator_allowed(op: &BinaryOperator) -> bool {
             | B::QuestionAnd
             | B::QuestionPipe
             | B::Overlaps
+            | B::AtAt
     )
 }
 

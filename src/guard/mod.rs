@@ -81,7 +81,9 @@ use std::time::Duration;
 use sqlparser::ast::{Expr, Query, SelectItem, SetExpr, TableFactor};
 
 use self::analyze::{Analysis, Analyzer};
-use self::dialect::Flavor;
+/// How an engine parses, folds and quotes names; the semantic layer builds
+/// its ASTs with the same rules the gate checks them by.
+pub(crate) use self::dialect::Flavor;
 use self::rewrite::Replacement;
 use self::scope::BaseColumn;
 use crate::error::ToolError;
@@ -184,9 +186,7 @@ impl<'a> Gate<'a> {
             applied_limit.saturating_add(1)
         };
         limit::set_limit(&mut query, fetch);
-        if self.rules.engine == crate::config::EngineKind::Postgres {
-            rewrite::harden_literals(&mut query);
-        }
+        rewrite::harden(self.flavor(), &mut query);
 
         let limits = &self.rules.limits;
         Ok(CheckedQuery {
