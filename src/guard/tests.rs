@@ -654,6 +654,7 @@ fn maxcompute_attacks() {
         (r"SELECT order_code AS `x\` FROM ods_orders_df WHERE pt = '1'", "SQL_PARSE_ERROR"),
         ("SELECT \"order_code\" FROM ods_orders_df WHERE pt = '1'", "SQL_PARSE_ERROR"),
         ("SELECT order_code AS `x`` , buyer_phone , ``y` FROM ods_orders_df WHERE pt = '1'", "SQL_PARSE_ERROR"),
+        ("SELECT order_code FROM ods_orders_df WHERE pt = '1' AND order_code #> '{a}' IS NULL", "FUNCTION_NOT_ALLOWED"),
     ] {
         let got = run_on(&p, "dw", attack, None).map(|q| q.sql().to_string());
         assert_eq!(got.map_err(|e| e.code.as_str()), Err(expected), "{attack}");
