@@ -64,12 +64,17 @@ impl TestDb {
             SEQ.fetch_add(1, Ordering::Relaxed)
         );
         let admin = connect("postgres").await;
-        admin
-            .batch_execute(&format!(
-                "DROP DATABASE IF EXISTS {name}; CREATE DATABASE {name}"
-            ))
-            .await
-            .unwrap_or_else(|e| panic!("cannot create test database {name}: {e}"));
+        // Two calls: CREATE DATABASE cannot run inside the implicit
+        // transaction of a multi-statement simple query.
+        for sql in [
+            format!("DROP DATABASE IF EXISTS {name}"),
+            format!("CREATE DATABASE {name}"),
+        ] {
+            admin
+                .batch_execute(&sql)
+                .await
+                .unwrap_or_else(|e| panic!("cannot create test database {name}: {e:?}"));
+        }
         TestDb { name }
     }
 

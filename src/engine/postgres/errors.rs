@@ -91,7 +91,7 @@ pub(crate) fn connect_error(
     // tokio-postgres reports "the server asked for a password and we have
     // none" as a configuration error whose text it writes itself; it is the
     // only configuration error a built `Config` can still produce.
-    let own_text = cause.to_string();
+    let own_text = error_chain(cause);
     if own_text.contains("password missing") {
         return credentials_missing(settings, None);
     }
@@ -99,6 +99,18 @@ pub(crate) fn connect_error(
         return unreachable(settings, "the TLS handshake failed", cause);
     }
     unreachable(settings, "the connection failed", cause)
+}
+
+/// The error and all its sources, as one line.
+fn error_chain(cause: &tokio_postgres::Error) -> String {
+    let mut text = cause.to_string();
+    let mut source = std::error::Error::source(cause);
+    while let Some(inner) = source {
+        text.push_str(": ");
+        text.push_str(&inner.to_string());
+        source = inner.source();
+    }
+    text
 }
 
 /// Whether the query ended because our own timeout fired.
