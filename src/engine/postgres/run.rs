@@ -51,10 +51,15 @@ pub(crate) async fn execute(
     deadline: Instant,
 ) -> Result<QueryResult, ToolError> {
     let map = map_error(settings, deadline);
-    let tx = session::begin(client, settings.role.as_deref(), query.timeout())
-        .await
-        .map_err(&map)?;
-    let statement = tx.prepare(query.sql()).await.map_err(&map)?;
+    let tx = session::start(client).await.map_err(&map)?;
+    // The settings and the Parse go out together (tokio-postgres pipelines
+    // concurrent requests in order), saving a round trip. The server still
+    // applies the settings first; if they fail, the transaction is aborted
+    // and the Parse fails too, so the settings' error is the one reported.
+    let prelude = session::prelude(settings.role.as_deref(), query.timeout());
+    let (applied, prepared) = tokio::join!(tx.batch_execute(&prelude), tx.prepare(query.sql()));
+    applied.map_err(&map)?;
+    let statement = prepared.map_err(&map)?;
     if !statement.params().is_empty() {
         return Err(ToolError::new(
             ErrorCode::SqlParseError,
