@@ -321,6 +321,14 @@ async fn unknown_login_is_credentials_missing() {
         .expect_err("unknown login");
     assert_eq!(error.code, ErrorCode::CredentialsMissing);
     assert!(
+        error
+            .message
+            .contains("refused login `sqlwarden_no_such_login`"),
+        "{}",
+        error.message
+    );
+    assert!(error.hint.contains("pg_hba.conf"), "{}", error.hint);
+    assert!(
         error.hint.contains("sqlwarden auth set crm"),
         "{}",
         error.hint
@@ -597,7 +605,7 @@ async fn password_prompt_without_a_stored_password_is_credentials_missing() {
         .expect_err("wrong password");
     assert_eq!(error.code, ErrorCode::CredentialsMissing);
     assert!(
-        error.message.contains("refused the stored credentials"),
+        error.message.contains("refused the stored password"),
         "{}",
         error.message
     );

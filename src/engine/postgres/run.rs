@@ -14,7 +14,7 @@ use std::io;
 use std::time::Instant;
 
 use serde_json::Value;
-use tokio_postgres::{Client, Row};
+use tokio_postgres::{Client, Column, Row};
 
 use super::connect::ConnectSettings;
 use super::errors::{self, Deadline};
@@ -67,16 +67,8 @@ pub(crate) async fn execute(
             "Write the values into the SQL as literals",
         ));
     }
-    let columns: Vec<ResultColumn> = statement
-        .columns()
-        .iter()
-        .map(|c| ResultColumn {
-            name: c.name().to_owned(),
-            type_name: c.type_().name().to_owned(),
-        })
-        .collect();
     let portal = tx.bind(&statement, &[]).await.map_err(&map)?;
-    let mut collector = Collector::new(query, columns);
+    let mut collector = Collector::new(query, statement.columns());
     while let Some(batch) = collector.next_batch() {
         let rows = tx.query_portal(&portal, batch).await.map_err(&map)?;
         let exhausted = rows.len() < usize::try_from(batch).unwrap_or(usize::MAX);
@@ -100,16 +92,22 @@ struct Collector {
 }
 
 impl Collector {
-    fn new(query: &CheckedQuery, columns: Vec<ResultColumn>) -> Self {
+    fn new(query: &CheckedQuery, columns: &[Column]) -> Self {
         Self {
             result: QueryResult {
-                columns,
+                columns: columns
+                    .iter()
+                    .map(|c| ResultColumn {
+                        name: c.name().to_owned(),
+                        type_name: types::display_name(c.type_()),
+                    })
+                    .collect(),
                 ..QueryResult::default()
             },
             rows_wanted: query.applied_limit().saturating_add(1),
             max_cell_bytes: usize::try_from(query.max_cell_bytes()).unwrap_or(usize::MAX),
             max_result_bytes: query.max_result_bytes(),
-            types: Vec::new(),
+            types: columns.iter().map(|c| c.type_().clone()).collect(),
         }
     }
 
@@ -124,11 +122,6 @@ impl Collector {
 
     /// Add a batch; true when a cap stopped the result.
     fn push_rows(&mut self, rows: &[Row]) -> Result<bool, ToolError> {
-        if self.types.is_empty() {
-            if let Some(first) = rows.first() {
-                self.types = first.columns().iter().map(|c| c.type_().clone()).collect();
-            }
-        }
         for row in rows {
             if self.result.rows.len() as u64 + 1 >= self.rows_wanted {
                 // This is row applied_limit + 1: it proves truncation and
@@ -138,6 +131,8 @@ impl Collector {
             }
             let rendered = self.render_row(row)?;
             let size = row_size(&rendered);
+            // A row that does not fit is left out whole; with cells capped
+            // far below the result cap, this only ends long results.
             if self.result.bytes + size > self.max_result_bytes {
                 self.result.truncation = Some(Truncation::ResultBytes);
                 return Ok(true);
