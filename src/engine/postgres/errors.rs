@@ -100,7 +100,9 @@ pub(crate) fn connect_error(
     cause: &tokio_postgres::Error,
 ) -> ToolError {
     if let Some(db) = cause.as_db_error() {
-        let class = &db.code().code()[..2];
+        // SQLSTATEs are five characters; a short one (a broken server) has
+        // no class.
+        let class = db.code().code().get(..2).unwrap_or("");
         return match class {
             "28" => {
                 let refusal = if *db.code() == SqlState::INVALID_PASSWORD {

@@ -5,9 +5,9 @@
 //! connection (idle ones are reused), opens a `READ ONLY` transaction with
 //! `SET LOCAL` timeouts and role (`session.rs`), does its work, and rolls
 //! back. A connection that saw any error, a timeout or a cancellation is
-//! dropped, never reused. On timeout or client cancellation the backend
-//! query is cancelled with the cancel token before the connection is
-//! dropped.
+//! dropped, never reused. On timeout or client cancellation the connection
+//! is dropped and the backend query is cancelled with its cancel token (a
+//! closed socket alone would not stop a busy backend).
 //!
 //! Phases live in their own files: `connect.rs` (settings, TLS in `tls.rs`,
 //! credentials), `run.rs` (portal streaming with caps), `types/` (lossless
