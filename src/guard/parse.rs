@@ -72,7 +72,7 @@ fn reject_limit_all(tokens: &[Token]) -> Result<(), ToolError> {
         .windows(2)
         .any(|w| is_kw(&w[0], Keyword::LIMIT) && is_kw(&w[1], Keyword::ALL))
     {
-        return Err(refusal::limit_literal("`LIMIT ALL`"));
+        return Err(refusal::limit_literal("`LIMIT` (here `ALL`)"));
     }
     Ok(())
 }

@@ -640,6 +640,30 @@ fn maxcompute_attacks() {
 }
 
 #[test]
+fn backslash_literals_mean_the_same_under_any_string_setting() {
+    let q = sql(
+        r"SELECT name FROM products WHERE name = 'a\' AND category ~ '\d+' AND name <> 'it''s'",
+    );
+    assert!(q.contains(r"name = E'a\\'"), "{q}");
+    assert!(q.contains(r"category ~ E'\\d+'"), "{q}");
+    assert!(q.contains("name <> 'it''s'"), "{q}");
+    assert_round_trip(&q, Flavor::Postgres);
+}
+
+/// A VALUES body's ORDER BY is walked like any other clause.
+#[test]
+fn values_order_by_is_checked() {
+    assert_eq!(
+        code("SELECT name FROM products WHERE EXISTS (VALUES (1) ORDER BY (SELECT phone FROM customers LIMIT 1))"),
+        "COLUMN_NOT_ALLOWED"
+    );
+    assert_eq!(
+        code("SELECT name FROM products WHERE EXISTS (VALUES (1) ORDER BY (SELECT entry FROM audit_log LIMIT 1))"),
+        "TABLE_NOT_ALLOWED"
+    );
+}
+
+#[test]
 fn distinct_on_reads_output_names() {
     sql("SELECT DISTINCT ON (c) category AS c, name FROM products ORDER BY c, price");
     assert_eq!(
@@ -684,4 +708,29 @@ fn preview_builds_allowed_columns() {
             .as_str(),
         "TABLE_NOT_ALLOWED"
     );
+}
+
+/// What the agent reads for the most common refusals.
+#[test]
+fn refusal_wording() {
+    let mut shown = String::new();
+    for attack in [
+        "SELECT phone FROM customers",
+        "SELECT name FROM secrets",
+        "SELECT relname FROM pg_class",
+        "SELECT pg_sleep(1) FROM products",
+        "SELECT o.order_id FROM orders o, customers c",
+        "SELECT a.order_id FROM orders a JOIN orders b ON a.order_id = b.order_id",
+        "SELECT * FROM customers",
+        "SELECT name FROM products LIMIT ALL",
+        "SELECT name FROM products; DROP TABLE products",
+        "SELECT 1",
+    ] {
+        let e = run(attack).unwrap_err();
+        shown.push_str(&format!(
+            "{attack}\n  {}: {}\n  hint: {}\n",
+            e.code, e.message, e.hint
+        ));
+    }
+    insta::assert_snapshot!(shown);
 }
