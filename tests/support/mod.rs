@@ -2,4 +2,6 @@
 //! test, and (for MaxCompute) the protocol emulator.
 #![allow(dead_code)]
 
+pub mod child;
+pub mod maxcompute;
 pub mod pg;
