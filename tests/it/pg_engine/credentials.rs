@@ -6,6 +6,7 @@ use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use sqlwarden::config::SslMode;
 use sqlwarden::engine::postgres::PostgresEngine;
 use sqlwarden::engine::Engine;
 use sqlwarden::error::ErrorCode;
@@ -72,9 +73,14 @@ impl PasswordServer {
     }
 
     fn engine(&self, password: Option<&str>) -> PostgresEngine {
+        self.engine_with_tls(password, SslMode::Disable)
+    }
+
+    fn engine_with_tls(&self, password: Option<&str>, sslmode: SslMode) -> PostgresEngine {
         let mut conn = connection("postgres");
         conn.host = "127.0.0.1".into();
         conn.port = self.port;
+        conn.sslmode = sslmode;
         PostgresEngine::new("pwdb", &conn, password.map(Secret::new))
     }
 }
@@ -202,4 +208,23 @@ async fn password_prompt_without_a_stored_password_is_credentials_missing() {
         .await
         .expect("right password");
     assert_eq!(report.login, "postgres");
+}
+
+/// The private cluster has no TLS: `prefer` falls back to plain TCP (as
+/// libpq does), `require` refuses to connect.
+#[tokio::test]
+async fn prefer_falls_back_and_require_refuses_without_server_tls() {
+    let server = PasswordServer::start();
+    server
+        .engine_with_tls(Some(SERVER_PASSWORD), SslMode::Prefer)
+        .probe()
+        .await
+        .expect("prefer connects without TLS");
+    let error = server
+        .engine_with_tls(Some(SERVER_PASSWORD), SslMode::Require)
+        .probe()
+        .await
+        .expect_err("require needs TLS");
+    assert_eq!(error.code, ErrorCode::BackendUnavailable);
+    assert!(error.message.contains("TLS"), "{}", error.message);
 }
