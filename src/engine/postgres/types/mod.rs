@@ -8,7 +8,7 @@
 //! only where it is exact (integers, floats that round-trip); everything else
 //! whose precision or form JSON cannot carry is a string.
 //!
-//! Chosen forms (documented for the agent in the tool descriptions):
+//! Chosen forms (the tool descriptions should state them for the agent):
 //! - `numeric`: exact decimal string (`"NaN"`, `"Infinity"`, `"-Infinity"`).
 //! - `float4`/`float8`: numbers; `"NaN"`, `"Infinity"`, `"-Infinity"` as strings.
 //! - `money`: decimal string with two fraction digits (the binary form is
