@@ -32,13 +32,15 @@ pub(crate) fn map_error(
     settings: &ConnectSettings,
     deadline: Instant,
 ) -> impl Fn(tokio_postgres::Error) -> ToolError + '_ {
-    move |e| {
-        let state = if Instant::now() >= deadline {
-            Deadline::Passed
-        } else {
-            Deadline::NotPassed
-        };
-        errors::query_error(settings, &e, state)
+    move |e| errors::query_error(settings, &e, deadline_state(deadline))
+}
+
+/// Whether `deadline` has passed by now.
+pub(crate) fn deadline_state(deadline: Instant) -> Deadline {
+    if Instant::now() >= deadline {
+        Deadline::Passed
+    } else {
+        Deadline::NotPassed
     }
 }
 
@@ -58,7 +60,7 @@ pub(crate) async fn execute(
     // and the Parse fails too, so the settings' error is the one reported.
     let prelude = session::prelude(settings.role.as_deref(), query.timeout());
     let (applied, prepared) = tokio::join!(tx.batch_execute(&prelude), tx.prepare(query.sql()));
-    applied.map_err(&map)?;
+    applied.map_err(|e| errors::prelude_error(settings, &e, deadline_state(deadline)))?;
     let statement = prepared.map_err(&map)?;
     if !statement.params().is_empty() {
         return Err(ToolError::new(

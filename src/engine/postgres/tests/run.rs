@@ -355,3 +355,25 @@ async fn every_query_runs_read_only_and_is_rolled_back() {
         .expect("pg_stat_activity");
     assert!(open.is_empty(), "a transaction was left open");
 }
+
+#[tokio::test]
+async fn a_missing_role_is_named_as_a_configuration_problem() {
+    let db = Db::create("norole").await;
+    let mut conn = db.connection();
+    conn.role = Some("sqlwarden_role_that_does_not_exist".into());
+    let engine = super::PostgresEngine::new("test", &conn, None);
+    let error = run(&engine, "SELECT 1").await.expect_err("no such role");
+    assert_eq!(error.code, ErrorCode::BackendError);
+    assert!(
+        error
+            .message
+            .contains("cannot switch to role `sqlwarden_role_that_does_not_exist`"),
+        "{error:?}"
+    );
+    assert!(error.hint.contains("connections.yaml"), "{}", error.hint);
+    let error = engine
+        .table_columns("public.t")
+        .await
+        .expect_err("catalog too");
+    assert!(error.message.contains("cannot switch to role"), "{error:?}");
+}
