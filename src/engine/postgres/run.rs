@@ -131,7 +131,7 @@ impl Collector {
                 self.result.truncation = Some(Truncation::RowLimit);
                 return Ok(true);
             }
-            let rendered = self.render_row(row)?;
+            let (rendered, cells_cut) = self.render_row(row)?;
             let size = row_size(&rendered);
             // A row that does not fit is left out whole; with cells capped
             // far below the result cap, this only ends long results.
@@ -140,22 +140,23 @@ impl Collector {
                 return Ok(true);
             }
             self.result.bytes += size;
+            self.result.cells_truncated += cells_cut;
             self.result.rows.push(rendered);
         }
         Ok(false)
     }
 
-    fn render_row(&mut self, row: &Row) -> Result<Vec<Value>, ToolError> {
+    /// The row's cells, capped, and how many of them were cut.
+    fn render_row(&self, row: &Row) -> Result<(Vec<Value>, u64), ToolError> {
         let mut cells = Vec::with_capacity(self.types.len());
+        let mut cut_count = 0;
         for (i, ty) in self.types.iter().enumerate() {
             let raw: Option<RawCell<'_>> = row.try_get(i).map_err(ToolError::internal)?;
             let (value, cut) = cap_cell(types::render(ty, raw.map(|r| r.0)), self.max_cell_bytes);
-            if cut {
-                self.result.cells_truncated += 1;
-            }
+            cut_count += u64::from(cut);
             cells.push(value);
         }
-        Ok(cells)
+        Ok((cells, cut_count))
     }
 
     fn finish(self) -> QueryResult {

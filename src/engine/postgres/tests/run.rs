@@ -377,3 +377,24 @@ async fn a_missing_role_is_named_as_a_configuration_problem() {
         .expect_err("catalog too");
     assert!(error.message.contains("cannot switch to role"), "{error:?}");
 }
+
+#[tokio::test]
+async fn cut_cells_are_counted_only_in_rows_returned() {
+    let db = Db::create("cutcount").await;
+    // Each row is ["xxxx"] (8 bytes) after its 10-byte cell is cut to 4.
+    let checked = CheckedQuery::for_engine_tests(
+        "SELECT repeat('x', 10) FROM generate_series(1, 10)",
+        100,
+        4,
+        20,
+        Duration::from_secs(30),
+    );
+    let result = db
+        .engine()
+        .run(&checked, RunContext::default())
+        .await
+        .expect("run");
+    assert_eq!(result.rows.len(), 2);
+    assert_eq!(result.truncation, Some(Truncation::ResultBytes));
+    assert_eq!(result.cells_truncated, 2);
+}
