@@ -1,7 +1,11 @@
 //! The read-only transaction every statement runs in.
 //!
-//! `START TRANSACTION READ ONLY`, then `SET LOCAL` timeouts (and the
-//! configured role), all undone by the caller's `ROLLBACK`. The prelude is
+//! `START TRANSACTION READ ONLY`, then `SET LOCAL` timeouts, the search
+//! path (and the configured role), all undone by the caller's `ROLLBACK`.
+//! The search path is `pg_catalog` alone: the gate qualifies every table,
+//! so nothing else needs resolving, and a function, operator or type that
+//! someone created in `public` can never shadow a built-in the gate
+//! allowed by name. The prelude is
 //! sqlwarden's own text built from integers and a quoted identifier from
 //! `connections.yaml`; the agent's SQL never passes through here. Statements
 //! of the agent run afterwards through the extended protocol only.
@@ -16,14 +20,15 @@ pub(crate) async fn start(client: &mut Client) -> Result<Transaction<'_>, tokio_
     client.build_transaction().read_only(true).start().await
 }
 
-/// The `SET LOCAL` statements for the timeouts and the role.
+/// The `SET LOCAL` statements for the timeouts, the search path and the role.
 pub(crate) fn prelude(role: Option<&str>, timeout: Duration) -> String {
     // PostgreSQL takes these settings in milliseconds as a 32-bit integer,
     // and 0 would mean "no limit".
     let ms = timeout.as_millis().clamp(1, i32::MAX as u128);
     let mut sql = format!(
         "SET LOCAL statement_timeout = {ms}; SET LOCAL lock_timeout = {ms}; \
-         SET LOCAL idle_in_transaction_session_timeout = {ms}"
+         SET LOCAL idle_in_transaction_session_timeout = {ms}; \
+         SET LOCAL search_path = pg_catalog"
     );
     if let Some(role) = role {
         sql.push_str("; SET LOCAL ROLE ");
@@ -49,6 +54,7 @@ mod tests {
             sql,
             "SET LOCAL statement_timeout = 2000; SET LOCAL lock_timeout = 2000; \
              SET LOCAL idle_in_transaction_session_timeout = 2000; \
+             SET LOCAL search_path = pg_catalog; \
              SET LOCAL ROLE \"ro\"\"; DROP TABLE t; --\""
         );
     }

@@ -17,13 +17,13 @@ async fn estimate_explains_without_running() {
              INSERT INTO t SELECT i, 'x' FROM generate_series(1, 1000) i; ANALYZE t;
              CREATE TABLE log (n int);
              CREATE FUNCTION noisy(int) RETURNS int LANGUAGE sql VOLATILE
-               AS 'INSERT INTO log VALUES ($1) RETURNING $1';",
+               AS 'INSERT INTO public.log VALUES ($1) RETURNING $1';",
         )
         .await
         .expect("setup");
     let engine = db.engine();
     let estimate = engine
-        .estimate(&query("SELECT id, v FROM t WHERE id < 100"))
+        .estimate(&query("SELECT id, v FROM public.t WHERE id < 100"))
         .await
         .expect("estimate");
     assert!(estimate.cost.is_some_and(|c| c > 0.0), "{estimate:?}");
@@ -38,7 +38,7 @@ async fn estimate_explains_without_running() {
 
     // EXPLAIN plans a volatile function without calling it.
     engine
-        .estimate(&query("SELECT noisy(1)"))
+        .estimate(&query("SELECT public.noisy(1)"))
         .await
         .expect("estimate");
     let calls: i64 = client

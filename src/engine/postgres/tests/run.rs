@@ -104,16 +104,16 @@ async fn writes_fail_inside_the_read_only_transaction() {
         "readonly",
         "CREATE TABLE t (x int); INSERT INTO t VALUES (1); CREATE SEQUENCE s;
          CREATE FUNCTION sneaky() RETURNS int LANGUAGE sql VOLATILE
-           AS 'INSERT INTO t VALUES (666) RETURNING x';",
+           AS 'INSERT INTO public.t VALUES (666) RETURNING x';",
     )
     .await;
     let engine = db.engine();
     for sql in [
-        "SELECT sneaky()",
-        "WITH w AS (INSERT INTO t VALUES (2) RETURNING x) SELECT x FROM w",
-        "INSERT INTO t VALUES (3)",
-        "SELECT nextval('s')",
-        "SELECT setval('s', 100)",
+        "SELECT public.sneaky()",
+        "WITH w AS (INSERT INTO public.t VALUES (2) RETURNING x) SELECT x FROM w",
+        "INSERT INTO public.t VALUES (3)",
+        "SELECT nextval('public.s')",
+        "SELECT setval('public.s', 100)",
     ] {
         let error = run(&engine, sql).await.expect_err(sql);
         assert_eq!(error.code, ErrorCode::SqlReadonlyOnly, "{sql}: {error:?}");
@@ -192,7 +192,7 @@ async fn server_errors_map_to_codes_with_untrusted_detail() {
     let mut conn = db.connection();
     conn.role = Some(reader.clone());
     let engine = super::PostgresEngine::new("test", &conn, None);
-    let error = run(&engine, "SELECT x FROM secret")
+    let error = run(&engine, "SELECT x FROM public.secret")
         .await
         .expect_err("denied");
     drop(engine);
@@ -397,4 +397,33 @@ async fn cut_cells_are_counted_only_in_rows_returned() {
     assert_eq!(result.rows.len(), 2);
     assert_eq!(result.truncation, Some(Truncation::ResultBytes));
     assert_eq!(result.cells_truncated, 2);
+}
+
+/// A function created in `public` with a closer signature than the
+/// built-in would win overload resolution under the default search path;
+/// with the engine's `pg_catalog`-only path the built-in runs.
+#[tokio::test]
+async fn a_public_function_cannot_shadow_a_builtin() {
+    let db = with_table(
+        "shadow",
+        "CREATE TABLE public.t (v varchar(10)); INSERT INTO public.t VALUES ('a'); \
+         CREATE FUNCTION public.upper(varchar) RETURNS text \
+           LANGUAGE sql AS $$ SELECT 'shadowed'::text $$;",
+    )
+    .await;
+    let shadowed = db
+        .client()
+        .await
+        .query_one("SELECT upper(v) FROM public.t", &[])
+        .await
+        .expect("direct");
+    assert_eq!(
+        shadowed.get::<_, String>(0),
+        "shadowed",
+        "the attack needs the default path"
+    );
+    let result = run(&db.engine(), "SELECT upper(v) FROM public.t")
+        .await
+        .expect("run");
+    assert_eq!(result.rows, vec![vec![json!("A")]]);
 }

@@ -115,19 +115,22 @@ async fn scalar_types_render_losslessly() {
         ("B'101100111'::varbit", json!("101100111")),
         ("'<a>x</a>'::xml", json!("<a>x</a>")),
         ("12345::oid", json!(12345)),
-        ("'happy'::mood", json!("happy")),
-        ("12.5::positive", json!("12.50")),
+        ("'happy'::public.mood", json!("happy")),
+        ("12.5::public.positive", json!("12.50")),
         ("ARRAY[1, NULL, 3]::int4[]", json!([1, null, 3])),
         ("ARRAY[[1, 2], [3, 4]]::int8[]", json!([[1, 2], [3, 4]])),
         ("'{}'::text[]", json!([])),
         ("ARRAY['a', NULL]::text[]", json!(["a", null])),
         ("ARRAY[1.50, NULL]::numeric[]", json!(["1.50", null])),
         ("ARRAY['2024-01-01'::date]", json!(["2024-01-01"])),
-        ("ARRAY['happy', 'sad']::mood[]", json!(["happy", "sad"])),
+        (
+            "ARRAY['happy', 'sad']::public.mood[]",
+            json!(["happy", "sad"]),
+        ),
         ("ARRAY['{\"k\": 1}'::jsonb]", json!([{"k": 1}])),
         ("ARRAY['\\x01'::bytea]", json!(["\\x01"])),
         ("ARRAY['10.0.0.1'::inet]", json!(["10.0.0.1"])),
-        ("'{x,y}'::tags", json!(["x", "y"])),
+        ("'{x,y}'::public.tags", json!(["x", "y"])),
     ];
     let mut failures = Vec::new();
     for (expr, expected) in cases {
@@ -193,7 +196,7 @@ async fn text_forms_match_the_server() {
         )
         .await
         .expect("text forms");
-    let got = run(&engine, "SELECT n, iv, d, t FROM v ORDER BY v.n")
+    let got = run(&engine, "SELECT n, iv, d, t FROM public.v ORDER BY v.n")
         .await
         .expect("run");
     assert_eq!(got.rows.len(), expected.len());
