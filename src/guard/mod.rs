@@ -106,6 +106,7 @@ impl PreparedQuery {
 impl CheckedQuery {
     /// A query that skipped the gate, for engine unit tests only.
     #[cfg(test)]
+    #[allow(dead_code)] // the engines' unit tests call it
     pub(crate) fn for_engine_tests(
         sql: &str,
         applied_limit: u64,

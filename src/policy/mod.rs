@@ -6,13 +6,20 @@
 //! I/O, and nothing here parses SQL: row-policy predicates are handed to the
 //! gate as text, which parses and binds them.
 //!
+//! Layering: built-in constants, then `policy.defaults` / `policy.security`,
+//! then the source's own `defaults` / `security`; the most specific layer
+//! that sets a value wins (the managed policy has already tightened the file
+//! before it gets here).
+//!
 //! Name matching: Postgres table and column names are compared exactly (the
 //! gate has already folded unquoted identifiers to lower case); MaxCompute
 //! names are case-insensitive and compared in lower case.
 
 use std::time::Duration;
 
-use crate::config::{Config, EngineKind, Identity, JoinDef, RowPolicy, TablePolicy};
+use crate::config::{
+    Config, EngineKind, Identity, JoinDef, Limits, RowPolicy, Security, SourcePolicy, TablePolicy,
+};
 
 /// Built-in limits, used where no layer of config sets one.
 pub mod builtin {
@@ -28,12 +35,17 @@ pub mod builtin {
     pub const MAX_RESULT_BYTES: u64 = 1024 * 1024;
     /// Most distinct tables in one query.
     pub const MAX_JOIN_TABLES: u32 = 3;
+    /// Whether `*` is refused on every table.
+    pub const BAN_SELECT_STAR: bool = false;
+    /// Whether joins must be approved in `catalog/joins.yaml`.
+    pub const DENY_UNAPPROVED_JOIN: bool = true;
 }
 
 /// The merged policy of one process.
 #[derive(Debug, Clone)]
 pub struct Policy {
     config: Config,
+    identity: Identity,
 }
 
 /// Limits with every layer applied.
@@ -87,7 +99,11 @@ pub struct SourceRules<'a> {
 impl Policy {
     /// Build the decision layer from a loaded config.
     pub fn new(config: Config) -> Self {
-        Self { config }
+        let identity = config.policy.identity.clone().unwrap_or_else(|| Identity {
+            user_id: "anonymous".into(),
+            ..Identity::default()
+        });
+        Self { config, identity }
     }
 
     /// The config this policy was built from.
@@ -98,65 +114,186 @@ impl Policy {
     /// Whether `tool` is switched on (every tool is, unless `policy.yaml`
     /// sets it to `false`).
     pub fn tool_enabled(&self, tool: &str) -> bool {
-        todo!("policy helper: {tool}")
+        self.config.policy.tools.get(tool).copied().unwrap_or(true)
     }
 
     /// The caller's identity (an anonymous one when policy names none).
     pub fn identity(&self) -> &Identity {
-        todo!("policy helper")
+        &self.identity
     }
 
     /// The rules of one configured source, or `None` when no connection of
     /// that name exists.
     pub fn source(&self, name: &str) -> Option<SourceRules<'_>> {
-        todo!("policy helper: {name}")
+        let (name, connection) = self.config.connections.connections.get_key_value(name)?;
+        let source = self.config.policy.sources.get(name.as_str());
+        let global = &self.config.policy;
+        Some(SourceRules {
+            name,
+            engine: connection.engine(),
+            default_namespace: connection.default_namespace(),
+            limits: effective_limits(&global.defaults, source.map(|s| &s.defaults)),
+            security: effective_security(&global.security, source.map(|s| &s.security)),
+            identity: &self.identity,
+            policy: self,
+        })
+    }
+}
+
+/// The most specific layer that sets a limit wins.
+fn effective_limits(global: &Limits, source: Option<&Limits>) -> EffectiveLimits {
+    let pick = |f: fn(&Limits) -> Option<u64>| source.and_then(f).or_else(|| f(global));
+    EffectiveLimits {
+        default_limit: pick(|l| l.default_limit).unwrap_or(builtin::DEFAULT_LIMIT),
+        max_limit: pick(|l| l.max_limit).unwrap_or(builtin::MAX_LIMIT),
+        query_timeout: Duration::from_secs(
+            pick(|l| l.query_timeout_seconds).unwrap_or(builtin::QUERY_TIMEOUT_SECONDS),
+        ),
+        max_cell_bytes: pick(|l| l.max_cell_bytes).unwrap_or(builtin::MAX_CELL_BYTES),
+        max_result_bytes: pick(|l| l.max_result_bytes).unwrap_or(builtin::MAX_RESULT_BYTES),
+        max_scan_bytes: pick(|l| l.max_scan_bytes),
+        max_session_scan_bytes: pick(|l| l.max_session_scan_bytes),
+    }
+}
+
+/// The most specific layer that sets a switch wins.
+fn effective_security(global: &Security, source: Option<&Security>) -> EffectiveSecurity {
+    EffectiveSecurity {
+        ban_select_star: source
+            .and_then(|s| s.ban_select_star)
+            .or(global.ban_select_star)
+            .unwrap_or(builtin::BAN_SELECT_STAR),
+        deny_unapproved_join: source
+            .and_then(|s| s.deny_unapproved_join)
+            .or(global.deny_unapproved_join)
+            .unwrap_or(builtin::DENY_UNAPPROVED_JOIN),
+        max_join_tables: source
+            .and_then(|s| s.max_join_tables)
+            .or(global.max_join_tables)
+            .unwrap_or(builtin::MAX_JOIN_TABLES),
     }
 }
 
 impl<'a> SourceRules<'a> {
+    fn source_policy(&self) -> Option<&'a SourcePolicy> {
+        self.policy.config.policy.sources.get(self.name)
+    }
+
+    /// Whether two names are the same under this engine's rules.
+    pub fn same_name(&self, a: &str, b: &str) -> bool {
+        match self.engine {
+            EngineKind::Postgres => a == b,
+            EngineKind::MaxCompute => a.eq_ignore_ascii_case(b),
+        }
+    }
+
     /// The policy entry of an allowed table, by its normalised key
     /// (`schema.table` or `project[.schema].table`).
     pub fn table(&self, key: &str) -> Option<&'a TablePolicy> {
-        todo!("policy helper: {key} {:?}", self.policy.config.dir)
+        self.table_entry(key).map(|(_, t)| t)
+    }
+
+    /// The key as written in policy and the entry of an allowed table.
+    fn table_entry(&self, key: &str) -> Option<(&'a str, &'a TablePolicy)> {
+        let tables = &self.source_policy()?.tables;
+        match self.engine {
+            EngineKind::Postgres => tables.get_key_value(key).map(|(k, t)| (k.as_str(), t)),
+            EngineKind::MaxCompute => tables
+                .iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(key))
+                .map(|(k, t)| (k.as_str(), t)),
+        }
     }
 
     /// Every allowed table with its key, in key order.
     pub fn tables(&self) -> Vec<(&'a str, &'a TablePolicy)> {
-        todo!("policy helper")
+        self.source_policy()
+            .map(|s| s.tables.iter().map(|(k, t)| (k.as_str(), t)).collect())
+            .unwrap_or_default()
     }
 
     /// Normalise a table key for this engine (lower case on MaxCompute).
     pub fn normalize_key(&self, key: &str) -> String {
-        todo!("policy helper: {key}")
+        match self.engine {
+            EngineKind::Postgres => key.to_string(),
+            EngineKind::MaxCompute => key.to_ascii_lowercase(),
+        }
     }
 
     /// Whether `column` of allowed table `table` may be read.
     pub fn column_allowed(&self, table: &str, column: &str) -> bool {
-        todo!("policy helper: {table} {column}")
+        let Some(policy) = self.table(table) else {
+            return false;
+        };
+        let listed = |list: &[String]| list.iter().any(|c| self.same_name(c, column));
+        if listed(&policy.denied_columns) {
+            return false;
+        }
+        match &policy.allowed_columns {
+            Some(allowed) => listed(allowed),
+            None => true,
+        }
     }
 
     /// Whether the table has column rules (`allowed_columns` or
     /// `denied_columns`), which makes `*` on it refused.
     pub fn has_column_rules(&self, table: &str) -> bool {
-        todo!("policy helper: {table}")
+        self.table(table)
+            .is_some_and(|t| t.allowed_columns.is_some() || !t.denied_columns.is_empty())
     }
 
     /// The row policies that apply to the caller on `table` (all of them
     /// hold at once).
     pub fn row_policies(&self, table: &str) -> Vec<&'a RowPolicy> {
-        todo!("policy helper: {table}")
+        let roles = &self.identity.roles;
+        self.table(table)
+            .map(|t| {
+                t.row_policies
+                    .iter()
+                    .filter(|p| roles.iter().any(|r| r == &p.role))
+                    .collect()
+            })
+            .unwrap_or_default()
     }
 
     /// Approved joins of this source that touch `table` (all approved joins
     /// when `table` is `None`).
     pub fn approved_joins(&self, table: Option<&str>) -> Vec<&'a JoinDef> {
-        todo!("policy helper: {table:?}")
+        self.policy
+            .config
+            .joins
+            .joins
+            .iter()
+            .filter(|j| j.approved && j.source == self.name)
+            .filter(|j| {
+                table.is_none_or(|t| {
+                    self.same_name(&j.left_table, t) || self.same_name(&j.right_table, t)
+                })
+            })
+            .collect()
     }
 
     /// The most restrictive row limit for a query over `tables`: the
     /// requested limit (or `default_limit`), each table's `max_limit`, each
     /// applying row policy's `max_limit`, and the source's `max_limit`.
     pub fn row_limit(&self, tables: &[&str], requested: Option<u64>) -> u64 {
-        todo!("policy helper: {tables:?} {requested:?}")
+        let mut limit = requested
+            .unwrap_or(self.limits.default_limit)
+            .min(self.limits.max_limit);
+        for table in tables {
+            if let Some(max) = self.table(table).and_then(|t| t.max_limit) {
+                limit = limit.min(max);
+            }
+            for policy in self.row_policies(table) {
+                if let Some(max) = policy.max_limit {
+                    limit = limit.min(max);
+                }
+            }
+        }
+        limit
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests;
