@@ -5,11 +5,20 @@
 //! `deny_unknown_fields`, so a misspelt key is an error, and every error
 //! names the file, the line and the column. The managed (administrator)
 //! policy is merged in [`managed`]; it can only tighten the user's.
+//!
+//! What does what: `parse` turns each file into its typed struct (every
+//! broken part reported, not only the first), `validate` checks how the
+//! files fit together, `managed` merges the administrator's layer, and
+//! `loader` reads the directory and runs the three in order.
 
 pub mod catalog;
 pub mod connections;
+mod loader;
 pub mod managed;
+mod parse;
 pub mod policy_file;
+mod validate;
+mod yaml_tree;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -25,6 +34,25 @@ pub use policy_file::{
 
 /// Environment variable that overrides the config directory.
 pub const CONFIG_DIR_ENV: &str = "SQLWARDEN_CONFIG_DIR";
+
+/// The connections file, relative to the config directory.
+pub const CONNECTIONS_FILE: &str = "connections.yaml";
+/// The policy file, relative to the config directory.
+pub const POLICY_FILE: &str = "policy.yaml";
+/// The approved-joins file, relative to the config directory (optional).
+pub const JOINS_FILE: &str = "catalog/joins.yaml";
+
+/// Every tool name `tools:` in `policy.yaml` may switch off.
+pub const TOOL_NAMES: &[&str] = &[
+    "list_sources",
+    "list_allowed_tables",
+    "describe_table",
+    "list_partitions",
+    "get_join_paths",
+    "preview_table",
+    "run_select_sql",
+    "estimate_query_cost",
+];
 
 /// Everything loaded from one config directory, validated and merged with
 /// the managed policy when one exists.
@@ -73,14 +101,53 @@ impl fmt::Display for ConfigError {
 
 impl std::error::Error for ConfigError {}
 
+impl ConfigError {
+    /// An error at a node of the file.
+    pub(crate) fn at(file: &Path, node: &yaml_tree::Node, message: String) -> Self {
+        Self {
+            file: file.to_path_buf(),
+            line: Some(node.pos.line),
+            column: Some(node.pos.column),
+            message,
+        }
+    }
+
+    /// An error about the file as a whole.
+    pub(crate) fn in_file(file: &Path, message: String) -> Self {
+        Self {
+            file: file.to_path_buf(),
+            line: None,
+            column: None,
+            message,
+        }
+    }
+}
+
 /// The config directory: `explicit` (from `--config-dir`), else
 /// `SQLWARDEN_CONFIG_DIR`, else the user's config directory for sqlwarden.
+/// `None` only when no home directory can be found.
 pub fn resolve_dir(explicit: Option<&Path>) -> Option<PathBuf> {
-    todo!("config helper: {explicit:?}")
+    if let Some(dir) = explicit {
+        return Some(dir.to_path_buf());
+    }
+    match std::env::var_os(CONFIG_DIR_ENV) {
+        Some(dir) if !dir.is_empty() => Some(PathBuf::from(dir)),
+        _ => directories::ProjectDirs::from("", "", "sqlwarden")
+            .map(|dirs| dirs.config_dir().to_path_buf()),
+    }
 }
 
 /// Load, validate and merge the config in `dir` (with the managed policy
 /// from [`managed::managed_policy_path`] when that file exists).
+///
+/// Every problem found is returned, each naming its file and, where it has
+/// one, the line and column.
 pub fn load(dir: &Path) -> Result<Config, Vec<ConfigError>> {
-    todo!("config helper: {dir:?}")
+    loader::load(dir, &managed::managed_policy_path())
+}
+
+/// [`load`] with the managed policy read from `managed` (when that file
+/// exists) instead of [`managed::managed_policy_path`].
+pub fn load_with_managed(dir: &Path, managed: &Path) -> Result<Config, Vec<ConfigError>> {
+    loader::load(dir, managed)
 }

@@ -2,4 +2,5 @@
 //! test, and (for MaxCompute) the protocol emulator.
 #![allow(dead_code)]
 
+pub mod child;
 pub mod pg;

@@ -1,0 +1,155 @@
+//! Reading a config directory: the files, then parse, validate and merge.
+//!
+//! Errors are collected across all files before anything is returned, so one
+//! run of `sqlwarden check` shows every problem. A managed policy file that
+//! exists but cannot be read or parsed is an error (fail closed), never
+//! skipped. The hash in [`Config::policy_sha256`] is over the bytes as read,
+//! so any edit to a policy input changes it.
+
+use std::io;
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest, Sha256};
+
+use super::managed::tighten;
+use super::parse::{self, ParseResult, Parsed};
+use super::validate::{self, PolicyContext};
+use super::{Config, ConfigError, CONNECTIONS_FILE, JOINS_FILE, POLICY_FILE};
+
+/// One file as read: its path and text (`None` when optional and absent).
+struct Source {
+    path: PathBuf,
+    text: Option<String>,
+}
+
+/// Load `dir`, merging the managed policy at `managed_path` when it exists.
+pub(crate) fn load(dir: &Path, managed_path: &Path) -> Result<Config, Vec<ConfigError>> {
+    let mut errors = Vec::new();
+    let connections_src = read(dir.join(CONNECTIONS_FILE), true, &mut errors);
+    let policy_src = read(dir.join(POLICY_FILE), true, &mut errors);
+    let joins_src = read(dir.join(JOINS_FILE), false, &mut errors);
+    let managed_src = read(managed_path.to_path_buf(), false, &mut errors);
+
+    let connections = parsed(&connections_src, parse::connections, &mut errors);
+    let policy = parsed(&policy_src, parse::policy, &mut errors);
+    let joins = parsed(&joins_src, parse::joins, &mut errors);
+    let managed = parsed(&managed_src, parse::policy, &mut errors);
+    let (Some(connections), Some(policy)) = (connections, policy) else {
+        return Err(errors);
+    };
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+
+    let identity = managed
+        .as_ref()
+        .and_then(|m| m.value.identity.as_ref())
+        .or(policy.value.identity.as_ref());
+    let user_cx = PolicyContext {
+        connections: &connections.value,
+        identity,
+        managed: false,
+    };
+    errors.extend(validate::policy(
+        &policy_src.path,
+        policy.root.as_ref(),
+        &policy.value,
+        &user_cx,
+    ));
+    if let Some(managed) = &managed {
+        let managed_cx = PolicyContext {
+            managed: true,
+            ..user_cx
+        };
+        errors.extend(validate::policy(
+            &managed_src.path,
+            managed.root.as_ref(),
+            &managed.value,
+            &managed_cx,
+        ));
+    }
+    if let Some(joins) = &joins {
+        errors.extend(validate::joins(
+            &joins_src.path,
+            joins.root.as_ref(),
+            &joins.value,
+            &policy.value,
+            &connections.value,
+        ));
+    }
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+
+    let policy_sha256 = policy_hash(&[&policy_src, &managed_src, &joins_src]);
+    let merged = match &managed {
+        Some(managed) => tighten(policy.value, &managed.value),
+        None => policy.value,
+    };
+    Ok(Config {
+        dir: dir.to_path_buf(),
+        connections: connections.value,
+        policy: merged,
+        joins: joins.map(|j| j.value).unwrap_or_default(),
+        policy_sha256,
+        managed_policy: managed.map(|_| managed_src.path),
+    })
+}
+
+/// Read one file. A missing required file is an error that says how to
+/// make one; a missing optional file is simply absent.
+fn read(path: PathBuf, required: bool, errors: &mut Vec<ConfigError>) -> Source {
+    let text = match fs_err::read_to_string(&path) {
+        Ok(text) => Some(text),
+        Err(err) if err.kind() == io::ErrorKind::NotFound && !required => None,
+        Err(err) if err.kind() == io::ErrorKind::NotFound => {
+            errors.push(ConfigError::in_file(
+                &path,
+                "file not found; run `sqlwarden init` to write an example config set, or point `--config-dir` / `SQLWARDEN_CONFIG_DIR` at an existing one".into(),
+            ));
+            None
+        }
+        Err(err) => {
+            let cause = match err.kind() {
+                io::ErrorKind::InvalidData => "it is not UTF-8 text".to_string(),
+                _ => io::Error::from(err.kind()).to_string(),
+            };
+            errors.push(ConfigError::in_file(
+                &path,
+                format!("cannot read the file: {cause}"),
+            ));
+            None
+        }
+    };
+    Source { path, text }
+}
+
+/// Parse a file that was read; record its errors.
+fn parsed<T>(
+    source: &Source,
+    parse: fn(&Path, &str) -> ParseResult<T>,
+    errors: &mut Vec<ConfigError>,
+) -> Option<Parsed<T>> {
+    let text = source.text.as_deref()?;
+    parse(&source.path, text)
+        .map_err(|errs| errors.extend(errs))
+        .ok()
+}
+
+/// SHA-256 (hex) over the policy inputs. Each contributes its length and
+/// bytes, or a marker when absent, so moving text between files or deleting
+/// one also changes the hash.
+fn policy_hash(sources: &[&Source]) -> String {
+    let mut hasher = Sha256::new();
+    for source in sources {
+        match &source.text {
+            Some(text) => {
+                hasher.update([1u8]);
+                hasher.update((text.len() as u64).to_le_bytes());
+                hasher.update(text.as_bytes());
+            }
+            None => hasher.update([0u8]),
+        }
+    }
+    hex::encode(hasher.finalize())
+}

@@ -1,0 +1,309 @@
+//! Typed parsing of the three config files, with every error located.
+//!
+//! A file that parses as a whole is done. One that does not is parsed again
+//! part by part (each top-level section, each connection, each source and
+//! table entry, each join), every part cut out of the text with
+//! [`isolate`] so lines and columns stay true; that yields one error per
+//! broken part instead of only the first. The whole-file error is the
+//! fallback when no part fails on its own (a syntax error, say).
+//!
+//! This module checks shapes only; [`super::validate`] checks how the files
+//! fit together.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::de::DeserializeOwned;
+use serde_saphyr::MessageFormatter;
+
+use super::yaml_tree::{isolate, Node, Range, YamlTree};
+use super::{
+    ConfigError, ConnectionsFile, JoinDef, JoinsFile, MaxComputeConnection, PolicyFile,
+    PostgresConnection, SourcePolicy, TablePolicy,
+};
+
+/// The engines `engine:` accepts, as written in config.
+const ENGINE_NAMES: &[&str] = &["postgres", "maxcompute"];
+
+/// A parsed file and its positioned tree (for the cross-checks).
+#[derive(Debug)]
+pub(crate) struct Parsed<T> {
+    /// The typed content.
+    pub(crate) value: T,
+    /// The positioned tree; `None` for an empty file.
+    pub(crate) root: Option<Node>,
+}
+
+/// A parsed file, or every error found in it.
+pub(crate) type ParseResult<T> = Result<Parsed<T>, Vec<ConfigError>>;
+
+/// Parse `connections.yaml`.
+pub(crate) fn connections(file: &Path, text: &str) -> ParseResult<ConnectionsFile> {
+    parse_file(file, text, |probe, root| {
+        for (key, value) in root.entries() {
+            if key.as_str() == Some("connections") && value.is_map() {
+                for (name, body) in value.entries() {
+                    probe_connection(probe, name, body);
+                }
+            } else {
+                probe.part::<ConnectionsFile>(Range::entry(key, value), &[]);
+            }
+        }
+    })
+}
+
+/// Parse `policy.yaml` (the user's or the managed one).
+pub(crate) fn policy(file: &Path, text: &str) -> ParseResult<PolicyFile> {
+    parse_file(file, text, |probe, root| {
+        for (key, value) in root.entries() {
+            if key.as_str() == Some("sources") && value.is_map() {
+                for (name, body) in value.entries() {
+                    probe_source(probe, name, body);
+                }
+            } else {
+                probe.part::<PolicyFile>(Range::entry(key, value), &[]);
+            }
+        }
+    })
+}
+
+/// Parse `catalog/joins.yaml`.
+pub(crate) fn joins(file: &Path, text: &str) -> ParseResult<JoinsFile> {
+    parse_file(file, text, |probe, root| {
+        for (key, value) in root.entries() {
+            match &value.kind {
+                super::yaml_tree::NodeKind::Seq(items) if key.as_str() == Some("joins") => {
+                    for item in items {
+                        probe.part::<JoinDef>(Range::of(item), &[]);
+                    }
+                }
+                _ => probe.part::<JoinsFile>(Range::entry(key, value), &[]),
+            }
+        }
+    })
+}
+
+/// Parse the whole file; on failure, run `split` over the tree to find every
+/// broken part.
+fn parse_file<T: DeserializeOwned>(
+    file: &Path,
+    text: &str,
+    split: impl Fn(&mut Probe<'_>, &Node),
+) -> ParseResult<T> {
+    let whole = serde_saphyr::from_str::<T>(text);
+    let tree = YamlTree::parse(text);
+    match (whole, tree) {
+        (Ok(value), Some(tree)) => Ok(Parsed {
+            value,
+            root: tree.root,
+        }),
+        (Ok(value), None) => Ok(Parsed { value, root: None }),
+        (Err(err), tree) => {
+            let mut probe = Probe {
+                file,
+                text,
+                errors: Vec::new(),
+            };
+            if let Some(YamlTree {
+                root: Some(root),
+                has_aliases: false,
+            }) = &tree
+            {
+                if root.is_map() {
+                    split(&mut probe, root);
+                }
+            }
+            if probe.errors.is_empty() {
+                probe.errors.push(from_serde(file, &err));
+            }
+            Err(probe.errors)
+        }
+    }
+}
+
+/// A connection: check `engine:` here (serde's internally tagged enums lose
+/// the position), then parse the rest as that engine's struct.
+fn probe_connection(probe: &mut Probe<'_>, name: &Node, body: &Node) {
+    let label = name.as_str().unwrap_or("?");
+    if !body.is_map() {
+        probe.part::<ConnectionsFile>(Range::entry(name, body), &[]);
+        return;
+    }
+    let Some((engine_key, engine)) = body.entry("engine") else {
+        probe.error(
+            body,
+            format!(
+                "connection `{label}` has no `engine:`; expected one of {}",
+                quoted_list(ENGINE_NAMES)
+            ),
+        );
+        return;
+    };
+    let drop = [Range::entry(engine_key, engine)];
+    match engine.as_str() {
+        Some("postgres") => probe.part::<PostgresConnection>(Range::of(body), &drop),
+        Some("maxcompute") => probe.part::<MaxComputeConnection>(Range::of(body), &drop),
+        other => probe.error(
+            engine,
+            format!(
+                "unknown engine `{}` for connection `{label}`; expected one of {}",
+                other.unwrap_or("(not a string)"),
+                quoted_list(ENGINE_NAMES)
+            ),
+        ),
+    }
+}
+
+/// A source: each of its sections, and each table, on its own.
+fn probe_source(probe: &mut Probe<'_>, name: &Node, body: &Node) {
+    if !body.is_map() {
+        probe.part::<BTreeMap<String, SourcePolicy>>(Range::entry(name, body), &[]);
+        return;
+    }
+    for (key, value) in body.entries() {
+        if key.as_str() == Some("tables") && value.is_map() {
+            for (table, policy) in value.entries() {
+                probe_table(probe, table, policy);
+            }
+        } else {
+            probe.part::<SourcePolicy>(Range::entry(key, value), &[]);
+        }
+    }
+}
+
+/// A table: each of its keys on its own (every field of [`TablePolicy`] is
+/// optional, so a one-key mapping parses when that key is right).
+fn probe_table(probe: &mut Probe<'_>, name: &Node, body: &Node) {
+    if !body.is_map() {
+        probe.part::<BTreeMap<String, TablePolicy>>(Range::entry(name, body), &[]);
+        return;
+    }
+    for (key, value) in body.entries() {
+        probe.part::<TablePolicy>(Range::entry(key, value), &[]);
+    }
+}
+
+/// Parses parts of one file and collects their errors.
+struct Probe<'a> {
+    file: &'a Path,
+    text: &'a str,
+    errors: Vec<ConfigError>,
+}
+
+impl Probe<'_> {
+    /// Parse the text in `keep` (minus `drop`) as `T`; record its error.
+    fn part<T: DeserializeOwned>(&mut self, keep: Range, drop: &[Range]) {
+        let text = isolate(self.text, keep, drop);
+        if let Err(err) = serde_saphyr::from_str::<T>(&text) {
+            self.errors.push(from_serde(self.file, &err));
+        }
+    }
+
+    /// Record an error at `node`.
+    fn error(&mut self, node: &Node, message: String) {
+        self.errors.push(ConfigError::at(self.file, node, message));
+    }
+}
+
+/// A serde-saphyr error as a [`ConfigError`]: its message without the
+/// snippet, and its position.
+fn from_serde(file: &Path, err: &serde_saphyr::Error) -> ConfigError {
+    let err = err.without_snippet();
+    let message = serde_saphyr::DefaultMessageFormatter
+        .format_message(err)
+        .into_owned();
+    let location = err.location();
+    ConfigError {
+        file: file.to_path_buf(),
+        line: location.and_then(|l| usize::try_from(l.line()).ok()),
+        column: location.and_then(|l| usize::try_from(l.column()).ok()),
+        message: explain(message),
+    }
+}
+
+/// serde-saphyr's terse messages for wrong scalars, said in full.
+fn explain(message: String) -> String {
+    match message.strip_prefix("invalid ") {
+        Some(ty @ ("u16" | "u32" | "u64" | "i64")) => {
+            format!("invalid value: expected a whole number ({ty})")
+        }
+        Some("bool" | "boolean") => "invalid value: expected `true` or `false`".into(),
+        _ => message,
+    }
+}
+
+/// `a`, `b` and `c` as "`a`, `b`, `c`".
+pub(crate) fn quoted_list(names: &[&str]) -> String {
+    names
+        .iter()
+        .map(|n| format!("`{n}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn errors<T: std::fmt::Debug>(result: ParseResult<T>) -> Vec<String> {
+        result
+            .unwrap_err()
+            .iter()
+            .map(|e| format!("{}:{}: {}", e.line.unwrap(), e.column.unwrap(), e.message))
+            .collect()
+    }
+
+    #[test]
+    fn connection_errors_point_at_the_key() {
+        let text = "connections:\n  crm:\n    engine: postgres\n    host: h\n    dbname: d\n    user: u\n    bogus: 1\n  dw:\n    engine: mysql\n  mc:\n    project: p\n";
+        let errs = errors(connections(Path::new("c.yaml"), text));
+        assert_eq!(errs.len(), 3, "{errs:?}");
+        assert!(
+            errs[0].starts_with("7:5: unknown field `bogus`"),
+            "{errs:?}"
+        );
+        assert!(
+            errs[1].starts_with("9:13: unknown engine `mysql`"),
+            "{errs:?}"
+        );
+        assert!(
+            errs[2].starts_with("11:5: connection `mc` has no `engine:`"),
+            "{errs:?}"
+        );
+    }
+
+    #[test]
+    fn policy_collects_one_error_per_broken_part() {
+        let text = "defaults:\n  max_limit: lots\nbogus: 1\nsources:\n  crm:\n    tables:\n      public.a:\n        allowed_column: [x]\n        max_limit: -1\n      public.b:\n        domain: ok\n";
+        let errs = errors(policy(Path::new("p.yaml"), text));
+        assert_eq!(errs.len(), 4, "{errs:?}");
+        assert!(errs[0].starts_with("2:14: invalid value"), "{errs:?}");
+        assert!(
+            errs[1].starts_with("3:1: unknown field `bogus`"),
+            "{errs:?}"
+        );
+        assert!(
+            errs[2].starts_with("8:9: unknown field `allowed_column`"),
+            "{errs:?}"
+        );
+        assert!(errs[3].starts_with("9:20:"), "{errs:?}");
+    }
+
+    #[test]
+    fn a_good_file_parses_and_keeps_its_tree() {
+        let parsed = joins(
+            Path::new("j.yaml"),
+            "joins:\n  - id: a\n    source: crm\n    left_table: public.a\n    right_table: public.b\n    on: [{left_field: x, right_field: y}]\n",
+        )
+        .unwrap();
+        assert_eq!(parsed.value.joins.len(), 1);
+        assert!(parsed.root.is_some());
+    }
+
+    #[test]
+    fn syntax_errors_fall_back_to_the_whole_file_error() {
+        let errs = errors(policy(Path::new("p.yaml"), "sources:\n  crm: [\n"));
+        assert_eq!(errs.len(), 1, "{errs:?}");
+    }
+}
