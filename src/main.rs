@@ -1,3 +1,3 @@
-//! The `sqlwarden` binary: parse flags, run one subcommand.
+//! The `sqlwarden` binary.
 
 fn main() {}

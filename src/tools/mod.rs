@@ -120,6 +120,12 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_tool_list_matches_the_names_policy_accepts() {
+        let names: Vec<&str> = TOOLS.iter().map(|t| t.name).collect();
+        assert_eq!(names, crate::config::TOOL_NAMES);
+    }
+
+    #[test]
     fn every_schema_is_a_closed_object() {
         for tool in TOOLS {
             let schema = (tool.input_schema)();

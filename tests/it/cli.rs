@@ -1,1 +1,208 @@
-//! Tests: cli.
+//! The CLI as a person uses it: `init`, `check`, `query`, `call` and `demo`
+//! run as the built binary against temp config dirs and real databases.
+#![allow(clippy::unwrap_used)]
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+use crate::stdio::Fixture;
+use crate::support::pg::{self, TestDb};
+
+fn sqlwarden(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_sqlwarden"))
+        .arg("--config-dir")
+        .arg(dir)
+        .args(args)
+        .env("SQLWARDEN_AUDIT_DIR", dir.join("audit"))
+        .env_remove("SQLWARDEN_CONFIG_DIR")
+        .env_remove("PGPASSWORD")
+        .output()
+        .expect("run sqlwarden")
+}
+
+fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+#[test]
+fn init_writes_the_examples_and_never_overwrites_without_force() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = sqlwarden(dir.path(), &["init"]);
+    assert_eq!(first.status.code(), Some(0), "{}", stderr(&first));
+    for file in ["connections.yaml", "policy.yaml", "catalog/joins.yaml"] {
+        assert!(dir.path().join(file).is_file(), "{file} written");
+    }
+    std::fs::write(dir.path().join("policy.yaml"), "# mine\n").unwrap();
+    let second = sqlwarden(dir.path(), &["init"]);
+    assert_eq!(second.status.code(), Some(1));
+    assert!(stderr(&second).contains("hint: "), "{}", stderr(&second));
+    assert!(stderr(&second).contains("--force"));
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("policy.yaml")).unwrap(),
+        "# mine\n"
+    );
+    let forced = sqlwarden(dir.path(), &["init", "--force"]);
+    assert_eq!(forced.status.code(), Some(0), "{}", stderr(&forced));
+    assert_ne!(
+        std::fs::read_to_string(dir.path().join("policy.yaml")).unwrap(),
+        "# mine\n"
+    );
+}
+
+#[test]
+fn check_points_at_the_broken_line_and_column() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("connections.yaml"),
+        "connections:\n  crm:\n    engine: postgres\n    host: localhost\n    dbname: crm\n    user: ro\n    passwrd: oops\n",
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("policy.yaml"), "sources: {}\n").unwrap();
+    let out = sqlwarden(dir.path(), &["check"]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    let all = format!("{}{}", stdout(&out), stderr(&out));
+    assert!(all.contains("connections.yaml:7:"), "{all}");
+    assert!(all.contains("passwrd"), "{all}");
+}
+
+#[tokio::test]
+async fn query_prints_a_table_or_the_envelope() {
+    let fx = Fixture::new("cli_query", "").await;
+    let sql = "SELECT region_code, count(order_id) AS orders FROM public.orders GROUP BY region_code ORDER BY region_code";
+    let out = sqlwarden(fx.dir.path(), &["query", "--source", "demo", sql]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = stdout(&out);
+    let mut lines = text.lines();
+    assert!(
+        lines.next().unwrap().starts_with("region_code | orders"),
+        "{text}"
+    );
+    assert!(
+        lines.next().unwrap().starts_with("------------+-"),
+        "{text}"
+    );
+    assert!(text.contains("EAST        | 600"), "{text}");
+    assert!(
+        !text.contains("SOUTH"),
+        "row policy applies to the CLI too: {text}"
+    );
+
+    let json = sqlwarden(
+        fx.dir.path(),
+        &["query", "--source", "demo", "--json", "--limit", "1", sql],
+    );
+    assert_eq!(json.status.code(), Some(0), "{}", stderr(&json));
+    let envelope: Value = serde_json::from_str(&stdout(&json)).unwrap();
+    assert_eq!(envelope["ok"], true);
+    assert_eq!(envelope["metadata"]["applied_limit"], 1);
+    assert_eq!(envelope["metadata"]["truncated"], true);
+
+    let refused = sqlwarden(
+        fx.dir.path(),
+        &[
+            "query",
+            "--source",
+            "demo",
+            "SELECT phone FROM public.customers",
+        ],
+    );
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(
+        stderr(&refused).contains("COLUMN_NOT_ALLOWED"),
+        "{}",
+        stderr(&refused)
+    );
+    assert!(stderr(&refused).contains("hint: "));
+    assert!(stdout(&refused).is_empty());
+}
+
+#[tokio::test]
+async fn call_prints_the_envelope_an_agent_would_get() {
+    let fx = Fixture::new("cli_call", "").await;
+    let out = sqlwarden(
+        fx.dir.path(),
+        &[
+            "call",
+            "describe_table",
+            r#"{"source": "demo", "table": "public.orders"}"#,
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let envelope: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(envelope["ok"], true);
+    assert_eq!(envelope["metadata"]["tool_name"], "describe_table");
+    assert_eq!(envelope["data"]["table"], "public.orders");
+
+    let bad = sqlwarden(
+        fx.dir.path(),
+        &["call", "run_select_sql", r#"{"source": "demo"}"#],
+    );
+    assert_eq!(bad.status.code(), Some(1));
+    let envelope: Value = serde_json::from_str(&stdout(&bad)).unwrap();
+    assert_eq!(envelope["error"]["code"], "INVALID_ARGUMENT");
+}
+
+#[tokio::test]
+async fn demo_loads_a_database_and_writes_a_working_config() {
+    // TestDb picks a unique name and drops the database afterwards; the demo
+    // recreates it with --force.
+    let db = TestDb::create("cli_demo").await;
+    let dir = tempfile::tempdir().unwrap();
+    let port = pg::port().to_string();
+    let host = pg::host();
+    let args = [
+        "demo",
+        "--force",
+        "--dbname",
+        db.name.as_str(),
+        "--pg-host",
+        host.as_str(),
+        "--pg-port",
+        port.as_str(),
+    ];
+    let out = sqlwarden(dir.path(), &args);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let next = stdout(&out);
+    assert!(next.contains("sqlwarden --config-dir"), "{next}");
+    assert!(next.contains("claude mcp add"), "{next}");
+    assert!(next.contains("mcpServers"), "{next}");
+
+    let again = sqlwarden(
+        dir.path(),
+        &args[..1]
+            .iter()
+            .chain(&args[2..])
+            .copied()
+            .collect::<Vec<_>>(),
+    );
+    assert_eq!(again.status.code(), Some(2), "no overwrite without --force");
+    assert!(stderr(&again).contains("--force"));
+
+    let rows = db
+        .client()
+        .await
+        .query_one("SELECT count(*) FROM orders", &[])
+        .await
+        .unwrap()
+        .get::<_, i64>(0);
+    assert_eq!(rows, 3000);
+
+    let query = sqlwarden(
+        dir.path(),
+        &["query", "SELECT c.segment, count(o.order_id) AS n FROM orders o JOIN customers c ON o.customer_id = c.customer_id GROUP BY c.segment ORDER BY c.segment"],
+    );
+    assert_eq!(query.status.code(), Some(0), "{}", stderr(&query));
+    assert!(stdout(&query).contains("enterprise"), "{}", stdout(&query));
+}
