@@ -80,6 +80,11 @@ pub struct PostgresConnection {
     /// TLS mode, as libpq spells it.
     #[serde(default)]
     pub sslmode: SslMode,
+    /// PEM file of the certificate authorities to trust for `verify-ca` and
+    /// `verify-full` (as libpq's `sslrootcert`); when absent, the platform's
+    /// roots and the Mozilla roots are trusted.
+    #[serde(default)]
+    pub sslrootcert: Option<String>,
     /// Optional NOLOGIN role to `SET LOCAL ROLE` to inside every transaction.
     #[serde(default)]
     pub role: Option<String>,

@@ -1,1 +1,242 @@
 //! The PostgreSQL engine: read-only transactions over the extended protocol.
+//!
+//! [`PostgresEngine`] is built from a `connections.yaml` entry without
+//! touching the network; the first call connects. Every call checks out a
+//! connection (idle ones are reused), opens a `READ ONLY` transaction with
+//! `SET LOCAL` timeouts and role (`session.rs`), does its work, and rolls
+//! back. A connection that saw any error, a timeout or a cancellation is
+//! dropped, never reused. On timeout or client cancellation the backend
+//! query is cancelled with the cancel token before the connection is
+//! dropped.
+//!
+//! Phases live in their own files: `connect.rs` (settings, TLS in `tls.rs`,
+//! credentials), `run.rs` (portal streaming with caps), `types/` (lossless
+//! JSON), `metadata.rs`, `explain.rs`, `probe.rs`, `errors.rs` (SQLSTATE to
+//! error codes).
+
+mod connect;
+mod errors;
+mod explain;
+mod metadata;
+mod pool;
+mod probe;
+mod run;
+mod session;
+#[cfg(test)]
+mod tests;
+mod tls;
+mod types;
+
+use std::time::{Duration, Instant};
+
+use tokio_postgres::{Client, Transaction};
+use tokio_util::sync::CancellationToken;
+
+use self::connect::ConnectSettings;
+use self::pool::Pool;
+use crate::config::PostgresConnection;
+use crate::engine::{
+    BoxFuture, ColumnInfo, CostEstimate, Engine, EngineResult, PageRequest, PartitionPage,
+    ProbeReport, QueryResult, RunContext,
+};
+use crate::error::{ErrorCode, ToolError};
+use crate::guard::CheckedQuery;
+use crate::secrets::Secret;
+
+/// Timeout of catalog reads (`describe_table`, partitions, probe).
+const METADATA_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// A PostgreSQL source.
+pub struct PostgresEngine {
+    settings: ConnectSettings,
+    pool: Pool,
+}
+
+impl PostgresEngine {
+    /// An engine for connection `name`; connects lazily on first use.
+    pub fn new(name: &str, conn: &PostgresConnection, password: Option<Secret>) -> Self {
+        Self {
+            settings: ConnectSettings::new(name, conn, password),
+            pool: Pool::default(),
+        }
+    }
+
+    /// An idle connection, or a new one.
+    async fn checkout(&self) -> Result<Client, ToolError> {
+        match self.pool.take() {
+            Some(client) => Ok(client),
+            None => self.settings.connect().await,
+        }
+    }
+
+    /// Run `work` on a checked-out connection under a deadline and a cancel
+    /// token. `work` owns the connection and hands it back when it ends; on
+    /// success it returns to the pool, on any error it is dropped. On timeout
+    /// or cancellation the work (and with it the connection) is dropped and
+    /// the backend query is cancelled.
+    async fn guarded<'a, T>(
+        &'a self,
+        timeout: Duration,
+        cancel: &CancellationToken,
+        work: impl FnOnce(Client, Instant) -> BoxFuture<'a, (Client, EngineResult<T>)>,
+    ) -> EngineResult<T> {
+        let deadline = Instant::now() + timeout;
+        let client = tokio::select! {
+            client = self.checkout() => client?,
+            () = tokio::time::sleep_until(deadline.into()) => return Err(errors::timeout_error()),
+            () = cancel.cancelled() => return Err(errors::cancelled_error()),
+        };
+        let token = client.cancel_token();
+        let work = work(client, deadline);
+        let interrupt = tokio::select! {
+            (client, result) = work => {
+                if result.is_ok() {
+                    self.pool.put(client);
+                }
+                return result;
+            }
+            () = tokio::time::sleep_until(deadline.into()) => errors::timeout_error(),
+            () = cancel.cancelled() => errors::cancelled_error(),
+        };
+        self.settings.cancel(token).await;
+        Err(interrupt)
+    }
+
+    /// Run catalog work in a read-only transaction, with the metadata
+    /// timeout. `work` owns what it needs (it may not borrow the caller).
+    async fn catalog<T, F>(&self, work: F) -> EngineResult<T>
+    where
+        T: Send + 'static,
+        F: for<'t> FnOnce(&'t Transaction<'t>) -> BoxFuture<'t, Result<T, tokio_postgres::Error>>
+            + Send
+            + 'static,
+    {
+        let settings = &self.settings;
+        self.guarded(
+            METADATA_TIMEOUT,
+            &CancellationToken::new(),
+            move |mut client, deadline| {
+                Box::pin(async move {
+                    let result = in_transaction(&mut client, settings, deadline, work).await;
+                    (client, result)
+                })
+            },
+        )
+        .await
+    }
+
+    /// Idle connections in the pool (for tests).
+    #[cfg(test)]
+    fn idle_connections(&self) -> usize {
+        self.pool.idle_count()
+    }
+}
+
+/// Open the read-only transaction, run `work`, roll back.
+async fn in_transaction<T, F>(
+    client: &mut Client,
+    settings: &ConnectSettings,
+    deadline: Instant,
+    work: F,
+) -> EngineResult<T>
+where
+    F: for<'t> FnOnce(&'t Transaction<'t>) -> BoxFuture<'t, Result<T, tokio_postgres::Error>>,
+{
+    let map = run::map_error(settings, deadline);
+    let tx = session::begin(client, settings.role.as_deref(), METADATA_TIMEOUT)
+        .await
+        .map_err(&map)?;
+    let value = work(&tx).await.map_err(&map)?;
+    tx.rollback().await.map_err(&map)?;
+    Ok(value)
+}
+
+impl Engine for PostgresEngine {
+    fn run<'a>(
+        &'a self,
+        query: &'a CheckedQuery,
+        ctx: RunContext,
+    ) -> BoxFuture<'a, EngineResult<QueryResult>> {
+        let settings = &self.settings;
+        Box::pin(async move {
+            self.guarded(query.timeout(), &ctx.cancel, move |mut client, deadline| {
+                Box::pin(async move {
+                    let result = run::execute(&mut client, settings, query, deadline).await;
+                    (client, result)
+                })
+            })
+            .await
+        })
+    }
+
+    fn estimate<'a>(
+        &'a self,
+        query: &'a CheckedQuery,
+    ) -> BoxFuture<'a, EngineResult<CostEstimate>> {
+        let sql = query.sql().to_owned();
+        Box::pin(async move {
+            self.catalog(move |tx| Box::pin(async move { explain::estimate(tx, &sql).await }))
+                .await?
+        })
+    }
+
+    fn table_columns<'a>(
+        &'a self,
+        table: &'a str,
+    ) -> BoxFuture<'a, EngineResult<Option<Vec<ColumnInfo>>>> {
+        let (schema, name) = owned_key(table, &self.settings.default_schema);
+        Box::pin(self.catalog(move |tx| {
+            Box::pin(async move { metadata::columns(tx, &schema, &name).await })
+        }))
+    }
+
+    fn max_partition<'a>(
+        &'a self,
+        table: &'a str,
+        field: &'a str,
+    ) -> BoxFuture<'a, EngineResult<Option<String>>> {
+        let (schema, name) = owned_key(table, &self.settings.default_schema);
+        let field = field.to_owned();
+        Box::pin(self.catalog(move |tx| {
+            Box::pin(async move { metadata::max_value(tx, &schema, &name, &field).await })
+        }))
+    }
+
+    fn list_partitions<'a>(
+        &'a self,
+        table: &'a str,
+        page: PageRequest,
+    ) -> BoxFuture<'a, EngineResult<PartitionPage>> {
+        let (schema, name) = owned_key(table, &self.settings.default_schema);
+        Box::pin(async move {
+            self.catalog(move |tx| {
+                Box::pin(async move { metadata::partitions(tx, &schema, &name, &page).await })
+            })
+            .await?
+            .ok_or_else(|| missing_table(&self.settings.name, table))
+        })
+    }
+
+    fn probe<'a>(&'a self) -> BoxFuture<'a, EngineResult<ProbeReport>> {
+        let role = self.settings.role.clone();
+        Box::pin(
+            self.catalog(move |tx| {
+                Box::pin(async move { probe::probe(tx, role.as_deref()).await })
+            }),
+        )
+    }
+}
+
+/// A policy key as owned schema and table names.
+fn owned_key(key: &str, default_schema: &str) -> (String, String) {
+    let (schema, table) = metadata::split_key(key, default_schema);
+    (schema.to_owned(), table.to_owned())
+}
+
+fn missing_table(source: &str, table: &str) -> ToolError {
+    ToolError::new(
+        ErrorCode::BackendError,
+        format!("table `{table}` is allowed by policy but does not exist in source `{source}`"),
+        "Check the table key in policy.yaml against the database; `list_allowed_tables` shows the keys",
+    )
+}

@@ -1,0 +1,202 @@
+//! PostgreSQL failures mapped to sqlwarden's error codes, in one place.
+//!
+//! The mapping goes by SQLSTATE (and by tokio-postgres's error kind for
+//! failures that never reached the server), never by the server's message
+//! text. The server's own words reach the agent only as
+//! `untrusted_detail`, which the envelope puts inside the fence.
+
+use tokio_postgres::error::{DbError, SqlState};
+
+use super::connect::ConnectSettings;
+use crate::error::{ErrorCode, ToolError};
+
+/// The environment variable that holds a connection's password when no
+/// keyring is usable: `SQLWARDEN_<CONNECTION>_PASSWORD`.
+pub(crate) fn password_env_var(connection: &str) -> String {
+    let upper: String = connection
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_uppercase()
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    format!("SQLWARDEN_{upper}_PASSWORD")
+}
+
+/// The server's own message, for the fence.
+fn server_text(db: &DbError) -> String {
+    let mut text = format!("{} {}: {}", db.severity(), db.code().code(), db.message());
+    if let Some(detail) = db.detail() {
+        text.push_str("\nDETAIL: ");
+        text.push_str(detail);
+    }
+    if let Some(hint) = db.hint() {
+        text.push_str("\nHINT: ");
+        text.push_str(hint);
+    }
+    text
+}
+
+fn credentials_missing(settings: &ConnectSettings, detail: Option<String>) -> ToolError {
+    let name = &settings.name;
+    let message = if settings.has_password {
+        format!("the database refused the stored credentials of connection `{name}`")
+    } else {
+        format!("connection `{name}` needs a password and none is stored")
+    };
+    let error = ToolError::new(
+        ErrorCode::CredentialsMissing,
+        message,
+        format!(
+            "Run `sqlwarden auth set {name}` to store the password of user `{}`, or set `{}` (or `PGPASSWORD`) in sqlwarden's environment",
+            settings.user,
+            password_env_var(name)
+        ),
+    );
+    match detail {
+        Some(detail) => error.with_untrusted_detail(detail),
+        None => error,
+    }
+}
+
+fn unreachable(settings: &ConnectSettings, why: &str, cause: &tokio_postgres::Error) -> ToolError {
+    ToolError::new(
+        ErrorCode::BackendUnavailable,
+        format!("cannot reach PostgreSQL for connection `{}`: {why}", settings.name),
+        format!(
+            "Check that the server is running and accepts connections at `{}` port {} (connections.yaml, connection `{}`), and that `sslmode` `{}` suits it",
+            settings.host, settings.port, settings.name, settings.sslmode_name()
+        ),
+    )
+    .with_internal(format!("{cause:?}"))
+}
+
+/// A failure while connecting.
+pub(crate) fn connect_error(
+    settings: &ConnectSettings,
+    cause: &tokio_postgres::Error,
+) -> ToolError {
+    if let Some(db) = cause.as_db_error() {
+        let class = &db.code().code()[..2];
+        return match class {
+            // 28000 invalid_authorization_specification, 28P01 invalid_password
+            "28" => credentials_missing(settings, Some(server_text(db))),
+            _ => unreachable(settings, "the server refused the connection", cause)
+                .with_untrusted_detail(server_text(db)),
+        };
+    }
+    // tokio-postgres reports "the server asked for a password and we have
+    // none" as a configuration error whose text it writes itself; it is the
+    // only configuration error a built `Config` can still produce.
+    let own_text = cause.to_string();
+    if own_text.contains("password missing") {
+        return credentials_missing(settings, None);
+    }
+    if own_text.contains("TLS") {
+        return unreachable(settings, "the TLS handshake failed", cause);
+    }
+    unreachable(settings, "the connection failed", cause)
+}
+
+/// Whether the query ended because our own timeout fired.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Deadline {
+    /// Our timeout (or the server-side `statement_timeout` we set) has passed.
+    Passed,
+    /// Still within the timeout.
+    NotPassed,
+}
+
+/// A failure while running a statement on an open connection.
+pub(crate) fn query_error(
+    settings: &ConnectSettings,
+    cause: &tokio_postgres::Error,
+    deadline: Deadline,
+) -> ToolError {
+    let Some(db) = cause.as_db_error() else {
+        return ToolError::new(
+            ErrorCode::BackendUnavailable,
+            format!(
+                "lost the connection to PostgreSQL for connection `{}`",
+                settings.name
+            ),
+            "Try again; if it keeps failing, check that the server is running",
+        )
+        .with_internal(format!("{cause:?}"));
+    };
+    let detail = server_text(db);
+    let code = db.code();
+    let error = if *code == SqlState::QUERY_CANCELED && deadline == Deadline::Passed {
+        timeout_error()
+    } else if *code == SqlState::READ_ONLY_SQL_TRANSACTION {
+        ToolError::new(
+            ErrorCode::SqlReadonlyOnly,
+            "the query tried to write, and the read-only transaction refused it",
+            "Only read-only queries run here; remove the function or clause that writes",
+        )
+    } else if *code == SqlState::INSUFFICIENT_PRIVILEGE {
+        let who = match &settings.role {
+            Some(role) => format!("role `{role}`"),
+            None => format!("user `{}`", settings.user),
+        };
+        ToolError::new(
+            ErrorCode::BackendError,
+            format!("the database denied {who} access to part of this query"),
+            format!("Query only what {who} may read, or ask the database administrator to GRANT SELECT on it"),
+        )
+    } else if code.code().starts_with("08")
+        || code.code().starts_with("57P")
+        || code.code().starts_with("53")
+    {
+        ToolError::new(
+            ErrorCode::BackendUnavailable,
+            format!(
+                "PostgreSQL for connection `{}` is unavailable",
+                settings.name
+            ),
+            "Try again later; the server is shutting down, restarting or out of resources",
+        )
+    } else {
+        ToolError::new(
+            ErrorCode::BackendError,
+            "PostgreSQL rejected the query",
+            "Read the database's message and fix the SQL; `describe_table` lists each table's columns and types",
+        )
+    };
+    error.with_untrusted_detail(detail)
+}
+
+/// The query ran past its timeout and was cancelled.
+pub(crate) fn timeout_error() -> ToolError {
+    ToolError::new(
+        ErrorCode::QueryTimeout,
+        "the query ran past its timeout and was cancelled",
+        "Narrow the query (filters, fewer joins, aggregates), or ask for `query_timeout_seconds` to be raised in policy.yaml",
+    )
+}
+
+/// The client cancelled the call while the query ran.
+pub(crate) fn cancelled_error() -> ToolError {
+    ToolError::new(
+        ErrorCode::BackendError,
+        "the query was cancelled because the client cancelled the call",
+        "Nothing ran to completion; call the tool again if the result is still wanted",
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn env_var_name_is_upper_snake() {
+        assert_eq!(password_env_var("crm"), "SQLWARDEN_CRM_PASSWORD");
+        assert_eq!(
+            password_env_var("dw-prod.eu"),
+            "SQLWARDEN_DW_PROD_EU_PASSWORD"
+        );
+    }
+}

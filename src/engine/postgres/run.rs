@@ -1,0 +1,245 @@
+//! Running a checked query: extended protocol, a portal, and caps that stop
+//! the fetch itself.
+//!
+//! The query is prepared (Parse) and bound to a portal, so exactly one
+//! statement can run: a second statement in the text is a parse error on the
+//! server, never a second command. Rows come back in batches from the
+//! portal; as soon as the row cap (`applied_limit + 1`, to report truncation
+//! truthfully) or the byte cap is reached, fetching stops and the
+//! transaction is rolled back, so an unbounded result never sits in memory.
+//! Timeouts and cancellation are handled by the caller (`mod.rs`), which
+//! owns the connection.
+
+use std::io;
+use std::time::Instant;
+
+use serde_json::Value;
+use tokio_postgres::{Client, Row};
+
+use super::connect::ConnectSettings;
+use super::errors::{self, Deadline};
+use super::session;
+use super::types::{self, RawCell};
+use crate::engine::{QueryResult, ResultColumn, Truncation};
+use crate::error::{ErrorCode, ToolError};
+use crate::guard::CheckedQuery;
+
+/// Rows asked of the portal per round trip.
+const BATCH_ROWS: u64 = 500;
+
+/// Map a driver error, knowing whether our deadline had passed.
+pub(crate) fn map_error(
+    settings: &ConnectSettings,
+    deadline: Instant,
+) -> impl Fn(tokio_postgres::Error) -> ToolError + '_ {
+    move |e| {
+        let state = if Instant::now() >= deadline {
+            Deadline::Passed
+        } else {
+            Deadline::NotPassed
+        };
+        errors::query_error(settings, &e, state)
+    }
+}
+
+/// Run `query` on `client` inside a read-only transaction and collect the
+/// capped result.
+pub(crate) async fn execute(
+    client: &mut Client,
+    settings: &ConnectSettings,
+    query: &CheckedQuery,
+    deadline: Instant,
+) -> Result<QueryResult, ToolError> {
+    let map = map_error(settings, deadline);
+    let tx = session::begin(client, settings.role.as_deref(), query.timeout())
+        .await
+        .map_err(&map)?;
+    let statement = tx.prepare(query.sql()).await.map_err(&map)?;
+    if !statement.params().is_empty() {
+        return Err(ToolError::new(
+            ErrorCode::SqlParseError,
+            "the query has parameter placeholders (`$1`, ...) that nothing can fill",
+            "Write the values into the SQL as literals",
+        ));
+    }
+    let columns: Vec<ResultColumn> = statement
+        .columns()
+        .iter()
+        .map(|c| ResultColumn {
+            name: c.name().to_owned(),
+            type_name: c.type_().name().to_owned(),
+        })
+        .collect();
+    let portal = tx.bind(&statement, &[]).await.map_err(&map)?;
+    let mut collector = Collector::new(query, columns);
+    while let Some(batch) = collector.next_batch() {
+        let rows = tx.query_portal(&portal, batch).await.map_err(&map)?;
+        let exhausted = rows.len() < usize::try_from(batch).unwrap_or(usize::MAX);
+        if collector.push_rows(&rows)? || exhausted {
+            break;
+        }
+    }
+    drop(portal);
+    tx.rollback().await.map_err(&map)?;
+    Ok(collector.finish())
+}
+
+/// Builds the result row by row and decides when to stop.
+struct Collector {
+    result: QueryResult,
+    /// Rows to read before we know whether more exist.
+    rows_wanted: u64,
+    max_cell_bytes: usize,
+    max_result_bytes: u64,
+    types: Vec<tokio_postgres::types::Type>,
+}
+
+impl Collector {
+    fn new(query: &CheckedQuery, columns: Vec<ResultColumn>) -> Self {
+        Self {
+            result: QueryResult {
+                columns,
+                ..QueryResult::default()
+            },
+            rows_wanted: query.applied_limit().saturating_add(1),
+            max_cell_bytes: usize::try_from(query.max_cell_bytes()).unwrap_or(usize::MAX),
+            max_result_bytes: query.max_result_bytes(),
+            types: Vec::new(),
+        }
+    }
+
+    /// Rows to ask for next, or `None` when the row cap is reached.
+    fn next_batch(&self) -> Option<i32> {
+        let seen = self.result.rows.len() as u64;
+        let left = self.rows_wanted.saturating_sub(seen);
+        // 0 would mean "all rows" to the portal, so it is never asked for.
+        (left > 0 && self.result.truncation.is_none())
+            .then(|| i32::try_from(left.min(BATCH_ROWS)).unwrap_or(i32::MAX))
+    }
+
+    /// Add a batch; true when a cap stopped the result.
+    fn push_rows(&mut self, rows: &[Row]) -> Result<bool, ToolError> {
+        if self.types.is_empty() {
+            if let Some(first) = rows.first() {
+                self.types = first.columns().iter().map(|c| c.type_().clone()).collect();
+            }
+        }
+        for row in rows {
+            if self.result.rows.len() as u64 + 1 >= self.rows_wanted {
+                // This is row applied_limit + 1: it proves truncation and
+                // is not returned.
+                self.result.truncation = Some(Truncation::RowLimit);
+                return Ok(true);
+            }
+            let rendered = self.render_row(row)?;
+            let size = row_size(&rendered);
+            if self.result.bytes + size > self.max_result_bytes {
+                self.result.truncation = Some(Truncation::ResultBytes);
+                return Ok(true);
+            }
+            self.result.bytes += size;
+            self.result.rows.push(rendered);
+        }
+        Ok(false)
+    }
+
+    fn render_row(&mut self, row: &Row) -> Result<Vec<Value>, ToolError> {
+        let mut cells = Vec::with_capacity(self.types.len());
+        for (i, ty) in self.types.iter().enumerate() {
+            let raw: Option<RawCell<'_>> = row.try_get(i).map_err(ToolError::internal)?;
+            let (value, cut) = cap_cell(types::render(ty, raw.map(|r| r.0)), self.max_cell_bytes);
+            if cut {
+                self.result.cells_truncated += 1;
+            }
+            cells.push(value);
+        }
+        Ok(cells)
+    }
+
+    fn finish(self) -> QueryResult {
+        self.result
+    }
+}
+
+/// Cut a cell to `max` bytes. Strings are cut on a character boundary;
+/// arrays and objects over the cap become their JSON text, cut the same
+/// way (they cannot be cut and stay valid). Returns whether it was cut.
+fn cap_cell(value: Value, max: usize) -> (Value, bool) {
+    match value {
+        Value::String(mut text) if text.len() > max => {
+            text.truncate(floor_char_boundary(&text, max));
+            (Value::String(text), true)
+        }
+        Value::Array(_) | Value::Object(_) => {
+            let size = usize::try_from(json_size(&value)).unwrap_or(usize::MAX);
+            if size <= max {
+                return (value, false);
+            }
+            let mut text = value.to_string();
+            text.truncate(floor_char_boundary(&text, max));
+            (Value::String(text), true)
+        }
+        other => (other, false),
+    }
+}
+
+/// The largest index `<= max` that starts a character.
+fn floor_char_boundary(text: &str, max: usize) -> usize {
+    let mut at = max.min(text.len());
+    while !text.is_char_boundary(at) {
+        at -= 1;
+    }
+    at
+}
+
+/// Bytes of a row as a compact JSON array.
+fn row_size(cells: &[Value]) -> u64 {
+    let separators = cells.len().saturating_sub(1) as u64;
+    2 + separators + cells.iter().map(json_size).sum::<u64>()
+}
+
+/// Bytes of the compact JSON serialization, without building it.
+fn json_size(value: &Value) -> u64 {
+    struct Counter(u64);
+    impl io::Write for Counter {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            self.0 += buf.len() as u64;
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut counter = Counter(0);
+    // Writing to a counter cannot fail, and a `Value` always serializes.
+    let _ = serde_json::to_writer(&mut counter, value);
+    counter.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn cells_are_cut_on_char_boundaries() {
+        let (value, cut) = cap_cell(json!("aé€"), 4);
+        assert_eq!((value, cut), (json!("aé"), true));
+        let (value, cut) = cap_cell(json!("abc"), 3);
+        assert_eq!((value, cut), (json!("abc"), false));
+    }
+
+    #[test]
+    fn oversized_arrays_become_cut_text() {
+        let (value, cut) = cap_cell(json!([1, 2, 3, 4]), 5);
+        assert_eq!((value, cut), (json!("[1,2,"), true));
+        let (value, cut) = cap_cell(json!(12345678), 2);
+        assert_eq!((value, cut), (json!(12345678), false));
+    }
+
+    #[test]
+    fn json_size_counts_compact_bytes() {
+        assert_eq!(json_size(&json!(["ab", null, 1])), 13);
+        assert_eq!(row_size(&[json!("ab"), json!(null), json!(1)]), 13);
+    }
+}

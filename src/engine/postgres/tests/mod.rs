@@ -1,0 +1,125 @@
+//! Engine tests against the real local PostgreSQL (127.0.0.1:5432, user
+//! `postgres`, or `SQLWARDEN_TEST_PG_HOST` / `SQLWARDEN_TEST_PG_PORT`).
+//!
+//! They live inside the crate because [`CheckedQuery`] can only be made by
+//! the gate, and these tests exercise the engine on its own
+//! (`CheckedQuery::for_engine_tests`). Each test gets a fresh database,
+//! dropped afterwards; a missing server fails the test loudly.
+
+mod run;
+mod types;
+
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
+
+use tokio_postgres::{Client, NoTls};
+
+use super::PostgresEngine;
+use crate::config::{PostgresConnection, SslMode};
+use crate::engine::{Engine, QueryResult, RunContext};
+use crate::error::ToolError;
+use crate::guard::CheckedQuery;
+
+pub(super) fn host() -> String {
+    std::env::var("SQLWARDEN_TEST_PG_HOST").unwrap_or_else(|_| "127.0.0.1".into())
+}
+
+pub(super) fn port() -> u16 {
+    std::env::var("SQLWARDEN_TEST_PG_PORT")
+        .ok()
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(5432)
+}
+
+/// A client connected as `postgres` to `dbname`.
+pub(super) async fn admin(dbname: &str) -> Client {
+    let conn = format!(
+        "host={} port={} user=postgres dbname={dbname}",
+        host(),
+        port()
+    );
+    let (client, connection) = tokio_postgres::connect(&conn, NoTls)
+        .await
+        .unwrap_or_else(|e| {
+            panic!(
+                "PostgreSQL is not reachable at {}:{} ({e}); these tests need it",
+                host(),
+                port()
+            )
+        });
+    tokio::spawn(connection);
+    client
+}
+
+/// A database for one test, dropped (with force) afterwards.
+pub(super) struct Db {
+    pub(super) name: String,
+}
+
+impl Db {
+    pub(super) async fn create(label: &str) -> Db {
+        static SEQ: AtomicU32 = AtomicU32::new(0);
+        let name = format!(
+            "sqlwarden_u_{label}_{}_{}",
+            std::process::id(),
+            SEQ.fetch_add(1, Ordering::Relaxed)
+        );
+        admin("postgres")
+            .await
+            .batch_execute(&format!("CREATE DATABASE {name}"))
+            .await
+            .expect("create test database");
+        Db { name }
+    }
+
+    pub(super) async fn client(&self) -> Client {
+        admin(&self.name).await
+    }
+
+    pub(super) fn connection(&self) -> PostgresConnection {
+        PostgresConnection {
+            host: host(),
+            port: port(),
+            dbname: self.name.clone(),
+            user: "postgres".into(),
+            sslmode: SslMode::Disable,
+            sslrootcert: None,
+            role: None,
+            default_schema: "public".into(),
+            connect_timeout_seconds: 5,
+        }
+    }
+
+    pub(super) fn engine(&self) -> PostgresEngine {
+        PostgresEngine::new("test", &self.connection(), None)
+    }
+}
+
+impl Drop for Db {
+    fn drop(&mut self) {
+        let name = self.name.clone();
+        let _ = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime");
+            runtime.block_on(async {
+                let _ = admin("postgres")
+                    .await
+                    .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                    .await;
+            });
+        })
+        .join();
+    }
+}
+
+/// A query with generous caps.
+pub(super) fn query(sql: &str) -> CheckedQuery {
+    CheckedQuery::for_engine_tests(sql, 1000, 1 << 20, 1 << 24, Duration::from_secs(30))
+}
+
+/// Run `sql` through the engine with generous caps.
+pub(super) async fn run(engine: &PostgresEngine, sql: &str) -> Result<QueryResult, ToolError> {
+    engine.run(&query(sql), RunContext::default()).await
+}

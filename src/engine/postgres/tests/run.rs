@@ -1,0 +1,357 @@
+//! Running queries: caps, the read-only transaction, the extended protocol,
+//! timeouts, cancellation, and connection reuse.
+
+use std::time::Duration;
+
+use serde_json::json;
+use tokio_util::sync::CancellationToken;
+
+use super::{admin, query, run, Db};
+use crate::engine::{Engine, RunContext, Truncation};
+use crate::error::ErrorCode;
+use crate::guard::CheckedQuery;
+
+async fn with_table(label: &str, setup: &str) -> Db {
+    let db = Db::create(label).await;
+    db.client().await.batch_execute(setup).await.expect("setup");
+    db
+}
+
+#[tokio::test]
+async fn row_cap_reads_one_extra_row_and_reports_it() {
+    let db = Db::create("rowcap").await;
+    let engine = db.engine();
+    let checked = CheckedQuery::for_engine_tests(
+        "SELECT i FROM generate_series(1, 1000000) AS i",
+        3,
+        4096,
+        1 << 20,
+        Duration::from_secs(30),
+    );
+    let result = engine
+        .run(&checked, RunContext::default())
+        .await
+        .expect("run");
+    assert_eq!(
+        result.rows,
+        vec![vec![json!(1)], vec![json!(2)], vec![json!(3)]]
+    );
+    assert_eq!(result.truncation, Some(Truncation::RowLimit));
+
+    let checked = CheckedQuery::for_engine_tests(
+        "SELECT i FROM generate_series(1, 3) AS i",
+        3,
+        4096,
+        1 << 20,
+        Duration::from_secs(30),
+    );
+    let result = engine
+        .run(&checked, RunContext::default())
+        .await
+        .expect("run");
+    assert_eq!(result.rows.len(), 3);
+    assert_eq!(result.truncation, None);
+    assert_eq!(result.columns[0].name, "i");
+    assert_eq!(result.columns[0].type_name, "int4");
+}
+
+#[tokio::test]
+async fn byte_cap_stops_the_fetch() {
+    let db = Db::create("bytecap").await;
+    let engine = db.engine();
+    // Each row is ["xxxxxxxx"] = 12 bytes; 100 bytes hold 8 rows.
+    let checked = CheckedQuery::for_engine_tests(
+        "SELECT repeat('x', 8) FROM generate_series(1, 100000)",
+        100_000,
+        4096,
+        100,
+        Duration::from_secs(30),
+    );
+    let result = engine
+        .run(&checked, RunContext::default())
+        .await
+        .expect("run");
+    assert_eq!(result.rows.len(), 8);
+    assert_eq!(result.bytes, 96);
+    assert_eq!(result.truncation, Some(Truncation::ResultBytes));
+}
+
+#[tokio::test]
+async fn cells_over_the_cap_are_cut_and_counted() {
+    let db = Db::create("cellcap").await;
+    let engine = db.engine();
+    let checked = CheckedQuery::for_engine_tests(
+        "SELECT repeat('é', 10), 'short', ARRAY[1000, 2000, 3000]",
+        10,
+        5,
+        1 << 20,
+        Duration::from_secs(30),
+    );
+    let result = engine
+        .run(&checked, RunContext::default())
+        .await
+        .expect("run");
+    assert_eq!(
+        result.rows[0],
+        vec![json!("éé"), json!("short"), json!("[1000")]
+    );
+    assert_eq!(result.cells_truncated, 2);
+}
+
+#[tokio::test]
+async fn writes_fail_inside_the_read_only_transaction() {
+    let db = with_table(
+        "readonly",
+        "CREATE TABLE t (x int); INSERT INTO t VALUES (1); CREATE SEQUENCE s;
+         CREATE FUNCTION sneaky() RETURNS int LANGUAGE sql VOLATILE
+           AS 'INSERT INTO t VALUES (666) RETURNING x';",
+    )
+    .await;
+    let engine = db.engine();
+    for sql in [
+        "SELECT sneaky()",
+        "WITH w AS (INSERT INTO t VALUES (2) RETURNING x) SELECT x FROM w",
+        "INSERT INTO t VALUES (3)",
+        "SELECT nextval('s')",
+        "SELECT setval('s', 100)",
+    ] {
+        let error = run(&engine, sql).await.expect_err(sql);
+        assert_eq!(error.code, ErrorCode::SqlReadonlyOnly, "{sql}: {error:?}");
+        assert!(error
+            .untrusted_detail
+            .as_deref()
+            .is_some_and(|d| d.contains("25006")));
+    }
+    let client = db.client().await;
+    let rows = client.query("SELECT x FROM t", &[]).await.expect("count");
+    assert_eq!(rows.len(), 1, "the table must be unchanged");
+    let last: i64 = client
+        .query_one("SELECT last_value FROM s", &[])
+        .await
+        .expect("seq")
+        .get(0);
+    assert_eq!(last, 1, "the sequence must be untouched");
+}
+
+#[tokio::test]
+async fn extended_protocol_runs_one_statement_only() {
+    let db = with_table("multistmt", "CREATE TABLE t (x int)").await;
+    let engine = db.engine();
+    for sql in [
+        "SELECT 1; SELECT 2",
+        "SELECT 1; COMMIT; DROP TABLE t",
+        "SELECT 1; DROP TABLE t",
+    ] {
+        let error = run(&engine, sql).await.expect_err(sql);
+        assert_eq!(error.code, ErrorCode::BackendError, "{sql}");
+        assert!(
+            error
+                .untrusted_detail
+                .as_deref()
+                .is_some_and(|d| d.contains("42601")),
+            "{error:?}"
+        );
+    }
+    let exists = db.client().await.query("SELECT 1 FROM t", &[]).await;
+    assert!(exists.is_ok(), "the table must still exist");
+}
+
+#[tokio::test]
+async fn placeholders_are_refused_not_a_panic() {
+    let db = Db::create("params").await;
+    let error = run(&db.engine(), "SELECT $1::int")
+        .await
+        .expect_err("placeholder");
+    assert_eq!(error.code, ErrorCode::SqlParseError);
+}
+
+#[tokio::test]
+async fn server_errors_map_to_codes_with_untrusted_detail() {
+    let db = Db::create("errors").await;
+    let reader = format!("{}_reader", db.name);
+    db.client()
+        .await
+        .batch_execute(&format!(
+            "CREATE TABLE secret (x int); CREATE ROLE {reader} NOLOGIN;"
+        ))
+        .await
+        .expect("setup");
+    let error = run(&db.engine(), "SELECT nope FROM missing")
+        .await
+        .expect_err("missing");
+    assert_eq!(error.code, ErrorCode::BackendError);
+    assert!(error
+        .untrusted_detail
+        .as_deref()
+        .is_some_and(|d| d.contains("missing")));
+    assert!(
+        !error.message.contains("missing"),
+        "server text stays out of the message"
+    );
+
+    let mut conn = db.connection();
+    conn.role = Some(reader.clone());
+    let engine = super::PostgresEngine::new("test", &conn, None);
+    let error = run(&engine, "SELECT x FROM secret")
+        .await
+        .expect_err("denied");
+    drop(engine);
+    let _ = admin("postgres")
+        .await
+        .batch_execute(&format!(
+            "DROP DATABASE {} WITH (FORCE); DROP ROLE {reader}",
+            db.name
+        ))
+        .await;
+    assert_eq!(error.code, ErrorCode::BackendError);
+    assert!(error.message.contains(&reader), "{error:?}");
+    assert!(error
+        .untrusted_detail
+        .as_deref()
+        .is_some_and(|d| d.contains("42501")));
+}
+
+#[tokio::test]
+async fn role_is_set_for_the_transaction_only() {
+    let db = Db::create("role").await;
+    let client = db.client().await;
+    let role = format!("sqlwarden \"ro\" {}", db.name);
+    client
+        .batch_execute(&format!(
+            "CREATE ROLE \"{}\" NOLOGIN",
+            role.replace('"', "\"\"")
+        ))
+        .await
+        .expect("role");
+    let mut conn = db.connection();
+    conn.role = Some(role.clone());
+    let engine = super::PostgresEngine::new("test", &conn, None);
+    let result = run(&engine, "SELECT current_user::text, session_user::text")
+        .await
+        .expect("run");
+    assert_eq!(result.rows[0], vec![json!(role), json!("postgres")]);
+    drop(engine);
+    client
+        .batch_execute(&format!("DROP ROLE \"{}\"", role.replace('"', "\"\"")))
+        .await
+        .expect("drop role");
+}
+
+/// Whether a backend of this database is still running `pattern`.
+async fn backend_running(db: &Db, pattern: &str) -> bool {
+    let rows = admin("postgres")
+        .await
+        .query(
+            "SELECT 1 FROM pg_stat_activity WHERE datname = $1 AND query LIKE $2 AND pid <> pg_backend_pid()",
+            &[&db.name, &format!("%{pattern}%")],
+        )
+        .await
+        .expect("pg_stat_activity");
+    !rows.is_empty()
+}
+
+#[tokio::test]
+async fn timeout_cancels_the_backend_query() {
+    let db = Db::create("timeout").await;
+    let engine = db.engine();
+    let checked = CheckedQuery::for_engine_tests(
+        "SELECT pg_sleep(30), 'timeout-marker'",
+        10,
+        4096,
+        1 << 20,
+        Duration::from_millis(300),
+    );
+    let error = engine
+        .run(&checked, RunContext::default())
+        .await
+        .expect_err("timeout");
+    assert_eq!(error.code, ErrorCode::QueryTimeout);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(
+        !backend_running(&db, "timeout-marker").await,
+        "backend still running"
+    );
+    assert_eq!(
+        engine.idle_connections(),
+        0,
+        "a timed-out connection is discarded"
+    );
+}
+
+#[tokio::test]
+async fn client_cancellation_cancels_the_backend_query() {
+    let db = Db::create("cancel").await;
+    let engine = db.engine();
+    let cancel = CancellationToken::new();
+    let ctx = RunContext {
+        cancel: cancel.clone(),
+        progress: None,
+    };
+    let checked = query("SELECT pg_sleep(30), 'cancel-marker'");
+    let trigger = async {
+        for _ in 0..100 {
+            if backend_running(&db, "cancel-marker").await {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        cancel.cancel();
+    };
+    let (result, ()) = tokio::join!(engine.run(&checked, ctx), trigger);
+    let error = result.expect_err("cancelled");
+    assert_eq!(error.code, ErrorCode::BackendError);
+    assert!(error.message.contains("cancelled"));
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(
+        !backend_running(&db, "cancel-marker").await,
+        "backend still running"
+    );
+}
+
+#[tokio::test]
+async fn connections_are_reused_after_success_and_dropped_after_errors() {
+    let db = Db::create("pool").await;
+    let engine = db.engine();
+    let pid = |r: crate::engine::QueryResult| r.rows[0][0].clone();
+    let first = pid(run(&engine, "SELECT pg_backend_pid()").await.expect("run"));
+    let second = pid(run(&engine, "SELECT pg_backend_pid()").await.expect("run"));
+    assert_eq!(first, second, "an idle connection is reused");
+    assert_eq!(engine.idle_connections(), 1);
+    run(&engine, "SELECT 1/0")
+        .await
+        .expect_err("division by zero");
+    assert_eq!(
+        engine.idle_connections(),
+        0,
+        "the failed connection is gone"
+    );
+    let third = pid(run(&engine, "SELECT pg_backend_pid()").await.expect("run"));
+    assert_ne!(first, third, "a new connection replaced the failed one");
+}
+
+#[tokio::test]
+async fn every_query_runs_read_only_and_is_rolled_back() {
+    let db = Db::create("rollback").await;
+    let engine = db.engine();
+    let result = run(
+        &engine,
+        "SELECT current_setting('transaction_read_only'), current_setting('statement_timeout'), \
+         current_setting('lock_timeout'), current_setting('idle_in_transaction_session_timeout')",
+    )
+    .await
+    .expect("run");
+    assert_eq!(
+        result.rows[0],
+        vec![json!("on"), json!("30s"), json!("30s"), json!("30s")]
+    );
+    // The pooled connection is back outside any transaction.
+    let open = admin("postgres")
+        .await
+        .query(
+            "SELECT state FROM pg_stat_activity WHERE datname = $1 AND state <> 'idle'",
+            &[&db.name],
+        )
+        .await
+        .expect("pg_stat_activity");
+    assert!(open.is_empty(), "a transaction was left open");
+}

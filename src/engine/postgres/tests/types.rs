@@ -1,0 +1,186 @@
+//! Every common type, rendered by the engine from the real server's binary
+//! values, against the JSON the type module documents; where the form is
+//! PostgreSQL's own text form, against the server's text cast.
+
+use serde_json::{json, Value};
+
+use super::{run, Db};
+
+async fn one(engine: &super::PostgresEngine, expr: &str) -> Value {
+    let result = run(engine, &format!("SELECT {expr}"))
+        .await
+        .unwrap_or_else(|e| panic!("SELECT {expr}: {e:?}"));
+    result.rows[0][0].clone()
+}
+
+#[tokio::test]
+async fn scalar_types_render_losslessly() {
+    let db = Db::create("types").await;
+    db.client()
+        .await
+        .batch_execute(
+            "CREATE TYPE mood AS ENUM ('sad', 'happy');
+             CREATE DOMAIN positive AS numeric(10,2) CHECK (VALUE > 0);
+             CREATE DOMAIN tags AS text[];",
+        )
+        .await
+        .expect("setup");
+    let engine = db.engine();
+    let cases: Vec<(&str, Value)> = vec![
+        ("NULL::int4", Value::Null),
+        ("true", json!(true)),
+        ("32767::int2", json!(32767)),
+        ("(-2147483648)::int4", json!(-2_147_483_648_i64)),
+        (
+            "9223372036854775807::int8",
+            json!(9_223_372_036_854_775_807_i64),
+        ),
+        ("0.1::float4", json!(0.1)),
+        ("1.5e300::float8", json!(1.5e300)),
+        ("'NaN'::float8", json!("NaN")),
+        ("'-Infinity'::float4", json!("-Infinity")),
+        ("'Infinity'::float8", json!("Infinity")),
+        (
+            "123456789012345678901234567890.000000000000000000001::numeric",
+            json!("123456789012345678901234567890.000000000000000000001"),
+        ),
+        ("'NaN'::numeric", json!("NaN")),
+        ("'-Infinity'::numeric", json!("-Infinity")),
+        ("(-0.00012)::numeric(10,6)", json!("-0.000120")),
+        ("0::numeric(5,2)", json!("0.00")),
+        ("1000000::numeric", json!("1000000")),
+        ("12.34::money", json!("12.34")),
+        ("(-0.5)::money", json!("-0.50")),
+        ("'héllo'::text", json!("héllo")),
+        ("'ab'::varchar(5)", json!("ab")),
+        ("'ab'::char(4)", json!("ab  ")),
+        ("'pg_class'::name", json!("pg_class")),
+        ("'x'::\"char\"", json!("x")),
+        ("'\\x00ff10'::bytea", json!("\\x00ff10")),
+        ("''::bytea", json!("\\x")),
+        ("'2024-02-29'::date", json!("2024-02-29")),
+        ("'infinity'::date", json!("infinity")),
+        ("'13:45:06.5'::time", json!("13:45:06.5")),
+        ("'24:00'::time", json!("24:00:00")),
+        ("'13:45:06+05:30'::timetz", json!("13:45:06+05:30")),
+        (
+            "'2024-02-29 13:45:06.123456'::timestamp",
+            json!("2024-02-29T13:45:06.123456"),
+        ),
+        (
+            "'1999-12-31 23:59:59'::timestamp",
+            json!("1999-12-31T23:59:59"),
+        ),
+        ("'-infinity'::timestamp", json!("-infinity")),
+        (
+            "'2024-02-29 13:45:06+02'::timestamptz",
+            json!("2024-02-29T11:45:06Z"),
+        ),
+        (
+            "'1 year 2 mons -3 days 04:05:06.5'::interval",
+            json!("P1Y2M-3DT4H5M6.5S"),
+        ),
+        ("'0'::interval", json!("PT0S")),
+        (
+            "'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11'::uuid",
+            json!("a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11"),
+        ),
+        (
+            "'{\"a\": [1, 2.5, null], \"b\": \"x\"}'::json",
+            json!({"a": [1, 2.5, null], "b": "x"}),
+        ),
+        (
+            "'{\"b\": 1, \"a\": true}'::jsonb",
+            json!({"a": true, "b": 1}),
+        ),
+        (
+            "'3.141592653589793238462'::jsonb",
+            json!("3.141592653589793238462"),
+        ),
+        ("'192.168.0.1'::inet", json!("192.168.0.1")),
+        ("'192.168.0.0/24'::inet", json!("192.168.0.0/24")),
+        ("'10.0.0.0/8'::cidr", json!("10.0.0.0/8")),
+        ("'2001:db8::1/64'::inet", json!("2001:db8::1/64")),
+        ("'08:00:2b:01:02:03'::macaddr", json!("08:00:2b:01:02:03")),
+        (
+            "'08:00:2b:01:02:03:04:05'::macaddr8",
+            json!("08:00:2b:01:02:03:04:05"),
+        ),
+        ("B'1011'::bit(4)", json!("1011")),
+        ("B'101100111'::varbit", json!("101100111")),
+        ("'<a>x</a>'::xml", json!("<a>x</a>")),
+        ("12345::oid", json!(12345)),
+        ("'happy'::mood", json!("happy")),
+        ("12.5::positive", json!("12.50")),
+        ("ARRAY[1, NULL, 3]::int4[]", json!([1, null, 3])),
+        ("ARRAY[[1, 2], [3, 4]]::int8[]", json!([[1, 2], [3, 4]])),
+        ("'{}'::text[]", json!([])),
+        ("ARRAY['a', NULL]::text[]", json!(["a", null])),
+        ("ARRAY[1.50, NULL]::numeric[]", json!(["1.50", null])),
+        ("ARRAY['2024-01-01'::date]", json!(["2024-01-01"])),
+        ("ARRAY['happy', 'sad']::mood[]", json!(["happy", "sad"])),
+        ("ARRAY['{\"k\": 1}'::jsonb]", json!([{"k": 1}])),
+        ("ARRAY['\\x01'::bytea]", json!(["\\x01"])),
+        ("ARRAY['10.0.0.1'::inet]", json!(["10.0.0.1"])),
+        ("'{x,y}'::tags", json!(["x", "y"])),
+    ];
+    let mut failures = Vec::new();
+    for (expr, expected) in cases {
+        let got = one(&engine, expr).await;
+        if got != expected {
+            failures.push(format!("{expr}: got {got}, expected {expected}"));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[tokio::test]
+async fn other_types_fall_back_to_name_and_binary() {
+    let db = Db::create("fallback").await;
+    let engine = db.engine();
+    let value = one(&engine, "'[1,5)'::int4range").await;
+    assert_eq!(value["pg_type"], json!("int4range"));
+    assert!(value["binary_base64"]
+        .as_str()
+        .is_some_and(|b| !b.is_empty()));
+    let value = one(&engine, "point(1, 2)").await;
+    assert_eq!(value["pg_type"], json!("point"));
+}
+
+/// Where the documented form is PostgreSQL's own text form, compare with
+/// the server's text cast for many values at once.
+#[tokio::test]
+async fn text_forms_match_the_server() {
+    let db = Db::create("textforms").await;
+    let client = db.client().await;
+    client
+        .batch_execute(
+            "SET intervalstyle = iso_8601;
+             CREATE TABLE v AS SELECT
+               (random() * 10 ^ (i % 30) - 10 ^ (i % 15))::numeric(60, 20) AS n,
+               ((i * 37 % 100) * interval '1 month' - (i * 13 % 50) * interval '1 day'
+                 + (i * 7919 % 100000) * interval '1.000731 second' * (CASE WHEN i % 2 = 0 THEN -1 ELSE 1 END)) AS iv,
+               ('2000-01-01'::date + (i * 997 - 40000)) AS d,
+               (time '00:00' + (i * 1234567) * interval '1 microsecond') AS t
+             FROM generate_series(1, 300) AS i;",
+        )
+        .await
+        .expect("setup");
+    let engine = db.engine();
+    let expected = client
+        .query(
+            "SELECT n::text, iv::text, d::text, t::text FROM v ORDER BY v.n",
+            &[],
+        )
+        .await
+        .expect("text forms");
+    let got = run(&engine, "SELECT n, iv, d, t FROM v ORDER BY v.n")
+        .await
+        .expect("run");
+    assert_eq!(got.rows.len(), expected.len());
+    for (row, text) in got.rows.iter().zip(&expected) {
+        for (i, cell) in row.iter().enumerate() {
+            assert_eq!(cell, &json!(text.get::<_, String>(i)), "column {i}");
+        }
+    }
+}
