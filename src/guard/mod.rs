@@ -11,10 +11,77 @@
 //! columns: [`Gate::prepare`] parses and resolves table references (so the
 //! caller knows which tables to describe), then [`Gate::check`] validates
 //! everything else against [`TableFacts`] and rewrites.
+//!
+//! The eight rules live in submodules: `parse` (one read-only statement),
+//! `analyze` and `exprs` (tables, columns and functions, resolved with
+//! scope), `functions` (the allow-lists), `joins` (approved joins),
+//! `row_policy` and `rewrite` (row policies and partitions as derived
+//! tables) and `limit`.
+//!
+//! ```
+//! use sqlwarden::config::{Config, ConnectionsFile, JoinsFile, PolicyFile};
+//! use sqlwarden::guard::{Gate, TableFacts};
+//! use sqlwarden::policy::Policy;
+//!
+//! let connections: ConnectionsFile = serde_saphyr::from_str(
+//!     "connections: {crm: {engine: postgres, host: h, dbname: crm, user: ro}}",
+//! ).unwrap();
+//! let policy: PolicyFile = serde_saphyr::from_str(r#"
+//! identity: {user_id: alice, roles: [region_manager], attributes: {regions: [EAST]}}
+//! sources:
+//!   crm:
+//!     tables:
+//!       public.orders:
+//!         denied_columns: [note]
+//!         row_policies: [{role: region_manager, predicate: "region IN (${user.regions})"}]
+//! "#).unwrap();
+//! let policy = Policy::new(Config {
+//!     dir: "/etc/sqlwarden".into(), connections, policy, joins: JoinsFile::default(),
+//!     policy_sha256: String::new(), managed_policy: None,
+//! });
+//! let rules = policy.source("crm").unwrap();
+//! let gate = Gate::new(&rules);
+//!
+//! // A comment hides nothing: the database only ever sees the re-rendered AST.
+//! let prepared = gate.prepare("SELECT id, amount FROM Orders o /* ; DROP TABLE x */ LIMIT 5").unwrap();
+//! let mut facts = TableFacts::default();
+//! facts.columns.insert("public.orders".into(), vec!["id".into(), "amount".into(), "region".into(), "note".into()]);
+//! let checked = gate.check(prepared, &facts, None).unwrap();
+//! assert_eq!(
+//!     checked.sql(),
+//!     "SELECT id, amount FROM (SELECT id, amount, region FROM public.orders \
+//!      WHERE region IN ('EAST')) AS o LIMIT 5"
+//! );
+//!
+//! // A denied column, a catalog table, a second statement: refused.
+//! let denied = gate.check(gate.prepare("SELECT note FROM orders").unwrap(), &facts, None);
+//! assert_eq!(denied.unwrap_err().code.as_str(), "COLUMN_NOT_ALLOWED");
+//! assert_eq!(gate.prepare("SELECT * FROM pg_shadow").unwrap_err().code.as_str(), "SYSTEM_SCHEMA_NOT_ALLOWED");
+//! assert_eq!(gate.prepare("SELECT 1 FROM orders; DROP TABLE orders").unwrap_err().code.as_str(), "SQL_MULTIPLE_STATEMENTS");
+//! ```
+
+mod analyze;
+mod dialect;
+mod exprs;
+mod functions;
+mod joins;
+mod limit;
+mod parse;
+mod refusal;
+mod rewrite;
+mod row_policy;
+mod scope;
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use sqlparser::ast::{Expr, Query, SelectItem, SetExpr, TableFactor};
+use sqlparser::parser::Parser;
+
+use self::analyze::{Analysis, Analyzer};
+use self::dialect::Flavor;
+use self::rewrite::Replacement;
+use self::scope::BaseColumn;
 use crate::error::ToolError;
 use crate::policy::SourceRules;
 
@@ -28,6 +95,7 @@ pub struct Gate<'a> {
 pub struct PreparedQuery {
     original_sql: String,
     tables: Vec<String>,
+    query: Query,
 }
 
 /// Facts about the referenced tables that validation needs, gathered from
@@ -64,7 +132,19 @@ impl<'a> Gate<'a> {
     /// Parse `sql` in the source's dialect, require exactly one read-only
     /// query, and resolve and allow every table reference.
     pub fn prepare(&self, sql: &str) -> Result<PreparedQuery, ToolError> {
-        todo!("gate helper: {sql} {}", self.rules.name)
+        let query = parse::parse_query(self.flavor(), sql)?;
+        let analysis = Analyzer::new(self.rules, None).run(&query)?;
+        let mut tables: Vec<String> = Vec::new();
+        for instance in analysis.instances {
+            if !tables.contains(&instance.key) {
+                tables.push(instance.key);
+            }
+        }
+        Ok(PreparedQuery {
+            original_sql: sql.to_string(),
+            tables,
+            query,
+        })
     }
 
     /// Validate columns, functions, joins, partitions and limits, apply row
@@ -76,7 +156,46 @@ impl<'a> Gate<'a> {
         facts: &TableFacts,
         requested_limit: Option<u64>,
     ) -> Result<CheckedQuery, ToolError> {
-        todo!("gate helper: {prepared:?} {facts:?} {requested_limit:?}")
+        let PreparedQuery {
+            original_sql,
+            tables,
+            mut query,
+        } = prepared;
+        if requested_limit == Some(0) {
+            return Err(refusal::limit_positive("The `limit` argument"));
+        }
+        let analysis = Analyzer::new(self.rules, Some(facts)).run(&query)?;
+        joins::check(&analysis, self.rules)?;
+        let (replacements, partitions_used) = self.replacements(&analysis, facts)?;
+        rewrite::apply(self.flavor(), &mut query, &analysis.instances, replacements)?;
+
+        let keys: Vec<&str> = tables.iter().map(String::as_str).collect();
+        let requested = match (requested_limit, analysis.top_limit) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        let applied_limit = self.rules.row_limit(&keys, requested);
+        // The query's own LIMIT already caps it at `applied_limit`: fetching
+        // one more row would only report a truncation that did not happen.
+        let fetch = if analysis.top_limit == Some(applied_limit) {
+            applied_limit
+        } else {
+            applied_limit.saturating_add(1)
+        };
+        limit::set_limit(&mut query, fetch);
+
+        let limits = &self.rules.limits;
+        Ok(CheckedQuery {
+            sql: query.to_string(),
+            original_sql,
+            tables_used: tables,
+            columns_used: analysis.columns_used.into_iter().collect(),
+            applied_limit,
+            partitions_used,
+            max_cell_bytes: limits.max_cell_bytes,
+            max_result_bytes: limits.max_result_bytes,
+            timeout: limits.query_timeout,
+        })
     }
 
     /// Build the query `preview_table` runs: the allowed columns of `table`
@@ -87,7 +206,163 @@ impl<'a> Gate<'a> {
         facts: &TableFacts,
         requested_limit: Option<u64>,
     ) -> Result<CheckedQuery, ToolError> {
-        todo!("gate helper: {table} {facts:?} {requested_limit:?}")
+        let flavor = self.flavor();
+        let key = self.rules.normalize_key(table);
+        let Some(all) = facts.columns.get(&key) else {
+            return match self.rules.table(&key) {
+                None => Err(refusal::table_not_allowed(table, &self.allowed_tables())),
+                Some(_) => Err(ToolError::internal(format!("no column facts for `{key}`"))),
+            };
+        };
+        let columns: Vec<&String> = all
+            .iter()
+            .filter(|c| self.rules.column_allowed(&key, c))
+            .collect();
+        if columns.is_empty() {
+            return Err(refusal::column_not_allowed(&key, "*", &[]));
+        }
+        let mut query = Parser::new(flavor.dialect())
+            .try_with_sql("SELECT c FROM t")
+            .and_then(|mut p| p.parse_query())
+            .map_err(|e| ToolError::internal(format!("preview template: {e}")))?;
+        let SetExpr::Select(select) = query.body.as_mut() else {
+            return Err(ToolError::internal("preview template is not a SELECT"));
+        };
+        select.projection = columns
+            .iter()
+            .map(|c| SelectItem::UnnamedExpr(Expr::Identifier(flavor.ident(c))))
+            .collect();
+        let parts: Vec<String> = key.split('.').map(str::to_string).collect();
+        if let Some(TableFactor::Table { name, .. }) =
+            select.from.first_mut().map(|t| &mut t.relation)
+        {
+            *name = flavor.object_name(&parts);
+        }
+        // The built query goes through the gate as text, exactly like an
+        // agent's query, so preview gets no path around any rule.
+        let prepared = self.prepare(&query.to_string())?;
+        self.check(prepared, facts, requested_limit)
+    }
+
+    fn flavor(&self) -> Flavor {
+        Flavor::of(self.rules.engine)
+    }
+
+    fn allowed_tables(&self) -> Vec<&str> {
+        self.rules.tables().into_iter().map(|(k, _)| k).collect()
+    }
+
+    /// Rules 6 and 7: what each table reference becomes.
+    fn replacements(
+        &self,
+        analysis: &Analysis,
+        facts: &TableFacts,
+    ) -> Result<(Vec<Replacement>, BTreeMap<String, String>), ToolError> {
+        let flavor = self.flavor();
+        let mut partitions_used = BTreeMap::new();
+        let mut bound: BTreeMap<&str, Vec<Expr>> = BTreeMap::new();
+        let mut replacements = Vec::new();
+        for (id, instance) in analysis.instances.iter().enumerate() {
+            let key = instance.key.as_str();
+            let Some(table) = self.rules.table(key) else {
+                return Err(ToolError::internal(format!("`{key}` vanished from policy")));
+            };
+            if !bound.contains_key(key) {
+                let mut filters = Vec::new();
+                for policy in self.rules.row_policies(key) {
+                    filters.push(row_policy::bind(
+                        flavor,
+                        key,
+                        &policy.predicate,
+                        self.rules.identity,
+                    )?);
+                }
+                bound.insert(key, filters);
+            }
+            let mut filters = bound.get(key).cloned().unwrap_or_default();
+            if let Some(partition) = self.partition_filter(analysis, id, facts)? {
+                partitions_used.insert(key.to_string(), partition.1.clone());
+                filters.push(partition.0);
+            } else if table.require_partition_filter && !self.partition_constrained(analysis, id) {
+                let field = table
+                    .default_partition
+                    .as_ref()
+                    .map_or("the partition column", |p| p.field.as_str());
+                return Err(refusal::partition_required(key, field));
+            }
+            let column_rules = self.rules.has_column_rules(key);
+            let wrap = (!filters.is_empty() || column_rules).then(|| {
+                let columns = instance
+                    .columns
+                    .iter()
+                    .filter(|c| !column_rules || self.rules.column_allowed(key, c))
+                    .cloned()
+                    .collect();
+                (columns, filters)
+            });
+            replacements.push(Replacement {
+                parts: instance.parts.clone(),
+                binding: instance.binding.clone(),
+                wrap,
+            });
+        }
+        Ok((replacements, partitions_used))
+    }
+
+    /// Whether the query constrains the instance's partition column.
+    fn partition_constrained(&self, analysis: &Analysis, id: usize) -> bool {
+        let instance = &analysis.instances[id];
+        let Some(field) = self
+            .rules
+            .table(&instance.key)
+            .and_then(|t| t.default_partition.as_ref())
+        else {
+            return false;
+        };
+        instance
+            .columns
+            .iter()
+            .filter(|c| self.rules.same_name(c, &field.field))
+            .any(|c| {
+                analysis.implied.constants.contains(&BaseColumn {
+                    instance: id,
+                    column: c.clone(),
+                })
+            })
+    }
+
+    /// The default-partition predicate to inject, with its value, when the
+    /// table has one and the query does not constrain the partition column.
+    fn partition_filter(
+        &self,
+        analysis: &Analysis,
+        id: usize,
+        facts: &TableFacts,
+    ) -> Result<Option<(Expr, String)>, ToolError> {
+        let instance = &analysis.instances[id];
+        let Some(partition) = self
+            .rules
+            .table(&instance.key)
+            .and_then(|t| t.default_partition.as_ref())
+        else {
+            return Ok(None);
+        };
+        if self.partition_constrained(analysis, id) {
+            return Ok(None);
+        }
+        let Some(value) = facts.default_partitions.get(&instance.key) else {
+            return Ok(None);
+        };
+        let field = instance
+            .columns
+            .iter()
+            .find(|c| self.rules.same_name(c, &partition.field))
+            .cloned()
+            .unwrap_or_else(|| partition.field.clone());
+        Ok(Some((
+            rewrite::partition_predicate(self.flavor(), &field, value),
+            value.clone(),
+        )))
     }
 }
 

@@ -1,0 +1,786 @@
+//! Rules 2 and 4 (with 3 through [`super::exprs`]): walk the query with
+//! scope, resolve every table and column reference, and record what the
+//! later rules need (instances, equalities, constant predicates, blocks).
+//!
+//! The walk is read-only: it never changes the AST. Everything it cannot
+//! classify is refused (fail closed), so a construct the gate does not know
+//! can never carry a denied column or a table past it. Without
+//! [`TableFacts`] (the `prepare` step) it resolves tables only.
+
+use std::collections::{BTreeSet, HashMap};
+
+use sqlparser::ast::{
+    Cte, Expr, GroupByExpr, Ident, Join, JoinConstraint, JoinOperator, NamedWindowExpr, ObjectName,
+    OrderBy, OrderByKind, Query, Select, SelectFlavor, SelectItem, SelectItemQualifiedWildcardKind,
+    SetExpr, TableAlias, TableFactor, TableWithJoins, WildcardAdditionalOptions,
+};
+
+use super::dialect::{name_idents, Flavor};
+use super::exprs::Implied;
+use super::limit;
+use super::refusal;
+use super::scope::{
+    rename, BaseColumn, CteDef, Instance, OutputColumn, Relation, RelationKind, Scope,
+};
+use super::TableFacts;
+use crate::error::ToolError;
+use crate::policy::SourceRules;
+
+/// What the walk found.
+#[derive(Debug, Default)]
+pub(crate) struct Analysis {
+    /// Every table reference, in walk order.
+    pub(crate) instances: Vec<Instance>,
+    /// `key.column` of every column read.
+    pub(crate) columns_used: BTreeSet<String>,
+    /// The outermost query's literal limit, if any.
+    pub(crate) top_limit: Option<u64>,
+    /// Every column-to-column equality anywhere in the query.
+    pub(crate) equalities: Vec<(Vec<BaseColumn>, Vec<BaseColumn>)>,
+    /// Equalities and constant predicates that hold for whole blocks.
+    pub(crate) implied: Implied,
+    /// Per SELECT: the instance sets that must be joined to each other.
+    pub(crate) blocks: Vec<Vec<Vec<usize>>>,
+}
+
+/// The scope walker.
+pub(crate) struct Analyzer<'r, 'a> {
+    pub(crate) rules: &'r SourceRules<'a>,
+    pub(crate) flavor: Flavor,
+    pub(crate) facts: Option<&'r TableFacts>,
+    pub(crate) scopes: Vec<Scope>,
+    ctes: Vec<CteDef>,
+    /// Output columns of expression subqueries, by address (the AST is not
+    /// moved while it is analysed).
+    pub(crate) subquery_outputs: HashMap<usize, Vec<OutputColumn>>,
+    pub(crate) out: Analysis,
+}
+
+impl<'r, 'a> Analyzer<'r, 'a> {
+    /// A walker for one source; `facts` is `None` to resolve tables only.
+    pub(crate) fn new(rules: &'r SourceRules<'a>, facts: Option<&'r TableFacts>) -> Self {
+        Self {
+            rules,
+            flavor: Flavor::of(rules.engine),
+            facts,
+            scopes: Vec::new(),
+            ctes: Vec::new(),
+            subquery_outputs: HashMap::new(),
+            out: Analysis::default(),
+        }
+    }
+
+    /// Walk the whole statement.
+    pub(crate) fn run(mut self, query: &Query) -> Result<Analysis, ToolError> {
+        self.out.top_limit = limit::literal_limit(query)?;
+        self.query(query, false)?;
+        if self.out.instances.is_empty() {
+            return Err(refusal::no_table());
+        }
+        Ok(self.out)
+    }
+
+    /// Walk a query; returns its output columns. `exists` is true for the
+    /// body of `EXISTS (...)`, whose select list returns no data.
+    pub(crate) fn query(
+        &mut self,
+        query: &Query,
+        exists: bool,
+    ) -> Result<Vec<OutputColumn>, ToolError> {
+        limit::literal_limit(query)?;
+        let mark = self.ctes.len();
+        if let Some(with) = &query.with {
+            for cte in &with.cte_tables {
+                self.cte(cte, with.recursive)?;
+            }
+        }
+        let outputs = self.body(&query.body, query.order_by.as_ref(), exists);
+        self.ctes.truncate(mark);
+        outputs
+    }
+
+    fn cte(&mut self, cte: &Cte, recursive: bool) -> Result<(), ToolError> {
+        let name = self.flavor.fold(&cte.alias.name);
+        let renames = self.alias_columns(&cte.alias);
+        let start = self.out.instances.len();
+        let recursive_parts = match (&*cte.query.body, recursive) {
+            (SetExpr::SetOperation { left, right, .. }, true) if cte.query.with.is_none() => {
+                Some((left, right))
+            }
+            _ => None,
+        };
+        let columns = match recursive_parts {
+            Some((left, right)) => {
+                // The non-recursive term fixes the columns; the recursive
+                // term then sees the CTE itself by name.
+                let columns = rename(self.set_operand(left, false)?, &renames);
+                self.ctes.push(CteDef {
+                    name: name.clone(),
+                    columns: columns.clone(),
+                    instances: (start..self.out.instances.len()).collect(),
+                });
+                self.set_operand(right, false)?;
+                self.ctes.pop();
+                if let Some(order_by) = &cte.query.order_by {
+                    self.order_by_outputs(order_by, &columns)?;
+                }
+                columns
+            }
+            None => rename(self.query(&cte.query, false)?, &renames),
+        };
+        self.ctes.push(CteDef {
+            name,
+            columns,
+            instances: (start..self.out.instances.len()).collect(),
+        });
+        Ok(())
+    }
+
+    fn body(
+        &mut self,
+        body: &SetExpr,
+        order_by: Option<&OrderBy>,
+        exists: bool,
+    ) -> Result<Vec<OutputColumn>, ToolError> {
+        match body {
+            SetExpr::Select(select) => self.select(select, order_by, exists),
+            SetExpr::Query(query) => {
+                let outputs = self.query(query, exists)?;
+                if let Some(order_by) = order_by {
+                    self.order_by_outputs(order_by, &outputs)?;
+                }
+                Ok(outputs)
+            }
+            SetExpr::SetOperation { left, right, .. } => {
+                let mut outputs = self.set_operand(left, exists)?;
+                let right = self.set_operand(right, exists)?;
+                for (column, other) in outputs.iter_mut().zip(right) {
+                    column.lineage.extend(other.lineage);
+                }
+                if let Some(order_by) = order_by {
+                    self.order_by_outputs(order_by, &outputs)?;
+                }
+                Ok(outputs)
+            }
+            SetExpr::Values(values) => {
+                self.scopes.push(Scope::default());
+                let mut width = 0;
+                for row in &values.rows {
+                    width = width.max(row.len());
+                    for expr in row.iter() {
+                        self.expr(expr)?;
+                    }
+                }
+                self.scopes.pop();
+                Ok((1..=width)
+                    .map(|i| OutputColumn {
+                        name: format!("column{i}"),
+                        lineage: Vec::new(),
+                    })
+                    .collect())
+            }
+            SetExpr::Table(_) => Err(refusal::unsupported("the `TABLE name` shorthand")),
+            SetExpr::Insert(_) | SetExpr::Update(_) | SetExpr::Delete(_) | SetExpr::Merge(_) => {
+                Err(refusal::readonly(
+                    "a data-modifying statement inside the query",
+                ))
+            }
+        }
+    }
+
+    fn set_operand(
+        &mut self,
+        body: &SetExpr,
+        exists: bool,
+    ) -> Result<Vec<OutputColumn>, ToolError> {
+        self.body(body, None, exists)
+    }
+
+    /// ORDER BY of a set operation: only output columns are in scope.
+    fn order_by_outputs(
+        &mut self,
+        order_by: &OrderBy,
+        outputs: &[OutputColumn],
+    ) -> Result<(), ToolError> {
+        self.scopes.push(Scope {
+            relations: vec![Relation {
+                name: String::new(),
+                kind: RelationKind::Derived(outputs.to_vec()),
+                instances: Vec::new(),
+            }],
+            outer_refs: BTreeSet::new(),
+        });
+        let result = self.order_by(order_by, &[]);
+        self.scopes.pop();
+        result
+    }
+
+    fn order_by(&mut self, order_by: &OrderBy, aliases: &[String]) -> Result<(), ToolError> {
+        if order_by.interpolate.is_some() {
+            return Err(refusal::unsupported("`INTERPOLATE`"));
+        }
+        let OrderByKind::Expressions(exprs) = &order_by.kind else {
+            return Err(refusal::unsupported("`ORDER BY ALL`"));
+        };
+        for item in exprs {
+            if item.with_fill.is_some() {
+                return Err(refusal::unsupported("`WITH FILL`"));
+            }
+            // An output-column name wins over an input column in ORDER BY.
+            if let Expr::Identifier(ident) = &item.expr {
+                if aliases.contains(&self.flavor.fold(ident)) {
+                    continue;
+                }
+            }
+            self.expr(&item.expr)?;
+        }
+        Ok(())
+    }
+
+    fn select(
+        &mut self,
+        select: &Select,
+        order_by: Option<&OrderBy>,
+        exists: bool,
+    ) -> Result<Vec<OutputColumn>, ToolError> {
+        reject_select_extras(select)?;
+        self.scopes.push(Scope::default());
+        let result = self.select_in_scope(select, order_by, exists);
+        let scope = self.scopes.pop().unwrap_or_default();
+        let (outputs, predicates) = result?;
+        let mut units: Vec<Vec<usize>> = scope
+            .relations
+            .iter()
+            .map(|r| r.instances.clone())
+            .filter(|i| !i.is_empty())
+            .collect();
+        units.extend(scope.outer_refs.iter().map(|i| vec![*i]));
+        self.out.blocks.push(units);
+        self.out.implied.extend(predicates);
+        Ok(outputs)
+    }
+
+    /// The SELECT's clauses, with its scope on top of the stack. Returns the
+    /// outputs and what its WHERE / ON / USING guarantee.
+    fn select_in_scope(
+        &mut self,
+        select: &Select,
+        order_by: Option<&OrderBy>,
+        exists: bool,
+    ) -> Result<(Vec<OutputColumn>, Implied), ToolError> {
+        let mut implied = Implied::default();
+        for table in &select.from {
+            self.table_with_joins(table, &mut implied)?;
+        }
+        if let Some(selection) = &select.selection {
+            self.expr(selection)?;
+            implied.extend(self.implied(selection));
+        }
+        let outputs = self.projection(&select.projection, exists)?;
+        let aliases: Vec<String> = outputs.iter().map(|o| o.name.clone()).collect();
+        match &select.group_by {
+            GroupByExpr::All(_) => return Err(refusal::unsupported("`GROUP BY ALL`")),
+            GroupByExpr::Expressions(exprs, modifiers) => {
+                if !modifiers.is_empty() {
+                    return Err(refusal::unsupported("`GROUP BY ... WITH` modifiers"));
+                }
+                for expr in exprs {
+                    self.group_by_item(expr, &aliases)?;
+                }
+            }
+        }
+        if let Some(having) = &select.having {
+            self.expr(having)?;
+        }
+        if let Some(sqlparser::ast::Distinct::On(exprs)) = &select.distinct {
+            for expr in exprs {
+                self.expr(expr)?;
+            }
+        }
+        for window in &select.named_window {
+            if let NamedWindowExpr::WindowSpec(spec) = &window.1 {
+                self.window_spec(spec)?;
+            }
+        }
+        if let Some(order_by) = order_by {
+            self.order_by(order_by, &aliases)?;
+        }
+        Ok((outputs, implied))
+    }
+
+    /// GROUP BY resolves input columns first, then output names.
+    fn group_by_item(&mut self, expr: &Expr, aliases: &[String]) -> Result<(), ToolError> {
+        if let Expr::Identifier(ident) = expr {
+            let name = self.flavor.fold(ident);
+            if aliases.contains(&name) && !self.is_input_column(ident) {
+                return Ok(());
+            }
+        }
+        self.expr(expr)
+    }
+
+    fn projection(
+        &mut self,
+        items: &[SelectItem],
+        exists: bool,
+    ) -> Result<Vec<OutputColumn>, ToolError> {
+        let mut outputs = Vec::new();
+        for item in items {
+            match item {
+                SelectItem::UnnamedExpr(expr) => {
+                    self.expr(expr)?;
+                    outputs.push(OutputColumn {
+                        name: self.output_name(expr),
+                        lineage: self.lineage_of(expr).unwrap_or_default(),
+                    });
+                }
+                SelectItem::ExprWithAlias { expr, alias } => {
+                    self.expr(expr)?;
+                    outputs.push(OutputColumn {
+                        name: self.flavor.fold(alias),
+                        lineage: self.lineage_of(expr).unwrap_or_default(),
+                    });
+                }
+                SelectItem::ExprWithAliases { .. } => {
+                    return Err(refusal::unsupported("multiple aliases for one expression"))
+                }
+                SelectItem::Wildcard(options) => {
+                    plain_wildcard(options)?;
+                    let count = self.current_scope_len();
+                    for index in 0..count {
+                        outputs.extend(self.star(index, exists)?);
+                    }
+                }
+                SelectItem::QualifiedWildcard(kind, options) => {
+                    plain_wildcard(options)?;
+                    let SelectItemQualifiedWildcardKind::ObjectName(name) = kind else {
+                        return Err(refusal::unsupported("`(expression).*`"));
+                    };
+                    let index = self.relation_by_name(name)?;
+                    outputs.extend(self.star(index, exists)?);
+                }
+            }
+        }
+        Ok(outputs)
+    }
+
+    fn current_scope_len(&self) -> usize {
+        self.scopes.last().map_or(0, |s| s.relations.len())
+    }
+
+    /// `*` over one relation of the current scope.
+    fn star(&mut self, index: usize, exists: bool) -> Result<Vec<OutputColumn>, ToolError> {
+        let Some(relation) = self
+            .scopes
+            .last()
+            .and_then(|s| s.relations.get(index))
+            .cloned()
+        else {
+            return Err(ToolError::internal("star over a missing relation"));
+        };
+        if exists {
+            // `EXISTS (SELECT * ...)` returns no column values.
+            return Ok(Vec::new());
+        }
+        match &relation.kind {
+            RelationKind::Base(id) => {
+                let instance = &self.out.instances[*id];
+                if self.rules.security.ban_select_star || self.rules.has_column_rules(&instance.key)
+                {
+                    return Err(refusal::select_star(&instance.key));
+                }
+                let key = instance.key.clone();
+                let columns = instance.columns.clone();
+                Ok(columns
+                    .into_iter()
+                    .map(|column| {
+                        self.out.columns_used.insert(format!("{key}.{column}"));
+                        OutputColumn {
+                            lineage: vec![BaseColumn {
+                                instance: *id,
+                                column: column.clone(),
+                            }],
+                            name: column,
+                        }
+                    })
+                    .collect())
+            }
+            RelationKind::Derived(columns) => {
+                if self.rules.security.ban_select_star {
+                    let name = if relation.name.is_empty() {
+                        "a derived table"
+                    } else {
+                        &relation.name
+                    };
+                    return Err(refusal::select_star(name));
+                }
+                Ok(columns.clone())
+            }
+        }
+    }
+
+    /// The index of the relation a `t.*` or `count(t.*)` names.
+    pub(crate) fn relation_by_name(&self, name: &ObjectName) -> Result<usize, ToolError> {
+        let idents = name_idents(name).ok_or_else(|| refusal::unsupported("computed names"))?;
+        let [ident] = idents.as_slice() else {
+            return Err(refusal::unsupported(
+                "schema-qualified `*`; use the table's alias",
+            ));
+        };
+        let wanted = self.flavor.fold(ident);
+        self.scopes
+            .last()
+            .and_then(|s| s.relations.iter().position(|r| r.name == wanted))
+            .ok_or_else(|| refusal::unknown_column(&format!("{wanted}.*"), &[]))
+    }
+
+    fn table_with_joins(
+        &mut self,
+        table: &TableWithJoins,
+        implied: &mut Implied,
+    ) -> Result<(), ToolError> {
+        self.table_factor(&table.relation, implied)?;
+        for join in &table.joins {
+            self.join(join, implied)?;
+        }
+        Ok(())
+    }
+
+    fn join(&mut self, join: &Join, implied: &mut Implied) -> Result<(), ToolError> {
+        if join.global {
+            return Err(refusal::unsupported("`GLOBAL JOIN`"));
+        }
+        let constraint = match &join.join_operator {
+            JoinOperator::Join(c)
+            | JoinOperator::Inner(c)
+            | JoinOperator::Left(c)
+            | JoinOperator::LeftOuter(c)
+            | JoinOperator::Right(c)
+            | JoinOperator::RightOuter(c)
+            | JoinOperator::FullOuter(c)
+            | JoinOperator::CrossJoin(c) => c,
+            _ => return Err(refusal::unsupported("this kind of join")),
+        };
+        let left_count = self.current_scope_len();
+        self.table_factor(&join.relation, implied)?;
+        match constraint {
+            JoinConstraint::On(expr) => {
+                self.expr(expr)?;
+                implied.extend(self.implied(expr));
+            }
+            JoinConstraint::Using(names) => {
+                let mut columns = Vec::new();
+                for name in names {
+                    let idents =
+                        name_idents(name).ok_or_else(|| refusal::unsupported("computed names"))?;
+                    let [ident] = idents.as_slice() else {
+                        return Err(refusal::unsupported("qualified names in `USING`"));
+                    };
+                    columns.push(self.flavor.fold(ident));
+                }
+                self.join_columns(left_count, &columns, implied)?;
+            }
+            JoinConstraint::Natural => {
+                let common = self.common_columns(left_count);
+                self.join_columns(left_count, &common, implied)?;
+            }
+            JoinConstraint::None => {}
+        }
+        Ok(())
+    }
+
+    fn table_factor(
+        &mut self,
+        factor: &TableFactor,
+        implied: &mut Implied,
+    ) -> Result<(), ToolError> {
+        let relation = match factor {
+            TableFactor::Table {
+                name,
+                alias,
+                args,
+                with_hints,
+                version,
+                with_ordinality,
+                partitions,
+                json_path,
+                sample,
+                index_hints,
+            } => {
+                if let Some(args) = args {
+                    if args.settings.is_some() {
+                        return Err(refusal::unsupported("table function settings"));
+                    }
+                    self.table_function(name, &args.args, alias.as_ref(), *with_ordinality)?
+                } else {
+                    if !with_hints.is_empty()
+                        || version.is_some()
+                        || !partitions.is_empty()
+                        || json_path.is_some()
+                        || sample.is_some()
+                        || !index_hints.is_empty()
+                        || *with_ordinality
+                    {
+                        return Err(refusal::unsupported(
+                            "table hints, samples, versions or partition lists",
+                        ));
+                    }
+                    self.named_table(name, alias.as_ref())?
+                }
+            }
+            TableFactor::Derived {
+                lateral,
+                subquery,
+                alias,
+                sample,
+            } => {
+                if sample.is_some() {
+                    return Err(refusal::unsupported("`TABLESAMPLE`"));
+                }
+                let start = self.out.instances.len();
+                let outputs = if *lateral {
+                    self.query(subquery, false)?
+                } else {
+                    // A plain derived table cannot see its FROM siblings.
+                    let partial = self.scopes.pop().unwrap_or_default();
+                    let outputs = self.query(subquery, false);
+                    self.scopes.push(partial);
+                    outputs?
+                };
+                let renames = alias
+                    .as_ref()
+                    .map(|a| self.alias_columns(a))
+                    .unwrap_or_default();
+                Relation {
+                    name: alias
+                        .as_ref()
+                        .map(|a| self.flavor.fold(&a.name))
+                        .unwrap_or_default(),
+                    kind: RelationKind::Derived(rename(outputs, &renames)),
+                    instances: (start..self.out.instances.len()).collect(),
+                }
+            }
+            TableFactor::Function {
+                lateral: _,
+                name,
+                args,
+                with_ordinality,
+                alias,
+            } => self.table_function(name, args, alias.as_ref(), *with_ordinality)?,
+            TableFactor::UNNEST {
+                alias,
+                array_exprs,
+                with_offset,
+                with_offset_alias: _,
+                with_ordinality,
+            } => {
+                if *with_offset {
+                    return Err(refusal::unsupported("`UNNEST ... WITH OFFSET`"));
+                }
+                if !super::functions::function_allowed(self.flavor, "unnest") {
+                    return Err(refusal::function_not_allowed("unnest"));
+                }
+                for expr in array_exprs {
+                    self.expr(expr)?;
+                }
+                self.function_relation("unnest", alias.as_ref(), *with_ordinality)
+            }
+            TableFactor::NestedJoin {
+                table_with_joins,
+                alias: None,
+            } => {
+                return self.table_with_joins(table_with_joins, implied);
+            }
+            _ => return Err(refusal::unsupported("this kind of FROM item")),
+        };
+        self.push_relation(relation);
+        Ok(())
+    }
+
+    fn push_relation(&mut self, relation: Relation) {
+        if let Some(scope) = self.scopes.last_mut() {
+            scope.relations.push(relation);
+        }
+    }
+
+    fn table_function(
+        &mut self,
+        name: &ObjectName,
+        args: &[sqlparser::ast::FunctionArg],
+        alias: Option<&TableAlias>,
+        ordinality: bool,
+    ) -> Result<Relation, ToolError> {
+        let function = self.function_name(name)?;
+        for arg in args {
+            self.function_arg(arg, &function)?;
+        }
+        Ok(self.function_relation(&function, alias, ordinality))
+    }
+
+    fn function_relation(
+        &self,
+        function: &str,
+        alias: Option<&TableAlias>,
+        ordinality: bool,
+    ) -> Relation {
+        let name = alias
+            .map(|a| self.flavor.fold(&a.name))
+            .unwrap_or_else(|| function.to_string());
+        let mut columns: Vec<String> = alias.map(|a| self.alias_columns(a)).unwrap_or_default();
+        if columns.is_empty() {
+            columns.push(name.clone());
+        }
+        if ordinality {
+            columns.push("ordinality".into());
+        }
+        Relation {
+            name,
+            kind: RelationKind::Derived(
+                columns
+                    .into_iter()
+                    .map(|name| OutputColumn {
+                        name,
+                        lineage: Vec::new(),
+                    })
+                    .collect(),
+            ),
+            instances: Vec::new(),
+        }
+    }
+
+    pub(crate) fn alias_columns(&self, alias: &TableAlias) -> Vec<String> {
+        alias
+            .columns
+            .iter()
+            .map(|c| self.flavor.fold(&c.name))
+            .collect()
+    }
+
+    /// A table name in FROM: a visible CTE, or a policy table.
+    fn named_table(
+        &mut self,
+        name: &ObjectName,
+        alias: Option<&TableAlias>,
+    ) -> Result<Relation, ToolError> {
+        let idents =
+            name_idents(name).ok_or_else(|| refusal::unsupported("computed table names"))?;
+        let folded: Vec<String> = idents.iter().map(|i| self.flavor.fold(i)).collect();
+        if let [single] = folded.as_slice() {
+            if let Some(cte) = self.ctes.iter().rev().find(|c| &c.name == single).cloned() {
+                let renames = alias.map(|a| self.alias_columns(a)).unwrap_or_default();
+                return Ok(Relation {
+                    name: alias.map(|a| self.flavor.fold(&a.name)).unwrap_or(cte.name),
+                    kind: RelationKind::Derived(rename(cte.columns, &renames)),
+                    instances: cte.instances,
+                });
+            }
+        }
+        let instance = self.resolve_table(&folded, idents[0], alias)?;
+        let id = self.out.instances.len();
+        let binding = instance.binding.clone();
+        self.out.instances.push(instance);
+        Ok(Relation {
+            name: binding,
+            kind: RelationKind::Base(id),
+            instances: vec![id],
+        })
+    }
+
+    /// Qualify, classify and allow a table name (rule 2).
+    fn resolve_table(
+        &self,
+        folded: &[String],
+        first: &Ident,
+        alias: Option<&TableAlias>,
+    ) -> Result<Instance, ToolError> {
+        let shown = folded.join(".");
+        if folded.len() > self.flavor.max_table_parts() {
+            return Err(refusal::table_not_allowed(&shown, &self.allowed_tables()));
+        }
+        let parts: Vec<String> = if folded.len() == 1 {
+            if self.flavor.is_system_relation_name(&folded[0]) {
+                return Err(refusal::system_schema(&shown));
+            }
+            vec![
+                self.flavor.fold_str(self.rules.default_namespace),
+                folded[0].clone(),
+            ]
+        } else {
+            folded.to_vec()
+        };
+        if self.flavor.is_system_namespace(&parts[0]) {
+            return Err(refusal::system_schema(&shown));
+        }
+        let key = self.rules.normalize_key(&parts.join("."));
+        if self.rules.table(&key).is_none() {
+            return Err(refusal::table_not_allowed(&key, &self.allowed_tables()));
+        }
+        if alias.is_some_and(|a| !a.columns.is_empty()) {
+            return Err(refusal::unsupported(
+                "column aliases on a table (`AS t(a, b)`); alias columns in the select list",
+            ));
+        }
+        let columns = match self.facts {
+            Some(facts) => facts
+                .columns
+                .get(&key)
+                .cloned()
+                .ok_or_else(|| ToolError::internal(format!("no column facts for `{key}`")))?,
+            None => Vec::new(),
+        };
+        let table_name = parts.last().cloned().unwrap_or_default();
+        Ok(Instance {
+            binding: alias
+                .map(|a| self.flavor.fold(&a.name))
+                .unwrap_or(table_name),
+            key,
+            parts,
+            position: (first.span.start.line, first.span.start.column),
+            columns,
+        })
+    }
+
+    pub(crate) fn allowed_tables(&self) -> Vec<&'a str> {
+        self.rules.tables().into_iter().map(|(k, _)| k).collect()
+    }
+}
+
+fn plain_wildcard(options: &WildcardAdditionalOptions) -> Result<(), ToolError> {
+    if options.opt_ilike.is_some()
+        || options.opt_exclude.is_some()
+        || options.opt_except.is_some()
+        || options.opt_replace.is_some()
+        || options.opt_rename.is_some()
+    {
+        return Err(refusal::unsupported("`*` with modifiers"));
+    }
+    Ok(())
+}
+
+/// SELECT features of other dialects that the gate does not analyse.
+fn reject_select_extras(select: &Select) -> Result<(), ToolError> {
+    let extra = select.top.is_some()
+        || select.prewhere.is_some()
+        || !select.connect_by.is_empty()
+        || !select.cluster_by.is_empty()
+        || !select.distribute_by.is_empty()
+        || !select.sort_by.is_empty()
+        || !select.lateral_views.is_empty()
+        || select.qualify.is_some()
+        || select.value_table_mode.is_some()
+        || select.exclude.is_some()
+        || !select.optimizer_hints.is_empty()
+        || select.select_modifiers.is_some()
+        || select.flavor != SelectFlavor::Standard;
+    if extra {
+        return Err(refusal::unsupported(
+            "dialect-specific SELECT clauses or hints",
+        ));
+    }
+    if select.into.is_some() {
+        return Err(refusal::readonly(
+            "`SELECT ... INTO`, which creates a table",
+        ));
+    }
+    Ok(())
+}

@@ -1,0 +1,524 @@
+//! Rule 3's vocabulary: the functions, casts and operators each engine may
+//! use.
+//!
+//! These are allow-lists on purpose: a deny-list always misses one (a new
+//! `pg_*` admin function, an extension). Names are compared after the
+//! scope walker has resolved quoting and schema qualification; anything
+//! not listed is refused. Session, file, network, sequence, lock and
+//! catalog functions are absent by design.
+
+use sqlparser::ast::{ArrayElemTypeDef, BinaryOperator, DataType, UnaryOperator};
+
+use super::dialect::Flavor;
+
+/// Functions both engines accept (standard SQL and common analytics).
+const COMMON: &[&str] = &[
+    // aggregates
+    "avg",
+    "count",
+    "max",
+    "min",
+    "sum",
+    "stddev",
+    "stddev_pop",
+    "stddev_samp",
+    "variance",
+    "var_pop",
+    "var_samp",
+    "corr",
+    "covar_pop",
+    "covar_samp",
+    "regr_slope",
+    "regr_intercept",
+    "regr_r2",
+    "regr_count",
+    "regr_avgx",
+    "regr_avgy",
+    "regr_sxx",
+    "regr_syy",
+    "regr_sxy",
+    "percentile_cont",
+    "percentile_disc",
+    "median",
+    // window functions
+    "row_number",
+    "rank",
+    "dense_rank",
+    "percent_rank",
+    "cume_dist",
+    "ntile",
+    "lag",
+    "lead",
+    "first_value",
+    "last_value",
+    "nth_value",
+    // math
+    "abs",
+    "ceil",
+    "ceiling",
+    "floor",
+    "round",
+    "trunc",
+    "sign",
+    "sqrt",
+    "cbrt",
+    "power",
+    "pow",
+    "exp",
+    "ln",
+    "log",
+    "log10",
+    "mod",
+    "greatest",
+    "least",
+    "pi",
+    "degrees",
+    "radians",
+    "sin",
+    "cos",
+    "tan",
+    "asin",
+    "acos",
+    "atan",
+    "atan2",
+    // string
+    "concat",
+    "concat_ws",
+    "length",
+    "char_length",
+    "character_length",
+    "lower",
+    "upper",
+    "trim",
+    "ltrim",
+    "rtrim",
+    "lpad",
+    "rpad",
+    "substr",
+    "substring",
+    "replace",
+    "reverse",
+    "split_part",
+    "initcap",
+    "repeat",
+    "instr",
+    "regexp_replace",
+    "regexp_extract",
+    "regexp_like",
+    "md5",
+    "ascii",
+    "chr",
+    // conditional
+    "coalesce",
+    "nullif",
+];
+
+/// PostgreSQL-only functions.
+const POSTGRES: &[&str] = &[
+    // aggregates
+    "array_agg",
+    "string_agg",
+    "bool_and",
+    "bool_or",
+    "every",
+    "bit_and",
+    "bit_or",
+    "mode",
+    "json_agg",
+    "jsonb_agg",
+    "json_object_agg",
+    "jsonb_object_agg",
+    "grouping",
+    // math
+    "div",
+    "random",
+    "width_bucket",
+    "scale",
+    "gcd",
+    "lcm",
+    "factorial",
+    "trim_scale",
+    // string
+    "position",
+    "strpos",
+    "starts_with",
+    "left",
+    "right",
+    "octet_length",
+    "bit_length",
+    "translate",
+    "format",
+    "quote_literal",
+    "quote_ident",
+    "to_hex",
+    "regexp_match",
+    "regexp_matches",
+    "regexp_split_to_array",
+    "regexp_split_to_table",
+    "regexp_count",
+    "regexp_substr",
+    "regexp_instr",
+    "string_to_array",
+    "array_to_string",
+    "overlay",
+    "sha256",
+    "encode",
+    "decode",
+    // date and time
+    "now",
+    "current_date",
+    "current_time",
+    "current_timestamp",
+    "localtime",
+    "localtimestamp",
+    "statement_timestamp",
+    "transaction_timestamp",
+    "clock_timestamp",
+    "date_trunc",
+    "date_part",
+    "date_bin",
+    "extract",
+    "age",
+    "make_date",
+    "make_time",
+    "make_timestamp",
+    "make_timestamptz",
+    "make_interval",
+    "justify_days",
+    "justify_hours",
+    "justify_interval",
+    "to_char",
+    "to_date",
+    "to_timestamp",
+    "to_number",
+    "isfinite",
+    // arrays and set-returning functions
+    "array_length",
+    "cardinality",
+    "array_position",
+    "array_positions",
+    "array_remove",
+    "array_append",
+    "array_prepend",
+    "array_cat",
+    "array_lower",
+    "array_upper",
+    "array_ndims",
+    "unnest",
+    "generate_series",
+    // json accessors and builders
+    "json_build_object",
+    "jsonb_build_object",
+    "json_build_array",
+    "jsonb_build_array",
+    "json_extract_path",
+    "jsonb_extract_path",
+    "json_extract_path_text",
+    "jsonb_extract_path_text",
+    "json_array_length",
+    "jsonb_array_length",
+    "json_array_elements",
+    "jsonb_array_elements",
+    "json_array_elements_text",
+    "jsonb_array_elements_text",
+    "json_each",
+    "jsonb_each",
+    "json_each_text",
+    "jsonb_each_text",
+    "json_object_keys",
+    "jsonb_object_keys",
+    "json_typeof",
+    "jsonb_typeof",
+    "jsonb_pretty",
+    "to_json",
+    "to_jsonb",
+    "row_to_json",
+    "jsonb_path_exists",
+    "jsonb_path_query_first",
+    "jsonb_strip_nulls",
+    "json_strip_nulls",
+    // conditional
+    "num_nulls",
+    "num_nonnulls",
+];
+
+/// MaxCompute-only functions.
+const MAXCOMPUTE: &[&str] = &[
+    "wm_concat",
+    "collect_list",
+    "collect_set",
+    "approx_distinct",
+    "count_if",
+    "nvl",
+    "if",
+    "decode",
+    "datetrunc",
+    "dateadd",
+    "datediff",
+    "datepart",
+    "getdate",
+    "from_unixtime",
+    "unix_timestamp",
+    "to_char",
+    "to_date",
+    "weekday",
+    "weekofyear",
+    "lastday",
+    "add_months",
+    "months_between",
+    "date_format",
+    "date_add",
+    "date_sub",
+    "year",
+    "quarter",
+    "month",
+    "day",
+    "dayofmonth",
+    "hour",
+    "minute",
+    "second",
+    "current_timestamp",
+    "cast",
+    "split",
+    "explode",
+    "get_json_object",
+    "json_tuple",
+    "size",
+    "array_contains",
+    "sort_array",
+    "keyvalue",
+    "to_json",
+    "from_json",
+    "str_to_map",
+    "sha2",
+    "base64",
+    "unbase64",
+    "conv",
+    "bin",
+    "hex",
+    "unhex",
+    "format_number",
+    "isdate",
+    "trans_array",
+    "regexp_count",
+    "regexp_substr",
+    "regexp_instr",
+];
+
+/// Whether `name` (resolved, unqualified) is an allowed function.
+pub(crate) fn function_allowed(flavor: Flavor, name: &str) -> bool {
+    let lists: [&[&str]; 2] = match flavor {
+        Flavor::Postgres => [COMMON, POSTGRES],
+        Flavor::MaxCompute => [COMMON, MAXCOMPUTE],
+    };
+    lists.iter().any(|list| list.contains(&name))
+}
+
+/// Whether a cast to `ty` is allowed: standard scalar types (and arrays of
+/// them) only. Object-identifier types such as `regclass` look up the
+/// catalog and are refused.
+pub(crate) fn cast_allowed(ty: &DataType) -> bool {
+    use DataType as T;
+    match ty {
+        T::Array(ArrayElemTypeDef::AngleBracket(inner))
+        | T::Array(ArrayElemTypeDef::SquareBracket(inner, _))
+        | T::Array(ArrayElemTypeDef::Parenthesis(inner)) => cast_allowed(inner),
+        T::Custom(name, modifiers) => {
+            modifiers.is_empty()
+                && name.0.len() == 1
+                && matches!(
+                    name.to_string().to_lowercase().as_str(),
+                    "int4"
+                        | "int8"
+                        | "int2"
+                        | "float4"
+                        | "float8"
+                        | "timestamptz"
+                        | "timetz"
+                        | "varchar"
+                        | "bpchar"
+                        | "inet"
+                        | "cidr"
+                        | "citext"
+                        | "money"
+                        | "bigint"
+                        | "tinyint"
+                        | "smallint"
+                        | "double"
+                        | "datetime"
+                )
+        }
+        T::Character(_)
+        | T::Char(_)
+        | T::CharacterVarying(_)
+        | T::CharVarying(_)
+        | T::Varchar(_)
+        | T::Nvarchar(_)
+        | T::Uuid
+        | T::Numeric(_)
+        | T::Decimal(_)
+        | T::Dec(_)
+        | T::Float(_)
+        | T::TinyInt(_)
+        | T::Int2(_)
+        | T::SmallInt(_)
+        | T::Int(_)
+        | T::Int4(_)
+        | T::Int8(_)
+        | T::Integer(_)
+        | T::BigInt(_)
+        | T::Float4
+        | T::Real
+        | T::Float8
+        | T::Double(_)
+        | T::DoublePrecision
+        | T::Bool
+        | T::Boolean
+        | T::Date
+        | T::Time(_, _)
+        | T::Datetime(_)
+        | T::Timestamp(_, _)
+        | T::Interval { .. }
+        | T::JSON
+        | T::JSONB
+        | T::Text
+        | T::String(_)
+        | T::Bytea
+        | T::Binary(_) => true,
+        _ => false,
+    }
+}
+
+/// Whether a binary operator is a built-in one the gate accepts.
+/// `OPERATOR(schema.op)` and unknown symbols (user-defined operators) are not.
+pub(crate) fn binary_operator_allowed(op: &BinaryOperator) -> bool {
+    use BinaryOperator as B;
+    matches!(
+        op,
+        B::Plus
+            | B::Minus
+            | B::Multiply
+            | B::Divide
+            | B::Modulo
+            | B::StringConcat
+            | B::Gt
+            | B::Lt
+            | B::GtEq
+            | B::LtEq
+            | B::Eq
+            | B::NotEq
+            | B::And
+            | B::Or
+            | B::BitwiseOr
+            | B::BitwiseAnd
+            | B::BitwiseXor
+            | B::PGBitwiseXor
+            | B::PGBitwiseShiftLeft
+            | B::PGBitwiseShiftRight
+            | B::PGExp
+            | B::PGOverlap
+            | B::PGRegexMatch
+            | B::PGRegexIMatch
+            | B::PGRegexNotMatch
+            | B::PGRegexNotIMatch
+            | B::PGLikeMatch
+            | B::PGILikeMatch
+            | B::PGNotLikeMatch
+            | B::PGNotILikeMatch
+            | B::PGStartsWith
+            | B::Arrow
+            | B::LongArrow
+            | B::HashArrow
+            | B::HashLongArrow
+            | B::AtArrow
+            | B::ArrowAt
+            | B::Question
+            | B::QuestionAnd
+            | B::QuestionPipe
+            | B::Overlaps
+    )
+}
+
+/// Whether a unary operator is a built-in one the gate accepts.
+pub(crate) fn unary_operator_allowed(op: &UnaryOperator) -> bool {
+    use UnaryOperator as U;
+    matches!(
+        op,
+        U::Plus | U::Minus | U::Not | U::BitwiseNot | U::PGAbs | U::PGSquareRoot | U::PGCubeRoot
+    )
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dangerous_functions_are_not_listed() {
+        for name in [
+            "pg_sleep",
+            "pg_read_file",
+            "pg_read_binary_file",
+            "pg_ls_dir",
+            "pg_stat_file",
+            "lo_import",
+            "lo_export",
+            "lo_get",
+            "dblink",
+            "dblink_exec",
+            "set_config",
+            "current_setting",
+            "pg_terminate_backend",
+            "pg_cancel_backend",
+            "pg_reload_conf",
+            "nextval",
+            "setval",
+            "pg_advisory_lock",
+            "query_to_xml",
+            "xpath",
+            "txid_current",
+            "version",
+            "current_user",
+            "pg_backend_pid",
+        ] {
+            assert!(!function_allowed(Flavor::Postgres, name), "{name}");
+        }
+    }
+
+    #[test]
+    fn analytics_functions_are_listed() {
+        for name in [
+            "count",
+            "percentile_cont",
+            "row_number",
+            "date_trunc",
+            "coalesce",
+            "unnest",
+        ] {
+            assert!(function_allowed(Flavor::Postgres, name), "{name}");
+        }
+        assert!(function_allowed(Flavor::MaxCompute, "datetrunc"));
+        assert!(!function_allowed(Flavor::Postgres, "datetrunc"));
+    }
+
+    #[test]
+    fn casts_to_catalog_types_are_refused() {
+        assert!(!cast_allowed(&DataType::Regclass));
+        assert!(cast_allowed(&DataType::Text));
+        assert!(!cast_allowed(&DataType::Custom(
+            sqlparser::ast::ObjectName::from(vec![sqlparser::ast::Ident::new("regproc")]),
+            vec![]
+        )));
+    }
+
+    #[test]
+    fn custom_operators_are_refused() {
+        assert!(!binary_operator_allowed(
+            &BinaryOperator::PGCustomBinaryOperator(vec!["pg_catalog".into(), "+".into()])
+        ));
+        assert!(!binary_operator_allowed(&BinaryOperator::Custom(
+            "===".into()
+        )));
+        assert!(binary_operator_allowed(&BinaryOperator::Eq));
+    }
+}

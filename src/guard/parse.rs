@@ -1,0 +1,150 @@
+//! Rule 1: exactly one statement, and it is a read-only query.
+//!
+//! Parses in the engine's dialect and refuses everything that is not a
+//! plain query: other statements, `SELECT ... INTO`, data-modifying CTEs
+//! and locking clauses, at any depth. It does not look at tables, columns
+//! or functions; the scope analysis does that on the query returned here.
+
+use std::ops::ControlFlow;
+
+use sqlparser::ast::{Query, SetExpr, Statement, Visit, Visitor};
+use sqlparser::keywords::Keyword;
+use sqlparser::parser::Parser;
+use sqlparser::tokenizer::{Token, Tokenizer};
+
+use super::dialect::Flavor;
+use super::refusal;
+use crate::error::ToolError;
+
+/// Parse `sql` into the one read-only query it must hold.
+pub(crate) fn parse_query(flavor: Flavor, sql: &str) -> Result<Query, ToolError> {
+    let tokens = meaningful_tokens(flavor, sql)?;
+    if tokens.is_empty() {
+        return Err(refusal::empty_sql());
+    }
+    reject_limit_all(&tokens)?;
+    let mut statements = match Parser::parse_sql(flavor.dialect(), sql) {
+        Ok(statements) => statements,
+        Err(e) if has_second_statement(&tokens) => {
+            // The parser failed somewhere in a later statement; the count
+            // is the clearer problem to report.
+            tracing::debug!("multi-statement input also failed to parse: {e}");
+            return Err(refusal::multiple_statements());
+        }
+        Err(e) => return Err(refusal::parse_error(&strip_prefix(&e.to_string()))),
+    };
+    if statements.len() > 1 {
+        return Err(refusal::multiple_statements());
+    }
+    let Some(statement) = statements.pop() else {
+        return Err(refusal::empty_sql());
+    };
+    let Statement::Query(query) = statement else {
+        return Err(refusal::readonly(&describe(&statement)));
+    };
+    check_read_only(&query)?;
+    Ok(*query)
+}
+
+/// Tokens other than whitespace and comments.
+fn meaningful_tokens(flavor: Flavor, sql: &str) -> Result<Vec<Token>, ToolError> {
+    let tokens = Tokenizer::new(flavor.dialect(), sql)
+        .tokenize()
+        .map_err(|e| refusal::parse_error(&e.to_string()))?;
+    Ok(tokens
+        .into_iter()
+        .filter(|t| !matches!(t, Token::Whitespace(_)))
+        .collect())
+}
+
+/// A `;` followed by anything but more `;`.
+fn has_second_statement(tokens: &[Token]) -> bool {
+    tokens
+        .iter()
+        .skip_while(|t| **t != Token::SemiColon)
+        .any(|t| *t != Token::SemiColon)
+}
+
+/// sqlparser drops `LIMIT ALL` from the AST, so it is found on the tokens.
+fn reject_limit_all(tokens: &[Token]) -> Result<(), ToolError> {
+    let is_kw = |t: &Token, kw: Keyword| matches!(t, Token::Word(w) if w.keyword == kw && w.quote_style.is_none());
+    if tokens
+        .windows(2)
+        .any(|w| is_kw(&w[0], Keyword::LIMIT) && is_kw(&w[1], Keyword::ALL))
+    {
+        return Err(refusal::limit_literal("`LIMIT ALL`"));
+    }
+    Ok(())
+}
+
+fn strip_prefix(message: &str) -> String {
+    message
+        .strip_prefix("sql parser error: ")
+        .unwrap_or(message)
+        .to_string()
+}
+
+/// A short name for a refused statement, for the message.
+fn describe(statement: &Statement) -> String {
+    let text = statement.to_string();
+    let words: Vec<&str> = text.split_whitespace().take(2).collect();
+    format!("a `{}` statement", words.join(" "))
+}
+
+/// Refuse writes, `INTO` and locks in the query and every nested query.
+pub(crate) fn check_read_only(query: &Query) -> Result<(), ToolError> {
+    struct ReadOnly;
+    impl Visitor for ReadOnly {
+        type Break = ToolError;
+        fn pre_visit_query(&mut self, query: &Query) -> ControlFlow<ToolError> {
+            match first_refusal(query) {
+                Some(e) => ControlFlow::Break(e),
+                None => ControlFlow::Continue(()),
+            }
+        }
+    }
+    match query.visit(&mut ReadOnly) {
+        ControlFlow::Break(e) => Err(e),
+        ControlFlow::Continue(()) => Ok(()),
+    }
+}
+
+fn first_refusal(query: &Query) -> Option<ToolError> {
+    if let Some(with) = &query.with {
+        for cte in &with.cte_tables {
+            if let Some(e) = set_expr_refusal(&cte.query.body) {
+                return Some(e);
+            }
+        }
+    }
+    if let Some(e) = set_expr_refusal(&query.body) {
+        return Some(e);
+    }
+    if !query.locks.is_empty() {
+        return Some(refusal::locking());
+    }
+    if query.for_clause.is_some() || query.settings.is_some() || query.format_clause.is_some() {
+        return Some(refusal::unsupported(
+            "`FOR`, `SETTINGS` or `FORMAT` clauses",
+        ));
+    }
+    if !query.pipe_operators.is_empty() {
+        return Some(refusal::unsupported("pipe operators"));
+    }
+    None
+}
+
+fn set_expr_refusal(body: &SetExpr) -> Option<ToolError> {
+    match body {
+        SetExpr::Insert(_) | SetExpr::Update(_) | SetExpr::Delete(_) | SetExpr::Merge(_) => Some(
+            refusal::readonly("a data-modifying statement inside the query"),
+        ),
+        SetExpr::Select(select) if select.into.is_some() => Some(refusal::readonly(
+            "`SELECT ... INTO`, which creates a table",
+        )),
+        SetExpr::SetOperation { left, right, .. } => {
+            set_expr_refusal(left).or_else(|| set_expr_refusal(right))
+        }
+        _ => None,
+    }
+}

@@ -1,0 +1,260 @@
+//! The gate's refusals: one constructor per reason, each with the code the
+//! agent branches on, one sentence saying what was refused, and a hint
+//! naming the fix (allowed choices, or a near miss the caller may see).
+//!
+//! Only names the caller is allowed to see appear in hints: allowed tables
+//! and allowed columns, never denied ones.
+
+use crate::error::{ErrorCode, ToolError};
+
+/// Most names listed in one hint.
+const MAX_LISTED: usize = 25;
+
+/// `a`, `b`, `c` (and N more).
+fn listing<'a>(names: impl IntoIterator<Item = &'a str>) -> String {
+    let names: Vec<&str> = names.into_iter().collect();
+    let mut shown: Vec<String> = names
+        .iter()
+        .take(MAX_LISTED)
+        .map(|n| format!("`{n}`"))
+        .collect();
+    if names.len() > MAX_LISTED {
+        shown.push(format!("and {} more", names.len() - MAX_LISTED));
+    }
+    if shown.is_empty() {
+        "none".into()
+    } else {
+        shown.join(", ")
+    }
+}
+
+/// The closest candidate within a small edit distance, if any.
+fn near_miss<'a>(wanted: &str, candidates: &[&'a str]) -> Option<&'a str> {
+    let wanted = wanted.to_lowercase();
+    candidates
+        .iter()
+        .map(|c| (edit_distance(&wanted, &c.to_lowercase()), *c))
+        .filter(|(d, c)| *d <= 2.max(c.len() / 5))
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, c)| c)
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let cost = usize::from(ca != *cb);
+            cur.push((prev[j] + cost).min(prev[j + 1] + 1).min(cur[j] + 1));
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
+/// A hint that suggests a near miss or lists the choices.
+fn choose(kind: &str, wanted: &str, allowed: &[&str]) -> String {
+    match near_miss(wanted, allowed) {
+        Some(m) if m != wanted => format!(
+            "Did you mean `{m}`? Allowed {kind}: {}",
+            listing(allowed.iter().copied())
+        ),
+        _ => format!("Allowed {kind}: {}", listing(allowed.iter().copied())),
+    }
+}
+
+pub(crate) fn parse_error(detail: &str) -> ToolError {
+    ToolError::new(
+        ErrorCode::SqlParseError,
+        format!("The SQL could not be parsed: {detail}"),
+        "Send exactly one SELECT statement (WITH and set operations are fine) in the source's SQL dialect",
+    )
+}
+
+pub(crate) fn empty_sql() -> ToolError {
+    ToolError::new(
+        ErrorCode::SqlParseError,
+        "The SQL is empty",
+        "Send exactly one SELECT statement, for example `SELECT order_id FROM orders`",
+    )
+}
+
+pub(crate) fn unsupported(construct: &str) -> ToolError {
+    ToolError::new(
+        ErrorCode::SqlParseError,
+        format!("sqlwarden's gate does not accept {construct}"),
+        "Rewrite the query with plain SELECT, JOIN, WHERE, GROUP BY, window functions and subqueries",
+    )
+}
+
+pub(crate) fn multiple_statements() -> ToolError {
+    ToolError::new(
+        ErrorCode::SqlMultipleStatements,
+        "Only one statement may be sent per call",
+        "Send a single SELECT; a trailing `;` is fine, a second statement is not",
+    )
+}
+
+pub(crate) fn readonly(what: &str) -> ToolError {
+    ToolError::new(
+        ErrorCode::SqlReadonlyOnly,
+        format!("Only read-only queries are allowed, and this is {what}"),
+        "Send a SELECT (or WITH ... SELECT) that reads data; writes, session settings and utility statements are refused",
+    )
+}
+
+pub(crate) fn locking() -> ToolError {
+    ToolError::new(
+        ErrorCode::LockingNotAllowed,
+        "Row-locking clauses (`FOR UPDATE`, `FOR SHARE`, ...) are not allowed",
+        "Remove the `FOR UPDATE` / `FOR SHARE` clause; queries run in a read-only transaction",
+    )
+}
+
+pub(crate) fn no_table() -> ToolError {
+    ToolError::new(
+        ErrorCode::TableReferenceRequired,
+        "The query reads no table",
+        "Query at least one allowed table; call `list_allowed_tables` to see them",
+    )
+}
+
+pub(crate) fn table_not_allowed(name: &str, allowed: &[&str]) -> ToolError {
+    ToolError::new(
+        ErrorCode::TableNotAllowed,
+        format!("Table `{name}` is not allowed on this source"),
+        choose("tables", name, allowed),
+    )
+}
+
+pub(crate) fn system_schema(name: &str) -> ToolError {
+    ToolError::new(
+        ErrorCode::SystemSchemaNotAllowed,
+        format!("`{name}` is in a system schema, which queries may not read"),
+        "Use `list_allowed_tables` and `describe_table` for metadata instead of catalog tables",
+    )
+}
+
+pub(crate) fn function_not_allowed(name: &str) -> ToolError {
+    ToolError::new(
+        ErrorCode::FunctionNotAllowed,
+        format!("Function or operator `{name}` is not allowed"),
+        "Use standard aggregate, window, math, string, date/time, conditional and JSON functions, called by their plain names",
+    )
+}
+
+pub(crate) fn cast_not_allowed(ty: &str) -> ToolError {
+    ToolError::new(
+        ErrorCode::FunctionNotAllowed,
+        format!("Casting to `{ty}` is not allowed"),
+        "Cast only to standard types: integer, numeric, real/double precision, text/varchar, boolean, date, time, timestamp, interval, json, uuid",
+    )
+}
+
+pub(crate) fn column_not_allowed(table: &str, column: &str, allowed: &[&str]) -> ToolError {
+    ToolError::new(
+        ErrorCode::ColumnNotAllowed,
+        format!("Column `{column}` of `{table}` is not allowed"),
+        choose(&format!("columns of `{table}`"), column, allowed),
+    )
+}
+
+pub(crate) fn unknown_column(column: &str, allowed: &[&str]) -> ToolError {
+    ToolError::new(
+        ErrorCode::ColumnNotAllowed,
+        format!("Column `{column}` does not match an allowed column of the tables in scope"),
+        choose("columns in scope", column, allowed),
+    )
+}
+
+pub(crate) fn select_star(table: &str) -> ToolError {
+    ToolError::new(
+        ErrorCode::SelectStarNotAllowed,
+        format!("`*` and whole-row references are not allowed on `{table}`"),
+        format!(
+            "List the columns you need; call `describe_table` on `{table}` to see the allowed ones"
+        ),
+    )
+}
+
+pub(crate) fn join_not_approved(detail: &str, approved: &[String]) -> ToolError {
+    let hint = if approved.is_empty() {
+        "No joins are approved on this source; query one table at a time".to_string()
+    } else {
+        format!(
+            "Join only along approved joins, equating all of their columns: {}. Call `get_join_paths` for examples",
+            approved.join("; ")
+        )
+    };
+    ToolError::new(
+        ErrorCode::JoinNotApproved,
+        format!("{detail} is not an approved join"),
+        hint,
+    )
+}
+
+pub(crate) fn unrelated_tables(tables: &str, approved: &[String]) -> ToolError {
+    let mut e = join_not_approved(
+        &format!("Relating {tables} without a join condition"),
+        approved,
+    );
+    e.message = format!("{tables} are combined without an approved join condition (a cross join)");
+    e
+}
+
+pub(crate) fn too_many_tables(count: usize, max: u32) -> ToolError {
+    ToolError::new(
+        ErrorCode::TooManyJoinTables,
+        format!("The query reads {count} distinct tables; at most {max} are allowed"),
+        format!("Split the question into queries over at most {max} tables"),
+    )
+}
+
+pub(crate) fn partition_required(table: &str, field: &str) -> ToolError {
+    ToolError::new(
+        ErrorCode::PartitionFilterRequired,
+        format!("`{table}` needs a filter on its partition column `{field}`"),
+        format!("Add `WHERE {field} = '<value>'` (or IN / BETWEEN with constants); call `list_partitions` to see the values"),
+    )
+}
+
+pub(crate) fn limit_literal(what: &str) -> ToolError {
+    ToolError::new(
+        ErrorCode::LimitMustBeLiteral,
+        format!("{what} must be a plain integer literal"),
+        "Write `LIMIT <n>` with a positive whole number, or pass the tool's `limit` argument",
+    )
+}
+
+pub(crate) fn limit_positive(what: &str) -> ToolError {
+    ToolError::new(
+        ErrorCode::LimitMustBePositive,
+        format!("{what} must be positive"),
+        "Write `LIMIT <n>` with n of at least 1",
+    )
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn near_misses_are_suggested() {
+        let e = table_not_allowed("public.order", &["public.orders", "public.customers"]);
+        assert!(
+            e.hint.starts_with("Did you mean `public.orders`?"),
+            "{}",
+            e.hint
+        );
+        let e = table_not_allowed("secrets", &["public.orders"]);
+        assert_eq!(e.hint, "Allowed tables: `public.orders`");
+    }
+
+    #[test]
+    fn edit_distance_counts_edits() {
+        assert_eq!(edit_distance("kitten", "sitting"), 3);
+        assert_eq!(edit_distance("", "ab"), 2);
+    }
+}
