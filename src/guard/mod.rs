@@ -448,3 +448,7 @@ impl CheckedQuery {
         self.timeout
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests;

@@ -31,7 +31,7 @@ pub(crate) fn parse_query(flavor: Flavor, sql: &str) -> Result<Query, ToolError>
             tracing::debug!("multi-statement input also failed to parse: {e}");
             return Err(refusal::multiple_statements());
         }
-        Err(e) => return Err(refusal::parse_error(&strip_prefix(&e.to_string()))),
+        Err(e) => return Err(unparsed_refusal(&tokens, &strip_prefix(&e.to_string()))),
     };
     if statements.len() > 1 {
         return Err(refusal::multiple_statements());
@@ -75,6 +75,41 @@ fn reject_limit_all(tokens: &[Token]) -> Result<(), ToolError> {
         return Err(refusal::limit_literal("`LIMIT ALL`"));
     }
     Ok(())
+}
+
+/// Why unparsable input is refused: statements and locking clauses that
+/// sqlparser does not know (`DO`, `FOR KEY SHARE`) are still recognisable
+/// from their leading keywords, and get the code that names the problem.
+fn unparsed_refusal(tokens: &[Token], detail: &str) -> ToolError {
+    let keyword = |t: &Token| match t {
+        Token::Word(w) if w.quote_style.is_none() => Some(w.keyword),
+        _ => None,
+    };
+    let locks = tokens.windows(3).any(|w| {
+        keyword(&w[0]) == Some(Keyword::FOR)
+            && matches!(
+                (keyword(&w[1]), keyword(&w[2])),
+                (Some(Keyword::UPDATE | Keyword::SHARE), _)
+                    | (Some(Keyword::NO), Some(Keyword::KEY))
+                    | (Some(Keyword::KEY), Some(Keyword::SHARE))
+            )
+    });
+    if locks {
+        return refusal::locking();
+    }
+    match tokens.first() {
+        Some(Token::Word(w))
+            if w.quote_style.is_none()
+                && w.keyword != Keyword::NoKeyword
+                && !matches!(
+                    w.keyword,
+                    Keyword::SELECT | Keyword::WITH | Keyword::VALUES | Keyword::TABLE
+                ) =>
+        {
+            refusal::readonly(&format!("a `{}` statement", w.value.to_uppercase()))
+        }
+        _ => refusal::parse_error(detail),
+    }
 }
 
 fn strip_prefix(message: &str) -> String {

@@ -64,12 +64,33 @@ impl TestDb {
             SEQ.fetch_add(1, Ordering::Relaxed)
         );
         let admin = connect("postgres").await;
-        admin
-            .batch_execute(&format!(
-                "DROP DATABASE IF EXISTS {name}; CREATE DATABASE {name}"
-            ))
-            .await
-            .unwrap_or_else(|e| panic!("cannot create test database {name}: {e}"));
+        // CREATE DATABASE copies template1 and fails while another session
+        // is copying it too (SQLSTATE 55006): tests create databases in
+        // parallel, so retry that case for a while.
+        let mut attempts = 0;
+        loop {
+            // Two messages: in one, the statements would form an implicit
+            // transaction, which DROP / CREATE DATABASE refuse.
+            let mut created = admin
+                .batch_execute(&format!("DROP DATABASE IF EXISTS {name}"))
+                .await;
+            if created.is_ok() {
+                created = admin
+                    .batch_execute(&format!("CREATE DATABASE {name}"))
+                    .await;
+            }
+            match created {
+                Ok(()) => break,
+                Err(e)
+                    if attempts < 100
+                        && e.code() == Some(&tokio_postgres::error::SqlState::OBJECT_IN_USE) =>
+                {
+                    attempts += 1;
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                }
+                Err(e) => panic!("cannot create test database {name}: {e:?}"),
+            }
+        }
         TestDb { name }
     }
 

@@ -1,0 +1,629 @@
+//! Unit tests of the gate, rule by rule, against the shared test policy in
+//! `tests/fixtures/gate/` (the integration corpus uses the same files).
+
+use super::*;
+use crate::config::{Config, ConnectionsFile, JoinsFile, PolicyFile};
+use crate::policy::Policy;
+
+fn policy_with(edit: impl FnOnce(&mut PolicyFile)) -> Policy {
+    let mut policy: PolicyFile =
+        serde_saphyr::from_str(include_str!("../../tests/fixtures/gate/policy.yaml")).unwrap();
+    edit(&mut policy);
+    Policy::new(Config {
+        dir: "/nonexistent".into(),
+        connections: serde_saphyr::from_str::<ConnectionsFile>(include_str!(
+            "../../tests/fixtures/gate/connections.yaml"
+        ))
+        .unwrap(),
+        policy,
+        joins: serde_saphyr::from_str::<JoinsFile>(include_str!(
+            "../../tests/fixtures/gate/joins.yaml"
+        ))
+        .unwrap(),
+        policy_sha256: String::new(),
+        managed_policy: None,
+    })
+}
+
+fn policy() -> Policy {
+    policy_with(|_| {})
+}
+
+fn cols(names: &str) -> Vec<String> {
+    names.split_whitespace().map(str::to_string).collect()
+}
+
+fn facts() -> TableFacts {
+    let mut f = TableFacts::default();
+    f.columns.insert(
+        "public.regions".into(),
+        cols("region_code region_name manager"),
+    );
+    f.columns.insert(
+        "public.customers".into(),
+        cols("customer_id name region_code segment phone address email created_at"),
+    );
+    f.columns.insert(
+        "public.products".into(),
+        cols("product_id name category price"),
+    );
+    f.columns.insert(
+        "public.orders".into(),
+        cols("order_id customer_id product_id region_code amount status created_at note"),
+    );
+    f.columns.insert(
+        "public.events".into(),
+        cols("event_id pt customer_id kind payload"),
+    );
+    f.columns.insert(
+        "saky_dw.ods_orders_df".into(),
+        cols("order_code product_code sales_amount buyer_phone pt"),
+    );
+    f.columns.insert(
+        "saky_dw.dim_product".into(),
+        cols("product_code product_name"),
+    );
+    f.columns
+        .insert("other_proj.mixed.table_x".into(), cols("a b"));
+    f.default_partitions
+        .insert("public.events".into(), "20240603".into());
+    f.default_partitions
+        .insert("saky_dw.ods_orders_df".into(), "20240101".into());
+    f
+}
+
+fn run_on(
+    policy: &Policy,
+    source: &str,
+    sql: &str,
+    limit: Option<u64>,
+) -> Result<CheckedQuery, ToolError> {
+    let rules = policy.source(source).unwrap();
+    let gate = Gate::new(&rules);
+    let prepared = gate.prepare(sql)?;
+    gate.check(prepared, &facts(), limit)
+}
+
+fn run(sql: &str) -> Result<CheckedQuery, ToolError> {
+    run_on(&policy(), "shop", sql, None)
+}
+
+fn sql(sql: &str) -> String {
+    match run(sql) {
+        Ok(q) => q.sql().to_string(),
+        Err(e) => panic!("{sql}\nrefused: {} {} / {}", e.code, e.message, e.hint),
+    }
+}
+
+fn code(sql: &str) -> &'static str {
+    match run(sql) {
+        Ok(q) => panic!("{sql}\nwas accepted as: {}", q.sql()),
+        Err(e) => e.code.as_str(),
+    }
+}
+
+/// Rendering is a fixed point: the output parses and renders to itself.
+fn assert_round_trip(rendered: &str, flavor: Flavor) {
+    let again = parse::parse_query(flavor, rendered).unwrap().to_string();
+    assert_eq!(again, rendered);
+}
+
+#[test]
+fn rule1_one_read_only_statement() {
+    assert_eq!(code(""), "SQL_PARSE_ERROR");
+    assert_eq!(code("  -- nothing\n"), "SQL_PARSE_ERROR");
+    assert_eq!(code("SELEC 1"), "SQL_PARSE_ERROR");
+    assert_eq!(
+        code("SELECT 1 FROM orders; DROP TABLE orders"),
+        "SQL_MULTIPLE_STATEMENTS"
+    );
+    assert_eq!(
+        code("SELECT 1 FROM orders; garbage here"),
+        "SQL_MULTIPLE_STATEMENTS"
+    );
+    assert_eq!(code("DELETE FROM orders"), "SQL_READONLY_ONLY");
+    assert_eq!(code("SET search_path = pg_catalog"), "SQL_READONLY_ONLY");
+    assert_eq!(
+        code("WITH d AS (DELETE FROM orders RETURNING order_id) SELECT order_id FROM d"),
+        "SQL_READONLY_ONLY"
+    );
+    assert_eq!(
+        code("SELECT order_id INTO copy FROM orders"),
+        "SQL_READONLY_ONLY"
+    );
+    assert_eq!(
+        code("SELECT order_id FROM orders FOR UPDATE"),
+        "LOCKING_NOT_ALLOWED"
+    );
+    assert_eq!(code("SELECT 1"), "TABLE_REFERENCE_REQUIRED");
+    assert_eq!(code("VALUES (1)"), "TABLE_REFERENCE_REQUIRED");
+    let e = run("SELEC 1").unwrap_err();
+    assert!(e.message.contains("Expected"), "{}", e.message);
+    assert!(sql("SELECT order_id FROM orders;").starts_with("SELECT order_id FROM"));
+}
+
+#[test]
+fn rule2_tables_are_qualified_and_allowed() {
+    assert_eq!(
+        sql("SELECT name FROM products"),
+        "SELECT name FROM public.products LIMIT 101"
+    );
+    assert_eq!(code("SELECT entry FROM audit_log"), "TABLE_NOT_ALLOWED");
+    assert_eq!(
+        code("SELECT relname FROM pg_class"),
+        "SYSTEM_SCHEMA_NOT_ALLOWED"
+    );
+    assert_eq!(
+        code("SELECT usename FROM pg_catalog.pg_user"),
+        "SYSTEM_SCHEMA_NOT_ALLOWED"
+    );
+    assert_eq!(
+        code("SELECT table_name FROM information_schema.tables"),
+        "SYSTEM_SCHEMA_NOT_ALLOWED"
+    );
+    assert_eq!(
+        code("SELECT name FROM shop.public.products"),
+        "TABLE_NOT_ALLOWED"
+    );
+    assert_eq!(code("SELECT name FROM \"Products\""), "TABLE_NOT_ALLOWED");
+    let e = run("SELECT name FROM product").unwrap_err();
+    assert!(
+        e.hint.contains("Did you mean `public.products`"),
+        "{}",
+        e.hint
+    );
+    // A CTE named like a real table shadows it and reads only what it selects.
+    assert!(
+        sql("WITH audit_log AS (SELECT name FROM products) SELECT name FROM audit_log")
+            .contains("FROM public.products")
+    );
+    // Inside its own (non-recursive) body, the name is the real table again.
+    assert_eq!(
+        code("WITH audit_log AS (SELECT entry FROM audit_log) SELECT entry FROM audit_log"),
+        "TABLE_NOT_ALLOWED"
+    );
+}
+
+#[test]
+fn rule2_prepare_lists_tables() {
+    let policy = policy();
+    let rules = policy.source("shop").unwrap();
+    let prepared = Gate::new(&rules)
+        .prepare("WITH p AS (SELECT product_id FROM products) SELECT o.order_id FROM orders o JOIN p ON p.product_id = o.product_id")
+        .unwrap();
+    assert_eq!(prepared.tables(), ["public.products", "public.orders"]);
+}
+
+#[test]
+fn rule3_functions_are_allow_listed_everywhere() {
+    for attack in [
+        "SELECT pg_sleep(1) FROM products",
+        "SELECT name FROM products WHERE pg_sleep(1) IS NOT NULL",
+        "SELECT name FROM products ORDER BY pg_sleep(1)",
+        "SELECT name FROM products GROUP BY name HAVING count(pg_sleep(1)) > 0",
+        "SELECT \"pg_sleep\"(1) FROM products",
+        "SELECT pg_catalog.pg_sleep(1) FROM products",
+        "SELECT public.pg_sleep(1) FROM products",
+        "SELECT x FROM products, pg_read_file('/etc/passwd') AS x",
+        "SELECT name FROM products, LATERAL set_config('a', 'b', true) AS s",
+        "SELECT 1 OPERATOR(pg_catalog.+) 1 FROM products",
+        "SELECT name::regclass FROM products",
+        "SELECT CASE WHEN true THEN current_setting('x') END FROM products",
+        "SELECT sum(price) OVER (PARTITION BY txid_current()) FROM products",
+    ] {
+        assert_eq!(code(attack), "FUNCTION_NOT_ALLOWED", "{attack}");
+    }
+    sql(
+        "SELECT pg_catalog.lower(name), count(*) FILTER (WHERE price > 1) FROM products GROUP BY 1",
+    );
+}
+
+#[test]
+fn rule4_columns_resolve_with_scope() {
+    for attack in [
+        "SELECT phone FROM customers",
+        "SELECT c.phone FROM customers c",
+        "SELECT name FROM customers WHERE email LIKE '%x%'",
+        "SELECT name FROM customers ORDER BY address",
+        "SELECT count(*) FROM customers GROUP BY phone",
+        "SELECT upper(phone) FROM customers",
+        "SELECT note FROM orders",
+        "SELECT name FROM customers c WHERE EXISTS (SELECT 1 FROM orders o WHERE o.customer_id = c.customer_id AND c.phone > '')",
+        "SELECT x FROM (SELECT phone AS x FROM customers) s",
+        "SELECT name FROM customers NATURAL JOIN (SELECT customer_id, 'a' AS phone FROM customers) x",
+        "SELECT ctid FROM customers",
+    ] {
+        assert_eq!(code(attack), "COLUMN_NOT_ALLOWED", "{attack}");
+    }
+    // Quoted names are different names on Postgres.
+    assert_eq!(
+        code("SELECT \"Phone\" FROM customers"),
+        "COLUMN_NOT_ALLOWED"
+    );
+    assert_eq!(
+        code("SELECT \"phone\" FROM customers"),
+        "COLUMN_NOT_ALLOWED"
+    );
+    sql("SELECT \"name\" FROM customers");
+    let e = run("SELECT nam FROM customers").unwrap_err();
+    assert!(e.hint.contains("Did you mean `name`"), "{}", e.hint);
+    assert!(
+        !e.hint.contains("phone"),
+        "denied columns are never listed: {}",
+        e.hint
+    );
+}
+
+#[test]
+fn rule4_stars_and_whole_rows() {
+    assert_eq!(code("SELECT * FROM customers"), "SELECT_STAR_NOT_ALLOWED");
+    assert_eq!(
+        code("SELECT c.* FROM customers c"),
+        "SELECT_STAR_NOT_ALLOWED"
+    );
+    assert_eq!(code("SELECT c FROM customers c"), "SELECT_STAR_NOT_ALLOWED");
+    assert_eq!(
+        code("SELECT row_to_json(c) FROM customers c"),
+        "SELECT_STAR_NOT_ALLOWED"
+    );
+    assert_eq!(
+        code("SELECT count(c.*) FROM customers c"),
+        "SELECT_STAR_NOT_ALLOWED"
+    );
+    sql("SELECT * FROM products");
+    sql("SELECT count(*) FROM customers");
+    sql("SELECT name FROM customers c WHERE EXISTS (SELECT * FROM orders o WHERE o.customer_id = c.customer_id)");
+    let banned = policy_with(|p| p.security.ban_select_star = Some(true));
+    let e = run_on(&banned, "shop", "SELECT * FROM products", None).unwrap_err();
+    assert_eq!(e.code.as_str(), "SELECT_STAR_NOT_ALLOWED");
+}
+
+#[test]
+fn rule4_aliases_in_order_and_group_by() {
+    sql("SELECT category AS c, sum(price) AS total FROM products GROUP BY c ORDER BY total DESC");
+    sql("SELECT region_code, count(*) AS n FROM customers GROUP BY 1 ORDER BY n");
+}
+
+#[test]
+fn rule5_joins_follow_approved_paths() {
+    sql(
+        "SELECT o.order_id, c.name FROM orders o JOIN customers c ON o.customer_id = c.customer_id",
+    );
+    sql("SELECT o.order_id, c.name FROM orders o, customers c WHERE c.customer_id = o.customer_id AND o.amount > 1");
+    sql("SELECT o.order_id FROM orders o JOIN customers c USING (customer_id)");
+    sql("SELECT o.order_id FROM orders o, customers c WHERE (o.customer_id = c.customer_id AND o.amount > 5) OR (o.customer_id = c.customer_id AND o.status = 'new')");
+    assert_eq!(
+        code("SELECT o.order_id FROM orders o CROSS JOIN customers c"),
+        "JOIN_NOT_APPROVED"
+    );
+    assert_eq!(
+        code("SELECT o.order_id FROM orders o, customers c"),
+        "JOIN_NOT_APPROVED"
+    );
+    assert_eq!(
+        code("SELECT o.order_id FROM orders o JOIN customers c ON o.order_id = c.customer_id"),
+        "JOIN_NOT_APPROVED"
+    );
+    assert_eq!(
+        code("SELECT o.order_id FROM orders o JOIN regions r ON o.region_code = r.region_code"),
+        "JOIN_NOT_APPROVED"
+    );
+    assert_eq!(
+        code("SELECT o.order_id FROM orders o JOIN customers c ON o.customer_id = c.customer_id OR true"),
+        "JOIN_NOT_APPROVED"
+    );
+    assert_eq!(
+        code("SELECT a.order_id FROM orders a JOIN orders b ON a.order_id = b.order_id"),
+        "JOIN_NOT_APPROVED"
+    );
+    assert_eq!(
+        code("SELECT o.order_id FROM orders o JOIN customers c ON o.customer_id = c.customer_id JOIN products p ON p.product_id = o.product_id JOIN regions r ON r.region_code = c.region_code"),
+        "TOO_MANY_JOIN_TABLES"
+    );
+    // Through a derived table's column lineage.
+    sql("SELECT c.name, t.total FROM customers c JOIN (SELECT customer_id AS cid, sum(amount) AS total FROM orders GROUP BY customer_id) t ON t.cid = c.customer_id");
+    // Correlated subqueries relate to the outer instance.
+    sql("SELECT name FROM customers c WHERE EXISTS (SELECT 1 FROM orders o WHERE o.customer_id = c.customer_id)");
+    sql("SELECT name FROM customers WHERE customer_id IN (SELECT customer_id FROM orders)");
+    assert_eq!(
+        code("SELECT name FROM customers c WHERE EXISTS (SELECT 1 FROM orders o WHERE o.amount > c.customer_id)"),
+        "JOIN_NOT_APPROVED"
+    );
+    assert_eq!(
+        code("SELECT name FROM customers WHERE customer_id IN (SELECT order_id FROM orders)"),
+        "JOIN_NOT_APPROVED"
+    );
+    // Uncorrelated subqueries and set operations are not joins.
+    sql("SELECT name FROM products WHERE price > (SELECT avg(amount) FROM orders)");
+    sql("SELECT region_code FROM orders UNION SELECT region_code FROM regions");
+    let open = policy_with(|p| p.security.deny_unapproved_join = Some(false));
+    run_on(
+        &open,
+        "shop",
+        "SELECT o.order_id FROM orders o, regions r",
+        None,
+    )
+    .unwrap();
+}
+
+#[test]
+fn rule6_partitions() {
+    let q = sql("SELECT kind, count(*) FROM events GROUP BY kind");
+    assert!(q.contains("WHERE pt = '20240603'"), "{q}");
+    let checked = run("SELECT kind FROM events").unwrap();
+    assert_eq!(
+        checked
+            .partitions_used()
+            .get("public.events")
+            .map(String::as_str),
+        Some("20240603")
+    );
+    for ok in [
+        "SELECT kind FROM events WHERE pt = '20240601'",
+        "SELECT kind FROM events WHERE pt IN ('20240601', '20240602') AND kind = 'view'",
+        "SELECT kind FROM events WHERE pt BETWEEN '20240601' AND '20240602'",
+        "SELECT kind FROM events WHERE (pt = '20240601' AND kind = 'a') OR (pt = '20240602')",
+        "SELECT e.kind FROM events e JOIN customers c ON c.customer_id = e.customer_id AND e.pt >= '20240601'",
+    ] {
+        let checked = run(ok).unwrap();
+        assert!(checked.partitions_used().is_empty(), "{ok}");
+        assert!(!checked.sql().contains("20240603"), "{}", checked.sql());
+    }
+    // Without a resolvable default partition, the filter is required.
+    let policy = policy();
+    let rules = policy.source("shop").unwrap();
+    let gate = Gate::new(&rules);
+    let mut no_default = facts();
+    no_default.default_partitions.clear();
+    for bad in [
+        "SELECT kind FROM events",
+        "SELECT kind FROM events WHERE pt = '1' OR kind = 'x'",
+        "SELECT kind FROM events WHERE pt <> '1'",
+        "SELECT kind FROM events WHERE pt = kind",
+    ] {
+        let e = gate
+            .check(gate.prepare(bad).unwrap(), &no_default, None)
+            .unwrap_err();
+        assert_eq!(e.code.as_str(), "PARTITION_FILTER_REQUIRED", "{bad}");
+    }
+}
+
+#[test]
+fn rule7_row_policies_wrap_every_reference() {
+    let q = sql("SELECT o.order_id FROM orders o");
+    assert_eq!(
+        q,
+        "SELECT o.order_id FROM (SELECT order_id, customer_id, product_id, region_code, amount, status, created_at FROM public.orders WHERE region_code IN ('EAST', 'NORTH')) AS o LIMIT 101"
+    );
+    let q = sql("WITH x AS (SELECT order_id FROM orders) SELECT order_id FROM x UNION ALL SELECT order_id FROM orders");
+    assert_eq!(
+        q.matches("region_code IN ('EAST', 'NORTH')").count(),
+        2,
+        "{q}"
+    );
+    // Column-rule tables are wrapped to their allowed columns.
+    let q = sql("SELECT name FROM customers");
+    assert!(q.contains("(SELECT customer_id, name, region_code, segment, created_at FROM public.customers) AS customers"), "{q}");
+    // Identity values are literals, never SQL.
+    let evil = policy_with(|p| {
+        let table = p
+            .sources
+            .get_mut("shop")
+            .unwrap()
+            .tables
+            .get_mut("public.products")
+            .unwrap();
+        table.row_policies.push(crate::config::RowPolicy {
+            role: "analyst".into(),
+            predicate: "category = ${user.team}".into(),
+            max_limit: None,
+        });
+    });
+    let q = run_on(&evil, "shop", "SELECT name FROM products", None).unwrap();
+    assert!(
+        q.sql()
+            .contains("category = 'ops''; DROP TABLE orders; --'"),
+        "{}",
+        q.sql()
+    );
+    assert_round_trip(q.sql(), Flavor::Postgres);
+    // A policy that cannot be bound fails closed.
+    let broken = policy_with(|p| {
+        let table = p
+            .sources
+            .get_mut("shop")
+            .unwrap()
+            .tables
+            .get_mut("public.products")
+            .unwrap();
+        table.row_policies.push(crate::config::RowPolicy {
+            role: "analyst".into(),
+            predicate: "category = ${user.nope}".into(),
+            max_limit: None,
+        });
+    });
+    let e = run_on(&broken, "shop", "SELECT name FROM products", None).unwrap_err();
+    assert_eq!(e.code.as_str(), "INTERNAL_ERROR");
+    assert!(e.internal.unwrap().contains("nope"));
+}
+
+#[test]
+fn rule8_limits() {
+    for (attack, expected) in [
+        (
+            "SELECT name FROM products LIMIT ALL",
+            "LIMIT_MUST_BE_LITERAL",
+        ),
+        (
+            "SELECT name FROM products LIMIT 1e9",
+            "LIMIT_MUST_BE_LITERAL",
+        ),
+        (
+            "SELECT name FROM products LIMIT 1.5",
+            "LIMIT_MUST_BE_LITERAL",
+        ),
+        (
+            "SELECT name FROM products LIMIT (SELECT 5)",
+            "LIMIT_MUST_BE_LITERAL",
+        ),
+        (
+            "SELECT name FROM products LIMIT $1",
+            "LIMIT_MUST_BE_LITERAL",
+        ),
+        (
+            "SELECT name FROM products LIMIT 0",
+            "LIMIT_MUST_BE_POSITIVE",
+        ),
+        (
+            "SELECT name FROM products LIMIT -1",
+            "LIMIT_MUST_BE_POSITIVE",
+        ),
+        (
+            "SELECT name FROM products OFFSET -5",
+            "LIMIT_MUST_BE_POSITIVE",
+        ),
+        (
+            "SELECT name FROM products OFFSET (SELECT 1)",
+            "LIMIT_MUST_BE_LITERAL",
+        ),
+        (
+            "SELECT name FROM (SELECT name FROM products LIMIT 0) s",
+            "LIMIT_MUST_BE_POSITIVE",
+        ),
+        (
+            "SELECT name FROM products FETCH FIRST 0 ROWS ONLY",
+            "LIMIT_MUST_BE_POSITIVE",
+        ),
+    ] {
+        assert_eq!(code(attack), expected, "{attack}");
+    }
+    let q = run("SELECT name FROM products").unwrap();
+    assert_eq!(
+        (q.applied_limit(), q.sql().ends_with("LIMIT 101")),
+        (100, true)
+    );
+    let q = run("SELECT name FROM products LIMIT 5 OFFSET 2").unwrap();
+    assert_eq!(q.applied_limit(), 5);
+    assert!(q.sql().ends_with("LIMIT 5 OFFSET 2"), "{}", q.sql());
+    let q = run("SELECT name FROM products FETCH FIRST 7 ROWS ONLY").unwrap();
+    assert!(q.sql().ends_with("LIMIT 7"), "{}", q.sql());
+    let q = run("SELECT name FROM products LIMIT 5000").unwrap();
+    assert_eq!(
+        (q.applied_limit(), q.sql().ends_with("LIMIT 1001")),
+        (1000, true)
+    );
+    let q = run_on(&policy(), "shop", "SELECT order_id FROM orders", Some(900)).unwrap();
+    assert_eq!(q.applied_limit(), 500, "table max_limit");
+    let q = run("SELECT name FROM products UNION SELECT name FROM customers").unwrap();
+    assert!(q.sql().ends_with("LIMIT 101"), "{}", q.sql());
+}
+
+#[test]
+fn checked_query_reports_what_it_read() {
+    let q = run(
+        "SELECT o.order_id, c.name FROM orders o JOIN customers c ON o.customer_id = c.customer_id",
+    )
+    .unwrap();
+    assert_eq!(q.tables_used(), ["public.orders", "public.customers"]);
+    assert_eq!(
+        q.columns_used(),
+        [
+            "public.customers.customer_id",
+            "public.customers.name",
+            "public.orders.customer_id",
+            "public.orders.order_id"
+        ]
+    );
+    assert_eq!(q.max_cell_bytes(), crate::policy::builtin::MAX_CELL_BYTES);
+    assert_eq!(
+        q.original_sql(),
+        "SELECT o.order_id, c.name FROM orders o JOIN customers c ON o.customer_id = c.customer_id"
+    );
+}
+
+#[test]
+fn legitimate_analytics_pass_and_round_trip() {
+    for ok in [
+        "SELECT category, sum(price), rank() OVER (ORDER BY sum(price) DESC) FROM products GROUP BY category",
+        "SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY price) FROM products",
+        "SELECT category, count(*) FILTER (WHERE price > 12) FROM products GROUP BY ROLLUP (category)",
+        "SELECT category, name, count(*) FROM products GROUP BY GROUPING SETS ((category), (name), ())",
+        "SELECT DISTINCT ON (category) category, name FROM products ORDER BY category, price DESC",
+        "SELECT c.name, l.total FROM customers c, LATERAL (SELECT sum(o.amount) AS total FROM orders o WHERE o.customer_id = c.customer_id) l",
+        "SELECT extract(year FROM created_at), date_trunc('month', created_at) + interval '3' month FROM orders",
+        "SELECT substring(name FROM 1 FOR 2), CAST(amount AS int), amount::numeric(10,2) FROM orders o JOIN customers c ON c.customer_id = o.customer_id",
+        "SELECT CASE WHEN amount > 10 THEN 'big' ELSE 'small' END, coalesce(status, 'none') FROM orders",
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 3) SELECT p.name FROM products p JOIN n ON n.i = p.product_id",
+        "SELECT name, price, lag(price) OVER w FROM products WINDOW w AS (ORDER BY price)",
+        "SELECT g, name FROM products, generate_series(1, 2) AS g",
+        "SELECT payload ->> 'n' FROM events WHERE pt = '20240601'",
+        "SELECT name FROM products WHERE name ILIKE 'p%' AND price BETWEEN 1 AND 100 AND category IN ('tools', 'toys')",
+    ] {
+        let rendered = sql(ok);
+        assert_round_trip(&rendered, Flavor::Postgres);
+    }
+}
+
+#[test]
+fn maxcompute_names_and_partitions() {
+    let p = policy();
+    let q = run_on(
+        &p,
+        "dw",
+        "SELECT order_code, sales_amount FROM ods_orders_df",
+        None,
+    )
+    .unwrap();
+    assert_eq!(
+        q.sql(),
+        "SELECT order_code, sales_amount FROM (SELECT order_code, product_code, sales_amount, pt FROM saky_dw.ods_orders_df WHERE pt = '20240101') AS ods_orders_df LIMIT 101"
+    );
+    assert_round_trip(q.sql(), Flavor::MaxCompute);
+    run_on(
+        &p,
+        "dw",
+        "SELECT `a`, B FROM Other_Proj.MIXED.table_x",
+        None,
+    )
+    .unwrap();
+    run_on(&p, "dw", "SELECT o.order_code, d.product_name FROM `Saky_DW`.ods_orders_df o JOIN saky_dw.dim_product d ON o.product_code = d.product_code WHERE o.pt = '20240102'", None).unwrap();
+    let code = |sql: &str| run_on(&p, "dw", sql, None).unwrap_err().code.as_str();
+    assert_eq!(
+        code("SELECT buyer_phone FROM ods_orders_df"),
+        "COLUMN_NOT_ALLOWED"
+    );
+    assert_eq!(
+        code("SELECT BUYER_PHONE FROM ods_orders_df"),
+        "COLUMN_NOT_ALLOWED"
+    );
+    assert_eq!(
+        code("SELECT table_name FROM information_schema.tables"),
+        "SYSTEM_SCHEMA_NOT_ALLOWED"
+    );
+    assert_eq!(code("SELECT a FROM saky_dw.secret"), "TABLE_NOT_ALLOWED");
+    assert_eq!(
+        code("SELECT pg_sleep(1) FROM dim_product"),
+        "FUNCTION_NOT_ALLOWED"
+    );
+}
+
+#[test]
+fn preview_builds_allowed_columns() {
+    let p = policy();
+    let rules = p.source("shop").unwrap();
+    let gate = Gate::new(&rules);
+    let q = gate.preview("public.customers", &facts(), Some(5)).unwrap();
+    assert_eq!(
+        q.sql(),
+        "SELECT customer_id, name, region_code, segment, created_at FROM (SELECT customer_id, name, region_code, segment, created_at FROM public.customers) AS customers LIMIT 6"
+    );
+    let q = gate.preview("public.events", &facts(), None).unwrap();
+    assert!(q.sql().contains("pt = '20240603'"));
+    assert_eq!(
+        gate.preview("public.audit_log", &facts(), None)
+            .unwrap_err()
+            .code
+            .as_str(),
+        "TABLE_NOT_ALLOWED"
+    );
+}
