@@ -209,7 +209,7 @@ impl Probe<'_> {
 /// snippet, and its position.
 fn from_serde(file: &Path, err: &serde_saphyr::Error) -> ConfigError {
     let err = err.without_snippet();
-    let message = serde_saphyr::DefaultMessageFormatter
+    let message = serde_saphyr::UserMessageFormatter
         .format_message(err)
         .into_owned();
     let location = err.location();
@@ -221,8 +221,17 @@ fn from_serde(file: &Path, err: &serde_saphyr::Error) -> ConfigError {
     }
 }
 
-/// serde-saphyr's terse messages for wrong scalars, said in full.
+/// serde-saphyr's terse messages, said in full.
 fn explain(message: String) -> String {
+    match message.as_str() {
+        "expected mapping start" => {
+            return "expected `key: value` entries here (an empty value is not an empty mapping; write `{}`)".into();
+        }
+        "expected sequence start" => {
+            return "expected a list here (`[a, b]` or `- a` lines; write `[]` for none)".into();
+        }
+        _ => {}
+    }
     match message.strip_prefix("invalid ") {
         Some(ty @ ("u16" | "u32" | "u64" | "i64")) => {
             format!("invalid value: expected a whole number ({ty})")

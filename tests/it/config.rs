@@ -464,3 +464,29 @@ fn default_dir_child() {
         );
     }
 }
+
+#[test]
+fn empty_values_and_duplicate_keys_are_errors() {
+    let dir = dir_with(
+        Some("connections:\n"),
+        Some("sources:\n  crm:\n    tables:\n      public.a: {}\n      public.a: {allowed_columns: [x]}\n"),
+        Some("joins:\n  - id: j\n    source: crm\n    left_table: a.b\n    right_table: a.c\n    on:\n"),
+    );
+    expect_errors(
+        dir.path(),
+        &[
+            "connections.yaml:1:1: expected `key: value` entries here",
+            "policy.yaml:5:7: duplicate mapping key `public.a` is not allowed here",
+            "joins.yaml:6:7: expected a list here",
+        ],
+    );
+}
+
+#[test]
+fn a_file_that_is_not_a_mapping_is_an_error() {
+    let dir = dir_with(Some(CONNECTIONS), Some("- a\n"), None);
+    expect_errors(
+        dir.path(),
+        &["policy.yaml:1:1: expected `key: value` entries here"],
+    );
+}

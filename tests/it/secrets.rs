@@ -45,14 +45,32 @@ fn unique_name(prefix: &str) -> String {
     )
 }
 
-/// Run inner test `test` in a fresh kernel keyring session with only `set`
-/// among the secret variables.
-fn run_in_session(test: &str, name: &str, set: &[(&str, &str)]) {
+/// A fresh kernel keyring session.
+const SESSION: &[&str] = &["keyctl", "session", "-"];
+/// A fresh session whose keyring is revoked before the test starts: every
+/// keyring operation fails, as on a machine without a usable keyring.
+const REVOKED_SESSION: &[&str] = &[
+    "keyctl",
+    "session",
+    "-",
+    "sh",
+    "-c",
+    "keyctl revoke @s && exec \"$0\" \"$@\"",
+];
+
+/// Run inner test `test` under `wrapper` with only `set` among the secret
+/// variables.
+fn run_wrapped(wrapper: &[&str], test: &str, name: &str, set: &[(&str, &str)]) {
     let removed = secret_vars(name);
     let removed: Vec<&str> = removed.iter().map(String::as_str).collect();
     let mut vars = vec![(NAME_VAR, name)];
     vars.extend_from_slice(set);
-    child::run_test(test, &vars, &removed, &["keyctl", "session", "-"]);
+    child::run_test(test, &vars, &removed, wrapper);
+}
+
+/// Run inner test `test` in a fresh kernel keyring session.
+fn run_in_session(test: &str, name: &str, set: &[(&str, &str)]) {
+    run_wrapped(SESSION, test, name, set);
 }
 
 fn name_in_child() -> Option<String> {
@@ -293,5 +311,59 @@ fn missing_child() {
     assert!(
         matches!(empty, Err(SecretsError::EmptyValue { .. })),
         "{empty:?}"
+    );
+}
+
+#[test]
+fn an_unusable_keyring_reads_as_empty_and_refuses_writes_with_the_fallback() {
+    let name = unique_name("revoked");
+    run_wrapped(
+        REVOKED_SESSION,
+        "secrets::unusable_keyring_child",
+        &name,
+        &[(env::PGPASSWORD, "env-pw")],
+    );
+}
+
+#[test]
+#[ignore = "run by an_unusable_keyring_reads_as_empty_and_refuses_writes_with_the_fallback"]
+fn unusable_keyring_child() {
+    let Some(name) = name_in_child() else { return };
+    assert_eq!(
+        secrets::postgres_password(&name).unwrap().unwrap().expose(),
+        "env-pw"
+    );
+    assert!(secrets::maxcompute_keys(&name).unwrap().is_none());
+    assert_eq!(
+        secrets::status(&name, EngineKind::Postgres),
+        SecretSource::Environment(env::PGPASSWORD.into())
+    );
+    let err = secrets::store(
+        &name,
+        SecretDoc::Postgres {
+            password: Secret::new("pw"),
+        },
+    )
+    .unwrap_err();
+    assert!(
+        matches!(err, SecretsError::KeyringUnavailable { .. }),
+        "{err:?}"
+    );
+    let own = env::connection_var(&name, env::PASSWORD_SUFFIX);
+    assert!(
+        err.hint().contains(&format!("`{own}` (or `PGPASSWORD`)")),
+        "{}",
+        err.hint()
+    );
+    assert!(!err.to_string().contains("pw\""));
+    let err = secrets::delete(&name).unwrap_err();
+    assert!(
+        matches!(err, SecretsError::KeyringUnavailable { .. }),
+        "{err:?}"
+    );
+    assert!(
+        err.hint().contains(env::ALIBABA_CLOUD_ACCESS_KEY_ID),
+        "{}",
+        err.hint()
     );
 }

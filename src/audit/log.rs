@@ -1,0 +1,310 @@
+//! Appending to the audit log: daily files, one lock, one write per record.
+//!
+//! Every append takes an exclusive lock on `.audit.lock` in the directory
+//! (one lock for all days, so two processes crossing midnight cannot fork
+//! the chain), finds the last record's hash (the tail of today's file, or of
+//! the newest earlier file on a new day), chains the record to it, and
+//! writes the whole line with one `write`, then flushes and `sync_data`s.
+//! A torn last line left by a crash is not repaired (verify must still see
+//! it); the next record starts on a fresh line and chains to the last
+//! intact record.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use chrono::{NaiveDate, Utc};
+
+use super::chain::{seal, GENESIS};
+use super::{AuditError, AuditRecord};
+
+/// Name of the lock file in the audit directory.
+const LOCK_FILE: &str = ".audit.lock";
+/// Bytes read from the end of a file when looking for the last record;
+/// doubled until a whole record fits.
+const TAIL_WINDOW: u64 = 64 * 1024;
+
+/// An open audit directory.
+#[derive(Debug)]
+pub struct AuditLog {
+    dir: PathBuf,
+    lock: File,
+    current: Mutex<Option<DayFile>>,
+}
+
+/// Today's file as this process last left it.
+#[derive(Debug)]
+struct DayFile {
+    day: NaiveDate,
+    file: File,
+    /// File length after our last append, and the hash we wrote last; valid
+    /// while the length is unchanged (no other process wrote since).
+    len: u64,
+    last_hash: Option<String>,
+}
+
+/// The last record's hash in one file, and whether the file ends cleanly.
+struct Tail {
+    hash: Option<String>,
+    ends_with_newline: bool,
+}
+
+/// `audit-YYYY-MM-DD.jsonl`.
+pub(crate) fn file_name(day: NaiveDate) -> String {
+    format!("audit-{}.jsonl", day.format("%Y-%m-%d"))
+}
+
+/// The day of an audit file name, if it is one.
+pub(crate) fn file_day(name: &str) -> Option<NaiveDate> {
+    let date = name.strip_prefix("audit-")?.strip_suffix(".jsonl")?;
+    NaiveDate::parse_from_str(date, "%Y-%m-%d").ok()
+}
+
+/// The audit files in `dir`, oldest first.
+pub(crate) fn day_files(dir: &Path) -> Result<Vec<(NaiveDate, PathBuf)>, AuditError> {
+    let mut files = Vec::new();
+    for entry in fs::read_dir(dir).map_err(AuditError::io(dir))? {
+        let entry = entry.map_err(AuditError::io(dir))?;
+        if let Some(day) = entry.file_name().to_str().and_then(file_day) {
+            files.push((day, entry.path()));
+        }
+    }
+    files.sort();
+    Ok(files)
+}
+
+impl AuditLog {
+    /// Open (creating, `0700` on Unix) the audit directory `dir` and delete
+    /// daily files older than `retention_days` (`0` keeps everything).
+    pub fn open(dir: &Path, retention_days: u32) -> Result<Self, AuditError> {
+        create_private_dir(dir).map_err(AuditError::io(dir))?;
+        let lock_path = dir.join(LOCK_FILE);
+        let lock = private_options()
+            .read(true)
+            .write(true)
+            .truncate(false)
+            .open(&lock_path)
+            .map_err(AuditError::io(&lock_path))?;
+        let log = Self {
+            dir: dir.to_path_buf(),
+            lock,
+            current: Mutex::new(None),
+        };
+        if retention_days > 0 {
+            log.locked(|| log.prune(retention_days))?;
+        }
+        Ok(log)
+    }
+
+    /// The directory this log writes to.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Chain `record` to the log (setting its `prev_hash` and `hash`) and
+    /// write it durably. An error means the record is not in the log.
+    pub fn append(&self, record: &mut AuditRecord) -> Result<(), AuditError> {
+        let mut current = self
+            .current
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        self.locked(|| self.append_locked(&mut current, record))
+    }
+
+    /// Run `f` holding the exclusive lock on the directory.
+    fn locked<T>(&self, f: impl FnOnce() -> Result<T, AuditError>) -> Result<T, AuditError> {
+        let lock_path = || self.dir.join(LOCK_FILE);
+        self.lock.lock().map_err(AuditError::io(lock_path()))?;
+        let result = f();
+        self.lock.unlock().map_err(AuditError::io(lock_path()))?;
+        result
+    }
+
+    fn append_locked(
+        &self,
+        current: &mut Option<DayFile>,
+        record: &mut AuditRecord,
+    ) -> Result<(), AuditError> {
+        let today = Utc::now().date_naive();
+        let path = self.dir.join(file_name(today));
+        let day_file = match current.take() {
+            Some(open) if open.day == today => open,
+            _ => DayFile {
+                day: today,
+                file: private_options()
+                    .append(true)
+                    .open(&path)
+                    .map_err(AuditError::io(&path))?,
+                len: 0,
+                last_hash: None,
+            },
+        };
+        let day_file = current.insert(day_file);
+        let len = day_file
+            .file
+            .metadata()
+            .map_err(AuditError::io(&path))?
+            .len();
+        let tail = match &day_file.last_hash {
+            Some(hash) if day_file.len == len => Tail {
+                hash: Some(hash.clone()),
+                ends_with_newline: true,
+            },
+            _ if len == 0 => Tail {
+                hash: None,
+                ends_with_newline: true,
+            },
+            _ => read_tail(&path).map_err(AuditError::io(&path))?,
+        };
+        let prev_hash = match tail.hash {
+            Some(hash) => hash,
+            None => self.previous_hash(today)?,
+        };
+
+        record.prev_hash = prev_hash;
+        record.hash.clear();
+        let value =
+            serde_json::to_value(&*record).map_err(|e| AuditError::Serialize(e.to_string()))?;
+        let (hash, sealed) = seal(&record.prev_hash, &value);
+        record.hash = hash;
+        let mut line = String::with_capacity(sealed.len() + 2);
+        if !tail.ends_with_newline {
+            line.push('\n');
+        }
+        line.push_str(&sealed);
+        line.push('\n');
+
+        let file = &mut day_file.file;
+        file.write_all(line.as_bytes())
+            .and_then(|()| file.flush())
+            .and_then(|()| file.sync_data())
+            .map_err(AuditError::io(&path))?;
+        day_file.len = len + line.len() as u64;
+        day_file.last_hash = Some(record.hash.clone());
+        Ok(())
+    }
+
+    /// The last hash of the newest file before `today`, or the genesis
+    /// value when there is none.
+    fn previous_hash(&self, today: NaiveDate) -> Result<String, AuditError> {
+        for (day, path) in day_files(&self.dir)?.into_iter().rev() {
+            if day >= today {
+                continue;
+            }
+            if let Some(hash) = read_tail(&path).map_err(AuditError::io(&path))?.hash {
+                return Ok(hash);
+            }
+        }
+        Ok(GENESIS.to_string())
+    }
+
+    fn prune(&self, retention_days: u32) -> Result<(), AuditError> {
+        let today = Utc::now().date_naive();
+        let keep_from = today - chrono::Days::new(u64::from(retention_days.saturating_sub(1)));
+        for (day, path) in day_files(&self.dir)? {
+            if day < keep_from {
+                fs::remove_file(&path).map_err(AuditError::io(&path))?;
+                tracing::debug!(path = %path.display(), "pruned audit file past retention");
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Find the last intact record's hash near the end of `path`.
+fn read_tail(path: &Path) -> io::Result<Tail> {
+    let mut file = File::open(path)?;
+    let len = file.metadata()?.len();
+    let mut window = TAIL_WINDOW;
+    loop {
+        let start = len.saturating_sub(window);
+        file.seek(SeekFrom::Start(start))?;
+        let mut bytes = Vec::new();
+        Read::by_ref(&mut file)
+            .take(len - start)
+            .read_to_end(&mut bytes)?;
+        let ends_with_newline = bytes.last().is_none_or(|b| *b == b'\n');
+        let text = String::from_utf8_lossy(&bytes);
+        let mut lines: Vec<&str> = text.split('\n').collect();
+        // The last piece is empty after a final newline, or torn.
+        lines.pop();
+        if start > 0 && !lines.is_empty() {
+            // The first piece may start mid-line.
+            lines.remove(0);
+        }
+        let hash = lines.iter().rev().find_map(|line| line_hash(line));
+        if hash.is_some() || start == 0 {
+            return Ok(Tail {
+                hash,
+                ends_with_newline,
+            });
+        }
+        window = window.saturating_mul(2);
+    }
+}
+
+/// The `hash` of one JSONL line, if it is a record.
+fn line_hash(line: &str) -> Option<String> {
+    let value: serde_json::Value = serde_json::from_str(line).ok()?;
+    value.get("hash")?.as_str().map(str::to_string)
+}
+
+#[cfg(unix)]
+fn private_options() -> OpenOptions {
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut options = OpenOptions::new();
+    options.create(true).mode(0o600);
+    options
+}
+
+#[cfg(not(unix))]
+fn private_options() -> OpenOptions {
+    let mut options = OpenOptions::new();
+    options.create(true);
+    options
+}
+
+#[cfg(unix)]
+fn create_private_dir(dir: &Path) -> io::Result<()> {
+    use std::os::unix::fs::DirBuilderExt;
+    fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+}
+
+#[cfg(not(unix))]
+fn create_private_dir(dir: &Path) -> io::Result<()> {
+    fs::create_dir_all(dir)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_names_round_trip() {
+        let day = NaiveDate::from_ymd_opt(2026, 1, 9).unwrap();
+        assert_eq!(file_name(day), "audit-2026-01-09.jsonl");
+        assert_eq!(file_day(&file_name(day)), Some(day));
+        assert_eq!(file_day("audit-2026-13-01.jsonl"), None);
+        assert_eq!(file_day(".audit.lock"), None);
+    }
+
+    #[test]
+    fn the_tail_skips_a_torn_line_and_finds_records_beyond_the_window() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a.jsonl");
+        let big = "x".repeat(TAIL_WINDOW as usize * 3);
+        fs::write(
+            &path,
+            format!("{{\"hash\":\"h1\",\"pad\":\"{big}\"}}\n{{\"hash\":\"h2\""),
+        )
+        .unwrap();
+        let tail = read_tail(&path).unwrap();
+        assert_eq!(tail.hash.as_deref(), Some("h1"));
+        assert!(!tail.ends_with_newline);
+    }
+}
