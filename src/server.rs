@@ -16,7 +16,7 @@ use rmcp::model::{
     InitializeRequestParams, InitializeResult, ListToolsResult, PaginatedRequestParams,
     ProgressNotificationParam, ServerCapabilities, ServerConfig, Tool, ToolAnnotations,
 };
-use rmcp::service::RequestContext;
+use rmcp::service::{RequestContext, ServerInitializeError};
 use rmcp::{ErrorData, Peer, RoleServer, ServerHandler, ServiceExt};
 
 use crate::engine::{Progress, ProgressSink};
@@ -45,13 +45,32 @@ impl SqlwardenServer {
     /// Serve MCP on stdin/stdout until stdin closes or SIGTERM/SIGINT
     /// arrives; both end cleanly.
     pub async fn serve_stdio(self) -> anyhow::Result<()> {
-        let running = self.serve(rmcp::transport::stdio()).await?;
+        // Listen for signals before the handshake: a client may give up
+        // (and send SIGTERM) before it ever sends `initialize`.
+        let shutdown = shutdown_signal();
+        tokio::pin!(shutdown);
+        let running = tokio::select! {
+            running = self.serve(rmcp::transport::stdio()) => match running {
+                Ok(running) => running,
+                // stdin closed before `initialize`: the client went away,
+                // which is an ordinary end, not a failure.
+                Err(ServerInitializeError::ConnectionClosed(during)) => {
+                    tracing::info!(%during, "client closed stdin before initialize");
+                    return Ok(());
+                }
+                Err(e) => return Err(e.into()),
+            },
+            () = &mut shutdown => {
+                tracing::info!("signal received before initialize; shutting down");
+                return Ok(());
+            }
+        };
         let stop = running.cancellation_token();
         tokio::select! {
             quit = running.waiting() => {
                 tracing::info!(?quit, "client closed the connection");
             }
-            () = shutdown_signal() => {
+            () = &mut shutdown => {
                 tracing::info!("signal received; shutting down");
                 stop.cancel();
             }
@@ -113,14 +132,21 @@ fn progress_sink(context: &RequestContext<RoleServer>) -> Option<ProgressSink> {
     }))
 }
 
-impl ServerHandler for SqlwardenServer {
-    fn get_info(&self) -> ServerConfig {
+impl SqlwardenServer {
+    /// The `initialize` answer; the same for every session.
+    fn server_config() -> ServerConfig {
         ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
             .with_server_info(
                 Implementation::new("sqlwarden", env!("CARGO_PKG_VERSION"))
                     .with_title("sqlwarden: read-only, policy-governed SQL"),
             )
             .with_instructions(INSTRUCTIONS)
+    }
+}
+
+impl ServerHandler for SqlwardenServer {
+    fn get_info(&self) -> ServerConfig {
+        Self::server_config()
     }
 
     async fn initialize(
@@ -165,5 +191,30 @@ impl ServerHandler for SqlwardenServer {
         };
         result.structured_content = Some(output.envelope);
         Ok(result.into())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tools::TOOLS;
+
+    /// What clients read in `tools/list`; any change to a description or a
+    /// schema shows up in review.
+    #[test]
+    fn tools_list_wire_format() {
+        let tools: Vec<Tool> = TOOLS.iter().map(mcp_tool).collect();
+        insta::assert_json_snapshot!("tools_list", tools);
+    }
+
+    #[test]
+    fn instructions_state_the_security_posture() {
+        let info = SqlwardenServer::server_config();
+        let instructions = info.instructions.unwrap_or_default();
+        for needle in ["read-only", "untrusted-data", "audit", "hint"] {
+            assert!(instructions.contains(needle), "{needle}");
+        }
+        assert_eq!(info.server_info.name, "sqlwarden");
+        assert!(info.capabilities.tools.is_some());
     }
 }

@@ -121,13 +121,17 @@ async fn load_database(args: &DemoArgs) -> Result<(), DemoError> {
         ));
     }
     printer::status(&format!("Creating database `{}` ...", args.dbname));
-    admin
-        .batch_execute(&format!(
-            "DROP DATABASE IF EXISTS {db} WITH (FORCE); CREATE DATABASE {db}",
-            db = args.dbname
-        ))
-        .await
-        .map_err(|e| sql_error("create the demo database", &e))?;
+    // Two messages: in one, the statements would form an implicit
+    // transaction, which DROP and CREATE DATABASE refuse.
+    for sql in [
+        format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", args.dbname),
+        format!("CREATE DATABASE {}", args.dbname),
+    ] {
+        admin
+            .batch_execute(&sql)
+            .await
+            .map_err(|e| sql_error("create the demo database", &e))?;
+    }
     let client = connect(args, &args.dbname).await?;
     printer::status("Loading the sales warehouse ...");
     client

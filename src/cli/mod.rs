@@ -5,10 +5,17 @@
 //! CLI prints to stdout goes through [`printer`]; diagnostics go to stderr.
 //! `--help`, `--version` and `init` read no config and no keyring.
 
+pub mod audit;
+pub mod auth;
+pub mod call;
+pub mod check;
 pub mod demo;
 pub mod init;
 pub mod logging;
 pub mod printer;
+pub mod query;
+pub mod serve;
+pub mod session;
 
 use std::path::PathBuf;
 
@@ -49,7 +56,19 @@ pub enum Command {
     Serve,
     /// Write the commented example config set into the config directory.
     Init(init::InitArgs),
-    /// Load the demo warehouse.
+    /// Validate the config and test every connection; exit 1 on any problem.
+    Check,
+    /// Run one read-only query exactly as `run_select_sql` would.
+    Query(query::QueryArgs),
+    /// Call any tool in-process exactly as an agent would; print the
+    /// envelope.
+    Call(call::CallArgs),
+    /// Store, show or delete a connection's secret in the OS keyring.
+    Auth(auth::AuthArgs),
+    /// Work with the audit log.
+    Audit(audit::AuditArgs),
+    /// Load a demo sales warehouse into the local PostgreSQL and write a
+    /// matching config set.
     Demo(demo::DemoArgs),
 }
 

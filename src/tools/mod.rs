@@ -10,6 +10,7 @@
 
 mod args;
 mod catalog;
+mod engines;
 mod envelope;
 mod fence;
 mod pipeline;
@@ -20,10 +21,11 @@ mod table;
 
 use schemars::JsonSchema;
 
+pub use engines::ConfiguredEngines;
 pub use envelope::ToolOutput;
 pub use fence::DATA_HANDLING;
 pub use pipeline::CallContext;
-pub use record::{AuditSink, CallRecord};
+pub use record::AuditSink;
 pub use session::{EngineFactory, Session};
 
 /// A tool as listed to clients.

@@ -61,14 +61,14 @@ impl Session {
         if let Err(error) = &outcome {
             log_failure(tool, error);
         }
-        let record = record::build(
+        let mut record = record::build(
             &self.caller(),
             &ids,
             arguments.unwrap_or(Value::Null),
             &facts,
             outcome.as_ref().err(),
         );
-        match self.audit().append(&record) {
+        match self.audit().append(&mut record) {
             Ok(()) => render(&ids, &outcome, &facts),
             Err(cause) => {
                 tracing::error!(tool, %cause, "audit append failed; the call is refused");
@@ -170,18 +170,19 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+    use crate::audit::{AuditRecord, Outcome, PolicyDecision};
     use crate::cli::demo::{config_files, DemoArgs};
     use crate::config::Connection;
     use crate::engine::SharedEngine;
     use crate::policy::Policy;
-    use crate::tools::{AuditSink, CallRecord, EngineFactory};
+    use crate::tools::{AuditSink, EngineFactory};
 
     /// Keeps records in memory so tests can read them back.
     #[derive(Default)]
-    struct Recorded(Mutex<Vec<CallRecord>>);
+    struct Recorded(Mutex<Vec<AuditRecord>>);
 
     impl AuditSink for Recorded {
-        fn append(&self, record: &CallRecord) -> Result<(), String> {
+        fn append(&self, record: &mut AuditRecord) -> Result<(), String> {
             self.0.lock().unwrap().push(record.clone());
             Ok(())
         }
@@ -190,7 +191,7 @@ mod tests {
     struct Unwritable;
 
     impl AuditSink for Unwritable {
-        fn append(&self, _: &CallRecord) -> Result<(), String> {
+        fn append(&self, _: &mut AuditRecord) -> Result<(), String> {
             Err("disk full".into())
         }
     }
@@ -267,22 +268,49 @@ mod tests {
         assert_eq!(down.envelope["error"]["code"], "BACKEND_UNAVAILABLE");
 
         let records = audit.0.lock().unwrap();
-        let summary: Vec<(&str, &str, Option<&str>)> = records
+        let summary: Vec<_> = records
             .iter()
-            .map(|r| (r.tool_name.as_str(), r.outcome, r.error_code.as_deref()))
+            .map(|r| {
+                (
+                    r.tool_name.as_str(),
+                    r.outcome,
+                    r.policy_decision,
+                    r.error_code,
+                )
+            })
             .collect();
         assert_eq!(
             summary,
             [
-                ("list_allowed_tables", "ok", None),
-                ("drop_table", "error", Some("INVALID_ARGUMENT")),
-                ("run_select_sql", "error", Some("INVALID_ARGUMENT")),
-                ("describe_table", "error", Some("BACKEND_UNAVAILABLE")),
+                (
+                    "list_allowed_tables",
+                    Outcome::Ok,
+                    PolicyDecision::Allow,
+                    None
+                ),
+                (
+                    "drop_table",
+                    Outcome::Error,
+                    PolicyDecision::NotApplicable,
+                    Some(ErrorCode::InvalidArgument)
+                ),
+                (
+                    "run_select_sql",
+                    Outcome::Error,
+                    PolicyDecision::NotApplicable,
+                    Some(ErrorCode::InvalidArgument)
+                ),
+                (
+                    "describe_table",
+                    Outcome::Error,
+                    PolicyDecision::Allow,
+                    Some(ErrorCode::BackendUnavailable)
+                ),
             ]
         );
         assert_eq!(records[2].request_params, json!({"sql": 1}));
         assert_eq!(records[3].source.as_deref(), Some("demo"));
-        assert_eq!(records[0].user_id, "demo_analyst");
+        assert_eq!(records[0].user_id.as_deref(), Some("demo_analyst"));
         assert_eq!(
             records[0].audit_id,
             ok.envelope["audit_id"].as_str().unwrap()
@@ -321,7 +349,9 @@ mod tests {
             .as_str()
             .unwrap()
             .contains("get_join_paths"));
-        assert_eq!(audit.0.lock().unwrap()[0].policy_decision, "deny");
+        let records = audit.0.lock().unwrap();
+        assert_eq!(records[0].policy_decision, PolicyDecision::Deny);
+        assert_eq!(records[0].outcome, Outcome::Denied);
     }
 
     #[tokio::test]

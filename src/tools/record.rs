@@ -1,74 +1,29 @@
 //! What the call pipeline tells the audit log about one call, and the sink
 //! it tells it to.
 //!
-//! The pipeline builds one [`CallRecord`] for every call on every path
+//! The pipeline builds one [`AuditRecord`] for every call on every path
 //! (success, refusal, bad arguments, unknown tool, internal error) and hands
 //! it to an [`AuditSink`] before the result leaves the process. A sink that
 //! fails makes the call fail: no query result is returned unaudited. The
-//! sink owns persistence (files, hash chain); this module owns only the
-//! facts, and never holds result rows or secrets.
+//! sink owns persistence and the hash chain ([`AuditLog`]); this module only
+//! fills in the facts, and never result rows or secrets.
 
-use serde::Serialize;
-
+use crate::audit::{AuditLog, AuditRecord, PolicyDecision};
 use crate::error::ToolError;
 
 use super::envelope::{CallFacts, CallIds};
 
-/// One tool call, as the audit log records it.
-#[derive(Debug, Clone, Serialize)]
-pub struct CallRecord {
-    /// Unique per record.
-    pub audit_id: String,
-    /// Unique per call (also in the envelope).
-    pub request_id: String,
-    /// RFC 3339 start time of the call.
-    pub timestamp: String,
-    /// Unique per server process.
-    pub session_id: String,
-    /// MCP client name from `initialize` (or `sqlwarden-cli`).
-    pub client_name: Option<String>,
-    /// MCP client version from `initialize`.
-    pub client_version: Option<String>,
-    /// The caller's `identity.user_id`.
-    pub user_id: String,
-    /// The caller's roles.
-    pub roles: Vec<String>,
-    /// Tool name as called (even when unknown).
-    pub tool_name: String,
-    /// Connection used, once known.
-    pub source: Option<String>,
-    /// `ok` or `error`.
-    pub outcome: &'static str,
-    /// `allow`, or `deny` when policy or the gate refused.
-    pub policy_decision: &'static str,
-    /// Why policy refused, when it did.
-    pub deny_reason: Option<String>,
-    /// The error code, on failure.
-    pub error_code: Option<String>,
-    /// Detail kept from the agent (internal cause, database text).
-    pub error_detail: Option<String>,
-    /// Wall time of the call.
-    pub latency_ms: f64,
-    /// The arguments exactly as sent (the SQL as the agent wrote it).
-    pub request_params: serde_json::Value,
-    /// The SQL that ran, as the gate printed it.
-    pub rewritten_sql: Option<String>,
-    /// Policy keys of the tables read.
-    pub tables_used: Vec<String>,
-    /// `table.column` of the columns read.
-    pub columns_used: Vec<String>,
-    /// Rows returned.
-    pub row_count: Option<u64>,
-    /// Whether rows were cut.
-    pub truncated: bool,
-    /// SHA-256 of the policy inputs in force.
-    pub policy_sha256: String,
+/// Where audit records go.
+pub trait AuditSink: Send + Sync {
+    /// Append one record durably (the sink may set its chain fields); an
+    /// error means the call must fail.
+    fn append(&self, record: &mut AuditRecord) -> Result<(), String>;
 }
 
-/// Where call records go.
-pub trait AuditSink: Send + Sync {
-    /// Append one record durably; an error means the call must fail.
-    fn append(&self, record: &CallRecord) -> Result<(), String>;
+impl AuditSink for AuditLog {
+    fn append(&self, record: &mut AuditRecord) -> Result<(), String> {
+        AuditLog::append(self, record).map_err(|e| format!("{e} ({})", e.hint()))
+    }
 }
 
 /// Who is calling, fixed for a session.
@@ -89,31 +44,39 @@ pub(crate) fn build(
     request_params: serde_json::Value,
     facts: &CallFacts,
     error: Option<&ToolError>,
-) -> CallRecord {
-    let denied = error.is_some_and(|e| e.code.is_policy_denial());
-    CallRecord {
-        audit_id: ids.audit_id.clone(),
-        request_id: ids.request_id.clone(),
-        timestamp: ids.timestamp.clone(),
-        session_id: caller.session_id.clone(),
-        client_name: caller.client_name.clone(),
-        client_version: caller.client_version.clone(),
-        user_id: caller.user_id.clone(),
-        roles: caller.roles.clone(),
-        tool_name: ids.tool_name.clone(),
-        source: facts.source.clone(),
-        outcome: if error.is_some() { "error" } else { "ok" },
-        policy_decision: if denied { "deny" } else { "allow" },
-        deny_reason: error.filter(|_| denied).map(|e| e.message.clone()),
-        error_code: error.map(|e| e.code.as_str().to_string()),
-        error_detail: error.and_then(|e| e.internal.clone().or(e.untrusted_detail.clone())),
-        latency_ms: ids.latency_ms,
-        request_params,
-        rewritten_sql: facts.rewritten_sql.clone(),
-        tables_used: facts.tables_used.clone(),
-        columns_used: facts.columns_used.clone(),
-        row_count: facts.row_count,
-        truncated: facts.truncated,
-        policy_sha256: caller.policy_sha256.clone(),
+) -> AuditRecord {
+    let mut record = AuditRecord::new(
+        &ids.tool_name,
+        &ids.request_id,
+        &caller.session_id,
+        &caller.policy_sha256,
+    );
+    record.audit_id.clone_from(&ids.audit_id);
+    record.timestamp.clone_from(&ids.timestamp);
+    record.client_name.clone_from(&caller.client_name);
+    record.client_version.clone_from(&caller.client_version);
+    record.user_id = Some(caller.user_id.clone());
+    record.roles.clone_from(&caller.roles);
+    record.source.clone_from(&facts.source);
+    // Policy was consulted once the call resolved a source; a later failure
+    // (a backend down) keeps that decision, a refusal turns it into `deny`.
+    if facts.source.is_some() {
+        record.policy_decision = PolicyDecision::Allow;
     }
+    record.latency_ms = ids.latency_ms;
+    record.request_params = request_params;
+    record.rewritten_sql.clone_from(&facts.rewritten_sql);
+    record.tables_used.clone_from(&facts.tables_used);
+    record.columns_used.clone_from(&facts.columns_used);
+    record.row_count = facts.row_count;
+    record.truncated = facts.row_count.map(|_| facts.truncated);
+    if let Some(error) = error {
+        record.fail(error);
+        if record.error_detail.is_none() {
+            // Database text is kept for the administrator, never shown to
+            // the agent outside the fence.
+            record.error_detail.clone_from(&error.untrusted_detail);
+        }
+    }
+    record
 }

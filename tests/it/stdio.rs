@@ -393,6 +393,17 @@ async fn every_tool_and_every_refusal_over_stdio() {
         .is_some_and(|s| s.contains("EAST")));
     let text = serde_json::to_string(&records).unwrap();
     assert!(!text.contains("+86-138"), "no rows in the audit log");
+    let verify = std::process::Command::new(env!("CARGO_BIN_EXE_sqlwarden"))
+        .args(["audit", "verify", "--dir"])
+        .arg(fx.audit_dir())
+        .output()
+        .unwrap();
+    assert!(
+        verify.status.success(),
+        "{}",
+        String::from_utf8_lossy(&verify.stderr)
+    );
+    assert!(String::from_utf8_lossy(&verify.stdout).contains(&format!("{calls} record(s)")));
 }
 
 #[tokio::test]
@@ -437,15 +448,14 @@ async fn garbage_on_the_pipe_is_survived_and_stdout_stays_json_rpc() {
         stdin.write_all(b"\n").await.unwrap();
     }
     stdin.flush().await.unwrap();
-    let mut seen = Vec::new();
+    let mut seen: Vec<Value> = Vec::new();
     let answered = tokio::time::timeout(Duration::from_secs(20), async {
         while let Some(line) = stdout.next_line().await.unwrap() {
             let message: Value = serde_json::from_str(&line)
                 .unwrap_or_else(|e| panic!("stdout line is not JSON ({e}): {line}"));
             assert_eq!(message["jsonrpc"], "2.0", "{line}");
-            let done = message["id"] == 3;
             seen.push(message);
-            if done {
+            if seen.iter().any(|m| m["id"] == 3) && seen.iter().any(|m| m["id"] == 2) {
                 return true;
             }
         }
@@ -454,19 +464,21 @@ async fn garbage_on_the_pipe_is_survived_and_stdout_stays_json_rpc() {
     .await
     .expect("server answered in time");
     assert!(answered, "server stopped before answering: {seen:#?}");
-    let last = seen.last().unwrap();
-    assert_eq!(last["result"]["structuredContent"]["ok"], true, "{last:#}");
-    assert!(seen
-        .iter()
-        .any(|m| m["id"] == 1 && m["result"]["instructions"].is_string()));
+    let by_id = |id: i64| seen.iter().find(|m| m["id"] == id).unwrap();
+    assert!(by_id(1)["result"]["instructions"].is_string());
+    assert!(by_id(2)["error"]["code"].is_i64(), "{:#}", by_id(2));
+    assert_eq!(by_id(3)["result"]["structuredContent"]["ok"], true);
     drop(stdin);
     let status = tokio::time::timeout(Duration::from_secs(10), child.wait())
         .await
         .expect("exits on EOF")
         .unwrap();
     assert!(status.success(), "exit status on stdin EOF: {status}");
-    // Nothing else was written to stdout after EOF.
-    assert!(stdout.next_line().await.unwrap().is_none());
+    while let Some(line) = stdout.next_line().await.unwrap() {
+        let message: Value = serde_json::from_str(&line)
+            .unwrap_or_else(|e| panic!("stdout line is not JSON ({e}): {line}"));
+        assert_eq!(message["jsonrpc"], "2.0", "{line}");
+    }
     assert_eq!(fx.audit_records()[0]["client_name"], "raw-test");
 }
 
@@ -492,4 +504,22 @@ async fn sigterm_ends_the_server_cleanly() {
         .expect("exits on SIGTERM")
         .unwrap();
     assert!(status.success(), "exit status on SIGTERM: {status}");
+}
+
+#[tokio::test]
+async fn stdin_closed_before_initialize_is_a_clean_exit() {
+    let fx = Fixture::new("stdio_eof", "").await;
+    let mut child = fx
+        .command()
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn");
+    drop(child.stdin.take());
+    let status = tokio::time::timeout(Duration::from_secs(10), child.wait())
+        .await
+        .expect("exits on EOF")
+        .unwrap();
+    assert!(status.success(), "exit status on early EOF: {status}");
 }
