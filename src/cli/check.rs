@@ -8,6 +8,7 @@
 
 use std::path::Path;
 
+use crate::config::Connection;
 use crate::secrets::{self, SecretSource};
 use crate::tools::{ConfiguredEngines, EngineFactory};
 
@@ -55,13 +56,20 @@ pub async fn run(config_dir: Option<&Path>) -> ExitStatus {
                     "  reachable: yes ({}, login `{}`)",
                     report.server_version, report.login
                 ));
-                for capability in &report.write_capabilities {
-                    printer::out(&format!(
-                        "  WARNING: the login can write or escape policy: {capability}"
-                    ));
-                }
                 if report.write_capabilities.is_empty() {
                     printer::out("  read-only: yes (no write capability found)");
+                } else {
+                    printer::out(&format!(
+                        "  WARNING: the login can write or escape policy in {} way(s):",
+                        report.write_capabilities.len()
+                    ));
+                    for capability in &report.write_capabilities {
+                        printer::out(&format!("    - {capability}"));
+                    }
+                    printer::out(&format!(
+                        "  hint: connect as a login with SELECT grants only{}",
+                        role_note(connection)
+                    ));
                 }
                 for warning in &report.warnings {
                     printer::out(&format!("  warning: {warning}"));
@@ -88,6 +96,19 @@ pub async fn run(config_dir: Option<&Path>) -> ExitStatus {
             Some("Fix them as the hints above say, then run `sqlwarden check` again"),
         );
         ExitStatus::Failure
+    }
+}
+
+/// What the configured `role:` changes, for the write-capability hint.
+fn role_note(connection: &Connection) -> String {
+    match connection {
+        Connection::Postgres(pg) => match &pg.role {
+            Some(role) => format!(
+                "; queries already run as role `{role}` inside a read-only transaction, which limits the damage, but the login itself is what a leaked config would expose"
+            ),
+            None => "; or set `role:` to a NOLOGIN role with SELECT grants only".into(),
+        },
+        Connection::Maxcompute(_) => String::new(),
     }
 }
 

@@ -206,3 +206,53 @@ async fn demo_loads_a_database_and_writes_a_working_config() {
     assert_eq!(query.status.code(), Some(0), "{}", stderr(&query));
     assert!(stdout(&query).contains("enterprise"), "{}", stdout(&query));
 }
+
+#[tokio::test]
+async fn check_reports_each_connection_and_fails_on_a_dead_one() {
+    let fx = Fixture::new("cli_check", "").await;
+    let out = sqlwarden(fx.dir.path(), &["check"]);
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(1), "{text}{}", stderr(&out));
+    assert!(text.contains("config: ok"), "{text}");
+    let demo =
+        &text[text.find("connection `demo`").unwrap()..text.find("connection `down`").unwrap()];
+    assert!(demo.contains("credentials: none stored"), "{demo}");
+    assert!(demo.contains("reachable: yes"), "{demo}");
+    // The test login is a superuser: check must say so, loudly.
+    assert!(demo.contains("WARNING: the login can write"), "{demo}");
+    let down = &text[text.find("connection `down`").unwrap()..];
+    assert!(down.contains("reachable: no"), "{down}");
+    assert!(down.contains("BACKEND_UNAVAILABLE"), "{down}");
+    assert!(down.contains("hint: "), "{down}");
+    assert!(stderr(&out).contains("1 connection(s) have problems"));
+}
+
+#[tokio::test]
+async fn auth_status_names_where_the_secret_comes_from_never_the_value() {
+    let fx = Fixture::new("cli_auth", "").await;
+    let out = Command::new(env!("CARGO_BIN_EXE_sqlwarden"))
+        .args(["--config-dir"])
+        .arg(fx.dir.path())
+        .args(["auth", "status", "demo"])
+        .env("SQLWARDEN_DEMO_PASSWORD", "hunter2-not-printed")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(text.contains("SQLWARDEN_DEMO_PASSWORD"), "{text}");
+    assert!(!text.contains("hunter2"), "{text}");
+    let unknown = sqlwarden(fx.dir.path(), &["auth", "status", "nope"]);
+    assert_eq!(unknown.status.code(), Some(2));
+    assert!(stderr(&unknown).contains("`demo`"), "{}", stderr(&unknown));
+}
+
+#[test]
+fn help_reads_no_config() {
+    let out = Command::new(env!("CARGO_BIN_EXE_sqlwarden"))
+        .arg("--help")
+        .env("SQLWARDEN_CONFIG_DIR", "/nonexistent/sqlwarden")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    insta::assert_snapshot!("help", stdout(&out));
+}
