@@ -3,12 +3,13 @@
 //!
 //! The secret is looked up when the first call needs the source, never at
 //! start-up, so `initialize` and `tools/list` stay off the keyring. A lookup
-//! that fails, or a connection whose engine is missing, fails only the
-//! calls that use that source.
+//! that fails (or MaxCompute keys that are missing) fails only the calls
+//! that use that source, and the next call tries again.
 
 use std::sync::Arc;
 
 use crate::config::Connection;
+use crate::engine::maxcompute::MaxComputeEngine;
 use crate::engine::postgres::PostgresEngine;
 use crate::engine::SharedEngine;
 use crate::error::{ErrorCode, ToolError};
@@ -33,11 +34,16 @@ impl EngineFactory for ConfiguredEngines {
                 })?;
                 Ok(Arc::new(PostgresEngine::new(name, pg, password)))
             }
-            Connection::Maxcompute(_) => Err(ToolError::new(
-                ErrorCode::BackendUnavailable,
-                format!("Connection `{name}` is a MaxCompute source, and this build of sqlwarden has no MaxCompute engine yet"),
-                "Use a PostgreSQL source, or upgrade sqlwarden to a release with MaxCompute support",
-            )),
+            Connection::Maxcompute(mc) => {
+                let keys = secrets::maxcompute_keys(name).map_err(|e| {
+                    ToolError::new(
+                        ErrorCode::CredentialsMissing,
+                        format!("The access keys of connection `{name}` could not be read: {e}"),
+                        e.hint(),
+                    )
+                })?;
+                Ok(Arc::new(MaxComputeEngine::new(name, mc, keys)?))
+            }
         }
     }
 }

@@ -1,2 +1,341 @@
 //! The MaxCompute engine: REST client, request signing, SQL instances and
-//! the instance tunnel.
+//! the instance tunnel, behind the [`Engine`] trait.
+//!
+//! Phases, one file each: [`endpoint`] (addresses), [`sign`] (V2/V4
+//! signatures), [`client`] + [`retry`] (one HTTP client, retries),
+//! [`error`] (typed errors → [`ErrorCode`]), [`metadata`] (schemas,
+//! partitions, project), [`instance`] (jobs: create, poll, result,
+//! terminate), [`tunnel`] + [`stream`] (record download and decoding),
+//! [`result_csv`] (the `?result` fallback), [`result_rows`] (caps), and
+//! [`query`] (run and estimate, with deadline and cancellation).
+//!
+//! The one idea: building an engine never touches the network, and the
+//! agent's text only ever reaches MaxCompute as a gate-rendered `<Query>`;
+//! the job's settings come from connections.yaml plus the forced read-only
+//! and no-full-scan settings.
+//!
+//! [`ErrorCode`]: crate::error::ErrorCode
+
+mod client;
+mod endpoint;
+mod error;
+mod instance;
+mod metadata;
+mod query;
+mod result_csv;
+mod result_rows;
+mod retry;
+mod sign;
+pub mod stream;
+mod tunnel;
+mod types;
+
+use std::collections::BTreeMap;
+
+use tokio::sync::OnceCell;
+
+use crate::config::MaxComputeConnection;
+use crate::error::{ErrorCode, ToolError};
+use crate::guard::CheckedQuery;
+use crate::secrets::MaxComputeKeys;
+
+use super::{
+    BoxFuture, ColumnInfo, CostEstimate, Engine, EngineResult, PageRequest, PartitionPage,
+    ProbeReport, QueryResult, RunContext,
+};
+use client::RestClient;
+use endpoint::Endpoint;
+use metadata::TableRef;
+use sign::SignatureVersion;
+
+/// Partitions per `list_partitions` page when the caller names no size.
+const DEFAULT_PARTITION_PAGE: usize = 100;
+/// Most partitions per `list_partitions` page.
+const MAX_PARTITION_PAGE: usize = 1000;
+/// Time for the `MAX_PT` job: it reads metadata only, but may queue behind
+/// other jobs on a busy quota.
+const MAX_PT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
+/// A partition value is a short string (MaxCompute caps it at 256 bytes).
+const MAX_PARTITION_VALUE_BYTES: u64 = 1024;
+
+/// A MaxCompute project as a sqlwarden engine.
+pub struct MaxComputeEngine {
+    name: String,
+    client: RestClient,
+    /// The connection's own job settings (forced ones are added per job).
+    settings: BTreeMap<String, String>,
+    configured_tunnel: Option<String>,
+    tunnel: OnceCell<Endpoint>,
+}
+
+impl MaxComputeEngine {
+    /// An engine for connection `name`. Never touches the network. Fails
+    /// with `CREDENTIALS_MISSING` when `keys` is `None` or empty, and with
+    /// `BACKEND_ERROR` when the endpoint in connections.yaml is unusable.
+    pub fn new(
+        name: &str,
+        connection: &MaxComputeConnection,
+        keys: Option<MaxComputeKeys>,
+    ) -> Result<Self, ToolError> {
+        let keys = keys
+            .filter(|k| !k.access_key_id.is_empty() && !k.access_key_secret.expose().is_empty())
+            .ok_or_else(|| missing_keys(name))?;
+        let service = Endpoint::parse(&connection.endpoint).map_err(|e| bad_endpoint(name, &e))?;
+        let region = connection
+            .region
+            .clone()
+            .filter(|r| !r.is_empty())
+            .or_else(|| service.region_from_host());
+        let version = match region {
+            Some(region) => SignatureVersion::V4 { region },
+            None => SignatureVersion::V2,
+        };
+        let schema = connection.schema.clone().filter(|s| !s.is_empty());
+        let client = RestClient::new(service, keys, version, connection.project.clone(), schema)
+            .map_err(ToolError::internal)?;
+        Ok(Self {
+            name: name.to_owned(),
+            client,
+            settings: connection.settings.clone(),
+            configured_tunnel: connection.tunnel_endpoint.clone().filter(|t| !t.is_empty()),
+            tunnel: OnceCell::new(),
+        })
+    }
+
+    fn table_ref(&self, table: &str) -> Result<TableRef, ToolError> {
+        TableRef::parse(table, self.client.project()).ok_or_else(|| {
+            ToolError::new(
+                ErrorCode::InvalidArgument,
+                format!("`{table}` is not a MaxCompute table name"),
+                "Name tables as `project.table` or `project.schema.table`, as keyed in policy.yaml",
+            )
+        })
+    }
+
+    async fn columns(&self, table: &str) -> EngineResult<Option<Vec<ColumnInfo>>> {
+        let table = self.table_ref(table)?;
+        metadata::table_columns(&self.client, &table)
+            .await
+            .map_err(|e| e.to_tool_error(&self.name))
+    }
+
+    async fn partitions(&self, table: &str) -> EngineResult<Vec<metadata::PartitionEntry>> {
+        let table_ref = self.table_ref(table)?;
+        metadata::all_partitions(&self.client, &table_ref)
+            .await
+            .map_err(|e| e.to_tool_error(&self.name))?
+            .ok_or_else(|| {
+                ToolError::new(
+                    ErrorCode::BackendError,
+                    format!("Table `{table}` does not exist in MaxCompute"),
+                    format!(
+                        "Check the table key in policy.yaml for source `{}`",
+                        self.name
+                    ),
+                )
+            })
+    }
+
+    /// `MAX_PT` of the table, after checking that `field` is its first
+    /// partition key. MaxCompute's own `MAX_PT` is the definition of "newest
+    /// partition that holds data" (empty partitions are skipped), and the
+    /// listing API does not reliably report which partitions are empty.
+    async fn newest_partition(&self, table: &str, field: &str) -> EngineResult<Option<String>> {
+        let table_ref = self.table_ref(table)?;
+        let not_found = || {
+            ToolError::new(
+                ErrorCode::BackendError,
+                format!("Table `{table}` does not exist in MaxCompute"),
+                format!(
+                    "Check the table key in policy.yaml for source `{}`",
+                    self.name
+                ),
+            )
+        };
+        let columns = metadata::table_columns(&self.client, &table_ref)
+            .await
+            .map_err(|e| e.to_tool_error(&self.name))?
+            .ok_or_else(not_found)?;
+        let first_key = columns
+            .iter()
+            .find(|c| c.partition_key)
+            .map(|c| c.name.as_str());
+        if !first_key.is_some_and(|key| key.eq_ignore_ascii_case(field)) {
+            let fix = match first_key {
+                Some(key) => {
+                    format!("Set `default_partition.field: {key}` for `{table}` in policy.yaml")
+                }
+                None => format!(
+                    "`{table}` is not partitioned; remove its `default_partition` from policy.yaml"
+                ),
+            };
+            return Err(ToolError::new(
+                ErrorCode::BackendError,
+                format!("`{field}` is not the first partition key of `{table}`"),
+                fix,
+            ));
+        }
+        let any = metadata::has_partitions(&self.client, &table_ref)
+            .await
+            .map_err(|e| e.to_tool_error(&self.name))?
+            .ok_or_else(not_found)?;
+        if !any {
+            return Ok(None);
+        }
+        // `qualified()` holds only letters, digits, `_` and `.` (checked by
+        // `TableRef::parse`), so it is safe inside the string literal.
+        let sql = format!("SELECT MAX_PT('{}') AS max_pt", table_ref.qualified());
+        let caps = query::Caps {
+            limit: 1,
+            max_cell_bytes: MAX_PARTITION_VALUE_BYTES,
+            max_result_bytes: MAX_PARTITION_VALUE_BYTES * 2,
+        };
+        let result = self
+            .run_sql(
+                &sql,
+                caps,
+                MAX_PT_TIMEOUT,
+                &RunContext::default(),
+                table_ref.schema.is_some(),
+            )
+            .await?;
+        Ok(result
+            .rows
+            .first()
+            .and_then(|row| row.first())
+            .and_then(|value| value.as_str())
+            .map(str::to_owned))
+    }
+
+    async fn partition_page(&self, table: &str, page: PageRequest) -> EngineResult<PartitionPage> {
+        let offset = match page.marker.as_deref() {
+            None | Some("") => 0,
+            Some(marker) => marker.parse::<usize>().map_err(|_| {
+                ToolError::new(
+                    ErrorCode::InvalidArgument,
+                    "The partition page marker is not one sqlwarden gave out",
+                    "Pass the `next_marker` of the previous page unchanged, or none for the first page",
+                )
+            })?,
+        };
+        let size = match usize::try_from(page.limit).unwrap_or(MAX_PARTITION_PAGE) {
+            0 => DEFAULT_PARTITION_PAGE,
+            n => n.min(MAX_PARTITION_PAGE),
+        };
+        let entries = self.partitions(table).await?;
+        let end = offset.saturating_add(size).min(entries.len());
+        let partitions = entries
+            .get(offset.min(end)..end)
+            .unwrap_or_default()
+            .iter()
+            .map(metadata::PartitionEntry::spec)
+            .collect();
+        Ok(PartitionPage {
+            partitions,
+            next_marker: (end < entries.len()).then(|| end.to_string()),
+        })
+    }
+
+    async fn probe_project(&self) -> EngineResult<ProbeReport> {
+        let info = metadata::project_info(&self.client)
+            .await
+            .map_err(|e| e.to_tool_error(&self.name))?;
+        let mut warnings = vec![
+            "MaxCompute does not report what the access key may write; sqlwarden forces `odps.sql.read.only=true` on every job, so give the key read-only permissions as well".to_owned(),
+        ];
+        if info
+            .properties
+            .get("odps.sql.allow.fullscan")
+            .map(String::as_str)
+            == Some("true")
+        {
+            warnings.push("The project allows full scans (`odps.sql.allow.fullscan=true`); sqlwarden forces it off for its own jobs".into());
+        }
+        let schemas_on = info
+            .properties
+            .get("odps.schema.model.enabled")
+            .map(String::as_str)
+            == Some("true");
+        if schemas_on && self.client.schema().is_none() {
+            warnings.push(format!("The project uses schemas; set `schema` for `{}` in connections.yaml or key tables as `project.schema.table`", self.name));
+        }
+        let region = info
+            .region
+            .map(|r| format!(", region {r}"))
+            .unwrap_or_default();
+        let owner = info
+            .owner
+            .map(|o| format!(", owner {o}"))
+            .unwrap_or_default();
+        Ok(ProbeReport {
+            server_version: format!("MaxCompute project `{}`{region}{owner}", info.name),
+            login: format!("access key {}", self.client.masked_key_id()),
+            write_capabilities: Vec::new(),
+            warnings,
+        })
+    }
+}
+
+impl Engine for MaxComputeEngine {
+    fn run<'a>(
+        &'a self,
+        query: &'a CheckedQuery,
+        ctx: RunContext,
+    ) -> BoxFuture<'a, EngineResult<QueryResult>> {
+        Box::pin(self.run_query(query, ctx))
+    }
+
+    fn estimate<'a>(
+        &'a self,
+        query: &'a CheckedQuery,
+    ) -> BoxFuture<'a, EngineResult<CostEstimate>> {
+        Box::pin(self.estimate_query(query))
+    }
+
+    fn table_columns<'a>(
+        &'a self,
+        table: &'a str,
+    ) -> BoxFuture<'a, EngineResult<Option<Vec<ColumnInfo>>>> {
+        Box::pin(self.columns(table))
+    }
+
+    fn max_partition<'a>(
+        &'a self,
+        table: &'a str,
+        field: &'a str,
+    ) -> BoxFuture<'a, EngineResult<Option<String>>> {
+        Box::pin(self.newest_partition(table, field))
+    }
+
+    fn list_partitions<'a>(
+        &'a self,
+        table: &'a str,
+        page: PageRequest,
+    ) -> BoxFuture<'a, EngineResult<PartitionPage>> {
+        Box::pin(self.partition_page(table, page))
+    }
+
+    fn probe<'a>(&'a self) -> BoxFuture<'a, EngineResult<ProbeReport>> {
+        Box::pin(self.probe_project())
+    }
+}
+
+fn missing_keys(name: &str) -> ToolError {
+    ToolError::new(
+        ErrorCode::CredentialsMissing,
+        format!("No MaxCompute access key is stored for `{name}`"),
+        format!("Run `sqlwarden auth set {name}`, or set ALIBABA_CLOUD_ACCESS_KEY_ID and ALIBABA_CLOUD_ACCESS_KEY_SECRET (plus ALIBABA_CLOUD_SECURITY_TOKEN for STS keys)"),
+    )
+}
+
+fn bad_endpoint(name: &str, error: &endpoint::EndpointError) -> ToolError {
+    ToolError::new(
+        ErrorCode::BackendError,
+        format!("The MaxCompute endpoint of `{name}` is unusable: {error}"),
+        format!("Set `endpoint` of `{name}` in connections.yaml to a URL such as `https://service.cn-hangzhou.maxcompute.aliyun.com/api`"),
+    )
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests;

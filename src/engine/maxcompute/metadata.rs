@@ -1,0 +1,400 @@
+//! Metadata reads: table schemas, partitions, and project facts
+//! (docs/maxcompute-rest.md §3).
+//!
+//! Every name is a path segment or a parameter, never spliced into SQL, and
+//! nothing here decides what the agent may see: callers filter by policy.
+//! "Newest" means the greatest value in string order, level by level, the
+//! order MaxCompute's `MAX_PT` uses. Which partition *holds data* is not
+//! decided here: listings do not reliably say, so the engine asks `MAX_PT`.
+
+use std::cmp::Ordering;
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+
+use crate::engine::ColumnInfo;
+
+use super::client::{Call, Plane, RestClient};
+use super::endpoint::Resource;
+use super::error::McError;
+
+/// Partitions asked for per page (the Go SDK's choice; the server may
+/// return fewer).
+const PARTITION_PAGE: &str = "10000";
+/// MaxCompute's own cap on partitions per table; a listing longer than this
+/// means a server paging loop, which must not spin forever.
+const MAX_PARTITIONS: usize = 60_000;
+
+/// A table named by a policy key: `table`, `project.table` or
+/// `project.schema.table`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct TableRef {
+    /// Project.
+    pub(crate) project: String,
+    /// Schema, for 3-tier projects.
+    pub(crate) schema: Option<String>,
+    /// Table name.
+    pub(crate) name: String,
+}
+
+impl TableRef {
+    /// Split a policy key; `None` when it has more than three parts or a
+    /// part that is not a MaxCompute name (letters, digits, `_`). That rule
+    /// is MaxCompute's own, and it lets a name sit inside a string literal
+    /// (`MAX_PT('p.t')`) with nothing to escape.
+    pub(crate) fn parse(key: &str, default_project: &str) -> Option<Self> {
+        let parts: Vec<&str> = key.split('.').map(str::trim).collect();
+        let is_name =
+            |p: &&str| !p.is_empty() && p.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+        if !parts.iter().all(is_name) {
+            return None;
+        }
+        let (project, schema, name) = match parts.as_slice() {
+            [name] => (default_project, None, *name),
+            [project, name] => (*project, None, *name),
+            [project, schema, name] => (*project, Some(*schema), *name),
+            _ => return None,
+        };
+        Some(Self {
+            project: project.to_owned(),
+            schema: schema.map(str::to_owned),
+            name: name.to_owned(),
+        })
+    }
+
+    /// `project.table` or `project.schema.table`.
+    pub(crate) fn qualified(&self) -> String {
+        match &self.schema {
+            Some(schema) => format!("{}.{schema}.{}", self.project, self.name),
+            None => format!("{}.{}", self.project, self.name),
+        }
+    }
+
+    fn resource(&self) -> Resource {
+        let resource = Resource::new(["projects", &self.project, "tables", &self.name]);
+        match &self.schema {
+            Some(schema) => resource.param("curr_schema", schema.as_str()),
+            None => resource,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct TableDoc {
+    #[serde(rename = "Schema", default)]
+    schema: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct SchemaJson {
+    #[serde(default)]
+    columns: Vec<ColumnJson>,
+    #[serde(default, rename = "partitionKeys")]
+    partition_keys: Vec<ColumnJson>,
+}
+
+#[derive(Debug, Deserialize)]
+struct ColumnJson {
+    name: String,
+    #[serde(rename = "type")]
+    type_name: String,
+    #[serde(default)]
+    comment: Option<String>,
+    #[serde(default, rename = "isNullable", alias = "nullable")]
+    nullable: Option<bool>,
+}
+
+/// Every column of a table, partition keys last, or `None` when the table
+/// does not exist.
+pub(crate) async fn table_columns(
+    client: &RestClient,
+    table: &TableRef,
+) -> Result<Option<Vec<ColumnInfo>>, McError> {
+    let body = match client
+        .text(Plane::Service, &Call::get(table.resource()))
+        .await
+    {
+        Ok(body) => body,
+        Err(error) if error.is_not_found() => return Ok(None),
+        Err(error) => return Err(error),
+    };
+    parse_table(&body).map(Some)
+}
+
+fn parse_table(body: &str) -> Result<Vec<ColumnInfo>, McError> {
+    let doc: TableDoc = quick_xml::de::from_str(body)
+        .map_err(|e| McError::Protocol(format!("table document: {e}")))?;
+    let schema: SchemaJson = match doc.schema.as_deref().map(str::trim) {
+        Some(text) if !text.is_empty() => serde_json::from_str(text)
+            .map_err(|e| McError::Protocol(format!("table schema JSON: {e}")))?,
+        _ => return Err(McError::Protocol("table document has no schema".into())),
+    };
+    let to_info = |column: ColumnJson, partition_key: bool| ColumnInfo {
+        name: column.name,
+        type_name: column.type_name.to_ascii_lowercase(),
+        nullable: column.nullable.unwrap_or(true),
+        comment: column.comment.filter(|c| !c.is_empty()),
+        partition_key,
+        // Primary keys are only in the extended `Reserved` blob of
+        // transactional tables; sqlwarden does not read it.
+        primary_key: false,
+    };
+    let columns = schema.columns.into_iter().map(|c| to_info(c, false));
+    let keys = schema.partition_keys.into_iter().map(|c| to_info(c, true));
+    Ok(columns.chain(keys).collect())
+}
+
+/// One partition as listed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct PartitionEntry {
+    /// `(key, value)` per level, first level first.
+    pub(crate) values: Vec<(String, String)>,
+}
+
+impl PartitionEntry {
+    /// `pt=20240101` or `pt=20240101,region=east`.
+    pub(crate) fn spec(&self) -> String {
+        self.values
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct PartitionsDoc {
+    #[serde(rename = "Partition", default)]
+    partitions: Vec<PartitionDoc>,
+    #[serde(rename = "Marker", default)]
+    marker: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct PartitionDoc {
+    #[serde(rename = "Column", default)]
+    columns: Vec<PartitionColumnDoc>,
+}
+
+#[derive(Debug, Deserialize)]
+struct PartitionColumnDoc {
+    #[serde(rename = "@Name")]
+    name: String,
+    #[serde(rename = "@Value")]
+    value: String,
+}
+
+/// Whether a table has any partition at all (one small page), or `None`
+/// when the table does not exist.
+pub(crate) async fn has_partitions(
+    client: &RestClient,
+    table: &TableRef,
+) -> Result<Option<bool>, McError> {
+    let resource = table
+        .resource()
+        .flag("partitions")
+        .param("expectmarker", "true")
+        .param("maxitems", "1");
+    match client.text(Plane::Service, &Call::get(resource)).await {
+        Ok(body) => Ok(Some(!parse_partitions(&body)?.0.is_empty())),
+        Err(error) if error.is_not_found() => Ok(None),
+        Err(error) => Err(error),
+    }
+}
+
+/// Every partition of a table (all pages), newest first, or `None` when
+/// the table does not exist.
+pub(crate) async fn all_partitions(
+    client: &RestClient,
+    table: &TableRef,
+) -> Result<Option<Vec<PartitionEntry>>, McError> {
+    let mut entries = Vec::new();
+    let mut marker: Option<String> = None;
+    loop {
+        let mut resource = table
+            .resource()
+            .flag("partitions")
+            .param("expectmarker", "true")
+            .param("maxitems", PARTITION_PAGE);
+        if let Some(marker) = &marker {
+            resource = resource.param("marker", marker.as_str());
+        }
+        let body = match client.text(Plane::Service, &Call::get(resource)).await {
+            Ok(body) => body,
+            Err(error) if error.is_not_found() => return Ok(None),
+            Err(error) => return Err(error),
+        };
+        let (page, next) = parse_partitions(&body)?;
+        entries.extend(page);
+        if entries.len() > MAX_PARTITIONS {
+            return Err(McError::Protocol(format!(
+                "partition listing passed {MAX_PARTITIONS} entries"
+            )));
+        }
+        match next {
+            Some(next) if marker.as_deref() != Some(next.as_str()) => marker = Some(next),
+            _ => break,
+        }
+    }
+    entries.sort_by(newest_first);
+    Ok(Some(entries))
+}
+
+fn parse_partitions(body: &str) -> Result<(Vec<PartitionEntry>, Option<String>), McError> {
+    let doc: PartitionsDoc = quick_xml::de::from_str(body)
+        .map_err(|e| McError::Protocol(format!("partition list: {e}")))?;
+    let entries = doc
+        .partitions
+        .into_iter()
+        .map(|p| PartitionEntry {
+            values: p.columns.into_iter().map(|c| (c.name, c.value)).collect(),
+        })
+        .collect();
+    let marker = doc
+        .marker
+        .map(|m| m.trim().to_owned())
+        .filter(|m| !m.is_empty());
+    Ok((entries, marker))
+}
+
+/// Descending by value, level by level.
+fn newest_first(a: &PartitionEntry, b: &PartitionEntry) -> Ordering {
+    let values = |e: &PartitionEntry| e.values.iter().map(|(_, v)| v.clone()).collect::<Vec<_>>();
+    values(b).cmp(&values(a))
+}
+
+#[derive(Debug, Deserialize)]
+struct ProjectDoc {
+    #[serde(rename = "Name", default)]
+    name: Option<String>,
+    #[serde(rename = "Owner", default)]
+    owner: Option<String>,
+    #[serde(rename = "Region", default)]
+    region: Option<String>,
+    #[serde(rename = "Properties", default)]
+    properties: Option<PropertiesDoc>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct PropertiesDoc {
+    #[serde(rename = "Property", default)]
+    property: Vec<PropertyDoc>,
+}
+
+#[derive(Debug, Deserialize)]
+struct PropertyDoc {
+    #[serde(rename = "Name")]
+    name: String,
+    #[serde(rename = "Value", default)]
+    value: Option<String>,
+}
+
+/// What `GET /projects/{p}` tells.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct ProjectInfo {
+    /// Project name.
+    pub(crate) name: String,
+    /// Owner account.
+    pub(crate) owner: Option<String>,
+    /// Region id.
+    pub(crate) region: Option<String>,
+    /// Project properties, e.g. `odps.sql.allow.fullscan`.
+    pub(crate) properties: BTreeMap<String, String>,
+}
+
+/// Read the connection's project.
+pub(crate) async fn project_info(client: &RestClient) -> Result<ProjectInfo, McError> {
+    let resource = Resource::new(["projects", client.project()]);
+    let body = client.text(Plane::Service, &Call::get(resource)).await?;
+    parse_project(&body)
+}
+
+fn parse_project(body: &str) -> Result<ProjectInfo, McError> {
+    let doc: ProjectDoc = quick_xml::de::from_str(body)
+        .map_err(|e| McError::Protocol(format!("project document: {e}")))?;
+    Ok(ProjectInfo {
+        name: doc.name.unwrap_or_default(),
+        owner: doc.owner.filter(|o| !o.is_empty()),
+        region: doc.region.filter(|r| !r.is_empty()),
+        properties: doc
+            .properties
+            .unwrap_or_default()
+            .property
+            .into_iter()
+            .map(|p| (p.name, p.value.unwrap_or_default()))
+            .collect(),
+    })
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn table_keys() {
+        let t = TableRef::parse("p.s.t", "d").unwrap();
+        assert_eq!(
+            (t.project.as_str(), t.schema.as_deref(), t.name.as_str()),
+            ("p", Some("s"), "t")
+        );
+        assert_eq!(TableRef::parse("t", "d").unwrap().project, "d");
+        assert_eq!(TableRef::parse("p.t", "d").unwrap().schema, None);
+        assert_eq!(TableRef::parse("a.b.c.d", "d"), None);
+        assert_eq!(TableRef::parse("p..t", "d"), None);
+        assert_eq!(TableRef::parse("p.t'--", "d"), None);
+        assert_eq!(TableRef::parse("p.`t`", "d"), None);
+        assert_eq!(t.qualified(), "p.s.t");
+        let resource = t.resource();
+        assert_eq!(resource.signed_path(), "/projects/p/tables/t");
+        assert_eq!(resource.params(), &[("curr_schema".into(), "s".into())]);
+    }
+
+    #[test]
+    fn parses_a_table_schema() {
+        let body = r#"<?xml version="1.0" encoding="UTF-8"?><Table><Name>sales</Name><Schema><![CDATA[{"columns":[{"name":"id","type":"BIGINT","comment":"Order id","isNullable":false},{"name":"amt","type":"decimal(10,2)","comment":""}],"partitionKeys":[{"name":"ds","type":"string"}],"createTime":1}]]></Schema><Type>MANAGED_TABLE</Type></Table>"#;
+        let columns = parse_table(body).unwrap();
+        assert_eq!(columns.len(), 3);
+        assert_eq!(columns[0].name, "id");
+        assert_eq!(columns[0].type_name, "bigint");
+        assert!(!columns[0].nullable);
+        assert_eq!(columns[0].comment.as_deref(), Some("Order id"));
+        assert_eq!(columns[1].comment, None);
+        assert!(columns[2].partition_key && columns[2].nullable);
+        assert!(matches!(parse_table("<Table/>"), Err(McError::Protocol(_))));
+    }
+
+    #[test]
+    fn parses_and_orders_partitions() {
+        let body = r#"<Partitions><Partition><Column Name="pt" Value="20240101"/><Column Name="region" Value="east"/><CreationTime>1</CreationTime></Partition><Partition><Column Name="pt" Value="20240103"/><Column Name="region" Value="west"/></Partition><Partition><Column Name="pt" Value="20240102"/><Column Name="region" Value="east"/></Partition><Partition><Column Name="pt" Value="20240102"/><Column Name="region" Value="west"/></Partition><Marker>m2</Marker><MaxItems>3</MaxItems></Partitions>"#;
+        let (mut entries, marker) = parse_partitions(body).unwrap();
+        assert_eq!(marker.as_deref(), Some("m2"));
+        entries.sort_by(newest_first);
+        let specs: Vec<String> = entries.iter().map(PartitionEntry::spec).collect();
+        assert_eq!(
+            specs,
+            [
+                "pt=20240103,region=west",
+                "pt=20240102,region=west",
+                "pt=20240102,region=east",
+                "pt=20240101,region=east"
+            ]
+        );
+        let (_, no_marker) = parse_partitions("<Partitions><Marker/></Partitions>").unwrap();
+        assert_eq!(no_marker, None);
+    }
+
+    #[test]
+    fn parses_project_properties() {
+        let body = "<Project><Name>demo</Name><Owner>ALIYUN$x</Owner><Properties><Property><Name>odps.sql.allow.fullscan</Name><Value>true</Value></Property><Property><Name>empty</Name></Property></Properties></Project>";
+        let info = parse_project(body).unwrap();
+        assert_eq!(info.name, "demo");
+        assert_eq!(
+            info.properties
+                .get("odps.sql.allow.fullscan")
+                .map(String::as_str),
+            Some("true")
+        );
+        assert_eq!(info.properties.get("empty").map(String::as_str), Some(""));
+    }
+}
