@@ -17,6 +17,7 @@ mod pyodps;
 mod row_policies;
 mod secrets;
 mod stdio;
+mod stdio_maxcompute;
 mod tpch;
 
 #[tokio::test]
