@@ -21,8 +21,9 @@ fn main() {
         }
     };
     let status = runtime.block_on(run(cli));
-    // Do not wait for blocked stdin readers: the work is done.
-    runtime.shutdown_timeout(std::time::Duration::from_millis(100));
+    // Give in-flight calls a moment to write their audit records, but do
+    // not wait long for a blocked stdin reader.
+    runtime.shutdown_timeout(std::time::Duration::from_secs(1));
     std::process::exit(status.code());
 }
 

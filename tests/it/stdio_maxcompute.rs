@@ -45,7 +45,11 @@ async fn client(dir: &std::path::Path) -> RunningService<RoleClient, ()> {
         .unwrap()
 }
 
-async fn call(client: &RunningService<RoleClient, ()>, tool: &str, args: Value) -> Value {
+async fn call<S: rmcp::Service<RoleClient>>(
+    client: &RunningService<RoleClient, S>,
+    tool: &str,
+    args: Value,
+) -> Value {
     let Value::Object(map) = args else {
         panic!("object")
     };
@@ -118,4 +122,99 @@ async fn maxcompute_tools_over_stdio() {
     assert_eq!(denied["error"]["code"], "COLUMN_NOT_ALLOWED", "{denied:#}");
 
     client.cancel().await.unwrap();
+}
+
+/// A client that keeps every progress notification it receives.
+#[derive(Clone, Default)]
+struct ProgressClient {
+    seen: std::sync::Arc<std::sync::Mutex<Vec<rmcp::model::ProgressNotificationParam>>>,
+}
+
+impl rmcp::ClientHandler for ProgressClient {
+    async fn on_progress(
+        &self,
+        params: rmcp::model::ProgressNotificationParam,
+        _context: rmcp::service::NotificationContext<RoleClient>,
+    ) {
+        self.seen.lock().unwrap().push(params);
+    }
+}
+
+async fn eventually(what: &str, mut check: impl FnMut() -> bool) {
+    for _ in 0..200 {
+        if check() {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("timed out waiting for {what}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn progress_reaches_the_client_and_cancellation_terminates_the_job() {
+    use rmcp::model::{ClientRequest, Request};
+    use rmcp::service::PeerRequestOptions;
+
+    let emu = fixture::start(fixture::config()).await;
+    emu.faults().hang_instances(true);
+    let dir = tempfile::tempdir().unwrap();
+    write_config(dir.path(), &emu);
+    let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_sqlwarden"));
+    cmd.arg("serve")
+        .env("SQLWARDEN_CONFIG_DIR", dir.path())
+        .env("SQLWARDEN_AUDIT_DIR", dir.path().join("audit"))
+        .env("SQLWARDEN_DW_ACCESS_KEY_ID", fixture::AK)
+        .env("SQLWARDEN_DW_ACCESS_KEY_SECRET", fixture::SK);
+    let handler = ProgressClient::default();
+    let client = handler
+        .clone()
+        .serve(TokioChildProcess::new(cmd).unwrap())
+        .await
+        .unwrap();
+
+    let Value::Object(args) = json!({"sql": "SELECT customer_id FROM demo.customers"}) else {
+        unreachable!()
+    };
+    let request = ClientRequest::CallToolRequest(Request::new(
+        CallToolRequestParams::new("run_select_sql").with_arguments(args),
+    ));
+    let handle = client
+        .send_cancellable_request(request, PeerRequestOptions::no_options())
+        .await
+        .unwrap();
+    eventually("a progress notification", || {
+        !handler.seen.lock().unwrap().is_empty()
+    })
+    .await;
+    let token = handle.progress_token.clone();
+    assert!(handler
+        .seen
+        .lock()
+        .unwrap()
+        .iter()
+        .all(|p| p.progress_token == token));
+
+    handle.cancel(Some("stop".into())).await.unwrap();
+    eventually("the instance to be terminated", || {
+        emu.instances()
+            .iter()
+            .any(|i| i.task_type == "SQL" && i.terminate_requested)
+    })
+    .await;
+
+    // The server keeps serving, and the cancelled call was audited.
+    emu.faults().hang_instances(false);
+    let sources = call(&client, "list_sources", json!({})).await;
+    assert_eq!(sources["ok"], true);
+    client.cancel().await.unwrap();
+    let audit: String = std::fs::read_dir(dir.path().join("audit"))
+        .unwrap()
+        .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
+        .collect();
+    let cancelled = audit
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .find(|r| r["tool_name"] == "run_select_sql")
+        .expect("cancelled call audited");
+    assert_eq!(cancelled["outcome"], "error", "{cancelled:#}");
 }
