@@ -54,7 +54,7 @@ impl Session {
         let ids = CallIds {
             request_id: uuid::Uuid::new_v4().to_string(),
             audit_id: uuid::Uuid::new_v4().to_string(),
-            tool_name: tool.to_string(),
+            tool_name: bounded(tool),
             timestamp,
             latency_ms: started.elapsed().as_secs_f64() * 1000.0,
         };
@@ -127,13 +127,17 @@ impl Session {
     fn unknown_tool(&self, tool: &str) -> ToolError {
         ToolError::new(
             ErrorCode::InvalidArgument,
-            format!(
-                "There is no tool named `{}`",
-                tool.chars().take(80).collect::<String>()
-            ),
+            format!("There is no tool named `{}`", bounded(tool)),
             format!("Use one of: {}", backticked(&self.enabled_names())),
         )
     }
+}
+
+/// Tool names are agent-controlled: keep an unknown one short in the
+/// envelope and the audit log.
+fn bounded(tool: &str) -> String {
+    const MAX_TOOL_NAME_CHARS: usize = 128;
+    tool.chars().take(MAX_TOOL_NAME_CHARS).collect()
 }
 
 fn audit_failed() -> ToolError {
@@ -315,6 +319,17 @@ mod tests {
             records[0].audit_id,
             ok.envelope["audit_id"].as_str().unwrap()
         );
+    }
+
+    #[tokio::test]
+    async fn a_huge_unknown_tool_name_is_cut_short() {
+        let audit = Arc::new(Recorded::default());
+        let session = session("", audit.clone(), false);
+        let name = "x".repeat(100_000);
+        let out = session.call(&name, None, CallContext::default()).await;
+        assert_eq!(out.envelope["error"]["code"], "INVALID_ARGUMENT");
+        assert!(out.envelope.to_string().len() < 4096);
+        assert_eq!(audit.0.lock().unwrap()[0].tool_name.len(), 128);
     }
 
     #[tokio::test]

@@ -46,10 +46,9 @@ pub(crate) async fn estimate_query_cost(
                 .map_or("unknown".into(), |r| r.to_string()),
             estimate.cost.map_or("unknown".into(), |c| c.to_string()),
         ),
-        data: json!({
-            "estimate": estimate,
-            "sql": checked.sql(),
-        }),
+        // The rewritten SQL stays in the audit record: it spells out row
+        // policies and identity attributes the agent has no need to see.
+        data: json!({ "estimate": estimate }),
     })
 }
 
