@@ -256,3 +256,38 @@ fn help_reads_no_config() {
     assert_eq!(out.status.code(), Some(0));
     insta::assert_snapshot!("help", stdout(&out));
 }
+
+#[test]
+fn auth_set_status_delete_round_trip_in_a_private_keyring() {
+    let dir = tempfile::tempdir().unwrap();
+    let name = format!("kr_{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
+    std::fs::write(
+        dir.path().join("connections.yaml"),
+        format!("connections:\n  {name}:\n    engine: postgres\n    host: 127.0.0.1\n    dbname: x\n    user: x\n"),
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("policy.yaml"), "sources: {}\n").unwrap();
+    let bin = env!("CARGO_BIN_EXE_sqlwarden");
+    // A fresh kernel keyring session, so the user's keyring is untouched.
+    let script = format!(
+        "set -e; B='{bin}'; D='{dir}'; \
+         printf 's3cret-value\\n' | \"$B\" --config-dir \"$D\" auth set {name} --stdin; \
+         \"$B\" --config-dir \"$D\" auth status {name}; \
+         \"$B\" --config-dir \"$D\" auth delete {name}; \
+         \"$B\" --config-dir \"$D\" auth status {name}",
+        dir = dir.path().display()
+    );
+    let out = Command::new("keyctl")
+        .args(["session", "-", "sh", "-c", &script])
+        .env_remove("PGPASSWORD")
+        .output()
+        .expect("keyctl (Debian package keyutils) is needed for this test");
+    let text = stdout(&out);
+    assert!(out.status.success(), "{text}{}", stderr(&out));
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(lines[0].starts_with("Stored the secret"), "{text}");
+    assert!(lines[1].contains("OS keyring"), "{text}");
+    assert!(lines[2].starts_with("Deleted the secret"), "{text}");
+    assert!(lines[3].contains("no secret stored"), "{text}");
+    assert!(!format!("{text}{}", stderr(&out)).contains("s3cret"));
+}
