@@ -7,7 +7,9 @@
 //! writes the whole line with one `write`, then flushes and `sync_data`s.
 //! A torn last line left by a crash is not repaired (verify must still see
 //! it); the next record starts on a fresh line and chains to the last
-//! intact record.
+//! intact record. If today's file is moved, deleted or cut short under a
+//! running process, its next record chains to the last hash it wrote, so
+//! the loss stays visible to `verify`.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Seek, SeekFrom, Write};
@@ -114,11 +116,11 @@ impl AuditLog {
 
     /// Run `f` holding the exclusive lock on the directory.
     fn locked<T>(&self, f: impl FnOnce() -> Result<T, AuditError>) -> Result<T, AuditError> {
-        let lock_path = || self.dir.join(LOCK_FILE);
-        self.lock.lock().map_err(AuditError::io(lock_path()))?;
-        let result = f();
-        self.lock.unlock().map_err(AuditError::io(lock_path()))?;
-        result
+        self.lock
+            .lock()
+            .map_err(AuditError::io(self.dir.join(LOCK_FILE)))?;
+        let _held = Held(&self.lock);
+        f()
     }
 
     fn append_locked(
@@ -128,17 +130,24 @@ impl AuditLog {
     ) -> Result<(), AuditError> {
         let today = Utc::now().date_naive();
         let path = self.dir.join(file_name(today));
+        // The hash this process wrote last, when today's file has since been
+        // moved, deleted or cut short: chaining to it (rather than to what
+        // is left on disk) keeps the loss visible to `verify`.
+        let mut lost_hash = None;
         let day_file = match current.take() {
-            Some(open) if open.day == today => open,
-            _ => DayFile {
-                day: today,
-                file: private_options()
-                    .append(true)
-                    .open(&path)
-                    .map_err(AuditError::io(&path))?,
-                len: 0,
-                last_hash: None,
-            },
+            Some(open) if open.day == today && is_same_file(&open.file, &path) => open,
+            stale => {
+                lost_hash = stale.filter(|s| s.day == today).and_then(|s| s.last_hash);
+                DayFile {
+                    day: today,
+                    file: private_options()
+                        .append(true)
+                        .open(&path)
+                        .map_err(AuditError::io(&path))?,
+                    len: 0,
+                    last_hash: None,
+                }
+            }
         };
         let day_file = current.insert(day_file);
         let len = day_file
@@ -146,6 +155,9 @@ impl AuditLog {
             .metadata()
             .map_err(AuditError::io(&path))?
             .len();
+        if len < day_file.len {
+            lost_hash = lost_hash.or(day_file.last_hash.clone());
+        }
         let tail = match &day_file.last_hash {
             Some(hash) if day_file.len == len => Tail {
                 hash: Some(hash.clone()),
@@ -157,9 +169,13 @@ impl AuditLog {
             },
             _ => read_tail(&path).map_err(AuditError::io(&path))?,
         };
-        let prev_hash = match tail.hash {
-            Some(hash) => hash,
-            None => self.previous_hash(today)?,
+        let prev_hash = match (lost_hash, tail.hash) {
+            (Some(hash), _) => {
+                tracing::warn!(path = %path.display(), "audit file was moved or cut short; chaining to the last record written");
+                hash
+            }
+            (None, Some(hash)) => hash,
+            (None, None) => self.previous_hash(today)?,
         };
 
         record.prev_hash = prev_hash;
@@ -210,6 +226,34 @@ impl AuditLog {
         }
         Ok(())
     }
+}
+
+/// Releases the directory lock when dropped, also when `f` panics, so a
+/// bug here cannot block every other sqlwarden process.
+struct Held<'a>(&'a File);
+
+impl Drop for Held<'_> {
+    fn drop(&mut self) {
+        if let Err(err) = self.0.unlock() {
+            tracing::warn!(%err, "could not release the audit lock; closing the file will");
+        }
+    }
+}
+
+/// Whether the open `file` is still the one at `path` (not moved or
+/// deleted), so records never go to a file nobody will read.
+#[cfg(unix)]
+fn is_same_file(file: &File, path: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match (file.metadata(), fs::metadata(path)) {
+        (Ok(open), Ok(named)) => open.dev() == named.dev() && open.ino() == named.ino(),
+        _ => false,
+    }
+}
+
+#[cfg(not(unix))]
+fn is_same_file(_file: &File, path: &Path) -> bool {
+    path.exists()
 }
 
 /// Find the last intact record's hash near the end of `path`.

@@ -6,7 +6,7 @@
 //! decided and how it ended. Never result rows, never secrets.
 //! [`AuditLog`] appends records to `audit-YYYY-MM-DD.jsonl` (UTC) under an
 //! exclusive file lock, so several sqlwarden processes can share one
-//! directory, and chains each record to the one before it; [`verify`] walks
+//! directory, and chains each record to the one before it; [`verify()`] walks
 //! the chain and names the first place it breaks.
 //!
 //! The one rule for callers: an append that fails fails the tool call, so no

@@ -12,8 +12,9 @@ use std::path::{Path, PathBuf};
 use sha2::{Digest, Sha256};
 
 use super::managed::tighten;
-use super::parse::{self, ParseResult, Parsed};
+use super::parse::{self, ParseResult};
 use super::validate::{self, PolicyContext};
+use super::yaml_tree::{Node, YamlTree};
 use super::{Config, ConfigError, CONNECTIONS_FILE, JOINS_FILE, POLICY_FILE};
 
 /// One file as read: its path and text (`None` when optional and absent).
@@ -43,39 +44,29 @@ pub(crate) fn load(dir: &Path, managed_path: &Path) -> Result<Config, Vec<Config
 
     let identity = managed
         .as_ref()
-        .and_then(|m| m.value.identity.as_ref())
-        .or(policy.value.identity.as_ref());
+        .and_then(|m| m.identity.as_ref())
+        .or(policy.identity.as_ref());
     let user_cx = PolicyContext {
-        connections: &connections.value,
+        connections: &connections,
         identity,
         managed: false,
     };
-    errors.extend(validate::policy(
-        &policy_src.path,
-        policy.root.as_ref(),
-        &policy.value,
-        &user_cx,
-    ));
+    errors.extend(located(&policy_src, |root| {
+        validate::policy(&policy_src.path, root, &policy, &user_cx)
+    }));
     if let Some(managed) = &managed {
         let managed_cx = PolicyContext {
             managed: true,
             ..user_cx
         };
-        errors.extend(validate::policy(
-            &managed_src.path,
-            managed.root.as_ref(),
-            &managed.value,
-            &managed_cx,
-        ));
+        errors.extend(located(&managed_src, |root| {
+            validate::policy(&managed_src.path, root, managed, &managed_cx)
+        }));
     }
     if let Some(joins) = &joins {
-        errors.extend(validate::joins(
-            &joins_src.path,
-            joins.root.as_ref(),
-            &joins.value,
-            &policy.value,
-            &connections.value,
-        ));
+        errors.extend(located(&joins_src, |root| {
+            validate::joins(&joins_src.path, root, joins, &policy, &connections)
+        }));
     }
     if !errors.is_empty() {
         return Err(errors);
@@ -83,14 +74,14 @@ pub(crate) fn load(dir: &Path, managed_path: &Path) -> Result<Config, Vec<Config
 
     let policy_sha256 = policy_hash(&[&policy_src, &managed_src, &joins_src]);
     let merged = match &managed {
-        Some(managed) => tighten(policy.value, &managed.value),
-        None => policy.value,
+        Some(managed) => tighten(policy, managed),
+        None => policy,
     };
     Ok(Config {
         dir: dir.to_path_buf(),
-        connections: connections.value,
+        connections,
         policy: merged,
-        joins: joins.map(|j| j.value).unwrap_or_default(),
+        joins: joins.unwrap_or_default(),
         policy_sha256,
         managed_policy: managed.map(|_| managed_src.path),
     })
@@ -124,12 +115,28 @@ fn read(path: PathBuf, required: bool, errors: &mut Vec<ConfigError>) -> Source 
     Source { path, text }
 }
 
+/// Run `check` without positions; when it finds errors, run it again over
+/// the file's positioned tree so each error points at its key or value. A
+/// good config never builds the tree.
+fn located(source: &Source, check: impl Fn(Option<&Node>) -> Vec<ConfigError>) -> Vec<ConfigError> {
+    let errors = check(None);
+    if errors.is_empty() {
+        return errors;
+    }
+    let root = source
+        .text
+        .as_deref()
+        .and_then(YamlTree::parse)
+        .and_then(|tree| tree.root);
+    check(root.as_ref())
+}
+
 /// Parse a file that was read; record its errors.
 fn parsed<T>(
     source: &Source,
     parse: fn(&Path, &str) -> ParseResult<T>,
     errors: &mut Vec<ConfigError>,
-) -> Option<Parsed<T>> {
+) -> Option<T> {
     let text = source.text.as_deref()?;
     parse(&source.path, text)
         .map_err(|errs| errors.extend(errs))

@@ -25,17 +25,8 @@ use super::{
 /// The engines `engine:` accepts, as written in config.
 const ENGINE_NAMES: &[&str] = &["postgres", "maxcompute"];
 
-/// A parsed file and its positioned tree (for the cross-checks).
-#[derive(Debug)]
-pub(crate) struct Parsed<T> {
-    /// The typed content.
-    pub(crate) value: T,
-    /// The positioned tree; `None` for an empty file.
-    pub(crate) root: Option<Node>,
-}
-
 /// A parsed file, or every error found in it.
-pub(crate) type ParseResult<T> = Result<Parsed<T>, Vec<ConfigError>>;
+pub(crate) type ParseResult<T> = Result<T, Vec<ConfigError>>;
 
 /// Parse `connections.yaml`.
 pub(crate) fn connections(file: &Path, text: &str) -> ParseResult<ConnectionsFile> {
@@ -90,35 +81,30 @@ fn parse_file<T: DeserializeOwned>(
     text: &str,
     split: impl Fn(&mut Probe<'_>, &Node),
 ) -> ParseResult<T> {
-    let whole = serde_saphyr::from_str::<T>(text);
-    let tree = YamlTree::parse(text);
-    match (whole, tree) {
-        (Ok(value), Some(tree)) => Ok(Parsed {
-            value,
-            root: tree.root,
-        }),
-        (Ok(value), None) => Ok(Parsed { value, root: None }),
-        (Err(err), tree) => {
-            let mut probe = Probe {
-                file,
-                text,
-                errors: Vec::new(),
-            };
-            if let Some(YamlTree {
-                root: Some(root),
-                has_aliases: false,
-            }) = &tree
-            {
-                if root.is_map() {
-                    split(&mut probe, root);
-                }
-            }
-            if probe.errors.is_empty() {
-                probe.errors.push(from_serde(file, &err));
-            }
-            Err(probe.errors)
+    // The positioned tree is only built to locate errors: a good file is
+    // parsed once.
+    let err = match serde_saphyr::from_str::<T>(text) {
+        Ok(value) => return Ok(value),
+        Err(err) => err,
+    };
+    let mut probe = Probe {
+        file,
+        text,
+        errors: Vec::new(),
+    };
+    if let Some(YamlTree {
+        root: Some(root),
+        has_aliases: false,
+    }) = YamlTree::parse(text)
+    {
+        if root.is_map() {
+            split(&mut probe, &root);
         }
     }
+    if probe.errors.is_empty() {
+        probe.errors.push(from_serde(file, &err));
+    }
+    Err(probe.errors)
 }
 
 /// A connection: check `engine:` here (serde's internally tagged enums lose
@@ -300,14 +286,13 @@ mod tests {
     }
 
     #[test]
-    fn a_good_file_parses_and_keeps_its_tree() {
+    fn a_good_file_parses() {
         let parsed = joins(
             Path::new("j.yaml"),
             "joins:\n  - id: a\n    source: crm\n    left_table: public.a\n    right_table: public.b\n    on: [{left_field: x, right_field: y}]\n",
         )
         .unwrap();
-        assert_eq!(parsed.value.joins.len(), 1);
-        assert!(parsed.root.is_some());
+        assert_eq!(parsed.joins.len(), 1);
     }
 
     #[test]

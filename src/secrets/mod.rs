@@ -10,7 +10,7 @@
 //!
 //! Reading never fails because the keyring is unusable (headless Linux
 //! without a session keyring, no D-Bus): that keyring counts as empty and
-//! the environment is consulted ([`env`] lists the variables). Writing and
+//! the environment is consulted ([`mod@env`] lists the variables). Writing and
 //! deleting do fail then, with a hint naming the environment fallback.
 //! This module does not decide what a missing secret means; the engines
 //! turn that into `CREDENTIALS_MISSING`.

@@ -398,3 +398,36 @@ fn default_dir_child() {
         None => {}
     }
 }
+
+#[test]
+fn a_moved_day_file_is_not_written_through_a_stale_handle() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = AuditLog::open(dir.path(), 30).unwrap();
+    write_records(&log, 0..3);
+    let moved = dir.path().join("moved-aside.jsonl");
+    std::fs::rename(today_file(dir.path()), &moved).unwrap();
+    write_records(&log, 3..5);
+    assert_eq!(std::fs::read_to_string(&moved).unwrap().lines().count(), 3);
+    assert_eq!(
+        std::fs::read_to_string(today_file(dir.path()))
+            .unwrap()
+            .lines()
+            .count(),
+        2
+    );
+    // The new file chains to the moved records, so the log no longer
+    // verifies as complete from its first record.
+    let report = audit::verify(dir.path()).unwrap();
+    assert!(report.is_intact());
+    assert!(!report.starts_at_genesis);
+}
+
+#[test]
+fn records_cut_from_under_a_running_writer_stay_visible() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = AuditLog::open(dir.path(), 30).unwrap();
+    write_records(&log, 0..4);
+    rewrite_lines(&today_file(dir.path()), |lines| lines.truncate(2));
+    write_records(&log, 4..5);
+    assert_eq!(first_break(dir.path()), (3, BreakKind::Removed));
+}
