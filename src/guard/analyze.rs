@@ -10,14 +10,13 @@
 use std::collections::{BTreeSet, HashMap};
 
 use sqlparser::ast::{
-    Cte, Expr, GroupByExpr, Ident, Join, JoinConstraint, JoinOperator, NamedWindowExpr, ObjectName,
-    OrderBy, OrderByKind, Query, Select, SelectFlavor, SelectItem, SelectItemQualifiedWildcardKind,
-    SetExpr, TableAlias, TableFactor, TableWithJoins, WildcardAdditionalOptions,
+    Cte, Expr, GroupByExpr, NamedWindowExpr, ObjectName, OrderBy, OrderByKind, Query, Select,
+    SelectFlavor, SelectItem, SelectItemQualifiedWildcardKind, SetExpr, WildcardAdditionalOptions,
 };
 
 use super::dialect::{name_idents, Flavor};
-use super::exprs::Implied;
 use super::limit;
+use super::predicates::Implied;
 use super::refusal;
 use super::scope::{
     rename, BaseColumn, CteDef, Instance, OutputColumn, Relation, RelationKind, Scope,
@@ -49,7 +48,7 @@ pub(crate) struct Analyzer<'r, 'a> {
     pub(crate) flavor: Flavor,
     pub(crate) facts: Option<&'r TableFacts>,
     pub(crate) scopes: Vec<Scope>,
-    ctes: Vec<CteDef>,
+    pub(crate) ctes: Vec<CteDef>,
     /// Output columns of expression subqueries, by address (the AST is not
     /// moved while it is analysed).
     pub(crate) subquery_outputs: HashMap<usize, Vec<OutputColumn>>,
@@ -99,7 +98,7 @@ impl<'r, 'a> Analyzer<'r, 'a> {
         outputs
     }
 
-    fn cte(&mut self, cte: &Cte, recursive: bool) -> Result<(), ToolError> {
+    pub(crate) fn cte(&mut self, cte: &Cte, recursive: bool) -> Result<(), ToolError> {
         let name = self.flavor.fold(&cte.alias.name);
         let renames = self.alias_columns(&cte.alias);
         let start = self.out.instances.len();
@@ -136,7 +135,7 @@ impl<'r, 'a> Analyzer<'r, 'a> {
         Ok(())
     }
 
-    fn body(
+    pub(crate) fn body(
         &mut self,
         body: &SetExpr,
         order_by: Option<&OrderBy>,
@@ -165,19 +164,23 @@ impl<'r, 'a> Analyzer<'r, 'a> {
             SetExpr::Values(values) => {
                 self.scopes.push(Scope::default());
                 let mut width = 0;
+                let mut walked = Ok(());
                 for row in &values.rows {
                     width = width.max(row.len());
-                    for expr in row.iter() {
-                        self.expr(expr)?;
-                    }
+                    walked = walked.and_then(|()| row.iter().try_for_each(|e| self.expr(e)));
                 }
                 self.scopes.pop();
-                Ok((1..=width)
+                walked?;
+                let outputs: Vec<OutputColumn> = (1..=width)
                     .map(|i| OutputColumn {
                         name: format!("column{i}"),
                         lineage: Vec::new(),
                     })
-                    .collect())
+                    .collect();
+                if let Some(order_by) = order_by {
+                    self.order_by_outputs(order_by, &outputs)?;
+                }
+                Ok(outputs)
             }
             SetExpr::Table(_) => Err(refusal::unsupported("the `TABLE name` shorthand")),
             SetExpr::Insert(_) | SetExpr::Update(_) | SetExpr::Delete(_) | SetExpr::Merge(_) => {
@@ -188,7 +191,7 @@ impl<'r, 'a> Analyzer<'r, 'a> {
         }
     }
 
-    fn set_operand(
+    pub(crate) fn set_operand(
         &mut self,
         body: &SetExpr,
         exists: bool,
@@ -197,7 +200,7 @@ impl<'r, 'a> Analyzer<'r, 'a> {
     }
 
     /// ORDER BY of a set operation: only output columns are in scope.
-    fn order_by_outputs(
+    pub(crate) fn order_by_outputs(
         &mut self,
         order_by: &OrderBy,
         outputs: &[OutputColumn],
@@ -215,7 +218,11 @@ impl<'r, 'a> Analyzer<'r, 'a> {
         result
     }
 
-    fn order_by(&mut self, order_by: &OrderBy, aliases: &[String]) -> Result<(), ToolError> {
+    pub(crate) fn order_by(
+        &mut self,
+        order_by: &OrderBy,
+        aliases: &[String],
+    ) -> Result<(), ToolError> {
         if order_by.interpolate.is_some() {
             return Err(refusal::unsupported("`INTERPOLATE`"));
         }
@@ -237,7 +244,7 @@ impl<'r, 'a> Analyzer<'r, 'a> {
         Ok(())
     }
 
-    fn select(
+    pub(crate) fn select(
         &mut self,
         select: &Select,
         order_by: Option<&OrderBy>,
@@ -262,7 +269,7 @@ impl<'r, 'a> Analyzer<'r, 'a> {
 
     /// The SELECT's clauses, with its scope on top of the stack. Returns the
     /// outputs and what its WHERE / ON / USING guarantee.
-    fn select_in_scope(
+    pub(crate) fn select_in_scope(
         &mut self,
         select: &Select,
         order_by: Option<&OrderBy>,
@@ -293,8 +300,12 @@ impl<'r, 'a> Analyzer<'r, 'a> {
             self.expr(having)?;
         }
         if let Some(sqlparser::ast::Distinct::On(exprs)) = &select.distinct {
+            // DISTINCT ON reads output names like ORDER BY does.
             for expr in exprs {
-                self.expr(expr)?;
+                match expr {
+                    Expr::Identifier(ident) if aliases.contains(&self.flavor.fold(ident)) => {}
+                    _ => self.expr(expr)?,
+                }
             }
         }
         for window in &select.named_window {
@@ -309,7 +320,11 @@ impl<'r, 'a> Analyzer<'r, 'a> {
     }
 
     /// GROUP BY resolves input columns first, then output names.
-    fn group_by_item(&mut self, expr: &Expr, aliases: &[String]) -> Result<(), ToolError> {
+    pub(crate) fn group_by_item(
+        &mut self,
+        expr: &Expr,
+        aliases: &[String],
+    ) -> Result<(), ToolError> {
         if let Expr::Identifier(ident) = expr {
             let name = self.flavor.fold(ident);
             if aliases.contains(&name) && !self.is_input_column(ident) {
@@ -319,7 +334,7 @@ impl<'r, 'a> Analyzer<'r, 'a> {
         self.expr(expr)
     }
 
-    fn projection(
+    pub(crate) fn projection(
         &mut self,
         items: &[SelectItem],
         exists: bool,
@@ -364,12 +379,16 @@ impl<'r, 'a> Analyzer<'r, 'a> {
         Ok(outputs)
     }
 
-    fn current_scope_len(&self) -> usize {
+    pub(crate) fn current_scope_len(&self) -> usize {
         self.scopes.last().map_or(0, |s| s.relations.len())
     }
 
     /// `*` over one relation of the current scope.
-    fn star(&mut self, index: usize, exists: bool) -> Result<Vec<OutputColumn>, ToolError> {
+    pub(crate) fn star(
+        &mut self,
+        index: usize,
+        exists: bool,
+    ) -> Result<Vec<OutputColumn>, ToolError> {
         let Some(relation) = self
             .scopes
             .last()
@@ -432,316 +451,6 @@ impl<'r, 'a> Analyzer<'r, 'a> {
             .last()
             .and_then(|s| s.relations.iter().position(|r| r.name == wanted))
             .ok_or_else(|| refusal::unknown_column(&format!("{wanted}.*"), &[]))
-    }
-
-    fn table_with_joins(
-        &mut self,
-        table: &TableWithJoins,
-        implied: &mut Implied,
-    ) -> Result<(), ToolError> {
-        self.table_factor(&table.relation, implied)?;
-        for join in &table.joins {
-            self.join(join, implied)?;
-        }
-        Ok(())
-    }
-
-    fn join(&mut self, join: &Join, implied: &mut Implied) -> Result<(), ToolError> {
-        if join.global {
-            return Err(refusal::unsupported("`GLOBAL JOIN`"));
-        }
-        let constraint = match &join.join_operator {
-            JoinOperator::Join(c)
-            | JoinOperator::Inner(c)
-            | JoinOperator::Left(c)
-            | JoinOperator::LeftOuter(c)
-            | JoinOperator::Right(c)
-            | JoinOperator::RightOuter(c)
-            | JoinOperator::FullOuter(c)
-            | JoinOperator::CrossJoin(c) => c,
-            _ => return Err(refusal::unsupported("this kind of join")),
-        };
-        let left_count = self.current_scope_len();
-        self.table_factor(&join.relation, implied)?;
-        match constraint {
-            JoinConstraint::On(expr) => {
-                self.expr(expr)?;
-                implied.extend(self.implied(expr));
-            }
-            JoinConstraint::Using(names) => {
-                let mut columns = Vec::new();
-                for name in names {
-                    let idents =
-                        name_idents(name).ok_or_else(|| refusal::unsupported("computed names"))?;
-                    let [ident] = idents.as_slice() else {
-                        return Err(refusal::unsupported("qualified names in `USING`"));
-                    };
-                    columns.push(self.flavor.fold(ident));
-                }
-                self.join_columns(left_count, &columns, implied)?;
-            }
-            JoinConstraint::Natural => {
-                let common = self.common_columns(left_count);
-                self.join_columns(left_count, &common, implied)?;
-            }
-            JoinConstraint::None => {}
-        }
-        Ok(())
-    }
-
-    fn table_factor(
-        &mut self,
-        factor: &TableFactor,
-        implied: &mut Implied,
-    ) -> Result<(), ToolError> {
-        let relation = match factor {
-            TableFactor::Table {
-                name,
-                alias,
-                args,
-                with_hints,
-                version,
-                with_ordinality,
-                partitions,
-                json_path,
-                sample,
-                index_hints,
-            } => {
-                if let Some(args) = args {
-                    if args.settings.is_some() {
-                        return Err(refusal::unsupported("table function settings"));
-                    }
-                    self.table_function(name, &args.args, alias.as_ref(), *with_ordinality)?
-                } else {
-                    if !with_hints.is_empty()
-                        || version.is_some()
-                        || !partitions.is_empty()
-                        || json_path.is_some()
-                        || sample.is_some()
-                        || !index_hints.is_empty()
-                        || *with_ordinality
-                    {
-                        return Err(refusal::unsupported(
-                            "table hints, samples, versions or partition lists",
-                        ));
-                    }
-                    self.named_table(name, alias.as_ref())?
-                }
-            }
-            TableFactor::Derived {
-                lateral,
-                subquery,
-                alias,
-                sample,
-            } => {
-                if sample.is_some() {
-                    return Err(refusal::unsupported("`TABLESAMPLE`"));
-                }
-                let start = self.out.instances.len();
-                let outputs = if *lateral {
-                    self.query(subquery, false)?
-                } else {
-                    // A plain derived table cannot see its FROM siblings.
-                    let partial = self.scopes.pop().unwrap_or_default();
-                    let outputs = self.query(subquery, false);
-                    self.scopes.push(partial);
-                    outputs?
-                };
-                let renames = alias
-                    .as_ref()
-                    .map(|a| self.alias_columns(a))
-                    .unwrap_or_default();
-                Relation {
-                    name: alias
-                        .as_ref()
-                        .map(|a| self.flavor.fold(&a.name))
-                        .unwrap_or_default(),
-                    kind: RelationKind::Derived(rename(outputs, &renames)),
-                    instances: (start..self.out.instances.len()).collect(),
-                }
-            }
-            TableFactor::Function {
-                lateral: _,
-                name,
-                args,
-                with_ordinality,
-                alias,
-            } => self.table_function(name, args, alias.as_ref(), *with_ordinality)?,
-            TableFactor::UNNEST {
-                alias,
-                array_exprs,
-                with_offset,
-                with_offset_alias: _,
-                with_ordinality,
-            } => {
-                if *with_offset {
-                    return Err(refusal::unsupported("`UNNEST ... WITH OFFSET`"));
-                }
-                if !super::functions::function_allowed(self.flavor, "unnest") {
-                    return Err(refusal::function_not_allowed("unnest"));
-                }
-                for expr in array_exprs {
-                    self.expr(expr)?;
-                }
-                self.function_relation("unnest", alias.as_ref(), *with_ordinality)
-            }
-            TableFactor::NestedJoin {
-                table_with_joins,
-                alias: None,
-            } => {
-                return self.table_with_joins(table_with_joins, implied);
-            }
-            _ => return Err(refusal::unsupported("this kind of FROM item")),
-        };
-        self.push_relation(relation);
-        Ok(())
-    }
-
-    fn push_relation(&mut self, relation: Relation) {
-        if let Some(scope) = self.scopes.last_mut() {
-            scope.relations.push(relation);
-        }
-    }
-
-    fn table_function(
-        &mut self,
-        name: &ObjectName,
-        args: &[sqlparser::ast::FunctionArg],
-        alias: Option<&TableAlias>,
-        ordinality: bool,
-    ) -> Result<Relation, ToolError> {
-        let function = self.function_name(name)?;
-        for arg in args {
-            self.function_arg(arg, &function)?;
-        }
-        Ok(self.function_relation(&function, alias, ordinality))
-    }
-
-    fn function_relation(
-        &self,
-        function: &str,
-        alias: Option<&TableAlias>,
-        ordinality: bool,
-    ) -> Relation {
-        let name = alias
-            .map(|a| self.flavor.fold(&a.name))
-            .unwrap_or_else(|| function.to_string());
-        let mut columns: Vec<String> = alias.map(|a| self.alias_columns(a)).unwrap_or_default();
-        if columns.is_empty() {
-            columns.push(name.clone());
-        }
-        if ordinality {
-            columns.push("ordinality".into());
-        }
-        Relation {
-            name,
-            kind: RelationKind::Derived(
-                columns
-                    .into_iter()
-                    .map(|name| OutputColumn {
-                        name,
-                        lineage: Vec::new(),
-                    })
-                    .collect(),
-            ),
-            instances: Vec::new(),
-        }
-    }
-
-    pub(crate) fn alias_columns(&self, alias: &TableAlias) -> Vec<String> {
-        alias
-            .columns
-            .iter()
-            .map(|c| self.flavor.fold(&c.name))
-            .collect()
-    }
-
-    /// A table name in FROM: a visible CTE, or a policy table.
-    fn named_table(
-        &mut self,
-        name: &ObjectName,
-        alias: Option<&TableAlias>,
-    ) -> Result<Relation, ToolError> {
-        let idents =
-            name_idents(name).ok_or_else(|| refusal::unsupported("computed table names"))?;
-        let folded: Vec<String> = idents.iter().map(|i| self.flavor.fold(i)).collect();
-        if let [single] = folded.as_slice() {
-            if let Some(cte) = self.ctes.iter().rev().find(|c| &c.name == single).cloned() {
-                let renames = alias.map(|a| self.alias_columns(a)).unwrap_or_default();
-                return Ok(Relation {
-                    name: alias.map(|a| self.flavor.fold(&a.name)).unwrap_or(cte.name),
-                    kind: RelationKind::Derived(rename(cte.columns, &renames)),
-                    instances: cte.instances,
-                });
-            }
-        }
-        let instance = self.resolve_table(&folded, idents[0], alias)?;
-        let id = self.out.instances.len();
-        let binding = instance.binding.clone();
-        self.out.instances.push(instance);
-        Ok(Relation {
-            name: binding,
-            kind: RelationKind::Base(id),
-            instances: vec![id],
-        })
-    }
-
-    /// Qualify, classify and allow a table name (rule 2).
-    fn resolve_table(
-        &self,
-        folded: &[String],
-        first: &Ident,
-        alias: Option<&TableAlias>,
-    ) -> Result<Instance, ToolError> {
-        let shown = folded.join(".");
-        if folded.len() > self.flavor.max_table_parts() {
-            return Err(refusal::table_not_allowed(&shown, &self.allowed_tables()));
-        }
-        let parts: Vec<String> = if folded.len() == 1 {
-            if self.flavor.is_system_relation_name(&folded[0]) {
-                return Err(refusal::system_schema(&shown));
-            }
-            vec![
-                self.flavor.fold_str(self.rules.default_namespace),
-                folded[0].clone(),
-            ]
-        } else {
-            folded.to_vec()
-        };
-        if self.flavor.is_system_namespace(&parts[0]) {
-            return Err(refusal::system_schema(&shown));
-        }
-        let key = self.rules.normalize_key(&parts.join("."));
-        if self.rules.table(&key).is_none() {
-            return Err(refusal::table_not_allowed(&key, &self.allowed_tables()));
-        }
-        if alias.is_some_and(|a| !a.columns.is_empty()) {
-            return Err(refusal::unsupported(
-                "column aliases on a table (`AS t(a, b)`); alias columns in the select list",
-            ));
-        }
-        let columns = match self.facts {
-            Some(facts) => facts
-                .columns
-                .get(&key)
-                .cloned()
-                .ok_or_else(|| ToolError::internal(format!("no column facts for `{key}`")))?,
-            None => Vec::new(),
-        };
-        let table_name = parts.last().cloned().unwrap_or_default();
-        Ok(Instance {
-            binding: alias
-                .map(|a| self.flavor.fold(&a.name))
-                .unwrap_or(table_name),
-            key,
-            parts,
-            position: (first.span.start.line, first.span.start.column),
-            columns,
-        })
-    }
-
-    pub(crate) fn allowed_tables(&self) -> Vec<&'a str> {
-        self.rules.tables().into_iter().map(|(k, _)| k).collect()
     }
 }
 

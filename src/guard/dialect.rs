@@ -37,11 +37,14 @@ impl Flavor {
         }
     }
 
-    /// An identifier as the engine resolves it.
+    /// An identifier as the engine resolves it. PostgreSQL (in UTF-8)
+    /// folds only ASCII letters of unquoted names, so `PHÔNE` is `phÔne`
+    /// there; folding more would check a different name than it reads.
     pub(crate) fn fold(self, ident: &Ident) -> String {
         match (self, ident.quote_style) {
             (Self::Postgres, Some(_)) => ident.value.clone(),
-            _ => ident.value.to_lowercase(),
+            (Self::Postgres, None) => ident.value.to_ascii_lowercase(),
+            (Self::MaxCompute, _) => ident.value.to_lowercase(),
         }
     }
 

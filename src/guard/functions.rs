@@ -205,6 +205,7 @@ const POSTGRES: &[&str] = &[
     "array_upper",
     "array_ndims",
     "unnest",
+    "array",
     "generate_series",
     // json accessors and builders
     "json_build_object",

@@ -31,7 +31,18 @@ pub(crate) fn check(analysis: &Analysis, rules: &SourceRules<'_>) -> Result<(), 
         return Ok(());
     }
     let approved = rules.approved_joins(None);
-    let described: Vec<String> = approved.iter().map(|j| describe(j)).collect();
+    // Hints offer the approved joins of the tables involved.
+    let described = |tables: &[&str]| -> Vec<String> {
+        approved
+            .iter()
+            .filter(|j| {
+                tables.iter().any(|t| {
+                    rules.same_name(&j.left_table, t) || rules.same_name(&j.right_table, t)
+                })
+            })
+            .map(|j| describe(j))
+            .collect()
+    };
     let key = |c: &BaseColumn| analysis.instances[c.instance].key.as_str();
     for (left, right) in &analysis.equalities {
         for a in left {
@@ -46,7 +57,10 @@ pub(crate) fn check(analysis: &Analysis, rules: &SourceRules<'_>) -> Result<(), 
                         key(b),
                         b.column
                     );
-                    return Err(refusal::join_not_approved(&detail, &described));
+                    return Err(refusal::join_not_approved(
+                        &detail,
+                        &described(&[key(a), key(b)]),
+                    ));
                 }
             }
         }
@@ -60,24 +74,25 @@ pub(crate) fn check(analysis: &Analysis, rules: &SourceRules<'_>) -> Result<(), 
                 .collect();
             tables.sort_unstable();
             tables.dedup();
-            let others: BTreeSet<&str> = units
+            let others: Vec<&str> = units
                 .iter()
                 .flatten()
                 .map(|i| analysis.instances[*i].key.as_str())
+                .filter(|t| !tables.contains(t))
+                .collect::<BTreeSet<_>>()
+                .into_iter()
                 .collect();
-            let shown = format!(
-                "`{}` and `{}`",
-                tables.join("`, `"),
-                others
-                    .into_iter()
-                    .filter(|t| !tables.contains(t))
-                    .collect::<Vec<_>>()
-                    .join("`, `")
-            );
-            return Err(refusal::unrelated_tables(
-                &shown.replace(" and ``", " with itself"),
-                &described,
-            ));
+            let shown = if others.is_empty() {
+                format!("`{}` is combined with itself", tables.join("`, `"))
+            } else {
+                format!(
+                    "`{}` and `{}` are combined",
+                    tables.join("`, `"),
+                    others.join("`, `")
+                )
+            };
+            let involved: Vec<&str> = tables.iter().chain(&others).copied().collect();
+            return Err(refusal::unrelated_tables(&shown, &described(&involved)));
         }
     }
     Ok(())

@@ -13,8 +13,8 @@
 //! everything else against [`TableFacts`] and rewrites.
 //!
 //! The eight rules live in submodules: `parse` (one read-only statement),
-//! `analyze` and `exprs` (tables, columns and functions, resolved with
-//! scope), `functions` (the allow-lists), `joins` (approved joins),
+//! `analyze`, `from`, `columns` and `exprs` (tables, columns and functions,
+//! resolved with scope), `predicates` (what WHERE / ON guarantee), `functions` (the allow-lists), `joins` (approved joins),
 //! `row_policy` and `rewrite` (row policies and partitions as derived
 //! tables) and `limit`.
 //!
@@ -61,12 +61,15 @@
 //! ```
 
 mod analyze;
+mod columns;
 mod dialect;
 mod exprs;
+mod from;
 mod functions;
 mod joins;
 mod limit;
 mod parse;
+mod predicates;
 mod refusal;
 mod rewrite;
 mod row_policy;
@@ -183,6 +186,9 @@ impl<'a> Gate<'a> {
             applied_limit.saturating_add(1)
         };
         limit::set_limit(&mut query, fetch);
+        if self.rules.engine == crate::config::EngineKind::Postgres {
+            rewrite::harden_literals(&mut query);
+        }
 
         let limits = &self.rules.limits;
         Ok(CheckedQuery {

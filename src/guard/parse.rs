@@ -72,10 +72,59 @@ fn reject_limit_all(tokens: &[Token]) -> Result<(), ToolError> {
         .windows(2)
         .any(|w| is_kw(&w[0], Keyword::LIMIT) && is_kw(&w[1], Keyword::ALL))
     {
-        return Err(refusal::limit_literal("`LIMIT ALL`"));
+        return Err(refusal::limit_literal("`LIMIT` (here `ALL`)"));
     }
     Ok(())
 }
+
+/// Keywords that start a statement other than a query.
+const STATEMENT_KEYWORDS: &[Keyword] = &[
+    Keyword::DO,
+    Keyword::CALL,
+    Keyword::EXECUTE,
+    Keyword::SET,
+    Keyword::RESET,
+    Keyword::DISCARD,
+    Keyword::LISTEN,
+    Keyword::UNLISTEN,
+    Keyword::NOTIFY,
+    Keyword::PREPARE,
+    Keyword::DEALLOCATE,
+    Keyword::DECLARE,
+    Keyword::FETCH,
+    Keyword::CLOSE,
+    Keyword::COPY,
+    Keyword::EXPLAIN,
+    Keyword::ANALYZE,
+    Keyword::VACUUM,
+    Keyword::CLUSTER,
+    Keyword::REINDEX,
+    Keyword::LOCK,
+    Keyword::LOAD,
+    Keyword::BEGIN,
+    Keyword::START,
+    Keyword::COMMIT,
+    Keyword::ROLLBACK,
+    Keyword::SAVEPOINT,
+    Keyword::RELEASE,
+    Keyword::ABORT,
+    Keyword::END,
+    Keyword::INSERT,
+    Keyword::UPDATE,
+    Keyword::DELETE,
+    Keyword::MERGE,
+    Keyword::TRUNCATE,
+    Keyword::CREATE,
+    Keyword::ALTER,
+    Keyword::DROP,
+    Keyword::GRANT,
+    Keyword::REVOKE,
+    Keyword::COMMENT,
+    Keyword::REFRESH,
+    Keyword::SHOW,
+    Keyword::SECURITY,
+    Keyword::IMPORT,
+];
 
 /// Why unparsable input is refused: statements and locking clauses that
 /// sqlparser does not know (`DO`, `FOR KEY SHARE`) are still recognisable
@@ -99,12 +148,7 @@ fn unparsed_refusal(tokens: &[Token], detail: &str) -> ToolError {
     }
     match tokens.first() {
         Some(Token::Word(w))
-            if w.quote_style.is_none()
-                && w.keyword != Keyword::NoKeyword
-                && !matches!(
-                    w.keyword,
-                    Keyword::SELECT | Keyword::WITH | Keyword::VALUES | Keyword::TABLE
-                ) =>
+            if w.quote_style.is_none() && STATEMENT_KEYWORDS.contains(&w.keyword) =>
         {
             refusal::readonly(&format!("a `{}` statement", w.value.to_uppercase()))
         }

@@ -194,12 +194,10 @@ pub(crate) fn join_not_approved(detail: &str, approved: &[String]) -> ToolError 
     )
 }
 
-pub(crate) fn unrelated_tables(tables: &str, approved: &[String]) -> ToolError {
-    let mut e = join_not_approved(
-        &format!("Relating {tables} without a join condition"),
-        approved,
-    );
-    e.message = format!("{tables} are combined without an approved join condition (a cross join)");
+/// `clause` says which tables, for example "`a` and `b` are combined".
+pub(crate) fn unrelated_tables(clause: &str, approved: &[String]) -> ToolError {
+    let mut e = join_not_approved(clause, approved);
+    e.message = format!("{clause} without an approved join condition (a cross join)");
     e
 }
 

@@ -11,8 +11,8 @@ use std::collections::HashMap;
 use std::ops::ControlFlow;
 
 use sqlparser::ast::{
-    BinaryOperator, Expr, Query, SelectItem, SetExpr, TableAlias, TableFactor, Value, VisitMut,
-    VisitorMut,
+    BinaryOperator, Expr, Query, SelectItem, SetExpr, TableAlias, TableFactor, Value,
+    ValueWithSpan, VisitMut, VisitorMut,
 };
 use sqlparser::parser::Parser;
 
@@ -28,6 +28,27 @@ pub(crate) struct Replacement {
     pub(crate) binding: String,
     /// When wrapping: the columns to project and the filters to apply.
     pub(crate) wrap: Option<(Vec<String>, Vec<Expr>)>,
+}
+
+/// Print every backslash-holding string literal as an escape string
+/// (`E'a\\b'`), so that it means the same whatever the server's
+/// `standard_conforming_strings` says: a plain `'a\'` would otherwise
+/// swallow the closing quote on a server with that setting off, and the
+/// database would read something other than what the gate checked.
+pub(crate) fn harden_literals(query: &mut Query) {
+    struct Harden;
+    impl VisitorMut for Harden {
+        type Break = ();
+        fn pre_visit_value(&mut self, value: &mut ValueWithSpan) -> ControlFlow<()> {
+            if let Value::SingleQuotedString(text) = &value.value {
+                if text.contains('\\') {
+                    value.value = Value::EscapedStringLiteral(text.clone());
+                }
+            }
+            ControlFlow::Continue(())
+        }
+    }
+    let _ = query.visit(&mut Harden);
 }
 
 /// A `column = 'value'` partition predicate.

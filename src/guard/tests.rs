@@ -279,6 +279,17 @@ fn rule4_stars_and_whole_rows() {
 }
 
 #[test]
+fn rule4_using_columns_must_exist_on_both_sides() {
+    sql("SELECT p.name FROM products p JOIN generate_series(1, 3) AS g(product_id) USING (product_id)");
+    assert_eq!(
+        code("SELECT name FROM products JOIN regions USING (nope)"),
+        "COLUMN_NOT_ALLOWED"
+    );
+    assert_eq!(code("FROM products SELECT name"), "SQL_PARSE_ERROR");
+    assert_eq!(code("DO $$ BEGIN END $$"), "SQL_READONLY_ONLY");
+}
+
+#[test]
 fn rule4_aliases_in_order_and_group_by() {
     sql("SELECT category AS c, sum(price) AS total FROM products GROUP BY c ORDER BY total DESC");
     sql("SELECT region_code, count(*) AS n FROM customers GROUP BY 1 ORDER BY n");
@@ -608,6 +619,77 @@ fn maxcompute_names_and_partitions() {
 }
 
 #[test]
+fn maxcompute_attacks() {
+    let p = policy();
+    for (attack, expected) in [
+        ("SET odps.sql.allow.fullscan=true", "SQL_READONLY_ONLY"),
+        ("SELECT order_code FROM ods_orders_df; DROP TABLE ods_orders_df", "SQL_MULTIPLE_STATEMENTS"),
+        ("INSERT INTO saky_dw.dim_product VALUES ('x', 'y')", "SQL_READONLY_ONLY"),
+        ("SELECT order_code FROM ods_orders_df WHERE pt = '1' LIMIT 0", "LIMIT_MUST_BE_POSITIVE"),
+        ("SELECT o.order_code FROM ods_orders_df o JOIN dim_product d ON o.order_code = d.product_code WHERE o.pt = '1'", "JOIN_NOT_APPROVED"),
+        ("SELECT product_name FROM dim_product, ods_orders_df", "JOIN_NOT_APPROVED"),
+        ("SELECT * FROM ods_orders_df", "SELECT_STAR_NOT_ALLOWED"),
+        ("SELECT `buyer_phone` FROM ods_orders_df", "COLUMN_NOT_ALLOWED"),
+        ("SELECT a FROM saky_dw.secret_table", "TABLE_NOT_ALLOWED"),
+        ("SELECT a FROM other_proj.table_x", "TABLE_NOT_ALLOWED"),
+        ("SELECT order_code FROM ods_orders_df FOR UPDATE", "LOCKING_NOT_ALLOWED"),
+    ] {
+        let got = run_on(&p, "dw", attack, None).map(|q| q.sql().to_string());
+        assert_eq!(got.map_err(|e| e.code.as_str()), Err(expected), "{attack}");
+    }
+}
+
+#[test]
+fn backslash_literals_mean_the_same_under_any_string_setting() {
+    let q = sql(
+        r"SELECT name FROM products WHERE name = 'a\' AND category ~ '\d+' AND name <> 'it''s'",
+    );
+    assert!(q.contains(r"name = E'a\\'"), "{q}");
+    assert!(q.contains(r"category ~ E'\\d+'"), "{q}");
+    assert!(q.contains("name <> 'it''s'"), "{q}");
+    assert_round_trip(&q, Flavor::Postgres);
+}
+
+/// A VALUES body's ORDER BY is walked like any other clause.
+#[test]
+fn values_order_by_is_checked() {
+    assert_eq!(
+        code("SELECT name FROM products WHERE EXISTS (VALUES (1) ORDER BY (SELECT phone FROM customers LIMIT 1))"),
+        "COLUMN_NOT_ALLOWED"
+    );
+    assert_eq!(
+        code("SELECT name FROM products WHERE EXISTS (VALUES (1) ORDER BY (SELECT entry FROM audit_log LIMIT 1))"),
+        "TABLE_NOT_ALLOWED"
+    );
+}
+
+#[test]
+fn distinct_on_reads_output_names() {
+    sql("SELECT DISTINCT ON (c) category AS c, name FROM products ORDER BY c, price");
+    assert_eq!(
+        code("SELECT DISTINCT ON (phone) name FROM customers"),
+        "COLUMN_NOT_ALLOWED"
+    );
+}
+
+#[test]
+fn join_refusals_name_the_approved_joins() {
+    let e = run("SELECT o.order_id FROM orders o, customers c").unwrap_err();
+    assert!(
+        e.hint.contains(
+            "`orders_to_customers` (public.orders.customer_id = public.customers.customer_id)"
+        ),
+        "{}",
+        e.hint
+    );
+    assert!(
+        !e.hint.contains("orders_to_regions_draft"),
+        "unapproved joins are not offered: {}",
+        e.hint
+    );
+}
+
+#[test]
 fn preview_builds_allowed_columns() {
     let p = policy();
     let rules = p.source("shop").unwrap();
@@ -626,4 +708,29 @@ fn preview_builds_allowed_columns() {
             .as_str(),
         "TABLE_NOT_ALLOWED"
     );
+}
+
+/// What the agent reads for the most common refusals.
+#[test]
+fn refusal_wording() {
+    let mut shown = String::new();
+    for attack in [
+        "SELECT phone FROM customers",
+        "SELECT name FROM secrets",
+        "SELECT relname FROM pg_class",
+        "SELECT pg_sleep(1) FROM products",
+        "SELECT o.order_id FROM orders o, customers c",
+        "SELECT a.order_id FROM orders a JOIN orders b ON a.order_id = b.order_id",
+        "SELECT * FROM customers",
+        "SELECT name FROM products LIMIT ALL",
+        "SELECT name FROM products; DROP TABLE products",
+        "SELECT 1",
+    ] {
+        let e = run(attack).unwrap_err();
+        shown.push_str(&format!(
+            "{attack}\n  {}: {}\n  hint: {}\n",
+            e.code, e.message, e.hint
+        ));
+    }
+    insta::assert_snapshot!(shown);
 }

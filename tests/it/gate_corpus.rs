@@ -264,6 +264,8 @@ const ATTACKS: &[(&str, &str)] = &[
     ("SELECT count(*) FILTER (WHERE pg_sleep(1) IS NULL) FROM products", "FUNCTION_NOT_ALLOWED"),
     ("SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY pg_sleep(1)::text::int) FROM products", "FUNCTION_NOT_ALLOWED"),
     ("SELECT name FROM products WHERE price IN (SELECT nextval('attack_seq'))", "FUNCTION_NOT_ALLOWED"),
+    ("SELECT ARRAY(SELECT pg_sleep(1)) FROM products", "FUNCTION_NOT_ALLOWED"),
+    ("SELECT ARRAY(SELECT phone FROM customers) FROM products", "COLUMN_NOT_ALLOWED"),
     ("SELECT 1 OPERATOR(pg_catalog.+) 1 FROM products", "FUNCTION_NOT_ALLOWED"),
     ("SELECT name FROM products WHERE price OPERATOR(public.+) 1 > 0", "FUNCTION_NOT_ALLOWED"),
     ("SELECT name::regclass FROM products", "FUNCTION_NOT_ALLOWED"),
@@ -302,6 +304,10 @@ const ATTACKS: &[(&str, &str)] = &[
     ("SELECT name FROM customers NATURAL JOIN (SELECT customer_id, 1 AS phone FROM orders) x", "COLUMN_NOT_ALLOWED"),
     ("SELECT c.name FROM customers c JOIN customers d USING (phone)", "COLUMN_NOT_ALLOWED"),
     ("SELECT (c).phone FROM customers c", "SELECT_STAR_NOT_ALLOWED"),
+    ("SELECT name FROM products WHERE EXISTS (VALUES (1) ORDER BY (SELECT phone FROM customers LIMIT 1))", "COLUMN_NOT_ALLOWED"),
+    ("SELECT \"PHÔNE\" FROM customers", "COLUMN_NOT_ALLOWED"),
+    ("SELECT U&\"ph\\006Fne\" FROM customers", "COLUMN_NOT_ALLOWED"),
+    ("SELECT name AS phone, count(*) FROM customers GROUP BY phone", "COLUMN_NOT_ALLOWED"),
     // Stars and whole rows.
     ("SELECT * FROM customers", "SELECT_STAR_NOT_ALLOWED"),
     ("SELECT c.* FROM customers c", "SELECT_STAR_NOT_ALLOWED"),
@@ -325,6 +331,7 @@ const ATTACKS: &[(&str, &str)] = &[
     ("SELECT a.order_id FROM orders a JOIN orders b ON a.customer_id = b.customer_id", "JOIN_NOT_APPROVED"),
     ("SELECT name FROM customers c WHERE EXISTS (SELECT 1 FROM orders o WHERE o.amount > c.customer_id)", "JOIN_NOT_APPROVED"),
     ("SELECT name FROM customers WHERE customer_id IN (SELECT order_id FROM orders)", "JOIN_NOT_APPROVED"),
+    ("SELECT name FROM customers WHERE customer_id = ANY (SELECT order_id FROM orders)", "JOIN_NOT_APPROVED"),
     ("SELECT c.name FROM customers c JOIN (SELECT order_id AS k FROM orders) t ON t.k = c.customer_id", "JOIN_NOT_APPROVED"),
     ("SELECT o.order_id FROM orders o NATURAL JOIN customers c", "JOIN_NOT_APPROVED"),
     ("SELECT c.name FROM customers c JOIN orders o USING (region_code)", "JOIN_NOT_APPROVED"),
@@ -378,9 +385,13 @@ const LEGITIMATE: &[&str] = &[
     "SELECT name FROM customers c WHERE EXISTS (SELECT * FROM orders o WHERE o.customer_id = c.customer_id)",
     "SELECT name FROM customers c WHERE NOT EXISTS (SELECT 1 FROM orders o WHERE o.customer_id = c.customer_id AND o.status = 'new')",
     "SELECT name FROM customers WHERE customer_id IN (SELECT customer_id FROM orders WHERE amount > 100)",
+    "SELECT name FROM customers WHERE customer_id = ANY (SELECT customer_id FROM orders)",
     "SELECT name FROM products WHERE price > (SELECT avg(price) FROM products)",
     "WITH t AS (SELECT customer_id AS cid, sum(amount) AS total FROM orders GROUP BY customer_id) SELECT c.name, t.total FROM customers c JOIN t ON t.cid = c.customer_id",
     "SELECT region_code, count(*) AS n FROM orders GROUP BY region_code HAVING count(*) > 1 ORDER BY n DESC",
+    "SELECT name AS phone FROM customers ORDER BY phone",
+    "SELECT c.name, ARRAY(SELECT o.order_id FROM orders o WHERE o.customer_id = c.customer_id) FROM customers c",
+    "SELECT count(DISTINCT category), string_agg(name, ', ' ORDER BY name) FROM products",
     "SELECT category, name, price, rank() OVER (PARTITION BY category ORDER BY price DESC) FROM products",
     "SELECT category, percentile_cont(0.5) WITHIN GROUP (ORDER BY price) FROM products GROUP BY category",
     "SELECT category, count(*) FILTER (WHERE price > 15) FROM products GROUP BY category",
@@ -399,6 +410,7 @@ const LEGITIMATE: &[&str] = &[
     "SELECT payload ->> 'n' FROM events WHERE pt BETWEEN '20240601' AND '20240603'",
     "SELECT e.kind, c.name FROM events e JOIN customers c ON c.customer_id = e.customer_id WHERE e.pt = '20240602'",
     "SELECT name FROM products LIMIT 5",
+    r"SELECT name FROM products WHERE name ~ '\d' OR name = 'a\'",
     "SELECT name FROM products ORDER BY name LIMIT 5 OFFSET 2",
     "SELECT name FROM products FETCH FIRST 3 ROWS ONLY",
     "SELECT g, name FROM products, generate_series(1, 2) AS g",
@@ -479,6 +491,24 @@ async fn legitimate_queries_pass_and_run() {
         LEGITIMATE.len(),
         failures.join("\n")
     );
+}
+
+/// Backslashes in plain literals keep their meaning after rendering.
+#[tokio::test]
+async fn rendered_literals_match_what_was_checked() {
+    let (_db, client) = fixture_db("gate_literals").await;
+    let policy = fixture_policy();
+    let rules = policy.source("shop").unwrap();
+    let gate = Gate::new(&rules);
+    let facts = fixture_facts(&client, &policy).await;
+    let sql = r"SELECT 'a\' AS one, 'it''s' AS two, '\d' AS three FROM products LIMIT 1";
+    let checked = gate
+        .check(gate.prepare(sql).unwrap(), &facts, None)
+        .unwrap();
+    let row = &run_read_only(&client, checked.sql()).await.unwrap()[0];
+    assert_eq!(row.get::<_, String>(0), r"a\");
+    assert_eq!(row.get::<_, String>(1), "it's");
+    assert_eq!(row.get::<_, String>(2), r"\d");
 }
 
 #[tokio::test]
