@@ -100,6 +100,26 @@ impl ConnectSettings {
         }
     }
 
+    /// A warning when traffic to a remote host is not protected by a
+    /// verified certificate (loopback and Unix sockets are exempt).
+    pub(crate) fn transport_warning(&self) -> Option<String> {
+        let local = self.host.starts_with('/')
+            || self.host == "localhost"
+            || self
+                .host
+                .parse::<std::net::IpAddr>()
+                .is_ok_and(|ip| ip.is_loopback());
+        let verified = matches!(self.sslmode, SslMode::VerifyCa | SslMode::VerifyFull);
+        (!local && !verified).then(|| {
+            format!(
+                "connection `{}` to `{}` uses `sslmode: {}`, which does not verify the server; use `verify-full`",
+                self.name,
+                self.host,
+                self.sslmode_name()
+            )
+        })
+    }
+
     fn tls(&self) -> Result<Option<MakeRustlsConnect>, ToolError> {
         let built = self.tls.get_or_init(|| {
             tls::connector(self.sslmode, self.root_cert.as_deref()).map_err(Arc::new)
@@ -152,5 +172,40 @@ impl ConnectSettings {
             }
             Err(_) => tracing::warn!(connection = %self.name, "cancel request timed out"),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings(host: &str, sslmode: SslMode) -> ConnectSettings {
+        let conn = PostgresConnection {
+            host: host.into(),
+            port: 5432,
+            dbname: "crm".into(),
+            user: "agent".into(),
+            sslmode,
+            sslrootcert: None,
+            role: None,
+            default_schema: "public".into(),
+            connect_timeout_seconds: 5,
+        };
+        ConnectSettings::new("crm", &conn, None)
+    }
+
+    #[test]
+    fn unverified_remote_connections_are_warned_about() {
+        let warning = settings("db.internal", SslMode::Require).transport_warning();
+        assert!(warning.is_some_and(|w| w.contains("`sslmode: require`")));
+        assert!(settings("db.internal", SslMode::VerifyFull)
+            .transport_warning()
+            .is_none());
+        assert!(settings("127.0.0.1", SslMode::Disable)
+            .transport_warning()
+            .is_none());
+        assert!(settings("/var/run/postgresql", SslMode::Prefer)
+            .transport_warning()
+            .is_none());
     }
 }

@@ -40,22 +40,42 @@ fn server_text(db: &DbError) -> String {
     text
 }
 
-fn credentials_missing(settings: &ConnectSettings, detail: Option<String>) -> ToolError {
+/// Why the server did not let the login in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Refusal {
+    /// The server asked for a password and none is stored.
+    NoPassword,
+    /// The stored password was wrong (28P01).
+    WrongPassword,
+    /// The login itself was refused: unknown role, no `pg_hba.conf` entry
+    /// (28000).
+    Login,
+}
+
+fn credentials_missing(
+    settings: &ConnectSettings,
+    refusal: Refusal,
+    detail: Option<String>,
+) -> ToolError {
     let name = &settings.name;
-    let message = if settings.has_password {
-        format!("the database refused the stored credentials of connection `{name}`")
-    } else {
-        format!("connection `{name}` needs a password and none is stored")
+    let user = &settings.user;
+    let message = match refusal {
+        Refusal::NoPassword => format!("connection `{name}` needs a password and none is stored"),
+        Refusal::WrongPassword => {
+            format!("the database refused the stored password of connection `{name}`")
+        }
+        Refusal::Login => format!("the database refused login `{user}` of connection `{name}`"),
     };
-    let error = ToolError::new(
-        ErrorCode::CredentialsMissing,
-        message,
-        format!(
-            "Run `sqlwarden auth set {name}` to store the password of user `{}`, or set `{}` (or `PGPASSWORD`) in sqlwarden's environment",
-            settings.user,
-            password_env_var(name)
-        ),
+    let mut hint = format!(
+        "Run `sqlwarden auth set {name}` to store the password of user `{user}`, or set `{}` (or `PGPASSWORD`) in sqlwarden's environment",
+        password_env_var(name)
     );
+    if refusal == Refusal::Login {
+        hint.push_str("; also check `user` of connection `");
+        hint.push_str(name);
+        hint.push_str("` in connections.yaml and the server's `pg_hba.conf`");
+    }
+    let error = ToolError::new(ErrorCode::CredentialsMissing, message, hint);
     match detail {
         Some(detail) => error.with_untrusted_detail(detail),
         None => error,
@@ -80,10 +100,22 @@ pub(crate) fn connect_error(
     cause: &tokio_postgres::Error,
 ) -> ToolError {
     if let Some(db) = cause.as_db_error() {
-        let class = &db.code().code()[..2];
+        // SQLSTATEs are five characters; a short one (a broken server) has
+        // no class.
+        let class = db.code().code().get(..2).unwrap_or("");
         return match class {
-            // 28000 invalid_authorization_specification, 28P01 invalid_password
-            "28" => credentials_missing(settings, Some(server_text(db))),
+            "28" => {
+                let refusal = if *db.code() == SqlState::INVALID_PASSWORD {
+                    if settings.has_password {
+                        Refusal::WrongPassword
+                    } else {
+                        Refusal::NoPassword
+                    }
+                } else {
+                    Refusal::Login
+                };
+                credentials_missing(settings, refusal, Some(server_text(db)))
+            }
             _ => unreachable(settings, "the server refused the connection", cause)
                 .with_untrusted_detail(server_text(db)),
         };
@@ -91,14 +123,26 @@ pub(crate) fn connect_error(
     // tokio-postgres reports "the server asked for a password and we have
     // none" as a configuration error whose text it writes itself; it is the
     // only configuration error a built `Config` can still produce.
-    let own_text = cause.to_string();
+    let own_text = error_chain(cause);
     if own_text.contains("password missing") {
-        return credentials_missing(settings, None);
+        return credentials_missing(settings, Refusal::NoPassword, None);
     }
     if own_text.contains("TLS") {
         return unreachable(settings, "the TLS handshake failed", cause);
     }
     unreachable(settings, "the connection failed", cause)
+}
+
+/// The error and all its sources, as one line.
+fn error_chain(cause: &tokio_postgres::Error) -> String {
+    let mut text = cause.to_string();
+    let mut source = std::error::Error::source(cause);
+    while let Some(inner) = source {
+        text.push_str(": ");
+        text.push_str(&inner.to_string());
+        source = inner.source();
+    }
+    text
 }
 
 /// Whether the query ended because our own timeout fired.

@@ -20,11 +20,11 @@ pub(crate) async fn estimate(
         .query_one(format!("EXPLAIN (FORMAT JSON) {sql}").as_str(), &[])
         .await?;
     let text_rows = tx.query(format!("EXPLAIN {sql}").as_str(), &[]).await?;
-    let plan_json: Value = json_row.get(0);
+    let plan_json: Value = json_row.try_get(0)?;
     let plan_text = text_rows
         .iter()
-        .map(|r| r.get::<_, String>(0))
-        .collect::<Vec<_>>()
+        .map(|r| r.try_get::<_, String>(0))
+        .collect::<Result<Vec<_>, _>>()?
         .join("\n");
     Ok(from_plan(&plan_json, plan_text))
 }

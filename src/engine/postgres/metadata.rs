@@ -51,7 +51,7 @@ async fn table_oid(
     table: &str,
 ) -> Result<Option<u32>, tokio_postgres::Error> {
     let row = tx.query_opt(TABLE_OID, &[&schema, &table]).await?;
-    Ok(row.map(|r| r.get(0)))
+    row.map(|r| r.try_get(0)).transpose()
 }
 
 /// Every column of `schema.table`, or `None` when it does not exist.
@@ -64,18 +64,19 @@ pub(crate) async fn columns(
         return Ok(None);
     };
     let rows = tx.query(COLUMNS, &[&oid]).await?;
-    Ok(Some(
-        rows.iter()
-            .map(|r| ColumnInfo {
-                name: r.get(0),
-                type_name: r.get(1),
-                nullable: r.get(2),
-                comment: r.get(3),
-                primary_key: r.get(4),
-                partition_key: r.get(5),
+    rows.iter()
+        .map(|r| {
+            Ok(ColumnInfo {
+                name: r.try_get(0)?,
+                type_name: r.try_get(1)?,
+                nullable: r.try_get(2)?,
+                comment: r.try_get(3)?,
+                primary_key: r.try_get(4)?,
+                partition_key: r.try_get(5)?,
             })
-            .collect(),
-    ))
+        })
+        .collect::<Result<Vec<_>, _>>()
+        .map(Some)
 }
 
 /// The greatest value of `column` in `schema.table`, as text; `None` when
@@ -92,7 +93,7 @@ pub(crate) async fn max_value(
     let Some(found) = tx.query_opt(COLUMN_EXISTS, &[&oid, &column]).await? else {
         return Ok(None);
     };
-    let column: String = found.get(0);
+    let column: String = found.try_get(0)?;
     let sql = format!(
         "SELECT max({})::text FROM {}.{}",
         quote_ident(&column),
@@ -100,7 +101,7 @@ pub(crate) async fn max_value(
         quote_ident(table)
     );
     let row = tx.query_one(sql.as_str(), &[]).await?;
-    Ok(row.get(0))
+    row.try_get(0)
 }
 
 /// One partition and its bound, as listed.
@@ -125,11 +126,17 @@ pub(crate) async fn partitions(
         .query(PARTITIONS, &[&oid])
         .await?
         .iter()
-        .map(|r| Partition {
-            name: format!("{}.{}", r.get::<_, String>(0), r.get::<_, String>(1)),
-            bound: r.get::<_, Option<String>>(2).unwrap_or_default(),
+        .map(|r| {
+            Ok(Partition {
+                name: format!(
+                    "{}.{}",
+                    r.try_get::<_, String>(0)?,
+                    r.try_get::<_, String>(1)?
+                ),
+                bound: r.try_get::<_, Option<String>>(2)?.unwrap_or_default(),
+            })
         })
-        .collect();
+        .collect::<Result<_, tokio_postgres::Error>>()?;
     all.sort_by(|a, b| newest_first(&a.bound, &b.bound).then_with(|| b.name.cmp(&a.name)));
     let start = match &page.marker {
         Some(marker) => all

@@ -5,9 +5,9 @@
 //! connection (idle ones are reused), opens a `READ ONLY` transaction with
 //! `SET LOCAL` timeouts and role (`session.rs`), does its work, and rolls
 //! back. A connection that saw any error, a timeout or a cancellation is
-//! dropped, never reused. On timeout or client cancellation the backend
-//! query is cancelled with the cancel token before the connection is
-//! dropped.
+//! dropped, never reused. On timeout or client cancellation the connection
+//! is dropped and the backend query is cancelled with its cancel token (a
+//! closed socket alone would not stop a busy backend).
 //!
 //! Phases live in their own files: `connect.rs` (settings, TLS in `tls.rs`,
 //! credentials), `run.rs` (portal streaming with caps), `types/` (lossless
@@ -111,13 +111,25 @@ impl PostgresEngine {
             + Send
             + 'static,
     {
+        self.in_read_only(METADATA_TIMEOUT, work).await
+    }
+
+    /// Run `work` in a read-only transaction under `timeout`.
+    async fn in_read_only<T, F>(&self, timeout: Duration, work: F) -> EngineResult<T>
+    where
+        T: Send + 'static,
+        F: for<'t> FnOnce(&'t Transaction<'t>) -> BoxFuture<'t, Result<T, tokio_postgres::Error>>
+            + Send
+            + 'static,
+    {
         let settings = &self.settings;
         self.guarded(
-            METADATA_TIMEOUT,
+            timeout,
             &CancellationToken::new(),
             move |mut client, deadline| {
                 Box::pin(async move {
-                    let result = in_transaction(&mut client, settings, deadline, work).await;
+                    let result =
+                        in_transaction(&mut client, settings, timeout, deadline, work).await;
                     (client, result)
                 })
             },
@@ -136,6 +148,7 @@ impl PostgresEngine {
 async fn in_transaction<T, F>(
     client: &mut Client,
     settings: &ConnectSettings,
+    timeout: Duration,
     deadline: Instant,
     work: F,
 ) -> EngineResult<T>
@@ -143,7 +156,7 @@ where
     F: for<'t> FnOnce(&'t Transaction<'t>) -> BoxFuture<'t, Result<T, tokio_postgres::Error>>,
 {
     let map = run::map_error(settings, deadline);
-    let tx = session::begin(client, settings.role.as_deref(), METADATA_TIMEOUT)
+    let tx = session::begin(client, settings.role.as_deref(), timeout)
         .await
         .map_err(&map)?;
     let value = work(&tx).await.map_err(&map)?;
@@ -175,8 +188,10 @@ impl Engine for PostgresEngine {
     ) -> BoxFuture<'a, EngineResult<CostEstimate>> {
         let sql = query.sql().to_owned();
         Box::pin(async move {
-            self.catalog(move |tx| Box::pin(async move { explain::estimate(tx, &sql).await }))
-                .await?
+            self.in_read_only(query.timeout(), move |tx| {
+                Box::pin(async move { explain::estimate(tx, &sql).await })
+            })
+            .await?
         })
     }
 
@@ -219,11 +234,13 @@ impl Engine for PostgresEngine {
 
     fn probe<'a>(&'a self) -> BoxFuture<'a, EngineResult<ProbeReport>> {
         let role = self.settings.role.clone();
-        Box::pin(
-            self.catalog(move |tx| {
-                Box::pin(async move { probe::probe(tx, role.as_deref()).await })
-            }),
-        )
+        Box::pin(async move {
+            let mut report = self
+                .catalog(move |tx| Box::pin(async move { probe::probe(tx, role.as_deref()).await }))
+                .await?;
+            report.warnings.extend(self.settings.transport_warning());
+            Ok(report)
+        })
     }
 }
 

@@ -6,7 +6,7 @@
 //! server-file roles, BYPASSRLS) escape more than writes. `sqlwarden check`
 //! prints each finding as a loud warning. All names are bound as parameters.
 
-use tokio_postgres::Transaction;
+use tokio_postgres::{Row, Transaction};
 
 use crate::engine::ProbeReport;
 
@@ -57,8 +57,8 @@ pub(crate) async fn probe(
         .query_one("SELECT pg_catalog.version(), session_user::text", &[])
         .await?;
     let mut report = ProbeReport {
-        server_version: row.get(0),
-        login: row.get(1),
+        server_version: row.try_get(0)?,
+        login: row.try_get(1)?,
         ..ProbeReport::default()
     };
     let mut subjects = vec![(format!("login `{}`", report.login), report.login.clone())];
@@ -82,13 +82,16 @@ async fn findings_for(
     if let Some(row) = tx.query_opt(ATTRIBUTES, &[&name]).await? {
         let flags = [
             (
-                row.get::<_, bool>(0),
+                row.try_get::<_, bool>(0)?,
                 "is a superuser: it can do anything, including write",
             ),
-            (row.get(1), "has CREATEROLE: it can create and grant roles"),
-            (row.get(2), "has CREATEDB: it can create databases"),
             (
-                row.get(3),
+                row.try_get(1)?,
+                "has CREATEROLE: it can create and grant roles",
+            ),
+            (row.try_get(2)?, "has CREATEDB: it can create databases"),
+            (
+                row.try_get(3)?,
                 "has BYPASSRLS: row-level security does not apply to it",
             ),
         ];
@@ -100,15 +103,10 @@ async fn findings_for(
         );
     }
     let powerful: Vec<String> = POWERFUL_ROLES.iter().map(|r| (*r).to_owned()).collect();
-    for row in tx.query(MEMBERSHIPS, &[&name, &powerful]).await? {
-        findings.push(format!("is a member of `{}`", row.get::<_, String>(0)));
+    for role in first_column(tx.query(MEMBERSHIPS, &[&name, &powerful]).await?)? {
+        findings.push(format!("is a member of `{role}`"));
     }
-    let tables: Vec<String> = tx
-        .query(WRITABLE_TABLES, &[&name])
-        .await?
-        .iter()
-        .map(|r| r.get(0))
-        .collect();
+    let tables = first_column(tx.query(WRITABLE_TABLES, &[&name]).await?)?;
     if !tables.is_empty() {
         let named = tables
             .iter()
@@ -130,16 +128,11 @@ async fn findings_for(
     if tx
         .query_one(CREATE_DATABASE, &[&name])
         .await?
-        .get::<_, bool>(0)
+        .try_get::<_, bool>(0)?
     {
         findings.push("can CREATE schemas in the database".into());
     }
-    let schemas: Vec<String> = tx
-        .query(CREATE_SCHEMAS, &[&name])
-        .await?
-        .iter()
-        .map(|r| r.get(0))
-        .collect();
+    let schemas = first_column(tx.query(CREATE_SCHEMAS, &[&name]).await?)?;
     if !schemas.is_empty() {
         findings.push(format!(
             "can CREATE objects in schema(s): {}",
@@ -147,4 +140,9 @@ async fn findings_for(
         ));
     }
     Ok(findings)
+}
+
+/// The first column of every row, as text.
+fn first_column(rows: Vec<Row>) -> Result<Vec<String>, tokio_postgres::Error> {
+    rows.iter().map(|r| r.try_get(0)).collect()
 }

@@ -14,7 +14,7 @@ use std::io;
 use std::time::Instant;
 
 use serde_json::Value;
-use tokio_postgres::{Client, Row};
+use tokio_postgres::{Client, Column, Row};
 
 use super::connect::ConnectSettings;
 use super::errors::{self, Deadline};
@@ -51,10 +51,15 @@ pub(crate) async fn execute(
     deadline: Instant,
 ) -> Result<QueryResult, ToolError> {
     let map = map_error(settings, deadline);
-    let tx = session::begin(client, settings.role.as_deref(), query.timeout())
-        .await
-        .map_err(&map)?;
-    let statement = tx.prepare(query.sql()).await.map_err(&map)?;
+    let tx = session::start(client).await.map_err(&map)?;
+    // The settings and the Parse go out together (tokio-postgres pipelines
+    // concurrent requests in order), saving a round trip. The server still
+    // applies the settings first; if they fail, the transaction is aborted
+    // and the Parse fails too, so the settings' error is the one reported.
+    let prelude = session::prelude(settings.role.as_deref(), query.timeout());
+    let (applied, prepared) = tokio::join!(tx.batch_execute(&prelude), tx.prepare(query.sql()));
+    applied.map_err(&map)?;
+    let statement = prepared.map_err(&map)?;
     if !statement.params().is_empty() {
         return Err(ToolError::new(
             ErrorCode::SqlParseError,
@@ -62,16 +67,8 @@ pub(crate) async fn execute(
             "Write the values into the SQL as literals",
         ));
     }
-    let columns: Vec<ResultColumn> = statement
-        .columns()
-        .iter()
-        .map(|c| ResultColumn {
-            name: c.name().to_owned(),
-            type_name: c.type_().name().to_owned(),
-        })
-        .collect();
     let portal = tx.bind(&statement, &[]).await.map_err(&map)?;
-    let mut collector = Collector::new(query, columns);
+    let mut collector = Collector::new(query, statement.columns());
     while let Some(batch) = collector.next_batch() {
         let rows = tx.query_portal(&portal, batch).await.map_err(&map)?;
         let exhausted = rows.len() < usize::try_from(batch).unwrap_or(usize::MAX);
@@ -95,16 +92,22 @@ struct Collector {
 }
 
 impl Collector {
-    fn new(query: &CheckedQuery, columns: Vec<ResultColumn>) -> Self {
+    fn new(query: &CheckedQuery, columns: &[Column]) -> Self {
         Self {
             result: QueryResult {
-                columns,
+                columns: columns
+                    .iter()
+                    .map(|c| ResultColumn {
+                        name: c.name().to_owned(),
+                        type_name: types::display_name(c.type_()),
+                    })
+                    .collect(),
                 ..QueryResult::default()
             },
             rows_wanted: query.applied_limit().saturating_add(1),
             max_cell_bytes: usize::try_from(query.max_cell_bytes()).unwrap_or(usize::MAX),
             max_result_bytes: query.max_result_bytes(),
-            types: Vec::new(),
+            types: columns.iter().map(|c| c.type_().clone()).collect(),
         }
     }
 
@@ -119,11 +122,6 @@ impl Collector {
 
     /// Add a batch; true when a cap stopped the result.
     fn push_rows(&mut self, rows: &[Row]) -> Result<bool, ToolError> {
-        if self.types.is_empty() {
-            if let Some(first) = rows.first() {
-                self.types = first.columns().iter().map(|c| c.type_().clone()).collect();
-            }
-        }
         for row in rows {
             if self.result.rows.len() as u64 + 1 >= self.rows_wanted {
                 // This is row applied_limit + 1: it proves truncation and
@@ -133,6 +131,8 @@ impl Collector {
             }
             let rendered = self.render_row(row)?;
             let size = row_size(&rendered);
+            // A row that does not fit is left out whole; with cells capped
+            // far below the result cap, this only ends long results.
             if self.result.bytes + size > self.max_result_bytes {
                 self.result.truncation = Some(Truncation::ResultBytes);
                 return Ok(true);

@@ -16,12 +16,19 @@ pub(crate) async fn begin<'c>(
     role: Option<&str>,
     timeout: Duration,
 ) -> Result<Transaction<'c>, tokio_postgres::Error> {
-    let tx = client.build_transaction().read_only(true).start().await?;
+    let tx = start(client).await?;
     tx.batch_execute(&prelude(role, timeout)).await?;
     Ok(tx)
 }
 
-fn prelude(role: Option<&str>, timeout: Duration) -> String {
+/// `START TRANSACTION READ ONLY`, without the settings: for callers that
+/// send [`prelude`] pipelined with their first statement.
+pub(crate) async fn start(client: &mut Client) -> Result<Transaction<'_>, tokio_postgres::Error> {
+    client.build_transaction().read_only(true).start().await
+}
+
+/// The `SET LOCAL` statements for the timeouts and the role.
+pub(crate) fn prelude(role: Option<&str>, timeout: Duration) -> String {
     // PostgreSQL takes these settings in milliseconds as a 32-bit integer,
     // and 0 would mean "no limit".
     let ms = timeout.as_millis().clamp(1, i32::MAX as u128);

@@ -6,12 +6,14 @@
 //! (`CheckedQuery::for_engine_tests`). Each test gets a fresh database,
 //! dropped afterwards; a missing server fails the test loudly.
 
+mod catalog;
 mod run;
 mod types;
 
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
+use tokio_postgres::error::SqlState;
 use tokio_postgres::{Client, NoTls};
 
 use super::PostgresEngine;
@@ -64,11 +66,21 @@ impl Db {
             std::process::id(),
             SEQ.fetch_add(1, Ordering::Relaxed)
         );
-        admin("postgres")
-            .await
-            .batch_execute(&format!("CREATE DATABASE {name}"))
-            .await
-            .expect("create test database");
+        let admin = admin("postgres").await;
+        // CREATE DATABASE fails while another test copies template1 too
+        // (SQLSTATE 55006), so that case is retried.
+        for attempt in 0.. {
+            match admin
+                .batch_execute(&format!("CREATE DATABASE {name}"))
+                .await
+            {
+                Ok(()) => break,
+                Err(e) if attempt < 100 && e.code() == Some(&SqlState::OBJECT_IN_USE) => {
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+                Err(e) => panic!("cannot create test database {name}: {e:?}"),
+            }
+        }
         Db { name }
     }
 

@@ -196,13 +196,13 @@ async fn server_errors_map_to_codes_with_untrusted_detail() {
         .await
         .expect_err("denied");
     drop(engine);
-    let _ = admin("postgres")
-        .await
-        .batch_execute(&format!(
-            "DROP DATABASE {} WITH (FORCE); DROP ROLE {reader}",
-            db.name
-        ))
-        .await;
+    let admin = admin("postgres").await;
+    for sql in [
+        format!("DROP DATABASE {} WITH (FORCE)", db.name),
+        format!("DROP ROLE {reader}"),
+    ] {
+        admin.batch_execute(&sql).await.expect("cleanup");
+    }
     assert_eq!(error.code, ErrorCode::BackendError);
     assert!(error.message.contains(&reader), "{error:?}");
     assert!(error

@@ -135,6 +135,20 @@ async fn scalar_types_render_losslessly() {
 }
 
 #[tokio::test]
+async fn column_types_name_arrays_as_element_brackets() {
+    let db = Db::create("typenames").await;
+    let result = run(&db.engine(), "SELECT 1::int8 AS a, ARRAY['x']::text[] AS b")
+        .await
+        .expect("run");
+    let names: Vec<_> = result
+        .columns
+        .iter()
+        .map(|c| (c.name.as_str(), c.type_name.as_str()))
+        .collect();
+    assert_eq!(names, vec![("a", "int8"), ("b", "text[]")]);
+}
+
+#[tokio::test]
 async fn other_types_fall_back_to_name_and_binary() {
     let db = Db::create("fallback").await;
     let engine = db.engine();

@@ -52,6 +52,15 @@ impl<'a> FromSql<'a> for RawCell<'a> {
     }
 }
 
+/// The type name shown to the caller: PostgreSQL's internal name, with
+/// arrays as `element[]` rather than `_element`.
+pub(crate) fn display_name(ty: &Type) -> String {
+    match ty.kind() {
+        Kind::Array(element) => format!("{}[]", element.name()),
+        _ => ty.name().to_owned(),
+    }
+}
+
 type DecodeResult = Result<Value, Box<dyn Error + Sync + Send>>;
 
 /// Render one cell. `raw` is `None` for SQL NULL. A value whose bytes do not

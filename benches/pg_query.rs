@@ -1,0 +1,160 @@
+//! Overhead of the PostgreSQL engine: a 1-row query through
+//! `PostgresEngine::run` (read-only transaction, `SET LOCAL` timeouts,
+//! prepare, portal, rollback, JSON rendering) against the same query
+//! through tokio-postgres directly, on the same server with the same
+//! connection settings (127.0.0.1, no TLS, one reused connection each).
+//! A third case adds the gate (prepare + check with cached table facts),
+//! which is the whole `run_select_sql` path short of MCP and audit.
+//!
+//! Needs the local test server (`SQLWARDEN_TEST_PG_HOST` / `_PORT`
+//! override 127.0.0.1:5432, user `postgres`). Measured here, never asserted.
+#![allow(clippy::unwrap_used, missing_docs)]
+
+use criterion::{criterion_group, criterion_main, Criterion};
+use sqlwarden::config::{
+    Config, Connection, ConnectionsFile, JoinsFile, PolicyFile, PostgresConnection, SslMode,
+};
+use sqlwarden::engine::postgres::PostgresEngine;
+use sqlwarden::engine::{Engine, RunContext};
+use sqlwarden::guard::{Gate, TableFacts};
+use sqlwarden::policy::Policy;
+use tokio_postgres::NoTls;
+
+const SQL: &str = "SELECT id, name FROM items WHERE id = 1";
+
+const POLICY: &str = "
+sources:
+  bench:
+    tables:
+      public.items: {}
+";
+
+fn host() -> String {
+    std::env::var("SQLWARDEN_TEST_PG_HOST").unwrap_or_else(|_| "127.0.0.1".into())
+}
+
+fn port() -> u16 {
+    std::env::var("SQLWARDEN_TEST_PG_PORT")
+        .ok()
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(5432)
+}
+
+async fn client(dbname: &str) -> tokio_postgres::Client {
+    let conn = format!(
+        "host={} port={} user=postgres dbname={dbname}",
+        host(),
+        port()
+    );
+    let (client, connection) = tokio_postgres::connect(&conn, NoTls)
+        .await
+        .expect("the benchmark needs the local PostgreSQL server");
+    tokio::spawn(connection);
+    client
+}
+
+fn connection(dbname: &str) -> PostgresConnection {
+    PostgresConnection {
+        host: host(),
+        port: port(),
+        dbname: dbname.into(),
+        user: "postgres".into(),
+        sslmode: SslMode::Disable,
+        sslrootcert: None,
+        role: None,
+        default_schema: "public".into(),
+        connect_timeout_seconds: 10,
+    }
+}
+
+fn policy(dbname: &str) -> Policy {
+    let mut connections = ConnectionsFile::default();
+    connections
+        .connections
+        .insert("bench".into(), Connection::Postgres(connection(dbname)));
+    Policy::new(Config {
+        dir: ".".into(),
+        connections,
+        policy: serde_saphyr::from_str::<PolicyFile>(POLICY).unwrap(),
+        joins: JoinsFile::default(),
+        policy_sha256: String::new(),
+        managed_policy: None,
+    })
+}
+
+fn one_row_query(c: &mut Criterion) {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let dbname = format!("sqlwarden_bench_pg_{}", std::process::id());
+    let direct = runtime.block_on(async {
+        let admin = client("postgres").await;
+        admin
+            .batch_execute(&format!("CREATE DATABASE {dbname}"))
+            .await
+            .unwrap();
+        let direct = client(&dbname).await;
+        direct
+            .batch_execute(
+                "CREATE TABLE items (id int PRIMARY KEY, name text NOT NULL);
+                 INSERT INTO items SELECT i, 'item ' || i FROM generate_series(1, 1000) i;
+                 ANALYZE items;",
+            )
+            .await
+            .unwrap();
+        direct
+    });
+    let engine = PostgresEngine::new("bench", &connection(&dbname), None);
+    let policy = policy(&dbname);
+    let rules = policy.source("bench").unwrap();
+    let gate = Gate::new(&rules);
+    let mut facts = TableFacts::default();
+    facts
+        .columns
+        .insert("public.items".into(), vec!["id".into(), "name".into()]);
+    let checked = gate
+        .check(gate.prepare(SQL).unwrap(), &facts, None)
+        .unwrap();
+    // Warm both connections (connect, type cache) outside the measurement.
+    runtime.block_on(async {
+        assert_eq!(direct.query(SQL, &[]).await.unwrap().len(), 1);
+        let result = engine.run(&checked, RunContext::default()).await.unwrap();
+        assert_eq!(result.rows.len(), 1);
+    });
+
+    let mut group = c.benchmark_group("pg_one_row");
+    group.bench_function("tokio_postgres_direct", |b| {
+        b.iter(|| runtime.block_on(direct.query(SQL, &[])).unwrap())
+    });
+    group.bench_function("engine_run", |b| {
+        b.iter(|| {
+            runtime
+                .block_on(engine.run(&checked, RunContext::default()))
+                .unwrap()
+        })
+    });
+    group.bench_function("gate_and_engine_run", |b| {
+        b.iter(|| {
+            let checked = gate
+                .check(gate.prepare(SQL).unwrap(), &facts, None)
+                .unwrap();
+            runtime
+                .block_on(engine.run(&checked, RunContext::default()))
+                .unwrap()
+        })
+    });
+    group.finish();
+
+    drop(engine);
+    drop(direct);
+    runtime.block_on(async {
+        let _ = client("postgres")
+            .await
+            .batch_execute(&format!("DROP DATABASE IF EXISTS {dbname} WITH (FORCE)"))
+            .await;
+    });
+}
+
+criterion_group!(benches, one_row_query);
+criterion_main!(benches);
