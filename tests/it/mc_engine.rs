@@ -540,6 +540,37 @@ async fn run_returns_every_type_without_loss_through_the_tunnel() {
 }
 
 #[tokio::test]
+async fn run_returns_maps_structs_and_nested_arrays() {
+    let emu = start().await;
+    let engine = engine(&emu);
+    let policy = policy_for(&emu, "demo", "{}", "      demo.profiles: {}\n");
+    let sql = "SELECT id, attrs, info, history FROM demo.profiles ORDER BY id";
+    let query = checked(&engine, &policy, sql, None).await.expect("gate");
+    let result = engine
+        .run(&query, RunContext::default())
+        .await
+        .expect("run");
+    // The same rows pyodps's tunnel reader decodes in `pyodps.rs`.
+    assert_eq!(
+        result.rows,
+        vec![
+            vec![
+                json!(1),
+                json!({"a": 1, "b": null}),
+                json!({"city": "Hangzhou", "zip": 310000}),
+                json!([{"day": "2024-01-01", "score": 1.5}, null]),
+            ],
+            vec![
+                json!(2),
+                Value::Null,
+                json!({"city": null, "zip": 1}),
+                Value::Null
+            ],
+        ]
+    );
+}
+
+#[tokio::test]
 async fn run_reads_a_three_tier_table_with_the_namespace_settings() {
     let emu = start().await;
     let engine = MaxComputeEngine::new(

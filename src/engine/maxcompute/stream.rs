@@ -99,6 +99,9 @@ pub struct RecordDecoder {
     columns: Vec<McType>,
     records: u64,
     crc_of_crcs: u32,
+    /// The current record's checksummed bytes, reused across records: one
+    /// CRC call per record is much cheaper than one per field.
+    scratch: Vec<u8>,
 }
 
 /// Why reading a value stopped: the buffer ran out, or the bytes are wrong.
@@ -121,6 +124,7 @@ impl RecordDecoder {
             columns,
             records: 0,
             crc_of_crcs: 0,
+            scratch: Vec::with_capacity(256),
         })
     }
 
@@ -131,13 +135,18 @@ impl RecordDecoder {
 
     /// Decode the next record, or the footer, from the front of `buf`.
     pub fn next_record(&mut self, buf: &[u8]) -> Result<Step, StreamError> {
+        let mut scratch = std::mem::take(&mut self.scratch);
+        scratch.clear();
         let mut cursor = Cursor {
             buf,
             pos: 0,
-            crc: 0,
+            sum: &mut scratch,
         };
         let record = self.records;
-        let step = match self.read_record(&mut cursor) {
+        let outcome = self.read_record(&mut cursor);
+        let consumed = cursor.pos;
+        self.scratch = scratch;
+        let step = match outcome {
             Ok(step) => step,
             Err(Stop::Short) if buf.len() > MAX_RECORD_BYTES => {
                 return Err(StreamError::TooLarge { record })
@@ -149,11 +158,11 @@ impl RecordDecoder {
             Pending::Record(values, crc) => {
                 self.crc_of_crcs = crc32c::crc32c_append(self.crc_of_crcs, &crc.to_le_bytes());
                 self.records += 1;
-                Ok(Step::Record(values, cursor.pos))
+                Ok(Step::Record(values, consumed))
             }
             Pending::Footer(footer) => {
                 self.check_footer(footer)?;
-                Ok(Step::End(cursor.pos))
+                Ok(Step::End(consumed))
             }
             Pending::Error(error) => Err(error),
         }
@@ -172,7 +181,7 @@ impl RecordDecoder {
         Ok(())
     }
 
-    fn read_record(&self, cursor: &mut Cursor<'_>) -> Result<Pending, Stop> {
+    fn read_record(&self, cursor: &mut Cursor<'_, '_>) -> Result<Pending, Stop> {
         let mut values = vec![Value::Null; self.columns.len()];
         let mut fields_seen = false;
         loop {
@@ -182,12 +191,13 @@ impl RecordDecoder {
                 0 => continue,
                 END_RECORD => {
                     let stated = cursor.varint()? as u32;
-                    if stated != cursor.crc {
+                    let crc = cursor.crc();
+                    if stated != crc {
                         return Ok(Pending::Error(StreamError::Checksum {
                             record: self.records,
                         }));
                     }
-                    return Ok(Pending::Record(values, cursor.crc));
+                    return Ok(Pending::Record(values, crc));
                 }
                 META_COUNT if !fields_seen => return read_footer(cursor).map(Pending::Footer),
                 _ => {}
@@ -225,7 +235,7 @@ struct Footer {
 /// After the count: either the checksum of checksums, or a metrics block
 /// (any length-delimited field, covered by its own CRC and closed by
 /// `END_METRICS`) and then the checksum of checksums.
-fn read_footer(cursor: &mut Cursor<'_>) -> Result<Footer, Stop> {
+fn read_footer(cursor: &mut Cursor<'_, '_>) -> Result<Footer, Stop> {
     let count = cursor.sint64()?;
     let (mut field, wire_type) = cursor.tag()?;
     let mut metrics_checksum_ok = None;
@@ -233,7 +243,7 @@ fn read_footer(cursor: &mut Cursor<'_>) -> Result<Footer, Stop> {
         if wire_type != WIRE_LENGTH_DELIMITED {
             return Err(Stop::Bad(format!("unexpected footer field {field}")));
         }
-        cursor.crc = 0;
+        cursor.sum.clear();
         cursor.crc_update(&(field as i32).to_le_bytes());
         let metrics = cursor.bytes()?;
         cursor.crc_update(metrics);
@@ -242,7 +252,7 @@ fn read_footer(cursor: &mut Cursor<'_>) -> Result<Footer, Stop> {
             return Err(Stop::Bad(format!("metrics block closed by field {end}")));
         }
         let stated = cursor.varint()? as u32;
-        metrics_checksum_ok = Some(stated == cursor.crc);
+        metrics_checksum_ok = Some(stated == cursor.crc());
         field = cursor.tag()?.0;
     }
     if field != META_CHECKSUM {
@@ -256,27 +266,40 @@ fn read_footer(cursor: &mut Cursor<'_>) -> Result<Footer, Stop> {
     })
 }
 
-/// A read position in a buffer, with the running record CRC.
-struct Cursor<'a> {
+/// A read position in a buffer, with the bytes the record CRC covers.
+struct Cursor<'a, 's> {
     buf: &'a [u8],
     pos: usize,
-    crc: u32,
+    sum: &'s mut Vec<u8>,
 }
 
-impl<'a> Cursor<'a> {
+impl<'a> Cursor<'a, '_> {
     fn crc_update(&mut self, bytes: &[u8]) {
-        self.crc = crc32c::crc32c_append(self.crc, bytes);
+        self.sum.extend_from_slice(bytes);
+    }
+
+    fn crc(&self) -> u32 {
+        crc32c::crc32c(self.sum)
     }
 
     fn varint(&mut self) -> Result<u64, Stop> {
-        let mut value = 0u64;
-        for shift in (0..64).step_by(7) {
+        // Most varints on the wire (tags of small columns, short lengths,
+        // booleans) are one byte: take that path without a loop.
+        let first = *self.buf.get(self.pos).ok_or(Stop::Short)?;
+        self.pos += 1;
+        if first & 0x80 == 0 {
+            return Ok(u64::from(first));
+        }
+        let mut value = u64::from(first & 0x7f);
+        let mut shift = 7;
+        while shift < 64 {
             let byte = *self.buf.get(self.pos).ok_or(Stop::Short)?;
             self.pos += 1;
             value |= u64::from(byte & 0x7f) << shift;
             if byte & 0x80 == 0 {
                 return Ok(value);
             }
+            shift += 7;
         }
         Err(Stop::Bad("varint longer than 10 bytes".into()))
     }
