@@ -1,217 +1,15 @@
 //! Tests: the MaxCompute emulator over raw HTTP: response shapes, paging,
 //! SQL behaviour, signature and skew refusals, and every injected fault.
 //!
-//! The signer here is a few lines over the emulator's canonical-string
-//! builder; the signature scheme itself is proven by pyodps (pyodps.rs)
-//! and the SDK vectors (auth.rs unit tests). The tunnel stream is checked
-//! with a small independent reader below (tags, zig-zag, CRC32C).
+//! The raw client (support/maxcompute/raw.rs) signs with the emulator's
+//! canonical-string builder; the signature scheme itself is proven by
+//! pyodps (pyodps.rs) and the SDK vectors (auth.rs unit tests). Tunnel
+//! streams are checked with raw.rs's independent reader.
 
 use std::time::{Duration, Instant};
 
-use crate::support::maxcompute::auth::{sign_v2, v4_key, SignedParts};
-use crate::support::maxcompute::router::parse_query;
-use crate::support::maxcompute::{fixture, EmulatorHandle, TableSpec};
-
-/// A raw signing client for one emulator.
-struct Raw {
-    http: reqwest::Client,
-    base: String,
-    ak: String,
-    sk: String,
-    token: Option<String>,
-    v4_region: Option<String>,
-    date: Option<String>,
-}
-
-struct Reply {
-    status: u16,
-    headers: reqwest::header::HeaderMap,
-    body: Vec<u8>,
-}
-
-impl Reply {
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.body).into_owned()
-    }
-
-    fn xml_field(&self, name: &str) -> String {
-        let text = self.text();
-        // The element may carry attributes (`<Result Format="csv">`).
-        let start = [format!("<{name}>"), format!("<{name} ")]
-            .iter()
-            .filter_map(|open| text.find(open.as_str()))
-            .min()
-            .and_then(|i| text[i..].find('>').map(|j| i + j + 1));
-        let end = text.find(&format!("</{name}>"));
-        match (start, end) {
-            (Some(s), Some(e)) if e >= s => text[s..e]
-                .trim_start_matches("<![CDATA[")
-                .trim_end_matches("]]>")
-                .to_string(),
-            _ => String::new(),
-        }
-    }
-
-    fn error_code(&self) -> String {
-        self.xml_field("Code")
-    }
-}
-
-impl Raw {
-    fn new(emu: &EmulatorHandle) -> Raw {
-        let _ = rustls::crypto::ring::default_provider().install_default();
-        Raw {
-            http: reqwest::Client::builder()
-                .no_proxy()
-                .build()
-                .expect("client"),
-            base: emu.tunnel_endpoint(),
-            ak: fixture::AK.into(),
-            sk: fixture::SK.into(),
-            token: None,
-            v4_region: None,
-            date: None,
-        }
-    }
-
-    /// `path` starts with `/api/...` (service) or `/projects/...` (tunnel).
-    async fn call(&self, method: &str, path: &str, query: &str, body: &str) -> Reply {
-        let date = self.date.clone().unwrap_or_else(|| {
-            chrono::Utc::now()
-                .format("%a, %d %b %Y %H:%M:%S GMT")
-                .to_string()
-        });
-        let content_type = if body.is_empty() {
-            ""
-        } else {
-            "application/xml"
-        };
-        let mut headers = vec![
-            ("date".to_string(), date.clone()),
-            (
-                "x-odps-user-agent".to_string(),
-                "sqlwarden-emulator-test".to_string(),
-            ),
-        ];
-        if !content_type.is_empty() {
-            headers.push(("content-type".into(), content_type.into()));
-        }
-        let resource = path
-            .strip_prefix("/api")
-            .unwrap_or(path)
-            .replace("%20", " ");
-        let params = parse_query(query);
-        let canonical = SignedParts {
-            method,
-            resource: &resource,
-            params: &params,
-            headers: &headers,
-        }
-        .canonical_string();
-        let auth = match &self.v4_region {
-            None => format!("ODPS {}:{}", self.ak, sign_v2(&self.sk, &canonical)),
-            Some(region) => {
-                let day = chrono::Utc::now().format("%Y%m%d").to_string();
-                let key = v4_key(&self.sk, &day, region);
-                use base64::Engine as _;
-                use hmac::Mac as _;
-                let mut mac =
-                    <hmac::Hmac<sha1::Sha1> as hmac::Mac>::new_from_slice(&key).expect("key");
-                mac.update(canonical.as_bytes());
-                let sig =
-                    base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes());
-                format!(
-                    "ODPS {}/{day}/{region}/odps/aliyun_v4_request:{sig}",
-                    self.ak
-                )
-            }
-        };
-        let url = if query.is_empty() {
-            format!("{}{path}", self.base)
-        } else {
-            format!("{}{path}?{query}", self.base)
-        };
-        let mut req = self
-            .http
-            .request(method.parse().expect("method"), url)
-            .header("date", date)
-            .header("x-odps-user-agent", "sqlwarden-emulator-test")
-            .header("authorization", auth);
-        if !content_type.is_empty() {
-            req = req.header("content-type", content_type);
-        }
-        if let Some(t) = &self.token {
-            req = req.header("authorization-sts-token", t);
-        }
-        let resp = req.body(body.to_string()).send().await.expect("send");
-        let status = resp.status().as_u16();
-        let headers = resp.headers().clone();
-        let body = resp.bytes().await.expect("body").to_vec();
-        Reply {
-            status,
-            headers,
-            body,
-        }
-    }
-
-    async fn get(&self, path: &str, query: &str) -> Reply {
-        self.call("GET", path, query, "").await
-    }
-
-    /// Submit a SQL (or SQLCost) task; returns the instance id.
-    async fn submit(&self, task: &str, sql: &str, settings: &str) -> String {
-        let body = format!(
-            "<?xml version=\"1.0\" encoding=\"utf-8\"?><Instance><Job><Priority>9</Priority><Tasks><{task}><Name>Anonymous{task}Task</Name><Config><Property><Name>settings</Name><Value>{}</Value></Property></Config><Query><![CDATA[{sql}]]></Query></{task}></Tasks><DAG><RunMode>Sequence</RunMode></DAG></Job></Instance>",
-            quick_xml::escape::escape(settings)
-        );
-        let r = self
-            .call(
-                "POST",
-                "/api/projects/demo/instances",
-                "curr_project=demo",
-                &body,
-            )
-            .await;
-        assert_eq!(r.status, 201, "{}", r.text());
-        assert!(r.body.is_empty());
-        let location = r.headers["location"]
-            .to_str()
-            .expect("location")
-            .to_string();
-        assert!(location.starts_with(&format!("{}/api/projects/demo/instances/", self.base)));
-        location.rsplit('/').next().expect("id").to_string()
-    }
-
-    /// Poll until the instance terminates; returns the task status.
-    async fn wait(&self, id: &str) -> String {
-        let path = format!("/api/projects/demo/instances/{id}");
-        for _ in 0..200 {
-            let r = self.get(&path, "instancestatus").await;
-            assert_eq!(r.status, 200, "{}", r.text());
-            if r.xml_field("Status") == "Terminated" {
-                let t = self.get(&path, "taskstatus").await;
-                let text = t.text();
-                let tasks = &text[text.find("<Tasks>").expect("tasks")..];
-                let start = tasks.find("<Status>").expect("status") + 8;
-                let end = tasks[start..].find('<').expect("end") + start;
-                return tasks[start..end].to_string();
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-        panic!("instance {id} never terminated");
-    }
-
-    async fn result(&self, id: &str) -> Reply {
-        self.get(&format!("/api/projects/demo/instances/{id}"), "result")
-            .await
-    }
-
-    async fn query(&self, sql: &str, settings: &str) -> (String, String) {
-        let id = self.submit("SQL", sql, settings).await;
-        let status = self.wait(&id).await;
-        (status, self.result(&id).await.xml_field("Result"))
-    }
-}
+use crate::support::maxcompute::raw::{open_session, read_stream, stream, Raw};
+use crate::support::maxcompute::{fixture, TableSpec};
 
 // ---------------------------------------------------------------- metadata
 
@@ -231,6 +29,8 @@ async fn housekeeping_tenant_and_projects() {
     assert_eq!(r.xml_field("Name"), "demo");
     assert!(!r.xml_field("Marker").is_empty(), "a second page");
     let r = c.get("/api/projects/lake", "").await;
+    assert!(r.headers.contains_key("x-odps-owner"));
+    assert!(r.headers.contains_key("x-odps-creation-time"));
     assert!(r
         .text()
         .contains("<Name>odps.schema.model.enabled</Name><Value>true</Value>"));
@@ -453,6 +253,25 @@ async fn sql_failures_look_like_the_service() {
         .0,
         "Success"
     );
+    // SET statements before the query are settings of this task, over the
+    // job's settings JSON (so a gate that lets one through loses control
+    // of e.g. the full-scan rule, as on the service).
+    let (status, _) = c
+        .query(
+            "set odps.sql.allow.fullscan=true;\nselect id from sales",
+            full,
+        )
+        .await;
+    assert_eq!(status, "Success");
+    let (_, msg) = c
+        .query(
+            "SET odps.sql.allow.fullscan = 'false'; select id from sales",
+            "{}",
+        )
+        .await;
+    assert!(msg.contains("is full scan with all partitions"), "{msg}");
+    let (_, msg) = c.query("select 1; set a=b", "{}").await;
+    assert!(msg.starts_with("ODPS-0130161:"), "{msg}");
     let (_, msg) = c.query("select 1; select 2", "{}").await;
     assert!(msg.starts_with("ODPS-0130161:"), "{msg}");
     // The data did not change.
@@ -523,6 +342,33 @@ async fn cost_estimate_is_deterministic_json() {
     }
     assert_eq!(inputs[0], inputs[1]);
     assert!(inputs[0].parse::<u64>().expect("bytes") > 0);
+    // Partition filters bound the estimate; other filters do not.
+    let cost = |sql: &'static str| {
+        let c = &c;
+        async move {
+            let id = c.submit("SQLCost", sql, "{}").await;
+            assert_eq!(c.wait(&id).await, "Success", "{sql}");
+            let json: serde_json::Value =
+                serde_json::from_str(&c.result(&id).await.xml_field("Result")).expect("json");
+            json["Cost"]["SQL"]["Input"]
+                .as_str()
+                .expect("input")
+                .parse::<u64>()
+                .expect("bytes")
+        }
+    };
+    let full = cost("select id from sales").await;
+    let p1 = cost("select id from sales where ds = '20240101'").await;
+    let p2 = cost("select s.id from sales s where s.ds = max_pt('sales') and s.id > 1").await;
+    assert_eq!(p2.to_string(), inputs[0]);
+    assert!(p1 > 0 && p2 > p1, "{p1} {p2}");
+    assert_eq!(p1 + p2, full);
+    let joined = cost(
+        "select s.id from sales s join customers c on s.id = c.customer_id where s.ds = '20240101'",
+    )
+    .await;
+    let customers = cost("select customer_id from customers").await;
+    assert_eq!(joined, p1 + customers);
     // The full-scan rule applies to estimates too.
     let id = c
         .submit(
@@ -535,102 +381,6 @@ async fn cost_estimate_is_deterministic_json() {
 }
 
 // ------------------------------------------------------------------ tunnel
-
-/// One decoded record: `(field index, raw value)` per non-NULL column.
-type StreamRow = Vec<(u32, Vec<u8>)>;
-
-/// A minimal, independent tunnel reader for integer (`i`), string (`s`)
-/// and timestamp (`t`) columns: each row is `(field index, raw value)` pairs; a broken
-/// stream is an error naming what broke (`truncated`, `checksum`, …).
-fn read_stream(bytes: &[u8], kinds: &[char]) -> Result<Vec<StreamRow>, String> {
-    let mut pos = 0;
-    let varint = |pos: &mut usize| -> Result<u64, String> {
-        let mut v = 0u64;
-        for shift in (0..64).step_by(7) {
-            let b = *bytes.get(*pos).ok_or("truncated")?;
-            *pos += 1;
-            v |= u64::from(b & 0x7f) << shift;
-            if b & 0x80 == 0 {
-                return Ok(v);
-            }
-        }
-        Err("bad varint".into())
-    };
-    let mut rows = Vec::new();
-    let mut row = Vec::new();
-    let mut crc = 0u32;
-    let mut crccrc = 0u32;
-    loop {
-        let tag = varint(&mut pos)?;
-        let field = (tag >> 3) as u32;
-        match field {
-            33_553_408 => {
-                let sent = varint(&mut pos)? as u32;
-                if sent != crc {
-                    return Err("checksum".into());
-                }
-                crccrc = crc32c::crc32c_append(crccrc, &crc.to_le_bytes());
-                crc = 0;
-                rows.push(std::mem::take(&mut row));
-            }
-            33_554_430 => {
-                let n = varint(&mut pos)?;
-                if (n >> 1) as usize != rows.len() {
-                    return Err("count".into());
-                }
-                let tag = varint(&mut pos)?;
-                if (tag >> 3) != 33_554_431 || varint(&mut pos)? as u32 != crccrc {
-                    return Err("checksum of checksums".into());
-                }
-                return Ok(rows);
-            }
-            i => {
-                crc = crc32c::crc32c_append(crc, &(i as i32).to_le_bytes());
-                let kind = kinds[(i - 1) as usize];
-                let zigzag = |z: u64| ((z >> 1) as i64) ^ -((z & 1) as i64);
-                let raw = if kind == 'i' {
-                    let v = zigzag(varint(&mut pos)?);
-                    crc = crc32c::crc32c_append(crc, &v.to_le_bytes());
-                    v.to_le_bytes().to_vec()
-                } else if kind == 't' {
-                    // Timestamp: sint64 seconds, then sint32 nanoseconds.
-                    let secs = zigzag(varint(&mut pos)?);
-                    let nanos = zigzag(varint(&mut pos)?) as i32;
-                    crc = crc32c::crc32c_append(crc, &secs.to_le_bytes());
-                    crc = crc32c::crc32c_append(crc, &nanos.to_le_bytes());
-                    [secs.to_le_bytes().to_vec(), nanos.to_le_bytes().to_vec()].concat()
-                } else {
-                    let len = varint(&mut pos)? as usize;
-                    let b = bytes.get(pos..pos + len).ok_or("truncated")?.to_vec();
-                    pos += len;
-                    crc = crc32c::crc32c_append(crc, &b);
-                    b
-                };
-                row.push((i, raw));
-            }
-        }
-    }
-}
-
-async fn open_session(c: &Raw, id: &str) -> (Reply, String) {
-    let path = format!("/projects/demo/instances/{id}");
-    let r = c
-        .call("POST", &path, "downloads&curr_project=demo", "")
-        .await;
-    let download_id = serde_json::from_slice::<serde_json::Value>(&r.body)
-        .ok()
-        .and_then(|j| j["DownloadID"].as_str().map(String::from))
-        .unwrap_or_default();
-    (r, download_id)
-}
-
-async fn stream(c: &Raw, id: &str, download_id: &str, range: &str) -> Reply {
-    c.get(
-        &format!("/projects/demo/instances/{id}"),
-        &format!("downloadid={download_id}&rowrange={range}&data=&curr_project=demo"),
-    )
-    .await
-}
 
 #[tokio::test]
 async fn tunnel_session_and_record_stream() {
@@ -670,6 +420,20 @@ async fn tunnel_session_and_record_stream() {
     }
     let r = stream(&c, &id, "nope", "(0,1)").await;
     assert_eq!(r.status, 404);
+    // Re-opening the session returns the same JSON.
+    let path = format!("/projects/demo/instances/{id}");
+    let r = c.get(&path, &format!("downloadid={download_id}")).await;
+    let again: serde_json::Value = serde_json::from_slice(&r.body).expect("session");
+    assert_eq!(again, session);
+    // `columns=` narrows the stream to those columns, renumbered.
+    let r = c
+        .get(
+            &path,
+            &format!("downloadid={download_id}&rowrange=(0,1)&data=&columns=name"),
+        )
+        .await;
+    let rows = read_stream(&r.body, &['s']).expect("valid stream");
+    assert_eq!(rows, [vec![(1, b"alice".to_vec())]]);
 }
 
 #[tokio::test]

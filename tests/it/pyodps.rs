@@ -53,6 +53,8 @@ fn cell(t: &str, v: Value) -> Value {
 }
 
 fn check_walkthrough(out: &Value) {
+    assert_eq!(out["projects"], json!(["demo", "lake"]));
+    assert_eq!(out["exists"], json!([true, false]));
     assert_eq!(out["tables"], json!(["customers", "profiles", "sales"]));
     assert_eq!(out["table_comment"], "One row per sale");
     let cols = out["columns"].as_array().expect("columns");
@@ -301,4 +303,43 @@ async fn pyodps_three_tier_project_with_schema() {
     let inst = emu.instances().pop().expect("instance");
     assert_eq!(inst.settings["odps.default.schema"], "analytics");
     assert_eq!(inst.settings["odps.namespace.schema"], "true");
+}
+
+#[tokio::test]
+async fn pyodps_detects_a_corrupted_or_truncated_tunnel_stream() {
+    let emu = fixture::start(fixture::config()).await;
+    let clean = run_script("read_faulty", &emu, &[]).await;
+    assert_eq!(clean["rows"].as_array().map(Vec::len), Some(3), "{clean}");
+    emu.faults().corrupt_tunnel_crc(true);
+    let out = run_script("read_faulty", &emu, &[]).await;
+    assert_eq!(out["error"]["class"], "ChecksumError", "{out}");
+    emu.faults().clear();
+    emu.faults().truncate_tunnel(true);
+    let out = run_script("read_faulty", &emu, &[]).await;
+    // Cut mid-record, the half record fails its checksum (or, cut
+    // elsewhere, the footer is missing): either way pyodps refuses it.
+    let class = out["error"]["class"].as_str().unwrap_or_default();
+    assert!(
+        ["ChecksumError", "StreamTruncatedException", "DecodeError"].contains(&class),
+        "a truncated stream must fail: {out}"
+    );
+}
+
+#[tokio::test]
+async fn pyodps_retries_through_injected_503s() {
+    let emu = fixture::start(fixture::config()).await;
+    emu.faults().server_errors("/tables", 2, 503);
+    let out = run_script("list_tables", &emu, &[]).await;
+    assert_eq!(
+        out["tables"],
+        json!(["customers", "profiles", "sales"]),
+        "{out}"
+    );
+    let statuses: Vec<u16> = emu
+        .requests()
+        .iter()
+        .filter(|r| r.path.ends_with("/tables"))
+        .map(|r| r.status)
+        .collect();
+    assert_eq!(statuses, [503, 503, 200]);
 }

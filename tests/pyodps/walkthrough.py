@@ -51,6 +51,8 @@ def main():
     )
     out = {}
     out["tables"] = sorted(t.name for t in o.list_tables())
+    out["projects"] = sorted(p.name for p in o.list_projects())
+    out["exists"] = [o.exist_table("sales"), o.exist_table("nope")]
 
     t = o.get_table("sales")
     schema = t.table_schema

@@ -193,7 +193,7 @@ pub struct Project {
 }
 
 /// All metadata of one emulator.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct Catalog {
     /// Projects by name.
     pub projects: BTreeMap<String, Project>,

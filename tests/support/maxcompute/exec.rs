@@ -8,16 +8,27 @@
 //! number); computed columns get the MaxCompute type of their PostgreSQL
 //! type.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use serde_json::json;
 use tokio_postgres::error::SqlState;
 
 use super::catalog::Catalog;
-use super::sql::{self, SqlContext, TaskFailure};
+use super::sql::{self, TaskFailure};
 use super::store::Store;
 use super::types::McType;
 use super::value::{self, Value};
+
+/// What a task runs: its SQL text in a project with the job's settings.
+#[derive(Debug, Clone, Copy)]
+pub struct Task<'a> {
+    /// The project the instance runs in.
+    pub project: &'a str,
+    /// The job's `settings` JSON, decoded.
+    pub settings: &'a BTreeMap<String, String>,
+    /// The SQL text as sent.
+    pub query: &'a str,
+}
 
 /// A result column.
 #[derive(Debug, Clone)]
@@ -41,10 +52,9 @@ pub struct ResultSet {
 pub async fn run_query(
     store: &Store,
     catalog: &Catalog,
-    ctx: &SqlContext,
-    query: &str,
+    task: &Task<'_>,
 ) -> Result<ResultSet, TaskFailure> {
-    let translated = translate(store, catalog, ctx, query).await?;
+    let translated = translate(store, catalog, task).await?;
     let (columns, rows) = store
         .run_query(&translated.pg_sql)
         .await
@@ -97,18 +107,20 @@ pub async fn run_query(
     })
 }
 
-/// Estimate a query's cost: the bytes a full read of every table it
-/// references takes, as the `SQLCost` result JSON.
+/// Estimate a query's cost: the bytes of every table scan, bounded by the
+/// partitions its `WHERE` pins (see `prune.rs`), as the `SQLCost` JSON.
 pub async fn estimate(
     store: &Store,
     catalog: &Catalog,
-    ctx: &SqlContext,
-    query: &str,
+    task: &Task<'_>,
 ) -> Result<String, TaskFailure> {
-    let translated = translate(store, catalog, ctx, query).await?;
+    let translated = translate(store, catalog, task).await?;
     let mut input: i64 = 0;
-    for id in &translated.tables {
-        input += store.scan_bytes(id).await.map_err(|e| pg_failure(&e))?;
+    for scan in &translated.scans {
+        input += store
+            .scan_bytes(&scan.table, &scan.predicates)
+            .await
+            .map_err(|e| pg_failure(&e))?;
     }
     Ok(
         json!({"Cost": {"SQL": {"Input": input.to_string(), "UDF": "0", "Complexity": "1.0"}}})
@@ -119,10 +131,10 @@ pub async fn estimate(
 async fn translate(
     store: &Store,
     catalog: &Catalog,
-    ctx: &SqlContext,
-    query: &str,
+    task: &Task<'_>,
 ) -> Result<sql::Translated, TaskFailure> {
-    let statement = sql::parse(query, ctx)?;
+    let (statement, ctx) = sql::parse(task.query, task.project, task.settings)?;
+    let ctx = &ctx;
     let mut max_pts = HashMap::new();
     for arg in sql::max_pt_tables(&statement) {
         let parts: Vec<String> = arg.split('.').map(String::from).collect();

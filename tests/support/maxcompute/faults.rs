@@ -156,7 +156,7 @@ impl Faults {
     }
 
     /// Whether a new instance should hang.
-    pub fn take_hang(&self) -> bool {
+    pub fn hangs(&self) -> bool {
         self.with(|s| s.hang_instances)
     }
 

@@ -18,7 +18,6 @@ use base64::Engine as _;
 use super::exec::{self, ResultSet};
 use super::job::{Job, TaskKind};
 use super::reply::{cdata, esc, rfc1123, set_header, xml, OdpsError};
-use super::sql::SqlContext;
 use super::{lock, Shared};
 
 /// The `?result` CSV holds at most this many rows (the service's
@@ -166,7 +165,7 @@ pub fn create(shared: &Arc<Shared>, project: &str, job: Job) -> Response<Body> {
     }
     if let Some(failure) = shared.faults.take_task_failure() {
         settle(shared, &id, TaskStatus::Failed, Output::Text(failure));
-    } else if !shared.faults.take_hang() {
+    } else if !shared.faults.hangs() {
         let shared = shared.clone();
         let project = project.to_string();
         let run_id = id.clone();
@@ -182,39 +181,23 @@ pub fn create(shared: &Arc<Shared>, project: &str, job: Job) -> Response<Body> {
 }
 
 async fn run(shared: Arc<Shared>, project: String, id: String, job: Job) {
-    let setting = |k: &str| job.settings.get(k).map(|v| v.to_ascii_lowercase());
-    let ctx = SqlContext {
-        project,
-        schema: job
-            .settings
-            .get("odps.default.schema")
-            .map(|s| s.to_ascii_lowercase())
-            .unwrap_or_else(|| super::catalog::DEFAULT_SCHEMA.into()),
-        namespace_schema: setting("odps.namespace.schema").as_deref() == Some("true"),
-        allow_fullscan: setting("odps.sql.allow.fullscan").as_deref() != Some("false"),
-        read_only: setting("odps.sql.read.only").as_deref() == Some("true"),
-        orderby_needs_limit: setting("odps.sql.validate.orderby.limit").as_deref() != Some("false"),
+    let task = exec::Task {
+        project: &project,
+        settings: &job.settings,
+        query: &job.query,
     };
     // A snapshot: tables created while the query runs are not seen, as on
     // the real service where compilation fixes the plan.
-    let catalog = {
-        let c = lock(&shared.catalog);
-        super::catalog::Catalog {
-            projects: c.projects.clone(),
-            tables: c.tables.clone(),
-        }
-    };
+    let catalog = lock(&shared.catalog).clone();
     let (status, output) = match job.kind {
-        TaskKind::Sql => match exec::run_query(&shared.store, &catalog, &ctx, &job.query).await {
+        TaskKind::Sql => match exec::run_query(&shared.store, &catalog, &task).await {
             Ok(rows) => (TaskStatus::Success, Output::Rows(Arc::new(rows))),
             Err(f) => (TaskStatus::Failed, Output::Text(f.0)),
         },
-        TaskKind::SqlCost => {
-            match exec::estimate(&shared.store, &catalog, &ctx, &job.query).await {
-                Ok(json) => (TaskStatus::Success, Output::Text(json)),
-                Err(f) => (TaskStatus::Failed, Output::Text(f.0)),
-            }
-        }
+        TaskKind::SqlCost => match exec::estimate(&shared.store, &catalog, &task).await {
+            Ok(json) => (TaskStatus::Success, Output::Text(json)),
+            Err(f) => (TaskStatus::Failed, Output::Text(f.0)),
+        },
     };
     settle(&shared, &id, status, output);
 }

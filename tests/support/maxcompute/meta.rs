@@ -15,7 +15,7 @@ use base64::Engine as _;
 use serde_json::json;
 
 use super::catalog::{Catalog, Column, Partition, Table, TableId, DEFAULT_SCHEMA};
-use super::reply::{cdata, esc, respond, rfc1123, xml, OdpsError};
+use super::reply::{cdata, esc, respond, rfc1123, set_header, xml, OdpsError};
 use super::Shared;
 
 /// Page size when the client sends no `maxitems`.
@@ -122,7 +122,11 @@ pub fn project(
     name: &str,
 ) -> Result<Response<Body>, OdpsError> {
     let p = find_project(catalog, name)?;
-    Ok(xml(project_xml(shared, p)))
+    let mut resp = xml(project_xml(shared, p));
+    set_header(&mut resp, "x-odps-owner", &shared.config.owner);
+    set_header(&mut resp, "x-odps-creation-time", &rfc1123(p.created));
+    set_header(&mut resp, "last-modified", &rfc1123(p.created));
+    Ok(resp)
 }
 
 fn schema_xml(shared: &Shared, p: &super::catalog::Project, s: &str) -> String {

@@ -22,9 +22,18 @@
 //!
 //! Files: `router` (dispatch, auth and faults per request), `auth`
 //! (signatures), `meta` (projects, schemas, tables, partitions), `job` and
-//! `instances` (SQL instances), `exec` and `sql` (running MaxCompute SQL on
-//! PostgreSQL), `store` (the database), `tunnel` (record stream), `faults`,
-//! `reply` (error XML), `catalog`, `types`, `value`.
+//! `instances` (SQL instances), `exec`, `sql` and `prune` (running
+//! MaxCompute SQL on PostgreSQL, cost estimates), `store` (the database),
+//! `tunnel` (record stream), `faults`, `reply` (error XML), `catalog`,
+//! `types`, `value`. For tests: `fixture` (a ready data set) and `raw` (a
+//! raw signing client and an independent tunnel reader).
+//!
+//! Faults are switched at runtime through [`EmulatorHandle::faults`];
+//! what clients sent is visible through [`EmulatorHandle::instances`]
+//! (query, settings, status, terminate requests) and
+//! [`EmulatorHandle::requests`] (every request, its signature version and
+//! answer). The emulator runs on the test's tokio runtime: drive it with
+//! async clients (or a multi-thread runtime), never block that runtime.
 
 pub mod auth;
 pub mod catalog;
@@ -34,6 +43,8 @@ pub mod fixture;
 pub mod instances;
 pub mod job;
 pub mod meta;
+pub mod prune;
+pub mod raw;
 pub mod reply;
 pub mod router;
 pub mod sql;

@@ -131,14 +131,30 @@ impl Store {
         row.try_get(0)
     }
 
-    /// The bytes a full scan of the table reads: the sum of its row sizes,
-    /// which depends only on the data (unlike relation sizes on disk).
-    pub async fn scan_bytes(&self, id: &TableId) -> Result<i64, tokio_postgres::Error> {
+    /// The bytes a scan of the table reads under `predicates` (rendered
+    /// partition-key filters, ANDed): the byte length of the selected rows'
+    /// text form, which depends only on the data and adds up across
+    /// partitions (relation sizes on disk and `pg_column_size` do neither).
+    /// Runs read-only, since the predicates come from client SQL.
+    pub async fn scan_bytes(
+        &self,
+        id: &TableId,
+        predicates: &[String],
+    ) -> Result<i64, tokio_postgres::Error> {
+        let filter = if predicates.is_empty() {
+            String::new()
+        } else {
+            format!(" WHERE {}", predicates.join(" AND "))
+        };
         let sql = format!(
-            "SELECT coalesce(sum(pg_column_size(t.*)), 0)::int8 FROM {} AS t",
+            "SELECT coalesce(sum(octet_length(t::text)), 0)::int8 FROM {} AS t{filter}",
             id.pg_qualified()
         );
-        self.admin.query_one(&sql, &[]).await?.try_get(0)
+        let (_, rows) = self.run_query(&sql).await?;
+        match rows.first() {
+            Some(row) => row.try_get(0),
+            None => Ok(0),
+        }
     }
 
     /// Run one translated query in a read-only session of its own; returns
