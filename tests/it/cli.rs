@@ -291,3 +291,31 @@ fn auth_set_status_delete_round_trip_in_a_private_keyring() {
     assert!(lines[3].contains("no secret stored"), "{text}");
     assert!(!format!("{text}{}", stderr(&out)).contains("s3cret"));
 }
+
+#[tokio::test]
+async fn audit_verify_passes_a_clean_log_and_names_an_edited_record() {
+    let fx = Fixture::new("cli_audit", "").await;
+    for _ in 0..3 {
+        let out = sqlwarden(fx.dir.path(), &["call", "list_sources"]);
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    }
+    let audit_dir = fx.dir.path().join("audit");
+    let dir_arg = audit_dir.to_str().unwrap();
+    let clean = sqlwarden(fx.dir.path(), &["audit", "verify", "--dir", dir_arg]);
+    assert_eq!(clean.status.code(), Some(0), "{}", stderr(&clean));
+    assert!(stdout(&clean).contains("3 record(s)"), "{}", stdout(&clean));
+    assert!(stdout(&clean).contains("intact"));
+
+    let file = std::fs::read_dir(&audit_dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|x| x == "jsonl"))
+        .unwrap();
+    let text = std::fs::read_to_string(&file).unwrap();
+    std::fs::write(&file, text.replacen("list_sources", "list_sourcez", 1)).unwrap();
+    let broken = sqlwarden(fx.dir.path(), &["audit", "verify", "--dir", dir_arg]);
+    assert_eq!(broken.status.code(), Some(1));
+    let message = stderr(&broken);
+    assert!(message.contains("broken"), "{message}");
+    assert!(message.contains(":1"), "names the line: {message}");
+}

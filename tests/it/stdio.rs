@@ -483,27 +483,49 @@ async fn garbage_on_the_pipe_is_survived_and_stdout_stays_json_rpc() {
 }
 
 #[tokio::test]
-async fn sigterm_ends_the_server_cleanly() {
+async fn sigterm_ends_the_server_cleanly_before_and_after_initialize() {
     let fx = Fixture::new("stdio_term", "").await;
-    let mut child = fx
-        .command()
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn");
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    let pid = child.id().expect("pid").to_string();
-    let killed = std::process::Command::new("kill")
-        .args(["-TERM", &pid])
-        .status()
-        .expect("kill");
-    assert!(killed.success());
-    let status = tokio::time::timeout(Duration::from_secs(10), child.wait())
-        .await
-        .expect("exits on SIGTERM")
-        .unwrap();
-    assert!(status.success(), "exit status on SIGTERM: {status}");
+    for initialize_first in [false, true] {
+        let mut child = fx
+            .command()
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn");
+        let mut stdin = child.stdin.take().unwrap();
+        if initialize_first {
+            let mut stdout = BufReader::new(child.stdout.take().unwrap()).lines();
+            stdin
+                .write_all(br#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"term-test","version":"1"}}}"#)
+                .await
+                .unwrap();
+            stdin.write_all(b"\n").await.unwrap();
+            let answer = tokio::time::timeout(Duration::from_secs(10), stdout.next_line())
+                .await
+                .expect("initialize answered")
+                .unwrap()
+                .unwrap();
+            assert!(answer.contains("\"instructions\""), "{answer}");
+        } else {
+            tokio::time::sleep(Duration::from_millis(300)).await;
+        }
+        let pid = child.id().expect("pid").to_string();
+        let killed = std::process::Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .expect("kill");
+        assert!(killed.success());
+        let status = tokio::time::timeout(Duration::from_secs(10), child.wait())
+            .await
+            .expect("exits on SIGTERM")
+            .unwrap();
+        assert!(
+            status.success(),
+            "exit status on SIGTERM (initialized: {initialize_first}): {status}"
+        );
+        drop(stdin);
+    }
 }
 
 #[tokio::test]
