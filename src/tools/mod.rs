@@ -64,7 +64,7 @@ pub const TOOLS: &[ToolSpec] = &[
     ToolSpec {
         name: "list_partitions",
         title: "List partitions",
-        description: "List the partitions of a partitioned table (MaxCompute), newest first, one page at a time (`limit` default 50, at most 500; pass `next_marker` as `marker` for the next page). On PostgreSQL tables this returns an empty list.",
+        description: "List the partitions of a partitioned table, newest first, one page at a time (`limit` default 50, at most 500; pass `next_marker` as `marker` for the next page). On PostgreSQL it lists the partitions of a declaratively partitioned table; other tables return an empty list.",
         input_schema: schema::<args::ListPartitionsArgs>,
     },
     ToolSpec {
