@@ -273,6 +273,9 @@ impl Analyzer<'_, '_> {
         if function.uses_odbc_syntax || !matches!(function.parameters, FunctionArguments::None) {
             return Err(refusal::unsupported("parametric or ODBC function syntax"));
         }
+        if name == "max_pt" {
+            self.max_pt_argument(&function.args)?;
+        }
         match &function.args {
             FunctionArguments::None => {}
             FunctionArguments::Subquery(query) => {
@@ -343,6 +346,36 @@ impl Analyzer<'_, '_> {
                     self.expr(e)?;
                 }
             }
+        }
+        Ok(())
+    }
+
+    /// MaxCompute's `MAX_PT('project.table')` names a table in a string:
+    /// it must be a literal naming an allowed table.
+    fn max_pt_argument(&self, args: &FunctionArguments) -> Result<(), ToolError> {
+        let FunctionArguments::List(list) = args else {
+            return Err(refusal::unsupported("`MAX_PT` without a table name"));
+        };
+        let [FunctionArg::Unnamed(FunctionArgExpr::Expr(Expr::Value(value)))] =
+            list.args.as_slice()
+        else {
+            return Err(refusal::unsupported(
+                "`MAX_PT` with anything but one table-name literal",
+            ));
+        };
+        let Value::SingleQuotedString(table) = &value.value else {
+            return Err(refusal::unsupported(
+                "`MAX_PT` with anything but one table-name literal",
+            ));
+        };
+        let key = if table.contains('.') {
+            self.rules.normalize_key(table)
+        } else {
+            self.rules
+                .normalize_key(&format!("{}.{table}", self.rules.default_namespace))
+        };
+        if self.rules.table(&key).is_none() {
+            return Err(refusal::table_not_allowed(&key, &self.allowed_tables()));
         }
         Ok(())
     }

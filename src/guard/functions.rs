@@ -301,6 +301,8 @@ const MAXCOMPUTE: &[&str] = &[
     "format_number",
     "isdate",
     "trans_array",
+    // reads partition metadata; its argument is checked like a table name
+    "max_pt",
     "regexp_count",
     "regexp_substr",
     "regexp_instr",

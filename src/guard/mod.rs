@@ -79,7 +79,6 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use sqlparser::ast::{Expr, Query, SelectItem, SetExpr, TableFactor};
-use sqlparser::parser::Parser;
 
 use self::analyze::{Analysis, Analyzer};
 use self::dialect::Flavor;
@@ -105,10 +104,14 @@ pub struct PreparedQuery {
 /// the engine by the caller (and cached per session).
 #[derive(Debug, Clone, Default)]
 pub struct TableFacts {
-    /// Every real column of each referenced table, by policy key.
+    /// Every real column of each referenced table (as the database spells
+    /// it, in table order), by the policy key [`PreparedQuery::tables`]
+    /// gives. A referenced table missing here fails the check.
     pub columns: BTreeMap<String, Vec<String>>,
     /// The resolved default partition value of each referenced table that
-    /// has `default_partition` in policy, by policy key.
+    /// has `default_partition` in policy, by policy key. When a table that
+    /// requires a partition filter has none here, a query without its own
+    /// partition predicate is refused.
     pub default_partitions: BTreeMap<String, String>,
 }
 
@@ -137,15 +140,9 @@ impl<'a> Gate<'a> {
     pub fn prepare(&self, sql: &str) -> Result<PreparedQuery, ToolError> {
         let query = parse::parse_query(self.flavor(), sql)?;
         let analysis = Analyzer::new(self.rules, None).run(&query)?;
-        let mut tables: Vec<String> = Vec::new();
-        for instance in analysis.instances {
-            if !tables.contains(&instance.key) {
-                tables.push(instance.key);
-            }
-        }
         Ok(PreparedQuery {
             original_sql: sql.to_string(),
-            tables,
+            tables: distinct_keys(&analysis),
             query,
         })
     }
@@ -161,14 +158,15 @@ impl<'a> Gate<'a> {
     ) -> Result<CheckedQuery, ToolError> {
         let PreparedQuery {
             original_sql,
-            tables,
             mut query,
+            ..
         } = prepared;
         if requested_limit == Some(0) {
             return Err(refusal::limit_positive("The `limit` argument"));
         }
         let analysis = Analyzer::new(self.rules, Some(facts)).run(&query)?;
         joins::check(&analysis, self.rules)?;
+        let tables = distinct_keys(&analysis);
         let (replacements, partitions_used) = self.replacements(&analysis, facts)?;
         rewrite::apply(self.flavor(), &mut query, &analysis.instances, replacements)?;
 
@@ -227,10 +225,7 @@ impl<'a> Gate<'a> {
         if columns.is_empty() {
             return Err(refusal::column_not_allowed(&key, "*", &[]));
         }
-        let mut query = Parser::new(flavor.dialect())
-            .try_with_sql("SELECT c FROM t")
-            .and_then(|mut p| p.parse_query())
-            .map_err(|e| ToolError::internal(format!("preview template: {e}")))?;
+        let mut query = rewrite::select_template()?;
         let SetExpr::Select(select) = query.body.as_mut() else {
             return Err(ToolError::internal("preview template is not a SELECT"));
         };
@@ -370,6 +365,17 @@ impl<'a> Gate<'a> {
             value.clone(),
         )))
     }
+}
+
+/// The policy keys of the analysed table references, in first-use order.
+fn distinct_keys(analysis: &Analysis) -> Vec<String> {
+    let mut keys: Vec<String> = Vec::new();
+    for instance in &analysis.instances {
+        if !keys.contains(&instance.key) {
+            keys.push(instance.key.clone());
+        }
+    }
+    keys
 }
 
 impl PreparedQuery {

@@ -18,20 +18,37 @@ use crate::error::ToolError;
 
 /// Parse `sql` into the one read-only query it must hold.
 pub(crate) fn parse_query(flavor: Flavor, sql: &str) -> Result<Query, ToolError> {
-    let tokens = meaningful_tokens(flavor, sql)?;
-    if tokens.is_empty() {
+    // Tokenize once: the token checks below and the parser share the tokens.
+    let tokens = Tokenizer::new(flavor.dialect(), sql)
+        .tokenize_with_location()
+        .map_err(|e| refusal::parse_error(&e.to_string()))?;
+    let meaningful: Vec<&Token> = tokens
+        .iter()
+        .map(|t| &t.token)
+        .filter(|t| !matches!(t, Token::Whitespace(_)))
+        .collect();
+    if meaningful.is_empty() {
         return Err(refusal::empty_sql());
     }
-    reject_limit_all(&tokens)?;
-    let mut statements = match Parser::parse_sql(flavor.dialect(), sql) {
+    reject_limit_all(&meaningful)?;
+    let second_statement = has_second_statement(&meaningful);
+    let fallback = unparsed_refusal(&meaningful);
+    let parsed = Parser::new(flavor.dialect())
+        .with_tokens_with_locations(tokens)
+        .parse_statements();
+    let mut statements = match parsed {
         Ok(statements) => statements,
-        Err(e) if has_second_statement(&tokens) => {
+        Err(e) if second_statement => {
             // The parser failed somewhere in a later statement; the count
             // is the clearer problem to report.
             tracing::debug!("multi-statement input also failed to parse: {e}");
             return Err(refusal::multiple_statements());
         }
-        Err(e) => return Err(unparsed_refusal(&tokens, &strip_prefix(&e.to_string()))),
+        Err(e) => {
+            return Err(
+                fallback.unwrap_or_else(|| refusal::parse_error(&strip_prefix(&e.to_string())))
+            )
+        }
     };
     if statements.len() > 1 {
         return Err(refusal::multiple_statements());
@@ -46,31 +63,20 @@ pub(crate) fn parse_query(flavor: Flavor, sql: &str) -> Result<Query, ToolError>
     Ok(*query)
 }
 
-/// Tokens other than whitespace and comments.
-fn meaningful_tokens(flavor: Flavor, sql: &str) -> Result<Vec<Token>, ToolError> {
-    let tokens = Tokenizer::new(flavor.dialect(), sql)
-        .tokenize()
-        .map_err(|e| refusal::parse_error(&e.to_string()))?;
-    Ok(tokens
-        .into_iter()
-        .filter(|t| !matches!(t, Token::Whitespace(_)))
-        .collect())
-}
-
 /// A `;` followed by anything but more `;`.
-fn has_second_statement(tokens: &[Token]) -> bool {
+fn has_second_statement(tokens: &[&Token]) -> bool {
     tokens
         .iter()
-        .skip_while(|t| **t != Token::SemiColon)
-        .any(|t| *t != Token::SemiColon)
+        .skip_while(|t| ***t != Token::SemiColon)
+        .any(|t| **t != Token::SemiColon)
 }
 
 /// sqlparser drops `LIMIT ALL` from the AST, so it is found on the tokens.
-fn reject_limit_all(tokens: &[Token]) -> Result<(), ToolError> {
+fn reject_limit_all(tokens: &[&Token]) -> Result<(), ToolError> {
     let is_kw = |t: &Token, kw: Keyword| matches!(t, Token::Word(w) if w.keyword == kw && w.quote_style.is_none());
     if tokens
         .windows(2)
-        .any(|w| is_kw(&w[0], Keyword::LIMIT) && is_kw(&w[1], Keyword::ALL))
+        .any(|w| is_kw(w[0], Keyword::LIMIT) && is_kw(w[1], Keyword::ALL))
     {
         return Err(refusal::limit_literal("`LIMIT` (here `ALL`)"));
     }
@@ -126,34 +132,58 @@ const STATEMENT_KEYWORDS: &[Keyword] = &[
     Keyword::IMPORT,
 ];
 
+/// Keywords of writes and DDL.
+const WRITE_KEYWORDS: &[Keyword] = &[
+    Keyword::INSERT,
+    Keyword::UPDATE,
+    Keyword::DELETE,
+    Keyword::MERGE,
+    Keyword::OVERWRITE,
+    Keyword::TRUNCATE,
+    Keyword::DROP,
+    Keyword::CREATE,
+    Keyword::ALTER,
+];
+
 /// Why unparsable input is refused: statements and locking clauses that
 /// sqlparser does not know (`DO`, `FOR KEY SHARE`) are still recognisable
 /// from their leading keywords, and get the code that names the problem.
-fn unparsed_refusal(tokens: &[Token], detail: &str) -> ToolError {
+fn unparsed_refusal(tokens: &[&Token]) -> Option<ToolError> {
     let keyword = |t: &Token| match t {
         Token::Word(w) if w.quote_style.is_none() => Some(w.keyword),
         _ => None,
     };
     let locks = tokens.windows(3).any(|w| {
-        keyword(&w[0]) == Some(Keyword::FOR)
+        keyword(w[0]) == Some(Keyword::FOR)
             && matches!(
-                (keyword(&w[1]), keyword(&w[2])),
+                (keyword(w[1]), keyword(w[2])),
                 (Some(Keyword::UPDATE | Keyword::SHARE), _)
                     | (Some(Keyword::NO), Some(Keyword::KEY))
                     | (Some(Keyword::KEY), Some(Keyword::SHARE))
             )
     });
     if locks {
-        return refusal::locking();
+        return Some(refusal::locking());
     }
-    match tokens.first() {
-        Some(Token::Word(w))
-            if w.quote_style.is_none() && STATEMENT_KEYWORDS.contains(&w.keyword) =>
-        {
-            refusal::readonly(&format!("a `{}` statement", w.value.to_uppercase()))
+    if let Some(Token::Word(w)) = tokens.first() {
+        if w.quote_style.is_none() && STATEMENT_KEYWORDS.contains(&w.keyword) {
+            return Some(refusal::readonly(&format!(
+                "a `{}` statement",
+                w.value.to_uppercase()
+            )));
         }
-        _ => refusal::parse_error(detail),
     }
+    // A write keyword anywhere (Hive's `FROM t INSERT INTO ...`, a write
+    // after a CTE the parser could not follow) names the real problem.
+    tokens.iter().find_map(|t| match t {
+        Token::Word(w) if w.quote_style.is_none() && WRITE_KEYWORDS.contains(&w.keyword) => {
+            Some(refusal::readonly(&format!(
+                "a query that contains `{}`",
+                w.value.to_uppercase()
+            )))
+        }
+        _ => None,
+    })
 }
 
 fn strip_prefix(message: &str) -> String {

@@ -9,11 +9,13 @@
 
 use std::collections::HashMap;
 use std::ops::ControlFlow;
+use std::sync::OnceLock;
 
 use sqlparser::ast::{
     BinaryOperator, Expr, Query, SelectItem, SetExpr, TableAlias, TableFactor, Value,
     ValueWithSpan, VisitMut, VisitorMut,
 };
+use sqlparser::dialect::GenericDialect;
 use sqlparser::parser::Parser;
 
 use super::dialect::Flavor;
@@ -51,6 +53,23 @@ pub(crate) fn harden_literals(query: &mut Query) {
     let _ = query.visit(&mut Harden);
 }
 
+/// `SELECT c FROM t`, whose parts callers replace by AST nodes: a fixed
+/// template (parsed once), so no text from the agent or the identity is
+/// ever spliced into SQL.
+pub(crate) fn select_template() -> Result<Query, ToolError> {
+    static TEMPLATE: OnceLock<Option<Query>> = OnceLock::new();
+    TEMPLATE
+        .get_or_init(|| {
+            Parser::new(&GenericDialect {})
+                .try_with_sql("SELECT c FROM t")
+                .and_then(|mut p| p.parse_query())
+                .ok()
+                .map(|q| *q)
+        })
+        .clone()
+        .ok_or_else(|| ToolError::internal("the SELECT template does not parse"))
+}
+
 /// A `column = 'value'` partition predicate.
 pub(crate) fn partition_predicate(flavor: Flavor, field: &str, value: &str) -> Expr {
     Expr::BinaryOp {
@@ -79,6 +98,14 @@ pub(crate) fn apply(
     }
     let mut rewriter = Rewriter { by_position };
     let _ = query.visit(&mut rewriter);
+    // Every checked reference must have been rewritten: one left over would
+    // reach the database unqualified and unfiltered.
+    if !rewriter.by_position.is_empty() {
+        return Err(ToolError::internal(format!(
+            "{} table reference(s) were checked but not found for rewriting",
+            rewriter.by_position.len()
+        )));
+    }
     Ok(())
 }
 
@@ -90,12 +117,7 @@ fn build(
     let Some((columns, filters)) = replacement.wrap else {
         return Ok((None, name));
     };
-    // A fixed template, parsed once per wrap, whose parts are then replaced
-    // by AST nodes: no text from the agent or the identity is spliced.
-    let mut inner = Parser::new(flavor.dialect())
-        .try_with_sql("SELECT c FROM t")
-        .and_then(|mut p| p.parse_query())
-        .map_err(|e| ToolError::internal(format!("wrap template: {e}")))?;
+    let mut inner = select_template()?;
     let SetExpr::Select(select) = inner.body.as_mut() else {
         return Err(ToolError::internal("wrap template is not a SELECT"));
     };
@@ -115,7 +137,7 @@ fn build(
     });
     let derived = TableFactor::Derived {
         lateral: false,
-        subquery: Box::new(*inner),
+        subquery: Box::new(inner),
         alias: Some(TableAlias {
             explicit: true,
             name: flavor.ident(&replacement.binding),

@@ -33,11 +33,9 @@ pub(crate) fn bind(
     let (text, attributes) = extract_placeholders(predicate).map_err(fail)?;
     let mut values = Vec::new();
     for name in &attributes {
-        let value = identity
-            .attributes
-            .get(name)
+        let value = attribute(identity, name)
             .ok_or_else(|| fail(format!("the identity has no attribute `{name}`")))?;
-        values.push(value.clone());
+        values.push(value);
     }
     let mut parser = Parser::new(flavor.dialect())
         .try_with_sql(&text)
@@ -54,6 +52,20 @@ pub(crate) fn bind(
     match binder.error {
         Some(why) => Err(fail(why)),
         None => Ok(expr),
+    }
+}
+
+/// An identity value by name: an attribute, else `user_id` or `roles`.
+fn attribute(identity: &Identity, name: &str) -> Option<AttributeValue> {
+    if let Some(value) = identity.attributes.get(name) {
+        return Some(value.clone());
+    }
+    match name {
+        "user_id" => Some(AttributeValue::One(Scalar::Text(identity.user_id.clone()))),
+        "roles" => Some(AttributeValue::List(
+            identity.roles.iter().cloned().map(Scalar::Text).collect(),
+        )),
+        _ => None,
     }
 }
 
@@ -175,6 +187,18 @@ mod tests {
         )
         .unwrap();
         assert_eq!(e.to_string(), "dept = 'x'' OR ''1''=''1' AND lvl <= 3");
+    }
+
+    #[test]
+    fn user_id_and_roles_come_from_the_identity() {
+        let e = bind(
+            Flavor::Postgres,
+            "t",
+            "owner = ${user.user_id} AND r IN (${user.roles})",
+            &identity(),
+        )
+        .unwrap();
+        assert_eq!(e.to_string(), "owner = 'a' AND r IN ('r')");
     }
 
     #[test]

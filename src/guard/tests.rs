@@ -633,6 +633,18 @@ fn maxcompute_attacks() {
         ("SELECT a FROM saky_dw.secret_table", "TABLE_NOT_ALLOWED"),
         ("SELECT a FROM other_proj.table_x", "TABLE_NOT_ALLOWED"),
         ("SELECT order_code FROM ods_orders_df FOR UPDATE", "LOCKING_NOT_ALLOWED"),
+        ("FROM ods_orders_df INSERT INTO dim_product SELECT order_code, pt", "SQL_READONLY_ONLY"),
+        ("WITH a AS (SELECT order_code FROM ods_orders_df) INSERT INTO dim_product SELECT order_code, order_code FROM a", "SQL_READONLY_ONLY"),
+        ("INSERT OVERWRITE TABLE dim_product SELECT product_code, product_name FROM dim_product", "SQL_READONLY_ONLY"),
+        ("CREATE TEMPORARY FUNCTION f AS 'com.evil.Udf'", "SQL_READONLY_ONLY"),
+        ("@a := SELECT product_code FROM dim_product", "SQL_PARSE_ERROR"),
+        ("SELECT product_name FROM dim_product LATERAL VIEW explode(product_name) x AS y", "SQL_PARSE_ERROR"),
+        ("SELECT /*+ MAPJOIN(d) */ product_name FROM dim_product d", "SQL_PARSE_ERROR"),
+        ("SELECT `d`.`product_name`.`x`.`y` FROM dim_product d", "SQL_PARSE_ERROR"),
+        ("SELECT a FROM `other_proj`.`secret`.`table_x`", "TABLE_NOT_ALLOWED"),
+        ("SELECT a FROM `Information_Schema`.`tables`", "SYSTEM_SCHEMA_NOT_ALLOWED"),
+        ("SELECT order_code FROM ods_orders_df WHERE pt = max_pt('saky_dw.secret')", "TABLE_NOT_ALLOWED"),
+        ("SELECT order_code FROM ods_orders_df WHERE pt = max_pt(order_code)", "SQL_PARSE_ERROR"),
     ] {
         let got = run_on(&p, "dw", attack, None).map(|q| q.sql().to_string());
         assert_eq!(got.map_err(|e| e.code.as_str()), Err(expected), "{attack}");
@@ -733,4 +745,35 @@ fn refusal_wording() {
         ));
     }
     insta::assert_snapshot!(shown);
+}
+
+/// What the database receives for typical queries.
+#[test]
+fn rewritten_sql() {
+    let mut shown = String::new();
+    for query in [
+        "select o.order_id, c.name from orders o join customers c on o.customer_id = c.customer_id -- hi",
+        "SELECT kind, count(*) FROM events GROUP BY kind",
+        "WITH t AS (SELECT customer_id, sum(amount) AS s FROM orders GROUP BY 1) SELECT c.name, t.s FROM customers c JOIN t USING (customer_id) ORDER BY 2 DESC LIMIT 5",
+        "SELECT name FROM products UNION ALL SELECT name FROM regions r JOIN customers c USING (region_code)",
+    ] {
+        shown.push_str(&format!("{query}\n  => {}\n", sql(query)));
+    }
+    insta::assert_snapshot!(shown);
+}
+
+#[test]
+fn deep_nesting_is_a_parse_error_not_a_crash() {
+    let deep = format!(
+        "SELECT {}1{} FROM products",
+        "(".repeat(500),
+        ")".repeat(500)
+    );
+    assert_eq!(code(&deep), "SQL_PARSE_ERROR");
+    let deep_subqueries = format!(
+        "SELECT name FROM products WHERE price > {}1{}",
+        "(SELECT ".repeat(200),
+        ")".repeat(200)
+    );
+    assert_eq!(code(&deep_subqueries), "SQL_PARSE_ERROR");
 }

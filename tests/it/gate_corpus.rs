@@ -66,6 +66,15 @@ pub(crate) async fn fixture_facts(client: &Client, policy: &Policy) -> TableFact
     facts
 }
 
+/// The rendering parses back to itself (so what ran is what was checked).
+pub(crate) fn assert_stable_rendering(sql: &str) {
+    let reparsed =
+        sqlparser::parser::Parser::parse_sql(&sqlparser::dialect::PostgreSqlDialect {}, sql)
+            .unwrap_or_else(|e| panic!("rendered SQL does not parse: {e}\n{sql}"));
+    assert_eq!(reparsed.len(), 1, "{sql}");
+    assert_eq!(reparsed[0].to_string(), sql);
+}
+
 /// Run rendered SQL the way the engine does: read-only, rolled back.
 pub(crate) async fn run_read_only(
     client: &Client,
@@ -474,6 +483,7 @@ async fn legitimate_queries_pass_and_run() {
     for sql in LEGITIMATE {
         match gate.prepare(sql).and_then(|p| gate.check(p, &facts, None)) {
             Ok(checked) => {
+                assert_stable_rendering(checked.sql());
                 if let Err(e) = run_read_only(&client, checked.sql()).await {
                     failures.push(format!("{sql:?}: rendered {:?} failed: {e}", checked.sql()));
                 }
@@ -554,6 +564,7 @@ async fn tpch_queries_pass_and_run() {
     for (name, sql) in queries {
         match gate.prepare(&sql).and_then(|p| gate.check(p, &facts, None)) {
             Ok(checked) => {
+                assert_stable_rendering(checked.sql());
                 if let Err(e) = run_read_only(&client, checked.sql()).await {
                     failures.push(format!("{name}: rendered {:?} failed: {e}", checked.sql()));
                 }
