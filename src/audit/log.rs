@@ -4,7 +4,11 @@
 //! (one lock for all days, so two processes crossing midnight cannot fork
 //! the chain), finds the last record's hash (the tail of today's file, or of
 //! the newest earlier file on a new day), chains the record to it, and
-//! writes the whole line with one `write`, then flushes and `sync_data`s.
+//! writes the whole line with one `write` and flushes it to the operating
+//! system before returning. Forcing it to stable storage (`fdatasync`)
+//! happens inline with [`AuditSync::EveryRecord`], or on a background
+//! thread right after the write with [`AuditSync::Background`]: a flush
+//! costs milliseconds on many disks, more than the whole tool call.
 //! A torn last line left by a crash is not repaired (verify must still see
 //! it); the next record starts on a fresh line and chains to the last
 //! intact record. If today's file is moved, deleted or cut short under a
@@ -14,12 +18,14 @@
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Condvar, Mutex};
+use std::thread::JoinHandle;
 
 use chrono::{NaiveDate, Utc};
 
 use super::chain::{seal, GENESIS};
 use super::{AuditError, AuditRecord};
+use crate::config::AuditSync;
 
 /// Name of the lock file in the audit directory.
 const LOCK_FILE: &str = ".audit.lock";
@@ -33,6 +39,8 @@ pub struct AuditLog {
     dir: PathBuf,
     lock: File,
     current: Mutex<Option<DayFile>>,
+    /// The background flusher; `None` when every record syncs inline.
+    syncer: Option<Syncer>,
 }
 
 /// Today's file as this process last left it.
@@ -40,6 +48,8 @@ pub struct AuditLog {
 struct DayFile {
     day: NaiveDate,
     file: File,
+    /// A second handle on the same file for the background flusher.
+    sync_handle: Arc<File>,
     /// File length after our last append, and the hash we wrote last; valid
     /// while the length is unchanged (no other process wrote since).
     len: u64,
@@ -79,7 +89,17 @@ pub(crate) fn day_files(dir: &Path) -> Result<Vec<(NaiveDate, PathBuf)>, AuditEr
 impl AuditLog {
     /// Open (creating, `0700` on Unix) the audit directory `dir` and delete
     /// daily files older than `retention_days` (`0` keeps everything).
+    /// Records are synced to disk in the background ([`AuditSync::Background`]).
     pub fn open(dir: &Path, retention_days: u32) -> Result<Self, AuditError> {
+        Self::open_with_sync(dir, retention_days, AuditSync::Background)
+    }
+
+    /// [`AuditLog::open`] with an explicit sync mode.
+    pub fn open_with_sync(
+        dir: &Path,
+        retention_days: u32,
+        sync: AuditSync,
+    ) -> Result<Self, AuditError> {
         create_private_dir(dir).map_err(AuditError::io(dir))?;
         let lock_path = dir.join(LOCK_FILE);
         let lock = private_options()
@@ -88,10 +108,15 @@ impl AuditLog {
             .truncate(false)
             .open(&lock_path)
             .map_err(AuditError::io(&lock_path))?;
+        let syncer = match sync {
+            AuditSync::Background => Some(Syncer::start().map_err(AuditError::io(dir))?),
+            AuditSync::EveryRecord => None,
+        };
         let log = Self {
             dir: dir.to_path_buf(),
             lock,
             current: Mutex::new(None),
+            syncer,
         };
         if retention_days > 0 {
             log.locked(|| log.prune(retention_days))?;
@@ -138,12 +163,15 @@ impl AuditLog {
             Some(open) if open.day == today && is_same_file(&open.file, &path) => open,
             stale => {
                 lost_hash = stale.filter(|s| s.day == today).and_then(|s| s.last_hash);
+                let file = private_options()
+                    .append(true)
+                    .open(&path)
+                    .map_err(AuditError::io(&path))?;
+                let sync_handle = Arc::new(file.try_clone().map_err(AuditError::io(&path))?);
                 DayFile {
                     day: today,
-                    file: private_options()
-                        .append(true)
-                        .open(&path)
-                        .map_err(AuditError::io(&path))?,
+                    file,
+                    sync_handle,
                     len: 0,
                     last_hash: None,
                 }
@@ -194,8 +222,11 @@ impl AuditLog {
         let file = &mut day_file.file;
         file.write_all(line.as_bytes())
             .and_then(|()| file.flush())
-            .and_then(|()| file.sync_data())
             .map_err(AuditError::io(&path))?;
+        match &self.syncer {
+            Some(syncer) => syncer.request(&day_file.sync_handle),
+            None => file.sync_data().map_err(AuditError::io(&path))?,
+        }
         day_file.len = len + line.len() as u64;
         day_file.last_hash = Some(record.hash.clone());
         Ok(())
@@ -225,6 +256,87 @@ impl AuditLog {
             }
         }
         Ok(())
+    }
+}
+
+/// A thread that `fdatasync`s the most recently written file whenever asked,
+/// so bursts of records share one flush. Dropping it flushes what is
+/// pending and joins the thread.
+#[derive(Debug)]
+struct Syncer {
+    shared: Arc<SyncShared>,
+    thread: Option<JoinHandle<()>>,
+}
+
+#[derive(Debug, Default)]
+struct SyncShared {
+    state: Mutex<SyncState>,
+    wake: Condvar,
+}
+
+#[derive(Debug, Default)]
+struct SyncState {
+    pending: Option<Arc<File>>,
+    stop: bool,
+}
+
+impl Syncer {
+    fn start() -> io::Result<Self> {
+        let shared = Arc::new(SyncShared::default());
+        let worker = Arc::clone(&shared);
+        let thread = std::thread::Builder::new()
+            .name("sqlwarden-audit-sync".into())
+            .spawn(move || worker.run())?;
+        Ok(Self {
+            shared,
+            thread: Some(thread),
+        })
+    }
+
+    fn request(&self, file: &Arc<File>) {
+        let mut state = self.shared.lock();
+        state.pending = Some(Arc::clone(file));
+        self.shared.wake.notify_one();
+    }
+}
+
+impl SyncShared {
+    fn lock(&self) -> std::sync::MutexGuard<'_, SyncState> {
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn run(&self) {
+        loop {
+            let mut state = self.lock();
+            while state.pending.is_none() && !state.stop {
+                state = self
+                    .wake
+                    .wait(state)
+                    .unwrap_or_else(|poisoned| poisoned.into_inner());
+            }
+            let pending = state.pending.take();
+            let stop = state.stop;
+            drop(state);
+            if let Some(file) = pending {
+                if let Err(err) = file.sync_data() {
+                    tracing::error!(%err, "could not sync the audit log to disk");
+                }
+            } else if stop {
+                return;
+            }
+        }
+    }
+}
+
+impl Drop for Syncer {
+    fn drop(&mut self) {
+        self.shared.lock().stop = true;
+        self.shared.wake.notify_one();
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
     }
 }
 

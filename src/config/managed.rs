@@ -10,7 +10,7 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use super::{Limits, PolicyFile, Security, SourcePolicy, TablePolicy};
+use super::{AuditSync, Limits, PolicyFile, Security, SourcePolicy, TablePolicy};
 use crate::policy::builtin;
 
 /// Environment variable that overrides [`managed_policy_path`] (tests, and
@@ -56,7 +56,7 @@ fn system_path() -> PathBuf {
 ///   on when either turns them on (a managed `false` changes nothing);
 /// - `max_join_tables`: the lower; a tool off in either is off;
 /// - the managed `identity` replaces the user's when it sets one, and its
-///   `audit.retention_days` wins;
+///   `audit.retention_days` wins; `audit.sync: every_record` on either side wins;
 /// - for each source the managed file lists, the user's tables are cut to
 ///   the managed table set, `allowed_columns` intersected, `denied_columns`
 ///   and `row_policies` unioned, `max_limit` the lower, `default_partition`
@@ -108,6 +108,13 @@ pub fn tighten(user: PolicyFile, managed: &PolicyFile) -> PolicyFile {
         tools,
         audit: super::AuditSettings {
             retention_days: managed.audit.retention_days.or(user.audit.retention_days),
+            // Syncing every record is the stricter choice; either side can ask for it.
+            sync: match (managed.audit.sync, user.audit.sync) {
+                (Some(AuditSync::EveryRecord), _) | (_, Some(AuditSync::EveryRecord)) => {
+                    Some(AuditSync::EveryRecord)
+                }
+                (managed_sync, user_sync) => managed_sync.or(user_sync),
+            },
         },
         sources,
     }
@@ -359,6 +366,22 @@ mod tests {
         );
         assert_eq!(merged.security.max_join_tables, Some(2));
         assert_eq!(merged.sources["dw"].security.max_join_tables, Some(2));
+    }
+
+    #[test]
+    fn syncing_every_audit_record_on_either_side_wins() {
+        let strict = "audit: {sync: every_record}";
+        let loose = "audit: {sync: background}";
+        for (user, managed) in [(strict, loose), (loose, strict), (strict, "{}")] {
+            let merged = tighten(policy(user), &policy(managed));
+            assert_eq!(
+                merged.audit.sync,
+                Some(AuditSync::EveryRecord),
+                "{user} / {managed}"
+            );
+        }
+        let merged = tighten(policy(loose), &policy("{}"));
+        assert_eq!(merged.audit.sync, Some(AuditSync::Background));
     }
 
     #[test]

@@ -28,8 +28,8 @@ pub use connections::{
     Connection, ConnectionsFile, EngineKind, MaxComputeConnection, PostgresConnection, SslMode,
 };
 pub use policy_file::{
-    AttributeValue, AuditSettings, DefaultPartition, Identity, Limits, PartitionStrategy,
-    PolicyFile, RowPolicy, Scalar, Security, SourcePolicy, TablePolicy,
+    AttributeValue, AuditSettings, AuditSync, DefaultPartition, Identity, Limits,
+    PartitionStrategy, PolicyFile, RowPolicy, Scalar, Security, SourcePolicy, TablePolicy,
 };
 
 /// Environment variable that overrides the config directory.

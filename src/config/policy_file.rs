@@ -119,6 +119,26 @@ pub struct AuditSettings {
     /// Days of daily files to keep; older ones are pruned at start-up.
     #[serde(default)]
     pub retention_days: Option<u32>,
+    /// When records are forced to disk (`background` unless set).
+    #[serde(default)]
+    pub sync: Option<AuditSync>,
+}
+
+/// When audit records are forced to stable storage.
+///
+/// Either way a record is written and flushed to the operating system
+/// before the tool call returns, so a killed sqlwarden process loses
+/// nothing; the choice only matters for a power cut or kernel crash.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AuditSync {
+    /// A background thread `fdatasync`s right after each write, coalescing
+    /// bursts; a power cut can lose the last few milliseconds of records.
+    #[default]
+    Background,
+    /// Every record is `fdatasync`ed before the call returns, at the price
+    /// of one disk flush per tool call.
+    EveryRecord,
 }
 
 /// Per-source policy.

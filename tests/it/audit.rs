@@ -7,6 +7,7 @@
 use std::path::Path;
 
 use sqlwarden::audit::{self, AuditLog, AuditRecord, BreakKind, PolicyDecision};
+use sqlwarden::config::AuditSync;
 use sqlwarden::error::{ErrorCode, ToolError};
 
 use crate::support::child;
@@ -430,4 +431,22 @@ fn records_cut_from_under_a_running_writer_stay_visible() {
     rewrite_lines(&today_file(dir.path()), |lines| lines.truncate(2));
     write_records(&log, 4..5);
     assert_eq!(first_break(dir.path()), (3, BreakKind::Removed));
+}
+
+#[test]
+fn both_sync_modes_have_every_record_on_file_when_append_returns() {
+    for sync in [AuditSync::Background, AuditSync::EveryRecord] {
+        let dir = tempfile::tempdir().unwrap();
+        let log = AuditLog::open_with_sync(dir.path(), 30, sync).unwrap();
+        for i in 0..20 {
+            log.append(&mut record(i)).unwrap();
+            // Readable by another handle before the background flush ran.
+            let text = std::fs::read_to_string(today_file(dir.path())).unwrap();
+            assert_eq!(text.lines().count(), i + 1, "{sync:?}");
+        }
+        drop(log);
+        let report = audit::verify(dir.path()).unwrap();
+        assert!(report.first_break.is_none(), "{sync:?}: {report:?}");
+        assert_eq!(report.records, 20, "{sync:?}");
+    }
 }

@@ -9,22 +9,7 @@ use tokio_postgres::error::{DbError, SqlState};
 
 use super::connect::ConnectSettings;
 use crate::error::{ErrorCode, ToolError};
-
-/// The environment variable that holds a connection's password when no
-/// keyring is usable: `SQLWARDEN_<CONNECTION>_PASSWORD`.
-pub(crate) fn password_env_var(connection: &str) -> String {
-    let upper: String = connection
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() {
-                c.to_ascii_uppercase()
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    format!("SQLWARDEN_{upper}_PASSWORD")
-}
+use crate::secrets::env;
 
 /// The server's own message, for the fence.
 fn server_text(db: &DbError) -> String {
@@ -67,8 +52,9 @@ fn credentials_missing(
         Refusal::Login => format!("the database refused login `{user}` of connection `{name}`"),
     };
     let mut hint = format!(
-        "Run `sqlwarden auth set {name}` to store the password of user `{user}`, or set `{}` (or `PGPASSWORD`) in sqlwarden's environment",
-        password_env_var(name)
+        "Run `sqlwarden auth set {name}` to store the password of user `{user}`, or set `{}` (or `{}`) in sqlwarden's environment",
+        env::connection_var(name, env::PASSWORD_SUFFIX),
+        env::PGPASSWORD
     );
     if refusal == Refusal::Login {
         hint.push_str("; also check `user` of connection `");
@@ -229,18 +215,4 @@ pub(crate) fn cancelled_error() -> ToolError {
         "the query was cancelled because the client cancelled the call",
         "Nothing ran to completion; call the tool again if the result is still wanted",
     )
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn env_var_name_is_upper_snake() {
-        assert_eq!(password_env_var("crm"), "SQLWARDEN_CRM_PASSWORD");
-        assert_eq!(
-            password_env_var("dw-prod.eu"),
-            "SQLWARDEN_DW_PROD_EU_PASSWORD"
-        );
-    }
 }
