@@ -92,6 +92,21 @@ async fn table_columns_reads_types_comments_and_partition_keys() {
 }
 
 #[tokio::test]
+async fn tables_and_schemas_are_listed() {
+    let emu = start().await;
+    let engine = engine(&emu);
+    let tables = engine.list_tables("demo", None).await.expect("tables");
+    assert_eq!(tables, ["customers", "profiles", "sales"]);
+    let schemas = engine.list_schemas("lake").await.expect("schemas");
+    assert_eq!(schemas, ["analytics", "default"]);
+    let lake = engine
+        .list_tables("lake", Some("analytics"))
+        .await
+        .expect("3-tier tables");
+    assert_eq!(lake, ["visits"]);
+}
+
+#[tokio::test]
 async fn three_tier_tables_are_addressed_with_their_schema() {
     let emu = start().await;
     let engine = MaxComputeEngine::new(
@@ -151,6 +166,32 @@ async fn list_partitions_is_newest_first_and_paged() {
     assert_eq!(second.partitions, ["ds=20240101"]);
     assert_eq!(second.next_marker, None);
 
+    // More partitions than one server page (10,000): the engine follows
+    // the markers before ordering, so the newest come first regardless.
+    for i in 0..10_050 {
+        emu.add_partition("demo.sales", &format!("ds=3{i:07}"));
+    }
+    let newest = engine
+        .list_partitions(
+            "demo.sales",
+            PageRequest {
+                marker: None,
+                limit: 3,
+            },
+        )
+        .await
+        .expect("newest page");
+    assert_eq!(
+        newest.partitions,
+        ["ds=30010049", "ds=30010048", "ds=30010047"]
+    );
+    let pages = emu
+        .requests()
+        .iter()
+        .filter(|r| r.params.contains_key("partitions") && r.params.contains_key("marker"))
+        .count();
+    assert!(pages >= 1, "the second server page was fetched by marker");
+
     let missing = engine
         .list_partitions("demo.nope", PageRequest::default())
         .await
@@ -184,10 +225,61 @@ async fn max_partition_runs_max_pt_with_forced_settings_and_skips_empty_partitio
         Some("false")
     );
     // The rows came through the instance tunnel.
-    assert!(emu
-        .requests()
+    let sent = emu.requests();
+    assert!(sent
         .iter()
         .any(|r| r.tunnel && r.params.contains_key("downloadid")));
+    // Every request names its client in the signed header and its project.
+    for request in &sent {
+        let header = |name: &str| {
+            request
+                .headers
+                .iter()
+                .find(|(n, _)| n.eq_ignore_ascii_case(name))
+                .map(|(_, v)| v.as_str())
+        };
+        let agent = header("x-odps-user-agent").unwrap_or_default();
+        assert!(agent.starts_with("sqlwarden/"), "{request:?}");
+        assert_eq!(
+            request.params.get("curr_project").map(String::as_str),
+            Some("demo")
+        );
+        if request.tunnel {
+            assert_eq!(header("x-odps-tunnel-version"), Some("6"), "{request:?}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn connection_settings_are_sent_but_cannot_undo_the_forced_ones() {
+    let emu = start().await;
+    let mut conn = connection(&emu, "demo");
+    conn.settings
+        .insert("odps.task.wlm.quota".into(), "analysts".into());
+    conn.settings
+        .insert("odps.sql.read.only".into(), "false".into());
+    conn.settings
+        .insert("odps.sql.allow.fullscan".into(), "true".into());
+    let engine =
+        MaxComputeEngine::new("dw", &conn, keys(fixture::AK, fixture::SK, None)).expect("engine");
+    engine
+        .max_partition("demo.sales", "ds")
+        .await
+        .expect("max_pt");
+    let job = emu.instances().pop().expect("job");
+    let settings: Vec<(&str, &str)> = job
+        .settings
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    assert_eq!(
+        settings,
+        [
+            ("odps.sql.allow.fullscan", "false"),
+            ("odps.sql.read.only", "true"),
+            ("odps.task.wlm.quota", "analysts"),
+        ]
+    );
 }
 
 #[tokio::test]
@@ -681,6 +773,40 @@ async fn run_falls_back_to_result_csv_when_the_tunnel_refuses() {
 }
 
 #[tokio::test]
+async fn job_creation_is_retried_when_throttled_but_never_after_a_server_error() {
+    let emu = start().await;
+    let engine = engine(&emu);
+    let policy = policy(&emu, "{}");
+    let query = checked(&engine, &policy, TYPED, Some(1))
+        .await
+        .expect("gate");
+    let posts = |emu: &EmulatorHandle| {
+        emu.requests()
+            .iter()
+            .filter(|r| r.method == "POST" && r.path.ends_with("/instances"))
+            .count()
+    };
+    let before = posts(&emu);
+    emu.faults().qps_exceeded("instances", 1);
+    let result = engine
+        .run(&query, RunContext::default())
+        .await
+        .expect("after throttling");
+    assert_eq!(result.rows.len(), 1);
+    assert_eq!(posts(&emu) - before, 2, "throttled, then accepted");
+
+    // A 5xx on POST may have created the instance: no second, billed copy.
+    let before = posts(&emu);
+    emu.faults().server_errors("instances", 1, 500);
+    let error = engine
+        .run(&query, RunContext::default())
+        .await
+        .expect_err("5xx");
+    assert_eq!(error.code, ErrorCode::BackendUnavailable);
+    assert_eq!(posts(&emu) - before, 1, "not retried");
+}
+
+#[tokio::test]
 async fn a_job_past_its_timeout_is_terminated() {
     let emu = start().await;
     let engine = engine(&emu);
@@ -728,6 +854,30 @@ async fn slow_status_answers_run_into_the_timeout_and_terminate() {
     );
     assert_eq!(error.code, ErrorCode::QueryTimeout);
     assert!(emu.instances().pop().expect("job").terminate_requested);
+}
+
+#[tokio::test]
+async fn a_job_created_after_the_deadline_is_still_terminated() {
+    let emu = start().await;
+    let engine = engine(&emu);
+    let policy = policy(&emu, "{query_timeout_seconds: 1}");
+    let query = checked(&engine, &policy, TYPED, None).await.expect("gate");
+    let jobs_before = emu.instances().len();
+    // Only the create request (`/instances?…`) is slow.
+    emu.faults().delay("instances?", Duration::from_secs(3));
+    let error = engine
+        .run(&query, RunContext::default())
+        .await
+        .expect_err("timeout");
+    assert_eq!(error.code, ErrorCode::QueryTimeout);
+    assert!(
+        error.message.contains("was terminated"),
+        "{}",
+        error.message
+    );
+    let jobs = emu.instances();
+    assert_eq!(jobs.len(), jobs_before + 1);
+    assert!(jobs.last().expect("job").terminate_requested);
 }
 
 #[tokio::test]

@@ -21,6 +21,9 @@ use super::error::McError;
 /// Partitions asked for per page (the Go SDK's choice; the server may
 /// return fewer).
 const PARTITION_PAGE: &str = "10000";
+/// Most names one table or schema listing may return; a project with more
+/// tables than this is beyond what a listing for an agent should walk.
+const MAX_LISTED_NAMES: usize = 100_000;
 /// MaxCompute's own cap on partitions per table; a listing longer than this
 /// means a server paging loop, which must not spin forever.
 const MAX_PARTITIONS: usize = 60_000;
@@ -264,6 +267,81 @@ fn newest_first(a: &PartitionEntry, b: &PartitionEntry) -> Ordering {
 }
 
 #[derive(Debug, Deserialize)]
+struct NamesDoc {
+    #[serde(rename = "Table", alias = "Schema", default)]
+    items: Vec<NamedDoc>,
+    #[serde(rename = "Marker", default)]
+    marker: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct NamedDoc {
+    #[serde(rename = "Name")]
+    name: String,
+}
+
+/// What to list with [`list_names`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Listing<'a> {
+    /// Tables of a project (in a schema, for 3-tier projects).
+    Tables {
+        /// Project.
+        project: &'a str,
+        /// Schema, for 3-tier projects.
+        schema: Option<&'a str>,
+    },
+    /// Schemas of a 3-tier project.
+    Schemas {
+        /// Project.
+        project: &'a str,
+    },
+}
+
+/// Every name in a listing (all pages, by marker), sorted.
+pub(crate) async fn list_names(
+    client: &RestClient,
+    listing: Listing<'_>,
+) -> Result<Vec<String>, McError> {
+    let base = match listing {
+        Listing::Tables { project, schema } => {
+            let resource = Resource::new(["projects", project, "tables"]);
+            match schema {
+                Some(schema) => resource.param("curr_schema", schema),
+                None => resource,
+            }
+        }
+        Listing::Schemas { project } => Resource::new(["projects", project, "schemas"]),
+    };
+    let mut names = Vec::new();
+    let mut marker: Option<String> = None;
+    loop {
+        let mut resource = base.clone().param("expectmarker", "true");
+        if let Some(marker) = &marker {
+            resource = resource.param("marker", marker.as_str());
+        }
+        let body = client.text(Plane::Service, &Call::get(resource)).await?;
+        let doc: NamesDoc = quick_xml::de::from_str(&body)
+            .map_err(|e| McError::Protocol(format!("name listing: {e}")))?;
+        names.extend(doc.items.into_iter().map(|i| i.name));
+        if names.len() > MAX_LISTED_NAMES {
+            return Err(McError::Protocol(format!(
+                "listing passed {MAX_LISTED_NAMES} names"
+            )));
+        }
+        match doc
+            .marker
+            .map(|m| m.trim().to_owned())
+            .filter(|m| !m.is_empty())
+        {
+            Some(next) if marker.as_deref() != Some(next.as_str()) => marker = Some(next),
+            _ => break,
+        }
+    }
+    names.sort();
+    Ok(names)
+}
+
+#[derive(Debug, Deserialize)]
 struct ProjectDoc {
     #[serde(rename = "Name", default)]
     name: Option<String>,
@@ -382,6 +460,19 @@ mod tests {
         );
         let (_, no_marker) = parse_partitions("<Partitions><Marker/></Partitions>").unwrap();
         assert_eq!(no_marker, None);
+    }
+
+    #[test]
+    fn parses_name_listings() {
+        let tables: NamesDoc = quick_xml::de::from_str("<Tables><Table><Name>b</Name><Owner>o</Owner></Table><Table><Name>a</Name></Table><Marker>m</Marker><MaxItems>2</MaxItems></Tables>").unwrap();
+        let names: Vec<String> = tables.items.into_iter().map(|i| i.name).collect();
+        assert_eq!(names, ["b", "a"]);
+        assert_eq!(tables.marker.as_deref(), Some("m"));
+        let schemas: NamesDoc = quick_xml::de::from_str(
+            "<Schemas><Schema><Name>default</Name><Type>MANAGED</Type></Schema><Marker/></Schemas>",
+        )
+        .unwrap();
+        assert_eq!(schemas.items[0].name, "default");
     }
 
     #[test]

@@ -102,6 +102,28 @@ impl MaxComputeEngine {
         })
     }
 
+    /// Names of the tables in `project` (in `schema`, for 3-tier projects),
+    /// sorted. The engine does not know the policy: callers show only the
+    /// tables it allows.
+    pub async fn list_tables(
+        &self,
+        project: &str,
+        schema: Option<&str>,
+    ) -> EngineResult<Vec<String>> {
+        let listing = metadata::Listing::Tables { project, schema };
+        metadata::list_names(&self.client, listing)
+            .await
+            .map_err(|e| e.to_tool_error(&self.name))
+    }
+
+    /// Names of the schemas of a 3-tier `project`, sorted. Callers filter
+    /// by policy, as for [`Self::list_tables`].
+    pub async fn list_schemas(&self, project: &str) -> EngineResult<Vec<String>> {
+        metadata::list_names(&self.client, metadata::Listing::Schemas { project })
+            .await
+            .map_err(|e| e.to_tool_error(&self.name))
+    }
+
     fn table_ref(&self, table: &str) -> Result<TableRef, ToolError> {
         TableRef::parse(table, self.client.project()).ok_or_else(|| {
             ToolError::new(

@@ -1,12 +1,12 @@
 //! Running and estimating a checked query: the job's life from creation to
 //! rows, under the query's deadline and the caller's cancellation.
 //!
-//! Every network step runs inside [`MaxComputeEngine::bounded`], which races
-//! it against the deadline and the cancel token; once an instance exists, an
-//! interruption terminates it before `QUERY_TIMEOUT` is returned, so no job
-//! keeps running (and billing) after sqlwarden has given up on it. Rows come
-//! from the instance tunnel, or from the `?result` CSV when the tunnel is
-//! refused.
+//! Every network step races the deadline and the cancel token. Once an
+//! instance exists (or may exist: a create request still in flight is given
+//! a moment to answer), an interruption terminates it before
+//! `QUERY_TIMEOUT` is returned, so no job keeps running (and billing) after
+//! sqlwarden has given up on it. Rows come from the instance tunnel, or
+//! from the `?result` CSV when the tunnel is refused.
 
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -103,9 +103,7 @@ impl MaxComputeEngine {
         let deadline = Instant::now() + budget;
         let cancel = &ctx.cancel;
         let body = instance::job_xml(TaskKind::Sql, sql, &self.job_settings(namespace));
-        let id = self
-            .bounded(deadline, cancel, None, instance::create(&self.client, body))
-            .await?;
+        let id = self.create_bounded(deadline, cancel, body).await?;
         let progress = ctx.progress.as_ref();
         let wait = instance::wait(&self.client, &id, progress, budget);
         self.bounded(deadline, cancel, Some(&id), wait).await?;
@@ -125,14 +123,7 @@ impl MaxComputeEngine {
         let cancel = CancellationToken::new();
         let settings = self.job_settings(names_a_schema(query));
         let body = instance::job_xml(TaskKind::SqlCost, query.sql(), &settings);
-        let id = self
-            .bounded(
-                deadline,
-                &cancel,
-                None,
-                instance::create(&self.client, body),
-            )
-            .await?;
+        let id = self.create_bounded(deadline, &cancel, body).await?;
         let wait = instance::wait(&self.client, &id, None, query.timeout());
         self.bounded(deadline, &cancel, Some(&id), wait).await?;
         let payload = self
@@ -169,6 +160,32 @@ impl MaxComputeEngine {
 
     fn job_settings(&self, namespace: bool) -> BTreeMap<String, String> {
         instance::job_settings(&self.settings, self.client.schema(), namespace)
+    }
+
+    /// Create a job, racing the deadline and `cancel`. When interrupted
+    /// while the create request is in flight, MaxCompute may already have
+    /// made the instance: wait briefly for its id and terminate it, so no
+    /// job outlives the call.
+    async fn create_bounded(
+        &self,
+        deadline: Instant,
+        cancel: &CancellationToken,
+        body: String,
+    ) -> EngineResult<String> {
+        let create = instance::create(&self.client, body);
+        tokio::pin!(create);
+        let interrupt = tokio::select! {
+            result = &mut create => return result.map_err(|e| e.to_tool_error(&self.name)),
+            () = sleep_until(deadline) => Interrupt::Timeout,
+            () = cancel.cancelled() => Interrupt::Cancelled,
+        };
+        match timeout(TERMINATE_TIMEOUT, create).await {
+            Ok(Ok(id)) => {
+                let terminated = self.terminate(&id).await;
+                Err(interrupted(interrupt, Some((&id, terminated))))
+            }
+            _ => Err(interrupted(interrupt, None)),
+        }
     }
 
     /// Race `work` against the deadline and `cancel`; on interruption
