@@ -31,6 +31,12 @@ fn write_config(dir: &std::path::Path, emu: &EmulatorHandle) {
 }
 
 async fn client(dir: &std::path::Path) -> RunningService<RoleClient, ()> {
+    ().serve(transport(dir)).await.unwrap()
+}
+
+/// The binary serving `dir`'s config, with the emulator's keys in the
+/// documented per-connection environment variables.
+fn transport(dir: &std::path::Path) -> TokioChildProcess {
     let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_sqlwarden"));
     cmd.arg("serve")
         .env("SQLWARDEN_CONFIG_DIR", dir)
@@ -40,9 +46,7 @@ async fn client(dir: &std::path::Path) -> RunningService<RoleClient, ()> {
         .env_remove("ALIBABA_CLOUD_ACCESS_KEY_ID")
         .env_remove("ALIBABA_CLOUD_ACCESS_KEY_SECRET")
         .env_remove("ALIBABA_CLOUD_SECURITY_TOKEN");
-    ().serve(TokioChildProcess::new(cmd).unwrap())
-        .await
-        .unwrap()
+    TokioChildProcess::new(cmd).unwrap()
 }
 
 async fn call<S: rmcp::Service<RoleClient>>(
@@ -159,18 +163,8 @@ async fn progress_reaches_the_client_and_cancellation_terminates_the_job() {
     emu.faults().hang_instances(true);
     let dir = tempfile::tempdir().unwrap();
     write_config(dir.path(), &emu);
-    let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_sqlwarden"));
-    cmd.arg("serve")
-        .env("SQLWARDEN_CONFIG_DIR", dir.path())
-        .env("SQLWARDEN_AUDIT_DIR", dir.path().join("audit"))
-        .env("SQLWARDEN_DW_ACCESS_KEY_ID", fixture::AK)
-        .env("SQLWARDEN_DW_ACCESS_KEY_SECRET", fixture::SK);
     let handler = ProgressClient::default();
-    let client = handler
-        .clone()
-        .serve(TokioChildProcess::new(cmd).unwrap())
-        .await
-        .unwrap();
+    let client = handler.clone().serve(transport(dir.path())).await.unwrap();
 
     let Value::Object(args) = json!({"sql": "SELECT customer_id FROM demo.customers"}) else {
         unreachable!()
@@ -217,4 +211,48 @@ async fn progress_reaches_the_client_and_cancellation_terminates_the_job() {
         .find(|r| r["tool_name"] == "run_select_sql")
         .expect("cancelled call audited");
     assert_eq!(cancelled["outcome"], "error", "{cancelled:#}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_call_in_flight_when_the_client_leaves_is_terminated_and_audited() {
+    use rmcp::model::{ClientRequest, Request};
+    use rmcp::service::PeerRequestOptions;
+
+    let emu = fixture::start(fixture::config()).await;
+    emu.faults().hang_instances(true);
+    let dir = tempfile::tempdir().unwrap();
+    write_config(dir.path(), &emu);
+    let handler = ProgressClient::default();
+    let client = handler.clone().serve(transport(dir.path())).await.unwrap();
+    let Value::Object(args) = json!({"sql": "SELECT customer_id FROM demo.customers"}) else {
+        unreachable!()
+    };
+    let _pending = client
+        .send_cancellable_request(
+            ClientRequest::CallToolRequest(Request::new(
+                CallToolRequestParams::new("run_select_sql").with_arguments(args),
+            )),
+            PeerRequestOptions::no_options(),
+        )
+        .await
+        .unwrap();
+    eventually("the job to run", || {
+        !handler.seen.lock().unwrap().is_empty()
+    })
+    .await;
+
+    // Closing the connection waits for the server process to exit.
+    client.cancel().await.unwrap();
+    assert!(emu
+        .instances()
+        .iter()
+        .any(|i| i.task_type == "SQL" && i.terminate_requested));
+    let audit: String = std::fs::read_dir(dir.path().join("audit"))
+        .unwrap()
+        .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
+        .collect();
+    assert!(
+        audit.contains("\"tool_name\":\"run_select_sql\""),
+        "the abandoned call was audited: {audit}"
+    );
 }
