@@ -1,7 +1,8 @@
 //! `sqlwarden call TOOL 'JSON'`: any tool, in-process, exactly as an agent
 //! would call it; prints the envelope.
 //!
-//! The arguments go through the same [`Session::call`] pipeline as MCP
+//! The arguments go through the same
+//! [`Session::call`](crate::tools::Session::call) pipeline as MCP
 //! (parsing, policy, gate, engine, audit), so this is the way to reproduce
 //! what an agent saw. Only the transport differs.
 
