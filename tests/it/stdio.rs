@@ -595,3 +595,34 @@ async fn a_hostile_row_cannot_close_the_fence() {
         .contains("</untrusted-data-0000>"));
     client.cancel().await.unwrap();
 }
+
+/// The envelope exactly as clients receive it, with per-call values
+/// (ids, times) redacted: a golden file for the wire format.
+#[tokio::test]
+async fn envelope_wire_format() {
+    let fx = Fixture::new("stdio_golden", "").await;
+    let client = fx.client().await;
+    let redact = |result: &CallToolResult| {
+        let mut env = envelope(result).clone();
+        for key in ["request_id", "timestamp", "latency_ms"] {
+            env["metadata"][key] = json!("[redacted]");
+        }
+        env["audit_id"] = json!("[redacted]");
+        env
+    };
+    let ok = call(
+        &client,
+        "run_select_sql",
+        json!({"source": "demo", "sql": "SELECT region_code, name FROM public.regions ORDER BY region_code", "limit": 2}),
+    )
+    .await;
+    insta::assert_json_snapshot!("envelope_ok", redact(&ok));
+    let refused = call(
+        &client,
+        "run_select_sql",
+        json!({"source": "demo", "sql": "SELECT c.name, o.amount FROM public.customers c JOIN public.orders o ON c.region_code = o.region_code"}),
+    )
+    .await;
+    insta::assert_json_snapshot!("envelope_refused", redact(&refused));
+    client.cancel().await.unwrap();
+}
