@@ -626,3 +626,41 @@ async fn envelope_wire_format() {
     insta::assert_json_snapshot!("envelope_refused", redact(&refused));
     client.cancel().await.unwrap();
 }
+
+/// `initialize`, `tools/list` and the config-only tools never wait on a
+/// database: here the only source is an address that never answers.
+#[tokio::test]
+async fn startup_and_catalog_tools_do_not_touch_the_network() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("connections.yaml"),
+        "connections:\n  far:\n    engine: postgres\n    host: 10.255.255.1\n    dbname: x\n    user: x\n    connect_timeout_seconds: 30\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("policy.yaml"),
+        "sources:\n  far:\n    tables:\n      public.orders:\n        allowed_columns: [order_id]\n",
+    )
+    .unwrap();
+    let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_sqlwarden"));
+    cmd.arg("serve")
+        .env("SQLWARDEN_CONFIG_DIR", dir.path())
+        .env("SQLWARDEN_AUDIT_DIR", dir.path().join("audit"));
+    let started = std::time::Instant::now();
+    let client = ().serve(TokioChildProcess::new(cmd).unwrap()).await.unwrap();
+    client.list_all_tools().await.unwrap();
+    for tool in ["list_sources", "list_allowed_tables", "get_join_paths"] {
+        let args = if tool == "get_join_paths" {
+            json!({"table": "public.orders"})
+        } else {
+            json!({})
+        };
+        assert_ok(&call(&client, tool, args).await);
+    }
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "took {:?}",
+        started.elapsed()
+    );
+    client.cancel().await.unwrap();
+}
