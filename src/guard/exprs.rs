@@ -75,7 +75,7 @@ impl Analyzer<'_, '_> {
                 expr, low, high, ..
             } => self.exprs([expr, low, high]),
             Expr::BinaryOp { left, op, right } => {
-                if !functions::binary_operator_allowed(op) {
+                if !functions::binary_operator_allowed(self.flavor, op) {
                     return Err(refusal::function_not_allowed(&format!("operator {op}")));
                 }
                 self.exprs([left, right])?;
@@ -119,7 +119,7 @@ impl Analyzer<'_, '_> {
                 compare_op,
                 right,
             } => {
-                if !functions::binary_operator_allowed(compare_op) {
+                if !functions::binary_operator_allowed(self.flavor, compare_op) {
                     return Err(refusal::function_not_allowed(&format!(
                         "operator {compare_op}"
                     )));
@@ -134,7 +134,7 @@ impl Analyzer<'_, '_> {
                 Ok(())
             }
             Expr::UnaryOp { op, expr } => {
-                if !functions::unary_operator_allowed(op) {
+                if !functions::unary_operator_allowed(self.flavor, op) {
                     return Err(refusal::function_not_allowed(&format!("operator {op}")));
                 }
                 self.expr(expr)

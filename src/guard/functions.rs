@@ -240,6 +240,17 @@ const POSTGRES: &[&str] = &[
     "json_strip_nulls",
     // conditional
     "num_nulls",
+    // full-text search and misc
+    "to_tsvector",
+    "to_tsquery",
+    "plainto_tsquery",
+    "phraseto_tsquery",
+    "websearch_to_tsquery",
+    "ts_rank",
+    "ts_rank_cd",
+    "ts_headline",
+    "any_value",
+    "timezone",
     "num_nonnulls",
 ];
 
@@ -394,9 +405,11 @@ pub(crate) fn cast_allowed(ty: &DataType) -> bool {
 
 /// Whether a binary operator is a built-in one the gate accepts.
 /// `OPERATOR(schema.op)` and unknown symbols (user-defined operators) are not.
-pub(crate) fn binary_operator_allowed(op: &BinaryOperator) -> bool {
+/// MaxCompute gets the standard operators only: symbols such as `#>` could
+/// lex differently there (`#` starts a comment in some Hive-style lexers).
+pub(crate) fn binary_operator_allowed(flavor: Flavor, op: &BinaryOperator) -> bool {
     use BinaryOperator as B;
-    matches!(
+    let standard = matches!(
         op,
         B::Plus
             | B::Minus
@@ -415,7 +428,16 @@ pub(crate) fn binary_operator_allowed(op: &BinaryOperator) -> bool {
             | B::BitwiseOr
             | B::BitwiseAnd
             | B::BitwiseXor
-            | B::PGBitwiseXor
+    );
+    standard || (flavor == Flavor::Postgres && postgres_operator(op))
+}
+
+/// PostgreSQL's own built-in operators (regex, JSON, containment, ...).
+fn postgres_operator(op: &BinaryOperator) -> bool {
+    use BinaryOperator as B;
+    matches!(
+        op,
+        B::PGBitwiseXor
             | B::PGBitwiseShiftLeft
             | B::PGBitwiseShiftRight
             | B::PGExp
@@ -439,16 +461,26 @@ pub(crate) fn binary_operator_allowed(op: &BinaryOperator) -> bool {
             | B::QuestionAnd
             | B::QuestionPipe
             | B::Overlaps
+            | B::AtAt
     )
 }
 
 /// Whether a unary operator is a built-in one the gate accepts.
-pub(crate) fn unary_operator_allowed(op: &UnaryOperator) -> bool {
+pub(crate) fn unary_operator_allowed(flavor: Flavor, op: &UnaryOperator) -> bool {
     use UnaryOperator as U;
-    matches!(
-        op,
-        U::Plus | U::Minus | U::Not | U::BitwiseNot | U::PGAbs | U::PGSquareRoot | U::PGCubeRoot
-    )
+    match flavor {
+        Flavor::Postgres => matches!(
+            op,
+            U::Plus
+                | U::Minus
+                | U::Not
+                | U::BitwiseNot
+                | U::PGAbs
+                | U::PGSquareRoot
+                | U::PGCubeRoot
+        ),
+        Flavor::MaxCompute => matches!(op, U::Plus | U::Minus | U::Not | U::BitwiseNot),
+    }
 }
 
 #[cfg(test)]
@@ -517,11 +549,24 @@ mod tests {
     #[test]
     fn custom_operators_are_refused() {
         assert!(!binary_operator_allowed(
+            Flavor::Postgres,
             &BinaryOperator::PGCustomBinaryOperator(vec!["pg_catalog".into(), "+".into()])
         ));
-        assert!(!binary_operator_allowed(&BinaryOperator::Custom(
-            "===".into()
-        )));
-        assert!(binary_operator_allowed(&BinaryOperator::Eq));
+        assert!(!binary_operator_allowed(
+            Flavor::Postgres,
+            &BinaryOperator::Custom("===".into())
+        ));
+        assert!(binary_operator_allowed(
+            Flavor::Postgres,
+            &BinaryOperator::Eq
+        ));
+        assert!(binary_operator_allowed(
+            Flavor::Postgres,
+            &BinaryOperator::HashArrow
+        ));
+        assert!(!binary_operator_allowed(
+            Flavor::MaxCompute,
+            &BinaryOperator::HashArrow
+        ));
     }
 }

@@ -14,9 +14,13 @@
 //!
 //! The eight rules live in submodules: `parse` (one read-only statement),
 //! `analyze`, `from`, `columns` and `exprs` (tables, columns and functions,
-//! resolved with scope), `predicates` (what WHERE / ON guarantee), `functions` (the allow-lists), `joins` (approved joins),
-//! `row_policy` and `rewrite` (row policies and partitions as derived
-//! tables) and `limit`.
+//! resolved with scope), `predicates` (what WHERE / ON guarantee),
+//! `functions` (the allow-lists), `joins` (approved joins), `row_policy` and
+//! `rewrite` (row policies and partitions as derived tables, and printing
+//! that lexes the way the AST reads) and `limit`.
+//!
+//! What this module does not do: I/O of any kind. The caller gathers
+//! [`TableFacts`] from the engine between `prepare` and `check`.
 //!
 //! ```
 //! use sqlwarden::config::{Config, ConnectionsFile, JoinsFile, PolicyFile};
@@ -184,9 +188,7 @@ impl<'a> Gate<'a> {
             applied_limit.saturating_add(1)
         };
         limit::set_limit(&mut query, fetch);
-        if self.rules.engine == crate::config::EngineKind::Postgres {
-            rewrite::harden_literals(&mut query);
-        }
+        rewrite::harden(self.flavor(), &mut query);
 
         let limits = &self.rules.limits;
         Ok(CheckedQuery {

@@ -31,6 +31,9 @@ pub(crate) fn parse_query(flavor: Flavor, sql: &str) -> Result<Query, ToolError>
         return Err(refusal::empty_sql());
     }
     reject_limit_all(&meaningful)?;
+    if flavor == Flavor::MaxCompute {
+        reject_lexer_ambiguities(&meaningful)?;
+    }
     let second_statement = has_second_statement(&meaningful);
     let fallback = unparsed_refusal(&meaningful);
     let parsed = Parser::new(flavor.dialect())
@@ -61,6 +64,56 @@ pub(crate) fn parse_query(flavor: Flavor, sql: &str) -> Result<Query, ToolError>
     };
     check_read_only(&query)?;
     Ok(*query)
+}
+
+/// MaxCompute reads `\'` inside a string as an escaped quote and `"..."`
+/// as a string; sqlparser's generic dialect reads neither way. Where the two
+/// lexers could disagree, the rendered SQL could mean something other than
+/// what was checked, so such tokens are refused outright.
+fn reject_lexer_ambiguities(tokens: &[&Token]) -> Result<(), ToolError> {
+    for token in tokens {
+        let text = match token {
+            Token::Word(w) if w.quote_style == Some('"') => {
+                return Err(refusal::unsupported(
+                    "double-quoted identifiers on MaxCompute; quote names with backticks",
+                ))
+            }
+            Token::Word(w) if w.quote_style.is_some() && w.value.contains('`') => {
+                return Err(refusal::unsupported(
+                    "backticks inside quoted names on MaxCompute",
+                ))
+            }
+            Token::Word(w) if w.quote_style.is_some() => w.value.as_str(),
+            Token::SingleQuotedString(s)
+            | Token::DoubleQuotedString(s)
+            | Token::TripleSingleQuotedString(s)
+            | Token::TripleDoubleQuotedString(s)
+            | Token::SingleQuotedByteStringLiteral(s)
+            | Token::DoubleQuotedByteStringLiteral(s)
+            | Token::TripleSingleQuotedByteStringLiteral(s)
+            | Token::TripleDoubleQuotedByteStringLiteral(s)
+            | Token::SingleQuotedRawStringLiteral(s)
+            | Token::DoubleQuotedRawStringLiteral(s)
+            | Token::TripleSingleQuotedRawStringLiteral(s)
+            | Token::TripleDoubleQuotedRawStringLiteral(s)
+            | Token::NationalStringLiteral(s)
+            | Token::EscapedStringLiteral(s)
+            | Token::UnicodeStringLiteral(s)
+            | Token::HexStringLiteral(s) => s.as_str(),
+            Token::DollarQuotedString(_)
+            | Token::QuoteDelimitedStringLiteral(_)
+            | Token::NationalQuoteDelimitedStringLiteral(_) => {
+                return Err(refusal::unsupported("this string syntax on MaxCompute"))
+            }
+            _ => continue,
+        };
+        if text.contains('\\') {
+            return Err(refusal::unsupported(
+                "backslashes in strings or names on MaxCompute, where they are escapes",
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// A `;` followed by anything but more `;`.

@@ -32,25 +32,43 @@ pub(crate) struct Replacement {
     pub(crate) wrap: Option<(Vec<String>, Vec<Expr>)>,
 }
 
-/// Print every backslash-holding string literal as an escape string
-/// (`E'a\\b'`), so that it means the same whatever the server's
-/// `standard_conforming_strings` says: a plain `'a\'` would otherwise
-/// swallow the closing quote on a server with that setting off, and the
-/// database would read something other than what the gate checked.
-pub(crate) fn harden_literals(query: &mut Query) {
-    struct Harden;
+/// Make the printed SQL lex the way the AST reads.
+///
+/// - `- -1` prints as `--1`, which a lexer reads as a comment, so a unary
+///   sign over a signed operand gets parentheses.
+/// - On PostgreSQL, every backslash-holding string literal prints as an
+///   escape string (`E'a\\b'`), so that it means the same whatever the
+///   server's `standard_conforming_strings` says: a plain `'a\'` would
+///   swallow the closing quote on a server with that setting off.
+pub(crate) fn harden(flavor: Flavor, query: &mut Query) {
+    struct Harden {
+        flavor: Flavor,
+    }
     impl VisitorMut for Harden {
         type Break = ();
         fn pre_visit_value(&mut self, value: &mut ValueWithSpan) -> ControlFlow<()> {
-            if let Value::SingleQuotedString(text) = &value.value {
-                if text.contains('\\') {
-                    value.value = Value::EscapedStringLiteral(text.clone());
+            if self.flavor == Flavor::Postgres {
+                if let Value::SingleQuotedString(text) | Value::NationalStringLiteral(text) =
+                    &value.value
+                {
+                    if text.contains('\\') {
+                        value.value = Value::EscapedStringLiteral(text.clone());
+                    }
+                }
+            }
+            ControlFlow::Continue(())
+        }
+        fn post_visit_expr(&mut self, expr: &mut Expr) -> ControlFlow<()> {
+            if let Expr::UnaryOp { expr: operand, .. } = expr {
+                if operand.to_string().starts_with(['-', '+']) {
+                    let inner = std::mem::replace(operand.as_mut(), Expr::value(Value::Null));
+                    **operand = Expr::Nested(Box::new(inner));
                 }
             }
             ControlFlow::Continue(())
         }
     }
-    let _ = query.visit(&mut Harden);
+    let _ = query.visit(&mut Harden { flavor });
 }
 
 /// `SELECT c FROM t`, whose parts callers replace by AST nodes: a fixed
