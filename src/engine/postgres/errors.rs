@@ -199,6 +199,35 @@ pub(crate) fn query_error(
     error.with_untrusted_detail(detail)
 }
 
+/// A failure of the `SET LOCAL` prelude: with a role configured, the
+/// likely cause is the role (missing, or the login is not a member), which
+/// is a configuration problem rather than a problem of the query.
+pub(crate) fn prelude_error(
+    settings: &ConnectSettings,
+    cause: &tokio_postgres::Error,
+    deadline: Deadline,
+) -> ToolError {
+    let role_refused = cause.as_db_error().is_some_and(|db| {
+        *db.code() == SqlState::INVALID_PARAMETER_VALUE
+            || *db.code() == SqlState::INSUFFICIENT_PRIVILEGE
+    });
+    match (&settings.role, role_refused) {
+        (Some(role), true) => ToolError::new(
+            ErrorCode::BackendError,
+            format!(
+                "connection `{}` cannot switch to role `{role}`",
+                settings.name
+            ),
+            format!(
+                "Check `role` of connection `{}` in connections.yaml: the role must exist and user `{}` must be a member of it",
+                settings.name, settings.user
+            ),
+        )
+        .with_untrusted_detail(cause.as_db_error().map(server_text).unwrap_or_default()),
+        _ => query_error(settings, cause, deadline),
+    }
+}
+
 /// The query ran past its timeout and was cancelled.
 pub(crate) fn timeout_error() -> ToolError {
     ToolError::new(

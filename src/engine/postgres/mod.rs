@@ -156,9 +156,10 @@ where
     F: for<'t> FnOnce(&'t Transaction<'t>) -> BoxFuture<'t, Result<T, tokio_postgres::Error>>,
 {
     let map = run::map_error(settings, deadline);
-    let tx = session::begin(client, settings.role.as_deref(), timeout)
+    let tx = session::start(client).await.map_err(&map)?;
+    tx.batch_execute(&session::prelude(settings.role.as_deref(), timeout))
         .await
-        .map_err(&map)?;
+        .map_err(|e| errors::prelude_error(settings, &e, run::deadline_state(deadline)))?;
     let value = work(&tx).await.map_err(&map)?;
     tx.rollback().await.map_err(&map)?;
     Ok(value)

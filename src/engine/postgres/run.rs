@@ -32,13 +32,15 @@ pub(crate) fn map_error(
     settings: &ConnectSettings,
     deadline: Instant,
 ) -> impl Fn(tokio_postgres::Error) -> ToolError + '_ {
-    move |e| {
-        let state = if Instant::now() >= deadline {
-            Deadline::Passed
-        } else {
-            Deadline::NotPassed
-        };
-        errors::query_error(settings, &e, state)
+    move |e| errors::query_error(settings, &e, deadline_state(deadline))
+}
+
+/// Whether `deadline` has passed by now.
+pub(crate) fn deadline_state(deadline: Instant) -> Deadline {
+    if Instant::now() >= deadline {
+        Deadline::Passed
+    } else {
+        Deadline::NotPassed
     }
 }
 
@@ -58,7 +60,7 @@ pub(crate) async fn execute(
     // and the Parse fails too, so the settings' error is the one reported.
     let prelude = session::prelude(settings.role.as_deref(), query.timeout());
     let (applied, prepared) = tokio::join!(tx.batch_execute(&prelude), tx.prepare(query.sql()));
-    applied.map_err(&map)?;
+    applied.map_err(|e| errors::prelude_error(settings, &e, deadline_state(deadline)))?;
     let statement = prepared.map_err(&map)?;
     if !statement.params().is_empty() {
         return Err(ToolError::new(
@@ -129,7 +131,7 @@ impl Collector {
                 self.result.truncation = Some(Truncation::RowLimit);
                 return Ok(true);
             }
-            let rendered = self.render_row(row)?;
+            let (rendered, cells_cut) = self.render_row(row)?;
             let size = row_size(&rendered);
             // A row that does not fit is left out whole; with cells capped
             // far below the result cap, this only ends long results.
@@ -138,22 +140,23 @@ impl Collector {
                 return Ok(true);
             }
             self.result.bytes += size;
+            self.result.cells_truncated += cells_cut;
             self.result.rows.push(rendered);
         }
         Ok(false)
     }
 
-    fn render_row(&mut self, row: &Row) -> Result<Vec<Value>, ToolError> {
+    /// The row's cells, capped, and how many of them were cut.
+    fn render_row(&self, row: &Row) -> Result<(Vec<Value>, u64), ToolError> {
         let mut cells = Vec::with_capacity(self.types.len());
+        let mut cut_count = 0;
         for (i, ty) in self.types.iter().enumerate() {
             let raw: Option<RawCell<'_>> = row.try_get(i).map_err(ToolError::internal)?;
             let (value, cut) = cap_cell(types::render(ty, raw.map(|r| r.0)), self.max_cell_bytes);
-            if cut {
-                self.result.cells_truncated += 1;
-            }
+            cut_count += u64::from(cut);
             cells.push(value);
         }
-        Ok(cells)
+        Ok((cells, cut_count))
     }
 
     fn finish(self) -> QueryResult {

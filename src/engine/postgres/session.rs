@@ -10,19 +10,8 @@ use std::time::Duration;
 
 use tokio_postgres::{Client, Transaction};
 
-/// Open the read-only transaction and apply timeouts and role.
-pub(crate) async fn begin<'c>(
-    client: &'c mut Client,
-    role: Option<&str>,
-    timeout: Duration,
-) -> Result<Transaction<'c>, tokio_postgres::Error> {
-    let tx = start(client).await?;
-    tx.batch_execute(&prelude(role, timeout)).await?;
-    Ok(tx)
-}
-
-/// `START TRANSACTION READ ONLY`, without the settings: for callers that
-/// send [`prelude`] pipelined with their first statement.
+/// `START TRANSACTION READ ONLY`; the caller sends [`prelude`] next (or
+/// pipelined with its first statement).
 pub(crate) async fn start(client: &mut Client) -> Result<Transaction<'_>, tokio_postgres::Error> {
     client.build_transaction().read_only(true).start().await
 }

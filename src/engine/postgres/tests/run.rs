@@ -355,3 +355,46 @@ async fn every_query_runs_read_only_and_is_rolled_back() {
         .expect("pg_stat_activity");
     assert!(open.is_empty(), "a transaction was left open");
 }
+
+#[tokio::test]
+async fn a_missing_role_is_named_as_a_configuration_problem() {
+    let db = Db::create("norole").await;
+    let mut conn = db.connection();
+    conn.role = Some("sqlwarden_role_that_does_not_exist".into());
+    let engine = super::PostgresEngine::new("test", &conn, None);
+    let error = run(&engine, "SELECT 1").await.expect_err("no such role");
+    assert_eq!(error.code, ErrorCode::BackendError);
+    assert!(
+        error
+            .message
+            .contains("cannot switch to role `sqlwarden_role_that_does_not_exist`"),
+        "{error:?}"
+    );
+    assert!(error.hint.contains("connections.yaml"), "{}", error.hint);
+    let error = engine
+        .table_columns("public.t")
+        .await
+        .expect_err("catalog too");
+    assert!(error.message.contains("cannot switch to role"), "{error:?}");
+}
+
+#[tokio::test]
+async fn cut_cells_are_counted_only_in_rows_returned() {
+    let db = Db::create("cutcount").await;
+    // Each row is ["xxxx"] (8 bytes) after its 10-byte cell is cut to 4.
+    let checked = CheckedQuery::for_engine_tests(
+        "SELECT repeat('x', 10) FROM generate_series(1, 10)",
+        100,
+        4,
+        20,
+        Duration::from_secs(30),
+    );
+    let result = db
+        .engine()
+        .run(&checked, RunContext::default())
+        .await
+        .expect("run");
+    assert_eq!(result.rows.len(), 2);
+    assert_eq!(result.truncation, Some(Truncation::ResultBytes));
+    assert_eq!(result.cells_truncated, 2);
+}

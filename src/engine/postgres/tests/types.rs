@@ -60,6 +60,11 @@ async fn scalar_types_render_losslessly() {
         ("''::bytea", json!("\\x")),
         ("'2024-02-29'::date", json!("2024-02-29")),
         ("'infinity'::date", json!("infinity")),
+        (
+            "'5874897-12-31'::date",
+            json!("2145031948 days after 2000-01-01"),
+        ),
+        ("'4713-01-01 BC'::date", json!("-4712-01-01")),
         ("'13:45:06.5'::time", json!("13:45:06.5")),
         ("'24:00'::time", json!("24:00:00")),
         ("'13:45:06+05:30'::timetz", json!("13:45:06+05:30")),

@@ -8,7 +8,7 @@
 //! only where it is exact (integers, floats that round-trip); everything else
 //! whose precision or form JSON cannot carry is a string.
 //!
-//! Chosen forms (documented for the agent in the tool descriptions):
+//! Chosen forms (the tool descriptions should state them for the agent):
 //! - `numeric`: exact decimal string (`"NaN"`, `"Infinity"`, `"-Infinity"`).
 //! - `float4`/`float8`: numbers; `"NaN"`, `"Infinity"`, `"-Infinity"` as strings.
 //! - `money`: decimal string with two fraction digits (the binary form is
@@ -16,7 +16,8 @@
 //! - `bytea`: `"\x…"` hex string, as PostgreSQL's own `bytea_output = hex`.
 //! - `date` `YYYY-MM-DD`, `timestamp` ISO 8601 without offset, `timestamptz`
 //!   RFC 3339 in UTC (`…Z`), `time` `HH:MM:SS[.ffffff]`, `timetz` with its
-//!   offset; `infinity` / `-infinity` as PostgreSQL spells them.
+//!   offset; `infinity` / `-infinity` as PostgreSQL spells them; dates past
+//!   year 262143 (beyond the calendar library) as `N days after 2000-01-01`.
 //! - `interval`: ISO 8601 as PostgreSQL's `intervalstyle = iso_8601` prints it
 //!   (per-component signs, for example `P1Y2M-3DT4H5M6.5S`).
 //! - `json`/`jsonb`: JSON values; when a number inside would lose precision
