@@ -20,13 +20,10 @@ const TYPICAL: &str = "SELECT c.name, p.category, sum(o.amount) AS total \
     WHERE o.created_at >= date '2024-01-01' AND o.status IN ('paid', 'shipped') \
     GROUP BY c.name, p.category ORDER BY total DESC LIMIT 20";
 
-fn policy(policy: &str, joins: &str) -> Policy {
+fn policy(connections: &str, policy: &str, joins: &str) -> Policy {
     Policy::new(Config {
-        dir: "tests/fixtures/gate".into(),
-        connections: serde_saphyr::from_str::<ConnectionsFile>(include_str!(
-            "../tests/fixtures/gate/connections.yaml"
-        ))
-        .unwrap(),
+        dir: "tests/fixtures".into(),
+        connections: serde_saphyr::from_str::<ConnectionsFile>(connections).unwrap(),
         policy: serde_saphyr::from_str::<PolicyFile>(policy).unwrap(),
         joins: serde_saphyr::from_str::<JoinsFile>(joins).unwrap(),
         policy_sha256: String::new(),
@@ -47,19 +44,13 @@ fn facts(schema_sql: &str) -> TableFacts {
     facts
 }
 
-fn tpch_q8() -> String {
-    let all = include_str!("../tests/fixtures/gate/tpch_queries.sql");
-    let start = all.find("-- Q8").unwrap();
-    let end = all.find("-- Q9").unwrap();
-    all[start..end]
-        .lines()
-        .skip(1)
-        .collect::<Vec<_>>()
-        .join("\n")
-}
+/// The TPC-H fixtures' source, as their policy and joins name it.
+const TPCH_CONNECTIONS: &str =
+    "connections: {tpch: {engine: postgres, host: 127.0.0.1, dbname: tpch, user: postgres}}";
 
 fn bench_gate(c: &mut Criterion) {
     let shop = policy(
+        include_str!("../tests/fixtures/gate/connections.yaml"),
         include_str!("../tests/fixtures/gate/policy.yaml"),
         include_str!("../tests/fixtures/gate/joins.yaml"),
     );
@@ -87,13 +78,14 @@ fn bench_gate(c: &mut Criterion) {
     });
 
     let tpch = policy(
-        include_str!("../tests/fixtures/gate/tpch_policy.yaml"),
-        include_str!("../tests/fixtures/gate/tpch_joins.yaml"),
+        TPCH_CONNECTIONS,
+        include_str!("../tests/fixtures/tpch/policy.yaml"),
+        include_str!("../tests/fixtures/tpch/joins.yaml"),
     );
-    let tpch_facts = facts(include_str!("../tests/fixtures/gate/tpch_schema.sql"));
-    let rules = tpch.source("shop").unwrap();
+    let tpch_facts = facts(include_str!("../tests/fixtures/tpch/schema.sql"));
+    let rules = tpch.source("tpch").unwrap();
     let gate = Gate::new(&rules);
-    let q8 = tpch_q8();
+    let q8 = include_str!("../tests/fixtures/tpch/q08.sql").to_string();
     gate.check(gate.prepare(&q8).unwrap(), &tpch_facts, None)
         .unwrap();
     c.bench_function("gate/tpch_q8", |b| {

@@ -17,5 +17,6 @@ pub mod error;
 pub mod guard;
 pub mod policy;
 pub mod secrets;
+pub mod semantic;
 pub mod server;
 pub mod tools;

@@ -15,7 +15,8 @@ use super::managed::tighten;
 use super::parse::{self, ParseResult};
 use super::validate::{self, PolicyContext};
 use super::yaml_tree::{Node, YamlTree};
-use super::{Config, ConfigError, CONNECTIONS_FILE, JOINS_FILE, POLICY_FILE};
+use super::{semantic_catalog, Config, ConfigError, CONNECTIONS_FILE, JOINS_FILE, POLICY_FILE};
+use crate::policy::Policy;
 
 /// One file as read: its path and text (`None` when optional and absent).
 struct Source {
@@ -77,14 +78,18 @@ pub(crate) fn load(dir: &Path, managed_path: &Path) -> Result<Config, Vec<Config
         Some(managed) => tighten(policy, managed),
         None => policy,
     };
-    Ok(Config {
+    let config = Config {
         dir: dir.to_path_buf(),
         connections,
         policy: merged,
         joins: joins.unwrap_or_default(),
         policy_sha256,
         managed_policy: managed.map(|_| managed_src.path),
-    })
+    };
+    // The semantic catalog is checked against the merged policy here so
+    // `check` reports it; the tools load it again with the same function.
+    semantic_catalog::load(&Policy::new(config.clone()))?;
+    Ok(config)
 }
 
 /// Read one file. A missing required file is an error that says how to

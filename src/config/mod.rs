@@ -1,7 +1,9 @@
 //! Loading and validating the configuration directory.
 //!
-//! The directory holds `connections.yaml`, `policy.yaml` and
-//! `catalog/joins.yaml`. Every file is parsed into typed structs with
+//! The directory holds `connections.yaml`, `policy.yaml`,
+//! `catalog/joins.yaml` and the semantic layer's `catalog/domains.yaml`,
+//! `terms.yaml` and `metrics.yaml` ([`semantic_catalog`]). Every file is
+//! parsed into typed structs with
 //! `deny_unknown_fields`, so a misspelt key is an error, and every error
 //! names the file, the line and the column. The managed (administrator)
 //! policy is merged in [`managed`]; it can only tighten the user's.
@@ -17,6 +19,7 @@ mod loader;
 pub mod managed;
 mod parse;
 pub mod policy_file;
+pub mod semantic_catalog;
 mod validate;
 mod yaml_tree;
 

@@ -74,6 +74,28 @@ pub(crate) fn joins(file: &Path, text: &str) -> ParseResult<JoinsFile> {
     })
 }
 
+/// Parse a catalog file whose key `list` holds a sequence of `Item`s (the
+/// semantic layer's `domains`, `terms` and `metrics` files): each item is
+/// probed on its own, like the joins.
+pub(crate) fn catalog_list<T: DeserializeOwned, Item: DeserializeOwned>(
+    file: &Path,
+    text: &str,
+    list: &str,
+) -> ParseResult<T> {
+    parse_file(file, text, |probe, root| {
+        for (key, value) in root.entries() {
+            match &value.kind {
+                super::yaml_tree::NodeKind::Seq(items) if key.as_str() == Some(list) => {
+                    for item in items {
+                        probe.part::<Item>(Range::of(item), &[]);
+                    }
+                }
+                _ => probe.part::<T>(Range::entry(key, value), &[]),
+            }
+        }
+    })
+}
+
 /// Parse the whole file; on failure, run `split` over the tree to find every
 /// broken part.
 fn parse_file<T: DeserializeOwned>(

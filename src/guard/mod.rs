@@ -85,7 +85,9 @@ use std::time::Duration;
 use sqlparser::ast::{Expr, Query, SelectItem, SetExpr, TableFactor};
 
 use self::analyze::{Analysis, Analyzer};
-use self::dialect::Flavor;
+/// How an engine parses, folds and quotes names; the semantic layer builds
+/// its ASTs with the same rules the gate checks them by.
+pub(crate) use self::dialect::Flavor;
 use self::rewrite::Replacement;
 use self::scope::BaseColumn;
 use crate::error::ToolError;

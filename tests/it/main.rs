@@ -16,6 +16,7 @@ mod pg_engine;
 mod pyodps;
 mod row_policies;
 mod secrets;
+mod semantic;
 mod stdio;
 mod stdio_maxcompute;
 mod tpch;

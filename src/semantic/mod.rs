@@ -1,0 +1,61 @@
+//! The semantic layer: the data team's domains, business terms and metrics,
+//! and structured reads, turned into SQL that goes through the gate.
+//!
+//! The catalog files (`catalog/domains.yaml`, `terms.yaml`, `metrics.yaml`)
+//! are parsed and checked against policy by
+//! [`crate::config::semantic_catalog::load`]; `config::load` runs the same
+//! check, so `sqlwarden check` reports a metric over a denied column. This
+//! module only reads the loaded [`SemanticCatalog`] and builds ASTs; it does
+//! no I/O and never decides what may run: the gate does.
+//!
+//! # How the tools call it
+//!
+//! Load once per process, next to the [`Policy`]:
+//! `let catalog = semantic_catalog::load(&policy)?;` and one
+//! [`CursorKey::random`] for `query_table` cursors. Deserialize each tool's
+//! raw arguments into its struct from [`args`] (a serde error is
+//! `INVALID_ARGUMENT`), then:
+//!
+//! - `list_domains` → [`list_domains`]; `list_metrics` → [`list_metrics`];
+//!   `get_metric_definition` → [`get_metric_definition`]; `get_dimensions`
+//!   → [`get_dimensions`]; `search_business_terms` →
+//!   [`search_business_terms`]. Plain data, no database.
+//! - `validate_metric_query` → [`validate_metric_query`] (a list of
+//!   problems; empty means it compiles), then, when empty, the gate steps
+//!   below to report gate refusals too.
+//! - `generate_metric_sql` / `run_metric_query` → [`generate_metric_sql`],
+//!   then the gate exactly as for `run_select_sql`:
+//!   `let gate = Gate::new(&policy.source(q.source())?)`,
+//!   `let prepared = q.prepare(&gate)?`, gather [`TableFacts`] for
+//!   `prepared.tables()` (the same cache `run_select_sql` uses),
+//!   `let checked = q.check(&gate, prepared, &facts)?`. Show
+//!   `checked.sql()`; `run_metric_query` runs `checked` on the engine.
+//! - `query_table` → [`compile_query_table`] with the source's rules and the
+//!   cursor key, the same prepare / facts / check steps, run, then
+//!   [`TableQuery::next_cursor`] with the result's truncation flag gives
+//!   the `next_cursor` to return.
+//!
+//! [`TableFacts`]: crate::guard::TableFacts
+//! [`Policy`]: crate::policy::Policy
+
+pub mod args;
+mod browse;
+mod check;
+mod cursor;
+pub mod filter;
+mod metric;
+mod refusal;
+mod search;
+mod sql;
+mod table_query;
+
+pub use crate::config::semantic_catalog::SemanticCatalog;
+pub use browse::{
+    get_dimensions, get_metric_definition, list_domains, list_metrics, DimensionView,
+    DimensionsView, DomainView, MetricSummary, TimeView,
+};
+pub(crate) use check::check_metric;
+pub use cursor::CursorKey;
+pub use metric::{generate_metric_sql, validate_metric_query, MetricQuery, PERIOD_COLUMN};
+pub use search::{search_business_terms, SearchHit};
+pub use table_query::{compile_query_table, TableQuery};
