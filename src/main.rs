@@ -1,3 +1,42 @@
-//! The `sqlwarden` binary: parse flags, run one subcommand.
+//! The `sqlwarden` binary: parse flags, set up logging, run one subcommand.
+//!
+//! Each arm calls `cli::<subcommand>::run`; nothing else happens here.
 
-fn main() {}
+use clap::Parser;
+
+use sqlwarden::cli::{self, Cli, Command, ExitStatus};
+
+fn main() {
+    let cli = Cli::parse();
+    cli::logging::init(cli.verbose);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            cli::printer::error(&format!("Could not start the async runtime: {e}"), None);
+            std::process::exit(ExitStatus::Error.code());
+        }
+    };
+    let status = runtime.block_on(run(cli));
+    // In-flight calls were drained by the command itself; do not wait for
+    // a stdin reader blocked in its thread.
+    runtime.shutdown_timeout(std::time::Duration::from_millis(50));
+    std::process::exit(status.code());
+}
+
+async fn run(cli: Cli) -> ExitStatus {
+    let dir = cli.config_dir.as_deref();
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => cli::serve::run(dir).await,
+        Command::Init(args) => cli::init::run(dir, args),
+        Command::Check => cli::check::run(dir).await,
+        Command::Query(args) => cli::query::run(dir, args).await,
+        Command::Call(args) => cli::call::run(dir, args).await,
+        Command::Auth(args) => cli::auth::run(dir, args),
+        Command::Audit(args) => cli::audit::run(args),
+        Command::Demo(args) => cli::demo::run(dir, args).await,
+    }
+}

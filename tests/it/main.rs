@@ -18,6 +18,7 @@ mod row_policies;
 mod secrets;
 mod semantic;
 mod stdio;
+mod stdio_maxcompute;
 mod tpch;
 
 #[tokio::test]

@@ -1,0 +1,436 @@
+//! The one call pipeline, written once: audit, envelope and timing,
+//! argument parsing, policy and gate, engine.
+//!
+//! Every path ends in [`Session::call`] returning a [`ToolOutput`] after the
+//! audit record is appended: an unknown tool, a disabled tool, bad
+//! arguments and even a panic inside a tool are results, not crashes or
+//! protocol errors. If the audit append fails, the call fails with
+//! `INTERNAL_ERROR` and its data is dropped, so nothing runs unaudited.
+
+use std::panic::AssertUnwindSafe;
+use std::time::Instant;
+
+use futures_util::FutureExt;
+use serde_json::Value;
+use tokio_util::sync::CancellationToken;
+
+use crate::engine::{ProgressSink, RunContext};
+use crate::error::{ErrorCode, ToolError};
+
+use super::args::parse;
+use super::envelope::{render, CallFacts, CallIds, ToolOutput, ToolSuccess};
+use super::session::{backticked, Session};
+use super::{catalog, enabled_tools, query, record, spec, table};
+
+/// What the transport knows about one call.
+#[derive(Clone, Default)]
+pub struct CallContext {
+    /// Fires when the client cancels the call.
+    pub cancel: CancellationToken,
+    /// Receives progress of long jobs.
+    pub progress: Option<ProgressSink>,
+}
+
+impl CallContext {
+    pub(crate) fn run_context(&self) -> RunContext {
+        RunContext {
+            cancel: self.cancel.clone(),
+            progress: self.progress.clone(),
+        }
+    }
+}
+
+impl Session {
+    /// Run tool `tool` with raw JSON `arguments`, audit it and render its
+    /// envelope. Never fails: every failure is an error envelope.
+    pub async fn call(&self, tool: &str, arguments: Option<Value>, ctx: CallContext) -> ToolOutput {
+        let started = Instant::now();
+        let timestamp = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+        let mut facts = CallFacts::default();
+        let outcome = AssertUnwindSafe(self.dispatch(tool, arguments.clone(), &ctx, &mut facts))
+            .catch_unwind()
+            .await
+            .unwrap_or_else(|panic| Err(ToolError::internal(panic_message(&panic))));
+        let ids = CallIds {
+            request_id: uuid::Uuid::new_v4().to_string(),
+            audit_id: uuid::Uuid::new_v4().to_string(),
+            tool_name: bounded(tool),
+            timestamp,
+            latency_ms: started.elapsed().as_secs_f64() * 1000.0,
+        };
+        if let Err(error) = &outcome {
+            log_failure(tool, error);
+        }
+        let mut record = record::build(
+            &self.caller(),
+            &ids,
+            arguments.unwrap_or(Value::Null),
+            &facts,
+            outcome.as_ref().err(),
+        );
+        match self.audit().append(&mut record) {
+            Ok(()) => render(&ids, &outcome, &facts),
+            Err(cause) => {
+                tracing::error!(tool, %cause, "audit append failed; the call is refused");
+                let refused = Err(audit_failed());
+                let facts = CallFacts {
+                    source: facts.source,
+                    ..CallFacts::default()
+                };
+                render(&ids, &refused, &facts)
+            }
+        }
+    }
+
+    async fn dispatch(
+        &self,
+        tool: &str,
+        raw: Option<Value>,
+        ctx: &CallContext,
+        facts: &mut CallFacts,
+    ) -> Result<ToolSuccess, ToolError> {
+        if spec(tool).is_none() {
+            return Err(self.unknown_tool(tool));
+        }
+        if !self.policy().tool_enabled(tool) {
+            return Err(ToolError::new(
+                ErrorCode::ToolDisabled,
+                format!("The tool `{tool}` is switched off in `policy.yaml`"),
+                format!(
+                    "Use one of the enabled tools: {}",
+                    backticked(&self.enabled_names())
+                ),
+            ));
+        }
+        match tool {
+            "list_sources" => catalog::list_sources(self, parse(tool, raw)?, facts),
+            "list_allowed_tables" => catalog::list_allowed_tables(self, parse(tool, raw)?, facts),
+            "get_join_paths" => catalog::get_join_paths(self, parse(tool, raw)?, facts),
+            "describe_table" => table::describe_table(self, parse(tool, raw)?, facts).await,
+            "list_partitions" => table::list_partitions(self, parse(tool, raw)?, facts).await,
+            "preview_table" => table::preview_table(self, parse(tool, raw)?, ctx, facts).await,
+            "run_select_sql" => query::run_select_sql(self, parse(tool, raw)?, ctx, facts).await,
+            "estimate_query_cost" => {
+                query::estimate_query_cost(self, parse(tool, raw)?, facts).await
+            }
+            _ => Err(self.unknown_tool(tool)),
+        }
+    }
+
+    fn enabled_names(&self) -> Vec<&'static str> {
+        enabled_tools(self.policy())
+            .iter()
+            .map(|t| t.name)
+            .collect()
+    }
+
+    fn unknown_tool(&self, tool: &str) -> ToolError {
+        ToolError::new(
+            ErrorCode::InvalidArgument,
+            format!("There is no tool named `{}`", bounded(tool)),
+            format!("Use one of: {}", backticked(&self.enabled_names())),
+        )
+    }
+}
+
+/// Tool names are agent-controlled: keep an unknown one short in the
+/// envelope and the audit log.
+fn bounded(tool: &str) -> String {
+    const MAX_TOOL_NAME_CHARS: usize = 128;
+    tool.chars().take(MAX_TOOL_NAME_CHARS).collect()
+}
+
+fn audit_failed() -> ToolError {
+    ToolError::new(
+        ErrorCode::InternalError,
+        "sqlwarden could not write the audit log, so the call was refused",
+        "Check that the audit directory (`SQLWARDEN_AUDIT_DIR`, or sqlwarden's data directory) exists, is writable and has free space",
+    )
+}
+
+fn log_failure(tool: &str, error: &ToolError) {
+    match &error.internal {
+        Some(cause) => tracing::error!(tool, code = %error.code, %cause, "tool call failed"),
+        None => {
+            tracing::debug!(tool, code = %error.code, message = %error.message, "tool call refused")
+        }
+    }
+}
+
+fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
+    let text = panic
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic".into());
+    format!("panic in tool: {text}")
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use serde_json::json;
+
+    use super::*;
+    use crate::audit::{AuditRecord, Outcome, PolicyDecision};
+    use crate::cli::demo::{config_files, DemoArgs};
+    use crate::config::Connection;
+    use crate::engine::SharedEngine;
+    use crate::policy::Policy;
+    use crate::tools::{AuditSink, EngineFactory};
+
+    /// Keeps records in memory so tests can read them back.
+    #[derive(Default)]
+    struct Recorded(Mutex<Vec<AuditRecord>>);
+
+    impl AuditSink for Recorded {
+        fn append(&self, record: &mut AuditRecord) -> Result<(), String> {
+            self.0.lock().unwrap().push(record.clone());
+            Ok(())
+        }
+    }
+
+    struct Unwritable;
+
+    impl AuditSink for Unwritable {
+        fn append(&self, _: &mut AuditRecord) -> Result<(), String> {
+            Err("disk full".into())
+        }
+    }
+
+    /// Engines for tests that must not reach one.
+    struct NoEngine {
+        panic: bool,
+    }
+
+    impl EngineFactory for NoEngine {
+        fn create(&self, name: &str, _: &Connection) -> Result<SharedEngine, ToolError> {
+            assert!(!self.panic, "engine factory exploded for {name}");
+            Err(ToolError::new(
+                ErrorCode::BackendUnavailable,
+                format!("`{name}` is not reachable in unit tests"),
+                "Run the integration tests",
+            ))
+        }
+    }
+
+    fn demo_policy(extra: &str) -> Policy {
+        let dir = tempfile::tempdir().unwrap();
+        let args = DemoArgs {
+            force: false,
+            pg_host: "127.0.0.1".into(),
+            pg_port: 5432,
+            pg_user: "postgres".into(),
+            dbname: "sqlwarden_demo".into(),
+        };
+        for (relative, mut contents) in config_files(&args) {
+            if relative.ends_with("policy.yaml") {
+                contents.push_str(extra);
+            }
+            let path = dir.path().join(relative);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, contents).unwrap();
+        }
+        Policy::new(crate::config::load(dir.path()).unwrap())
+    }
+
+    fn session(extra: &str, audit: Arc<dyn AuditSink>, panic: bool) -> Session {
+        Session::new(demo_policy(extra), Arc::new(NoEngine { panic }), audit)
+    }
+
+    #[tokio::test]
+    async fn every_outcome_is_audited() {
+        let audit = Arc::new(Recorded::default());
+        let session = session("", audit.clone(), false);
+        let ok = session
+            .call("list_allowed_tables", None, CallContext::default())
+            .await;
+        assert!(!ok.is_error, "{}", ok.envelope);
+        let tables = ok.envelope["data"]["tables"].as_array().unwrap().len();
+        assert_eq!(tables, 4);
+        let unknown = session
+            .call("drop_table", Some(json!({})), CallContext::default())
+            .await;
+        assert_eq!(unknown.envelope["error"]["code"], "INVALID_ARGUMENT");
+        let bad = session
+            .call(
+                "run_select_sql",
+                Some(json!({"sql": 1})),
+                CallContext::default(),
+            )
+            .await;
+        assert_eq!(bad.envelope["error"]["code"], "INVALID_ARGUMENT");
+        let down = session
+            .call(
+                "describe_table",
+                Some(json!({"table": "public.orders"})),
+                CallContext::default(),
+            )
+            .await;
+        assert_eq!(down.envelope["error"]["code"], "BACKEND_UNAVAILABLE");
+
+        let records = audit.0.lock().unwrap();
+        let summary: Vec<_> = records
+            .iter()
+            .map(|r| {
+                (
+                    r.tool_name.as_str(),
+                    r.outcome,
+                    r.policy_decision,
+                    r.error_code,
+                )
+            })
+            .collect();
+        assert_eq!(
+            summary,
+            [
+                (
+                    "list_allowed_tables",
+                    Outcome::Ok,
+                    PolicyDecision::Allow,
+                    None
+                ),
+                (
+                    "drop_table",
+                    Outcome::Error,
+                    PolicyDecision::NotApplicable,
+                    Some(ErrorCode::InvalidArgument)
+                ),
+                (
+                    "run_select_sql",
+                    Outcome::Error,
+                    PolicyDecision::NotApplicable,
+                    Some(ErrorCode::InvalidArgument)
+                ),
+                (
+                    "describe_table",
+                    Outcome::Error,
+                    PolicyDecision::Allow,
+                    Some(ErrorCode::BackendUnavailable)
+                ),
+            ]
+        );
+        assert_eq!(records[2].request_params, json!({"sql": 1}));
+        assert_eq!(records[3].source.as_deref(), Some("demo"));
+        assert_eq!(records[0].user_id.as_deref(), Some("demo_analyst"));
+        assert_eq!(
+            records[0].audit_id,
+            ok.envelope["audit_id"].as_str().unwrap()
+        );
+    }
+
+    #[tokio::test]
+    async fn a_huge_unknown_tool_name_is_cut_short() {
+        let audit = Arc::new(Recorded::default());
+        let session = session("", audit.clone(), false);
+        let name = "x".repeat(100_000);
+        let out = session.call(&name, None, CallContext::default()).await;
+        assert_eq!(out.envelope["error"]["code"], "INVALID_ARGUMENT");
+        assert!(out.envelope.to_string().len() < 4096);
+        assert_eq!(audit.0.lock().unwrap()[0].tool_name.len(), 128);
+    }
+
+    #[tokio::test]
+    async fn an_unwritable_audit_log_fails_the_call_and_drops_its_data() {
+        let session = session("", Arc::new(Unwritable), false);
+        let out = session
+            .call("list_sources", None, CallContext::default())
+            .await;
+        assert!(out.is_error);
+        assert_eq!(out.envelope["error"]["code"], "INTERNAL_ERROR");
+        assert!(out.envelope["error"]["hint"]
+            .as_str()
+            .unwrap()
+            .contains("SQLWARDEN_AUDIT_DIR"));
+        assert_eq!(out.envelope["data"], serde_json::Value::Null);
+        assert!(!out.text.contains("demo_analyst"));
+    }
+
+    #[tokio::test]
+    async fn a_disabled_tool_is_refused_as_a_policy_decision() {
+        let audit = Arc::new(Recorded::default());
+        let session = session("tools:\n  get_join_paths: false\n", audit.clone(), false);
+        let out = session
+            .call(
+                "get_join_paths",
+                Some(json!({"table": "public.orders"})),
+                CallContext::default(),
+            )
+            .await;
+        assert_eq!(out.envelope["error"]["code"], "TOOL_DISABLED");
+        assert!(!out.envelope["error"]["hint"]
+            .as_str()
+            .unwrap()
+            .contains("get_join_paths"));
+        let records = audit.0.lock().unwrap();
+        assert_eq!(records[0].policy_decision, PolicyDecision::Deny);
+        assert_eq!(records[0].outcome, Outcome::Denied);
+    }
+
+    #[tokio::test]
+    async fn tables_outside_policy_are_refused_with_near_misses() {
+        let session = session("", Arc::new(Recorded::default()), false);
+        let out = session
+            .call(
+                "get_join_paths",
+                Some(json!({"table": "sales.orders"})),
+                CallContext::default(),
+            )
+            .await;
+        assert_eq!(out.envelope["error"]["code"], "TABLE_NOT_ALLOWED");
+        assert!(out.envelope["error"]["hint"]
+            .as_str()
+            .unwrap()
+            .contains("`public.orders`"));
+        let unqualified = session
+            .call(
+                "get_join_paths",
+                Some(json!({"table": "orders"})),
+                CallContext::default(),
+            )
+            .await;
+        assert!(!unqualified.is_error, "{}", unqualified.envelope);
+        let ids: Vec<&str> = unqualified.envelope["data"]["joins"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|j| j["id"].as_str().unwrap())
+            .collect();
+        assert_eq!(ids, ["orders_to_customers", "orders_to_products"]);
+        let missing = session
+            .call(
+                "list_allowed_tables",
+                Some(json!({"source": "crm"})),
+                CallContext::default(),
+            )
+            .await;
+        assert_eq!(missing.envelope["error"]["code"], "SOURCE_NOT_FOUND");
+        assert!(missing.envelope["error"]["hint"]
+            .as_str()
+            .unwrap()
+            .contains("`demo`"));
+    }
+
+    #[tokio::test]
+    async fn a_panic_inside_a_tool_is_an_audited_internal_error() {
+        let audit = Arc::new(Recorded::default());
+        let session = session("", audit.clone(), true);
+        let out = session
+            .call(
+                "describe_table",
+                Some(json!({"table": "public.orders"})),
+                CallContext::default(),
+            )
+            .await;
+        assert_eq!(out.envelope["error"]["code"], "INTERNAL_ERROR");
+        assert!(!out.text.contains("exploded"));
+        let records = audit.0.lock().unwrap();
+        assert!(records[0]
+            .error_detail
+            .as_deref()
+            .unwrap()
+            .contains("exploded"));
+    }
+}
