@@ -34,7 +34,8 @@ pub fn open(config_dir: Option<&Path>) -> Result<Session, ExitStatus> {
         );
         return Err(ExitStatus::Error);
     };
-    let log = AuditLog::open(&audit_dir, retention).map_err(|e| {
+    let sync = config.policy.audit.sync.unwrap_or_default();
+    let log = AuditLog::open_with_sync(&audit_dir, retention, sync).map_err(|e| {
         printer::error(
             &format!("Could not open the audit log: {e}"),
             Some(&e.hint()),
