@@ -4,7 +4,10 @@
 //! through tokio-postgres directly, on the same server with the same
 //! connection settings (127.0.0.1, no TLS, one reused connection each).
 //! A third case adds the gate (prepare + check with cached table facts),
-//! which is the whole `run_select_sql` path short of MCP and audit.
+//! and a fourth is the whole `run_select_sql` tool call as an agent makes
+//! it: argument parsing, policy, gate, engine, envelope, fence and the
+//! audit record (written and flushed, synced in the background as by
+//! default), everything but the JSON-RPC framing.
 //!
 //! Needs the local test server (`SQLWARDEN_TEST_PG_HOST` / `_PORT`
 //! override 127.0.0.1:5432, user `postgres`). Measured here, never asserted.
@@ -18,6 +21,7 @@ use sqlwarden::engine::postgres::PostgresEngine;
 use sqlwarden::engine::{Engine, RunContext};
 use sqlwarden::guard::{Gate, TableFacts};
 use sqlwarden::policy::Policy;
+use sqlwarden::tools::{CallContext, ConfiguredEngines, Session};
 use tokio_postgres::NoTls;
 
 const SQL: &str = "SELECT id, name FROM items WHERE id = 1";
@@ -144,8 +148,27 @@ fn one_row_query(c: &mut Criterion) {
                 .unwrap()
         })
     });
+    let audit_dir = tempfile::tempdir().unwrap();
+    let audit = sqlwarden::audit::AuditLog::open(audit_dir.path(), 1).unwrap();
+    let session = Session::new(
+        policy.clone(),
+        std::sync::Arc::new(ConfiguredEngines),
+        std::sync::Arc::new(audit),
+    );
+    let arguments = serde_json::json!({"source": "bench", "sql": SQL});
+    let call = || {
+        session.call(
+            "run_select_sql",
+            Some(arguments.clone()),
+            CallContext::default(),
+        )
+    };
+    let warm = runtime.block_on(call());
+    assert!(!warm.is_error, "{}", warm.envelope);
+    group.bench_function("whole_tool_call", |b| b.iter(|| runtime.block_on(call())));
     group.finish();
 
+    drop(session);
     drop(engine);
     drop(direct);
     runtime.block_on(async {

@@ -167,12 +167,19 @@ impl AuditRecord {
     }
 }
 
-/// The user running this process, from `USER` (Unix) or `USERNAME`
-/// (Windows).
+/// The account running this process, from the operating system's user
+/// database (the real uid on Unix), not from `USER`, which the launching
+/// client may leave unset or set to anything. The environment is only the
+/// fallback when the OS cannot name the account.
 pub fn os_user() -> Option<String> {
-    ["USER", "USERNAME", "LOGNAME"]
-        .into_iter()
-        .find_map(|var| std::env::var(var).ok().filter(|v| !v.is_empty()))
+    whoami::username()
+        .ok()
+        .filter(|name| !name.is_empty())
+        .or_else(|| {
+            ["USER", "USERNAME", "LOGNAME"]
+                .into_iter()
+                .find_map(|var| std::env::var(var).ok().filter(|v| !v.is_empty()))
+        })
 }
 
 /// The audit directory: `SQLWARDEN_AUDIT_DIR`, else `audit/` in the user's

@@ -450,3 +450,28 @@ fn both_sync_modes_have_every_record_on_file_when_append_returns() {
         assert_eq!(report.records, 20, "{sync:?}");
     }
 }
+
+/// The account comes from the OS user database, so a record names who ran
+/// sqlwarden even when the client launches it with no `USER` at all.
+#[test]
+fn os_user_is_named_without_the_environment() {
+    child::run_test(
+        "audit::os_user_child",
+        &[],
+        &["USER", "LOGNAME", "USERNAME"],
+        &[],
+    );
+}
+
+#[test]
+#[ignore = "run by os_user_is_named_without_the_environment in a child process"]
+fn os_user_child() {
+    if !child::is_child() {
+        return;
+    }
+    assert!(std::env::var_os("USER").is_none());
+    let name = audit::os_user().expect("an account name");
+    assert!(!name.is_empty());
+    let record = AuditRecord::new("list_sources", "r", "s", "h");
+    assert_eq!(record.os_user.as_deref(), Some(name.as_str()));
+}
