@@ -111,7 +111,8 @@ pub(crate) async fn generate_metric_sql(
     facts: &mut CallFacts,
 ) -> Result<ToolSuccess, ToolError> {
     let query = compile_metric(session, &args)?;
-    let (_, checked) = gate_metric(session, &query, facts).await?;
+    let rules = session.source(Some(query.source()))?;
+    let (_, checked) = gate_metric(session, &rules, &query, facts).await?;
     Ok(ToolSuccess {
         summary: format!(
             "source `{}`: metric `{}` compiled and checked, nothing ran (applied limit {})",
@@ -138,7 +139,8 @@ pub(crate) async fn validate_metric_query(
     let problems = semantic::validate_metric_query(session.catalog()?, session.policy(), &args);
     let problems = if problems.is_empty() {
         let query = compile_metric(session, &args)?;
-        match gate_metric(session, &query, facts).await {
+        let rules = session.source(Some(query.source()))?;
+        match gate_metric(session, &rules, &query, facts).await {
             Ok(_) => Vec::new(),
             Err(refusal) if refusal.code.is_policy_denial() => vec![refusal],
             Err(other) => return Err(other),
@@ -168,7 +170,8 @@ pub(crate) async fn run_metric_query(
     facts: &mut CallFacts,
 ) -> Result<ToolSuccess, ToolError> {
     let query = compile_metric(session, &args)?;
-    let (engine, checked) = gate_metric(session, &query, facts).await?;
+    let rules = session.source(Some(query.source()))?;
+    let (engine, checked) = gate_metric(session, &rules, &query, facts).await?;
     let result = engine.run(&checked, ctx.run_context()).await?;
     Ok(query_success(facts, &checked, result))
 }
@@ -216,14 +219,14 @@ fn compile_metric(session: &Session, args: &MetricQueryArgs) -> Result<MetricQue
 /// The gate steps for a compiled metric, as `run_select_sql` takes them.
 async fn gate_metric(
     session: &Session,
+    rules: &SourceRules<'_>,
     query: &MetricQuery,
     facts: &mut CallFacts,
 ) -> Result<(SharedEngine, CheckedQuery), ToolError> {
-    let rules = session.source(Some(query.source()))?;
     facts.source = Some(rules.name.to_string());
-    let gate = Gate::new(&rules);
+    let gate = Gate::new(rules);
     let prepared = query.prepare(&gate)?;
-    let (engine, table_facts) = engine_and_facts(session, &rules, &prepared, facts).await?;
+    let (engine, table_facts) = engine_and_facts(session, rules, &prepared, facts).await?;
     let checked = query.check(&gate, prepared, &table_facts)?;
     note_checked(facts, &checked);
     Ok((engine, checked))
