@@ -569,6 +569,57 @@ async fn bad_metric_requests_get_the_right_codes() {
     client.cancel().await.unwrap();
 }
 
+/// Hostile values in filters and time ranges stay literals or are refused:
+/// they never become SQL.
+#[tokio::test]
+async fn hostile_filter_values_stay_literals() {
+    let fx = fixture("sem_stdio_hostile", "").await;
+    let client = fx.client().await;
+    let quote = call(
+        &client,
+        "run_metric_query",
+        json!({"metric": "order_count", "dimensions": ["region"],
+               "filters": [{"op": "eq", "field": "region", "value": "EAST' OR '1'='1"}]}),
+    )
+    .await;
+    assert_eq!(rows(assert_ok(&quote)), Vec::<Vec<String>>::new());
+    let escape = call(
+        &client,
+        "query_table",
+        json!({"source": "demo", "table": "public.regions", "columns": ["region_code"],
+               "filter": {"op": "like", "field": "name", "pattern": "%\\'; SELECT salary FROM employees; --"}}),
+    )
+    .await;
+    assert_eq!(rows(assert_ok(&escape)), Vec::<Vec<String>>::new());
+    let time = call(
+        &client,
+        "run_metric_query",
+        json!({"metric": "revenue",
+               "time_range": {"start": "2024-01-01' OR true --", "end": "2025-01-01"}}),
+    )
+    .await;
+    assert_error(&time, "INVALID_ARGUMENT");
+    let mut deep = json!({"op": "eq", "field": "region_code", "value": "EAST"});
+    for _ in 0..40 {
+        deep = json!({"op": "not", "filter": deep});
+    }
+    let nested = call(
+        &client,
+        "query_table",
+        json!({"source": "demo", "table": "public.orders", "columns": ["order_id"], "filter": deep}),
+    )
+    .await;
+    assert_error(&nested, "INVALID_ARGUMENT");
+    let star = call(
+        &client,
+        "query_table",
+        json!({"source": "demo", "table": "public.orders", "columns": ["*"]}),
+    )
+    .await;
+    assert_error(&star, "COLUMN_NOT_ALLOWED");
+    client.cancel().await.unwrap();
+}
+
 #[tokio::test]
 async fn without_run_select_sql_the_semantic_tools_still_answer() {
     let fx = fixture("sem_stdio_nosql", "tools:\n  run_select_sql: false\n").await;
