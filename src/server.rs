@@ -28,6 +28,7 @@ use crate::tools::{enabled_tools, CallContext, Session, ToolSpec};
 /// The standing security posture, sent as `instructions` in `initialize`.
 pub const INSTRUCTIONS: &str = "sqlwarden gives read-only, policy-governed SQL access to the configured data sources. \
 Start with `list_sources`, then `list_allowed_tables`, `describe_table` and `get_join_paths`; query with `run_select_sql` (or look first with `preview_table` and `estimate_query_cost`). \
+For business questions, prefer the data team's curated definitions: `search_business_terms`, `list_metrics` and `get_dimensions`, then `run_metric_query`; read rows without SQL with `query_table`. \
 Every query is parsed and checked before it runs: only allowed tables and explicitly named allowed columns, only approved joins, allowed functions only, one SELECT, no writes, locks or session settings. \
 Row policies and row limits are applied for you; what runs is sqlwarden's rewritten SQL, and every call is written to a local audit log. \
 A refusal names its error code and a hint: fix the request as the hint says rather than working around the policy. \

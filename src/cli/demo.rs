@@ -21,6 +21,9 @@ pub const WAREHOUSE_SQL: &str = include_str!("../../config/demo/warehouse.sql");
 const CONNECTIONS_TEMPLATE: &str = include_str!("../../config/demo/connections.yaml");
 const POLICY_YAML: &str = include_str!("../../config/demo/policy.yaml");
 const JOINS_YAML: &str = include_str!("../../config/demo/catalog/joins.yaml");
+const DOMAINS_YAML: &str = include_str!("../../config/demo/catalog/domains.yaml");
+const TERMS_YAML: &str = include_str!("../../config/demo/catalog/terms.yaml");
+const METRICS_YAML: &str = include_str!("../../config/demo/catalog/metrics.yaml");
 
 /// Environment variable naming the demo database (tests use their own).
 pub const DEMO_DB_ENV: &str = "SQLWARDEN_DEMO_DB";
@@ -57,6 +60,15 @@ pub fn config_files(args: &DemoArgs) -> Vec<(PathBuf, String)> {
         (PathBuf::from("connections.yaml"), connections),
         (PathBuf::from("policy.yaml"), POLICY_YAML.to_string()),
         (PathBuf::from("catalog/joins.yaml"), JOINS_YAML.to_string()),
+        (
+            PathBuf::from("catalog/domains.yaml"),
+            DOMAINS_YAML.to_string(),
+        ),
+        (PathBuf::from("catalog/terms.yaml"), TERMS_YAML.to_string()),
+        (
+            PathBuf::from("catalog/metrics.yaml"),
+            METRICS_YAML.to_string(),
+        ),
     ]
 }
 
@@ -211,6 +223,8 @@ Try it:
   sqlwarden {flag} call describe_table '{{\"table\": \"public.customers\"}}'
   sqlwarden {flag} query \"SELECT name, phone FROM customers\"      (refused: `phone` is denied)
   sqlwarden {flag} query \"SELECT salary FROM employees\"           (refused: table not allowed)
+  sqlwarden {flag} call search_business_terms '{{\"keyword\": \"销售额\"}}'
+  sqlwarden {flag} call run_metric_query '{{\"metric\": \"revenue\", \"dimensions\": [\"region\"], \"grain\": \"quarter\"}}'
 
 The row policy shows only regions EAST and NORTH; edit `{dir}/policy.yaml` to change it.
 
@@ -245,6 +259,33 @@ mod tests {
         assert!(connections.contains("port: 6543"));
         assert!(connections.contains("dbname: \"demo_x\""));
         assert!(!connections.contains("{{"));
+    }
+
+    #[test]
+    fn the_demo_catalog_is_valid_against_the_demo_policy() {
+        let dir = tempfile::tempdir().unwrap();
+        let args = DemoArgs {
+            force: false,
+            pg_host: "127.0.0.1".into(),
+            pg_port: 5432,
+            pg_user: "postgres".into(),
+            dbname: "sqlwarden_demo".into(),
+        };
+        for (relative, contents) in config_files(&args) {
+            let path = dir.path().join(relative);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, contents).unwrap();
+        }
+        let config = config::load(dir.path()).unwrap();
+        let policy = crate::policy::Policy::new(config);
+        let catalog = config::semantic_catalog::load(&policy).unwrap();
+        assert_eq!(catalog.domains.domains.len(), 2);
+        assert_eq!(catalog.metrics.metrics.len(), 5);
+        let terms = &catalog.terms.terms;
+        assert!(terms.len() >= 5);
+        let cjk = |t: &str| t.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c));
+        assert!(terms.iter().any(|t| cjk(&t.name)));
+        assert!(terms.iter().any(|t| !cjk(&t.name)));
     }
 
     #[test]

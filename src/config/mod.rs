@@ -55,6 +55,15 @@ pub const TOOL_NAMES: &[&str] = &[
     "preview_table",
     "run_select_sql",
     "estimate_query_cost",
+    "list_domains",
+    "search_business_terms",
+    "list_metrics",
+    "get_metric_definition",
+    "get_dimensions",
+    "generate_metric_sql",
+    "validate_metric_query",
+    "run_metric_query",
+    "query_table",
 ];
 
 /// Everything loaded from one config directory, validated and merged with

@@ -165,6 +165,15 @@ fn example(tool: &str) -> &'static str {
         "preview_table" => r#"{"table": "public.orders", "limit": 5}"#,
         "list_partitions" => r#"{"table": "project.table", "limit": 20}"#,
         "list_allowed_tables" => r#"{"source": "crm"}"#,
+        "search_business_terms" => r#"{"keyword": "revenue"}"#,
+        "list_metrics" => r#"{"domain": "sales"}"#,
+        "get_metric_definition" | "get_dimensions" => r#"{"metric": "revenue"}"#,
+        "generate_metric_sql" | "validate_metric_query" | "run_metric_query" => {
+            r#"{"metric": "revenue", "dimensions": ["region"], "filters": [{"op": "eq", "field": "status", "value": "paid"}], "time_range": {"start": "2024-01-01", "end": "2024-04-01"}, "grain": "month"}"#
+        }
+        "query_table" => {
+            r#"{"table": "public.orders", "columns": ["order_id", "amount"], "filter": {"op": "gt", "field": "amount", "value": 100}, "limit": 20}"#
+        }
         _ => "{}",
     }
 }

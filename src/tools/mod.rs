@@ -16,10 +16,13 @@ mod fence;
 mod pipeline;
 mod query;
 mod record;
+mod semantic;
 mod session;
 mod table;
 
 use schemars::JsonSchema;
+
+use crate::semantic::args as sem;
 
 pub use engines::ConfiguredEngines;
 pub use envelope::ToolOutput;
@@ -91,6 +94,60 @@ pub const TOOLS: &[ToolSpec] = &[
         description: "Check a SELECT exactly as `run_select_sql` would, then return the engine's estimate (PostgreSQL EXPLAIN, MaxCompute COST SQL) without running it: estimated rows, cost, bytes scanned when known, and the plan. Use before a query that may scan a lot.",
         input_schema: schema::<args::SqlArgs>,
     },
+    ToolSpec {
+        name: "list_domains",
+        title: "List business domains",
+        description: "List the business domains of the data team's semantic layer: name, owner, description, default source, the metrics of each domain and how many business terms it has. Start here (or with `search_business_terms`) when a question is about business concepts rather than tables; then pass a domain to `list_metrics`.",
+        input_schema: schema::<sem::ListDomainsArgs>,
+    },
+    ToolSpec {
+        name: "search_business_terms",
+        title: "Search business terms",
+        description: "Find the team's business terms and metrics that match a `keyword` (any language, Chinese included): ranked matches over names, synonyms and descriptions, best first, each with its definition and the tables, columns and metrics it maps to. Use it to turn a word from the question (`revenue`, `销售额`) into a metric name for `run_metric_query` or a table for `query_table`.",
+        input_schema: schema::<sem::SearchBusinessTermsArgs>,
+    },
+    ToolSpec {
+        name: "list_metrics",
+        title: "List metrics",
+        description: "List the curated metrics (all, or one `domain`'s): name, domain, description, unit. A curated metric is the data team's approved definition; prefer `run_metric_query` with it over writing your own aggregate SQL. An unknown domain is INVALID_ARGUMENT.",
+        input_schema: schema::<sem::ListMetricsArgs>,
+    },
+    ToolSpec {
+        name: "get_metric_definition",
+        title: "Get a metric's definition",
+        description: "The full definition of one metric: expression, base table, source, approved joins, dimensions, time dimension and grains, default filters, format and unit. An unknown metric is METRIC_NOT_FOUND with the known names in the hint.",
+        input_schema: schema::<sem::MetricArgs>,
+    },
+    ToolSpec {
+        name: "get_dimensions",
+        title: "Get a metric's dimensions",
+        description: "What one metric may be grouped and filtered by: each dimension's name (use it in `dimensions` and as `field` in `filters`), table, column and description, and the time dimension with its allowed grains. Any other dimension is refused with DIMENSION_NOT_ALLOWED.",
+        input_schema: schema::<sem::MetricArgs>,
+    },
+    ToolSpec {
+        name: "generate_metric_sql",
+        title: "Generate a metric's SQL",
+        description: "Compile a metric request (`metric`, optional `dimensions`, `filters` on dimensions such as {\"op\": \"eq\", \"field\": \"region\", \"value\": \"EAST\"}, `time_range` {start, end} with end excluded, `grain`, `limit`) into SQL and check it exactly as `run_select_sql` would, without running it. Returns the SQL that would run (row policies, partition defaults and the limit applied) and the output columns: `period` (with a grain), the dimensions, then the metric. Use `run_metric_query` to get the numbers.",
+        input_schema: schema::<sem::MetricQueryArgs>,
+    },
+    ToolSpec {
+        name: "validate_metric_query",
+        title: "Validate a metric request",
+        description: "Check a metric request (same arguments as `run_metric_query`) and return `valid` and every `problem` found, each with its error code, message and hint (METRIC_NOT_FOUND, DIMENSION_NOT_ALLOWED, a bad grain or time range, a gate refusal such as COLUMN_NOT_ALLOWED), instead of SQL. Nothing runs.",
+        input_schema: schema::<sem::MetricQueryArgs>,
+    },
+    ToolSpec {
+        name: "run_metric_query",
+        title: "Run a metric query",
+        description: "Compute a curated metric in one step: `metric` (from `list_metrics`), optional `dimensions` to group by and `filters` on them (see `get_dimensions`), optional `time_range` {start, end} (`YYYY-MM-DD`, end excluded) and `grain` (hour, day, week, month, quarter, year; only the metric's grains), and `limit`. Returns `columns` [{name, type}] and `rows` (arrays in column order): `period` first when a grain is given, then the dimensions, then the metric. The generated SQL passes the same checks as `run_select_sql`: row policies, partition rules and column rules apply.",
+        input_schema: schema::<sem::MetricQueryArgs>,
+    },
+    ToolSpec {
+        name: "query_table",
+        title: "Query a table without SQL",
+        description: "Read rows of one allowed table without writing SQL: `table` (from `list_allowed_tables`), `columns` to return (allowed columns only, see `describe_table`), an optional `filter` tree (op: eq, ne, lt, le, gt, ge, in, between, like, is_null, and, or, not; for example {\"op\": \"and\", \"filters\": [{\"op\": \"eq\", \"field\": \"status\", \"value\": \"paid\"}, {\"op\": \"ge\", \"field\": \"amount\", \"value\": 100}]}), `order_by`, and `limit`. Returns `columns`, `rows` and `next_cursor`: when it is not null, call again with the same arguments plus `cursor` for the next page. Row policies, partition rules and column rules apply as for `run_select_sql`.",
+        input_schema: schema::<sem::QueryTableArgs>,
+    },
 ];
 
 /// The spec of a tool by name.
@@ -133,6 +190,35 @@ mod tests {
             let schema = (tool.input_schema)();
             assert_eq!(schema["type"], "object", "{}", tool.name);
             assert_eq!(schema["additionalProperties"], false, "{}", tool.name);
+        }
+    }
+
+    #[test]
+    fn semantic_schemas_require_what_the_tools_need() {
+        let required = |tool: &str| (spec(tool).unwrap().input_schema)()["required"].clone();
+        for tool in [
+            "generate_metric_sql",
+            "validate_metric_query",
+            "run_metric_query",
+            "get_metric_definition",
+            "get_dimensions",
+        ] {
+            assert_eq!(required(tool), serde_json::json!(["metric"]), "{tool}");
+        }
+        assert_eq!(
+            required("search_business_terms"),
+            serde_json::json!(["keyword"])
+        );
+        assert_eq!(
+            required("query_table"),
+            serde_json::json!(["table", "columns"])
+        );
+        let metric = (spec("run_metric_query").unwrap().input_schema)();
+        for argument in ["dimensions", "filters", "time_range", "grain", "limit"] {
+            assert!(
+                metric["properties"][argument]["description"].is_string(),
+                "{argument}"
+            );
         }
     }
 

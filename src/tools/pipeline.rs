@@ -20,7 +20,7 @@ use crate::error::{ErrorCode, ToolError};
 use super::args::parse;
 use super::envelope::{render, CallFacts, CallIds, ToolOutput, ToolSuccess};
 use super::session::{backticked, Session};
-use super::{catalog, enabled_tools, query, record, spec, table};
+use super::{catalog, enabled_tools, query, record, semantic, spec, table};
 
 /// What the transport knows about one call.
 #[derive(Clone, Default)]
@@ -113,6 +113,38 @@ impl Session {
             "estimate_query_cost" => {
                 query::estimate_query_cost(self, parse(tool, raw)?, facts).await
             }
+            _ => self.dispatch_semantic(tool, raw, ctx, facts).await,
+        }
+    }
+
+    /// The semantic tools (`crate::tools::semantic`).
+    async fn dispatch_semantic(
+        &self,
+        tool: &str,
+        raw: Option<Value>,
+        ctx: &CallContext,
+        facts: &mut CallFacts,
+    ) -> Result<ToolSuccess, ToolError> {
+        match tool {
+            "list_domains" => semantic::list_domains(self, parse(tool, raw)?, facts),
+            "search_business_terms" => {
+                semantic::search_business_terms(self, parse(tool, raw)?, facts)
+            }
+            "list_metrics" => semantic::list_metrics(self, parse(tool, raw)?, facts),
+            "get_metric_definition" => {
+                semantic::get_metric_definition(self, parse(tool, raw)?, facts)
+            }
+            "get_dimensions" => semantic::get_dimensions(self, parse(tool, raw)?, facts),
+            "generate_metric_sql" => {
+                semantic::generate_metric_sql(self, parse(tool, raw)?, facts).await
+            }
+            "validate_metric_query" => {
+                semantic::validate_metric_query(self, parse(tool, raw)?, facts).await
+            }
+            "run_metric_query" => {
+                semantic::run_metric_query(self, parse(tool, raw)?, ctx, facts).await
+            }
+            "query_table" => semantic::query_table(self, parse(tool, raw)?, ctx, facts).await,
             _ => Err(self.unknown_tool(tool)),
         }
     }

@@ -6,16 +6,20 @@
 //! that needs a source creates its engine, and a source that cannot be
 //! created (a missing secret, a bad entry) fails only the calls that use it.
 //! Table columns and default partitions are cached per session, so `max_pt`
-//! is resolved once per table.
+//! is resolved once per table. The semantic catalog and the key that signs
+//! `query_table` cursors are also fixed per session: loaded (or drawn) once
+//! when the session starts, never per call.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};
 
+use crate::config::semantic_catalog::{self, SemanticCatalog};
 use crate::config::Connection;
 use crate::engine::SharedEngine;
 use crate::error::{ErrorCode, ToolError};
 use crate::guard::TableFacts;
 use crate::policy::{Policy, SourceRules};
+use crate::semantic::CursorKey;
 
 use super::record::{AuditSink, Caller};
 
@@ -35,6 +39,8 @@ pub struct Session {
     engines: Mutex<HashMap<String, SharedEngine>>,
     columns: Mutex<HashMap<(String, String), Vec<String>>>,
     partitions: Mutex<HashMap<(String, String), String>>,
+    catalog: Result<SemanticCatalog, String>,
+    cursor_key: CursorKey,
 }
 
 impl Session {
@@ -50,6 +56,16 @@ impl Session {
             roles: identity.roles.clone(),
             policy_sha256: policy.config().policy_sha256.clone(),
         };
+        // `config::load` already checked the catalog against this policy;
+        // loading can only fail here if the files changed in between, and
+        // then only the semantic tools fail (with the problems logged).
+        let catalog = semantic_catalog::load(&policy).map_err(|errors| {
+            errors
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("; ")
+        });
         Self {
             policy,
             factory,
@@ -58,6 +74,8 @@ impl Session {
             engines: Mutex::new(HashMap::new()),
             columns: Mutex::new(HashMap::new()),
             partitions: Mutex::new(HashMap::new()),
+            catalog,
+            cursor_key: CursorKey::random(),
         }
     }
 
@@ -77,6 +95,18 @@ impl Session {
     /// The policy in force.
     pub fn policy(&self) -> &Policy {
         &self.policy
+    }
+
+    /// The semantic catalog loaded when the session started.
+    pub(crate) fn catalog(&self) -> Result<&SemanticCatalog, ToolError> {
+        self.catalog.as_ref().map_err(|cause| {
+            ToolError::internal(format!("the semantic catalog did not load: {cause}"))
+        })
+    }
+
+    /// The key that signs this session's `query_table` cursors.
+    pub(crate) fn cursor_key(&self) -> &CursorKey {
+        &self.cursor_key
     }
 
     pub(crate) fn caller(&self) -> Caller {

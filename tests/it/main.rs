@@ -19,6 +19,7 @@ mod secrets;
 mod semantic;
 mod stdio;
 mod stdio_maxcompute;
+mod stdio_semantic;
 mod tpch;
 
 #[tokio::test]

@@ -20,7 +20,7 @@ use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 
 use crate::support::pg::{self, TestDb};
 
-const ALL_TOOLS: [&str; 8] = [
+pub(crate) const ALL_TOOLS: [&str; 17] = [
     "list_sources",
     "list_allowed_tables",
     "describe_table",
@@ -29,6 +29,15 @@ const ALL_TOOLS: [&str; 8] = [
     "preview_table",
     "run_select_sql",
     "estimate_query_cost",
+    "list_domains",
+    "search_business_terms",
+    "list_metrics",
+    "get_metric_definition",
+    "get_dimensions",
+    "generate_metric_sql",
+    "validate_metric_query",
+    "run_metric_query",
+    "query_table",
 ];
 
 /// A demo database and a config dir for it, plus a source `down` whose
@@ -100,7 +109,7 @@ impl Fixture {
         cmd
     }
 
-    async fn client(&self) -> RunningService<RoleClient, ()> {
+    pub(crate) async fn client(&self) -> RunningService<RoleClient, ()> {
         let transport = TokioChildProcess::new(self.command()).expect("spawn sqlwarden");
         ().serve(transport).await.expect("initialize")
     }
@@ -119,7 +128,11 @@ impl Fixture {
     }
 }
 
-async fn call(client: &RunningService<RoleClient, ()>, tool: &str, args: Value) -> CallToolResult {
+pub(crate) async fn call(
+    client: &RunningService<RoleClient, ()>,
+    tool: &str,
+    args: Value,
+) -> CallToolResult {
     let mut params = CallToolRequestParams::new(tool.to_string());
     if let Value::Object(map) = args {
         params = params.with_arguments(map);
@@ -127,7 +140,7 @@ async fn call(client: &RunningService<RoleClient, ()>, tool: &str, args: Value) 
     client.call_tool(params).await.expect("tools/call answered")
 }
 
-fn envelope(result: &CallToolResult) -> &Value {
+pub(crate) fn envelope(result: &CallToolResult) -> &Value {
     result
         .structured_content
         .as_ref()
@@ -142,7 +155,7 @@ fn text(result: &CallToolResult) -> String {
         .collect()
 }
 
-fn assert_ok(result: &CallToolResult) -> &Value {
+pub(crate) fn assert_ok(result: &CallToolResult) -> &Value {
     let env = envelope(result);
     assert_eq!(env["ok"], true, "{env:#}");
     assert_eq!(result.is_error, Some(false));
@@ -156,7 +169,7 @@ fn assert_ok(result: &CallToolResult) -> &Value {
     &env["data"]
 }
 
-fn assert_error(result: &CallToolResult, code: &str) -> Value {
+pub(crate) fn assert_error(result: &CallToolResult, code: &str) -> Value {
     let env = envelope(result);
     assert_eq!(result.is_error, Some(true), "{env:#}");
     assert_eq!(env["ok"], false);
