@@ -9,6 +9,7 @@
 //! [`crate::server`] turns [`TOOLS`] and [`ToolOutput`] into MCP types.
 
 mod args;
+mod budget;
 mod catalog;
 mod engines;
 mod envelope;

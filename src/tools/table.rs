@@ -16,6 +16,7 @@ use super::args::{
     positive_limit, ListPartitionsArgs, PreviewTableArgs, TableArgs, PARTITIONS_DEFAULT_LIMIT,
     PARTITIONS_MAX_LIMIT, PREVIEW_DEFAULT_LIMIT,
 };
+use super::budget;
 use super::catalog::allowed_table;
 use super::envelope::{CallFacts, ToolSuccess};
 use super::pipeline::CallContext;
@@ -154,6 +155,14 @@ pub(crate) async fn preview_table(
         .await?;
     let checked = Gate::new(&rules).preview(&key, &table_facts, Some(limit))?;
     note_checked(facts, &checked);
+    budget::admit(
+        session.scanned(),
+        rules.name,
+        &rules.limits,
+        &engine,
+        &checked,
+    )
+    .await?;
     let result = engine.run(&checked, ctx.run_context()).await?;
     Ok(query_success(facts, &checked, result))
 }
