@@ -600,3 +600,62 @@ async fn a_call_in_flight_when_the_client_leaves_is_terminated_and_audited() {
         "the abandoned call was audited: {audit}"
     );
 }
+
+/// `sqlwarden query` against MaxCompute: Ctrl-C (SIGINT) cancels the call,
+/// the job is terminated, the process exits with a clear message, and
+/// stdout (not a terminal here) gets nothing.
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ctrl_c_in_the_query_command_terminates_the_job() {
+    let emu = fixture::start(fixture::config()).await;
+    emu.faults().hang_instances(true);
+    let dir = tempfile::tempdir().unwrap();
+    write_config(dir.path(), &emu);
+    let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_sqlwarden"))
+        .args(["query", "SELECT customer_id FROM demo.customers"])
+        .env("SQLWARDEN_CONFIG_DIR", dir.path())
+        .env("SQLWARDEN_AUDIT_DIR", dir.path().join("audit"))
+        .env("SQLWARDEN_DW_ACCESS_KEY_ID", fixture::AK)
+        .env("SQLWARDEN_DW_ACCESS_KEY_SECRET", fixture::SK)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    eventually("the job to run", || {
+        emu.instances()
+            .iter()
+            .any(|i| i.task_type == "SQL" && i.status == "Running")
+    })
+    .await;
+    let pid = child.id().unwrap().to_string();
+    let sent = std::process::Command::new("kill")
+        .args(["-INT", &pid])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+    let output = tokio::time::timeout(std::time::Duration::from_secs(15), child.wait_with_output())
+        .await
+        .expect("the process exits after Ctrl-C")
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        output.stdout.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&output.stdout)
+    );
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("QUERY_TIMEOUT"), "{stderr}");
+    assert!(
+        stderr.contains("Interrupted: the query was cancelled and its job terminated"),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains('\x1b'),
+        "no progress line when stderr is not a terminal: {stderr}"
+    );
+    assert!(emu
+        .instances()
+        .iter()
+        .any(|i| i.task_type == "SQL" && i.terminate_requested));
+}
