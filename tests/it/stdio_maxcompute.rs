@@ -196,7 +196,7 @@ async fn maxcompute_tools_over_stdio() {
     let estimate = call(
         &client,
         "estimate_query_cost",
-        json!({"sql": "SELECT name FROM demo.sales"}),
+        json!({"sql": "SELECT name FROM demo.sales WHERE ds = '20240102'"}),
     )
     .await;
     assert_eq!(estimate["ok"], true, "{estimate:#}");
@@ -219,9 +219,9 @@ async fn maxcompute_tools_over_stdio() {
 async fn a_partition_filter_is_required_without_a_default_partition() {
     let emu = fixture::start(fixture::config()).await;
     let dir = tempfile::tempdir().unwrap();
-    // No column rules on `sales` here: the gate would wrap it in a derived
-    // table, and the emulator checks full scans per SELECT (no pushdown).
-    let sales = "        require_partition_filter: true\n";
+    // Column rules make the gate wrap `sales` in a derived table; the
+    // partition predicate stays outside it, as the agent wrote it.
+    let sales = "        allowed_columns: [id, name, ds]\n        require_partition_filter: true\n";
     write_config_with(dir.path(), &emu, sales, "");
     let client = client(dir.path()).await;
     let jobs = emu.instances().len();
