@@ -659,3 +659,44 @@ async fn ctrl_c_in_the_query_command_terminates_the_job() {
         .iter()
         .any(|i| i.task_type == "SQL" && i.terminate_requested));
 }
+
+/// On a terminal, `sqlwarden query` draws a progress line on stderr while
+/// the job runs (`script` gives the process a pseudo-terminal; util-linux).
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_query_command_shows_progress_on_a_terminal() {
+    let emu = fixture::start(fixture::config()).await;
+    emu.faults().hang_instances(true);
+    let dir = tempfile::tempdir().unwrap();
+    write_config_with(
+        dir.path(),
+        &emu,
+        SALES_WITH_DEFAULT,
+        "    defaults: {query_timeout_seconds: 2}\n",
+    );
+    let command = format!(
+        "{} query 'SELECT customer_id FROM demo.customers'",
+        env!("CARGO_BIN_EXE_sqlwarden")
+    );
+    let output = tokio::process::Command::new("script")
+        .args(["-qec", &command, "/dev/null"])
+        .env("SQLWARDEN_CONFIG_DIR", dir.path())
+        .env("SQLWARDEN_AUDIT_DIR", dir.path().join("audit"))
+        .env("SQLWARDEN_DW_ACCESS_KEY_ID", fixture::AK)
+        .env("SQLWARDEN_DW_ACCESS_KEY_SECRET", fixture::SK)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .await
+        .expect("`script` (util-linux) runs");
+    let screen = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        screen.contains("MaxCompute instance") && screen.contains("(Ctrl-C cancels)"),
+        "{screen}"
+    );
+    assert!(
+        screen.contains("\r\x1b[2K"),
+        "the line is redrawn: {screen:?}"
+    );
+    assert!(screen.contains("QUERY_TIMEOUT"), "{screen}");
+    assert!(emu.instances().iter().any(|i| i.terminate_requested));
+}
