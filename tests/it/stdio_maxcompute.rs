@@ -200,6 +200,21 @@ async fn maxcompute_tools_over_stdio() {
     )
     .await;
     assert_eq!(estimate["ok"], true, "{estimate:#}");
+    // The partition predicate outside the gate's column wrapper still
+    // bounds the estimate: the older partition holds one row, not three.
+    let older = call(
+        &client,
+        "estimate_query_cost",
+        json!({"sql": "SELECT name FROM demo.sales WHERE ds = '20240101'"}),
+    )
+    .await;
+    assert!(
+        older["data"]["estimate"]["input_bytes"].as_u64().unwrap()
+            < estimate["data"]["estimate"]["input_bytes"]
+                .as_u64()
+                .unwrap(),
+        "{older:#}"
+    );
     assert!(
         estimate["data"]["estimate"]["input_bytes"]
             .as_u64()
