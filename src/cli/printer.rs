@@ -34,6 +34,22 @@ pub fn status(message: &str) {
     let _ = writeln!(std::io::stderr().lock(), "{message}");
 }
 
+/// Redraw the one-line progress indicator on stderr (a terminal: the
+/// caller checks). The line is cleared, not scrolled, so a long job shows
+/// one changing line.
+pub fn progress(message: &str) {
+    let mut stderr = std::io::stderr().lock();
+    let _ = write!(stderr, "\r\x1b[2K{message}");
+    let _ = stderr.flush();
+}
+
+/// Erase the progress line, before the result or an error is printed.
+pub fn clear_progress() {
+    let mut stderr = std::io::stderr().lock();
+    let _ = write!(stderr, "\r\x1b[2K");
+    let _ = stderr.flush();
+}
+
 /// Render query result columns and rows as an aligned text table.
 pub fn table(columns: &[String], rows: &[Vec<String>]) -> String {
     let mut widths: Vec<usize> = columns.iter().map(|c| c.chars().count()).collect();

@@ -119,6 +119,12 @@ pub struct TableFacts {
     /// requires a partition filter has none here, a query without its own
     /// partition predicate is refused.
     pub default_partitions: BTreeMap<String, String>,
+    /// The partition key columns of each referenced partitioned table, by
+    /// policy key (from the engine's schema). `require_partition_filter`
+    /// on a table without `default_partition` is satisfied by a predicate
+    /// on any of them; a table missing here has no known partition column,
+    /// so such a query is refused.
+    pub partition_keys: BTreeMap<String, Vec<String>>,
 }
 
 /// A query that passed the gate: the only thing an engine will run.
@@ -288,12 +294,15 @@ impl<'a> Gate<'a> {
             if let Some(partition) = self.partition_filter(analysis, id, facts)? {
                 partitions_used.insert(key.to_string(), partition.1.clone());
                 filters.push(partition.0);
-            } else if table.require_partition_filter && !self.partition_constrained(analysis, id) {
-                let field = table
-                    .default_partition
-                    .as_ref()
-                    .map_or("the partition column", |p| p.field.as_str());
-                return Err(refusal::partition_required(key, field));
+            } else if table.require_partition_filter
+                && !self.partition_constrained(analysis, id, facts)
+            {
+                let fields = partition_fields(table, facts, key);
+                let field = match fields.as_slice() {
+                    [] => "the partition column".to_string(),
+                    fields => fields.join("` or `"),
+                };
+                return Err(refusal::partition_required(key, &field));
             }
             let column_rules = self.rules.has_column_rules(key);
             let wrap = (!filters.is_empty() || column_rules).then(|| {
@@ -314,20 +323,19 @@ impl<'a> Gate<'a> {
         Ok((replacements, partitions_used))
     }
 
-    /// Whether the query constrains the instance's partition column.
-    fn partition_constrained(&self, analysis: &Analysis, id: usize) -> bool {
+    /// Whether the query constrains one of the instance's partition columns
+    /// (the `default_partition` field, or else any partition key) to
+    /// constants.
+    fn partition_constrained(&self, analysis: &Analysis, id: usize, facts: &TableFacts) -> bool {
         let instance = &analysis.instances[id];
-        let Some(field) = self
-            .rules
-            .table(&instance.key)
-            .and_then(|t| t.default_partition.as_ref())
-        else {
+        let Some(table) = self.rules.table(&instance.key) else {
             return false;
         };
+        let fields = partition_fields(table, facts, &instance.key);
         instance
             .columns
             .iter()
-            .filter(|c| self.rules.same_name(c, &field.field))
+            .filter(|c| fields.iter().any(|f| self.rules.same_name(c, f)))
             .any(|c| {
                 analysis.implied.constants.contains(&BaseColumn {
                     instance: id,
@@ -352,7 +360,7 @@ impl<'a> Gate<'a> {
         else {
             return Ok(None);
         };
-        if self.partition_constrained(analysis, id) {
+        if self.partition_constrained(analysis, id, facts) {
             return Ok(None);
         }
         let Some(value) = facts.default_partitions.get(&instance.key) else {
@@ -368,6 +376,25 @@ impl<'a> Gate<'a> {
             rewrite::partition_predicate(self.flavor(), &field, value),
             value.clone(),
         )))
+    }
+}
+
+/// The columns a partition predicate may constrain: the policy's
+/// `default_partition` field when it names one (that is the column the
+/// default is injected on), otherwise every partition key the engine
+/// reported.
+fn partition_fields<'f>(
+    table: &'f crate::config::TablePolicy,
+    facts: &'f TableFacts,
+    key: &str,
+) -> Vec<&'f str> {
+    match &table.default_partition {
+        Some(partition) => vec![partition.field.as_str()],
+        None => facts
+            .partition_keys
+            .get(key)
+            .map(|keys| keys.iter().map(String::as_str).collect())
+            .unwrap_or_default(),
     }
 }
 

@@ -9,6 +9,7 @@
 //! [`crate::server`] turns [`TOOLS`] and [`ToolOutput`] into MCP types.
 
 mod args;
+mod budget;
 mod catalog;
 mod engines;
 mod envelope;
@@ -85,13 +86,13 @@ pub const TOOLS: &[ToolSpec] = &[
     ToolSpec {
         name: "run_select_sql",
         title: "Run a read-only SELECT",
-        description: "Run one read-only SELECT and return `columns` [{name, type}] and `rows` (arrays in column order). The SQL is parsed and checked before anything runs: only tables from `list_allowed_tables`, only allowed columns, named explicitly (no `*` on governed tables), joins only along `get_join_paths`, allowed functions only, no writes, locks or session settings. Row policies are applied and the limit is the smallest of `limit`, your SQL's LIMIT and the policy maximum; `metadata.truncated` says when more rows existed. What runs is the gate's rewritten SQL, never your text.",
+        description: "Run one read-only SELECT and return `columns` [{name, type}] and `rows` (arrays in column order). The SQL is parsed and checked before anything runs: only tables from `list_allowed_tables`, only allowed columns, named explicitly (no `*` on governed tables), joins only along `get_join_paths`, allowed functions only, no writes, locks or session settings. Row policies are applied and the limit is the smallest of `limit`, your SQL's LIMIT and the policy maximum; `metadata.truncated` says when more rows existed. On a source with a scan budget the query is estimated first and refused with COST_BUDGET_EXCEEDED when over it. What runs is the gate's rewritten SQL, never your text.",
         input_schema: schema::<args::SqlArgs>,
     },
     ToolSpec {
         name: "estimate_query_cost",
         title: "Estimate query cost",
-        description: "Check a SELECT exactly as `run_select_sql` would, then return the engine's estimate (PostgreSQL EXPLAIN, MaxCompute COST SQL) without running it: estimated rows, cost, bytes scanned when known, and the plan. Use before a query that may scan a lot.",
+        description: "Check a SELECT exactly as `run_select_sql` would, then return the engine's estimate (PostgreSQL EXPLAIN, MaxCompute COST SQL) without running it: estimated rows, cost, bytes scanned when known, the plan, and the source's scan budget with what this session has left of it. Use before a query that may scan a lot.",
         input_schema: schema::<args::SqlArgs>,
     },
     ToolSpec {

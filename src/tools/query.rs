@@ -4,7 +4,9 @@
 //! Both tools take the same path through the gate: prepare (parse, resolve
 //! and allow tables), gather table facts from the session cache or the
 //! engine, check and rewrite. Only then does the engine see anything, and it
-//! sees the gate's rendering, never the agent's text.
+//! sees the gate's rendering, never the agent's text. On a source with a
+//! scan budget, `run_select_sql` is admitted by the estimate first (see
+//! [`super::budget`]).
 
 use serde_json::json;
 
@@ -12,7 +14,10 @@ use crate::engine::{QueryResult, SharedEngine, Truncation};
 use crate::error::ToolError;
 use crate::guard::{CheckedQuery, Gate};
 
+use crate::policy::EffectiveLimits;
+
 use super::args::{positive_limit, SqlArgs};
+use super::budget;
 use super::envelope::{CallFacts, ToolSuccess};
 use super::pipeline::CallContext;
 use super::session::Session;
@@ -24,9 +29,25 @@ pub(crate) async fn run_select_sql(
     ctx: &CallContext,
     facts: &mut CallFacts,
 ) -> Result<ToolSuccess, ToolError> {
-    let (engine, checked) = check(session, &args, facts).await?;
-    let result = engine.run(&checked, ctx.run_context()).await?;
+    let (engine, checked, limits) = check(session, &args, facts).await?;
+    let source = facts.source.as_deref().unwrap_or_default();
+    let result = run_admitted(session, source, &limits, &engine, &checked, ctx).await?;
     Ok(query_success(facts, &checked, result))
+}
+
+/// Admit a checked query against its source's scan budget, then run it:
+/// the one way every tool (raw SQL, preview, metrics, structured reads)
+/// sends a query to an engine, so none can skip the budget.
+pub(crate) async fn run_admitted(
+    session: &Session,
+    source: &str,
+    limits: &EffectiveLimits,
+    engine: &SharedEngine,
+    checked: &CheckedQuery,
+    ctx: &CallContext,
+) -> Result<QueryResult, ToolError> {
+    budget::admit(session.scanned(), source, limits, engine, checked).await?;
+    engine.run(checked, ctx.run_context()).await
 }
 
 /// `estimate_query_cost`: the gate plus the engine's estimate, no execution.
@@ -35,29 +56,69 @@ pub(crate) async fn estimate_query_cost(
     args: SqlArgs,
     facts: &mut CallFacts,
 ) -> Result<ToolSuccess, ToolError> {
-    let (engine, checked) = check(session, &args, facts).await?;
+    let (engine, checked, limits) = check(session, &args, facts).await?;
     let estimate = engine.estimate(&checked).await?;
+    let source = facts.source.as_deref().unwrap_or("?");
+    let budget = session.scanned().budget(source, &limits);
+    let remaining = budget.remaining();
+    let budget_line = match (limits.max_scan_bytes, remaining) {
+        (None, None) => "no scan budget".to_string(),
+        (per_query, session_left) => format!(
+            "scan budget: {} per query, {} left this session",
+            per_query.map_or("unlimited".into(), budget::human_bytes),
+            session_left.map_or("unlimited".into(), budget::human_bytes),
+        ),
+    };
     Ok(ToolSuccess {
         summary: format!(
-            "source `{}`: estimate only, nothing ran (estimated rows {}, cost {})",
-            facts.source.as_deref().unwrap_or("?"),
+            "source `{source}`: estimate only, nothing ran (estimated rows {}, cost {}, bytes scanned {}; {budget_line})",
             estimate
                 .estimated_rows
                 .map_or("unknown".into(), |r| r.to_string()),
             estimate.cost.map_or("unknown".into(), |c| c.to_string()),
+            estimate
+                .input_bytes
+                .map_or("unknown".into(), budget::human_bytes),
         ),
         // The rewritten SQL stays in the audit record: it spells out row
         // policies and identity attributes the agent has no need to see.
-        data: json!({ "estimate": estimate }),
+        data: json!({
+            "estimate": estimate,
+            "budget": {
+                "max_scan_bytes": limits.max_scan_bytes,
+                "max_session_scan_bytes": limits.max_session_scan_bytes,
+                "session_scanned_bytes": budget.spent,
+                "session_remaining_bytes": remaining,
+                "within_budget": within_budget(estimate.input_bytes, &limits, remaining),
+            },
+        }),
     })
 }
 
-/// Gate the agent's SQL: the engine to run it on and the checked query.
+/// Whether `run_select_sql` would admit a query with this estimate: `null`
+/// when no budget is set, `false` when one is set and the bytes are unknown
+/// (a budgeted source fails closed).
+fn within_budget(
+    input_bytes: Option<u64>,
+    limits: &EffectiveLimits,
+    remaining: Option<u64>,
+) -> Option<bool> {
+    if !budget::budgeted(limits) {
+        return None;
+    }
+    Some(input_bytes.is_some_and(|bytes| {
+        limits.max_scan_bytes.is_none_or(|max| bytes <= max)
+            && remaining.is_none_or(|left| bytes <= left)
+    }))
+}
+
+/// Gate the agent's SQL: the engine to run it on, the checked query and the
+/// source's limits (for the scan budget).
 async fn check(
     session: &Session,
     args: &SqlArgs,
     facts: &mut CallFacts,
-) -> Result<(SharedEngine, CheckedQuery), ToolError> {
+) -> Result<(SharedEngine, CheckedQuery, EffectiveLimits), ToolError> {
     let limit = positive_limit(args.limit)?;
     let rules = session.source(args.source.as_deref())?;
     facts.source = Some(rules.name.to_string());
@@ -70,7 +131,7 @@ async fn check(
         .await?;
     let checked = gate.check(prepared, &table_facts, limit)?;
     note_checked(facts, &checked);
-    Ok((engine, checked))
+    Ok((engine, checked, rules.limits.clone()))
 }
 
 /// Copy what the gate decided into the call's facts.

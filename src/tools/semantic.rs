@@ -25,7 +25,7 @@ use crate::semantic::{self, MetricQuery};
 use super::args::positive_limit;
 use super::envelope::{CallFacts, ToolSuccess};
 use super::pipeline::CallContext;
-use super::query::{note_checked, query_success};
+use super::query::{note_checked, query_success, run_admitted};
 use super::session::Session;
 
 /// `list_domains`: every domain with its metrics.
@@ -174,7 +174,7 @@ pub(crate) async fn run_metric_query(
     let query = compile_metric(session, &args)?;
     let rules = session.source(Some(query.source()))?;
     let (engine, checked) = gate_metric(session, &rules, &query, facts).await?;
-    let result = engine.run(&checked, ctx.run_context()).await?;
+    let result = run_admitted(session, rules.name, &rules.limits, &engine, &checked, ctx).await?;
     Ok(query_success(facts, &checked, result))
 }
 
@@ -195,7 +195,7 @@ pub(crate) async fn query_table(
     let (engine, table_facts) = engine_and_facts(session, &rules, &prepared, facts).await?;
     let checked = query.check(&gate, prepared, &table_facts)?;
     note_checked(facts, &checked);
-    let result = engine.run(&checked, ctx.run_context()).await?;
+    let result = run_admitted(session, rules.name, &rules.limits, &engine, &checked, ctx).await?;
     // Only a cut at the row limit means another page exists; a byte cap
     // cut the page itself and paging on would skip the rows it dropped.
     let more = matches!(result.truncation, Some(Truncation::RowLimit));

@@ -8,19 +8,21 @@
 //! Table columns and default partitions are cached per session, so `max_pt`
 //! is resolved once per table. The semantic catalog and the key that signs
 //! `query_table` cursors are also fixed per session: loaded (or drawn) once
-//! when the session starts, never per call.
+//! when the session starts, never per call. The scan ledger keeps the
+//! session's spent scan budget per source.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};
 
 use crate::config::semantic_catalog::{self, SemanticCatalog};
 use crate::config::Connection;
-use crate::engine::SharedEngine;
+use crate::engine::{ColumnInfo, SharedEngine};
 use crate::error::{ErrorCode, ToolError};
 use crate::guard::TableFacts;
 use crate::policy::{Policy, SourceRules};
 use crate::semantic::CursorKey;
 
+use super::budget::ScanLedger;
 use super::record::{AuditSink, Caller};
 
 /// Makes the engine of one source; called at most once per source and
@@ -37,10 +39,11 @@ pub struct Session {
     audit: Arc<dyn AuditSink>,
     caller: RwLock<Caller>,
     engines: Mutex<HashMap<String, SharedEngine>>,
-    columns: Mutex<HashMap<(String, String), Vec<String>>>,
+    columns: Mutex<HashMap<(String, String), Vec<ColumnInfo>>>,
     partitions: Mutex<HashMap<(String, String), String>>,
     catalog: Result<SemanticCatalog, String>,
     cursor_key: CursorKey,
+    scanned: ScanLedger,
 }
 
 impl Session {
@@ -76,6 +79,7 @@ impl Session {
             partitions: Mutex::new(HashMap::new()),
             catalog,
             cursor_key: CursorKey::random(),
+            scanned: ScanLedger::default(),
         }
     }
 
@@ -114,6 +118,11 @@ impl Session {
             .read()
             .map(|c| c.clone())
             .unwrap_or_else(|poisoned| poisoned.into_inner().clone())
+    }
+
+    /// The estimated bytes this session's queries were admitted to scan.
+    pub(crate) fn scanned(&self) -> &ScanLedger {
+        &self.scanned
     }
 
     pub(crate) fn audit(&self) -> &dyn AuditSink {
@@ -188,7 +197,7 @@ impl Session {
         source: &str,
         engine: &SharedEngine,
         table: &str,
-    ) -> Result<Vec<crate::engine::ColumnInfo>, ToolError> {
+    ) -> Result<Vec<ColumnInfo>, ToolError> {
         let columns = engine.table_columns(table).await?.ok_or_else(|| {
             ToolError::new(
                 ErrorCode::BackendError,
@@ -197,16 +206,13 @@ impl Session {
             )
         })?;
         if let Ok(mut cache) = self.columns.lock() {
-            cache.insert(
-                (source.to_string(), table.to_string()),
-                columns.iter().map(|c| c.name.clone()).collect(),
-            );
+            cache.insert((source.to_string(), table.to_string()), columns.clone());
         }
         Ok(columns)
     }
 
-    /// What the gate needs to know about `tables`: their columns and their
-    /// default partitions, each looked up once per session.
+    /// What the gate needs to know about `tables`: their columns, partition
+    /// keys and default partitions, each looked up once per session.
     pub(crate) async fn table_facts(
         &self,
         rules: &SourceRules<'_>,
@@ -219,14 +225,19 @@ impl Session {
             let cached = self.columns.lock().ok().and_then(|c| c.get(&key).cloned());
             let columns = match cached {
                 Some(columns) => columns,
-                None => self
-                    .table_columns(rules.name, engine, table)
-                    .await?
-                    .into_iter()
-                    .map(|c| c.name)
-                    .collect(),
+                None => self.table_columns(rules.name, engine, table).await?,
             };
-            facts.columns.insert(table.clone(), columns);
+            let keys: Vec<String> = columns
+                .iter()
+                .filter(|c| c.partition_key)
+                .map(|c| c.name.clone())
+                .collect();
+            if !keys.is_empty() {
+                facts.partition_keys.insert(table.clone(), keys);
+            }
+            facts
+                .columns
+                .insert(table.clone(), columns.into_iter().map(|c| c.name).collect());
             let default_partition = rules
                 .table(table)
                 .and_then(|t| t.default_partition.as_ref());

@@ -19,7 +19,7 @@ use super::args::{
 use super::catalog::allowed_table;
 use super::envelope::{CallFacts, ToolSuccess};
 use super::pipeline::CallContext;
-use super::query::{note_checked, query_success};
+use super::query::{note_checked, query_success, run_admitted};
 use super::session::Session;
 
 /// `describe_table`: the allowed columns of one table.
@@ -154,6 +154,6 @@ pub(crate) async fn preview_table(
         .await?;
     let checked = Gate::new(&rules).preview(&key, &table_facts, Some(limit))?;
     note_checked(facts, &checked);
-    let result = engine.run(&checked, ctx.run_context()).await?;
+    let result = run_admitted(session, rules.name, &rules.limits, &engine, &checked, ctx).await?;
     Ok(query_success(facts, &checked, result))
 }

@@ -677,3 +677,66 @@ async fn startup_and_catalog_tools_do_not_touch_the_network() {
     );
     client.cancel().await.unwrap();
 }
+
+/// A scan budget on a PostgreSQL source fails closed: `EXPLAIN` gives no
+/// byte count, so nothing runs (raw SQL, previews, metrics and structured
+/// reads alike), and the hint says why. Metadata tools and
+/// the estimate itself still work.
+#[tokio::test]
+async fn a_scan_budget_on_postgres_refuses_every_query() {
+    let fx = Fixture::new("stdio_pg_budget", "").await;
+    let path = fx.dir.path().join("policy.yaml");
+    let policy = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(
+        &path,
+        policy.replacen(
+            "defaults:\n",
+            "defaults:\n  max_scan_bytes: 1000000000\n",
+            1,
+        ),
+    )
+    .unwrap();
+    let client = fx.client().await;
+    for (tool, args) in [
+        (
+            "run_select_sql",
+            json!({"source": "demo", "sql": "SELECT order_id FROM orders"}),
+        ),
+        (
+            "preview_table",
+            json!({"source": "demo", "table": "public.products"}),
+        ),
+        (
+            "run_metric_query",
+            json!({"metric": "revenue", "dimensions": ["region"]}),
+        ),
+        (
+            "query_table",
+            json!({"source": "demo", "table": "public.orders", "columns": ["order_id"]}),
+        ),
+    ] {
+        let error = assert_error(&call(&client, tool, args).await, "COST_BUDGET_EXCEEDED");
+        let hint = error["hint"].as_str().unwrap();
+        assert!(
+            hint.contains("PostgreSQL") && hint.contains("max_scan_bytes"),
+            "{hint}"
+        );
+    }
+    let estimate = call(
+        &client,
+        "estimate_query_cost",
+        json!({"source": "demo", "sql": "SELECT order_id FROM orders"}),
+    )
+    .await;
+    let data = assert_ok(&estimate);
+    assert_eq!(data["budget"]["max_scan_bytes"], 1_000_000_000);
+    assert_eq!(data["budget"]["within_budget"], false, "{data:#}");
+    client.cancel().await.unwrap();
+    let refused: Vec<Value> = fx
+        .audit_records()
+        .into_iter()
+        .filter(|r| r["error_code"] == "COST_BUDGET_EXCEEDED")
+        .collect();
+    assert_eq!(refused.len(), 4);
+    assert!(refused.iter().all(|r| r["policy_decision"] == "deny"));
+}

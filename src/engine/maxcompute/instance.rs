@@ -27,9 +27,13 @@ pub(crate) const FORCED_SETTINGS: [(&str, &str); 2] = [
     ("odps.sql.allow.fullscan", "false"),
 ];
 
-/// First wait between two status polls: short, because small queries on
-/// MaxCompute finish in a second or two.
-const FIRST_POLL: Duration = Duration::from_millis(100);
+/// First wait between two status polls: short, because a small query may
+/// finish within milliseconds of its first status check and a fixed longer
+/// wait would dominate the call; doubling ([`POLL_GROWTH`]) keeps the number
+/// of polls of a long job close to what a longer first wait gives.
+const FIRST_POLL: Duration = Duration::from_millis(10);
+/// Factor by which the wait between polls grows.
+const POLL_GROWTH: f64 = 2.0;
 /// Longest wait between two polls: long jobs do not need finer progress, and
 /// each poll costs a request against the project's QPS quota.
 const MAX_POLL: Duration = Duration::from_secs(3);
@@ -246,7 +250,7 @@ pub(crate) async fn wait(
             });
         }
         tokio::time::sleep(delay).await;
-        delay = delay.mul_f64(1.6).min(MAX_POLL);
+        delay = delay.mul_f64(POLL_GROWTH).min(MAX_POLL);
     }
 }
 

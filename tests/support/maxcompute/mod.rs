@@ -160,6 +160,10 @@ pub struct RecordedRequest {
     pub signature: Option<SignatureVersion>,
     /// HTTP status answered.
     pub status: u16,
+    /// The emulator's own time for the request, from arrival until the
+    /// response head was ready (a streamed body is produced after this),
+    /// so benchmarks can set the client's overhead against it.
+    pub handled_in: std::time::Duration,
 }
 
 /// State shared by the server task and the test's handle.

@@ -5,11 +5,14 @@
 //! that mention only the table's partition keys and constants. The cost
 //! estimate then measures only the rows those terms select, so a query
 //! pinned to one partition costs less than a full scan, as on the real
-//! service. It does not prune through `OR`s across tables, join
-//! conditions or subqueries (the service's own pruning has similar
-//! limits, see protocol doc §6); those scans count in full.
+//! service. A partition predicate on a derived table's column is pushed
+//! into the derived table when it selects that key unrenamed from its
+//! table (the gate's wrapper for governed tables). It does not prune
+//! through `OR`s across tables, join conditions or other subqueries (the
+//! service's own pruning has similar limits, see protocol doc §6); those
+//! scans count in full.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::ops::ControlFlow;
 
 use sqlparser::ast::{
@@ -34,6 +37,7 @@ pub fn scans(statement: &Statement, tables: &BTreeSet<TableId>, catalog: &Catalo
         tables,
         catalog,
         found: Vec::new(),
+        pushed: BTreeMap::new(),
     };
     let _ = statement.visit(&mut v);
     v.found
@@ -43,6 +47,62 @@ struct Scans<'a> {
     tables: &'a BTreeSet<TableId>,
     catalog: &'a Catalog,
     found: Vec<Scan>,
+    /// Outer predicates pushed into an inner select (by its address),
+    /// written against the inner table's columns.
+    pushed: BTreeMap<usize, Vec<Expr>>,
+}
+
+impl Scans<'_> {
+    /// The partitioned table a select reads directly, by its name parts.
+    fn table_of(&self, name: &sqlparser::ast::ObjectName) -> Option<(&TableId, &Table)> {
+        let parts: Vec<String> = name
+            .0
+            .iter()
+            .map(|p| p.to_string().trim_matches('"').to_string())
+            .collect();
+        let id = self
+            .tables
+            .iter()
+            .find(|id| parts == [id.pg_schema(), id.name.clone()])?;
+        Some((id, self.catalog.tables.get(id)?))
+    }
+
+    /// Queue the outer `conjuncts` on `alias`'s partition keys for the
+    /// derived table's inner select, when it selects one table and those
+    /// keys by their own names.
+    fn push_down(&mut self, conjuncts: &[&Expr], inner: &Select, alias: &str) {
+        let [only] = inner.from.as_slice() else {
+            return;
+        };
+        let TableFactor::Table { name, .. } = &only.relation else {
+            return;
+        };
+        if !only.joins.is_empty() {
+            return;
+        }
+        let Some((_, table)) = self.table_of(name) else {
+            return;
+        };
+        let selected = |key: &str| {
+            inner.projection.iter().any(|item| {
+                matches!(item, sqlparser::ast::SelectItem::UnnamedExpr(Expr::Identifier(i)) if i.value == key)
+            })
+        };
+        if !table.spec.partition_keys.iter().all(|k| selected(&k.name)) {
+            return;
+        }
+        let exprs: Vec<Expr> = conjuncts
+            .iter()
+            .filter(|c| only_partition_keys(c, table, alias))
+            .map(|c| unqualified(c))
+            .collect();
+        if !exprs.is_empty() {
+            self.pushed
+                .entry(inner as *const Select as usize)
+                .or_default()
+                .extend(exprs);
+        }
+    }
 }
 
 impl Visitor for Scans<'_> {
@@ -53,6 +113,27 @@ impl Visitor for Scans<'_> {
         if let Some(w) = &select.selection {
             split_and(w, &mut conjuncts);
         }
+        let inherited = self
+            .pushed
+            .remove(&(select as *const Select as usize))
+            .unwrap_or_default();
+        conjuncts.extend(inherited.iter());
+        for twj in &select.from {
+            for factor in
+                std::iter::once(&twj.relation).chain(twj.joins.iter().map(|j| &j.relation))
+            {
+                if let TableFactor::Derived {
+                    subquery,
+                    alias: Some(alias),
+                    ..
+                } = factor
+                {
+                    if let sqlparser::ast::SetExpr::Select(inner) = subquery.body.as_ref() {
+                        self.push_down(&conjuncts, inner, &alias.name.value);
+                    }
+                }
+            }
+        }
         let factors = select.from.iter().flat_map(|twj| {
             std::iter::once(&twj.relation).chain(twj.joins.iter().map(|j| &j.relation))
         });
@@ -60,19 +141,7 @@ impl Visitor for Scans<'_> {
             let TableFactor::Table { name, alias, .. } = factor else {
                 continue;
             };
-            let parts: Vec<String> = name
-                .0
-                .iter()
-                .map(|p| p.to_string().trim_matches('"').to_string())
-                .collect();
-            let Some(id) = self
-                .tables
-                .iter()
-                .find(|id| parts == [id.pg_schema(), id.name.clone()])
-            else {
-                continue;
-            };
-            let Some(table) = self.catalog.tables.get(id) else {
+            let Some((id, table)) = self.table_of(name) else {
                 continue;
             };
             let qualifier = alias

@@ -65,6 +65,7 @@ pub fn parse_query(query: &str) -> BTreeMap<String, String> {
 }
 
 async fn handle(State(shared): State<Arc<Shared>>, req: Request) -> Response<Body> {
+    let received = std::time::Instant::now();
     let (parts, body) = req.into_parts();
     let raw_path = parts.uri.path().to_string();
     let raw_query = parts.uri.query().unwrap_or("").to_string();
@@ -149,6 +150,7 @@ async fn handle(State(shared): State<Arc<Shared>>, req: Request) -> Response<Bod
             .collect(),
         signature,
         status: response.status().as_u16(),
+        handled_in: received.elapsed(),
     });
     response
 }

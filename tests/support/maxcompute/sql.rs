@@ -515,7 +515,10 @@ fn if_to_case(f: &sqlparser::ast::Function) -> Option<Expr> {
 
 /// With full scans disallowed, every partitioned table in a `SELECT`'s
 /// `FROM` needs a predicate on one of its partition keys in that select's
-/// `WHERE` or join conditions.
+/// `WHERE` or join conditions. The service checks after its optimizer has
+/// pushed predicates down, so a partition predicate on a derived table's
+/// column counts for the table that derived table selects from (the gate
+/// wraps governed tables that way: `(SELECT cols FROM t) AS t WHERE pt = ..`).
 fn check_full_scans(
     statement: &Statement,
     ctx: &SqlContext,
@@ -526,6 +529,9 @@ fn check_full_scans(
         ctx: &'a SqlContext,
         catalog: &'a Catalog,
         ctes: &'a BTreeSet<String>,
+        /// Inner selects (by address) whose partition keys an outer
+        /// select's predicate constrains.
+        pushed: BTreeSet<usize>,
     }
     impl Visitor for FullScan<'_> {
         type Break = TaskFailure;
@@ -556,6 +562,37 @@ fn check_full_scans(
                     let _ = visit_expressions(&join.join_operator, &mut collect);
                 }
             }
+            let inherited = self.pushed.contains(&(select as *const Select as usize));
+            for factor in &factors {
+                let TableFactor::Derived {
+                    subquery,
+                    alias: Some(alias),
+                    ..
+                } = factor
+                else {
+                    continue;
+                };
+                let SetExpr::Select(inner) = subquery.body.as_ref() else {
+                    continue;
+                };
+                let qualifier = alias.name.value.to_lowercase();
+                let keys: Vec<String> = inner
+                    .from
+                    .iter()
+                    .filter_map(|twj| match &twj.relation {
+                        TableFactor::Table { name, .. } => resolve(&name_parts(name), self.ctx),
+                        _ => None,
+                    })
+                    .filter_map(|id| self.catalog.tables.get(&id))
+                    .flat_map(|t| t.spec.partition_keys.iter().map(|k| k.name.clone()))
+                    .collect();
+                let constrained = idents.iter().any(|(q, col)| {
+                    keys.contains(col) && q.as_ref().is_none_or(|q| *q == qualifier)
+                });
+                if constrained {
+                    self.pushed.insert(inner.as_ref() as *const Select as usize);
+                }
+            }
             for factor in factors {
                 let TableFactor::Table { name, alias, .. } = factor else {
                     continue;
@@ -581,7 +618,7 @@ fn check_full_scans(
                     table.spec.partition_keys.iter().any(|k| &k.name == col)
                         && q.as_ref().is_none_or(|q| *q == qualifier)
                 });
-                if !pruned {
+                if !pruned && !inherited {
                     return ControlFlow::Break(TaskFailure(format!(
                         "ODPS-0130071:[0,0] Semantic analysis exception - physical plan generation failed: java.lang.RuntimeException: Table({},{}) is full scan with all partitions, please specify partition predicates.",
                         id.project, id.name
@@ -591,7 +628,12 @@ fn check_full_scans(
             ControlFlow::Continue(())
         }
     }
-    let mut v = FullScan { ctx, catalog, ctes };
+    let mut v = FullScan {
+        ctx,
+        catalog,
+        ctes,
+        pushed: BTreeSet::new(),
+    };
     match statement.visit(&mut v) {
         ControlFlow::Break(f) => Err(f),
         ControlFlow::Continue(()) => Ok(()),
