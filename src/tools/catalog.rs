@@ -24,15 +24,19 @@ pub(crate) fn list_sources(
     let config = session.policy().config();
     let mut sources = Vec::new();
     for (name, connection) in &config.connections.connections {
-        let tables = session
+        let (tables, namespaces) = session
             .policy()
             .source(name)
-            .map(|rules| rules.tables().len())
-            .unwrap_or(0);
+            .map(|rules| {
+                let keys: Vec<&str> = rules.tables().into_iter().map(|(key, _)| key).collect();
+                (keys.len(), allowed_namespaces(&keys))
+            })
+            .unwrap_or_default();
         sources.push(json!({
             "name": name,
             "engine": connection.engine().as_str(),
             "default_namespace": connection.default_namespace(),
+            "allowed_namespaces": namespaces,
             "allowed_tables": tables,
         }));
     }
@@ -41,6 +45,18 @@ pub(crate) fn list_sources(
         summary: format!("{} configured source(s)", sources.len()),
         data: json!({ "sources": sources }),
     })
+}
+
+/// The schemas (PostgreSQL) or projects and `project.schema`s (MaxCompute)
+/// that hold allowed tables: where the agent may look, from policy alone
+/// (the service's own project and schema listings would name places policy
+/// does not allow).
+fn allowed_namespaces(table_keys: &[&str]) -> Vec<String> {
+    let namespaces: std::collections::BTreeSet<&str> = table_keys
+        .iter()
+        .filter_map(|key| key.rsplit_once('.').map(|(namespace, _)| namespace))
+        .collect();
+    namespaces.into_iter().map(str::to_string).collect()
 }
 
 /// `list_allowed_tables`: the tables policy allows on one source.

@@ -50,7 +50,7 @@ pub const TOOLS: &[ToolSpec] = &[
     ToolSpec {
         name: "list_sources",
         title: "List data sources",
-        description: "List the configured data sources (connections): name, engine (postgres or maxcompute), default schema or project, and how many tables policy allows. Call this first; pass a source's `name` as `source` to the other tools (optional when only one source exists).",
+        description: "List the configured data sources (connections): name, engine (postgres or maxcompute), default schema or project, the schemas or projects that hold allowed tables, and how many tables policy allows. Call this first; pass a source's `name` as `source` to the other tools (optional when only one source exists).",
         input_schema: schema::<args::NoArgs>,
     },
     ToolSpec {

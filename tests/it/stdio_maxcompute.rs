@@ -153,6 +153,11 @@ async fn maxcompute_tools_over_stdio() {
     let sources = call(&client, "list_sources", json!({})).await;
     assert_eq!(sources["ok"], true, "{sources:#}");
     assert_eq!(sources["data"]["sources"][0]["engine"], "maxcompute");
+    assert_eq!(
+        sources["data"]["sources"][0]["allowed_namespaces"],
+        json!(["demo"]),
+        "{sources:#}"
+    );
     let tables = call(&client, "list_allowed_tables", json!({})).await;
     let keys: Vec<&str> = tables["data"]["tables"]
         .as_array()
