@@ -31,7 +31,7 @@ pub(crate) const FORCED_SETTINGS: [(&str, &str); 2] = [
 /// finish within milliseconds of its first status check and a fixed longer
 /// wait would dominate the call; doubling ([`POLL_GROWTH`]) keeps the number
 /// of polls of a long job close to what a longer first wait gives.
-const FIRST_POLL: Duration = Duration::from_millis(10);
+const FIRST_POLL: Duration = Duration::from_millis(1);
 /// Factor by which the wait between polls grows.
 const POLL_GROWTH: f64 = 2.0;
 /// Longest wait between two polls: long jobs do not need finer progress, and
