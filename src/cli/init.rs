@@ -23,6 +23,18 @@ pub const EXAMPLE_FILES: &[(&str, &str)] = &[
         "catalog/joins.yaml",
         include_str!("../../config/catalog/joins.yaml"),
     ),
+    (
+        "catalog/domains.yaml",
+        include_str!("../../config/catalog/domains.yaml"),
+    ),
+    (
+        "catalog/terms.yaml",
+        include_str!("../../config/catalog/terms.yaml"),
+    ),
+    (
+        "catalog/metrics.yaml",
+        include_str!("../../config/catalog/metrics.yaml"),
+    ),
 ];
 
 /// Arguments of `sqlwarden init`.

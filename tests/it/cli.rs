@@ -35,9 +35,18 @@ fn init_writes_the_examples_and_never_overwrites_without_force() {
     let dir = tempfile::tempdir().unwrap();
     let first = sqlwarden(dir.path(), &["init"]);
     assert_eq!(first.status.code(), Some(0), "{}", stderr(&first));
-    for file in ["connections.yaml", "policy.yaml", "catalog/joins.yaml"] {
+    for file in [
+        "connections.yaml",
+        "policy.yaml",
+        "catalog/joins.yaml",
+        "catalog/domains.yaml",
+        "catalog/terms.yaml",
+        "catalog/metrics.yaml",
+    ] {
         assert!(dir.path().join(file).is_file(), "{file} written");
     }
+    // What `init` writes is a valid config set, semantic catalog included.
+    sqlwarden::config::load(dir.path()).unwrap_or_else(|e| panic!("{e:?}"));
     std::fs::write(dir.path().join("policy.yaml"), "# mine\n").unwrap();
     let second = sqlwarden(dir.path(), &["init"]);
     assert_eq!(second.status.code(), Some(1));
