@@ -14,12 +14,12 @@ use sqlparser::ast::{BinaryOperator, Expr, Ident};
 
 use super::args::{MetricQueryArgs, TimeRange};
 use super::check::JoinTree;
+use super::gated::GatedQuery;
 use super::refusal::{self, choices, invalid};
 use super::sql::{self, SelectParts};
 use crate::config::semantic_catalog::{Grain, MetricDef, SemanticCatalog};
 use crate::config::EngineKind;
 use crate::error::ToolError;
-use crate::guard::{CheckedQuery, Gate, PreparedQuery, TableFacts};
 use crate::policy::{Policy, SourceRules};
 
 /// Output name of the time bucket column.
@@ -54,21 +54,11 @@ impl MetricQuery {
     pub fn columns(&self) -> &[String] {
         &self.columns
     }
+}
 
-    /// Step one of the gate: parse and resolve tables, so the caller knows
-    /// which tables' facts to gather.
-    pub fn prepare(&self, gate: &Gate<'_>) -> Result<PreparedQuery, ToolError> {
-        gate.prepare(&self.sql)
-    }
-
-    /// Step two of the gate: every rule, rewrites and the limit.
-    pub fn check(
-        &self,
-        gate: &Gate<'_>,
-        prepared: PreparedQuery,
-        facts: &TableFacts,
-    ) -> Result<CheckedQuery, ToolError> {
-        gate.check(prepared, facts, self.limit)
+impl GatedQuery for MetricQuery {
+    fn gate_input(&self) -> (&str, Option<u64>) {
+        (&self.sql, self.limit)
     }
 }
 

@@ -43,6 +43,7 @@ mod browse;
 mod check;
 mod cursor;
 pub mod filter;
+mod gated;
 mod metric;
 mod refusal;
 mod search;
@@ -56,6 +57,7 @@ pub use browse::{
 };
 pub(crate) use check::check_metric;
 pub use cursor::CursorKey;
+pub use gated::GatedQuery;
 pub use metric::{generate_metric_sql, validate_metric_query, MetricQuery, PERIOD_COLUMN};
 pub use search::{search_business_terms, SearchHit};
 pub use table_query::{compile_query_table, TableQuery};

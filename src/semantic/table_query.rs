@@ -14,10 +14,11 @@ use serde::Serialize;
 use super::args::{OrderBy, QueryTableArgs};
 use super::cursor::{self, CursorKey};
 use super::filter::Filter;
+use super::gated::GatedQuery;
 use super::refusal::invalid;
 use super::sql::{self, SelectParts};
 use crate::error::ToolError;
-use crate::guard::{CheckedQuery, Gate, PreparedQuery, TableFacts};
+use crate::guard::CheckedQuery;
 use crate::policy::SourceRules;
 
 /// Most columns one `query_table` call may name.
@@ -140,6 +141,12 @@ fn check_names(args: &QueryTableArgs) -> Result<(), ToolError> {
     Ok(())
 }
 
+impl GatedQuery for TableQuery {
+    fn gate_input(&self) -> (&str, Option<u64>) {
+        (&self.sql, self.limit)
+    }
+}
+
 impl TableQuery {
     /// The SQL as built, before the gate rewrites it.
     pub fn sql(&self) -> &str {
@@ -149,21 +156,6 @@ impl TableQuery {
     /// Rows skipped (from the cursor).
     pub fn offset(&self) -> u64 {
         self.offset
-    }
-
-    /// Step one of the gate: parse and resolve the table.
-    pub fn prepare(&self, gate: &Gate<'_>) -> Result<PreparedQuery, ToolError> {
-        gate.prepare(&self.sql)
-    }
-
-    /// Step two of the gate: every rule, rewrites and the limit.
-    pub fn check(
-        &self,
-        gate: &Gate<'_>,
-        prepared: PreparedQuery,
-        facts: &TableFacts,
-    ) -> Result<CheckedQuery, ToolError> {
-        gate.check(prepared, facts, self.limit)
     }
 
     /// The cursor of the next page, when the page that `checked` returned

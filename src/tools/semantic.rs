@@ -20,7 +20,7 @@ use crate::semantic::args::{
     ListDomainsArgs, ListMetricsArgs, MetricArgs, MetricQueryArgs, QueryTableArgs,
     SearchBusinessTermsArgs,
 };
-use crate::semantic::{self, MetricQuery};
+use crate::semantic::{self, GatedQuery, MetricQuery};
 
 use super::args::positive_limit;
 use super::envelope::{CallFacts, ToolSuccess};
@@ -112,7 +112,7 @@ pub(crate) async fn generate_metric_sql(
 ) -> Result<ToolSuccess, ToolError> {
     let query = compile_metric(session, &args)?;
     let rules = session.source(Some(query.source()))?;
-    let (_, checked) = gate_metric(session, &rules, &query, facts).await?;
+    let (_, checked) = gate_compiled(session, &rules, &query, facts).await?;
     Ok(ToolSuccess {
         summary: format!(
             "source `{}`: metric `{}` compiled and checked, nothing ran (applied limit {})",
@@ -140,7 +140,7 @@ pub(crate) async fn validate_metric_query(
     let problems = if problems.is_empty() {
         let query = compile_metric(session, &args)?;
         let rules = session.source(Some(query.source()))?;
-        match gate_metric(session, &rules, &query, facts).await {
+        match gate_compiled(session, &rules, &query, facts).await {
             Ok(_) => Vec::new(),
             Err(refusal) if refusal.code.is_policy_denial() => vec![refusal],
             Err(other) => return Err(other),
@@ -173,7 +173,7 @@ pub(crate) async fn run_metric_query(
 ) -> Result<ToolSuccess, ToolError> {
     let query = compile_metric(session, &args)?;
     let rules = session.source(Some(query.source()))?;
-    let (engine, checked) = gate_metric(session, &rules, &query, facts).await?;
+    let (engine, checked) = gate_compiled(session, &rules, &query, facts).await?;
     let result = run_admitted(session, rules.name, &rules.limits, &engine, &checked, ctx).await?;
     Ok(query_success(facts, &checked, result))
 }
@@ -190,11 +190,7 @@ pub(crate) async fn query_table(
     facts.source = Some(rules.name.to_string());
     let key = session.cursor_key();
     let query = semantic::compile_query_table(&rules, key, &args)?;
-    let gate = Gate::new(&rules);
-    let prepared = query.prepare(&gate)?;
-    let (engine, table_facts) = engine_and_facts(session, &rules, &prepared, facts).await?;
-    let checked = query.check(&gate, prepared, &table_facts)?;
-    note_checked(facts, &checked);
+    let (engine, checked) = gate_compiled(session, &rules, &query, facts).await?;
     let result = run_admitted(session, rules.name, &rules.limits, &engine, &checked, ctx).await?;
     // Only a cut at the row limit means another page exists; a byte cap
     // cut the page itself and paging on would skip the rows it dropped.
@@ -218,11 +214,12 @@ fn compile_metric(session: &Session, args: &MetricQueryArgs) -> Result<MetricQue
     semantic::generate_metric_sql(session.catalog()?, session.policy(), args)
 }
 
-/// The gate steps for a compiled metric, as `run_select_sql` takes them.
-async fn gate_metric(
+/// The gate steps for compiled SQL (a metric or a structured read), as
+/// `run_select_sql` takes them.
+async fn gate_compiled(
     session: &Session,
     rules: &SourceRules<'_>,
-    query: &MetricQuery,
+    query: &impl GatedQuery,
     facts: &mut CallFacts,
 ) -> Result<(SharedEngine, CheckedQuery), ToolError> {
     facts.source = Some(rules.name.to_string());

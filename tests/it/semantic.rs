@@ -17,7 +17,7 @@ use sqlwarden::policy::Policy;
 use sqlwarden::semantic::args::{
     ListMetricsArgs, MetricArgs, MetricQueryArgs, QueryTableArgs, SearchBusinessTermsArgs,
 };
-use sqlwarden::semantic::{self as sem, CursorKey, MetricQuery, TableQuery};
+use sqlwarden::semantic::{self as sem, CursorKey, GatedQuery, MetricQuery, TableQuery};
 use tokio_postgres::Client;
 
 use crate::gate_corpus::{fixture_db, fixture_facts, run_read_only};
