@@ -106,6 +106,10 @@ pub struct AuditRecord {
     pub row_count: Option<u64>,
     /// Whether the result was cut.
     pub truncated: Option<bool>,
+    /// The result came from the result cache, not the database (written
+    /// only when true, so records from before the cache read the same).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub cache_hit: bool,
     /// Hash of the policy inputs in force ([`crate::config::Config::policy_sha256`]).
     pub policy_sha256: String,
     /// The previous record's `hash` (set by [`AuditLog::append`]).
@@ -142,6 +146,7 @@ impl AuditRecord {
             columns_used: Vec::new(),
             row_count: None,
             truncated: None,
+            cache_hit: false,
             policy_sha256: policy_sha256.to_string(),
             prev_hash: String::new(),
             hash: String::new(),

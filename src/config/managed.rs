@@ -10,7 +10,10 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use super::{AuditSync, Limits, PolicyFile, Security, SourcePolicy, TablePolicy};
+use super::{
+    AuditSync, CacheSettings, Limits, PolicyFile, RateLimit, RateLimits, Security, SourcePolicy,
+    TablePolicy,
+};
 use crate::policy::builtin;
 
 /// Environment variable that overrides [`managed_policy_path`] (tests, and
@@ -61,7 +64,14 @@ fn system_path() -> PathBuf {
 ///   the managed table set, `allowed_columns` intersected, `denied_columns`
 ///   and `row_policies` unioned, `max_limit` the lower, `default_partition`
 ///   the managed one when set. Other sources keep the user's tables, under
-///   the merged global limits.
+///   the merged global limits;
+/// - rate limits: each window (per second, minute, hour) of the session's
+///   and of each tool's limit is the lower count; a window only one side
+///   sets holds as set there;
+/// - the result cache is on only when the user turns it on and the managed
+///   file does not turn it off; its bounds take the lower value, and a
+///   table's `cache_ttl_seconds` is the user's, capped by the managed one
+///   (the managed file cannot make a table cacheable on its own).
 pub fn tighten(user: PolicyFile, managed: &PolicyFile) -> PolicyFile {
     let mut user_sources = user.sources;
     // A source only the managed file names gets an empty entry, so its
@@ -117,6 +127,55 @@ pub fn tighten(user: PolicyFile, managed: &PolicyFile) -> PolicyFile {
             },
         },
         sources,
+        rate_limits: tighten_rate_limits(&user.rate_limits, &managed.rate_limits),
+        cache: CacheSettings {
+            enabled: switch_off(user.cache.enabled, managed.cache.enabled),
+            max_entries: lower(
+                user.cache.max_entries,
+                managed.cache.max_entries,
+                Some(builtin::CACHE_MAX_ENTRIES),
+            ),
+            max_bytes: lower(
+                user.cache.max_bytes,
+                managed.cache.max_bytes,
+                Some(builtin::CACHE_MAX_BYTES),
+            ),
+        },
+    }
+}
+
+/// Both files' rate limits at once: per window, the lower count.
+fn tighten_rate_limits(user: &RateLimits, managed: &RateLimits) -> RateLimits {
+    let mut tools = user.tools.clone();
+    for (tool, limit) in &managed.tools {
+        let merged = tighten_rate(tools.get(tool), Some(limit));
+        tools.insert(tool.clone(), merged);
+    }
+    RateLimits {
+        per_session: match (&user.per_session, &managed.per_session) {
+            (None, None) => None,
+            (u, m) => Some(tighten_rate(u.as_ref(), m.as_ref())),
+        },
+        tools,
+    }
+}
+
+fn tighten_rate(user: Option<&RateLimit>, managed: Option<&RateLimit>) -> RateLimit {
+    let none = RateLimit::default();
+    let (u, m) = (user.unwrap_or(&none), managed.unwrap_or(&none));
+    RateLimit {
+        per_second: lower(u.per_second, m.per_second, None),
+        per_minute: lower(u.per_minute, m.per_minute, None),
+        per_hour: lower(u.per_hour, m.per_hour, None),
+    }
+}
+
+/// A feature switch: managed can turn it off, never on.
+fn switch_off(user: Option<bool>, managed: Option<bool>) -> Option<bool> {
+    if managed == Some(false) {
+        Some(false)
+    } else {
+        user
     }
 }
 
@@ -158,6 +217,7 @@ fn builtins() -> Limits {
         max_result_bytes: Some(builtin::MAX_RESULT_BYTES),
         max_scan_bytes: None,
         max_session_scan_bytes: None,
+        max_session_rows: None,
     }
 }
 
@@ -173,6 +233,7 @@ fn each_limit(layers: [&Limits; 5], f: impl Fn([Option<u64>; 5]) -> Option<u64>)
         max_result_bytes: pick(|l| l.max_result_bytes),
         max_scan_bytes: pick(|l| l.max_scan_bytes),
         max_session_scan_bytes: pick(|l| l.max_session_scan_bytes),
+        max_session_rows: pick(|l| l.max_session_rows),
     }
 }
 
@@ -290,6 +351,11 @@ fn tighten_table(user: TablePolicy, managed: &TablePolicy) -> TablePolicy {
         row_policies,
         default_partition: managed.default_partition.clone().or(user.default_partition),
         require_partition_filter: user.require_partition_filter || managed.require_partition_filter,
+        // Caching is the user's opt-in per table; the managed file can only
+        // shorten how long a result stays fresh.
+        cache_ttl_seconds: user
+            .cache_ttl_seconds
+            .map(|u| managed.cache_ttl_seconds.map_or(u, |m| u.min(m))),
     }
 }
 
@@ -456,9 +522,78 @@ mod tests {
     }
 
     #[test]
+    fn rate_limits_take_the_lower_count_per_window() {
+        let merged = tighten(
+            policy("rate_limits:\n  per_session: {per_minute: 120, per_hour: 1000}\n  tools:\n    run_select_sql: {per_minute: 30}\n    preview_table: {per_second: 5}\n"),
+            &policy("rate_limits:\n  per_session: {per_minute: 60, per_second: 10}\n  tools:\n    run_select_sql: {per_minute: 50, per_hour: 200}\n    query_table: {per_minute: 5}\n"),
+        );
+        let limits = &merged.rate_limits;
+        assert_eq!(
+            limits.per_session,
+            Some(RateLimit {
+                per_second: Some(10),
+                per_minute: Some(60),
+                per_hour: Some(1000),
+            })
+        );
+        let tool = |name: &str| limits.tools[name].clone();
+        assert_eq!(
+            tool("run_select_sql"),
+            RateLimit {
+                per_second: None,
+                per_minute: Some(30),
+                per_hour: Some(200),
+            }
+        );
+        assert_eq!(tool("preview_table").per_second, Some(5));
+        assert_eq!(tool("query_table").per_minute, Some(5));
+        let managed_only = tighten(
+            policy(""),
+            &policy("rate_limits: {per_session: {per_hour: 7}}"),
+        );
+        assert_eq!(
+            managed_only.rate_limits.per_session.unwrap().per_hour,
+            Some(7)
+        );
+        assert_eq!(
+            tighten(policy(""), &policy("")).rate_limits,
+            RateLimits::default()
+        );
+    }
+
+    #[test]
+    fn the_managed_file_can_switch_the_cache_off_but_not_on() {
+        let user_on = "cache: {enabled: true, max_entries: 1000}\nsources: {s: {tables: {t.a: {cache_ttl_seconds: 600}, t.b: {}}}}";
+        let off = tighten(policy(user_on), &policy("cache: {enabled: false}"));
+        assert_eq!(off.cache.enabled, Some(false));
+        let bounded = tighten(
+            policy(user_on),
+            &policy("cache: {enabled: true, max_entries: 10, max_bytes: 999999999999}\nsources: {s: {tables: {t.a: {cache_ttl_seconds: 60}, t.b: {cache_ttl_seconds: 60}}}}"),
+        );
+        assert_eq!(bounded.cache.enabled, Some(true));
+        assert_eq!(bounded.cache.max_entries, Some(10));
+        assert_eq!(bounded.cache.max_bytes, Some(builtin::CACHE_MAX_BYTES));
+        let tables = &bounded.sources["s"].tables;
+        assert_eq!(tables["t.a"].cache_ttl_seconds, Some(60));
+        assert_eq!(tables["t.b"].cache_ttl_seconds, None);
+        let not_on = tighten(policy(""), &policy("cache: {enabled: true}"));
+        assert_eq!(not_on.cache.enabled, None);
+    }
+
+    #[test]
+    fn the_session_row_budget_takes_the_lower_value() {
+        let merged = tighten(
+            policy("defaults: {max_session_rows: 5000}\nsources: {s: {defaults: {max_session_rows: 90000}}}"),
+            &policy("defaults: {max_session_rows: 1000}"),
+        );
+        assert_eq!(merged.defaults.max_session_rows, Some(1000));
+        assert_eq!(merged.sources["s"].defaults.max_session_rows, Some(1000));
+    }
+
+    #[test]
     fn the_user_cannot_loosen_anything() {
         let managed = policy(
-            "defaults: {max_limit: 100, query_timeout_seconds: 10}\nsecurity: {ban_select_star: true, deny_unapproved_join: true, max_join_tables: 2}\ntools: {run_select_sql: false}\nsources:\n  crm:\n    defaults: {max_limit: 50}\n    tables:\n      public.a:\n        allowed_columns: [x]\n        denied_columns: [z]\n        max_limit: 5\n        require_partition_filter: true\n        row_policies: [{role: r, predicate: 'x = 1'}]\n",
+            "defaults: {max_limit: 100, query_timeout_seconds: 10}\nrate_limits: {per_session: {per_minute: 30}, tools: {run_select_sql: {per_second: 2}}}\ncache: {enabled: false}\nsecurity: {ban_select_star: true, deny_unapproved_join: true, max_join_tables: 2}\ntools: {run_select_sql: false}\nsources:\n  crm:\n    defaults: {max_limit: 50}\n    tables:\n      public.a:\n        allowed_columns: [x]\n        denied_columns: [z]\n        max_limit: 5\n        require_partition_filter: true\n        row_policies: [{role: r, predicate: 'x = 1'}]\n",
         );
         let attempts = [
             "defaults: {max_limit: 100000, query_timeout_seconds: 3600}",
@@ -467,6 +602,8 @@ mod tests {
             "sources: {crm: {defaults: {max_limit: 9999}, security: {ban_select_star: false, max_join_tables: 50}}}",
             "sources: {crm: {tables: {public.a: {allowed_columns: [x, z, secret], max_limit: 1000, require_partition_filter: false}, public.secret: {}}}}",
             "sources: {other: {defaults: {max_limit: 5000}, security: {ban_select_star: false}, tables: {s.t: {}}}}",
+            "rate_limits: {per_session: {per_minute: 100000}, tools: {run_select_sql: {per_second: 1000}}}",
+            "cache: {enabled: true}",
         ];
         for attempt in attempts {
             let merged = tighten(policy(attempt), &managed);
@@ -489,6 +626,14 @@ mod tests {
                 Some(&false),
                 "{attempt}"
             );
+            let session = merged.rate_limits.per_session.as_ref().unwrap();
+            assert_eq!(session.per_minute, Some(30), "{attempt}");
+            assert_eq!(
+                merged.rate_limits.tools["run_select_sql"].per_second,
+                Some(2),
+                "{attempt}"
+            );
+            assert_eq!(merged.cache.enabled, Some(false), "{attempt}");
             if let Some(crm) = merged.sources.get("crm") {
                 let joins = crm
                     .security

@@ -31,8 +31,9 @@ pub use connections::{
     Connection, ConnectionsFile, EngineKind, MaxComputeConnection, PostgresConnection, SslMode,
 };
 pub use policy_file::{
-    AttributeValue, AuditSettings, AuditSync, DefaultPartition, Identity, Limits,
-    PartitionStrategy, PolicyFile, RowPolicy, Scalar, Security, SourcePolicy, TablePolicy,
+    AttributeValue, AuditSettings, AuditSync, CacheSettings, DefaultPartition, Identity, Limits,
+    PartitionStrategy, PolicyFile, RateLimit, RateLimits, RowPolicy, Scalar, Security,
+    SourcePolicy, TablePolicy,
 };
 
 /// Environment variable that overrides the config directory.

@@ -30,6 +30,12 @@ pub struct PolicyFile {
     /// Per-source tables and overrides.
     #[serde(default)]
     pub sources: BTreeMap<String, SourcePolicy>,
+    /// Call rate limits, per session and per tool (none unless set).
+    #[serde(default)]
+    pub rate_limits: RateLimits,
+    /// The in-memory result cache (off unless `enabled: true`).
+    #[serde(default)]
+    pub cache: CacheSettings,
 }
 
 /// The caller's identity, used by row policies.
@@ -95,6 +101,11 @@ pub struct Limits {
     /// MaxCompute: estimated bytes all queries of one session may scan.
     #[serde(default)]
     pub max_session_scan_bytes: Option<u64>,
+    /// Rows all query tools together may return from this source in one
+    /// session (`run_select_sql`, `preview_table`, `query_table`,
+    /// `run_metric_query`).
+    #[serde(default)]
+    pub max_session_rows: Option<u64>,
 }
 
 /// Security switches. `None` means "not set at this layer".
@@ -196,6 +207,10 @@ pub struct TablePolicy {
     /// default partition can be injected).
     #[serde(default)]
     pub require_partition_filter: bool,
+    /// Seconds a cached result of a query over this table stays fresh; a
+    /// table without it makes every query that reads it uncacheable.
+    #[serde(default)]
+    pub cache_ttl_seconds: Option<u64>,
 }
 
 /// A row filter that applies to callers holding `role`.
@@ -228,4 +243,53 @@ pub struct DefaultPartition {
 pub enum PartitionStrategy {
     /// The newest partition that holds data.
     MaxPt,
+}
+
+/// Call rate limits. A call must fit both the session's limit and its
+/// tool's; `None` / absent means no limit at this layer.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RateLimits {
+    /// Every tool call of the session together.
+    #[serde(default)]
+    pub per_session: Option<RateLimit>,
+    /// One tool's calls, keyed by tool name.
+    #[serde(default)]
+    pub tools: BTreeMap<String, RateLimit>,
+}
+
+/// Most calls per second, per minute and per hour; each window that is set
+/// holds on its own, and at least one must be set.
+///
+/// Fixed window lengths (rather than a free `calls` / `seconds` pair) make
+/// the managed merge exact: the stricter of two limits is the lower count
+/// of each window, and both layers' limits then hold at once.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RateLimit {
+    /// Most calls in any one second.
+    #[serde(default)]
+    pub per_second: Option<u64>,
+    /// Most calls in any one minute.
+    #[serde(default)]
+    pub per_minute: Option<u64>,
+    /// Most calls in any one hour.
+    #[serde(default)]
+    pub per_hour: Option<u64>,
+}
+
+/// The in-memory result cache. Which queries it may hold is decided per
+/// table (`cache_ttl_seconds`); this switches it on and bounds it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CacheSettings {
+    /// Whether results are cached at all (off unless `true`).
+    #[serde(default)]
+    pub enabled: Option<bool>,
+    /// Most results held; the least recently used goes first.
+    #[serde(default)]
+    pub max_entries: Option<u64>,
+    /// Most bytes of row data held; the least recently used goes first.
+    #[serde(default)]
+    pub max_bytes: Option<u64>,
 }

@@ -14,8 +14,8 @@ use std::path::Path;
 use super::parse::quoted_list;
 use super::yaml_tree::Node;
 use super::{
-    ConfigError, ConnectionsFile, EngineKind, Identity, JoinsFile, Limits, PolicyFile, TablePolicy,
-    TOOL_NAMES,
+    ConfigError, ConnectionsFile, EngineKind, Identity, JoinsFile, Limits, PolicyFile, RateLimit,
+    TablePolicy, TOOL_NAMES,
 };
 use crate::policy::builtin;
 
@@ -91,6 +91,8 @@ pub(crate) fn policy(
 ) -> Vec<ConfigError> {
     let mut report = Report::new(file, root);
     check_tools(&mut report, policy);
+    check_rate_limits(&mut report, policy);
+    check_cache(&mut report, policy);
     check_limits(&mut report, &["defaults"], &policy.defaults);
     check_join_tables(&mut report, &["security"], policy.security.max_join_tables);
     if policy.audit.retention_days == Some(0) {
@@ -163,8 +165,75 @@ fn check_tools(report: &mut Report<'_>, policy: &PolicyFile) {
     }
 }
 
+/// Rate limits: known tool names, and each limit with at least one
+/// window and no zero count.
+fn check_rate_limits(report: &mut Report<'_>, policy: &PolicyFile) {
+    let limits = &policy.rate_limits;
+    if let Some(limit) = &limits.per_session {
+        check_rate(report, &["rate_limits", "per_session"], limit);
+    }
+    for (tool, limit) in &limits.tools {
+        if !TOOL_NAMES.contains(&tool.as_str()) {
+            let node = report.key(&["rate_limits", "tools", tool]);
+            report.push(
+                node,
+                format!(
+                    "unknown tool `{tool}` in `rate_limits.tools`{}",
+                    suggestion(tool, TOOL_NAMES)
+                        .unwrap_or_else(|| format!("; the tools are {}", quoted_list(TOOL_NAMES)))
+                ),
+            );
+            continue;
+        }
+        check_rate(report, &["rate_limits", "tools", tool], limit);
+    }
+}
+
+fn check_rate(report: &mut Report<'_>, at: &[&str], limit: &RateLimit) {
+    let windows = [
+        ("per_second", limit.per_second),
+        ("per_minute", limit.per_minute),
+        ("per_hour", limit.per_hour),
+    ];
+    if windows.iter().all(|(_, count)| count.is_none()) {
+        let node = report.node(at);
+        report.push(
+            node,
+            "a rate limit needs at least one of `per_second`, `per_minute`, `per_hour`".into(),
+        );
+    }
+    for (window, count) in windows {
+        if count == Some(0) {
+            let node = report.node(&[at, &[window]].concat());
+            report.push(
+                node,
+                format!(
+                    "`{window}` must be at least 1; to stop a tool, switch it off under `tools:`"
+                ),
+            );
+        }
+    }
+}
+
+fn check_cache(report: &mut Report<'_>, policy: &PolicyFile) {
+    for (field, value) in [
+        ("max_entries", policy.cache.max_entries),
+        ("max_bytes", policy.cache.max_bytes),
+    ] {
+        if value == Some(0) {
+            let node = report.node(&["cache", field]);
+            report.push(
+                node,
+                format!(
+                    "`{field}` must be greater than 0; to turn the cache off, set `enabled: false`"
+                ),
+            );
+        }
+    }
+}
+
 /// The fields of [`Limits`] with their config names.
-fn limit_fields(limits: &Limits) -> [(&'static str, Option<u64>); 7] {
+fn limit_fields(limits: &Limits) -> [(&'static str, Option<u64>); 8] {
     [
         ("default_limit", limits.default_limit),
         ("max_limit", limits.max_limit),
@@ -173,6 +242,7 @@ fn limit_fields(limits: &Limits) -> [(&'static str, Option<u64>); 7] {
         ("max_result_bytes", limits.max_result_bytes),
         ("max_scan_bytes", limits.max_scan_bytes),
         ("max_session_scan_bytes", limits.max_session_scan_bytes),
+        ("max_session_rows", limits.max_session_rows),
     ]
 }
 
@@ -287,6 +357,14 @@ fn check_table(
     if table.max_limit == Some(0) {
         let node = report.node(&[at, &["max_limit"]].concat());
         report.push(node, "`max_limit` must be greater than 0".into());
+    }
+    if table.cache_ttl_seconds == Some(0) {
+        let node = report.node(&[at, &["cache_ttl_seconds"]].concat());
+        report.push(
+            node,
+            "`cache_ttl_seconds` must be greater than 0; leave it out to never cache this table"
+                .into(),
+        );
     }
     for (i, row_policy) in table.row_policies.iter().enumerate() {
         let item = report.item(&[at, &["row_policies"]].concat(), i);

@@ -471,6 +471,16 @@ impl CheckedQuery {
         self.applied_limit
     }
 
+    /// Lower the row limit to `cap` (a session row budget's remainder);
+    /// true when that changed it. The engines stop reading at
+    /// [`Self::applied_limit`] + 1 rows whatever the SQL's `LIMIT`, so
+    /// truncation is still reported truthfully.
+    pub fn cap_rows(&mut self, cap: u64) -> bool {
+        let lowered = cap < self.applied_limit;
+        self.applied_limit = self.applied_limit.min(cap);
+        lowered
+    }
+
     /// Partition values chosen by default, by table key.
     pub fn partitions_used(&self) -> &BTreeMap<String, String> {
         &self.partitions_used

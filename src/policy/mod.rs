@@ -18,7 +18,8 @@
 use std::time::Duration;
 
 use crate::config::{
-    Config, EngineKind, Identity, JoinDef, Limits, RowPolicy, Security, SourcePolicy, TablePolicy,
+    Config, EngineKind, Identity, JoinDef, Limits, RateLimits, RowPolicy, Security, SourcePolicy,
+    TablePolicy,
 };
 
 /// Built-in limits, used where no layer of config sets one.
@@ -39,6 +40,10 @@ pub mod builtin {
     pub const BAN_SELECT_STAR: bool = false;
     /// Whether joins must be approved in `catalog/joins.yaml`.
     pub const DENY_UNAPPROVED_JOIN: bool = true;
+    /// Most results the result cache holds.
+    pub const CACHE_MAX_ENTRIES: u64 = 256;
+    /// Most bytes of row data the result cache holds.
+    pub const CACHE_MAX_BYTES: u64 = 64 * 1024 * 1024;
 }
 
 /// The merged policy of one process.
@@ -65,6 +70,17 @@ pub struct EffectiveLimits {
     pub max_scan_bytes: Option<u64>,
     /// Estimated bytes one session may scan (MaxCompute), if budgeted.
     pub max_session_scan_bytes: Option<u64>,
+    /// Rows the query tools together may return in one session, if budgeted.
+    pub max_session_rows: Option<u64>,
+}
+
+/// The result cache's bounds, when policy switches it on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CacheBounds {
+    /// Most results held.
+    pub max_entries: u64,
+    /// Most bytes of row data held.
+    pub max_bytes: u64,
 }
 
 /// Security switches with every layer applied.
@@ -122,6 +138,20 @@ impl Policy {
         &self.identity
     }
 
+    /// The call rate limits (empty when policy sets none).
+    pub fn rate_limits(&self) -> &RateLimits {
+        &self.config.policy.rate_limits
+    }
+
+    /// The result cache's bounds, or `None` when policy leaves it off.
+    pub fn result_cache(&self) -> Option<CacheBounds> {
+        let cache = &self.config.policy.cache;
+        (cache.enabled == Some(true)).then(|| CacheBounds {
+            max_entries: cache.max_entries.unwrap_or(builtin::CACHE_MAX_ENTRIES),
+            max_bytes: cache.max_bytes.unwrap_or(builtin::CACHE_MAX_BYTES),
+        })
+    }
+
     /// The rules of one configured source, or `None` when no connection of
     /// that name exists.
     pub fn source(&self, name: &str) -> Option<SourceRules<'_>> {
@@ -153,6 +183,7 @@ fn effective_limits(global: &Limits, source: Option<&Limits>) -> EffectiveLimits
         max_result_bytes: pick(|l| l.max_result_bytes).unwrap_or(builtin::MAX_RESULT_BYTES),
         max_scan_bytes: pick(|l| l.max_scan_bytes),
         max_session_scan_bytes: pick(|l| l.max_session_scan_bytes),
+        max_session_rows: pick(|l| l.max_session_rows),
     }
 }
 
@@ -271,6 +302,18 @@ impl<'a> SourceRules<'a> {
                 })
             })
             .collect()
+    }
+
+    /// How long a result of a query over `tables` may be served from the
+    /// cache: the shortest `cache_ttl_seconds` among them, or `None` (never
+    /// cached) when any of them has none or there are no tables.
+    pub fn cache_ttl(&self, tables: &[String]) -> Option<Duration> {
+        let mut shortest: Option<u64> = None;
+        for table in tables {
+            let ttl = self.table(table)?.cache_ttl_seconds?;
+            shortest = Some(shortest.map_or(ttl, |s| s.min(ttl)));
+        }
+        shortest.map(Duration::from_secs)
     }
 
     /// The most restrictive row limit for a query over `tables`: the

@@ -16,13 +16,13 @@ identity:
   user_id: alice
   roles: [analyst, region_manager]
   attributes: {region_codes: [EAST, NORTH]}
-defaults: {default_limit: 50, max_limit: 400}
+defaults: {default_limit: 50, max_limit: 400, max_session_rows: 1000}
 security: {ban_select_star: true}
 tools: {estimate_query_cost: false}
 sources:
   crm:
     security: {max_join_tables: 5}
-    defaults: {max_limit: 300}
+    defaults: {max_limit: 300, max_session_rows: 200}
     tables:
       public.orders:
         allowed_columns: [order_id, customer_id, region_code, amount]
@@ -33,7 +33,8 @@ sources:
           - {role: auditor, predicate: "false", max_limit: 1}
       public.customers:
         denied_columns: [phone]
-      public.products: {}
+        cache_ttl_seconds: 300
+      public.products: {cache_ttl_seconds: 60}
   dw:
     tables:
       Saky_DW.Orders_DF: {}
@@ -164,4 +165,35 @@ fn row_limit_is_the_minimum_of_every_layer() {
     assert_eq!(crm.row_limit(&["public.customers"], Some(250)), 250);
     assert_eq!(crm.row_limit(&["public.orders"], Some(250)), 150);
     assert_eq!(crm.row_limit(&["public.orders"], Some(10)), 10);
+}
+
+#[test]
+fn the_session_row_budget_layers_like_other_limits() {
+    let p = policy();
+    assert_eq!(p.source("crm").unwrap().limits.max_session_rows, Some(200));
+    assert_eq!(p.source("dw").unwrap().limits.max_session_rows, Some(1000));
+}
+
+#[test]
+fn a_query_is_cacheable_only_when_every_table_has_a_ttl() {
+    let p = policy();
+    let crm = p.source("crm").unwrap();
+    let keys = |ks: &[&str]| ks.iter().map(|k| k.to_string()).collect::<Vec<_>>();
+    assert_eq!(
+        crm.cache_ttl(&keys(&["public.customers"])),
+        Some(Duration::from_secs(300))
+    );
+    assert_eq!(
+        crm.cache_ttl(&keys(&["public.customers", "public.products"])),
+        Some(Duration::from_secs(60))
+    );
+    assert_eq!(
+        crm.cache_ttl(&keys(&["public.customers", "public.orders"])),
+        None
+    );
+    assert_eq!(crm.cache_ttl(&[]), None);
+    assert_eq!(crm.cache_ttl(&keys(&["public.unlisted"])), None);
+    // The cache itself is off unless policy switches it on.
+    assert_eq!(p.result_cache(), None);
+    assert!(p.rate_limits().per_session.is_none());
 }

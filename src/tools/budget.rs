@@ -1,5 +1,7 @@
-//! The scan budget: `max_scan_bytes` per query and `max_session_scan_bytes`
-//! per session, checked against the engine's estimate before a query runs.
+//! The session budgets: the scan budget (`max_scan_bytes` per query and
+//! `max_session_scan_bytes` per session, checked against the engine's
+//! estimate before a query runs) and the row budget (`max_session_rows`:
+//! rows all query tools together may return from a source in a session).
 //!
 //! What it does not do: estimate anything itself, or look at the SQL. The
 //! engine's `estimate` of the gate's rendering is the only input; when a
@@ -12,6 +14,13 @@
 //! the query is sent, so two concurrent calls cannot both squeeze under the
 //! session budget, and a query that fails after it was sent (a timeout, a
 //! cancellation) still counts: it may have scanned.
+//!
+//! The row budget works the same way: a query reserves its row limit,
+//! clamped to what is left, before it runs, and gives back what it did not
+//! return once it is done (all of it when it fails). So concurrent calls
+//! cannot overdraw it either, and a query that returns 3 rows of an allowed
+//! 100 costs 3. Rows served from the result cache count like any others;
+//! the scan budget is not charged for them (nothing was scanned).
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -78,6 +87,110 @@ impl ScanLedger {
         *total = total.saturating_add(bytes);
         Ok(())
     }
+}
+
+/// Rows returned (or reserved by queries in flight) in one session, per
+/// source.
+#[derive(Debug, Default)]
+pub(crate) struct RowLedger {
+    used: Mutex<HashMap<String, u64>>,
+}
+
+/// Rows reserved for one query; what is not [`settle`](Self::settle)d is
+/// given back when it is dropped (a failed or cancelled query).
+#[derive(Debug)]
+pub(crate) struct RowReservation<'a> {
+    ledger: &'a RowLedger,
+    source: String,
+    /// Rows the query may return.
+    granted: u64,
+    /// Rows still held (0 once settled, or when no budget is set).
+    held: u64,
+}
+
+impl RowLedger {
+    /// Rows counted against `source` so far.
+    pub(crate) fn used(&self, source: &str) -> u64 {
+        let used = self.used.lock().unwrap_or_else(|p| p.into_inner());
+        used.get(source).copied().unwrap_or(0)
+    }
+
+    /// Reserve up to `wanted` rows of `source`'s budget `max`: the
+    /// reservation grants `wanted` or what is left, whichever is less. With
+    /// nothing left the query is refused; with no budget everything is
+    /// granted and nothing is counted.
+    pub(crate) fn reserve(
+        &self,
+        source: &str,
+        max: Option<u64>,
+        wanted: u64,
+    ) -> Result<RowReservation<'_>, ToolError> {
+        let Some(max) = max else {
+            return Ok(RowReservation {
+                ledger: self,
+                source: source.to_string(),
+                granted: wanted,
+                held: 0,
+            });
+        };
+        let mut used = self
+            .used
+            .lock()
+            .map_err(|_| ToolError::internal("row ledger lock poisoned"))?;
+        let total = used.entry(source.to_string()).or_insert(0);
+        let left = max.saturating_sub(*total);
+        if left == 0 {
+            return Err(rows_exhausted(source, max));
+        }
+        let granted = wanted.min(left);
+        *total += granted;
+        Ok(RowReservation {
+            ledger: self,
+            source: source.to_string(),
+            granted,
+            held: granted,
+        })
+    }
+
+    fn give_back(&self, source: &str, rows: u64) {
+        if rows == 0 {
+            return;
+        }
+        let mut used = self.used.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(total) = used.get_mut(source) {
+            *total = total.saturating_sub(rows);
+        }
+    }
+}
+
+impl RowReservation<'_> {
+    /// Rows the query may return.
+    pub(crate) fn granted(&self) -> u64 {
+        self.granted
+    }
+
+    /// The query returned `rows`: keep those, give back the rest.
+    pub(crate) fn settle(mut self, rows: u64) {
+        let unused = self.held.saturating_sub(rows);
+        self.ledger.give_back(&self.source, unused);
+        self.held = 0;
+    }
+}
+
+impl Drop for RowReservation<'_> {
+    fn drop(&mut self) {
+        self.ledger.give_back(&self.source, self.held);
+    }
+}
+
+fn rows_exhausted(source: &str, max: u64) -> ToolError {
+    ToolError::new(
+        ErrorCode::CostBudgetExceeded,
+        format!(
+            "This session has already received {max} row(s) from `{source}`, its whole row budget (`max_session_rows`), so the query was not run"
+        ),
+        "Answer from the rows already returned, or let the database aggregate (GROUP BY with count, sum, avg) so an answer needs a few rows instead of many; `run_metric_query` returns one row per group. The budget is per session; only the administrator can raise it in `policy.yaml`",
+    )
 }
 
 /// Whether `limits` set any scan budget.
@@ -191,7 +304,47 @@ mod tests {
             max_result_bytes: 10,
             max_scan_bytes: query,
             max_session_scan_bytes: session,
+            max_session_rows: None,
         }
+    }
+
+    #[test]
+    fn the_row_budget_clamps_then_refuses() {
+        let ledger = RowLedger::default();
+        let first = ledger.reserve("crm", Some(25), 10).unwrap();
+        assert_eq!(first.granted(), 10);
+        first.settle(10);
+        // A query that returns fewer rows than it may costs only those.
+        let short = ledger.reserve("crm", Some(25), 10).unwrap();
+        short.settle(4);
+        assert_eq!(ledger.used("crm"), 14);
+        let clamped = ledger.reserve("crm", Some(25), 100).unwrap();
+        assert_eq!(clamped.granted(), 11);
+        clamped.settle(11);
+        let e = ledger.reserve("crm", Some(25), 1).unwrap_err();
+        assert_eq!(e.code, ErrorCode::CostBudgetExceeded);
+        assert!(e.message.contains("25 row(s) from `crm`"), "{}", e.message);
+        assert!(e.hint.contains("GROUP BY"), "{}", e.hint);
+        // Each source has its own budget; no budget counts nothing.
+        assert_eq!(ledger.reserve("dw", Some(5), 9).unwrap().granted(), 5);
+        let free = ledger.reserve("crm", None, 1000).unwrap();
+        assert_eq!(free.granted(), 1000);
+        free.settle(1000);
+        assert_eq!(ledger.used("crm"), 25);
+    }
+
+    #[test]
+    fn a_failed_or_concurrent_query_cannot_overdraw_the_row_budget() {
+        let ledger = RowLedger::default();
+        let a = ledger.reserve("crm", Some(150), 100).unwrap();
+        let b = ledger.reserve("crm", Some(150), 100).unwrap();
+        assert_eq!((a.granted(), b.granted()), (100, 50));
+        assert!(ledger.reserve("crm", Some(150), 1).is_err());
+        // A query that failed (its reservation dropped) gives all of it back.
+        drop(a);
+        assert_eq!(ledger.used("crm"), 50);
+        b.settle(50);
+        assert_eq!(ledger.used("crm"), 50);
     }
 
     #[test]

@@ -8,6 +8,7 @@
 //! `data_handling` sentence. An internal error shows no detail here.
 
 use std::collections::BTreeMap;
+use std::time::Duration;
 
 use serde::Serialize;
 use serde_json::{json, Value};
@@ -47,6 +48,26 @@ pub(crate) struct CallFacts {
     /// The SQL that ran, as the gate printed it (audit only).
     #[serde(skip)]
     pub rewritten_sql: Option<String>,
+    /// How old the result was, when it came from the result cache.
+    #[serde(skip)]
+    pub cache_age: Option<Duration>,
+    /// Where the source's session row budget stands after this call, when
+    /// one is set.
+    pub session_rows: Option<SessionRows>,
+}
+
+/// A source's session row budget (`max_session_rows`) after a call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub(crate) struct SessionRows {
+    /// The budget.
+    pub max_session_rows: u64,
+    /// Rows returned from the source in this session so far, this call's
+    /// included.
+    pub used: u64,
+    /// Rows the session may still get from the source.
+    pub remaining: u64,
+    /// Whether the budget lowered this call's row limit.
+    pub limited_this_call: bool,
 }
 
 /// A tool's successful answer, before the pipeline wraps it.
@@ -79,7 +100,7 @@ pub(crate) fn render(
     outcome: &Result<ToolSuccess, ToolError>,
     facts: &CallFacts,
 ) -> ToolOutput {
-    let metadata = json!({
+    let mut metadata = json!({
         "request_id": ids.request_id,
         "tool_name": ids.tool_name,
         "timestamp": ids.timestamp,
@@ -91,7 +112,19 @@ pub(crate) fn render(
         "truncated": facts.truncated,
         "applied_limit": facts.applied_limit,
         "partitions_used": facts.partitions_used,
+        "cached": facts.cache_age.is_some(),
     });
+    if let Some(metadata) = metadata.as_object_mut() {
+        if let Some(age) = facts.cache_age {
+            metadata.insert(
+                "cache_age_seconds".into(),
+                json!((age.as_secs_f64() * 1000.0).round() / 1000.0),
+            );
+        }
+        if let Some(rows) = facts.session_rows {
+            metadata.insert("session_row_budget".into(), json!(rows));
+        }
+    }
     match outcome {
         Ok(success) => ToolOutput {
             envelope: json!({

@@ -10,12 +10,15 @@
 
 mod args;
 mod budget;
+mod cache;
 mod catalog;
+mod clock;
 mod engines;
 mod envelope;
 mod fence;
 mod pipeline;
 mod query;
+mod rate;
 mod record;
 mod semantic;
 mod session;
@@ -25,6 +28,8 @@ use schemars::JsonSchema;
 
 use crate::semantic::args as sem;
 
+pub use cache::ResultCache;
+pub use clock::Clock;
 pub use engines::ConfiguredEngines;
 pub use envelope::ToolOutput;
 pub use fence::DATA_HANDLING;

@@ -1,11 +1,16 @@
-//! The one call pipeline, written once: audit, envelope and timing,
-//! argument parsing, policy and gate, engine.
+//! The one call pipeline, written once: audit, envelope and timing, rate
+//! limits, argument parsing, policy and gate, engine.
 //!
 //! Every path ends in [`Session::call`] returning a [`ToolOutput`] after the
 //! audit record is appended: an unknown tool, a disabled tool, bad
 //! arguments and even a panic inside a tool are results, not crashes or
 //! protocol errors. If the audit append fails, the call fails with
 //! `INTERNAL_ERROR` and its data is dropped, so nothing runs unaudited.
+//!
+//! Rate limits (`rate_limits` in policy, see [`super::rate`]) are checked
+//! as soon as the tool is known to exist and be switched on, before its
+//! arguments are parsed: a refused call does no work and touches no engine,
+//! and is audited like every other call.
 
 use std::panic::AssertUnwindSafe;
 use std::time::Instant;
@@ -102,6 +107,7 @@ impl Session {
                 ),
             ));
         }
+        self.rate().admit(tool, self.now())?;
         match tool {
             "list_sources" => catalog::list_sources(self, parse(tool, raw)?, facts),
             "list_allowed_tables" => catalog::list_allowed_tables(self, parse(tool, raw)?, facts),

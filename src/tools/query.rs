@@ -4,9 +4,14 @@
 //! Both tools take the same path through the gate: prepare (parse, resolve
 //! and allow tables), gather table facts from the session cache or the
 //! engine, check and rewrite. Only then does the engine see anything, and it
-//! sees the gate's rendering, never the agent's text. On a source with a
-//! scan budget, `run_select_sql` is admitted by the estimate first (see
-//! [`super::budget`]).
+//! sees the gate's rendering, never the agent's text.
+//!
+//! [`run_admitted`] is the one step every row-returning tool ends in
+//! (`run_select_sql`, `preview_table`, `query_table`, `run_metric_query`),
+//! so none of them can skip what it enforces, in this order: the session
+//! row budget (the row limit is clamped to what is left, or the query is
+//! refused), the result cache (a fresh entry is served without the engine
+//! or the scan budget), the scan budget (see [`super::budget`]), the engine.
 
 use serde_json::json;
 
@@ -18,7 +23,8 @@ use crate::policy::EffectiveLimits;
 
 use super::args::{positive_limit, SqlArgs};
 use super::budget;
-use super::envelope::{CallFacts, ToolSuccess};
+use super::cache::CacheKey;
+use super::envelope::{CallFacts, SessionRows, ToolSuccess};
 use super::pipeline::CallContext;
 use super::session::Session;
 
@@ -30,24 +36,88 @@ pub(crate) async fn run_select_sql(
     facts: &mut CallFacts,
 ) -> Result<ToolSuccess, ToolError> {
     let (engine, checked, limits) = check(session, &args, facts).await?;
-    let source = facts.source.as_deref().unwrap_or_default();
-    let result = run_admitted(session, source, &limits, &engine, &checked, ctx).await?;
-    Ok(query_success(facts, &checked, result))
+    let source = facts.source.clone().unwrap_or_default();
+    let ran = run_admitted(session, &source, &limits, &engine, checked, ctx, facts).await?;
+    Ok(query_success(facts, &ran.checked, ran.result))
 }
 
-/// Admit a checked query against its source's scan budget, then run it:
-/// the one way every tool (raw SQL, preview, metrics, structured reads)
-/// sends a query to an engine, so none can skip the budget.
+/// A query that ran (or was served from the cache).
+pub(crate) struct Ran {
+    /// The query as admitted: its row limit may have been lowered to the
+    /// session row budget's remainder.
+    pub checked: CheckedQuery,
+    /// Its rows.
+    pub result: QueryResult,
+}
+
+/// Admit a checked query against its source's row and scan budgets, then
+/// serve it from the result cache or run it: the one way every tool (raw
+/// SQL, preview, metrics, structured reads) sends a query to an engine, so
+/// none can skip a budget or the cache's rules.
 pub(crate) async fn run_admitted(
     session: &Session,
     source: &str,
     limits: &EffectiveLimits,
     engine: &SharedEngine,
-    checked: &CheckedQuery,
+    mut checked: CheckedQuery,
     ctx: &CallContext,
-) -> Result<QueryResult, ToolError> {
-    budget::admit(session.scanned(), source, limits, engine, checked).await?;
-    engine.run(checked, ctx.run_context()).await
+    facts: &mut CallFacts,
+) -> Result<Ran, ToolError> {
+    let reservation =
+        session
+            .rows()
+            .reserve(source, limits.max_session_rows, checked.applied_limit())?;
+    let limited = checked.cap_rows(reservation.granted());
+    facts.applied_limit = Some(checked.applied_limit());
+    let cache = cache_slot(session, source, &checked);
+    let cached = cache
+        .as_ref()
+        .and_then(|(key, _)| session.result_cache()?.get(key, session.now()));
+    let result = match cached {
+        Some(hit) => {
+            facts.cache_age = Some(hit.age);
+            hit.result
+        }
+        None => {
+            budget::admit(session.scanned(), source, limits, engine, &checked).await?;
+            let result = engine.run(&checked, ctx.run_context()).await?;
+            if let (Some((key, ttl)), Some(store)) = (cache, session.result_cache()) {
+                store.put(key, &result, ttl, session.now());
+            }
+            result
+        }
+    };
+    reservation.settle(result.rows.len() as u64);
+    facts.session_rows = limits.max_session_rows.map(|max| {
+        let used = session.rows().used(source);
+        SessionRows {
+            max_session_rows: max,
+            used,
+            remaining: max.saturating_sub(used),
+            limited_this_call: limited,
+        }
+    });
+    Ok(Ran { checked, result })
+}
+
+/// The cache key and time to live of `checked`, when the session caches
+/// results and every table the query reads has a TTL.
+fn cache_slot(
+    session: &Session,
+    source: &str,
+    checked: &CheckedQuery,
+) -> Option<(CacheKey, std::time::Duration)> {
+    session.result_cache()?;
+    let rules = session.policy().source(source)?;
+    let ttl = rules.cache_ttl(checked.tables_used())?;
+    let policy = session.policy();
+    let key = CacheKey::new(
+        source,
+        checked,
+        policy.identity(),
+        &policy.config().policy_sha256,
+    );
+    Some((key, ttl))
 }
 
 /// `estimate_query_cost`: the gate plus the engine's estimate, no execution.
@@ -152,11 +222,28 @@ pub(crate) fn query_success(
     let rows = result.rows.len() as u64;
     facts.row_count = Some(rows);
     facts.truncated = result.truncation.is_some() || result.cells_truncated > 0;
-    let truncation = match result.truncation {
-        Some(Truncation::RowLimit) => "yes (more rows exist than the applied limit)",
-        Some(Truncation::ResultBytes) => "yes (result byte cap reached)",
-        None if result.cells_truncated > 0 => "cells only (long values were cut)",
-        None => "no",
+    let budget_cut = facts.session_rows.filter(|r| r.limited_this_call);
+    let truncation = match (result.truncation, budget_cut) {
+        (Some(Truncation::RowLimit), Some(rows)) => format!(
+            "yes (the applied limit was lowered to the {} row(s) left of this session's row budget of {} for this source, `max_session_rows`, and more rows exist)",
+            checked.applied_limit(),
+            rows.max_session_rows
+        ),
+        (Some(Truncation::RowLimit), None) => {
+            "yes (more rows exist than the applied limit)".to_string()
+        }
+        (Some(Truncation::ResultBytes), _) => "yes (result byte cap reached)".to_string(),
+        (None, _) if result.cells_truncated > 0 => {
+            "cells only (long values were cut)".to_string()
+        }
+        (None, _) => "no".to_string(),
+    };
+    let cached = match facts.cache_age {
+        Some(age) => format!(
+            ", served from the result cache ({:.0} s old)",
+            age.as_secs_f64()
+        ),
+        None => String::new(),
     };
     let partitions = if checked.partitions_used().is_empty() {
         "none".to_string()
@@ -170,7 +257,7 @@ pub(crate) fn query_success(
     };
     ToolSuccess {
         summary: format!(
-            "source `{}`: {rows} row(s), truncated: {truncation}, applied limit {}, default partitions: {partitions}",
+            "source `{}`: {rows} row(s), truncated: {truncation}, applied limit {}, default partitions: {partitions}{cached}",
             facts.source.as_deref().unwrap_or("?"),
             checked.applied_limit(),
         ),

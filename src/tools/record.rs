@@ -70,6 +70,7 @@ pub(crate) fn build(
     record.columns_used.clone_from(&facts.columns_used);
     record.row_count = facts.row_count;
     record.truncated = facts.row_count.map(|_| facts.truncated);
+    record.cache_hit = facts.cache_age.is_some();
     if let Some(error) = error {
         record.fail(error);
         if record.error_detail.is_none() {

@@ -25,7 +25,7 @@ use crate::semantic::{self, GatedQuery, MetricQuery};
 use super::args::positive_limit;
 use super::envelope::{CallFacts, ToolSuccess};
 use super::pipeline::CallContext;
-use super::query::{note_checked, query_success, run_admitted};
+use super::query::{note_checked, query_success, run_admitted, Ran};
 use super::session::Session;
 
 /// `list_domains`: every domain with its metrics.
@@ -174,8 +174,17 @@ pub(crate) async fn run_metric_query(
     let query = compile_metric(session, &args)?;
     let rules = session.source(Some(query.source()))?;
     let (engine, checked) = gate_compiled(session, &rules, &query, facts).await?;
-    let result = run_admitted(session, rules.name, &rules.limits, &engine, &checked, ctx).await?;
-    Ok(query_success(facts, &checked, result))
+    let ran = run_admitted(
+        session,
+        rules.name,
+        &rules.limits,
+        &engine,
+        checked,
+        ctx,
+        facts,
+    )
+    .await?;
+    Ok(query_success(facts, &ran.checked, ran.result))
 }
 
 /// `query_table`: a structured read of one table, one page at a time.
@@ -191,7 +200,16 @@ pub(crate) async fn query_table(
     let key = session.cursor_key();
     let query = semantic::compile_query_table(&rules, key, &args)?;
     let (engine, checked) = gate_compiled(session, &rules, &query, facts).await?;
-    let result = run_admitted(session, rules.name, &rules.limits, &engine, &checked, ctx).await?;
+    let Ran { checked, result } = run_admitted(
+        session,
+        rules.name,
+        &rules.limits,
+        &engine,
+        checked,
+        ctx,
+        facts,
+    )
+    .await?;
     // Only a cut at the row limit means another page exists; a byte cap
     // cut the page itself and paging on would skip the rows it dropped.
     let more = matches!(result.truncation, Some(Truncation::RowLimit));

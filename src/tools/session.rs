@@ -8,8 +8,10 @@
 //! Table columns and default partitions are cached per session, so `max_pt`
 //! is resolved once per table. The semantic catalog and the key that signs
 //! `query_table` cursors are also fixed per session: loaded (or drawn) once
-//! when the session starts, never per call. The scan ledger keeps the
-//! session's spent scan budget per source.
+//! when the session starts, never per call. The scan and row ledgers keep
+//! the session's spent budgets per source; the rate limiter, the result
+//! cache (when policy switches it on) and the clock they read are per
+//! session too.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};
@@ -22,7 +24,10 @@ use crate::guard::TableFacts;
 use crate::policy::{Policy, SourceRules};
 use crate::semantic::CursorKey;
 
-use super::budget::ScanLedger;
+use super::budget::{RowLedger, ScanLedger};
+use super::cache::ResultCache;
+use super::clock::{Clock, SystemClock};
+use super::rate::RateLimiter;
 use super::record::{AuditSink, Caller};
 
 /// Makes the engine of one source; called at most once per source and
@@ -44,6 +49,10 @@ pub struct Session {
     catalog: Result<SemanticCatalog, String>,
     cursor_key: CursorKey,
     scanned: ScanLedger,
+    rows: RowLedger,
+    rate: RateLimiter,
+    cache: Option<Arc<ResultCache>>,
+    clock: Arc<dyn Clock>,
 }
 
 impl Session {
@@ -69,6 +78,10 @@ impl Session {
                 .collect::<Vec<_>>()
                 .join("; ")
         });
+        let rate = RateLimiter::new(policy.rate_limits());
+        let cache = policy
+            .result_cache()
+            .map(|bounds| Arc::new(ResultCache::new(bounds)));
         Self {
             policy,
             factory,
@@ -80,7 +93,29 @@ impl Session {
             catalog,
             cursor_key: CursorKey::random(),
             scanned: ScanLedger::default(),
+            rows: RowLedger::default(),
+            rate,
+            cache,
+            clock: Arc::new(SystemClock::default()),
         }
+    }
+
+    /// Read time from `clock` (rate limits and cache ages) instead of the
+    /// system's monotonic clock; tests move it by hand.
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// Keep results in `cache` (which other sessions may share; its key
+    /// holds identity and policy hash, so they never see each other's
+    /// results). Only when policy switches the cache on: a session whose
+    /// policy leaves it off caches nothing.
+    pub fn with_result_cache(mut self, cache: Arc<ResultCache>) -> Self {
+        if self.cache.is_some() {
+            self.cache = Some(cache);
+        }
+        self
     }
 
     /// Record the client's name and version (from `initialize`).
@@ -123,6 +158,26 @@ impl Session {
     /// The estimated bytes this session's queries were admitted to scan.
     pub(crate) fn scanned(&self) -> &ScanLedger {
         &self.scanned
+    }
+
+    /// Rows this session's queries returned so far, per source.
+    pub(crate) fn rows(&self) -> &RowLedger {
+        &self.rows
+    }
+
+    /// The session's call rate limits.
+    pub(crate) fn rate(&self) -> &RateLimiter {
+        &self.rate
+    }
+
+    /// The result cache, when policy switches it on.
+    pub(crate) fn result_cache(&self) -> Option<&ResultCache> {
+        self.cache.as_deref()
+    }
+
+    /// The clock rate limits and the cache read.
+    pub(crate) fn now(&self) -> std::time::Duration {
+        self.clock.now()
     }
 
     pub(crate) fn audit(&self) -> &dyn AuditSink {

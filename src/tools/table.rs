@@ -154,6 +154,15 @@ pub(crate) async fn preview_table(
         .await?;
     let checked = Gate::new(&rules).preview(&key, &table_facts, Some(limit))?;
     note_checked(facts, &checked);
-    let result = run_admitted(session, rules.name, &rules.limits, &engine, &checked, ctx).await?;
-    Ok(query_success(facts, &checked, result))
+    let ran = run_admitted(
+        session,
+        rules.name,
+        &rules.limits,
+        &engine,
+        checked,
+        ctx,
+        facts,
+    )
+    .await?;
+    Ok(query_success(facts, &ran.checked, ran.result))
 }
