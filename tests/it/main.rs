@@ -10,6 +10,7 @@ mod audit;
 mod cli;
 mod config;
 mod gate_corpus;
+mod limits;
 mod mc_emulator;
 mod mc_engine;
 mod pg_engine;
