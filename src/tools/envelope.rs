@@ -252,15 +252,45 @@ mod tests {
             "truncated",
             "applied_limit",
             "partitions_used",
+            "cached",
         ] {
             assert!(env["metadata"].get(key).is_some(), "metadata.{key}");
         }
+        assert_eq!(env["metadata"]["cached"], false);
+        assert!(env["metadata"].get("cache_age_seconds").is_none());
+        assert!(env["metadata"].get("session_row_budget").is_none());
         assert_eq!(env["metadata"]["latency_ms"], 1.235);
         assert!(out.text.starts_with("1 row\n<untrusted-data-"));
         assert!(out
             .text
             .contains("columns: [\"order_id\"]\n[1]\n</untrusted-data-"));
         assert!(out.text.ends_with(DATA_HANDLING));
+    }
+
+    #[test]
+    fn a_cache_hit_and_a_row_budget_show_in_metadata() {
+        let success = ToolSuccess {
+            data: json!({"columns": [], "rows": []}),
+            summary: "0 rows".into(),
+        };
+        let facts = CallFacts {
+            cache_age: Some(Duration::from_millis(12_345)),
+            session_rows: Some(SessionRows {
+                max_session_rows: 100,
+                used: 40,
+                remaining: 60,
+                limited_this_call: false,
+            }),
+            ..facts()
+        };
+        let out = render(&ids(), &Ok(success), &facts);
+        let metadata = &out.envelope["metadata"];
+        assert_eq!(metadata["cached"], true);
+        assert_eq!(metadata["cache_age_seconds"], 12.345);
+        assert_eq!(
+            metadata["session_row_budget"],
+            json!({"max_session_rows": 100, "used": 40, "remaining": 60, "limited_this_call": false})
+        );
     }
 
     #[test]
