@@ -160,6 +160,8 @@ pub(crate) async fn estimate_query_cost(
                 "session_scanned_bytes": budget.spent,
                 "session_remaining_bytes": remaining,
                 "within_budget": within_budget(estimate.input_bytes, &limits, remaining),
+                "max_session_rows": limits.max_session_rows,
+                "session_rows_used": session.rows().used(source),
             },
         }),
     })

@@ -332,10 +332,20 @@ async fn the_row_budget_spans_every_query_tool_and_clamps_the_last_query() {
         assert_eq!(record.outcome, Outcome::Denied, "{tool}");
         assert_eq!(record.row_count, None, "{tool}");
     }
-    // Tools that return no table rows still work.
+    // Tools that return no table rows still work, and the estimate shows
+    // where the budget stands.
     ok(&h
         .call("describe_table", json!({"table": "public.orders"}))
         .await);
+    let estimate = h
+        .call(
+            "estimate_query_cost",
+            sql("SELECT region_code FROM regions"),
+        )
+        .await;
+    let budget = &ok(&estimate)["data"]["budget"];
+    assert_eq!(budget["max_session_rows"], 30);
+    assert_eq!(budget["session_rows_used"], 30);
 }
 
 const CACHE: &str = "
