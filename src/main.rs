@@ -41,5 +41,6 @@ async fn run(cli: Cli) -> ExitStatus {
         Command::Install(args) => cli::install::run_install(dir, args),
         Command::Uninstall(args) => cli::install::run_uninstall(dir, args),
         Command::Completions(args) => cli::completions::run(args),
+        Command::Schema(args) => cli::schema::run(args),
     }
 }

@@ -16,6 +16,7 @@ pub mod install;
 pub mod logging;
 pub mod printer;
 pub mod query;
+pub mod schema;
 pub mod serve;
 pub mod session;
 
@@ -89,6 +90,10 @@ pub enum Command {
     /// Print a shell completion script (bash, zsh, fish, powershell,
     /// elvish).
     Completions(completions::CompletionsArgs),
+    /// Print or write the config files' JSON Schemas (for developers:
+    /// `sqlwarden schema --out config/schema`).
+    #[command(hide = true)]
+    Schema(schema::SchemaArgs),
 }
 
 /// How a command ended, as the process exit code.
