@@ -4,11 +4,13 @@
 //! Both clients get the same server entry ([`ServerEntry`]): the absolute
 //! path of the running executable, plus `--config-dir DIR` when a config
 //! directory was given, so several profiles can sit side by side under
-//! different `--name`s. [`desktop`] edits Claude Desktop's JSON file;
-//! [`code`] runs (or prints) Claude Code's own `claude mcp` command.
+//! different `--name`s. [`desktop`] edits Claude Desktop's JSON file
+//! (the document edits themselves are [`merge`]); [`code`] runs (or
+//! prints) Claude Code's own `claude mcp` command.
 
 pub mod code;
 pub mod desktop;
+pub mod merge;
 mod write;
 
 use std::path::{Path, PathBuf};
