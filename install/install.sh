@@ -34,7 +34,7 @@ while [ $# -gt 0 ]; do
     --config-dir) need_value "$@"; config_dir="$2"; shift 2 ;;
     --root) need_value "$@"; root="$2"; shift 2 ;;
     --debug) debug="--debug"; shift ;;
-    -h|--help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) die "unknown option '$1' (see --help)" ;;
   esac
 done
