@@ -38,5 +38,9 @@ async fn run(cli: Cli) -> ExitStatus {
         Command::Auth(args) => cli::auth::run(dir, args),
         Command::Audit(args) => cli::audit::run(args),
         Command::Demo(args) => cli::demo::run(dir, args).await,
+        Command::Install(args) => cli::install::run_install(dir, args),
+        Command::Uninstall(args) => cli::install::run_uninstall(dir, args),
+        Command::Completions(args) => cli::completions::run(args),
+        Command::Schema(args) => cli::schema::run(args),
     }
 }

@@ -13,6 +13,7 @@ use clap::Args;
 use tokio_postgres::{Client, NoTls};
 
 use crate::config;
+use crate::config::schema;
 
 use super::{printer, ExitStatus};
 
@@ -49,14 +50,15 @@ pub struct DemoArgs {
     pub dbname: String,
 }
 
-/// The demo config set for `args`, as (relative path, contents).
+/// The demo config set for `args`, with the JSON Schemas its headers
+/// point at, as (relative path, contents).
 pub fn config_files(args: &DemoArgs) -> Vec<(PathBuf, String)> {
     let connections = CONNECTIONS_TEMPLATE
         .replace("{{PG_HOST}}", &args.pg_host)
         .replace("{{PG_PORT}}", &args.pg_port.to_string())
         .replace("{{PG_DBNAME}}", &args.dbname)
         .replace("{{PG_USER}}", &args.pg_user);
-    vec![
+    let yaml = vec![
         (PathBuf::from("connections.yaml"), connections),
         (PathBuf::from("policy.yaml"), POLICY_YAML.to_string()),
         (PathBuf::from("catalog/joins.yaml"), JOINS_YAML.to_string()),
@@ -69,7 +71,19 @@ pub fn config_files(args: &DemoArgs) -> Vec<(PathBuf, String)> {
             PathBuf::from("catalog/metrics.yaml"),
             METRICS_YAML.to_string(),
         ),
-    ]
+    ];
+    // The headers in `config/demo/` point at `config/schema/`; in the
+    // user's directory the schemas sit beside the files, written here too.
+    yaml.into_iter()
+        .map(|(path, contents)| {
+            let contents = schema::with_header(&path.to_string_lossy(), &contents);
+            (path, contents)
+        })
+        .chain(
+            schema::published_files()
+                .map(|(path, contents)| (PathBuf::from(path), contents.to_string())),
+        )
+        .collect()
 }
 
 /// Run `sqlwarden demo`.

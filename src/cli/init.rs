@@ -2,13 +2,15 @@
 //!
 //! The files are compiled in from `config/`, so `init` reads no config, no
 //! keyring and no network. Existing files are never overwritten without
-//! `--force`; `init` checks all of them before writing any.
+//! `--force`; `init` checks all of them before writing any. The JSON
+//! Schemas the files' headers point at are written too, under `schema/`.
 
 use std::path::{Path, PathBuf};
 
 use clap::Args;
 
 use crate::config;
+use crate::config::schema;
 
 use super::{printer, ExitStatus};
 
@@ -54,9 +56,11 @@ pub fn run(config_dir: Option<&Path>, args: InitArgs) -> ExitStatus {
         );
         return ExitStatus::Error;
     };
+    // The schemas go beside the files so their `$schema` headers resolve.
     let targets: Vec<(PathBuf, &str)> = EXAMPLE_FILES
         .iter()
         .map(|(relative, contents)| (dir.join(relative), *contents))
+        .chain(schema::published_files().map(|(relative, contents)| (dir.join(relative), contents)))
         .collect();
     if !args.force {
         let existing: Vec<String> = targets

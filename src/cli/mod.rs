@@ -9,11 +9,14 @@ pub mod audit;
 pub mod auth;
 pub mod call;
 pub mod check;
+pub mod completions;
 pub mod demo;
 pub mod init;
+pub mod install;
 pub mod logging;
 pub mod printer;
 pub mod query;
+pub mod schema;
 pub mod serve;
 pub mod session;
 
@@ -23,6 +26,16 @@ use clap::{Parser, Subcommand};
 
 use crate::config::CONFIG_DIR_ENV;
 
+/// What `--version` prints: the crate version and the git commit the
+/// binary was built from (`-dirty` when the tree had uncommitted changes,
+/// `unknown` when built outside a git checkout; see `build.rs`).
+pub const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (git ",
+    env!("SQLWARDEN_GIT_HASH"),
+    ")"
+);
+
 /// sqlwarden: a read-only, policy-governed SQL surface for AI agents.
 ///
 /// With no subcommand, serves MCP over stdin/stdout (what an MCP client
@@ -31,7 +44,7 @@ use crate::config::CONFIG_DIR_ENV;
 /// Exit codes: 0 success; 1 a problem was found (a failed check, a refused
 /// or failed query); 2 the command could not run (bad usage or config).
 #[derive(Debug, Parser)]
-#[command(name = "sqlwarden", version, about, long_about)]
+#[command(name = "sqlwarden", version = VERSION, about, long_about)]
 pub struct Cli {
     /// The configuration directory (connections.yaml, policy.yaml,
     /// catalog/).
@@ -70,6 +83,17 @@ pub enum Command {
     /// Load a demo sales warehouse into the local PostgreSQL and write a
     /// matching config set.
     Demo(demo::DemoArgs),
+    /// Register sqlwarden with an MCP client (Claude Desktop, Claude Code).
+    Install(install::RegisterArgs),
+    /// Remove exactly the registration `install` adds.
+    Uninstall(install::RegisterArgs),
+    /// Print a shell completion script (bash, zsh, fish, powershell,
+    /// elvish).
+    Completions(completions::CompletionsArgs),
+    /// Print or write the config files' JSON Schemas (for developers:
+    /// `sqlwarden schema --out config/schema`).
+    #[command(hide = true)]
+    Schema(schema::SchemaArgs),
 }
 
 /// How a command ended, as the process exit code.

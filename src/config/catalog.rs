@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 /// The whole `catalog/joins.yaml` file.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct JoinsFile {
     /// Approved (and not yet approved) joins.
@@ -12,7 +12,7 @@ pub struct JoinsFile {
 }
 
 /// One join between two tables of one source.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct JoinDef {
     /// Stable identifier, shown to the agent.
@@ -40,7 +40,7 @@ pub struct JoinDef {
 }
 
 /// One equated column pair of a join.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct JoinColumns {
     /// Column of `left_table`.

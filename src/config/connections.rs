@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 /// The whole `connections.yaml` file.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ConnectionsFile {
     /// Connections by name; the name is what tools take as `source`.
@@ -14,7 +14,7 @@ pub struct ConnectionsFile {
 }
 
 /// One named data source.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(tag = "engine", rename_all = "lowercase")]
 pub enum Connection {
     /// A PostgreSQL database.
@@ -43,7 +43,7 @@ impl Connection {
 }
 
 /// The two engines sqlwarden speaks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum EngineKind {
     /// PostgreSQL.
@@ -65,7 +65,7 @@ impl EngineKind {
 
 /// A PostgreSQL connection. The password comes from the keyring or the
 /// environment, never from this file.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PostgresConnection {
     /// Host name, IP address, or a Unix socket directory (starts with `/`).
@@ -109,7 +109,9 @@ fn default_connect_timeout() -> u64 {
 }
 
 /// libpq's `sslmode` values.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum SslMode {
     /// Plain TCP only.
@@ -127,7 +129,7 @@ pub enum SslMode {
 
 /// A MaxCompute project. Access keys come from the keyring or the
 /// environment, never from this file.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MaxComputeConnection {
     /// Service endpoint, for example `https://service.cn-hangzhou.maxcompute.aliyun.com/api`.

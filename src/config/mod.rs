@@ -19,6 +19,7 @@ mod loader;
 pub mod managed;
 mod parse;
 pub mod policy_file;
+pub mod schema;
 pub mod semantic_catalog;
 mod validate;
 mod yaml_tree;

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 /// The whole `policy.yaml` file (the user's or the managed one).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PolicyFile {
     /// The person this process acts for.
@@ -39,7 +39,7 @@ pub struct PolicyFile {
 }
 
 /// The caller's identity, used by row policies.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Identity {
     /// A stable user id.
@@ -53,7 +53,7 @@ pub struct Identity {
 }
 
 /// An identity attribute: a scalar or a list of scalars.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(untagged)]
 pub enum AttributeValue {
     /// A list, rendered as a comma-separated list of literals.
@@ -63,7 +63,7 @@ pub enum AttributeValue {
 }
 
 /// A scalar attribute value.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(untagged)]
 pub enum Scalar {
     /// A boolean.
@@ -77,7 +77,7 @@ pub enum Scalar {
 }
 
 /// Size, time and scan limits. `None` means "not set at this layer".
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Limits {
     /// Rows returned when the caller asks for no limit.
@@ -109,7 +109,7 @@ pub struct Limits {
 }
 
 /// Security switches. `None` means "not set at this layer".
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Security {
     /// Refuse `*` and `t.*` on every table.
@@ -124,7 +124,7 @@ pub struct Security {
 }
 
 /// Audit log settings.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AuditSettings {
     /// Days of daily files to keep; older ones are pruned at start-up.
@@ -140,7 +140,9 @@ pub struct AuditSettings {
 /// Either way a record is written and flushed to the operating system
 /// before the tool call returns, so a killed sqlwarden process loses
 /// nothing; the choice only matters for a power cut or kernel crash.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum AuditSync {
     /// A background thread `fdatasync`s right after each write, coalescing
@@ -153,7 +155,7 @@ pub enum AuditSync {
 }
 
 /// Per-source policy.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SourcePolicy {
     /// Limits that override the global defaults for this source.
@@ -169,7 +171,7 @@ pub struct SourcePolicy {
 }
 
 /// What the caller may do with one table.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TablePolicy {
     /// Business domain.
@@ -214,7 +216,7 @@ pub struct TablePolicy {
 }
 
 /// A row filter that applies to callers holding `role`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RowPolicy {
     /// The role it applies to.
@@ -228,7 +230,7 @@ pub struct RowPolicy {
 }
 
 /// Which partition to read when the query names none.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DefaultPartition {
     /// Partition column.
@@ -238,7 +240,7 @@ pub struct DefaultPartition {
 }
 
 /// Partition choice strategies.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum PartitionStrategy {
     /// The newest partition that holds data.

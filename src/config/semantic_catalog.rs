@@ -31,7 +31,7 @@ pub const TERMS_FILE: &str = "catalog/terms.yaml";
 pub const METRICS_FILE: &str = "catalog/metrics.yaml";
 
 /// The whole `catalog/domains.yaml` file.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DomainsFile {
     /// Business domains.
@@ -40,7 +40,7 @@ pub struct DomainsFile {
 }
 
 /// One business domain (sales, supply chain, ...).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DomainDef {
     /// Unique name, used by `domain:` elsewhere and by the `domain` argument.
@@ -57,7 +57,7 @@ pub struct DomainDef {
 }
 
 /// The whole `catalog/terms.yaml` file.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TermsFile {
     /// Business terms.
@@ -66,7 +66,7 @@ pub struct TermsFile {
 }
 
 /// One business term and what it maps to.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TermDef {
     /// The term as the business says it.
@@ -94,7 +94,7 @@ pub struct TermDef {
 }
 
 /// The whole `catalog/metrics.yaml` file.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MetricsFile {
     /// Curated metrics.
@@ -103,7 +103,7 @@ pub struct MetricsFile {
 }
 
 /// One curated metric.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MetricDef {
     /// Unique name, the `metric` argument.
@@ -141,7 +141,7 @@ pub struct MetricDef {
 }
 
 /// One dimension of a metric.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DimensionDef {
     /// Name the caller uses in `dimensions` and `filters`.
@@ -158,7 +158,7 @@ pub struct DimensionDef {
 }
 
 /// The time column of a metric and the grains it may be bucketed by.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TimeDimension {
     /// Column of `base_table`.

@@ -10,18 +10,21 @@ mod audit;
 mod cli;
 mod config;
 mod gate_corpus;
+mod install;
 mod limits;
 mod mc_emulator;
 mod mc_engine;
 mod pg_engine;
 mod pyodps;
 mod row_policies;
+mod schema;
 mod secrets;
 mod semantic;
 mod stdio;
 mod stdio_maxcompute;
 mod stdio_semantic;
 mod tpch;
+mod version;
 
 #[tokio::test]
 async fn postgres_is_reachable() {

@@ -200,6 +200,7 @@ async fn initialize_and_list_tools() {
         assert_eq!(annotations.destructive_hint, Some(false));
         assert_eq!(annotations.open_world_hint, Some(false));
         assert!(tool.title.is_some());
+        assert_eq!(annotations.title, tool.title, "{}", tool.name);
         assert!(tool.description.as_ref().is_some_and(|d| d.len() > 80));
     }
     client.cancel().await.expect("close");
