@@ -249,7 +249,7 @@ pub enum PartitionStrategy {
 
 /// Call rate limits. A call must fit both the session's limit and its
 /// tool's; `None` / absent means no limit at this layer.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RateLimits {
     /// Every tool call of the session together.
@@ -266,7 +266,7 @@ pub struct RateLimits {
 /// Fixed window lengths (rather than a free `calls` / `seconds` pair) make
 /// the managed merge exact: the stricter of two limits is the lower count
 /// of each window, and both layers' limits then hold at once.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RateLimit {
     /// Most calls in any one second.
@@ -282,7 +282,7 @@ pub struct RateLimit {
 
 /// The in-memory result cache. Which queries it may hold is decided per
 /// table (`cache_ttl_seconds`); this switches it on and bounds it.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CacheSettings {
     /// Whether results are cached at all (off unless `true`).
