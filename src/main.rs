@@ -32,7 +32,7 @@ async fn run(cli: Cli) -> ExitStatus {
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => cli::serve::run(dir).await,
         Command::Init(args) => cli::init::run(dir, args),
-        Command::Check => cli::check::run(dir).await,
+        Command::Check(args) => cli::check::run(dir, args).await,
         Command::Query(args) => cli::query::run(dir, args).await,
         Command::Call(args) => cli::call::run(dir, args).await,
         Command::Auth(args) => cli::auth::run(dir, args),

@@ -56,8 +56,8 @@ pub enum Command {
     Serve,
     /// Write the commented example config set into the config directory.
     Init(init::InitArgs),
-    /// Validate the config and test every connection; exit 1 on any problem.
-    Check,
+    /// Doctor: config, connections, privileges, policy drift; exit 1 on any problem.
+    Check(check::CheckArgs),
     /// Run one read-only query exactly as `run_select_sql` would.
     Query(query::QueryArgs),
     /// Call any tool in-process exactly as an agent would; print the
