@@ -10,6 +10,7 @@ pub mod auth;
 pub mod call;
 pub mod check;
 pub mod demo;
+pub mod grants;
 pub mod init;
 pub mod logging;
 pub mod printer;
@@ -67,6 +68,8 @@ pub enum Command {
     Auth(auth::AuthArgs),
     /// Work with the audit log.
     Audit(audit::AuditArgs),
+    /// Print the SQL for a NOLOGIN role that reads exactly what policy allows.
+    Grants(grants::GrantsArgs),
     /// Load a demo sales warehouse into the local PostgreSQL and write a
     /// matching config set.
     Demo(demo::DemoArgs),

@@ -11,6 +11,7 @@ mod cli;
 mod config;
 mod doctor;
 mod gate_corpus;
+mod grants;
 mod mc_emulator;
 mod mc_engine;
 mod pg_engine;
