@@ -36,7 +36,7 @@ async fn run(cli: Cli) -> ExitStatus {
         Command::Query(args) => cli::query::run(dir, args).await,
         Command::Call(args) => cli::call::run(dir, args).await,
         Command::Auth(args) => cli::auth::run(dir, args),
-        Command::Audit(args) => cli::audit::run(args),
+        Command::Audit(args) => cli::audit::run(dir, args).await,
         Command::Grants(args) => cli::grants::run(dir, args).await,
         Command::Demo(args) => cli::demo::run(dir, args).await,
     }

@@ -14,6 +14,8 @@
 
 mod chain;
 mod log;
+pub mod read;
+pub mod stats;
 mod verify;
 
 use std::path::PathBuf;
@@ -22,7 +24,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{ErrorCode, ToolError};
 
-pub use log::AuditLog;
+pub use log::{file_name, AuditLog};
 pub use verify::{verify, BreakKind, ChainBreak, VerifyReport};
 
 /// Environment variable that overrides the audit directory.
@@ -106,6 +108,11 @@ pub struct AuditRecord {
     pub row_count: Option<u64>,
     /// Whether the result was cut.
     pub truncated: Option<bool>,
+    /// Bytes of the result's `data` as sent to the client (compact JSON),
+    /// for successful calls. Absent in records written before sqlwarden
+    /// counted it; those still verify, since the chain hashes the line.
+    #[serde(default)]
+    pub result_bytes: Option<u64>,
     /// Hash of the policy inputs in force ([`crate::config::Config::policy_sha256`]).
     pub policy_sha256: String,
     /// The previous record's `hash` (set by [`AuditLog::append`]).
@@ -142,6 +149,7 @@ impl AuditRecord {
             columns_used: Vec::new(),
             row_count: None,
             truncated: None,
+            result_bytes: None,
             policy_sha256: policy_sha256.to_string(),
             prev_hash: String::new(),
             hash: String::new(),
