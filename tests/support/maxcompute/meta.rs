@@ -94,14 +94,6 @@ fn project_xml(shared: &Shared, p: &super::catalog::Project, all_properties: boo
     )
 }
 
-/// `GET /projects/{p}?extended`: the extended properties document pyodps
-/// falls back to for a property the main document lacks. The emulator
-/// keeps every property in the main document, so this one is empty.
-pub fn extended_properties(catalog: &Catalog, name: &str) -> Result<Response<Body>, OdpsError> {
-    find_project(catalog, name)?;
-    Ok(xml("<ExtendedProperties></ExtendedProperties>".to_string()))
-}
-
 /// `GET /projects`.
 pub fn projects(
     shared: &Shared,

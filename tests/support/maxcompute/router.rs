@@ -181,9 +181,6 @@ impl Route<'_> {
             )),
             (Method::GET, ["tenants"]) => Ok(meta::tenant(shared)),
             (Method::GET, ["projects"]) => meta::projects(shared, &catalog(), params),
-            (Method::GET, ["projects", p]) if params.contains_key("extended") => {
-                meta::extended_properties(&catalog(), p)
-            }
             (Method::GET, ["projects", p]) => meta::project(shared, &catalog(), p, params),
             (Method::PUT, ["projects", p, "logs"]) => {
                 meta::find_project(&catalog(), p)?;
