@@ -4,7 +4,9 @@
 //!
 //! Columns come from `allowed_columns` when policy lists them; a table with
 //! only `denied_columns` (or no column rules) needs the database to say
-//! what else it has, so this connects once to read the table's columns.
+//! what else it has. Either way the table's columns are read once, so a
+//! policy entry that drifted from the database is refused here instead of
+//! breaking the script halfway.
 //! The script goes to stdout for review; nothing is applied here.
 
 use std::path::Path;
@@ -85,28 +87,34 @@ pub async fn run(config_dir: Option<&Path>, args: GrantsArgs) -> ExitStatus {
     let mut tables = Vec::new();
     for (key, table) in rules.tables() {
         let (schema, table_name) = key.split_once('.').unwrap_or((&pg.default_schema, key));
-        let database_columns = if table.allowed_columns.is_some() {
-            Vec::new()
-        } else {
-            match engine.table_columns(key).await {
-                Ok(Some(columns)) => columns.into_iter().map(|c| c.name).collect(),
-                Ok(None) => {
-                    printer::error(
-                        &format!(
-                            "Table `{key}` is allowed by policy but does not exist in `{name}`"
-                        ),
-                        Some(
-                            "Fix the table key in policy.yaml; `sqlwarden check` lists every drift",
-                        ),
-                    );
-                    return ExitStatus::Failure;
-                }
-                Err(e) => {
-                    printer::error(&format!("{} {}", e.code, e.message), Some(&e.hint));
-                    return ExitStatus::Failure;
-                }
+        let database_columns: Vec<String> = match engine.table_columns(key).await {
+            Ok(Some(columns)) => columns.into_iter().map(|c| c.name).collect(),
+            Ok(None) => {
+                printer::error(
+                    &format!("Table `{key}` is allowed by policy but does not exist in `{name}`"),
+                    Some("Fix the table key in policy.yaml; `sqlwarden check` lists every drift"),
+                );
+                return ExitStatus::Failure;
+            }
+            Err(e) => {
+                printer::error(&format!("{} {}", e.code, e.message), Some(&e.hint));
+                return ExitStatus::Failure;
             }
         };
+        // A GRANT naming a missing column fails the whole script, so
+        // refuse to print one.
+        if let Some(missing) = table
+            .allowed_columns
+            .iter()
+            .flatten()
+            .find(|c| !database_columns.iter().any(|d| rules.same_name(d, c)))
+        {
+            printer::error(
+                &format!("Column `{missing}` of `{key}` is allowed by policy but does not exist in `{name}`"),
+                Some("Fix `allowed_columns` in policy.yaml; `sqlwarden check` lists every drift"),
+            );
+            return ExitStatus::Failure;
+        }
         tables.push(TableGrant {
             schema: schema.to_owned(),
             table: table_name.to_owned(),

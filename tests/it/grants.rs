@@ -235,6 +235,16 @@ async fn grants_needs_emit_sql_a_postgres_source_and_existing_tables() {
         "{err}"
     );
 
+    write_config(
+        dir.path(),
+        &db,
+        "sources:\n  crm:\n    tables:\n      public.orders:\n        allowed_columns: [id, renamed]\n",
+    );
+    let (code, out, err) = emit(dir.path(), &["--emit-sql"]).await;
+    assert_eq!(code, Some(1), "{out}");
+    assert!(out.is_empty());
+    assert!(err.contains("Column `renamed` of `public.orders`"), "{err}");
+
     std::fs::write(
         dir.path().join("connections.yaml"),
         "connections:\n  dw:\n    engine: maxcompute\n    endpoint: http://127.0.0.1:1/api\n    project: demo\n",
