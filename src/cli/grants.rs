@@ -75,6 +75,10 @@ pub async fn run(config_dir: Option<&Path>, args: GrantsArgs) -> ExitStatus {
         .unwrap_or_else(|| DEFAULT_ROLE.to_owned());
     let policy = Policy::new(config);
     let Some(rules) = policy.source(&name) else {
+        printer::error(
+            &format!("No connection named `{name}` in `connections.yaml`"),
+            Some("Pass `--source` with a connection name"),
+        );
         return ExitStatus::Error;
     };
     let engine = match ConfiguredEngines.create(&name, &connection) {
