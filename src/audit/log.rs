@@ -62,8 +62,8 @@ struct Tail {
     ends_with_newline: bool,
 }
 
-/// `audit-YYYY-MM-DD.jsonl`.
-pub(crate) fn file_name(day: NaiveDate) -> String {
+/// `audit-YYYY-MM-DD.jsonl`, the file of one UTC day.
+pub fn file_name(day: NaiveDate) -> String {
     format!("audit-{}.jsonl", day.format("%Y-%m-%d"))
 }
 
@@ -118,9 +118,7 @@ impl AuditLog {
             current: Mutex::new(None),
             syncer,
         };
-        if retention_days > 0 {
-            log.locked(|| log.prune(retention_days))?;
-        }
+        log.prune(retention_days)?;
         Ok(log)
     }
 
@@ -246,16 +244,26 @@ impl AuditLog {
         Ok(GENESIS.to_string())
     }
 
-    fn prune(&self, retention_days: u32) -> Result<(), AuditError> {
-        let today = Utc::now().date_naive();
-        let keep_from = today - chrono::Days::new(u64::from(retention_days.saturating_sub(1)));
-        for (day, path) in day_files(&self.dir)? {
-            if day < keep_from {
-                fs::remove_file(&path).map_err(AuditError::io(&path))?;
-                tracing::debug!(path = %path.display(), "pruned audit file past retention");
-            }
+    /// Delete, under the directory lock, the daily files older than
+    /// `retention_days` (today counts as one; `0` keeps everything) and
+    /// return the paths removed, oldest first.
+    pub fn prune(&self, retention_days: u32) -> Result<Vec<PathBuf>, AuditError> {
+        if retention_days == 0 {
+            return Ok(Vec::new());
         }
-        Ok(())
+        self.locked(|| {
+            let today = Utc::now().date_naive();
+            let keep_from = today - chrono::Days::new(u64::from(retention_days.saturating_sub(1)));
+            let mut removed = Vec::new();
+            for (day, path) in day_files(&self.dir)? {
+                if day < keep_from {
+                    fs::remove_file(&path).map_err(AuditError::io(&path))?;
+                    tracing::debug!(path = %path.display(), "pruned audit file past retention");
+                    removed.push(path);
+                }
+            }
+            Ok(removed)
+        })
     }
 }
 

@@ -14,6 +14,8 @@
 
 mod chain;
 mod log;
+pub mod read;
+pub mod stats;
 mod verify;
 
 use std::path::PathBuf;
@@ -22,7 +24,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{ErrorCode, ToolError};
 
-pub use log::AuditLog;
+pub use log::{file_name, AuditLog};
 pub use verify::{verify, BreakKind, ChainBreak, VerifyReport};
 
 /// Environment variable that overrides the audit directory.
@@ -110,6 +112,11 @@ pub struct AuditRecord {
     /// only when true, so records from before the cache read the same).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub cache_hit: bool,
+    /// Bytes of the result's `data` as sent to the client (compact JSON),
+    /// for successful calls. Absent in records written before sqlwarden
+    /// counted it; those still verify, since the chain hashes the line.
+    #[serde(default)]
+    pub result_bytes: Option<u64>,
     /// Hash of the policy inputs in force ([`crate::config::Config::policy_sha256`]).
     pub policy_sha256: String,
     /// The previous record's `hash` (set by [`AuditLog::append`]).
@@ -147,6 +154,7 @@ impl AuditRecord {
             row_count: None,
             truncated: None,
             cache_hit: false,
+            result_bytes: None,
             policy_sha256: policy_sha256.to_string(),
             prev_hash: String::new(),
             hash: String::new(),

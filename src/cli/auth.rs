@@ -35,10 +35,11 @@ pub enum AuthAction {
         #[arg(long)]
         stdin: bool,
     },
-    /// Say where the connection's secret comes from (never the value).
+    /// Say where the secret comes from (never the value): keyring,
+    /// environment or missing; every connection when none is named.
     Status {
-        /// Connection name from `connections.yaml`.
-        connection: String,
+        /// Connection name from `connections.yaml` (default: all).
+        connection: Option<String>,
     },
     /// Delete the connection's secret from the keyring.
     Delete {
@@ -54,9 +55,18 @@ pub fn run(config_dir: Option<&Path>, args: AuthArgs) -> ExitStatus {
         Err(status) => return status,
     };
     let name = match &args.action {
-        AuthAction::Set { connection, .. }
-        | AuthAction::Status { connection }
-        | AuthAction::Delete { connection } => connection.clone(),
+        AuthAction::Set { connection, .. } | AuthAction::Delete { connection } => {
+            connection.clone()
+        }
+        AuthAction::Status {
+            connection: Some(connection),
+        } => connection.clone(),
+        AuthAction::Status { connection: None } => {
+            for (name, connection) in &config.connections.connections {
+                printer::out(&status_line(name, connection));
+            }
+            return ExitStatus::Success;
+        }
     };
     let Some(connection) = config.connections.connections.get(&name) else {
         let known: Vec<String> = config
@@ -74,14 +84,7 @@ pub fn run(config_dir: Option<&Path>, args: AuthArgs) -> ExitStatus {
     match args.action {
         AuthAction::Set { stdin, .. } => set(&name, connection, stdin),
         AuthAction::Status { .. } => {
-            let source = secrets::status(&name, connection.engine());
-            printer::out(&match source {
-                SecretSource::Keyring => format!("`{name}`: secret stored in the OS keyring"),
-                SecretSource::Environment(var) => {
-                    format!("`{name}`: secret taken from environment variable `{var}`")
-                }
-                SecretSource::Missing => format!("`{name}`: no secret stored"),
-            });
+            printer::out(&status_line(&name, connection));
             ExitStatus::Success
         }
         AuthAction::Delete { .. } => match secrets::delete(&name) {
@@ -100,6 +103,19 @@ pub fn run(config_dir: Option<&Path>, args: AuthArgs) -> ExitStatus {
                 ExitStatus::Failure
             }
         },
+    }
+}
+
+/// Where one connection's secret comes from, as one line.
+fn status_line(name: &str, connection: &Connection) -> String {
+    match secrets::status(name, connection.engine()) {
+        SecretSource::Keyring => format!("`{name}`: secret stored in the OS keyring"),
+        SecretSource::Environment(var) => {
+            format!("`{name}`: secret taken from environment variable `{var}`")
+        }
+        SecretSource::Missing => {
+            format!("`{name}`: no secret stored (`sqlwarden auth set {name}` stores one)")
+        }
     }
 }
 

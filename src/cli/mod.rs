@@ -11,6 +11,7 @@ pub mod call;
 pub mod check;
 pub mod completions;
 pub mod demo;
+pub mod grants;
 pub mod init;
 pub mod install;
 pub mod logging;
@@ -69,8 +70,8 @@ pub enum Command {
     Serve,
     /// Write the commented example config set into the config directory.
     Init(init::InitArgs),
-    /// Validate the config and test every connection; exit 1 on any problem.
-    Check,
+    /// Doctor: config, connections, privileges, policy drift; exit 1 on any problem.
+    Check(check::CheckArgs),
     /// Run one read-only query exactly as `run_select_sql` would.
     Query(query::QueryArgs),
     /// Call any tool in-process exactly as an agent would; print the
@@ -80,6 +81,8 @@ pub enum Command {
     Auth(auth::AuthArgs),
     /// Work with the audit log.
     Audit(audit::AuditArgs),
+    /// Print the SQL for a NOLOGIN role that reads exactly what policy allows.
+    Grants(grants::GrantsArgs),
     /// Load a demo sales warehouse into the local PostgreSQL and write a
     /// matching config set.
     Demo(demo::DemoArgs),

@@ -15,6 +15,8 @@
 //! gate has already folded unquoted identifiers to lower case); MaxCompute
 //! names are case-insensitive and compared in lower case.
 
+pub mod grants;
+
 use std::time::Duration;
 
 use crate::config::{

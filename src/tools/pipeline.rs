@@ -71,7 +71,7 @@ impl Session {
             &ids,
             arguments.unwrap_or(Value::Null),
             &facts,
-            outcome.as_ref().err(),
+            &outcome,
         );
         match self.audit().append(&mut record) {
             Ok(()) => render(&ids, &outcome, &facts),

@@ -11,7 +11,7 @@
 use crate::audit::{AuditLog, AuditRecord, PolicyDecision};
 use crate::error::ToolError;
 
-use super::envelope::{CallFacts, CallIds};
+use super::envelope::{CallFacts, CallIds, ToolSuccess};
 
 /// Where audit records go.
 pub trait AuditSink: Send + Sync {
@@ -43,8 +43,9 @@ pub(crate) fn build(
     ids: &CallIds,
     request_params: serde_json::Value,
     facts: &CallFacts,
-    error: Option<&ToolError>,
+    outcome: &Result<ToolSuccess, ToolError>,
 ) -> AuditRecord {
+    let error = outcome.as_ref().err();
     let mut record = AuditRecord::new(
         &ids.tool_name,
         &ids.request_id,
@@ -71,6 +72,7 @@ pub(crate) fn build(
     record.row_count = facts.row_count;
     record.truncated = facts.row_count.map(|_| facts.truncated);
     record.cache_hit = facts.cache_age.is_some();
+    record.result_bytes = outcome.as_ref().ok().map(|success| json_len(&success.data));
     if let Some(error) = error {
         record.fail(error);
         if record.error_detail.is_none() {
@@ -80,4 +82,37 @@ pub(crate) fn build(
         }
     }
     record
+}
+
+/// The length of `value` as compact JSON, counted without building the
+/// text (a result may be a megabyte).
+fn json_len(value: &serde_json::Value) -> u64 {
+    struct Counter(u64);
+    impl std::io::Write for Counter {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0 += buf.len() as u64;
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut counter = Counter(0);
+    // Writing a Value to an infallible writer cannot fail.
+    let _ = serde_json::to_writer(&mut counter, value);
+    counter.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::json_len;
+
+    #[test]
+    fn json_len_is_the_compact_length() {
+        let value = serde_json::json!({"rows": [[1, "é"]], "n": null});
+        assert_eq!(
+            json_len(&value),
+            serde_json::to_string(&value).unwrap_or_default().len() as u64
+        );
+    }
 }

@@ -147,6 +147,7 @@ fn records_carry_every_design_field_and_files_are_private() {
         "columns_used",
         "row_count",
         "truncated",
+        "result_bytes",
         "policy_sha256",
         "prev_hash",
         "hash",
@@ -474,4 +475,275 @@ fn os_user_child() {
     assert!(!name.is_empty());
     let record = AuditRecord::new("list_sources", "r", "s", "h");
     assert_eq!(record.os_user.as_deref(), Some(name.as_str()));
+}
+
+/// The built binary with `fx`'s config and audit directory.
+fn sqlwarden(fx: &crate::stdio::Fixture, args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_sqlwarden"))
+        .arg("--config-dir")
+        .arg(fx.dir.path())
+        .args(args)
+        .env("SQLWARDEN_AUDIT_DIR", fx.audit_dir())
+        .env_remove("SQLWARDEN_CONFIG_DIR")
+        .env_remove("PGPASSWORD")
+        .output()
+        .unwrap()
+}
+
+fn text(out: &std::process::Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+const ORDERS_SQL: &str = "SELECT region_code, count(order_id) AS orders FROM public.orders GROUP BY region_code ORDER BY region_code";
+
+/// Three real calls: a query that returns rows, a refused column, a bad
+/// argument.
+fn three_calls(fx: &crate::stdio::Fixture) {
+    let ok = sqlwarden(fx, &["query", "--source", "demo", ORDERS_SQL]);
+    assert_eq!(
+        ok.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    let denied = sqlwarden(
+        fx,
+        &[
+            "query",
+            "--source",
+            "demo",
+            "SELECT phone FROM public.customers",
+        ],
+    );
+    assert_eq!(denied.status.code(), Some(1));
+    let bad = sqlwarden(fx, &["call", "run_select_sql", r#"{"source": "demo"}"#]);
+    assert_eq!(bad.status.code(), Some(1));
+}
+
+#[tokio::test]
+async fn tail_search_and_stats_read_records_of_real_calls() {
+    let fx = crate::stdio::Fixture::new("audit_cli", "").await;
+    three_calls(&fx);
+
+    let tail = sqlwarden(&fx, &["audit", "tail", "-n", "2"]);
+    assert_eq!(tail.status.code(), Some(0));
+    let lines: Vec<String> = text(&tail).lines().map(String::from).collect();
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    assert!(
+        lines[0].contains("DENIED") && lines[0].contains("COLUMN_NOT_ALLOWED"),
+        "{lines:?}"
+    );
+    assert!(
+        lines[1].contains("ERROR") && lines[1].contains("INVALID_ARGUMENT"),
+        "{lines:?}"
+    );
+
+    let json = sqlwarden(&fx, &["audit", "tail", "--json"]);
+    let records: Vec<serde_json::Value> = text(&json)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(records.len(), 3);
+    assert_eq!(records[0]["outcome"], "ok");
+    assert!(
+        records[0]["result_bytes"].as_u64().unwrap() > 0,
+        "{}",
+        records[0]
+    );
+    assert!(records[1]["result_bytes"].is_null());
+
+    let by_outcome = sqlwarden(&fx, &["audit", "search", "--outcome", "denied", "--json"]);
+    assert_eq!(text(&by_outcome).lines().count(), 1);
+    let by_code = sqlwarden(
+        &fx,
+        &["audit", "search", "--code", "invalid_argument", "--json"],
+    );
+    assert_eq!(text(&by_code).lines().count(), 1);
+    let by_table = sqlwarden(&fx, &["audit", "search", "--table", "public.orders"]);
+    assert_eq!(text(&by_table).lines().count(), 1, "{}", text(&by_table));
+    let by_text = sqlwarden(&fx, &["audit", "search", "PHONE"]);
+    assert_eq!(text(&by_text).lines().count(), 1);
+    let by_tool = sqlwarden(&fx, &["audit", "search", "--tool", "list_sources"]);
+    assert_eq!(text(&by_tool).lines().count(), 0);
+    let future = sqlwarden(&fx, &["audit", "search", "--since", "2999-01-01"]);
+    assert_eq!(text(&future).lines().count(), 0);
+    let recent = sqlwarden(
+        &fx,
+        &[
+            "audit",
+            "search",
+            "--since",
+            "1h",
+            "--until",
+            "2999-01-01T00:00:00Z",
+        ],
+    );
+    assert_eq!(text(&recent).lines().count(), 3);
+    let bad_time = sqlwarden(&fx, &["audit", "search", "--since", "yesterday"]);
+    assert_eq!(bad_time.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad_time.stderr).contains("hint:"));
+
+    let stats = sqlwarden(&fx, &["audit", "stats", "--json"]);
+    let days: Vec<serde_json::Value> = text(&stats)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(days.len(), 1);
+    let day = &days[0];
+    assert_eq!(
+        (
+            day["calls"].as_u64(),
+            day["ok"].as_u64(),
+            day["denied"].as_u64(),
+            day["errors"].as_u64()
+        ),
+        (Some(3), Some(1), Some(1), Some(1))
+    );
+    assert_eq!(day["by_code"]["COLUMN_NOT_ALLOWED"], 1);
+    assert_eq!(day["by_code"]["INVALID_ARGUMENT"], 1);
+    assert_eq!(day["bytes"], records[0]["result_bytes"]);
+    assert_eq!(day["rows"], records[0]["row_count"]);
+    let readable = text(&sqlwarden(&fx, &["audit", "stats", "--source", "demo"]));
+    assert!(readable.starts_with("day "), "{readable}");
+    assert!(readable.contains("  COLUMN_NOT_ALLOWED: 1"), "{readable}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn tail_follow_prints_a_record_another_process_appends() {
+    let fx = crate::stdio::Fixture::new("audit_follow", "").await;
+    three_calls(&fx);
+    let mut follower = tokio::process::Command::new(env!("CARGO_BIN_EXE_sqlwarden"))
+        .arg("--config-dir")
+        .arg(fx.dir.path())
+        .args([
+            "audit",
+            "tail",
+            "-f",
+            "-n",
+            "0",
+            "--json",
+            "--outcome",
+            "ok",
+        ])
+        .env("SQLWARDEN_AUDIT_DIR", fx.audit_dir())
+        .stdout(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let stdout = follower.stdout.take().unwrap();
+    let mut lines = tokio::io::AsyncBufReadExt::lines(tokio::io::BufReader::new(stdout));
+    // Give the follower time to position itself at the end of the file.
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    let fx_ref = &fx;
+    tokio::task::block_in_place(|| {
+        three_calls(fx_ref);
+    });
+    let line = tokio::time::timeout(std::time::Duration::from_secs(10), lines.next_line())
+        .await
+        .expect("the follower printed the new record")
+        .unwrap()
+        .unwrap();
+    let record: serde_json::Value = serde_json::from_str(&line).unwrap();
+    assert_eq!(record["outcome"], "ok");
+    assert_eq!(record["request_params"]["sql"], ORDERS_SQL);
+    // Only the one ok record of the second batch, not the filtered ones.
+    let more = tokio::time::timeout(std::time::Duration::from_millis(800), lines.next_line()).await;
+    assert!(more.is_err(), "{more:?}");
+    // Ctrl-C ends it cleanly.
+    let pid = follower.id().unwrap().to_string();
+    std::process::Command::new("kill")
+        .args(["-INT", &pid])
+        .status()
+        .unwrap();
+    let status = tokio::time::timeout(std::time::Duration::from_secs(5), follower.wait())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(status.code(), Some(0));
+}
+
+#[tokio::test]
+async fn verify_json_and_prune_through_the_cli() {
+    let fx = crate::stdio::Fixture::new("audit_verify_cli", "audit:\n  retention_days: 5\n").await;
+    three_calls(&fx);
+    let verify = sqlwarden(&fx, &["audit", "verify", "--json"]);
+    assert_eq!(verify.status.code(), Some(0));
+    let report: serde_json::Value = serde_json::from_str(&text(&verify)).unwrap();
+    assert_eq!(report["intact"], true);
+    assert_eq!(report["records"], 3);
+    assert!(report["first_break"].is_null());
+
+    let file = today_file(&fx.audit_dir());
+    rewrite_lines(&file, |lines| lines.swap(1, 2));
+    let verify = sqlwarden(&fx, &["audit", "verify", "--json"]);
+    assert_eq!(verify.status.code(), Some(1));
+    let report: serde_json::Value = serde_json::from_str(&text(&verify)).unwrap();
+    assert_eq!(report["intact"], false);
+    assert_eq!(report["first_break"]["line"], 2);
+    assert_eq!(report["first_break"]["kind"], "reordered");
+
+    let day = |n: u64| chrono::Utc::now().date_naive() - chrono::Days::new(n);
+    let old = fx.audit_dir().join(sqlwarden::audit::file_name(day(5)));
+    let kept = fx.audit_dir().join(sqlwarden::audit::file_name(day(4)));
+    std::fs::write(&old, "").unwrap();
+    std::fs::write(&kept, "").unwrap();
+    let prune = sqlwarden(&fx, &["audit", "prune"]);
+    assert_eq!(prune.status.code(), Some(0));
+    let said = text(&prune);
+    assert!(
+        said.contains(&format!("removed {}", old.display())),
+        "{said}"
+    );
+    assert!(
+        said.contains("1 file(s) older than 5 day(s) removed"),
+        "{said}"
+    );
+    assert!(!old.exists() && kept.exists() && file.exists());
+    let again = text(&sqlwarden(&fx, &["audit", "prune", "--days", "1"]));
+    assert!(
+        again.contains("1 file(s) older than 1 day(s) removed"),
+        "{again}"
+    );
+    assert!(!kept.exists() && file.exists());
+}
+
+#[test]
+fn records_without_result_bytes_still_verify_and_read() {
+    use sha2::Digest;
+    let (dir, file) = log_with(3);
+    // Rewrite the log as an older sqlwarden wrote it: no `result_bytes`
+    // member at all, each line sealed as the chain seals it (hash over the
+    // previous hash, a line feed, and the sorted compact JSON).
+    let mut prev = "0".repeat(64);
+    let mut lines = Vec::new();
+    for line in std::fs::read_to_string(&file).unwrap().lines() {
+        let mut value: serde_json::Value = serde_json::from_str(line).unwrap();
+        let map = value.as_object_mut().unwrap();
+        assert!(map.remove("result_bytes").is_some());
+        map.remove("hash");
+        map.insert("prev_hash".into(), prev.clone().into());
+        let mut sorted: Vec<(String, serde_json::Value)> =
+            map.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+        sorted.sort_by(|a, b| a.0.cmp(&b.0));
+        let body = serde_json::to_string(&serde_json::Map::from_iter(sorted)).unwrap();
+        let mut hasher = sha2::Sha256::new();
+        hasher.update(format!("{prev}\n{body}").as_bytes());
+        let hash = hex::encode(hasher.finalize());
+        lines.push(format!("{},\"hash\":\"{hash}\"}}", &body[..body.len() - 1]));
+        prev = hash;
+    }
+    std::fs::write(&file, lines.join("\n") + "\n").unwrap();
+    assert!(!std::fs::read_to_string(&file)
+        .unwrap()
+        .contains("result_bytes"));
+    let report = audit::verify(dir.path()).unwrap();
+    assert!(report.is_intact(), "{:?}", report.first_break);
+    assert_eq!(report.records, 3);
+    let read = sqlwarden::audit::read::read(dir.path(), &Default::default()).unwrap();
+    assert_eq!(read.records.len(), 3);
+    assert_eq!(read.unreadable_lines, 0);
+    assert!(read.records.iter().all(|r| r.result_bytes.is_none()));
+    // The next record, with the field, chains on.
+    write_records(&AuditLog::open(dir.path(), 30).unwrap(), 3..4);
+    assert!(audit::verify(dir.path()).unwrap().is_intact());
 }

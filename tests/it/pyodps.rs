@@ -343,3 +343,21 @@ async fn pyodps_retries_through_injected_503s() {
         .collect();
     assert_eq!(statuses, [503, 503, 200]);
 }
+
+#[tokio::test]
+async fn pyodps_reads_project_properties_as_the_doctor_does() {
+    let emu = fixture::start(fixture::config()).await;
+    emu.set_project_property("demo", "odps.sql.allow.fullscan", "true");
+    let out = run_script("project_properties", &emu, &[]).await;
+    assert_eq!(
+        out,
+        json!({
+            "fullscan": "true",
+            "schemas": "false",
+            "all": ["odps.schema.model.enabled", "odps.sql.allow.fullscan"]
+        })
+    );
+    let requests = emu.requests();
+    assert!(requests.iter().any(|r| r.path.ends_with("/projects/demo")
+        && r.params.get("properties").map(String::as_str) == Some("all")));
+}

@@ -367,3 +367,28 @@ fn unusable_keyring_child() {
         err.hint()
     );
 }
+
+#[tokio::test]
+async fn auth_status_without_a_name_lists_every_connection_without_values() {
+    let fx = crate::stdio::Fixture::new("auth_status_all", "").await;
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_sqlwarden"))
+        .arg("--config-dir")
+        .arg(fx.dir.path())
+        .args(["auth", "status"])
+        .env("SQLWARDEN_DEMO_PASSWORD", "s3cret-never-shown")
+        .env_remove("SQLWARDEN_DOWN_PASSWORD")
+        .env_remove("PGPASSWORD")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8_lossy(&out.stdout);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(
+        lines,
+        [
+            "`demo`: secret taken from environment variable `SQLWARDEN_DEMO_PASSWORD`",
+            "`down`: no secret stored (`sqlwarden auth set down` stores one)",
+        ]
+    );
+    assert!(!text.contains("s3cret"));
+}

@@ -380,9 +380,11 @@ pub(crate) struct ProjectInfo {
     pub(crate) properties: BTreeMap<String, String>,
 }
 
-/// Read the connection's project.
+/// Read the connection's project, with every property: without
+/// `properties=all` the service lists only a few, and
+/// `odps.sql.allow.fullscan` is not among them.
 pub(crate) async fn project_info(client: &RestClient) -> Result<ProjectInfo, McError> {
-    let resource = Resource::new(["projects", client.project()]);
+    let resource = Resource::new(["projects", client.project()]).param("properties", "all");
     let body = client.text(Plane::Service, &Call::get(resource)).await?;
     parse_project(&body)
 }

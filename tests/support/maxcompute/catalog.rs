@@ -190,6 +190,9 @@ pub struct Project {
     pub schemas: Vec<String>,
     /// Creation time, epoch seconds.
     pub created: i64,
+    /// Project properties set by the test (`odps.sql.allow.fullscan`, …),
+    /// beyond the schema switch every project reports.
+    pub properties: BTreeMap<String, String>,
 }
 
 /// All metadata of one emulator.

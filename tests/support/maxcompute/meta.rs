@@ -65,15 +65,32 @@ pub fn tenant(shared: &Shared) -> Response<Body> {
     respond(200, "application/json", body.to_string().into_bytes())
 }
 
-fn project_xml(shared: &Shared, p: &super::catalog::Project) -> String {
+/// One `<Property>` element.
+fn property_xml(name: &str, value: &str) -> String {
     format!(
-        "<Project><Name>{}</Name><Type>managed</Type><Comment></Comment><Owner>{}</Owner><State>AVAILABLE</State><CreationTime>{}</CreationTime><LastModifiedTime>{}</LastModifiedTime><Region>{}</Region><Properties><Property><Name>odps.schema.model.enabled</Name><Value>{}</Value></Property></Properties></Project>",
+        "<Property><Name>{}</Name><Value>{}</Value></Property>",
+        esc(name),
+        esc(value)
+    )
+}
+
+/// A project document. Like the service, it lists only the schema switch
+/// unless asked for every property (`?properties=all`, what pyodps'
+/// `Project.get_property` and sqlwarden's doctor send).
+fn project_xml(shared: &Shared, p: &super::catalog::Project, all_properties: bool) -> String {
+    let mut properties = property_xml("odps.schema.model.enabled", &p.three_tier.to_string());
+    if all_properties {
+        for (name, value) in &p.properties {
+            properties.push_str(&property_xml(name, value));
+        }
+    }
+    format!(
+        "<Project><Name>{}</Name><Type>managed</Type><Comment></Comment><Owner>{}</Owner><State>AVAILABLE</State><CreationTime>{}</CreationTime><LastModifiedTime>{}</LastModifiedTime><Region>{}</Region><Properties>{properties}</Properties></Project>",
         esc(&p.name),
         esc(&shared.config.owner),
         rfc1123(p.created),
         rfc1123(p.created),
         esc(&shared.config.region),
-        p.three_tier
     )
 }
 
@@ -88,7 +105,7 @@ pub fn projects(
         .projects
         .values()
         .filter(|p| p.name.starts_with(&prefix))
-        .map(|p| (p.name.clone(), project_xml(shared, p)))
+        .map(|p| (p.name.clone(), project_xml(shared, p, false)))
         .collect();
     let (chosen, marker) = page(items, params)?;
     Ok(xml(format!(
@@ -120,9 +137,11 @@ pub fn project(
     shared: &Shared,
     catalog: &Catalog,
     name: &str,
+    params: &Params,
 ) -> Result<Response<Body>, OdpsError> {
     let p = find_project(catalog, name)?;
-    let mut resp = xml(project_xml(shared, p));
+    let all = params.get("properties").map(String::as_str) == Some("all");
+    let mut resp = xml(project_xml(shared, p, all));
     set_header(&mut resp, "x-odps-owner", &shared.config.owner);
     set_header(&mut resp, "x-odps-creation-time", &rfc1123(p.created));
     set_header(&mut resp, "last-modified", &rfc1123(p.created));

@@ -219,6 +219,7 @@ impl Emulator {
                     three_tier: schemas.is_some(),
                     schemas: all,
                     created: now,
+                    properties: BTreeMap::new(),
                 },
             );
         }
@@ -278,6 +279,17 @@ impl EmulatorHandle {
     /// The fault switches.
     pub fn faults(&self) -> &Faults {
         &self.shared.faults
+    }
+
+    /// Set a project property (as `setproject name=value` would), shown by
+    /// `GET /projects/{p}?properties=all`.
+    pub fn set_project_property(&self, project: &str, name: &str, value: &str) {
+        lock(&self.shared.catalog)
+            .projects
+            .get_mut(project)
+            .unwrap_or_else(|| panic!("no project {project}"))
+            .properties
+            .insert(name.to_string(), value.to_string());
     }
 
     /// Create a table (and its PostgreSQL storage).

@@ -181,7 +181,7 @@ impl Route<'_> {
             )),
             (Method::GET, ["tenants"]) => Ok(meta::tenant(shared)),
             (Method::GET, ["projects"]) => meta::projects(shared, &catalog(), params),
-            (Method::GET, ["projects", p]) => meta::project(shared, &catalog(), p),
+            (Method::GET, ["projects", p]) => meta::project(shared, &catalog(), p, params),
             (Method::PUT, ["projects", p, "logs"]) => {
                 meta::find_project(&catalog(), p)?;
                 Ok(respond(200, "application/xml", Vec::new()))

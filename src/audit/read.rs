@@ -1,0 +1,483 @@
+//! Reading the audit log back: records from the daily files, oldest first,
+//! narrowed by a [`Filter`], and the one-line rendering `sqlwarden audit
+//! tail` prints.
+//!
+//! Reading never trusts the files: a line that is not a record (torn,
+//! edited into invalid JSON) is counted and skipped, never a crash;
+//! `sqlwarden audit verify` is what judges integrity.
+
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+
+use super::log::day_files;
+use super::{AuditError, AuditRecord, Outcome};
+use crate::error::ErrorCode;
+
+/// Which records to keep. Every set criterion must hold.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Filter {
+    /// Tool name, exactly.
+    pub tool: Option<String>,
+    /// How the call ended.
+    pub outcome: Option<Outcome>,
+    /// A table in `tables_used` (case-insensitive).
+    pub table: Option<String>,
+    /// The error code.
+    pub code: Option<ErrorCode>,
+    /// The `source` argument, exactly.
+    pub source: Option<String>,
+    /// At or after this instant.
+    pub since: Option<DateTime<Utc>>,
+    /// Before this instant.
+    pub until: Option<DateTime<Utc>>,
+    /// Text that must occur in the SQL as sent, the rewritten SQL, the
+    /// deny reason or the error detail (case-insensitive).
+    pub text: Option<String>,
+}
+
+impl Filter {
+    /// Whether `record` passes.
+    pub fn matches(&self, record: &AuditRecord) -> bool {
+        let when = DateTime::parse_from_rfc3339(&record.timestamp)
+            .ok()
+            .map(|t| t.with_timezone(&Utc));
+        self.tool.as_ref().is_none_or(|t| *t == record.tool_name)
+            && self.outcome.is_none_or(|o| o == record.outcome)
+            && self.code.is_none_or(|c| Some(c) == record.error_code)
+            && self
+                .source
+                .as_ref()
+                .is_none_or(|s| Some(s) == record.source.as_ref())
+            && self.table.as_ref().is_none_or(|t| {
+                record
+                    .tables_used
+                    .iter()
+                    .any(|used| used.eq_ignore_ascii_case(t))
+            })
+            && self.since.is_none_or(|s| when.is_some_and(|w| w >= s))
+            && self.until.is_none_or(|u| when.is_some_and(|w| w < u))
+            && self.text.as_ref().is_none_or(|text| {
+                let needle = text.to_lowercase();
+                let sql = record.request_params.get("sql").and_then(|v| v.as_str());
+                [
+                    sql,
+                    record.rewritten_sql.as_deref(),
+                    record.deny_reason.as_deref(),
+                    record.error_detail.as_deref(),
+                ]
+                .into_iter()
+                .flatten()
+                .any(|hay| hay.to_lowercase().contains(&needle))
+            })
+    }
+
+    /// Whether a daily file of `day` can hold matching records.
+    pub fn may_hold(&self, day: NaiveDate) -> bool {
+        self.since.is_none_or(|s| day >= s.date_naive())
+            && self.until.is_none_or(|u| day <= u.date_naive())
+    }
+}
+
+/// Parse a time bound: RFC 3339 (`2026-01-09T10:00:00Z`), a date
+/// (`2026-01-09`, midnight UTC), or an age before `now` (`30m`, `12h`,
+/// `7d`).
+pub fn parse_time(text: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>, String> {
+    let text = text.trim();
+    if let Ok(t) = DateTime::parse_from_rfc3339(text) {
+        return Ok(t.with_timezone(&Utc));
+    }
+    if let Ok(day) = NaiveDate::parse_from_str(text, "%Y-%m-%d") {
+        return Ok(day.and_time(chrono::NaiveTime::MIN).and_utc());
+    }
+    let unit = text.chars().last().unwrap_or(' ');
+    let amount: Option<i64> = text[..text.len() - unit.len_utf8().min(text.len())]
+        .parse()
+        .ok();
+    let span = match (amount, unit) {
+        (Some(n), 'm') => Duration::try_minutes(n),
+        (Some(n), 'h') => Duration::try_hours(n),
+        (Some(n), 'd') => Duration::try_days(n),
+        _ => None,
+    };
+    span.and_then(|span| now.checked_sub_signed(span)).ok_or_else(|| {
+        format!("`{text}` is not a time: use RFC 3339 (2026-01-09T10:00:00Z), a date (2026-01-09) or an age (30m, 12h, 7d)")
+    })
+}
+
+/// Records read from a directory.
+#[derive(Debug, Clone, Default)]
+pub struct Records {
+    /// The matching records, oldest first.
+    pub records: Vec<AuditRecord>,
+    /// Lines that were not records and were skipped.
+    pub unreadable_lines: u64,
+    /// The daily files read.
+    pub files: Vec<PathBuf>,
+}
+
+/// Read every record in `dir` that passes `filter` (a missing directory
+/// holds none).
+pub fn read(dir: &Path, filter: &Filter) -> Result<Records, AuditError> {
+    let mut out = Records::default();
+    if !dir.exists() {
+        return Ok(out);
+    }
+    for (day, path) in day_files(dir)? {
+        if !filter.may_hold(day) {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path).map_err(AuditError::io(&path))?;
+        parse_lines(&text, filter, &mut out);
+        out.files.push(path);
+    }
+    Ok(out)
+}
+
+/// Parse whole lines of `text` into `out`; a final piece without a line
+/// end is left alone (it may still be being written).
+pub(crate) fn parse_lines(text: &str, filter: &Filter, out: &mut Records) {
+    let complete = match text.rfind('\n') {
+        Some(end) => &text[..end],
+        None => return,
+    };
+    for line in complete.split('\n').filter(|l| !l.trim().is_empty()) {
+        match serde_json::from_str::<AuditRecord>(line) {
+            Ok(record) if filter.matches(&record) => out.records.push(record),
+            Ok(_) => {}
+            Err(_) => out.unreadable_lines += 1,
+        }
+    }
+}
+
+/// One readable line for a record: time, outcome, tool, source, code,
+/// rows, bytes, latency, then the SQL as sent (or the refusal).
+pub fn one_line(record: &AuditRecord) -> String {
+    let outcome = match record.outcome {
+        Outcome::Ok => "ok",
+        Outcome::Denied => "DENIED",
+        Outcome::Error => "ERROR",
+    };
+    let mut parts = vec![
+        record
+            .timestamp
+            .chars()
+            .take(19)
+            .collect::<String>()
+            .replace('T', " "),
+        format!("{outcome:<6}"),
+        record.tool_name.clone(),
+    ];
+    if let Some(source) = &record.source {
+        parts.push(format!("source={source}"));
+    }
+    if let Some(code) = record.error_code {
+        parts.push(code.as_str().to_owned());
+    }
+    if let Some(rows) = record.row_count {
+        let cut = if record.truncated == Some(true) {
+            "+"
+        } else {
+            ""
+        };
+        parts.push(format!("rows={rows}{cut}"));
+    }
+    if let Some(bytes) = record.result_bytes {
+        parts.push(format!("bytes={bytes}"));
+    }
+    parts.push(format!("{:.1}ms", record.latency_ms));
+    let sql = record.request_params.get("sql").and_then(|v| v.as_str());
+    let tail = match (&record.deny_reason, sql, record.tables_used.is_empty()) {
+        (Some(reason), _, _) => Some(reason.clone()),
+        (None, Some(sql), _) => Some(sql.to_owned()),
+        (None, None, false) => Some(record.tables_used.join(",")),
+        (None, None, true) => None,
+    };
+    if let Some(tail) = tail {
+        // One line per record, whatever the SQL held.
+        let flat: String = tail.split_whitespace().collect::<Vec<_>>().join(" ");
+        let short: String = flat.chars().take(160).collect();
+        let more = if flat.chars().count() > 160 {
+            "…"
+        } else {
+            ""
+        };
+        parts.push(format!("| {short}{more}"));
+    }
+    parts.join("  ")
+}
+
+/// Reads records appended after it was created, across the daily file
+/// roll-over (`sqlwarden audit tail -f`). Call [`Follower::poll`]
+/// repeatedly; each call returns the whole new lines since the last.
+#[derive(Debug)]
+pub struct Follower {
+    dir: PathBuf,
+    /// The file being followed and the byte offset read up to.
+    current: Option<(NaiveDate, PathBuf, u64)>,
+    /// Bytes of a line still being written.
+    partial: Vec<u8>,
+}
+
+impl Follower {
+    /// Start at the end of the newest daily file (records already there
+    /// are not returned).
+    pub fn at_end(dir: &Path) -> Result<Self, AuditError> {
+        let mut follower = Self {
+            dir: dir.to_path_buf(),
+            current: None,
+            partial: Vec::new(),
+        };
+        if dir.exists() {
+            if let Some((day, path)) = day_files(dir)?.pop() {
+                let len = std::fs::metadata(&path)
+                    .map_err(AuditError::io(&path))?
+                    .len();
+                follower.current = Some((day, path, len));
+            }
+        }
+        Ok(follower)
+    }
+
+    /// New matching records since the last poll, oldest first.
+    pub fn poll(&mut self, filter: &Filter) -> Result<Records, AuditError> {
+        let mut out = Records::default();
+        if !self.dir.exists() {
+            return Ok(out);
+        }
+        loop {
+            // Look for a newer day before reading to the end, so a record
+            // written to the old file meanwhile is still read below.
+            let files = day_files(&self.dir)?;
+            let next = match &self.current {
+                None => files.first().cloned(),
+                Some((day, _, _)) => files.iter().find(|(d, _)| d > day).cloned(),
+            };
+            if let Some((_, path, offset)) = &mut self.current {
+                let bytes = read_from(path, *offset)?;
+                *offset += bytes.len() as u64;
+                self.partial.extend_from_slice(&bytes);
+                if let Some(end) = self.partial.iter().rposition(|b| *b == b'\n') {
+                    let complete: Vec<u8> = self.partial.drain(..=end).collect();
+                    parse_lines(&String::from_utf8_lossy(&complete), filter, &mut out);
+                }
+            }
+            match next {
+                Some((day, path)) => {
+                    // A torn line at the end of the old day stays torn.
+                    self.partial.clear();
+                    self.current = Some((day, path, 0));
+                }
+                None => return Ok(out),
+            }
+        }
+    }
+}
+
+/// The bytes of `path` from `offset` to its end (none when the file is
+/// gone or shorter).
+fn read_from(path: &Path, offset: u64) -> Result<Vec<u8>, AuditError> {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut file = match std::fs::File::open(path) {
+        Ok(file) => file,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(AuditError::io(path)(e)),
+    };
+    let mut bytes = Vec::new();
+    file.seek(SeekFrom::Start(offset))
+        .and_then(|_| file.read_to_end(&mut bytes))
+        .map_err(AuditError::io(path))?;
+    Ok(bytes)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::error::ToolError;
+
+    fn at(ts: &str) -> AuditRecord {
+        let mut r = AuditRecord::new("run_select_sql", "r", "s", "p");
+        r.timestamp = ts.into();
+        r.source = Some("crm".into());
+        r.tables_used = vec!["public.Orders".into()];
+        r.request_params = serde_json::json!({"sql": "SELECT id\n  FROM orders"});
+        r
+    }
+
+    #[test]
+    fn times_parse_in_three_spellings() {
+        let now = DateTime::parse_from_rfc3339("2026-01-10T12:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let p = |t: &str| parse_time(t, now).map(|t| t.to_rfc3339());
+        assert_eq!(
+            p("2026-01-09T10:00:00+02:00").unwrap(),
+            "2026-01-09T08:00:00+00:00"
+        );
+        assert_eq!(p("2026-01-09").unwrap(), "2026-01-09T00:00:00+00:00");
+        assert_eq!(p("7d").unwrap(), "2026-01-03T12:00:00+00:00");
+        assert_eq!(p("90m").unwrap(), "2026-01-10T10:30:00+00:00");
+        assert!(p("yesterday").unwrap_err().contains("RFC 3339"));
+        assert!(p("").is_err());
+        assert!(p("h").is_err());
+    }
+
+    #[test]
+    fn every_criterion_narrows() {
+        let mut denied = at("2026-01-09T10:00:00Z");
+        denied.fail(&ToolError::new(
+            ErrorCode::ColumnNotAllowed,
+            "column `phone`",
+            "h",
+        ));
+        let ok = at("2026-01-10T10:00:00Z");
+        let t = |s: &str| parse_time(s, Utc::now()).unwrap();
+        let cases = [
+            (Filter::default(), true, true),
+            (
+                Filter {
+                    outcome: Some(Outcome::Denied),
+                    ..Filter::default()
+                },
+                true,
+                false,
+            ),
+            (
+                Filter {
+                    code: Some(ErrorCode::ColumnNotAllowed),
+                    ..Filter::default()
+                },
+                true,
+                false,
+            ),
+            (
+                Filter {
+                    table: Some("public.orders".into()),
+                    ..Filter::default()
+                },
+                true,
+                true,
+            ),
+            (
+                Filter {
+                    table: Some("public.x".into()),
+                    ..Filter::default()
+                },
+                false,
+                false,
+            ),
+            (
+                Filter {
+                    tool: Some("describe_table".into()),
+                    ..Filter::default()
+                },
+                false,
+                false,
+            ),
+            (
+                Filter {
+                    source: Some("crm".into()),
+                    ..Filter::default()
+                },
+                true,
+                true,
+            ),
+            (
+                Filter {
+                    since: Some(t("2026-01-10")),
+                    ..Filter::default()
+                },
+                false,
+                true,
+            ),
+            (
+                Filter {
+                    until: Some(t("2026-01-10")),
+                    ..Filter::default()
+                },
+                true,
+                false,
+            ),
+            (
+                Filter {
+                    text: Some("PHONE".into()),
+                    ..Filter::default()
+                },
+                true,
+                false,
+            ),
+            (
+                Filter {
+                    text: Some("from customers".into()),
+                    ..Filter::default()
+                },
+                false,
+                false,
+            ),
+        ];
+        for (filter, want_denied, want_ok) in cases {
+            assert_eq!(
+                (filter.matches(&denied), filter.matches(&ok)),
+                (want_denied, want_ok),
+                "{filter:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_torn_or_broken_line_is_skipped_and_counted() {
+        let good = serde_json::to_string(&at("2026-01-09T10:00:00Z")).unwrap();
+        let mut out = Records::default();
+        parse_lines(
+            &format!("{good}\n{{oops\n{good}\n{{\"torn"),
+            &Filter::default(),
+            &mut out,
+        );
+        assert_eq!(out.records.len(), 2);
+        assert_eq!(out.unreadable_lines, 1);
+    }
+
+    #[test]
+    fn one_line_is_one_line() {
+        let mut r = at("2026-01-09T10:00:00.123456Z");
+        r.row_count = Some(3);
+        r.truncated = Some(true);
+        r.result_bytes = Some(120);
+        r.latency_ms = 4.25;
+        assert_eq!(
+            one_line(&r),
+            "2026-01-09 10:00:00  ok      run_select_sql  source=crm  rows=3+  bytes=120  4.2ms  | SELECT id FROM orders"
+        );
+    }
+
+    #[test]
+    fn the_follower_reads_new_lines_and_crosses_to_the_next_day() {
+        let dir = tempfile::tempdir().unwrap();
+        let day1 = dir.path().join("audit-2026-01-09.jsonl");
+        let day2 = dir.path().join("audit-2026-01-10.jsonl");
+        let line = |ts: &str| serde_json::to_string(&at(ts)).unwrap() + "\n";
+        std::fs::write(&day1, line("2026-01-09T10:00:00Z")).unwrap();
+        let mut follower = Follower::at_end(dir.path()).unwrap();
+        let all = Filter::default();
+        assert!(follower.poll(&all).unwrap().records.is_empty());
+
+        let second = line("2026-01-09T11:00:00Z");
+        let head = &second[..30];
+        std::fs::write(&day1, line("2026-01-09T10:00:00Z") + head).unwrap();
+        assert!(follower.poll(&all).unwrap().records.is_empty());
+        std::fs::write(&day1, line("2026-01-09T10:00:00Z") + &second).unwrap();
+        let got = follower.poll(&all).unwrap().records;
+        assert_eq!(got.len(), 1);
+        assert_eq!(got[0].timestamp, "2026-01-09T11:00:00Z");
+
+        std::fs::write(
+            &day2,
+            line("2026-01-10T00:00:01Z") + &line("2026-01-10T00:00:02Z"),
+        )
+        .unwrap();
+        let got = follower.poll(&all).unwrap().records;
+        assert_eq!(got.len(), 2);
+        assert!(follower.poll(&all).unwrap().records.is_empty());
+    }
+}
