@@ -9,6 +9,7 @@ mod support;
 mod audit;
 mod cli;
 mod config;
+mod faults;
 mod gate_corpus;
 mod mc_emulator;
 mod mc_engine;
