@@ -146,10 +146,7 @@ async fn a_session_survives_postgres_restarts_and_outages() {
         let down = session_call(&session, tool_args.0, tool_args.1).await;
         assert_failed(&down, "BACKEND_UNAVAILABLE", "server stopped");
         let hint = down["error"]["hint"].as_str().unwrap();
-        assert!(
-            hint.contains(&format!("port {}", cluster.port())),
-            "{hint}"
-        );
+        assert!(hint.contains(&format!("port {}", cluster.port())), "{hint}");
     }
 
     // Back: the same session answers again, no restart of sqlwarden.
@@ -242,7 +239,8 @@ async fn a_query_killed_by_its_timeout_is_query_timeout_and_the_next_call_works(
 
     // A legitimate, allowed query that runs far longer than a second: a
     // thousand items times a hundred million series rows.
-    let slow = json!({"sql": "SELECT count(*) AS n FROM items i, generate_series(1, 100000000) AS g"});
+    let slow =
+        json!({"sql": "SELECT count(*) AS n FROM items i, generate_series(1, 100000000) AS g"});
     let started = Instant::now();
     let timed_out = session_call(&session, "run_select_sql", slow).await;
     assert_failed(&timed_out, "QUERY_TIMEOUT", "slow query");
@@ -320,40 +318,41 @@ async fn a_connection_dropped_mid_stream_is_an_error_without_partial_rows() {
     assert_counts_items(&next, "after the dropped connection");
 }
 
-/// A TCP forwarder on a fixed port that can go away (refusing
-/// connections, cutting the open ones) and come back on the same port: the
-/// emulator as sqlwarden sees it, minus a network.
-struct Outage {
+/// A TCP forwarder on a fixed port in front of a real server. It can go
+/// away (refusing connections, cutting the open ones) and come back on the
+/// same port, or cut its open connections silently: they stay open on the
+/// client's side until the client next speaks, and are then hung up, as
+/// when a failover or a NAT dropped them. New connections are forwarded.
+struct Forwarder {
     port: u16,
     target: std::net::SocketAddr,
     serving: Option<tokio::task::JoinHandle<()>>,
+    severed: tokio::sync::watch::Sender<u64>,
 }
 
-impl Outage {
-    async fn new(target: std::net::SocketAddr) -> Outage {
+impl Forwarder {
+    async fn new(target: std::net::SocketAddr) -> Forwarder {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = listener.local_addr().unwrap().port();
-        let mut outage = Outage {
+        let mut forwarder = Forwarder {
             port,
             target,
             serving: None,
+            severed: tokio::sync::watch::channel(0).0,
         };
-        outage.serve(listener);
-        outage
+        forwarder.serve(listener);
+        forwarder
     }
 
     fn serve(&mut self, listener: TcpListener) {
         let target = self.target;
+        let severed = self.severed.clone();
         self.serving = Some(tokio::spawn(async move {
             // Dropping this set (when the task is aborted) cuts every
             // forwarded connection.
             let mut links = JoinSet::new();
-            while let Ok((mut inbound, _)) = listener.accept().await {
-                links.spawn(async move {
-                    if let Ok(mut outbound) = TcpStream::connect(target).await {
-                        let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
-                    }
-                });
+            while let Ok((inbound, _)) = listener.accept().await {
+                links.spawn(link(inbound, target, severed.subscribe()));
             }
         }));
     }
@@ -379,6 +378,59 @@ impl Outage {
             }
         };
         self.serve(listener);
+    }
+
+    /// Cut the open connections without telling their clients.
+    fn sever_silently(&self) {
+        self.severed.send_modify(|generation| *generation += 1);
+    }
+}
+
+/// Forward one connection until either side ends it, or until it is
+/// severed: then the server's side is closed at once and the client's
+/// when the client next sends something.
+async fn link(
+    mut inbound: TcpStream,
+    target: std::net::SocketAddr,
+    mut severed: tokio::sync::watch::Receiver<u64>,
+) {
+    let Ok(mut outbound) = TcpStream::connect(target).await else {
+        return;
+    };
+    let cut = tokio::select! {
+        _ = severed.changed() => true,
+        _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound) => false,
+    };
+    if cut {
+        drop(outbound);
+        let mut byte = [0u8; 1];
+        let _ = tokio::io::AsyncReadExt::read(&mut inbound, &mut byte).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn idle_connections_that_died_silently_do_not_fail_the_next_call() {
+    let db = TestDb::create("faults_silent").await;
+    db.client().await.batch_execute(ITEMS_SQL).await.unwrap();
+    let target = format!("{}:{}", pg::host(), pg::port()).parse().unwrap();
+    let forwarder = Forwarder::new(target).await;
+    let dir = pg_config(forwarder.port, &db.name, "  default_limit: 10\n");
+    let session = Arc::new(session(dir.path()));
+
+    for round in 0..3 {
+        fill_pool(&session).await;
+        forwarder.sever_silently();
+        let after = session_call(&session, "run_select_sql", count_items()).await;
+        assert_counts_items(&after, &format!("query after cut {round}"));
+        fill_pool(&session).await;
+        forwarder.sever_silently();
+        // Catalog reads go through the same checkout.
+        let preview =
+            session_call(&session, "preview_table", json!({"table": "public.items"})).await;
+        assert_eq!(
+            preview["ok"], true,
+            "preview after cut {round}: {preview:#}"
+        );
     }
 }
 
@@ -409,7 +461,7 @@ fn emulator_addr(emu: &EmulatorHandle) -> std::net::SocketAddr {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_maxcompute_endpoint_going_away_and_coming_back() {
     let emu = fixture::start(fixture::config()).await;
-    let mut outage = Outage::new(emulator_addr(&emu)).await;
+    let mut outage = Forwarder::new(emulator_addr(&emu)).await;
     let dir = tempfile::tempdir().unwrap();
     mc_config(dir.path(), &format!("http://127.0.0.1:{}", outage.port));
     let client = stdio_client(dir.path()).await;
