@@ -1,12 +1,16 @@
 //! Gate throughput: prepare + check of a typical three-table query (with a
-//! row policy and column rules to rewrite), and of TPC-H Q8 (eight table
-//! references, a derived table, CASE and EXTRACT).
+//! row policy and column rules to rewrite), of TPC-H Q8 (eight table
+//! references, a derived table, CASE and EXTRACT), and of whole corpora of
+//! real analytics queries, reported as queries per second on one core: the
+//! TPC-H 22 (`tests/fixtures/tpch`) and a TPC-DS subset of 17 queries
+//! (`benches/fixtures/tpcds`, a star schema with its surrogate-key joins
+//! approved), every one of which must pass the gate.
 //!
 //! The target is under 100 µs for the typical query; this is measured here,
 //! never asserted in tests.
 #![allow(clippy::unwrap_used, missing_docs)]
 
-use criterion::{criterion_group, criterion_main, Criterion};
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use sqlparser::ast::Statement;
 use sqlparser::dialect::PostgreSqlDialect;
 use sqlparser::parser::Parser;
@@ -96,5 +100,98 @@ fn bench_gate(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, bench_gate);
+/// The 22 TPC-H queries, in order.
+const TPCH_QUERIES: [&str; 22] = [
+    include_str!("../tests/fixtures/tpch/q01.sql"),
+    include_str!("../tests/fixtures/tpch/q02.sql"),
+    include_str!("../tests/fixtures/tpch/q03.sql"),
+    include_str!("../tests/fixtures/tpch/q04.sql"),
+    include_str!("../tests/fixtures/tpch/q05.sql"),
+    include_str!("../tests/fixtures/tpch/q06.sql"),
+    include_str!("../tests/fixtures/tpch/q07.sql"),
+    include_str!("../tests/fixtures/tpch/q08.sql"),
+    include_str!("../tests/fixtures/tpch/q09.sql"),
+    include_str!("../tests/fixtures/tpch/q10.sql"),
+    include_str!("../tests/fixtures/tpch/q11.sql"),
+    include_str!("../tests/fixtures/tpch/q12.sql"),
+    include_str!("../tests/fixtures/tpch/q13.sql"),
+    include_str!("../tests/fixtures/tpch/q14.sql"),
+    include_str!("../tests/fixtures/tpch/q15.sql"),
+    include_str!("../tests/fixtures/tpch/q16.sql"),
+    include_str!("../tests/fixtures/tpch/q17.sql"),
+    include_str!("../tests/fixtures/tpch/q18.sql"),
+    include_str!("../tests/fixtures/tpch/q19.sql"),
+    include_str!("../tests/fixtures/tpch/q20.sql"),
+    include_str!("../tests/fixtures/tpch/q21.sql"),
+    include_str!("../tests/fixtures/tpch/q22.sql"),
+];
+
+/// The TPC-DS subset's queries as (name, SQL): each starts with a `-- qNN`
+/// line and ends with a line holding only `;`.
+fn tpcds_queries() -> Vec<(String, String)> {
+    include_str!("fixtures/tpcds/queries.sql")
+        .split("\n;\n")
+        .filter_map(|chunk| {
+            let start = chunk.find("-- q")?;
+            let (name, sql) = chunk[start + 3..].split_once('\n')?;
+            Some((name.trim().to_owned(), sql.trim().to_owned()))
+        })
+        .collect()
+}
+
+/// Every query of a corpus through prepare + check; panics naming the
+/// first one the gate refuses.
+fn run_corpus(gate: &Gate<'_>, facts: &TableFacts, corpus: &[(String, String)]) -> usize {
+    let mut rendered = 0;
+    for (name, sql) in corpus {
+        let prepared = gate
+            .prepare(std::hint::black_box(sql))
+            .unwrap_or_else(|e| panic!("{name}: {e:?}"));
+        let checked = gate
+            .check(prepared, facts, None)
+            .unwrap_or_else(|e| panic!("{name}: {e:?}"));
+        rendered += checked.sql().len();
+    }
+    rendered
+}
+
+fn bench_corpora(c: &mut Criterion) {
+    let tpch = policy(
+        TPCH_CONNECTIONS,
+        include_str!("../tests/fixtures/tpch/policy.yaml"),
+        include_str!("../tests/fixtures/tpch/joins.yaml"),
+    );
+    let tpch_facts = facts(include_str!("../tests/fixtures/tpch/schema.sql"));
+    let tpch_rules = tpch.source("tpch").unwrap();
+    let tpch_gate = Gate::new(&tpch_rules);
+    let tpch_corpus: Vec<(String, String)> = TPCH_QUERIES
+        .iter()
+        .enumerate()
+        .map(|(i, sql)| (format!("tpch q{:02}", i + 1), (*sql).to_owned()))
+        .collect();
+
+    let tpcds = policy(
+        "connections: {tpcds: {engine: postgres, host: 127.0.0.1, dbname: tpcds, user: postgres}}",
+        include_str!("fixtures/tpcds/policy.yaml"),
+        include_str!("fixtures/tpcds/joins.yaml"),
+    );
+    let tpcds_facts = facts(include_str!("fixtures/tpcds/schema.sql"));
+    let tpcds_rules = tpcds.source("tpcds").unwrap();
+    let tpcds_gate = Gate::new(&tpcds_rules);
+    let tpcds_corpus = tpcds_queries();
+
+    let mut group = c.benchmark_group("gate_corpus");
+    for (name, gate, facts, corpus) in [
+        ("tpch_22", &tpch_gate, &tpch_facts, &tpch_corpus),
+        ("tpcds_subset", &tpcds_gate, &tpcds_facts, &tpcds_corpus),
+    ] {
+        // Fails here, before measuring, if the gate refuses any of them.
+        run_corpus(gate, facts, corpus);
+        group.throughput(Throughput::Elements(corpus.len() as u64));
+        group.bench_function(name, |b| b.iter(|| run_corpus(gate, facts, corpus)));
+    }
+    group.finish();
+}
+
+criterion_group!(benches, bench_gate, bench_corpora);
 criterion_main!(benches);

@@ -9,9 +9,16 @@
 //! audit record (written and flushed, synced in the background as by
 //! default), everything but the JSON-RPC framing.
 //!
+//! Criterion reports medians; the tail is what an agent waits on too, so
+//! a plain timing loop afterwards runs the direct query and the whole tool
+//! call alternately and prints the median, the p99 and their ratios (to
+//! stderr, as `pg_one_row percentiles`).
+//!
 //! Needs the local test server (`SQLWARDEN_TEST_PG_HOST` / `_PORT`
 //! override 127.0.0.1:5432, user `postgres`). Measured here, never asserted.
 #![allow(clippy::unwrap_used, missing_docs)]
+
+use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use sqlwarden::config::{
@@ -168,6 +175,37 @@ fn one_row_query(c: &mut Criterion) {
     group.bench_function("whole_tool_call", |b| b.iter(|| runtime.block_on(call())));
     group.finish();
 
+    // Under `cargo bench` the loop is long enough for a p99; under
+    // `cargo test --benches` it only proves it runs.
+    let rounds = if std::env::args().any(|a| a == "--bench") {
+        5000
+    } else {
+        20
+    };
+    let mut direct_times = Vec::with_capacity(rounds);
+    let mut call_times = Vec::with_capacity(rounds);
+    for _ in 0..rounds {
+        let started = Instant::now();
+        runtime.block_on(direct.query(SQL, &[])).unwrap();
+        direct_times.push(started.elapsed());
+        let started = Instant::now();
+        let output = runtime.block_on(call());
+        call_times.push(started.elapsed());
+        assert!(!output.is_error, "{}", output.envelope);
+    }
+    let (direct_median, direct_p99) = percentiles(&mut direct_times);
+    let (call_median, call_p99) = percentiles(&mut call_times);
+    eprintln!(
+        "pg_one_row percentiles ({rounds} rounds): tokio_postgres_direct median {:.1} µs p99 {:.1} µs; \
+         whole_tool_call median {:.1} µs p99 {:.1} µs; ratio median {:.2}x p99 {:.2}x",
+        micros(direct_median),
+        micros(direct_p99),
+        micros(call_median),
+        micros(call_p99),
+        micros(call_median) / micros(direct_median),
+        micros(call_p99) / micros(direct_p99),
+    );
+
     drop(session);
     drop(engine);
     drop(direct);
@@ -177,6 +215,20 @@ fn one_row_query(c: &mut Criterion) {
             .batch_execute(&format!("DROP DATABASE IF EXISTS {dbname} WITH (FORCE)"))
             .await;
     });
+}
+
+/// Median and 99th percentile (nearest rank) of `times`.
+fn percentiles(times: &mut [Duration]) -> (Duration, Duration) {
+    times.sort_unstable();
+    let rank = |p: f64| {
+        let index = ((p * times.len() as f64).ceil() as usize).clamp(1, times.len()) - 1;
+        times[index]
+    };
+    (rank(0.5), rank(0.99))
+}
+
+fn micros(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e6
 }
 
 criterion_group!(benches, one_row_query);

@@ -10,6 +10,7 @@ mod audit;
 mod cli;
 mod config;
 mod doctor;
+mod faults;
 mod gate_corpus;
 mod grants;
 mod install;

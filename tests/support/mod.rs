@@ -5,3 +5,4 @@
 pub mod child;
 pub mod maxcompute;
 pub mod pg;
+pub mod pg_cluster;

@@ -34,6 +34,7 @@ use tokio_util::sync::CancellationToken;
 
 use self::connect::ConnectSettings;
 use self::pool::Pool;
+use self::run::Outcome;
 use crate::config::PostgresConnection;
 use crate::engine::{
     BoxFuture, ColumnInfo, CostEstimate, Engine, EngineResult, PageRequest, PartitionPage,
@@ -61,45 +62,61 @@ impl PostgresEngine {
         }
     }
 
-    /// An idle connection, or a new one.
-    async fn checkout(&self) -> Result<Client, ToolError> {
-        match self.pool.take() {
-            Some(client) => Ok(client),
-            None => self.settings.connect().await,
+    /// An idle connection (`true`: reused), or a new one (`false`); only a
+    /// new one when `fresh`.
+    async fn checkout(&self, fresh: bool) -> Result<(Client, bool), ToolError> {
+        match self.pool.take().filter(|_| !fresh) {
+            Some(client) => Ok((client, true)),
+            None => Ok((self.settings.connect().await?, false)),
         }
     }
 
     /// Run `work` on a checked-out connection under a deadline and a cancel
     /// token. `work` owns the connection and hands it back when it ends; on
-    /// success it returns to the pool, on any error it is dropped. On timeout
-    /// or cancellation the work (and with it the connection) is dropped and
+    /// success it returns to the pool, on any error it is dropped. When a
+    /// reused connection turns out to be dead before any of the call's SQL
+    /// was sent ([`Outcome::NotSent`]), the pool is emptied and `work` runs
+    /// once more on a new connection, within the same deadline; once SQL
+    /// may have reached the server, nothing is tried again. On timeout or
+    /// cancellation the work (and with it the connection) is dropped and
     /// the backend query is cancelled.
     async fn guarded<'a, T>(
         &'a self,
         timeout: Duration,
         cancel: &CancellationToken,
-        work: impl FnOnce(Client, Instant) -> BoxFuture<'a, (Client, EngineResult<T>)>,
+        work: impl Fn(Client, Instant) -> BoxFuture<'a, (Client, Outcome<T>)>,
     ) -> EngineResult<T> {
         let deadline = Instant::now() + timeout;
-        let client = tokio::select! {
-            client = self.checkout() => client?,
-            () = tokio::time::sleep_until(deadline.into()) => return Err(errors::timeout_error()),
-            () = cancel.cancelled() => return Err(errors::cancelled_error()),
-        };
-        let token = client.cancel_token();
-        let work = work(client, deadline);
-        let interrupt = tokio::select! {
-            (client, result) = work => {
-                if result.is_ok() {
-                    self.pool.put(client);
-                }
-                return result;
-            }
-            () = tokio::time::sleep_until(deadline.into()) => errors::timeout_error(),
-            () = cancel.cancelled() => errors::cancelled_error(),
-        };
-        self.settings.cancel(token).await;
-        Err(interrupt)
+        let mut fresh = false;
+        loop {
+            let (client, reused) = tokio::select! {
+                client = self.checkout(fresh) => client?,
+                () = tokio::time::sleep_until(deadline.into()) => return Err(errors::timeout_error()),
+                () = cancel.cancelled() => return Err(errors::cancelled_error()),
+            };
+            let token = client.cancel_token();
+            let interrupt = tokio::select! {
+                (client, outcome) = work(client, deadline) => match outcome {
+                    Outcome::Ran(result) => {
+                        if result.is_ok() {
+                            self.pool.put(client);
+                        }
+                        return result;
+                    }
+                    Outcome::NotSent(error) if reused => {
+                        tracing::debug!(connection = %self.settings.name, error = %error, "an idle connection was dead; trying a new one");
+                        self.pool.clear();
+                        fresh = true;
+                        continue;
+                    }
+                    Outcome::NotSent(error) => return Err(error),
+                },
+                () = tokio::time::sleep_until(deadline.into()) => errors::timeout_error(),
+                () = cancel.cancelled() => errors::cancelled_error(),
+            };
+            self.settings.cancel(token).await;
+            return Err(interrupt);
+        }
     }
 
     /// Run catalog work in a read-only transaction, with the metadata
@@ -108,17 +125,20 @@ impl PostgresEngine {
     where
         T: Send + 'static,
         F: for<'t> FnOnce(&'t Transaction<'t>) -> BoxFuture<'t, Result<T, tokio_postgres::Error>>
+            + Clone
             + Send
             + 'static,
     {
         self.in_read_only(METADATA_TIMEOUT, work).await
     }
 
-    /// Run `work` in a read-only transaction under `timeout`.
+    /// Run `work` in a read-only transaction under `timeout`. `work` is
+    /// cloned for each attempt (see [`Self::guarded`]).
     async fn in_read_only<T, F>(&self, timeout: Duration, work: F) -> EngineResult<T>
     where
         T: Send + 'static,
         F: for<'t> FnOnce(&'t Transaction<'t>) -> BoxFuture<'t, Result<T, tokio_postgres::Error>>
+            + Clone
             + Send
             + 'static,
     {
@@ -127,10 +147,11 @@ impl PostgresEngine {
             timeout,
             &CancellationToken::new(),
             move |mut client, deadline| {
+                let work = work.clone();
                 Box::pin(async move {
-                    let result =
+                    let outcome =
                         in_transaction(&mut client, settings, timeout, deadline, work).await;
-                    (client, result)
+                    (client, outcome)
                 })
             },
         )
@@ -151,18 +172,26 @@ async fn in_transaction<T, F>(
     timeout: Duration,
     deadline: Instant,
     work: F,
-) -> EngineResult<T>
+) -> Outcome<T>
 where
     F: for<'t> FnOnce(&'t Transaction<'t>) -> BoxFuture<'t, Result<T, tokio_postgres::Error>>,
 {
-    let map = run::map_error(settings, deadline);
-    let tx = session::start(client).await.map_err(&map)?;
-    tx.batch_execute(&session::prelude(settings.role.as_deref(), timeout))
-        .await
-        .map_err(|e| errors::prelude_error(settings, &e, run::deadline_state(deadline)))?;
-    let value = work(&tx).await.map_err(&map)?;
-    tx.rollback().await.map_err(&map)?;
-    Ok(value)
+    let tx = match run::begin(client, settings, deadline).await {
+        Ok(tx) => tx,
+        Err(outcome) => return outcome,
+    };
+    Outcome::Ran(
+        async {
+            let map = run::map_error(settings, deadline);
+            tx.batch_execute(&session::prelude(settings.role.as_deref(), timeout))
+                .await
+                .map_err(|e| errors::prelude_error(settings, &e, run::deadline_state(deadline)))?;
+            let value = work(&tx).await.map_err(&map)?;
+            tx.rollback().await.map_err(&map)?;
+            Ok(value)
+        }
+        .await,
+    )
 }
 
 impl Engine for PostgresEngine {
@@ -175,8 +204,8 @@ impl Engine for PostgresEngine {
         Box::pin(async move {
             self.guarded(query.timeout(), &ctx.cancel, move |mut client, deadline| {
                 Box::pin(async move {
-                    let result = run::execute(&mut client, settings, query, deadline).await;
-                    (client, result)
+                    let outcome = run::execute(&mut client, settings, query, deadline).await;
+                    (client, outcome)
                 })
             })
             .await

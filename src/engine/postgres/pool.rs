@@ -3,7 +3,11 @@
 //! Only connections that finished their last call cleanly come back; a
 //! connection that saw any error, a timeout or a cancellation is dropped by
 //! the caller and never returns here. The pool does not connect: the engine
-//! asks it first and connects when it is empty.
+//! asks it first and connects when it is empty. A connection found closed
+//! at checkout is discarded; one that died without its client noticing
+//! (a restarted server, a cut network path) is found out by the first
+//! statement of the next call, and then the engine empties the pool, since
+//! its other idle connections are as old and likely just as dead.
 
 use std::sync::Mutex;
 
@@ -36,6 +40,11 @@ impl Pool {
         if idle.len() < MAX_IDLE && !client.is_closed() {
             idle.push(client);
         }
+    }
+
+    /// Drop every idle connection.
+    pub(crate) fn clear(&self) {
+        self.idle.lock().unwrap_or_else(|e| e.into_inner()).clear();
     }
 
     /// How many connections are idle (for tests).

@@ -14,7 +14,7 @@ use std::io;
 use std::time::Instant;
 
 use serde_json::Value;
-use tokio_postgres::{Client, Column, Row};
+use tokio_postgres::{Client, Column, Row, Transaction};
 
 use super::connect::ConnectSettings;
 use super::errors::{self, Deadline};
@@ -44,6 +44,47 @@ pub(crate) fn deadline_state(deadline: Instant) -> Deadline {
     }
 }
 
+/// How one attempt at a call on a connection ended.
+pub(crate) enum Outcome<T> {
+    /// The call ran, or at least its SQL reached the server: whatever
+    /// happened is the answer, and it is never tried again.
+    Ran(Result<T, ToolError>),
+    /// The connection failed on `BEGIN`, before any of the call's SQL was
+    /// sent: trying again on another connection cannot run anything twice.
+    NotSent(ToolError),
+}
+
+/// Open the read-only transaction; on failure, the call's outcome, telling
+/// a connection that was already gone (closed, reset, or ended by the
+/// server) from any other failure.
+pub(crate) async fn begin<'c, T>(
+    client: &'c mut Client,
+    settings: &ConnectSettings,
+    deadline: Instant,
+) -> Result<Transaction<'c>, Outcome<T>> {
+    session::start(client).await.map_err(|e| {
+        let error = errors::query_error(settings, &e, deadline_state(deadline));
+        if connection_lost(&e) {
+            Outcome::NotSent(error)
+        } else {
+            Outcome::Ran(Err(error))
+        }
+    })
+}
+
+/// Whether `e` says the connection itself is gone: no answer from the
+/// server at all (closed, I/O error), or the server ending the session
+/// (class 08 connection exceptions, 57P01-57P03 shutdown and restart).
+fn connection_lost(e: &tokio_postgres::Error) -> bool {
+    match e.as_db_error() {
+        None => true,
+        Some(db) => {
+            let code = db.code().code();
+            code.starts_with("08") || code.starts_with("57P")
+        }
+    }
+}
+
 /// Run `query` on `client` inside a read-only transaction and collect the
 /// capped result.
 pub(crate) async fn execute(
@@ -51,9 +92,23 @@ pub(crate) async fn execute(
     settings: &ConnectSettings,
     query: &CheckedQuery,
     deadline: Instant,
+) -> Outcome<QueryResult> {
+    let tx = match begin(client, settings, deadline).await {
+        Ok(tx) => tx,
+        Err(outcome) => return outcome,
+    };
+    Outcome::Ran(stream(tx, settings, query, deadline).await)
+}
+
+/// Prepare, bind and fetch `query` in the open transaction `tx`, then roll
+/// back.
+async fn stream(
+    tx: Transaction<'_>,
+    settings: &ConnectSettings,
+    query: &CheckedQuery,
+    deadline: Instant,
 ) -> Result<QueryResult, ToolError> {
     let map = map_error(settings, deadline);
-    let tx = session::start(client).await.map_err(&map)?;
     // The settings and the Parse go out together (tokio-postgres pipelines
     // concurrent requests in order), saving a round trip. The server still
     // applies the settings first; if they fail, the transaction is aborted

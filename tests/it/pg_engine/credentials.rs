@@ -2,10 +2,6 @@
 //! the shared test server trusts every local login, so these tests start a
 //! private cluster with `scram-sha-256` authentication.
 
-use std::net::TcpListener;
-use std::path::{Path, PathBuf};
-use std::process::Command;
-
 use sqlwarden::config::SslMode;
 use sqlwarden::engine::postgres::PostgresEngine;
 use sqlwarden::engine::Engine;
@@ -13,63 +9,20 @@ use sqlwarden::error::ErrorCode;
 use sqlwarden::secrets::Secret;
 
 use super::connection;
+use crate::support::pg_cluster::{Auth, PgCluster};
 
-/// A private PostgreSQL cluster that requires `scram-sha-256` passwords,
-/// stopped and removed on drop.
+/// A private cluster that requires `scram-sha-256` passwords.
 struct PasswordServer {
-    dir: tempfile::TempDir,
-    bin: PathBuf,
-    port: u16,
+    cluster: PgCluster,
 }
 
 const SERVER_PASSWORD: &str = "correct horse battery staple";
 
 impl PasswordServer {
     fn start() -> PasswordServer {
-        let bin = postgres_bin_dir();
-        let dir = tempfile::tempdir().expect("tempdir");
-        let port = {
-            let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-            listener.local_addr().expect("addr").port()
-        };
-        let pwfile = dir.path().join("pw");
-        std::fs::write(&pwfile, SERVER_PASSWORD).expect("pwfile");
-        as_server_owner(dir.path());
-        let data = dir.path().join("data");
-        let log = dir.path().join("server.log");
-        run_as_owner(
-            &bin.join("initdb"),
-            &[
-                "-D".as_ref(),
-                data.as_os_str(),
-                "-U".as_ref(),
-                "postgres".as_ref(),
-                "--auth=scram-sha-256".as_ref(),
-                "--pwfile".as_ref(),
-                pwfile.as_os_str(),
-                "-N".as_ref(),
-            ],
-        );
-        let options = format!(
-            "-p {port} -k {} -c listen_addresses=127.0.0.1 -c fsync=off",
-            dir.path().display()
-        );
-        run_as_owner(
-            &bin.join("pg_ctl"),
-            &[
-                "-D".as_ref(),
-                data.as_os_str(),
-                "-o".as_ref(),
-                options.as_ref(),
-                // With a log file the server does not hold our output pipe
-                // open, so waiting for pg_ctl ends.
-                "-l".as_ref(),
-                log.as_os_str(),
-                "-w".as_ref(),
-                "start".as_ref(),
-            ],
-        );
-        PasswordServer { dir, bin, port }
+        PasswordServer {
+            cluster: PgCluster::start(Auth::Password(SERVER_PASSWORD)),
+        }
     }
 
     fn engine(&self, password: Option<&str>) -> PostgresEngine {
@@ -79,88 +32,10 @@ impl PasswordServer {
     fn engine_with_tls(&self, password: Option<&str>, sslmode: SslMode) -> PostgresEngine {
         let mut conn = connection("postgres");
         conn.host = "127.0.0.1".into();
-        conn.port = self.port;
+        conn.port = self.cluster.port();
         conn.sslmode = sslmode;
         PostgresEngine::new("pwdb", &conn, password.map(Secret::new))
     }
-}
-
-impl Drop for PasswordServer {
-    fn drop(&mut self) {
-        let data = self.dir.path().join("data");
-        let _ = owner_command(&self.bin.join("pg_ctl"))
-            .args([
-                "-D".as_ref(),
-                data.as_os_str(),
-                "-m".as_ref(),
-                "immediate".as_ref(),
-                "stop".as_ref(),
-            ])
-            .output();
-    }
-}
-
-/// The directory of `initdb` and `pg_ctl`, from `pg_config` or Debian's
-/// layout; panics with the reason when there is none.
-fn postgres_bin_dir() -> PathBuf {
-    if let Ok(out) = Command::new("pg_config").arg("--bindir").output() {
-        let dir = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
-        if dir.join("initdb").exists() {
-            return dir;
-        }
-    }
-    let mut found: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
-        .map(|entries| {
-            entries
-                .filter_map(|e| e.ok())
-                .map(|e| e.path().join("bin"))
-                .collect()
-        })
-        .unwrap_or_default();
-    found.sort();
-    found
-        .pop()
-        .filter(|dir| dir.join("initdb").exists())
-        .expect("this test needs the PostgreSQL server binaries (initdb, pg_ctl)")
-}
-
-fn running_as_root() -> bool {
-    Command::new("id")
-        .arg("-u")
-        .output()
-        .is_ok_and(|out| String::from_utf8_lossy(&out.stdout).trim() == "0")
-}
-
-/// initdb refuses to run as root, so as root the cluster belongs to the
-/// `postgres` system user.
-fn owner_command(program: &Path) -> Command {
-    if running_as_root() {
-        let mut command = Command::new("runuser");
-        command.args(["-u", "postgres", "--"]).arg(program);
-        command
-    } else {
-        Command::new(program)
-    }
-}
-
-fn as_server_owner(dir: &Path) {
-    if running_as_root() {
-        let status = Command::new("chown")
-            .args(["-R", "postgres"])
-            .arg(dir)
-            .status()
-            .expect("chown");
-        assert!(status.success(), "chown {dir:?} failed");
-    }
-}
-
-fn run_as_owner(program: &Path, args: &[&std::ffi::OsStr]) {
-    let out = owner_command(program).args(args).output().expect("spawn");
-    assert!(
-        out.status.success(),
-        "{program:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
 }
 
 #[tokio::test]
