@@ -328,6 +328,16 @@ struct Forwarder {
     target: std::net::SocketAddr,
     serving: Option<tokio::task::JoinHandle<()>>,
     severed: tokio::sync::watch::Sender<u64>,
+    /// Links open now, and links that have cut their server side so far:
+    /// `sever_silently` waits for every open link to act on the cut, so
+    /// the client's next request cannot slip through before it.
+    links: Arc<LinkCounts>,
+}
+
+#[derive(Default)]
+struct LinkCounts {
+    open: std::sync::atomic::AtomicU64,
+    cut: std::sync::atomic::AtomicU64,
 }
 
 impl Forwarder {
@@ -339,6 +349,7 @@ impl Forwarder {
             target,
             serving: None,
             severed: tokio::sync::watch::channel(0).0,
+            links: Arc::default(),
         };
         forwarder.serve(listener);
         forwarder
@@ -347,12 +358,13 @@ impl Forwarder {
     fn serve(&mut self, listener: TcpListener) {
         let target = self.target;
         let severed = self.severed.clone();
+        let counts = self.links.clone();
         self.serving = Some(tokio::spawn(async move {
             // Dropping this set (when the task is aborted) cuts every
             // forwarded connection.
             let mut links = JoinSet::new();
             while let Ok((inbound, _)) = listener.accept().await {
-                links.spawn(link(inbound, target, severed.subscribe()));
+                links.spawn(link(inbound, target, severed.subscribe(), counts.clone()));
             }
         }));
     }
@@ -381,8 +393,16 @@ impl Forwarder {
     }
 
     /// Cut the open connections without telling their clients.
-    fn sever_silently(&self) {
+    async fn sever_silently(&self) {
+        use std::sync::atomic::Ordering;
+        let open = self.links.open.load(Ordering::SeqCst);
+        let cut_before = self.links.cut.load(Ordering::SeqCst);
         self.severed.send_modify(|generation| *generation += 1);
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while self.links.cut.load(Ordering::SeqCst) < cut_before + open {
+            assert!(Instant::now() < deadline, "links did not act on the cut");
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
     }
 }
 
@@ -393,16 +413,21 @@ async fn link(
     mut inbound: TcpStream,
     target: std::net::SocketAddr,
     mut severed: tokio::sync::watch::Receiver<u64>,
+    counts: Arc<LinkCounts>,
 ) {
+    use std::sync::atomic::Ordering;
     let Ok(mut outbound) = TcpStream::connect(target).await else {
         return;
     };
+    counts.open.fetch_add(1, Ordering::SeqCst);
     let cut = tokio::select! {
         _ = severed.changed() => true,
         _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound) => false,
     };
+    counts.open.fetch_sub(1, Ordering::SeqCst);
     if cut {
         drop(outbound);
+        counts.cut.fetch_add(1, Ordering::SeqCst);
         let mut byte = [0u8; 1];
         let _ = tokio::io::AsyncReadExt::read(&mut inbound, &mut byte).await;
     }
@@ -419,11 +444,11 @@ async fn idle_connections_that_died_silently_do_not_fail_the_next_call() {
 
     for round in 0..3 {
         fill_pool(&session).await;
-        forwarder.sever_silently();
+        forwarder.sever_silently().await;
         let after = session_call(&session, "run_select_sql", count_items()).await;
         assert_counts_items(&after, &format!("query after cut {round}"));
         fill_pool(&session).await;
-        forwarder.sever_silently();
+        forwarder.sever_silently().await;
         // Catalog reads go through the same checkout.
         let preview =
             session_call(&session, "preview_table", json!({"table": "public.items"})).await;
