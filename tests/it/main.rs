@@ -7,8 +7,10 @@
 mod support;
 
 mod audit;
+mod audit_durability;
 mod cli;
 mod config;
+mod fuzz_corpus;
 mod gate_corpus;
 mod mc_emulator;
 mod mc_engine;
@@ -18,6 +20,7 @@ mod row_policies;
 mod secrets;
 mod semantic;
 mod stdio;
+mod stdio_abuse;
 mod stdio_maxcompute;
 mod stdio_semantic;
 mod tpch;
