@@ -4,8 +4,11 @@
 //! Every path ends in [`Session::call`] returning a [`ToolOutput`] after the
 //! audit record is appended: an unknown tool, a disabled tool, bad
 //! arguments and even a panic inside a tool are results, not crashes or
-//! protocol errors. If the audit append fails, the call fails with
-//! `INTERNAL_ERROR` and its data is dropped, so nothing runs unaudited.
+//! protocol errors. The audit sink is asked before the call runs: while it
+//! cannot take records (a failed last append, an unwritable directory, a
+//! full disk) the call is refused with `INTERNAL_ERROR` and never reaches
+//! an engine. If the append after a call fails anyway, the call fails the
+//! same way and its data is dropped.
 
 use std::panic::AssertUnwindSafe;
 use std::time::Instant;
@@ -47,10 +50,18 @@ impl Session {
         let started = Instant::now();
         let timestamp = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
         let mut facts = CallFacts::default();
-        let outcome = AssertUnwindSafe(self.dispatch(tool, arguments.clone(), &ctx, &mut facts))
-            .catch_unwind()
-            .await
-            .unwrap_or_else(|panic| Err(ToolError::internal(panic_message(&panic))));
+        let outcome = match self.audit().ready() {
+            Ok(()) => AssertUnwindSafe(self.dispatch(tool, arguments.clone(), &ctx, &mut facts))
+                .catch_unwind()
+                .await
+                .unwrap_or_else(|panic| Err(ToolError::internal(panic_message(&panic)))),
+            // Its refusal is still appended below: that append succeeding
+            // is what clears the sink's failure.
+            Err(cause) => Err(ToolError {
+                internal: Some(cause),
+                ..audit_failed()
+            }),
+        };
         let ids = CallIds {
             request_id: uuid::Uuid::new_v4().to_string(),
             audit_id: uuid::Uuid::new_v4().to_string(),
