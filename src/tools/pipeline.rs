@@ -243,6 +243,21 @@ mod tests {
         }
     }
 
+    /// A sink that reports itself broken before the call, but keeps what
+    /// is appended anyway.
+    #[derive(Default)]
+    struct NotReady(Recorded);
+
+    impl AuditSink for NotReady {
+        fn append(&self, record: &mut AuditRecord) -> Result<(), String> {
+            self.0.append(record)
+        }
+
+        fn ready(&self) -> Result<(), String> {
+            Err("the last append failed: No space left on device".into())
+        }
+    }
+
     /// Engines for tests that must not reach one.
     struct NoEngine {
         panic: bool,
@@ -389,6 +404,32 @@ mod tests {
             .contains("SQLWARDEN_AUDIT_DIR"));
         assert_eq!(out.envelope["data"], serde_json::Value::Null);
         assert!(!out.text.contains("demo_analyst"));
+    }
+
+    #[tokio::test]
+    async fn a_sink_that_is_not_ready_stops_the_call_before_any_engine() {
+        let audit = Arc::new(NotReady::default());
+        // The engine factory panics if it is reached at all.
+        let session = session("", audit.clone(), true);
+        let out = session
+            .call(
+                "run_select_sql",
+                Some(json!({"sql": "SELECT order_id FROM public.orders"})),
+                CallContext::default(),
+            )
+            .await;
+        assert_eq!(out.envelope["error"]["code"], "INTERNAL_ERROR");
+        assert!(out.envelope["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("could not write the audit log"));
+        let records = audit.0 .0.lock().unwrap();
+        assert_eq!(records.len(), 1);
+        assert!(records[0]
+            .error_detail
+            .as_deref()
+            .unwrap()
+            .contains("No space left"));
     }
 
     #[tokio::test]
