@@ -42,7 +42,10 @@ const SHOP_COLUMNS: &[(&str, &[&str])] = &[
             "Loyalty Tier",
         ],
     ),
-    ("public.products", &["product_id", "name", "category", "price"]),
+    (
+        "public.products",
+        &["product_id", "name", "category", "price"],
+    ),
     (
         "public.orders",
         &[
@@ -56,7 +59,10 @@ const SHOP_COLUMNS: &[(&str, &[&str])] = &[
             "note",
         ],
     ),
-    ("public.events", &["event_id", "pt", "customer_id", "kind", "payload"]),
+    (
+        "public.events",
+        &["event_id", "pt", "customer_id", "kind", "payload"],
+    ),
 ];
 
 const DW_COLUMNS: &[(&str, &[&str])] = &[
@@ -71,7 +77,10 @@ const DW_COLUMNS: &[(&str, &[&str])] = &[
             "pt",
         ],
     ),
-    ("saky_dw.dim_product", &["product_code", "product_name", "category"]),
+    (
+        "saky_dw.dim_product",
+        &["product_code", "product_name", "category"],
+    ),
     ("other_proj.mixed.table_x", &["id", "label"]),
 ];
 
@@ -275,7 +284,9 @@ fn check_source(rules: &SourceRules<'_>, facts: &TableFacts, sql: &str) {
         panic!("[{source}] accepted SQL renders to text that does not parse ({e})\ninput: {sql:?}\nrendered: {rendered}")
     });
     let [Statement::Query(query)] = statements.as_slice() else {
-        panic!("[{source}] rendering is not exactly one query\ninput: {sql:?}\nrendered: {rendered}");
+        panic!(
+            "[{source}] rendering is not exactly one query\ninput: {sql:?}\nrendered: {rendered}"
+        );
     };
 
     let again = gate

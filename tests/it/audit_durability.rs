@@ -100,7 +100,11 @@ async fn sigkill_at_random_points_leaves_only_explainable_torn_writes() {
                     "run_select_sql",
                     json!({"source": "demo", "sql": format!("SELECT order_id FROM public.orders WHERE status <> '{padding}'"), "limit": 2}),
                 ),
-                _ => call(id, "describe_table", json!({"source": "demo", "table": format!("public.{padding}")})),
+                _ => call(
+                    id,
+                    "describe_table",
+                    json!({"source": "demo", "table": format!("public.{padding}")}),
+                ),
             };
             batch.push_str(&line);
             batch.push('\n');
@@ -266,7 +270,10 @@ async fn a_file_size_cap_tears_a_record_refuses_queries_and_verify_explains_it()
     raw.handshake().await;
     raw.line(&query_call(1)).await;
     raw.wait_for(&[json!(1)]).await;
-    assert_eq!(raw.response(json!(1))["result"]["structuredContent"]["ok"], true);
+    assert_eq!(
+        raw.response(json!(1))["result"]["structuredContent"]["ok"],
+        true
+    );
     raw.finish().await;
     assert_eq!(verify_explained(&fx.audit_dir()), torn);
 }
@@ -299,7 +306,10 @@ async fn an_audit_directory_that_stops_being_one_refuses_calls_and_recovers() {
     raw.line(&query_call(4)).await;
     raw.wait_for(&[json!(4)]).await;
     let answer = raw.response(json!(4));
-    assert_eq!(answer["result"]["structuredContent"]["ok"], true, "{answer:#}");
+    assert_eq!(
+        answer["result"]["structuredContent"]["ok"], true,
+        "{answer:#}"
+    );
     raw.finish().await;
     assert_eq!(verify_explained(&fx.audit_dir()), 0);
 }

@@ -156,7 +156,10 @@ impl Raw {
             .unwrap();
         self.reader.await.expect("every stdout line is JSON-RPC");
         let stderr = self.stderr.await.unwrap();
-        assert!(!stderr.contains("panicked"), "the server panicked:\n{stderr}");
+        assert!(
+            !stderr.contains("panicked"),
+            "the server panicked:\n{stderr}"
+        );
         assert!(status.success(), "exit status {status}; stderr:\n{stderr}");
         stderr
     }
@@ -199,7 +202,14 @@ async fn malformed_binary_and_unknown_input_is_answered_or_dropped_never_fatal()
     raw.send(&(0u8..=255).filter(|b| *b != b'\n').collect::<Vec<u8>>())
         .await;
     raw.send(b"\n\n\r\n").await;
-    for junk in ["[]", "null", "42", "\"text\"", "{}", r#"{"jsonrpc":"1.0","id":9}"#] {
+    for junk in [
+        "[]",
+        "null",
+        "42",
+        "\"text\"",
+        "{}",
+        r#"{"jsonrpc":"1.0","id":9}"#,
+    ] {
         raw.line(junk).await;
     }
     raw.line(r#"{"jsonrpc":"2.0","id":10}"#).await;
@@ -340,7 +350,11 @@ async fn five_thousand_pipelined_requests_are_all_answered() {
                 "run_select_sql",
                 json!({"source": "demo", "sql": "SELECT order_id FROM public.orders", "limit": 1}),
             ),
-            3 | 8 => call(id, "run_select_sql", json!({"source": "demo", "sql": "SELECT * FROM pg_shadow"})),
+            3 | 8 => call(
+                id,
+                "run_select_sql",
+                json!({"source": "demo", "sql": "SELECT * FROM pg_shadow"}),
+            ),
             _ => call(id, "list_sources", json!({})),
         };
         batch.push_str(&line);
