@@ -83,7 +83,7 @@ async fn sigkill_at_random_points_leaves_only_explainable_torn_writes() {
         .unwrap()
         .as_nanos() as u64
         | 1;
-    println!("seed {seed}");
+    eprintln!("seed {seed}");
     let mut random = Random(seed);
     for run in 0..25 {
         let mut raw = Raw::spawn(&fx);
