@@ -14,6 +14,8 @@ pub mod cli;
 pub mod config;
 pub mod engine;
 pub mod error;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod guard;
 pub mod policy;
 pub mod secrets;

@@ -12,7 +12,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::RwLock;
+use tokio::sync::{RwLock, Semaphore};
 
 use rmcp::model::{
     CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, Implementation,
@@ -42,7 +42,14 @@ pub struct SqlwardenServer {
     /// lock, so it waits exactly for in-flight calls to write their audit
     /// records.
     in_flight: Arc<RwLock<()>>,
+    /// Tool calls allowed to run at once; the rest wait their turn. A
+    /// client that pipelines thousands of requests must not make the server
+    /// open thousands of database connections or hold thousands of results.
+    running: Arc<Semaphore>,
 }
+
+/// Most tool calls that run at the same time.
+const MAX_CONCURRENT_CALLS: usize = 16;
 
 /// Longest wait at shutdown for in-flight calls (already cancelled) to
 /// finish and be audited.
@@ -54,6 +61,7 @@ impl SqlwardenServer {
         Self {
             session,
             in_flight: Arc::new(RwLock::new(())),
+            running: Arc::new(Semaphore::new(MAX_CONCURRENT_CALLS)),
         }
     }
 
@@ -202,6 +210,8 @@ impl ServerHandler for SqlwardenServer {
         context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, ErrorData> {
         let _running = self.in_flight.read().await;
+        // The semaphore is never closed, so this waits for a slot.
+        let _slot = self.running.acquire().await.ok();
         let ctx = CallContext {
             cancel: context.ct.clone(),
             progress: progress_sink(&context),

@@ -14,6 +14,12 @@
 //! intact record. If today's file is moved, deleted or cut short under a
 //! running process, its next record chains to the last hash it wrote, so
 //! the loss stays visible to `verify`.
+//!
+//! A log that cannot take records must stop queries before they run, not
+//! after: [`AuditLog::ready`] is checked before every call and refuses while
+//! the last append failed, today's file cannot be opened for append, or the
+//! filesystem is out of space. The first append that succeeds again (the
+//! refused call's own record) clears the failure.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Seek, SeekFrom, Write};
@@ -29,6 +35,9 @@ use crate::config::AuditSync;
 
 /// Name of the lock file in the audit directory.
 const LOCK_FILE: &str = ".audit.lock";
+/// Free space below which the log counts as full: a few records' worth,
+/// so a call is refused before it runs rather than after, unaudited.
+const MIN_FREE_BYTES: u64 = 256 * 1024;
 /// Bytes read from the end of a file when looking for the last record;
 /// doubled until a whole record fits.
 const TAIL_WINDOW: u64 = 64 * 1024;
@@ -41,6 +50,8 @@ pub struct AuditLog {
     current: Mutex<Option<DayFile>>,
     /// The background flusher; `None` when every record syncs inline.
     syncer: Option<Syncer>,
+    /// Why the last append failed, until one succeeds again.
+    last_failure: Mutex<Option<String>>,
 }
 
 /// Today's file as this process last left it.
@@ -117,6 +128,7 @@ impl AuditLog {
             lock,
             current: Mutex::new(None),
             syncer,
+            last_failure: Mutex::new(None),
         };
         log.prune(retention_days)?;
         Ok(log)
@@ -134,7 +146,46 @@ impl AuditLog {
             .current
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        self.locked(|| self.append_locked(&mut current, record))
+        let appended = self.locked(|| self.append_locked(&mut current, record));
+        *self
+            .last_failure
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) =
+            appended.as_ref().err().map(ToString::to_string);
+        appended
+    }
+
+    /// Whether a record can be appended now: the last append (if any)
+    /// succeeded, today's file opens for append, and the filesystem has
+    /// room. The pipeline checks this before a call runs, so a query never
+    /// reaches an engine while its record could not be written.
+    pub fn ready(&self) -> Result<(), AuditError> {
+        let path = self.dir.join(file_name(Utc::now().date_naive()));
+        let failure = self
+            .last_failure
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone();
+        if let Some(cause) = failure {
+            return Err(AuditError::Io {
+                path,
+                source: io::Error::other(format!("the last append failed: {cause}")),
+            });
+        }
+        private_options()
+            .append(true)
+            .open(&path)
+            .map_err(AuditError::io(&path))?;
+        match free_bytes(&self.dir) {
+            Some(free) if free < MIN_FREE_BYTES => Err(AuditError::Io {
+                path: self.dir.clone(),
+                source: io::Error::new(
+                    io::ErrorKind::StorageFull,
+                    format!("only {free} bytes free on the audit log's filesystem"),
+                ),
+            }),
+            _ => Ok(()),
+        }
     }
 
     /// Run `f` holding the exclusive lock on the directory.
@@ -412,6 +463,19 @@ fn read_tail(path: &Path) -> io::Result<Tail> {
 fn line_hash(line: &str) -> Option<String> {
     let value: serde_json::Value = serde_json::from_str(line).ok()?;
     value.get("hash")?.as_str().map(str::to_string)
+}
+
+/// Bytes available to this user on the filesystem holding `dir`, when the
+/// platform says.
+#[cfg(unix)]
+fn free_bytes(dir: &Path) -> Option<u64> {
+    let stat = rustix::fs::statvfs(dir).ok()?;
+    Some(stat.f_bavail.saturating_mul(stat.f_frsize))
+}
+
+#[cfg(not(unix))]
+fn free_bytes(_dir: &Path) -> Option<u64> {
+    None
 }
 
 #[cfg(unix)]

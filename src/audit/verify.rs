@@ -64,8 +64,10 @@ pub enum BreakKind {
     Removed,
     /// The record expects a record that comes later: records were reordered.
     Reordered,
-    /// The file's last line has no line end: a write was torn or the file
-    /// truncated.
+    /// A write was torn: the file's last line has no line end (a crash
+    /// mid-write, or the file truncated), or an incomplete line is followed
+    /// by a record that chains to the one before it (the next process
+    /// continued the log after the crash).
     Torn,
 }
 
@@ -147,6 +149,12 @@ pub fn verify(dir: &Path) -> Result<VerifyReport, AuditError> {
             position_of_hash.get(hash).is_some_and(|&at| at > i)
         });
         if let Err(kind) = kind {
+            let kind = match kind {
+                BreakKind::InvalidJson(_) if continued_after(&parsed, i, previous.as_deref()) => {
+                    BreakKind::Torn
+                }
+                other => other,
+            };
             report.first_break = Some(ChainBreak {
                 file: report.files[line.file].clone(),
                 line: line.number,
@@ -167,6 +175,22 @@ pub fn verify(dir: &Path) -> Result<VerifyReport, AuditError> {
         report.records += 1;
     }
     Ok(report)
+}
+
+/// Whether the broken line `i` is a torn write that a later process
+/// continued after: the next line is a record chained to the record before
+/// the broken one (the log starts every record on a fresh line after a
+/// torn tail, so a crash mid-write leaves exactly this shape).
+fn continued_after(parsed: &[Option<Value>], i: usize, previous: Option<&str>) -> bool {
+    let next_prev = parsed
+        .get(i + 1)
+        .and_then(Option::as_ref)
+        .and_then(|v| v.get("prev_hash")?.as_str());
+    match (next_prev, previous) {
+        (Some(next), Some(previous)) => next == previous,
+        (Some(next), None) => next == GENESIS,
+        (None, _) => false,
+    }
 }
 
 /// Check one line against the hash of the record before it (`None` for

@@ -4,8 +4,11 @@
 //! Every path ends in [`Session::call`] returning a [`ToolOutput`] after the
 //! audit record is appended: an unknown tool, a disabled tool, bad
 //! arguments and even a panic inside a tool are results, not crashes or
-//! protocol errors. If the audit append fails, the call fails with
-//! `INTERNAL_ERROR` and its data is dropped, so nothing runs unaudited.
+//! protocol errors. The audit sink is asked before the call runs: while it
+//! cannot take records (a failed last append, an unwritable directory, a
+//! full disk) the call is refused with `INTERNAL_ERROR` and never reaches
+//! an engine. If the append after a call fails anyway, the call fails the
+//! same way and its data is dropped.
 //!
 //! Rate limits (`rate_limits` in policy, see [`super::rate`]) are checked
 //! as soon as the tool is known to exist and be switched on, before its
@@ -52,10 +55,18 @@ impl Session {
         let started = Instant::now();
         let timestamp = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
         let mut facts = CallFacts::default();
-        let outcome = AssertUnwindSafe(self.dispatch(tool, arguments.clone(), &ctx, &mut facts))
-            .catch_unwind()
-            .await
-            .unwrap_or_else(|panic| Err(ToolError::internal(panic_message(&panic))));
+        let outcome = match self.audit().ready() {
+            Ok(()) => AssertUnwindSafe(self.dispatch(tool, arguments.clone(), &ctx, &mut facts))
+                .catch_unwind()
+                .await
+                .unwrap_or_else(|panic| Err(ToolError::internal(panic_message(&panic)))),
+            // Its refusal is still appended below: that append succeeding
+            // is what clears the sink's failure.
+            Err(cause) => Err(ToolError {
+                internal: Some(cause),
+                ..audit_failed()
+            }),
+        };
         let ids = CallIds {
             request_id: uuid::Uuid::new_v4().to_string(),
             audit_id: uuid::Uuid::new_v4().to_string(),
@@ -238,6 +249,21 @@ mod tests {
         }
     }
 
+    /// A sink that reports itself broken before the call, but keeps what
+    /// is appended anyway.
+    #[derive(Default)]
+    struct NotReady(Recorded);
+
+    impl AuditSink for NotReady {
+        fn append(&self, record: &mut AuditRecord) -> Result<(), String> {
+            self.0.append(record)
+        }
+
+        fn ready(&self) -> Result<(), String> {
+            Err("the last append failed: No space left on device".into())
+        }
+    }
+
     /// Engines for tests that must not reach one.
     struct NoEngine {
         panic: bool,
@@ -384,6 +410,32 @@ mod tests {
             .contains("SQLWARDEN_AUDIT_DIR"));
         assert_eq!(out.envelope["data"], serde_json::Value::Null);
         assert!(!out.text.contains("demo_analyst"));
+    }
+
+    #[tokio::test]
+    async fn a_sink_that_is_not_ready_stops_the_call_before_any_engine() {
+        let audit = Arc::new(NotReady::default());
+        // The engine factory panics if it is reached at all.
+        let session = session("", audit.clone(), true);
+        let out = session
+            .call(
+                "run_select_sql",
+                Some(json!({"sql": "SELECT order_id FROM public.orders"})),
+                CallContext::default(),
+            )
+            .await;
+        assert_eq!(out.envelope["error"]["code"], "INTERNAL_ERROR");
+        assert!(out.envelope["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("could not write the audit log"));
+        let records = audit.0 .0.lock().unwrap();
+        assert_eq!(records.len(), 1);
+        assert!(records[0]
+            .error_detail
+            .as_deref()
+            .unwrap()
+            .contains("No space left"));
     }
 
     #[tokio::test]

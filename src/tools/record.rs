@@ -18,11 +18,21 @@ pub trait AuditSink: Send + Sync {
     /// Append one record durably (the sink may set its chain fields); an
     /// error means the call must fail.
     fn append(&self, record: &mut AuditRecord) -> Result<(), String>;
+
+    /// Whether the sink can take a record now. Checked before a call runs,
+    /// so a failing sink stops a query before it reaches an engine.
+    fn ready(&self) -> Result<(), String> {
+        Ok(())
+    }
 }
 
 impl AuditSink for AuditLog {
     fn append(&self, record: &mut AuditRecord) -> Result<(), String> {
         AuditLog::append(self, record).map_err(|e| format!("{e} ({})", e.hint()))
+    }
+
+    fn ready(&self) -> Result<(), String> {
+        AuditLog::ready(self).map_err(|e| format!("{e} ({})", e.hint()))
     }
 }
 

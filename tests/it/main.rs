@@ -7,10 +7,12 @@
 mod support;
 
 mod audit;
+mod audit_durability;
 mod cli;
 mod config;
 mod doctor;
 mod faults;
+mod fuzz_corpus;
 mod gate_corpus;
 mod grants;
 mod install;
@@ -24,6 +26,7 @@ mod schema;
 mod secrets;
 mod semantic;
 mod stdio;
+mod stdio_abuse;
 mod stdio_maxcompute;
 mod stdio_semantic;
 mod tpch;
