@@ -83,7 +83,9 @@ impl fmt::Display for BreakKind {
             Self::Reordered => f.write_str(
                 "the record does not follow the one before it: records were reordered (it expects a record that comes later)",
             ),
-            Self::Torn => f.write_str("the last line is incomplete: a write was torn or the file truncated"),
+            Self::Torn => f.write_str(
+                "the line is incomplete: a write was torn (a crash mid-write) or the file truncated",
+            ),
         }
     }
 }
