@@ -73,6 +73,9 @@ pub enum ErrorCode {
     MetricNotFound,
     /// The dimension is not allowed for the metric.
     DimensionNotAllowed,
+    /// The engine's own parser reads the rendered query differently from
+    /// the gate; nothing ran (details in the log and the audit record).
+    GateMismatch,
 }
 
 impl ErrorCode {
@@ -107,6 +110,7 @@ impl ErrorCode {
             Self::BackendError => "BACKEND_ERROR",
             Self::MetricNotFound => "METRIC_NOT_FOUND",
             Self::DimensionNotAllowed => "DIMENSION_NOT_ALLOWED",
+            Self::GateMismatch => "GATE_MISMATCH",
         }
     }
 
@@ -134,6 +138,7 @@ impl ErrorCode {
                 | Self::PartitionFilterRequired
                 | Self::CostBudgetExceeded
                 | Self::DimensionNotAllowed
+                | Self::GateMismatch
         )
     }
 }

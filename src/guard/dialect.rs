@@ -83,6 +83,14 @@ impl Flavor {
         }
     }
 
+    /// The character that delimits a quoted name.
+    pub(crate) fn quote_char(self) -> char {
+        match self {
+            Self::Postgres => '"',
+            Self::MaxCompute => '`',
+        }
+    }
+
     /// An identifier that prints as `name` and re-parses to exactly `name`.
     pub(crate) fn ident(self, name: &str) -> Ident {
         let plain = name

@@ -65,6 +65,7 @@
 //! ```
 
 mod analyze;
+mod canonical;
 mod columns;
 mod dialect;
 mod exprs;
@@ -78,6 +79,7 @@ mod refusal;
 mod rewrite;
 mod row_policy;
 mod scope;
+mod verify;
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -196,11 +198,14 @@ impl<'a> Gate<'a> {
             applied_limit.saturating_add(1)
         };
         limit::set_limit(&mut query, fetch);
-        rewrite::harden(self.flavor(), &mut query);
+        rewrite::harden(&mut query);
+        canonical::canonicalize(self.flavor(), &mut query)?;
+        let sql = query.to_string();
+        verify::verify(self.flavor(), &query, &sql)?;
 
         let limits = &self.rules.limits;
         Ok(CheckedQuery {
-            sql: query.to_string(),
+            sql,
             original_sql,
             tables_used: tables,
             columns_used: analysis.columns_used.into_iter().collect(),

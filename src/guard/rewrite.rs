@@ -12,8 +12,8 @@ use std::ops::ControlFlow;
 use std::sync::OnceLock;
 
 use sqlparser::ast::{
-    BinaryOperator, Expr, Query, SelectItem, SetExpr, TableAlias, TableFactor, Value,
-    ValueWithSpan, VisitMut, VisitorMut,
+    BinaryOperator, Expr, Query, SelectItem, SetExpr, TableAlias, TableFactor, Value, VisitMut,
+    VisitorMut,
 };
 use sqlparser::dialect::GenericDialect;
 use sqlparser::parser::Parser;
@@ -32,32 +32,14 @@ pub(crate) struct Replacement {
     pub(crate) wrap: Option<(Vec<String>, Vec<Expr>)>,
 }
 
-/// Make the printed SQL lex the way the AST reads.
-///
-/// - `- -1` prints as `--1`, which a lexer reads as a comment, so a unary
-///   sign over a signed operand gets parentheses.
-/// - On PostgreSQL, every backslash-holding string literal prints as an
-///   escape string (`E'a\\b'`), so that it means the same whatever the
-///   server's `standard_conforming_strings` says: a plain `'a\'` would
-///   swallow the closing quote on a server with that setting off.
-pub(crate) fn harden(flavor: Flavor, query: &mut Query) {
-    struct Harden {
-        flavor: Flavor,
-    }
+/// Make the printed SQL lex the way the AST reads: `- -1` prints as
+/// `--1`, which a lexer reads as a comment, so a unary sign over a signed
+/// operand gets parentheses. (Literals and names get their spelling from
+/// [`super::canonical`].)
+pub(crate) fn harden(query: &mut Query) {
+    struct Harden;
     impl VisitorMut for Harden {
         type Break = ();
-        fn pre_visit_value(&mut self, value: &mut ValueWithSpan) -> ControlFlow<()> {
-            if self.flavor == Flavor::Postgres {
-                if let Value::SingleQuotedString(text) | Value::NationalStringLiteral(text) =
-                    &value.value
-                {
-                    if text.contains('\\') {
-                        value.value = Value::EscapedStringLiteral(text.clone());
-                    }
-                }
-            }
-            ControlFlow::Continue(())
-        }
         fn post_visit_expr(&mut self, expr: &mut Expr) -> ControlFlow<()> {
             if let Expr::UnaryOp { expr: operand, .. } = expr {
                 if operand.to_string().starts_with(['-', '+']) {
@@ -68,7 +50,7 @@ pub(crate) fn harden(flavor: Flavor, query: &mut Query) {
             ControlFlow::Continue(())
         }
     }
-    let _ = query.visit(&mut Harden { flavor });
+    let _ = query.visit(&mut Harden);
 }
 
 /// `SELECT c FROM t`, whose parts callers replace by AST nodes: a fixed

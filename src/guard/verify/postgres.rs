@@ -1,0 +1,340 @@
+//! The PostgreSQL re-check: libpg_query (the server's own grammar) parses
+//! the text that will be sent, and its tree must say what the gate checked.
+//!
+//! The tree is walked generically (as the JSON form of its protobuf), so a
+//! node kind this module does not name is still searched for the nodes it
+//! does name: nothing hides inside a container the walk does not know.
+//!
+//! From the tree, independently of sqlparser:
+//! - exactly one statement, a `SELECT`, with no `INTO`, no locking clause
+//!   and no other statement kind anywhere inside it;
+//! - every relation and every column reference (including `*`, `t.*` and
+//!   whole-row references, which are column references to the parser),
+//!   compared as multisets with the checked AST's ([`super::Facts`]);
+//! - every function call (by name; `pg_catalog.` is the only schema), every
+//!   operator (in expressions, `ANY`/`ALL`, and `ORDER BY … USING`), every
+//!   SQL-syntax function the grammar generates, and every type name (no
+//!   `reg*` catalog types, no schema but `pg_catalog`), checked against the
+//!   same allow-lists the gate uses.
+
+use serde_json::{Map, Value};
+use sqlparser::ast::Query;
+
+use super::{gate_facts, mismatch, Facts};
+use crate::error::{ErrorCode, ToolError};
+use crate::guard::dialect::Flavor;
+use crate::guard::functions::function_allowed;
+
+/// Deepest tree the walk follows; far beyond any real query (sqlparser
+/// refuses deep nesting long before), so reaching it is itself suspicious.
+const MAX_DEPTH: usize = 4096;
+
+/// `CoercionForm::CoerceSqlSyntax`: a call the grammar made from SQL
+/// syntax (`EXTRACT(… FROM …)`, `TRIM(BOTH …)`, `x AT TIME ZONE y`).
+const COERCE_SQL_SYNTAX: i64 = pg_query::protobuf::CoercionForm::CoerceSqlSyntax as i64;
+
+/// Functions the grammar generates from SQL syntax that the gate accepts
+/// as syntax (not by function name).
+const SQL_SYNTAX_FUNCTIONS: &[&str] = &[
+    "extract",
+    "normalize",
+    "is_normalized",
+    "overlay",
+    "position",
+    "substring",
+    "btrim",
+    "ltrim",
+    "rtrim",
+    "timezone",
+    "overlaps",
+    "similar_to_escape",
+    "like_escape",
+];
+
+/// Operators of the built-in types the gate accepts, as the grammar names
+/// them (`!=` is already `<>`, `LIKE` is `~~`).
+const OPERATORS: &[&str] = &[
+    "=", "<>", "<", ">", "<=", ">=", "+", "-", "*", "/", "%", "^", "||", "|", "&", "#", "~", "<<",
+    ">>", "&&", "~*", "!~", "!~*", "~~", "~~*", "!~~", "!~~*", "^@", "->", "->>", "#>", "#>>",
+    "@>", "<@", "?", "?|", "?&", "@@", "@", "|/", "||/",
+];
+
+/// The words the grammar uses as operator names for `BETWEEN`.
+const BETWEEN_NAMES: &[&str] = &[
+    "BETWEEN",
+    "NOT BETWEEN",
+    "BETWEEN SYMMETRIC",
+    "NOT BETWEEN SYMMETRIC",
+];
+
+/// Parse `sql` with PostgreSQL's grammar and compare it with `checked`.
+pub(super) fn verify(checked: &Query, sql: &str) -> Result<(), ToolError> {
+    let parsed = pg_query::parse(sql, 0).map_err(|e| {
+        ToolError::new(
+            ErrorCode::SqlParseError,
+            "PostgreSQL's parser does not accept the query",
+            "Write it in PostgreSQL's SQL dialect; the error names the spot",
+        )
+        .with_untrusted_detail(e.to_string())
+    })?;
+    let tree = serde_json::to_value(&parsed.protobuf)
+        .map_err(|e| ToolError::internal(format!("libpg_query tree to JSON: {e}")))?;
+    let statements = tree
+        .get("stmts")
+        .and_then(Value::as_array)
+        .map(Vec::as_slice)
+        .unwrap_or_default();
+    let [statement] = statements else {
+        return Err(mismatch(format!(
+            "PostgreSQL reads {} statements",
+            statements.len()
+        )));
+    };
+    let is_select = statement
+        .pointer("/stmt/node/SelectStmt")
+        .is_some_and(Value::is_object);
+    if !is_select {
+        return Err(mismatch("PostgreSQL does not read a SELECT statement"));
+    }
+    let mut walk = Walk::default();
+    walk.value(statement, 0)?;
+    let ours = gate_facts(Flavor::Postgres, checked);
+    if ours != walk.facts {
+        return Err(mismatch(format!(
+            "the facts differ: {}",
+            ours.difference(&walk.facts)
+        )));
+    }
+    Ok(())
+}
+
+#[derive(Default)]
+struct Walk {
+    facts: Facts,
+}
+
+impl Walk {
+    fn value(&mut self, value: &Value, depth: usize) -> Result<(), ToolError> {
+        if depth > MAX_DEPTH {
+            return Err(mismatch("the parse tree is deeper than the walk follows"));
+        }
+        match value {
+            Value::Object(map) => self.object(map, depth),
+            Value::Array(items) => {
+                for item in items {
+                    self.value(item, depth + 1)?;
+                }
+                Ok(())
+            }
+            _ => Ok(()),
+        }
+    }
+
+    fn object(&mut self, map: &Map<String, Value>, depth: usize) -> Result<(), ToolError> {
+        for (key, inner) in map {
+            self.node(key, inner)?;
+            self.value(inner, depth + 1)?;
+        }
+        Ok(())
+    }
+
+    /// Check one keyed entry: a node variant (`"ColumnRef": {…}`) or a
+    /// field that holds a type name or a clause.
+    fn node(&mut self, key: &str, node: &Value) -> Result<(), ToolError> {
+        match key {
+            "SelectStmt" if node.get("into_clause").is_some_and(|v| !v.is_null()) => {
+                return Err(mismatch("PostgreSQL reads SELECT … INTO"));
+            }
+            "LockingClause" => return Err(mismatch("PostgreSQL reads a locking clause")),
+            "RangeVar" => {
+                let part = |field: &str| {
+                    node.get(field)
+                        .and_then(Value::as_str)
+                        .filter(|s| !s.is_empty())
+                        .map(str::to_string)
+                };
+                let name: Vec<String> = ["catalogname", "schemaname", "relname"]
+                    .iter()
+                    .filter_map(|f| part(f))
+                    .collect();
+                Facts::add(&mut self.facts.relations, name.join("."));
+            }
+            "ColumnRef" => {
+                let fields = node
+                    .get("fields")
+                    .and_then(Value::as_array)
+                    .map(Vec::as_slice)
+                    .unwrap_or_default();
+                let parts: Vec<String> = fields.iter().map(field_name).collect();
+                Facts::add(&mut self.facts.columns, parts.join("."));
+            }
+            "JoinExpr" => {
+                if node.get("is_natural").and_then(Value::as_bool) == Some(true) {
+                    Facts::add(&mut self.facts.join_columns, "NATURAL".into());
+                }
+                for name in names(node.get("using_clause")) {
+                    Facts::add(&mut self.facts.join_columns, name);
+                }
+            }
+            "FuncCall" => check_function(node)?,
+            "AExpr" => {
+                let kind = node.get("kind").and_then(Value::as_i64).unwrap_or_default();
+                check_operator(&names(node.get("name")), kind)?;
+            }
+            "SortBy" => {
+                let op = names(node.get("use_op"));
+                if !op.is_empty() {
+                    check_operator(&op, 0)?;
+                }
+            }
+            "SubLink" => {
+                let op = names(node.get("oper_name"));
+                if !op.is_empty() {
+                    check_operator(&op, 0)?;
+                }
+            }
+            "type_name" | "TypeName" => check_type(node)?,
+            "SqlvalueFunction" => check_sql_value_function(node)?,
+            "XmlExpr"
+            | "XmlSerialize"
+            | "RangeTableFunc"
+            | "RangeTableSample"
+            | "JsonTable"
+            | "JsonFuncExpr"
+            | "JsonParseExpr"
+            | "JsonScalarExpr"
+            | "JsonSerializeExpr"
+            | "JsonObjectConstructor"
+            | "JsonArrayConstructor"
+            | "JsonArrayQueryConstructor"
+            | "JsonObjectAgg"
+            | "JsonArrayAgg"
+            | "MergeSupportFunc" => {
+                return Err(mismatch(format!("PostgreSQL reads a `{key}` node")))
+            }
+            other if other.ends_with("Stmt") && other != "SelectStmt" => {
+                return Err(mismatch(format!("PostgreSQL reads a `{other}`")))
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+}
+
+/// A `String` node's text, `*` for `A_Star`, or a marker that matches no
+/// gate fact.
+fn field_name(field: &Value) -> String {
+    if let Some(text) = field.pointer("/node/String/sval").and_then(Value::as_str) {
+        return text.to_string();
+    }
+    if field.pointer("/node/AStar").is_some() {
+        return "*".to_string();
+    }
+    format!("<{field}>")
+}
+
+/// The texts of a list of `String` nodes (a qualified name).
+fn names(list: Option<&Value>) -> Vec<String> {
+    list.and_then(Value::as_array)
+        .map(|items| items.iter().map(field_name).collect())
+        .unwrap_or_default()
+}
+
+/// `name` or `pg_catalog.name`, the only schema a function or operator
+/// may come from; `None` for anything else.
+fn unqualified(name: &[String]) -> Option<&str> {
+    match name {
+        [one] => Some(one.as_str()),
+        [schema, one] if schema == "pg_catalog" => Some(one.as_str()),
+        _ => None,
+    }
+}
+
+fn check_function(node: &Value) -> Result<(), ToolError> {
+    let name = names(node.get("funcname"));
+    let sql_syntax = node.get("funcformat").and_then(Value::as_i64) == Some(COERCE_SQL_SYNTAX);
+    let allowed = unqualified(&name).is_some_and(|f| {
+        function_allowed(Flavor::Postgres, f) || (sql_syntax && SQL_SYNTAX_FUNCTIONS.contains(&f))
+    });
+    if allowed {
+        Ok(())
+    } else {
+        Err(mismatch(format!(
+            "PostgreSQL reads a call of `{}`, which is not allowed",
+            name.join(".")
+        )))
+    }
+}
+
+fn check_operator(name: &[String], kind: i64) -> Result<(), ToolError> {
+    use pg_query::protobuf::AExprKind;
+    let between = [
+        AExprKind::AexprBetween,
+        AExprKind::AexprNotBetween,
+        AExprKind::AexprBetweenSym,
+        AExprKind::AexprNotBetweenSym,
+    ]
+    .iter()
+    .any(|k| *k as i64 == kind);
+    let allowed = unqualified(name).is_some_and(|op| {
+        OPERATORS.contains(&op) || (between && name.len() == 1 && BETWEEN_NAMES.contains(&op))
+    });
+    if allowed {
+        Ok(())
+    } else {
+        Err(mismatch(format!(
+            "PostgreSQL reads the operator `{}`, which is not allowed",
+            name.join(".")
+        )))
+    }
+}
+
+fn check_type(node: &Value) -> Result<(), ToolError> {
+    if !node.is_object() {
+        return Ok(());
+    }
+    let name = names(node.get("names"));
+    let flag = |f: &str| node.get(f).and_then(Value::as_bool) == Some(true);
+    let base = unqualified(&name);
+    let allowed =
+        !flag("setof") && !flag("pct_type") && base.is_some_and(|t| !t.starts_with("reg"));
+    if allowed {
+        Ok(())
+    } else {
+        Err(mismatch(format!(
+            "PostgreSQL reads the type `{}`, which is not allowed",
+            name.join(".")
+        )))
+    }
+}
+
+fn check_sql_value_function(node: &Value) -> Result<(), ToolError> {
+    use pg_query::protobuf::SqlValueFunctionOp as Op;
+    let op = node.get("op").and_then(Value::as_i64).unwrap_or_default();
+    let name = [
+        (Op::SvfopCurrentDate, "current_date"),
+        (Op::SvfopCurrentTime, "current_time"),
+        (Op::SvfopCurrentTimeN, "current_time"),
+        (Op::SvfopCurrentTimestamp, "current_timestamp"),
+        (Op::SvfopCurrentTimestampN, "current_timestamp"),
+        (Op::SvfopLocaltime, "localtime"),
+        (Op::SvfopLocaltimeN, "localtime"),
+        (Op::SvfopLocaltimestamp, "localtimestamp"),
+        (Op::SvfopLocaltimestampN, "localtimestamp"),
+        (Op::SvfopCurrentRole, "current_role"),
+        (Op::SvfopCurrentUser, "current_user"),
+        (Op::SvfopUser, "user"),
+        (Op::SvfopSessionUser, "session_user"),
+        (Op::SvfopCurrentCatalog, "current_catalog"),
+        (Op::SvfopCurrentSchema, "current_schema"),
+    ]
+    .iter()
+    .find(|(o, _)| *o as i64 == op)
+    .map(|(_, n)| *n);
+    match name {
+        Some(n) if function_allowed(Flavor::Postgres, n) => Ok(()),
+        _ => Err(mismatch(format!(
+            "PostgreSQL reads the SQL value function {op}, which is not allowed"
+        ))),
+    }
+}
