@@ -14,6 +14,7 @@ mod doctor;
 mod faults;
 mod fuzz_corpus;
 mod gate_corpus;
+mod gate_quoting;
 mod grants;
 mod install;
 mod limits;

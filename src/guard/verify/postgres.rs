@@ -338,3 +338,84 @@ fn check_sql_value_function(node: &Value) -> Result<(), ToolError> {
         ))),
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use sqlparser::dialect::PostgreSqlDialect;
+    use sqlparser::parser::Parser;
+
+    use super::*;
+    use crate::guard::canonical::canonicalize;
+
+    fn parse(sql: &str) -> Query {
+        let mut parser = Parser::new(&PostgreSqlDialect {})
+            .try_with_sql(sql)
+            .unwrap();
+        *parser.parse_query().unwrap()
+    }
+
+    /// Layer 2 on its own: the review's reproducers, printed the way
+    /// sqlparser prints them (no canonical pass), are caught because
+    /// PostgreSQL reads other columns and relations than the gate did.
+    #[test]
+    fn the_reproducers_printed_by_sqlparser_are_mismatches() {
+        for sql in [
+            r#"SELECT name AS "a\"", phone FROM public.customers --" FROM customers"#,
+            "SELECT name, X'00'' AS a, phone FROM public.customers --' AS h FROM customers",
+        ] {
+            let checked = parse(sql);
+            let printed = checked.to_string();
+            let refused = verify(&checked, &printed).unwrap_err();
+            assert_eq!(refused.code, ErrorCode::GateMismatch, "{printed}");
+            assert!(refused.internal.unwrap().contains("phone"), "{printed}");
+            assert!(!refused.message.contains("phone"));
+        }
+    }
+
+    /// Layer 1 on its own: libpg_query reads strings with
+    /// `standard_conforming_strings` on, so `'x\'` looks harmless to it; a
+    /// server with the setting off would read the quote as escaped. Only
+    /// the canonical spelling (an escape string) makes it mean one thing.
+    #[test]
+    fn only_the_canonical_spelling_settles_backslashes() {
+        let sql = r"SELECT name FROM customers WHERE name = 'x\' OR true --'";
+        let mut checked = parse(sql);
+        verify(&checked, &checked.to_string()).unwrap();
+        canonicalize(Flavor::Postgres, &mut checked).unwrap();
+        let canonical = checked.to_string();
+        assert!(canonical.contains(r"name = E'x\\'"), "{canonical}");
+        verify(&checked, &canonical).unwrap();
+    }
+
+    #[test]
+    fn functions_operators_and_types_outside_the_lists_are_refused() {
+        for (checked, sent) in [
+            ("SELECT a FROM t", "SELECT pg_read_file('x') FROM t"),
+            (
+                "SELECT a FROM t",
+                "SELECT a FROM t ORDER BY a USING OPERATOR(public.<)",
+            ),
+            ("SELECT a FROM t", "SELECT a OPERATOR(s.+) 1 FROM t"),
+            ("SELECT a FROM t", "SELECT 'pg_authid'::regclass FROM t"),
+            ("SELECT a FROM t", "SELECT a::public.mydomain FROM t"),
+            ("SELECT a FROM t", "SELECT a FROM t FOR UPDATE"),
+            ("SELECT a FROM t", "SELECT a INTO x FROM t"),
+            ("SELECT a FROM t", "SELECT a FROM t; SELECT 1"),
+            (
+                "SELECT a FROM t",
+                "WITH d AS (DELETE FROM t RETURNING a) SELECT a FROM d",
+            ),
+            ("SELECT a FROM t", "SELECT a FROM t, t"),
+            ("SELECT a FROM t", "SELECT t FROM t"),
+        ] {
+            let refused = verify(&parse(checked), sent).unwrap_err();
+            assert_eq!(refused.code, ErrorCode::GateMismatch, "{sent}");
+        }
+        verify(
+            &parse("SELECT extract(year FROM a), trim(b), a FROM t"),
+            "SELECT extract(year FROM a), trim(b), a FROM t",
+        )
+        .unwrap();
+    }
+}
