@@ -65,6 +65,7 @@
 //! ```
 
 mod analyze;
+mod barrier;
 mod canonical;
 mod columns;
 mod dialect;
@@ -181,7 +182,8 @@ impl<'a> Gate<'a> {
         let analysis = Analyzer::new(self.rules, Some(facts)).run(&query)?;
         joins::check(&analysis, self.rules)?;
         let tables = distinct_keys(&analysis);
-        let (replacements, partitions_used) = self.replacements(&analysis, facts)?;
+        let fenced = barrier::needed(&query);
+        let (replacements, partitions_used) = self.replacements(&analysis, facts, fenced)?;
         rewrite::apply(self.flavor(), &mut query, &analysis.instances, replacements)?;
 
         let keys: Vec<&str> = tables.iter().map(String::as_str).collect();
@@ -273,6 +275,7 @@ impl<'a> Gate<'a> {
         &self,
         analysis: &Analysis,
         facts: &TableFacts,
+        fenced: bool,
     ) -> Result<(Vec<Replacement>, BTreeMap<String, String>), ToolError> {
         let flavor = self.flavor();
         let mut partitions_used = BTreeMap::new();
@@ -309,6 +312,7 @@ impl<'a> Gate<'a> {
                 };
                 return Err(refusal::partition_required(key, &field));
             }
+            let row_policed = !self.rules.row_policies(key).is_empty();
             let column_rules = self.rules.has_column_rules(key);
             let wrap = (!filters.is_empty() || column_rules).then(|| {
                 let columns = instance
@@ -323,6 +327,7 @@ impl<'a> Gate<'a> {
                 parts: instance.parts.clone(),
                 binding: instance.binding.clone(),
                 wrap,
+                barrier: fenced && row_policed,
             });
         }
         Ok((replacements, partitions_used))

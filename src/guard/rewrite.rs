@@ -12,8 +12,8 @@ use std::ops::ControlFlow;
 use std::sync::OnceLock;
 
 use sqlparser::ast::{
-    BinaryOperator, Expr, Query, SelectItem, SetExpr, TableAlias, TableFactor, Value, VisitMut,
-    VisitorMut,
+    BinaryOperator, Expr, LimitClause, Offset, OffsetRows, Query, SelectItem, SetExpr, TableAlias,
+    TableFactor, Value, VisitMut, VisitorMut,
 };
 use sqlparser::dialect::GenericDialect;
 use sqlparser::parser::Parser;
@@ -30,6 +30,9 @@ pub(crate) struct Replacement {
     pub(crate) binding: String,
     /// When wrapping: the columns to project and the filters to apply.
     pub(crate) wrap: Option<(Vec<String>, Vec<Expr>)>,
+    /// Fence the wrapper with `OFFSET 0` so no predicate of the agent's is
+    /// evaluated before its filters (see [`super::barrier`]).
+    pub(crate) barrier: bool,
 }
 
 /// Make the printed SQL lex the way the AST reads: `- -1` prints as
@@ -135,6 +138,16 @@ fn build(
         op: BinaryOperator::And,
         right: Box::new(nest(b)),
     });
+    if replacement.barrier {
+        inner.limit_clause = Some(LimitClause::LimitOffset {
+            limit: None,
+            offset: Some(Offset {
+                value: Expr::value(Value::Number("0".into(), false)),
+                rows: OffsetRows::None,
+            }),
+            limit_by: Vec::new(),
+        });
+    }
     let derived = TableFactor::Derived {
         lateral: false,
         subquery: Box::new(inner),

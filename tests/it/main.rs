@@ -22,6 +22,7 @@ mod mc_emulator;
 mod mc_engine;
 mod pg_engine;
 mod pyodps;
+mod row_barrier;
 mod row_policies;
 mod schema;
 mod secrets;
