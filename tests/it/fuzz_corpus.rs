@@ -78,6 +78,12 @@ fn gate_corpus_holds_the_gate_invariants() {
 }
 
 #[test]
+fn gate_lexer_corpus_holds_the_gate_invariants() {
+    let harness = GateHarness::new();
+    replay("gate_lexer", 50, |bytes| harness.check_fragments(bytes));
+}
+
+#[test]
 fn tunnel_corpus_holds_the_decoder_invariants() {
     replay("tunnel", 8, tunnel::check);
 }
