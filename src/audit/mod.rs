@@ -172,8 +172,10 @@ impl AuditRecord {
             self.deny_reason = Some(err.message.clone());
         } else {
             self.outcome = Outcome::Error;
-            self.error_detail = err.internal.clone();
         }
+        // What only the log may know (an internal cause, or what the
+        // engine's parser read differently from the gate) is kept here.
+        self.error_detail = err.internal.clone();
         if err.code == ErrorCode::InvalidArgument {
             self.policy_decision = PolicyDecision::NotApplicable;
         }
@@ -244,6 +246,18 @@ impl AuditError {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn gate_mismatch_detail_is_kept_for_the_administrator() {
+        let mut record = AuditRecord::new("run_select_sql", "r", "s", "p");
+        record.fail(
+            &ToolError::new(ErrorCode::GateMismatch, "differs", "hint")
+                .with_internal("column `phone`: gate 0, engine 1; rendered: SELECT …"),
+        );
+        assert_eq!(record.outcome, Outcome::Denied);
+        assert_eq!(record.policy_decision, PolicyDecision::Deny);
+        assert!(record.error_detail.unwrap().contains("engine 1"));
+    }
 
     #[test]
     fn failures_set_outcome_and_decision() {
