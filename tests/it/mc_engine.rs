@@ -951,3 +951,74 @@ async fn a_server_side_full_scan_refusal_is_partition_filter_required() {
         .expect_err("refused");
     assert_eq!(error.code, ErrorCode::PartitionFilterRequired);
 }
+
+/// Text that MaxCompute's lexer and the gate's parser cut differently
+/// (backslash escapes in both quote styles, double-quoted strings, doubled
+/// backticks, comments and hints) never runs as something the gate did not
+/// check: each variant is refused, or run on the emulator (whose lexer
+/// gives tokens their MaxCompute meaning) without returning the denied
+/// `region_code`.
+#[tokio::test]
+async fn lexer_confusions_never_run_unchecked_sql_on_maxcompute() {
+    let emu = start().await;
+    let engine = engine(&emu);
+    let tables = "      demo.customers:\n        denied_columns: [region_code]\n";
+    let policy = policy_for(&emu, "demo", "{}", tables);
+    let fragments: &[(&str, &str)] = &[
+        (r"'a\'", "'"),
+        (r#""a\""#, "\""),
+        ("\"a", "\""),
+        ("'a''", "'"),
+        ("`a``", "`"),
+        ("/*", "*/"),
+        ("/*+", "*/"),
+        ("--", "\n"),
+        ("q'[", "]'"),
+    ];
+    let positions = [
+        "SELECT customer_id AS {} FROM demo.customers",
+        "SELECT customer_id, {} AS t FROM demo.customers",
+        "SELECT customer_id FROM demo.customers WHERE customer_id = {}",
+        "SELECT lower({}) AS l FROM demo.customers",
+    ];
+    let payloads = [
+        ", region_code FROM demo.customers --",
+        ", (SELECT max(region_code) FROM demo.customers) AS r FROM demo.customers --",
+    ];
+    let (mut accepted, mut refused) = (0, 0);
+    for (open, close) in fragments {
+        for position in positions {
+            for payload in payloads {
+                let sql = position.replace("{}", &format!("{open}{payload}{close}"));
+                let query = match checked(&engine, &policy, &sql, None).await {
+                    Ok(query) => query,
+                    Err(e) => {
+                        assert!(
+                            ["SQL_PARSE_ERROR", "GATE_MISMATCH", "COLUMN_NOT_ALLOWED"]
+                                .contains(&e.code.as_str()),
+                            "{sql}: {} {}",
+                            e.code,
+                            e.message
+                        );
+                        refused += 1;
+                        continue;
+                    }
+                };
+                accepted += 1;
+                let text = match engine.run(&query, RunContext::default()).await {
+                    Ok(result) => serde_json::to_string(&result.rows).unwrap(),
+                    Err(e) => format!("{} {:?}", e.code, e.untrusted_detail),
+                };
+                for region in ["EAST", "NORTH", "WEST"] {
+                    assert!(
+                        !text.contains(region),
+                        "{sql}\nran as {}\nand returned {region}",
+                        query.sql()
+                    );
+                }
+            }
+        }
+    }
+    eprintln!("maxcompute lexer family: {accepted} accepted and run safely, {refused} refused");
+    assert!(accepted + refused >= 72);
+}
