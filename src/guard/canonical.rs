@@ -105,6 +105,9 @@ fn canonical_ident(flavor: Flavor, ident: &mut Ident) -> Result<(), ToolError> {
         }
         Some(_) => Err(unrenderable("a name in this engine's foreign quote style")),
         None if is_plain_ascii_name(&ident.value) => Ok(()),
+        // sqlparser keeps the operator of `ORDER BY … USING <` as a name;
+        // printed as it was lexed, unless it would start a comment.
+        None if is_operator(&ident.value) => Ok(()),
         None if ident
             .value
             .chars()
@@ -132,6 +135,13 @@ fn is_plain_ascii_name(name: &str) -> bool {
         .next()
         .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
         && chars.all(is_name_char)
+}
+
+/// Only operator characters, and no comment start among them.
+fn is_operator(text: &str) -> bool {
+    text.chars().all(|c| "+-*/<>=~!@#%^&|`?".contains(c))
+        && !text.contains("--")
+        && !text.contains("/*")
 }
 
 fn is_name_char(c: char) -> bool {
