@@ -1006,7 +1006,7 @@ async fn lexer_confusions_never_run_unchecked_sql_on_maxcompute() {
                 };
                 accepted += 1;
                 let text = match engine.run(&query, RunContext::default()).await {
-                    Ok(result) => serde_json::to_string(&result.rows).unwrap(),
+                    Ok(result) => serde_json::to_string(&result.rows).expect("rows serialize"),
                     Err(e) => format!("{} {:?}", e.code, e.untrusted_detail),
                 };
                 for region in ["EAST", "NORTH", "WEST"] {
