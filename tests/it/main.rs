@@ -19,6 +19,7 @@ mod install;
 mod limits;
 mod mc_emulator;
 mod mc_engine;
+mod pg_auth_downgrade;
 mod pg_engine;
 mod pyodps;
 mod row_policies;
