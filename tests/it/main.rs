@@ -29,6 +29,7 @@ mod semantic;
 mod stdio;
 mod stdio_abuse;
 mod stdio_maxcompute;
+mod stdio_protocol;
 mod stdio_semantic;
 mod tpch;
 mod version;
