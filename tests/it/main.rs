@@ -31,6 +31,7 @@ mod stdio_abuse;
 mod stdio_maxcompute;
 mod stdio_protocol;
 mod stdio_semantic;
+mod terminal_escape;
 mod tpch;
 mod version;
 
