@@ -11,6 +11,7 @@ mod audit_durability;
 mod cli;
 mod config;
 mod doctor;
+mod estimate_row_policy;
 mod faults;
 mod fuzz_corpus;
 mod gate_corpus;
