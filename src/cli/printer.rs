@@ -156,7 +156,8 @@ mod tests {
         assert_eq!(escape_line("a\n\tb"), "a\\u000a\\u0009b");
         assert!(matches!(escape_controls("plain"), Cow::Borrowed(_)));
         let json = serde_json::json!({"sql": "x\u{9b}y\u{202e}"}).to_string();
-        let back: serde_json::Value = serde_json::from_str(&escape_controls(&json)).unwrap();
+        let back: serde_json::Value =
+            serde_json::from_str(&escape_controls(&json)).expect("still JSON");
         assert_eq!(back["sql"], "x\u{9b}y\u{202e}");
     }
 

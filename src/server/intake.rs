@@ -387,11 +387,17 @@ mod tests {
         text.extend_from_slice(b"\"}}\nnext\n");
         let mut input = tokio::io::BufReader::new(&text[..]);
         let mut line = Vec::new();
-        assert_eq!(read_line(&mut input, &mut line).await.unwrap(), Some(true));
+        assert_eq!(
+            read_line(&mut input, &mut line).await.expect("read"),
+            Some(true)
+        );
         assert_eq!(line.len(), KEPT_PREFIX);
         assert!(matches!(judge(&line, true), Verdict::Answer { .. }));
-        assert_eq!(read_line(&mut input, &mut line).await.unwrap(), Some(false));
+        assert_eq!(
+            read_line(&mut input, &mut line).await.expect("read"),
+            Some(false)
+        );
         assert_eq!(line, b"next");
-        assert_eq!(read_line(&mut input, &mut line).await.unwrap(), None);
+        assert_eq!(read_line(&mut input, &mut line).await.expect("read"), None);
     }
 }
