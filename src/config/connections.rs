@@ -140,15 +140,20 @@ impl PostgresConnection {
         };
         let sslmode = self.effective_sslmode();
         let tls_channel = Channel::of_tls(sslmode);
-        let tls = format!("TLS ({}): {}", tls_channel.describe(), methods(tls_channel));
-        let plain = format!("no TLS: {}", methods(Channel::Plain));
+        let verified = if tls_channel == Channel::VerifiedTls {
+            "certificate verified"
+        } else {
+            "certificate not verified"
+        };
+        let tls = format!("with TLS ({verified}): {}", methods(tls_channel));
+        let plain = format!("without TLS: {}", methods(Channel::Plain));
         let (transport, channels) = match sslmode {
             SslMode::Disable => ("never TLS", plain),
             SslMode::Prefer => ("TLS if the server offers it", format!("{tls}; {plain}")),
             SslMode::Require | SslMode::VerifyCa | SslMode::VerifyFull => ("TLS always", tls),
         };
         format!(
-            "sslmode `{}` ({transport}); authentication accepted ({source}) over {channels}; SCRAM uses channel binding when the server offers it",
+            "sslmode `{}` ({transport}); auth methods ({source}) {channels}; SCRAM with channel binding when the server offers it",
             sslmode.as_str()
         )
     }
@@ -475,7 +480,10 @@ mod tests {
         let base = "engine: postgres\ndbname: crm\nuser: agent\n";
         let local = parse(&format!("{base}host: 127.0.0.1\n")).acceptance();
         assert!(local.contains("sslmode `prefer`"), "{local}");
-        assert!(local.contains("no TLS: none, scram-sha-256;"), "{local}");
+        assert!(
+            local.contains("with TLS (certificate not verified): none, scram-sha-256; without TLS: none, scram-sha-256;"),
+            "{local}"
+        );
         let remote = parse(&format!("{base}host: db.example.com\n")).acceptance();
         assert!(
             remote.contains("sslmode `verify-full` (TLS always)"),
@@ -485,7 +493,7 @@ mod tests {
             remote.contains("none, scram-sha-256, md5, password"),
             "{remote}"
         );
-        assert!(!remote.contains("no TLS"), "{remote}");
+        assert!(!remote.contains("without TLS"), "{remote}");
         let socket = parse(&format!("{base}host: /tmp\nsslmode: verify-full\n")).acceptance();
         assert!(socket.contains("sslmode `disable`"), "{socket}");
     }
