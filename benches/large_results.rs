@@ -79,6 +79,7 @@ fn policy(dbname: &str) -> Policy {
                 role: None,
                 default_schema: "public".into(),
                 connect_timeout_seconds: 10,
+                require_auth: None,
             }),
         );
     }

@@ -75,6 +75,7 @@ fn connection(dbname: &str) -> PostgresConnection {
         role: None,
         default_schema: "public".into(),
         connect_timeout_seconds: 10,
+        require_auth: None,
     }
 }
 

@@ -6,8 +6,14 @@
 //! [`Session::call`], which owns parsing, policy, audit and the envelope.
 //! Arguments are taken raw (no `Parameters<T>`, and no `get_tool`, which
 //! would let rmcp validate them first), so bad arguments become audited
-//! `INVALID_ARGUMENT` envelopes. Neither `initialize` nor `tools/list`
-//! touches the network or the keyring: engines are made on first use.
+//! `INVALID_ARGUMENT` envelopes; a `tools/call` whose `arguments` are not an
+//! object (which rmcp cannot type, so it arrives as a custom request) takes
+//! the same path. Stdin reaches rmcp through [`intake`], which turns every
+//! unreadable request that has an id into an answered JSON-RPC error.
+//! Neither `initialize` nor `tools/list` touches the network or the
+//! keyring: engines are made on first use.
+
+mod intake;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -15,9 +21,10 @@ use std::time::Duration;
 use tokio::sync::{RwLock, Semaphore};
 
 use rmcp::model::{
-    CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, Implementation,
-    InitializeRequestParams, InitializeResult, ListToolsResult, PaginatedRequestParams,
-    ProgressNotificationParam, ServerCapabilities, ServerConfig, Tool, ToolAnnotations,
+    CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, CustomRequest,
+    CustomResult, Implementation, InitializeRequestParams, InitializeResult, ListToolsResult,
+    PaginatedRequestParams, ProgressNotificationParam, ServerCapabilities, ServerConfig, Tool,
+    ToolAnnotations,
 };
 use rmcp::service::{RequestContext, ServerInitializeError};
 use rmcp::{ErrorData, Peer, RoleServer, ServerHandler, ServiceExt};
@@ -51,6 +58,9 @@ pub struct SqlwardenServer {
 /// Most tool calls that run at the same time.
 const MAX_CONCURRENT_CALLS: usize = 16;
 
+/// Bytes buffered between the intake and rmcp.
+const INTAKE_BUFFER: usize = 256 * 1024;
+
 /// Longest wait at shutdown for in-flight calls (already cancelled) to
 /// finish and be audited.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
@@ -73,8 +83,15 @@ impl SqlwardenServer {
         // (and send SIGTERM) before it ever sends `initialize`.
         let shutdown = shutdown_signal();
         tokio::pin!(shutdown);
+        // rmcp reads the intake's output, never stdin itself.
+        let (to_rmcp, from_intake) = tokio::io::duplex(INTAKE_BUFFER);
+        let intake = tokio::spawn(intake::pump(
+            tokio::io::BufReader::new(tokio::io::stdin()),
+            to_rmcp,
+        ));
+        let transport = (from_intake, tokio::io::stdout());
         let running = tokio::select! {
-            running = self.serve(rmcp::transport::stdio()) => match running {
+            running = self.serve(transport) => match running {
                 Ok(running) => running,
                 // stdin closed before `initialize`: the client went away,
                 // which is an ordinary end, not a failure.
@@ -99,6 +116,7 @@ impl SqlwardenServer {
                 stop.cancel();
             }
         }
+        intake.abort();
         // Calls still running were cancelled with the connection; let them
         // end and write their audit records before the process exits.
         if tokio::time::timeout(DRAIN_TIMEOUT, in_flight.write())
@@ -209,15 +227,75 @@ impl ServerHandler for SqlwardenServer {
         request: CallToolRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, ErrorData> {
+        let arguments = request.arguments.map(serde_json::Value::Object);
+        Ok(self
+            .run_tool(&request.name, arguments, &context)
+            .await
+            .into())
+    }
+
+    async fn on_custom_request(
+        &self,
+        request: CustomRequest,
+        context: RequestContext<RoleServer>,
+    ) -> Result<CustomResult, ErrorData> {
+        match request.method.as_str() {
+            intake::UNREADABLE_METHOD => {
+                let error = request
+                    .params
+                    .and_then(|p| serde_json::from_value::<intake::Unreadable>(p).ok())
+                    .unwrap_or(intake::Unreadable {
+                        code: rmcp::model::ErrorCode::INVALID_REQUEST.0,
+                        message: "Invalid request".into(),
+                    });
+                Err(ErrorData::new(
+                    rmcp::model::ErrorCode(error.code),
+                    error.message,
+                    None,
+                ))
+            }
+            // rmcp could not type these params: `arguments` is not an
+            // object. The session refuses that with an audited envelope.
+            "tools/call" => {
+                let params = request.params.unwrap_or_default();
+                let Some(name) = params.get("name").and_then(serde_json::Value::as_str) else {
+                    return Err(ErrorData::invalid_params(
+                        "`tools/call` needs params with a string `name`",
+                        None,
+                    ));
+                };
+                let arguments = params.get("arguments").cloned();
+                let result = self.run_tool(name, arguments, &context).await;
+                serde_json::to_value(result)
+                    .map(CustomResult)
+                    .map_err(|e| ErrorData::internal_error(e.to_string(), None))
+            }
+            _ => Err(ErrorData::new(
+                rmcp::model::ErrorCode::METHOD_NOT_FOUND,
+                request.method,
+                None,
+            )),
+        }
+    }
+}
+
+impl SqlwardenServer {
+    /// One tool call through the session, as an MCP result: the envelope as
+    /// structured content, `isError` on failure.
+    async fn run_tool(
+        &self,
+        name: &str,
+        arguments: Option<serde_json::Value>,
+        context: &RequestContext<RoleServer>,
+    ) -> CallToolResult {
         let _running = self.in_flight.read().await;
         // The semaphore is never closed, so this waits for a slot.
         let _slot = self.running.acquire().await.ok();
         let ctx = CallContext {
             cancel: context.ct.clone(),
-            progress: progress_sink(&context),
+            progress: progress_sink(context),
         };
-        let arguments = request.arguments.map(serde_json::Value::Object);
-        let output = self.session.call(&request.name, arguments, ctx).await;
+        let output = self.session.call(name, arguments, ctx).await;
         let content = vec![ContentBlock::text(output.text)];
         let mut result = if output.is_error {
             CallToolResult::error(content)
@@ -225,7 +303,7 @@ impl ServerHandler for SqlwardenServer {
             CallToolResult::success(content)
         };
         result.structured_content = Some(output.envelope);
-        Ok(result.into())
+        result
     }
 }
 

@@ -12,6 +12,7 @@ use chrono::{DateTime, Duration, NaiveDate, Utc};
 
 use super::log::day_files;
 use super::{AuditError, AuditRecord, Outcome};
+use crate::cli::printer::escape_line;
 use crate::error::ErrorCode;
 
 /// Which records to keep. Every set criterion must hold.
@@ -151,7 +152,9 @@ pub(crate) fn parse_lines(text: &str, filter: &Filter, out: &mut Records) {
 }
 
 /// One readable line for a record: time, outcome, tool, source, code,
-/// rows, bytes, latency, then the SQL as sent (or the refusal).
+/// rows, bytes, latency, then the SQL as sent (or the refusal). Every
+/// field an agent chose is escaped ([`escape_line`]): the line is always
+/// one line and holds no terminal control.
 pub fn one_line(record: &AuditRecord) -> String {
     let outcome = match record.outcome {
         Outcome::Ok => "ok",
@@ -159,17 +162,12 @@ pub fn one_line(record: &AuditRecord) -> String {
         Outcome::Error => "ERROR",
     };
     let mut parts = vec![
-        record
-            .timestamp
-            .chars()
-            .take(19)
-            .collect::<String>()
-            .replace('T', " "),
+        escape_line(&record.timestamp.chars().take(19).collect::<String>()).replace('T', " "),
         format!("{outcome:<6}"),
-        record.tool_name.clone(),
+        escape_line(&record.tool_name).into_owned(),
     ];
     if let Some(source) = &record.source {
-        parts.push(format!("source={source}"));
+        parts.push(format!("source={}", escape_line(source)));
     }
     if let Some(code) = record.error_code {
         parts.push(code.as_str().to_owned());
@@ -195,7 +193,10 @@ pub fn one_line(record: &AuditRecord) -> String {
     };
     if let Some(tail) = tail {
         // One line per record, whatever the SQL held.
+        // Whitespace runs fold to one space; any other control character is
+        // escaped, so an agent's SQL cannot drive the reader's terminal.
         let flat: String = tail.split_whitespace().collect::<Vec<_>>().join(" ");
+        let flat = escape_line(&flat).into_owned();
         let short: String = flat.chars().take(160).collect();
         let more = if flat.chars().count() > 160 {
             "…"
@@ -449,6 +450,21 @@ mod tests {
             one_line(&r),
             "2026-01-09 10:00:00  ok      run_select_sql  source=crm  rows=3+  bytes=120  4.2ms  | SELECT id FROM orders"
         );
+    }
+
+    #[test]
+    fn agent_text_cannot_drive_the_terminal_or_break_the_line() {
+        let mut r = at("2026-01-09T10:00:00Z");
+        r.tool_name = "run_select_sql\n2026-01-09 10:00:01  ok".into();
+        r.source = Some("crm\u{1b}[2K".into());
+        r.request_params = serde_json::json!({
+            "sql": "SELECT 1\u{1b}[1G\u{1b}[2K2026-01-09 10:00:00  ok      run_select_sql  | SELECT 1\u{9b}2K"
+        });
+        let line = one_line(&r);
+        assert!(!line.chars().any(char::is_control), "{line:?}");
+        assert!(line.contains("\\u001b[1G\\u001b[2K"), "{line}");
+        assert!(line.contains("run_select_sql\\u000a2026"), "{line}");
+        assert!(line.contains("source=crm\\u001b[2K"), "{line}");
     }
 
     #[test]

@@ -4,34 +4,47 @@
 //! stdout belongs to JSON-RPC when serving, so the crate denies
 //! `print_stdout`; only this module may print, and only CLI commands call
 //! it. A closed pipe (`sqlwarden query ... | head`) is not an error.
+//!
+//! Text printed here may carry what an agent or a database wrote (SQL in
+//! the audit log, result cells, server messages). Every function escapes
+//! control characters (ESC, CR, DEL, C1 and the bidirectional overrides)
+//! as `\uXXXX`, so such text can neither move the cursor nor erase or
+//! forge a line. Newlines and tabs stay, as the layout needs them; fields
+//! that must stay on one line go through [`escape_line`] first. The
+//! escape is JSON's own, so JSON documents stay valid and mean the same.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
+use std::borrow::Cow;
 use std::io::Write;
 
 /// Write `text` and a newline to stdout.
 pub fn out(text: &str) {
     let mut stdout = std::io::stdout().lock();
-    let _ = writeln!(stdout, "{text}");
+    let _ = writeln!(stdout, "{}", escape_controls(text));
     let _ = stdout.flush();
 }
 
 /// Write an error and its hint to stderr.
 pub fn error(message: &str, hint: Option<&str>) {
     let mut stderr = std::io::stderr().lock();
-    let _ = writeln!(stderr, "error: {message}");
+    let _ = writeln!(stderr, "error: {}", escape_controls(message));
     if let Some(hint) = hint {
-        let _ = writeln!(stderr, "\nhint: {hint}");
+        let _ = writeln!(stderr, "\nhint: {}", escape_controls(hint));
     }
 }
 
 /// Write a warning to stderr.
 pub fn warn(message: &str) {
-    let _ = writeln!(std::io::stderr().lock(), "warning: {message}");
+    let _ = writeln!(
+        std::io::stderr().lock(),
+        "warning: {}",
+        escape_controls(message)
+    );
 }
 
 /// Write a progress or status line to stderr.
 pub fn status(message: &str) {
-    let _ = writeln!(std::io::stderr().lock(), "{message}");
+    let _ = writeln!(std::io::stderr().lock(), "{}", escape_controls(message));
 }
 
 /// Redraw the one-line progress indicator on stderr (a terminal: the
@@ -39,8 +52,43 @@ pub fn status(message: &str) {
 /// one changing line.
 pub fn progress(message: &str) {
     let mut stderr = std::io::stderr().lock();
-    let _ = write!(stderr, "\r\x1b[2K{message}");
+    let _ = write!(stderr, "\r\x1b[2K{}", escape_line(message));
     let _ = stderr.flush();
+}
+
+/// Whether `c` can act on a terminal or reorder what it shows: C0
+/// controls, DEL, C1 controls, and the Unicode bidirectional marks,
+/// embeddings, overrides and isolates.
+fn is_dangerous(c: char) -> bool {
+    c.is_control()
+        || matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+}
+
+fn escape_where(text: &str, escape: impl Fn(char) -> bool) -> Cow<'_, str> {
+    if !text.chars().any(&escape) {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 16);
+    for c in text.chars() {
+        if escape(c) {
+            out.push_str(&format!("\\u{:04x}", u32::from(c)));
+        } else {
+            out.push(c);
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// `text` with every dangerous character but newline and tab escaped as
+/// `\uXXXX`.
+pub fn escape_controls(text: &str) -> Cow<'_, str> {
+    escape_where(text, |c| is_dangerous(c) && c != '\n' && c != '\t')
+}
+
+/// `text` with every dangerous character escaped, newlines and tabs
+/// included: for a value that must stay on its own line or cell.
+pub fn escape_line(text: &str) -> Cow<'_, str> {
+    escape_where(text, is_dangerous)
 }
 
 /// Erase the progress line, before the result or an error is printed.
@@ -50,10 +98,19 @@ pub fn clear_progress() {
     let _ = stderr.flush();
 }
 
-/// Render query result columns and rows as an aligned text table.
+/// Render query result columns and rows as an aligned text table; a cell
+/// is one line whatever it holds.
 pub fn table(columns: &[String], rows: &[Vec<String>]) -> String {
+    let columns: Vec<String> = columns
+        .iter()
+        .map(|c| escape_line(c).into_owned())
+        .collect();
+    let rows: Vec<Vec<String>> = rows
+        .iter()
+        .map(|r| r.iter().map(|c| escape_line(c).into_owned()).collect())
+        .collect();
     let mut widths: Vec<usize> = columns.iter().map(|c| c.chars().count()).collect();
-    for row in rows {
+    for row in &rows {
         for (i, cell) in row.iter().enumerate() {
             if let Some(w) = widths.get_mut(i) {
                 *w = (*w).max(cell.chars().count());
@@ -70,7 +127,7 @@ pub fn table(columns: &[String], rows: &[Vec<String>]) -> String {
             .trim_end()
             .to_string()
     };
-    let mut out = vec![line(columns)];
+    let mut out = vec![line(&columns)];
     out.push(
         widths
             .iter()
@@ -85,6 +142,30 @@ pub fn table(columns: &[String], rows: &[Vec<String>]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn terminal_controls_are_escaped_and_json_stays_json() {
+        let forged = "SELECT 1\x1b[1G\x1b[2K2026-01-09 10:00:00  ok  run_select_sql\r\u{9b}2K\u{202e}x\u{7f}";
+        let escaped = escape_controls(forged);
+        assert!(!escaped.chars().any(is_dangerous), "{escaped}");
+        assert!(escaped.contains("\\u001b[1G"), "{escaped}");
+        assert!(escaped.contains("\\u000d"), "{escaped}");
+        assert!(escaped.contains("\\u009b"), "{escaped}");
+        assert!(escaped.contains("\\u202e"), "{escaped}");
+        assert_eq!(escape_controls("a\n\tb"), "a\n\tb");
+        assert_eq!(escape_line("a\n\tb"), "a\\u000a\\u0009b");
+        assert!(matches!(escape_controls("plain"), Cow::Borrowed(_)));
+        let json = serde_json::json!({"sql": "x\u{9b}y\u{202e}"}).to_string();
+        let back: serde_json::Value =
+            serde_json::from_str(&escape_controls(&json)).expect("still JSON");
+        assert_eq!(back["sql"], "x\u{9b}y\u{202e}");
+    }
+
+    #[test]
+    fn table_cells_stay_on_one_line() {
+        let text = table(&["c".into()], &[vec!["a\nforged | row".into()]]);
+        assert_eq!(text.lines().count(), 3, "{text}");
+    }
 
     #[test]
     fn table_aligns_columns() {

@@ -65,9 +65,114 @@ impl EngineKind {
 
 /// A PostgreSQL connection. The password comes from the keyring or the
 /// environment, never from this file.
+///
+/// Parsed through [`PostgresConnectionFile`], which resolves the defaults
+/// that depend on the host (`sslmode`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
-#[serde(deny_unknown_fields)]
+#[serde(from = "PostgresConnectionFile")]
 pub struct PostgresConnection {
+    /// Host name, IP address, or a Unix socket directory (starts with `/`).
+    pub host: String,
+    /// TCP port.
+    pub port: u16,
+    /// Database name.
+    pub dbname: String,
+    /// Login user.
+    pub user: String,
+    /// TLS mode, as libpq spells it.
+    pub sslmode: SslMode,
+    /// PEM file of the certificate authorities to trust for `verify-ca` and
+    /// `verify-full`.
+    pub sslrootcert: Option<String>,
+    /// Optional NOLOGIN role to `SET LOCAL ROLE` to inside every transaction.
+    pub role: Option<String>,
+    /// Schema that unqualified table names resolve to.
+    pub default_schema: String,
+    /// Seconds to wait for the TCP connection and TLS handshake.
+    pub connect_timeout_seconds: u64,
+    /// Authentication methods the server may ask for; `None` means the
+    /// default rule of [`AuthMethod`].
+    pub require_auth: Option<Vec<AuthMethod>>,
+}
+
+impl PostgresConnection {
+    /// Whether `host` is a Unix socket directory or a loopback address:
+    /// traffic that never leaves the machine.
+    pub fn is_local(&self) -> bool {
+        is_local_host(&self.host)
+    }
+
+    /// The `sslmode` in effect: a Unix socket never carries TLS (as libpq).
+    pub fn effective_sslmode(&self) -> SslMode {
+        if self.host.starts_with('/') {
+            SslMode::Disable
+        } else {
+            self.sslmode
+        }
+    }
+
+    /// Which authentication methods the connection accepts.
+    pub fn auth_rule(&self) -> AuthRule {
+        AuthRule::new(self.require_auth.clone())
+    }
+
+    /// What the connection accepts, in words (for `sqlwarden check`): the
+    /// transport, and the authentication methods over each channel it may
+    /// end up on.
+    pub fn acceptance(&self) -> String {
+        let rule = self.auth_rule();
+        let methods = |channel| {
+            let list: Vec<&str> = rule
+                .accepted(channel)
+                .into_iter()
+                .map(AuthMethod::as_str)
+                .collect();
+            if list.is_empty() {
+                "nothing".to_owned()
+            } else {
+                list.join(", ")
+            }
+        };
+        let source = if rule.is_default() {
+            "default rule"
+        } else {
+            "require_auth"
+        };
+        let sslmode = self.effective_sslmode();
+        let tls_channel = Channel::of_tls(sslmode);
+        let verified = if tls_channel == Channel::VerifiedTls {
+            "certificate verified"
+        } else {
+            "certificate not verified"
+        };
+        let tls = format!("with TLS ({verified}): {}", methods(tls_channel));
+        let plain = format!("without TLS: {}", methods(Channel::Plain));
+        let (transport, channels) = match sslmode {
+            SslMode::Disable => ("never TLS", plain),
+            SslMode::Prefer => ("TLS if the server offers it", format!("{tls}; {plain}")),
+            SslMode::Require | SslMode::VerifyCa | SslMode::VerifyFull => ("TLS always", tls),
+        };
+        format!(
+            "sslmode `{}` ({transport}); auth methods ({source}) {channels}; SCRAM with channel binding when the server offers it",
+            sslmode.as_str()
+        )
+    }
+}
+
+fn is_local_host(host: &str) -> bool {
+    host.starts_with('/')
+        || host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+/// A PostgreSQL connection as written in `connections.yaml`. The password
+/// comes from the keyring or the environment, never from this file.
+#[derive(Debug, Clone, PartialEq, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(rename = "PostgresConnection")]
+pub struct PostgresConnectionFile {
     /// Host name, IP address, or a Unix socket directory (starts with `/`).
     pub host: String,
     /// TCP port.
@@ -77,9 +182,11 @@ pub struct PostgresConnection {
     pub dbname: String,
     /// Login user.
     pub user: String,
-    /// TLS mode, as libpq spells it.
+    /// TLS mode, as libpq spells it. Default: `verify-full` for any host
+    /// that is not loopback (`localhost`, `127.0.0.1`, `::1`) or a Unix
+    /// socket; `prefer` for those.
     #[serde(default)]
-    pub sslmode: SslMode,
+    pub sslmode: Option<SslMode>,
     /// PEM file of the certificate authorities to trust for `verify-ca` and
     /// `verify-full` (as libpq's `sslrootcert`); when absent, the platform's
     /// roots and the Mozilla roots are trusted.
@@ -94,6 +201,76 @@ pub struct PostgresConnection {
     /// Seconds to wait for the TCP connection and TLS handshake.
     #[serde(default = "default_connect_timeout")]
     pub connect_timeout_seconds: u64,
+    /// The authentication methods the server may ask for (as libpq's
+    /// `require_auth`); any other request ends the connection before a
+    /// password byte is sent. When absent: `none` and `scram-sha-256`
+    /// always, `md5` and `password` only over TLS with a verified
+    /// certificate (`verify-ca` / `verify-full`).
+    #[serde(default)]
+    pub require_auth: Option<Vec<AuthMethod>>,
+}
+
+impl From<PostgresConnectionFile> for PostgresConnection {
+    fn from(file: PostgresConnectionFile) -> Self {
+        let sslmode = file.sslmode.unwrap_or(if is_local_host(&file.host) {
+            SslMode::Prefer
+        } else {
+            SslMode::VerifyFull
+        });
+        Self {
+            host: file.host,
+            port: file.port,
+            dbname: file.dbname,
+            user: file.user,
+            sslmode,
+            sslrootcert: file.sslrootcert,
+            role: file.role,
+            default_schema: file.default_schema,
+            connect_timeout_seconds: file.connect_timeout_seconds,
+            require_auth: file.require_auth,
+        }
+    }
+}
+
+/// How a PostgreSQL server may authenticate the login, as libpq's
+/// `require_auth` names them.
+///
+/// Without a `require_auth` list, `none` and `scram-sha-256` are always
+/// accepted (neither puts the password on the wire), and `md5` and
+/// `password` only inside TLS whose certificate was verified: over plain
+/// TCP, or TLS that anyone could terminate, they would hand the password
+/// (or a replayable hash of it) to whoever answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum AuthMethod {
+    /// No password exchange at all (`trust`, `peer`, `cert`).
+    None,
+    /// SCRAM-SHA-256, with channel binding when TLS is up and the server
+    /// offers it; the password never crosses the wire.
+    #[serde(rename = "scram-sha-256")]
+    ScramSha256,
+    /// The MD5 challenge: a hash of the password that a listener can replay.
+    Md5,
+    /// The password in clear text.
+    Password,
+}
+
+impl AuthMethod {
+    /// The spelling in connections.yaml.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::None => "none",
+            Self::ScramSha256 => "scram-sha-256",
+            Self::Md5 => "md5",
+            Self::Password => "password",
+        }
+    }
+
+    /// Whether the method sends the password, or a replayable hash of it,
+    /// to the server.
+    pub fn reveals_password(self) -> bool {
+        matches!(self, Self::Md5 | Self::Password)
+    }
 }
 
 fn default_pg_port() -> u16 {
@@ -109,15 +286,12 @@ fn default_connect_timeout() -> u64 {
 }
 
 /// libpq's `sslmode` values.
-#[derive(
-    Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum SslMode {
     /// Plain TCP only.
     Disable,
-    /// TLS when the server offers it, plain otherwise (libpq's default).
-    #[default]
+    /// TLS when the server offers it, plain otherwise.
     Prefer,
     /// TLS always; the certificate is not verified.
     Require,
@@ -125,6 +299,92 @@ pub enum SslMode {
     VerifyCa,
     /// TLS always; the chain and the host name are verified.
     VerifyFull,
+}
+
+/// What protects the bytes between sqlwarden and the server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Channel {
+    /// Plain TCP or a Unix socket.
+    Plain,
+    /// TLS, certificate not verified (`prefer`, `require`): anyone on the
+    /// path can terminate it.
+    UnverifiedTls,
+    /// TLS with a verified certificate (`verify-ca`, `verify-full`).
+    VerifiedTls,
+}
+
+impl Channel {
+    /// In words, for messages.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Self::Plain => "a connection without TLS",
+            Self::UnverifiedTls => "TLS whose certificate is not verified",
+            Self::VerifiedTls => "TLS with a verified certificate",
+        }
+    }
+
+    /// The protection TLS negotiated under `sslmode` gives.
+    pub fn of_tls(sslmode: SslMode) -> Self {
+        match sslmode {
+            SslMode::VerifyCa | SslMode::VerifyFull => Self::VerifiedTls,
+            SslMode::Disable | SslMode::Prefer | SslMode::Require => Self::UnverifiedTls,
+        }
+    }
+}
+
+/// Which authentication methods a connection accepts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuthRule {
+    /// The connection's `require_auth` list, if it has one.
+    explicit: Option<Vec<AuthMethod>>,
+}
+
+impl AuthRule {
+    /// The rule for a connection's `require_auth` setting.
+    pub fn new(explicit: Option<Vec<AuthMethod>>) -> Self {
+        Self { explicit }
+    }
+
+    /// Whether the server may use `method` over `channel`.
+    pub fn permits(&self, method: AuthMethod, channel: Channel) -> bool {
+        match &self.explicit {
+            Some(list) => list.contains(&method),
+            // The password, or a replayable hash of it, only to a server
+            // whose certificate proved who it is.
+            None => !method.reveals_password() || channel == Channel::VerifiedTls,
+        }
+    }
+
+    /// The methods accepted over `channel`, for `sqlwarden check`.
+    pub fn accepted(&self, channel: Channel) -> Vec<AuthMethod> {
+        [
+            AuthMethod::None,
+            AuthMethod::ScramSha256,
+            AuthMethod::Md5,
+            AuthMethod::Password,
+        ]
+        .into_iter()
+        .filter(|m| self.permits(*m, channel))
+        .collect()
+    }
+
+    /// Whether the rule is the default one (no `require_auth`).
+    pub fn is_default(&self) -> bool {
+        self.explicit.is_none()
+    }
+}
+
+impl SslMode {
+    /// The spelling in connections.yaml (as libpq's).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Disable => "disable",
+            Self::Prefer => "prefer",
+            Self::Require => "require",
+            Self::VerifyCa => "verify-ca",
+            Self::VerifyFull => "verify-full",
+        }
+    }
 }
 
 /// A MaxCompute project. Access keys come from the keyring or the
@@ -149,4 +409,92 @@ pub struct MaxComputeConnection {
     /// read-only and no-full-scan settings are always forced on top.
     #[serde(default)]
     pub settings: BTreeMap<String, String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_default_rule_keeps_passwords_inside_verified_tls() {
+        let rule = AuthRule::new(None);
+        for channel in [Channel::Plain, Channel::UnverifiedTls] {
+            assert!(rule.permits(AuthMethod::ScramSha256, channel));
+            assert!(rule.permits(AuthMethod::None, channel));
+            assert!(!rule.permits(AuthMethod::Password, channel));
+            assert!(!rule.permits(AuthMethod::Md5, channel));
+        }
+        assert!(rule.permits(AuthMethod::Password, Channel::VerifiedTls));
+        assert!(rule.permits(AuthMethod::Md5, Channel::VerifiedTls));
+    }
+
+    #[test]
+    fn an_explicit_list_is_exactly_what_is_accepted() {
+        let rule = AuthRule::new(Some(vec![AuthMethod::ScramSha256]));
+        assert!(!rule.permits(AuthMethod::None, Channel::VerifiedTls));
+        assert!(!rule.permits(AuthMethod::Password, Channel::VerifiedTls));
+        assert!(rule.permits(AuthMethod::ScramSha256, Channel::Plain));
+        let rule = AuthRule::new(Some(vec![AuthMethod::Md5]));
+        assert!(rule.permits(AuthMethod::Md5, Channel::Plain));
+    }
+
+    fn parse(yaml: &str) -> PostgresConnection {
+        match serde_saphyr::from_str::<Connection>(yaml) {
+            Ok(Connection::Postgres(pg)) => pg,
+            other => panic!("not a postgres connection: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn sslmode_defaults_to_verify_full_off_the_machine() {
+        let base = "engine: postgres\ndbname: crm\nuser: agent\n";
+        for (host, expected) in [
+            ("db.example.com", SslMode::VerifyFull),
+            ("10.0.0.7", SslMode::VerifyFull),
+            ("localhost", SslMode::Prefer),
+            ("127.0.0.1", SslMode::Prefer),
+            ("::1", SslMode::Prefer),
+            ("/var/run/postgresql", SslMode::Prefer),
+        ] {
+            let pg = parse(&format!("{base}host: \"{host}\"\n"));
+            assert_eq!(pg.sslmode, expected, "{host}");
+        }
+        let pg = parse(&format!("{base}host: db.example.com\nsslmode: require\n"));
+        assert_eq!(pg.sslmode, SslMode::Require);
+        assert_eq!(pg.require_auth, None);
+        let pg = parse(&format!(
+            "{base}host: db.example.com\nrequire_auth: [scram-sha-256, md5]\n"
+        ));
+        assert_eq!(
+            pg.require_auth,
+            Some(vec![AuthMethod::ScramSha256, AuthMethod::Md5])
+        );
+        assert!(serde_saphyr::from_str::<Connection>(&format!(
+            "{base}host: h\nrequire_auth: [kerberos]\n"
+        ))
+        .is_err());
+    }
+
+    #[test]
+    fn acceptance_names_the_transport_and_the_methods() {
+        let base = "engine: postgres\ndbname: crm\nuser: agent\n";
+        let local = parse(&format!("{base}host: 127.0.0.1\n")).acceptance();
+        assert!(local.contains("sslmode `prefer`"), "{local}");
+        assert!(
+            local.contains("with TLS (certificate not verified): none, scram-sha-256; without TLS: none, scram-sha-256;"),
+            "{local}"
+        );
+        let remote = parse(&format!("{base}host: db.example.com\n")).acceptance();
+        assert!(
+            remote.contains("sslmode `verify-full` (TLS always)"),
+            "{remote}"
+        );
+        assert!(
+            remote.contains("none, scram-sha-256, md5, password"),
+            "{remote}"
+        );
+        assert!(!remote.contains("without TLS"), "{remote}");
+        let socket = parse(&format!("{base}host: /tmp\nsslmode: verify-full\n")).acceptance();
+        assert!(socket.contains("sslmode `disable`"), "{socket}");
+    }
 }

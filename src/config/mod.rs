@@ -29,7 +29,8 @@ use std::path::{Path, PathBuf};
 
 pub use catalog::{JoinColumns, JoinDef, JoinsFile};
 pub use connections::{
-    Connection, ConnectionsFile, EngineKind, MaxComputeConnection, PostgresConnection, SslMode,
+    AuthMethod, AuthRule, Channel, Connection, ConnectionsFile, EngineKind, MaxComputeConnection,
+    PostgresConnection, PostgresConnectionFile, SslMode,
 };
 pub use policy_file::{
     AttributeValue, AuditSettings, AuditSync, CacheSettings, DefaultPartition, Identity, Limits,

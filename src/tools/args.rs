@@ -118,6 +118,13 @@ pub(crate) fn parse<T: DeserializeOwned>(
             format!("Pass an object such as {}", example(tool)),
         ));
     }
+    if let Some(place) = nul_place(&value, "") {
+        return Err(ToolError::new(
+            ErrorCode::InvalidArgument,
+            format!("The arguments of `{tool}` contain a NUL character (U+0000) in {place}"),
+            "Remove the NUL character: no database text can hold it",
+        ));
+    }
     serde_json::from_value(value).map_err(|e| {
         ToolError::new(
             ErrorCode::InvalidArgument,
@@ -131,6 +138,37 @@ pub(crate) fn parse<T: DeserializeOwned>(
             ),
         )
     })
+}
+
+/// Where the first NUL character sits in `value` (a string or a key), as
+/// a path such as `` `filters[2].value` ``. The engines cannot carry NUL
+/// (PostgreSQL refuses it in the query text and in every text value), so
+/// it is the caller's error, caught before any work.
+fn nul_place(value: &serde_json::Value, path: &str) -> Option<String> {
+    use serde_json::Value;
+    // Recursion is bounded: serde_json nests at most 128 levels deep.
+    match value {
+        Value::String(s) => s.contains('\0').then(|| format!("`{path}`")),
+        Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .find_map(|(i, item)| nul_place(item, &format!("{path}[{i}]"))),
+        Value::Object(map) => map.iter().find_map(|(key, item)| {
+            if key.contains('\0') {
+                return Some(format!(
+                    "a key inside `{}`",
+                    if path.is_empty() { "arguments" } else { path }
+                ));
+            }
+            let inner = if path.is_empty() {
+                key.clone()
+            } else {
+                format!("{path}.{key}")
+            };
+            nul_place(item, &inner)
+        }),
+        Value::Null | Value::Bool(_) | Value::Number(_) => None,
+    }
 }
 
 /// Reject a `limit` of zero, which no tool can honour.
@@ -183,6 +221,23 @@ fn example(tool: &str) -> &'static str {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn nul_anywhere_in_the_arguments_is_invalid_argument() {
+        let err =
+            parse::<SqlArgs>("run_select_sql", Some(json!({"sql": "SELECT 1\u{0}"}))).unwrap_err();
+        assert_eq!(err.code, ErrorCode::InvalidArgument);
+        assert!(err.message.contains("NUL"), "{}", err.message);
+        assert!(err.message.contains("`sql`"), "{}", err.message);
+        let nested =
+            json!({"filters": [{"column": "a", "value": "x"}, {"value": ["ok", "b\u{0}"]}]});
+        assert_eq!(
+            nul_place(&nested, "").as_deref(),
+            Some("`filters[1].value[1]`")
+        );
+        assert!(nul_place(&json!({"k\u{0}": 1}), "").is_some());
+        assert!(nul_place(&json!({"sql": "SELECT 1", "n": [1, null]}), "").is_none());
+    }
 
     #[test]
     fn missing_sql_is_invalid_argument() {

@@ -97,7 +97,7 @@ pub const TOOLS: &[ToolSpec] = &[
     ToolSpec {
         name: "estimate_query_cost",
         title: "Estimate query cost",
-        description: "Check a SELECT exactly as `run_select_sql` would, then return the engine's estimate (PostgreSQL EXPLAIN, MaxCompute COST SQL) without running it: estimated rows, cost, bytes scanned when known, the plan, and the source's scan budget with what this session has left of it. Use before a query that may scan a lot.",
+        description: "Check a SELECT exactly as `run_select_sql` would, then return the engine's estimate (PostgreSQL EXPLAIN, MaxCompute COST SQL) without running it: estimated rows, cost, bytes scanned when known, the plan, and the source's scan budget with what this session has left of it. When a table in the query is under a row policy that applies to you, rows, cost and plan are withheld (the engine's statistics count rows the policy hides); bytes scanned and the budget remain. Use before a query that may scan a lot.",
         input_schema: schema::<args::SqlArgs>,
     },
     ToolSpec {

@@ -121,12 +121,26 @@ fn cache_slot(
 }
 
 /// `estimate_query_cost`: the gate plus the engine's estimate, no execution.
+///
+/// The engine estimates from statistics over whole tables, rows that the
+/// caller's row policies hide included, and its plan spells out the
+/// rewritten predicates. So when any table the query reads is under a row
+/// policy that applies to the caller, the row estimate, the cost (which
+/// grows with it) and the plan are withheld; the bytes scanned stay, as the
+/// scan budget needs them.
 pub(crate) async fn estimate_query_cost(
     session: &Session,
     args: SqlArgs,
     facts: &mut CallFacts,
 ) -> Result<ToolSuccess, ToolError> {
     let (engine, checked, limits) = check(session, &args, facts).await?;
+    let rules = session.source(facts.source.as_deref())?;
+    let policed: Vec<&str> = checked
+        .tables_used()
+        .iter()
+        .filter(|table| !rules.row_policies(table).is_empty())
+        .map(String::as_str)
+        .collect();
     let estimate = engine.estimate(&checked).await?;
     let source = facts.source.as_deref().unwrap_or("?");
     let budget = session.scanned().budget(source, &limits);
@@ -139,21 +153,43 @@ pub(crate) async fn estimate_query_cost(
             session_left.map_or("unlimited".into(), budget::human_bytes),
         ),
     };
+    let bytes = estimate
+        .input_bytes
+        .map_or("unknown".into(), budget::human_bytes);
+    let (numbers, shown) = if policed.is_empty() {
+        (
+            format!(
+                "estimated rows {}, cost {}, bytes scanned {bytes}",
+                estimate
+                    .estimated_rows
+                    .map_or("unknown".into(), |r| r.to_string()),
+                estimate.cost.map_or("unknown".into(), |c| c.to_string()),
+            ),
+            json!(estimate),
+        )
+    } else {
+        let tables = policed.join("`, `");
+        (
+            format!("bytes scanned {bytes}; rows, cost and plan withheld: `{tables}` is under a row policy"),
+            json!({
+                "input_bytes": estimate.input_bytes,
+                "estimated_rows": null,
+                "cost": null,
+                "plan": null,
+                "withheld": format!(
+                    "The row estimate, cost and plan are withheld because `{tables}` is under a row policy: the engine's statistics count the rows the policy hides. Run the query with a small `limit`, or count with run_select_sql."
+                ),
+            }),
+        )
+    };
     Ok(ToolSuccess {
         summary: format!(
-            "source `{source}`: estimate only, nothing ran (estimated rows {}, cost {}, bytes scanned {}; {budget_line})",
-            estimate
-                .estimated_rows
-                .map_or("unknown".into(), |r| r.to_string()),
-            estimate.cost.map_or("unknown".into(), |c| c.to_string()),
-            estimate
-                .input_bytes
-                .map_or("unknown".into(), budget::human_bytes),
+            "source `{source}`: estimate only, nothing ran ({numbers}; {budget_line})"
         ),
         // The rewritten SQL stays in the audit record: it spells out row
         // policies and identity attributes the agent has no need to see.
         data: json!({
-            "estimate": estimate,
+            "estimate": shown,
             "budget": {
                 "max_scan_bytes": limits.max_scan_bytes,
                 "max_session_scan_bytes": limits.max_session_scan_bytes,

@@ -35,6 +35,7 @@ fn connection(dbname: &str) -> PostgresConnection {
         role: None,
         default_schema: "public".into(),
         connect_timeout_seconds: 5,
+        require_auth: None,
     }
 }
 

@@ -1,7 +1,8 @@
 //! `sqlwarden check [--json]`: the doctor.
 //!
 //! Validates the config, then per connection: where its secret comes
-//! from, whether it is reachable, every way the login (and the configured
+//! from, what transport and authentication it accepts, whether it is
+//! reachable, every way the login (and the configured
 //! role) could write or step around policy (a loud warning each, pointing
 //! at `sqlwarden grants --emit-sql`), engine warnings (a MaxCompute project
 //! that allows full scans, a connection without TLS), and drift between
@@ -119,6 +120,10 @@ async fn check_connection(
         reachable: None,
         server: None,
         login: None,
+        accepts: match connection {
+            Connection::Postgres(pg) => Some(pg.acceptance()),
+            Connection::Maxcompute(_) => None,
+        },
         findings: Vec::new(),
     };
     let engine = match ConfiguredEngines.create(name, connection) {

@@ -44,6 +44,9 @@ pub struct ConnectionReport {
     pub server: Option<String>,
     /// The login the engine connects as.
     pub login: Option<String>,
+    /// PostgreSQL: the transport and the authentication methods the
+    /// connection will accept from the server.
+    pub accepts: Option<String>,
     /// Everything worth a line, worst first within each kind.
     pub findings: Vec<Finding>,
 }
@@ -148,6 +151,9 @@ impl ConnectionReport {
                 _ => "none stored (fine for trust, peer or certificate auth; `sqlwarden auth set` stores one)".to_owned(),
             }
         ));
+        if let Some(accepts) = &self.accepts {
+            out.push(format!("  accepts: {accepts}"));
+        }
         match self.reachable {
             Some(true) => out.push(format!(
                 "  reachable: yes ({}, login `{}`)",

@@ -1,23 +1,34 @@
 //! Opening PostgreSQL connections: settings from `connections.yaml`, the
-//! password from the secret store, TLS per `sslmode`.
+//! password from the secret store, TLS per `sslmode`, and only the
+//! authentication methods the connection accepts (see [`guard`]).
 //!
-//! Nothing here runs SQL. A connection's background task is spawned on the
-//! current runtime; the returned [`Client`] is all the caller keeps. The TLS
-//! connector is built once per engine (loading native roots is slow) and
-//! shared by every connection and every cancel request.
+//! Nothing here runs SQL. sqlwarden opens the socket itself and hands it to
+//! tokio-postgres through the authentication guard; a connection's
+//! background task is spawned on the current runtime and the returned
+//! [`Client`] is all the caller keeps. The TLS connector is built once per
+//! engine (loading native roots is slow) and shared by every connection and
+//! every cancel request.
 
+mod guard;
+mod socket;
+
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use tokio_postgres::config::SslMode as PgSslMode;
+use tokio_postgres::config::{ChannelBinding, SslMode as PgSslMode};
+use tokio_postgres::tls::{MakeTlsConnect, TlsConnect};
 use tokio_postgres::{CancelToken, Client, Config, NoTls};
 use tokio_postgres_rustls::MakeRustlsConnect;
 
 use super::errors;
 use super::tls;
-use crate::config::{PostgresConnection, SslMode};
+use crate::config::{AuthRule, Channel, PostgresConnection, SslMode};
 use crate::error::{ErrorCode, ToolError};
 use crate::secrets::Secret;
+use guard::{AuthGuard, AuthRefused};
+use socket::Socket;
 
 /// How long a cancel request may take before we give up on it (the
 /// connection is discarded either way).
@@ -40,6 +51,9 @@ pub(crate) struct ConnectSettings {
     /// Schema for unqualified table keys.
     pub(crate) default_schema: String,
     sslmode: SslMode,
+    local: bool,
+    auth: AuthRule,
+    connect_timeout: Duration,
     config: Config,
     tls: OnceLock<Result<Option<MakeRustlsConnect>, Arc<tls::TlsSetupError>>>,
     root_cert: Option<String>,
@@ -60,7 +74,8 @@ impl ConnectSettings {
             .dbname(&conn.dbname)
             .user(&conn.user)
             .application_name("sqlwarden")
-            .connect_timeout(Duration::from_secs(conn.connect_timeout_seconds.max(1)))
+            // SCRAM-SHA-256-PLUS whenever TLS is up and the server offers it.
+            .channel_binding(ChannelBinding::Prefer)
             .ssl_mode(match (unix_socket, conn.sslmode) {
                 // A Unix socket never carries TLS (as libpq).
                 (true, _) | (_, SslMode::Disable) => PgSslMode::Disable,
@@ -78,11 +93,10 @@ impl ConnectSettings {
             role: conn.role.clone(),
             has_password: password.is_some(),
             default_schema: conn.default_schema.clone(),
-            sslmode: if unix_socket {
-                SslMode::Disable
-            } else {
-                conn.sslmode
-            },
+            sslmode: conn.effective_sslmode(),
+            local: conn.is_local(),
+            auth: conn.auth_rule(),
+            connect_timeout: Duration::from_secs(conn.connect_timeout_seconds.max(1)),
             config,
             tls: OnceLock::new(),
             root_cert: conn.sslrootcert.clone(),
@@ -91,24 +105,13 @@ impl ConnectSettings {
 
     /// `sslmode` as written in connections.yaml.
     pub(crate) fn sslmode_name(&self) -> &'static str {
-        match self.sslmode {
-            SslMode::Disable => "disable",
-            SslMode::Prefer => "prefer",
-            SslMode::Require => "require",
-            SslMode::VerifyCa => "verify-ca",
-            SslMode::VerifyFull => "verify-full",
-        }
+        self.sslmode.as_str()
     }
 
     /// A warning when traffic to a remote host is not protected by a
     /// verified certificate (loopback and Unix sockets are exempt).
     pub(crate) fn transport_warning(&self) -> Option<String> {
-        let local = self.host.starts_with('/')
-            || self.host == "localhost"
-            || self
-                .host
-                .parse::<std::net::IpAddr>()
-                .is_ok_and(|ip| ip.is_loopback());
+        let local = self.local;
         let verified = matches!(self.sslmode, SslMode::VerifyCa | SslMode::VerifyFull);
         (!local && !verified).then(|| {
             format!(
@@ -136,35 +139,92 @@ impl ConnectSettings {
         })
     }
 
+    /// The protection TLS gives under this connection's `sslmode`.
+    fn tls_channel(&self) -> Channel {
+        Channel::of_tls(self.sslmode)
+    }
+
     /// Open a new connection and spawn its background task.
     pub(crate) async fn connect(&self) -> Result<Client, ToolError> {
-        let map = |e: tokio_postgres::Error| errors::connect_error(self, &e);
+        match tokio::time::timeout(self.connect_timeout, self.connect_guarded()).await {
+            Ok(outcome) => outcome,
+            Err(_) => Err(self.unreachable(format!(
+                "no answer within {} s (`connect_timeout_seconds`)",
+                self.connect_timeout.as_secs()
+            ))),
+        }
+    }
+
+    async fn connect_guarded(&self) -> Result<Client, ToolError> {
+        let socket = Socket::open(&self.host, self.port)
+            .await
+            .map_err(|e| self.unreachable(e.to_string()))?;
+        let ssl_request = self.config.get_ssl_mode() != PgSslMode::Disable;
+        let socket = AuthGuard::on_socket(socket, ssl_request, self.auth.clone());
+        let map = |e: tokio_postgres::Error| match guard::refusal(&e) {
+            Some(refused) => self.refused(&refused),
+            None => errors::connect_error(self, &e),
+        };
         match self.tls()? {
             None => {
-                let (client, connection) = self.config.connect(NoTls).await.map_err(map)?;
+                let (client, connection) =
+                    self.config.connect_raw(socket, NoTls).await.map_err(map)?;
                 tokio::spawn(connection);
                 Ok(client)
             }
-            Some(tls) => {
-                let (client, connection) = self.config.connect(tls).await.map_err(map)?;
+            Some(mut make) => {
+                let inner =
+                    MakeTlsConnect::<AuthGuard<Socket>>::make_tls_connect(&mut make, &self.host)
+                        .map_err(|e| self.unreachable(format!("bad TLS server name: {e}")))?;
+                let tls = GuardedTls {
+                    inner,
+                    channel: self.tls_channel(),
+                    rule: self.auth.clone(),
+                };
+                let (client, connection) =
+                    self.config.connect_raw(socket, tls).await.map_err(map)?;
                 tokio::spawn(connection);
                 Ok(client)
             }
         }
     }
 
+    fn unreachable(&self, why: String) -> ToolError {
+        ToolError::new(
+            ErrorCode::BackendUnavailable,
+            format!("cannot reach PostgreSQL for connection `{}`: {why}", self.name),
+            format!(
+                "Check that the server is running and accepts connections at `{}` port {} (connections.yaml, connection `{}`)",
+                self.host, self.port, self.name
+            ),
+        )
+    }
+
+    fn refused(&self, refused: &AuthRefused) -> ToolError {
+        let name = &self.name;
+        let hint = if self.auth.is_default() {
+            format!(
+                "Nothing was sent. Have the server use `scram-sha-256` (`password_encryption` and `pg_hba.conf`), or connect with `sslmode: verify-full`; to accept the risk, list `{}` under `require_auth` of connection `{name}` in connections.yaml",
+                refused.method.as_str()
+            )
+        } else {
+            format!(
+                "Nothing was sent. `require_auth` of connection `{name}` in connections.yaml does not list `{}`; add it only if the server is meant to ask for it",
+                refused.method.as_str()
+            )
+        };
+        ToolError::new(
+            ErrorCode::BackendUnavailable,
+            format!("connection `{name}` was not opened: {refused}"),
+            hint,
+        )
+    }
+
     /// Ask the server to cancel whatever the connection behind `token` is
     /// running. Best effort: failures are logged, and the caller discards
     /// the connection regardless.
     pub(crate) async fn cancel(&self, token: CancelToken) {
-        let outcome = match self.tls() {
-            Ok(None) => tokio::time::timeout(CANCEL_TIMEOUT, token.cancel_query(NoTls)).await,
-            Ok(Some(tls)) => tokio::time::timeout(CANCEL_TIMEOUT, token.cancel_query(tls)).await,
-            Err(e) => {
-                tracing::warn!(connection = %self.name, error = %e, "cannot cancel the backend query");
-                return;
-            }
-        };
+        let outcome = tokio::time::timeout(CANCEL_TIMEOUT, self.send_cancel(token)).await;
         match outcome {
             Ok(Ok(())) => {}
             Ok(Err(e)) => {
@@ -172,6 +232,46 @@ impl ConnectSettings {
             }
             Err(_) => tracing::warn!(connection = %self.name, "cancel request timed out"),
         }
+    }
+
+    async fn send_cancel(&self, token: CancelToken) -> Result<(), String> {
+        let socket = Socket::open(&self.host, self.port)
+            .await
+            .map_err(|e| e.to_string())?;
+        match self.tls().map_err(|e| e.message)? {
+            None => token.cancel_query_raw(socket, NoTls).await,
+            Some(mut make) => {
+                let tls = MakeTlsConnect::<Socket>::make_tls_connect(&mut make, &self.host)
+                    .map_err(|e| e.to_string())?;
+                token.cancel_query_raw(socket, tls).await
+            }
+        }
+        .map_err(|e| e.to_string())
+    }
+}
+
+/// A TLS connector whose stream is wrapped in the authentication guard, so
+/// the guard reads the decrypted start-up.
+struct GuardedTls<T> {
+    inner: T,
+    channel: Channel,
+    rule: AuthRule,
+}
+
+impl<S, T> TlsConnect<S> for GuardedTls<T>
+where
+    T: TlsConnect<S>,
+    T::Future: Send + 'static,
+    T::Stream: 'static,
+{
+    type Stream = AuthGuard<T::Stream>;
+    type Error = T::Error;
+    type Future = Pin<Box<dyn Future<Output = Result<Self::Stream, T::Error>> + Send>>;
+
+    fn connect(self, stream: S) -> Self::Future {
+        let handshake = self.inner.connect(stream);
+        let (channel, rule) = (self.channel, self.rule);
+        Box::pin(async move { Ok(AuthGuard::on_tls(handshake.await?, channel, rule)) })
     }
 }
 
@@ -190,6 +290,7 @@ mod tests {
             role: None,
             default_schema: "public".into(),
             connect_timeout_seconds: 5,
+            require_auth: None,
         };
         ConnectSettings::new("crm", &conn, None)
     }

@@ -99,6 +99,7 @@ impl Db {
             role: None,
             default_schema: "public".into(),
             connect_timeout_seconds: 5,
+            require_auth: None,
         }
     }
 
