@@ -15,8 +15,21 @@ use sqlparser::ast::{
 use super::analyze::Analyzer;
 use super::dialect::{name_idents, Flavor};
 use super::functions;
+use super::joins;
 use super::refusal;
+use super::scope::{BaseColumn, OutputColumn, Unit, UnitLabel};
 use crate::error::ToolError;
+
+/// How an expression uses a subquery's result.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Use {
+    /// `EXISTS (...)`: one boolean.
+    Exists,
+    /// A scalar subquery: at most one row (the server errors otherwise).
+    Scalar,
+    /// `IN (...)`, `ANY (...)`, `ARRAY(...)`: all of its rows.
+    Rows,
+}
 
 impl Analyzer<'_, '_> {
     /// Walk an expression, checking rules 3 and 4.
@@ -62,9 +75,9 @@ impl Analyzer<'_, '_> {
             }
             Expr::InSubquery { expr, subquery, .. } => {
                 self.expr(expr)?;
-                let outputs = self.subquery(subquery, false)?;
+                let outputs = self.subquery(subquery, Use::Rows)?;
                 if let (Some(left), [only]) = (self.lineage_of(expr), outputs.as_slice()) {
-                    self.out.equalities.push((left, only.lineage.clone()));
+                    self.link(left, only.lineage.clone());
                 }
                 Ok(())
             }
@@ -124,11 +137,17 @@ impl Analyzer<'_, '_> {
                         "operator {compare_op}"
                     )));
                 }
-                self.exprs([left, right])?;
-                // `x = ANY (SELECT y ...)` relates x and y like `x IN (...)`.
-                if *compare_op == BinaryOperator::Eq {
-                    if let (Some(a), Some(b)) = (self.lineage_of(left), self.lineage_of(right)) {
-                        self.out.equalities.push((a, b));
+                self.expr(left)?;
+                self.set_expr(right)?;
+                // `x = ANY (SELECT y ...)` and `x <> ALL (SELECT y ...)`
+                // relate x and y like `x IN (...)` and `x NOT IN (...)`.
+                let relating = match expr {
+                    Expr::AnyOp { .. } => *compare_op == BinaryOperator::Eq,
+                    _ => *compare_op == BinaryOperator::NotEq,
+                };
+                if relating {
+                    if let (Some(a), Some(b)) = (self.lineage_of(left), self.set_lineage(right)) {
+                        self.link(a, b);
                     }
                 }
                 Ok(())
@@ -221,8 +240,8 @@ impl Analyzer<'_, '_> {
                 }
                 else_result.iter().try_for_each(|e| self.expr(e))
             }
-            Expr::Exists { subquery, .. } => self.subquery(subquery, true).map(|_| ()),
-            Expr::Subquery(subquery) => self.subquery(subquery, false).map(|_| ()),
+            Expr::Exists { subquery, .. } => self.subquery(subquery, Use::Exists).map(|_| ()),
+            Expr::Subquery(subquery) => self.subquery(subquery, Use::Scalar).map(|_| ()),
             Expr::GroupingSets(sets) | Expr::Cube(sets) | Expr::Rollup(sets) => {
                 sets.iter().flatten().try_for_each(|e| self.expr(e))
             }
@@ -237,14 +256,81 @@ impl Analyzer<'_, '_> {
         exprs.into_iter().try_for_each(|e| self.expr(e))
     }
 
+    /// The right side of `ANY` / `ALL`: a subquery there yields rows, not
+    /// one value.
+    fn set_expr(&mut self, expr: &Expr) -> Result<(), ToolError> {
+        match expr {
+            Expr::Subquery(query) => self.subquery(query, Use::Rows).map(|_| ()),
+            Expr::Nested(inner) => self.set_expr(inner),
+            other => self.expr(other),
+        }
+    }
+
+    /// The base columns the elements of a set are copies of: a subquery's
+    /// one output, or `ARRAY(SELECT ...)`'s.
+    fn set_lineage(&self, expr: &Expr) -> Option<Vec<BaseColumn>> {
+        let query = match expr {
+            Expr::Nested(inner) => return self.set_lineage(inner),
+            Expr::Subquery(query) => query,
+            Expr::Function(Function {
+                args: FunctionArguments::Subquery(query),
+                ..
+            }) => query,
+            other => return self.lineage_of(other),
+        };
+        match self
+            .subquery_outputs
+            .get(&(&**query as *const Query as usize))?
+            .as_slice()
+        {
+            [only] => Some(only.lineage.clone()),
+            _ => None,
+        }
+    }
+
+    /// Record that rows of `left` and `right` meet where they are equal:
+    /// the pair must be approved, and it joins the two nodes.
+    fn link(&mut self, left: Vec<BaseColumn>, right: Vec<BaseColumn>) {
+        self.out.links.equate(&left, &right);
+        self.out.equalities.push((left, right));
+    }
+
     /// Analyse an expression subquery with the current scopes visible
     /// (correlation), remembering its outputs for IN / `=` lineage.
+    ///
+    /// Unless it is a constant for the enclosing SELECT (uncorrelated, and
+    /// one value, one boolean, or one row of reduced values, with no
+    /// array or string that gathers rows), its nodes become a unit of that
+    /// SELECT: its rows flow into the SELECT's rows, so approved joins must
+    /// connect them like a FROM item.
     pub(crate) fn subquery(
         &mut self,
         query: &Query,
-        exists: bool,
-    ) -> Result<Vec<super::scope::OutputColumn>, ToolError> {
-        let outputs = self.query(query, exists)?;
+        usage: Use,
+    ) -> Result<Vec<OutputColumn>, ToolError> {
+        let own = self.scopes.len();
+        let start = self.out.nodes.len();
+        let (mut outputs, seen) = self.tracking(|a| a.query(query, usage == Use::Exists))?;
+        let correlated = seen.is_some_and(|d| d < own);
+        let constant = !correlated
+            && match usage {
+                Use::Exists => true,
+                Use::Scalar => !joins::carries_collection(query),
+                Use::Rows => joins::reduced(query),
+            };
+        if constant {
+            for column in &mut outputs {
+                column.lineage.clear();
+            }
+        } else {
+            let nodes = self.out.nodes[start..].to_vec();
+            if let (false, Some(scope)) = (nodes.is_empty(), self.scopes.last_mut()) {
+                scope.subqueries.push(Unit {
+                    nodes,
+                    label: UnitLabel::Subquery,
+                });
+            }
+        }
         self.subquery_outputs
             .insert(query as *const Query as usize, outputs.clone());
         Ok(outputs)
@@ -278,8 +364,9 @@ impl Analyzer<'_, '_> {
         }
         match &function.args {
             FunctionArguments::None => {}
+            // `ARRAY(SELECT ...)`: every row of the subquery in one value.
             FunctionArguments::Subquery(query) => {
-                self.subquery(query, false)?;
+                self.subquery(query, Use::Rows)?;
             }
             FunctionArguments::List(list) => {
                 for arg in &list.args {

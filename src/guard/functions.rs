@@ -240,6 +240,8 @@ const POSTGRES: &[&str] = &[
     "json_strip_nulls",
     // conditional
     "num_nulls",
+    // `ROW(a, b)`: a row constructor over values the walker checks
+    "row",
     // full-text search and misc
     "to_tsvector",
     "to_tsquery",
@@ -318,6 +320,96 @@ const MAXCOMPUTE: &[&str] = &[
     "regexp_substr",
     "regexp_instr",
 ];
+
+/// Aggregates that reduce their rows to one scalar value.
+const SCALAR_AGGREGATES: &[&str] = &[
+    "avg",
+    "count",
+    "max",
+    "min",
+    "sum",
+    "stddev",
+    "stddev_pop",
+    "stddev_samp",
+    "variance",
+    "var_pop",
+    "var_samp",
+    "corr",
+    "covar_pop",
+    "covar_samp",
+    "regr_slope",
+    "regr_intercept",
+    "regr_r2",
+    "regr_count",
+    "regr_avgx",
+    "regr_avgy",
+    "regr_sxx",
+    "regr_syy",
+    "regr_sxy",
+    "percentile_cont",
+    "percentile_disc",
+    "median",
+    "bool_and",
+    "bool_or",
+    "every",
+    "bit_and",
+    "bit_or",
+    "mode",
+    "any_value",
+    "approx_distinct",
+    "count_if",
+];
+
+/// Aggregates that gather their rows into one array, string, JSON value
+/// or map: a value that carries every row.
+const COLLECTION_AGGREGATES: &[&str] = &[
+    "array_agg",
+    "string_agg",
+    "json_agg",
+    "jsonb_agg",
+    "json_object_agg",
+    "jsonb_object_agg",
+    "wm_concat",
+    "collect_list",
+    "collect_set",
+];
+
+/// Set-returning functions: in a select list they multiply rows.
+const SET_RETURNING: &[&str] = &[
+    "unnest",
+    "generate_series",
+    "regexp_matches",
+    "regexp_split_to_table",
+    "json_array_elements",
+    "jsonb_array_elements",
+    "json_array_elements_text",
+    "jsonb_array_elements_text",
+    "json_each",
+    "jsonb_each",
+    "json_each_text",
+    "jsonb_each_text",
+    "json_object_keys",
+    "jsonb_object_keys",
+    "explode",
+    "json_tuple",
+    "trans_array",
+];
+
+/// Whether `name` aggregates rows (into one scalar or one collection).
+pub(crate) fn is_aggregate(name: &str) -> bool {
+    SCALAR_AGGREGATES.contains(&name) || is_collection_aggregate(name)
+}
+
+/// Whether `name` gathers many rows into one value (see
+/// [`COLLECTION_AGGREGATES`]).
+pub(crate) fn is_collection_aggregate(name: &str) -> bool {
+    COLLECTION_AGGREGATES.contains(&name)
+}
+
+/// Whether `name` returns a set of rows.
+pub(crate) fn is_set_returning(name: &str) -> bool {
+    SET_RETURNING.contains(&name)
+}
 
 /// Whether `name` (resolved, unqualified) is an allowed function.
 pub(crate) fn function_allowed(flavor: Flavor, name: &str) -> bool {

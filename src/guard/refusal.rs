@@ -201,6 +201,31 @@ pub(crate) fn unrelated_tables(clause: &str, approved: &[String]) -> ToolError {
     e
 }
 
+pub(crate) fn tablesample_derived() -> ToolError {
+    ToolError::new(
+        ErrorCode::SqlParseError,
+        "`TABLESAMPLE` applies to tables only, not to a derived table",
+        "Put `TABLESAMPLE BERNOULLI (p)` or `SYSTEM (p)` right after a table name, or filter with `WHERE random() < p / 100.0`",
+    )
+}
+
+/// `reason` says why this sample cannot be honoured.
+pub(crate) fn tablesample(table: &str, reason: &str) -> ToolError {
+    ToolError::new(
+        ErrorCode::SqlParseError,
+        format!("`TABLESAMPLE` on `{table}` is not accepted: {reason}"),
+        "Sample with `WHERE random() < 0.1` instead (the same as `TABLESAMPLE BERNOULLI (10)`), or use `TABLESAMPLE BERNOULLI (p)` / `SYSTEM (p)` with a numeric literal on a table without row policies or column rules",
+    )
+}
+
+pub(crate) fn with_ties() -> ToolError {
+    ToolError::new(
+        ErrorCode::LimitMustBeLiteral,
+        "`FETCH FIRST ... WITH TIES` is not accepted: it may return more rows than requested, and the result is always cut at the row limit, which would silently drop some of the ties",
+        "Use `FETCH FIRST n ROWS ONLY` or `LIMIT n`; to keep every tied row, filter with a window function instead, e.g. `WHERE rank <= n` over `rank() OVER (ORDER BY ...)` in a derived table",
+    )
+}
+
 pub(crate) fn too_many_tables(count: usize, max: u32) -> ToolError {
     ToolError::new(
         ErrorCode::TooManyJoinTables,
