@@ -15,10 +15,10 @@ use sqlparser::ast::{
 };
 
 use super::dialect::{name_idents, Flavor};
+use super::joins;
 use super::limit;
 use super::predicates::Implied;
 use super::refusal;
-use super::joins;
 use super::scope::{
     rename, BaseColumn, CteDef, Instance, InstanceId, OutputColumn, Relation, RelationKind, Scope,
     Unit, UnitLabel, COPY_BASE,
@@ -332,6 +332,7 @@ impl<'r, 'a> Analyzer<'r, 'a> {
             if item.with_fill.is_some() {
                 return Err(refusal::unsupported("`WITH FILL`"));
             }
+            self.sort_operator(item)?;
             // An output-column name wins over an input column in ORDER BY.
             if let Expr::Identifier(ident) = &item.expr {
                 if aliases.contains(&self.flavor.fold(ident)) {

@@ -8,8 +8,8 @@
 
 use sqlparser::ast::{
     AccessExpr, BinaryOperator, Expr, Function, FunctionArg, FunctionArgExpr,
-    FunctionArgumentClause, FunctionArguments, ObjectName, Query, Subscript, Value,
-    WindowFrameBound, WindowSpec, WindowType,
+    FunctionArgumentClause, FunctionArguments, ObjectName, OrderByExpr, OrderBySort, Query,
+    Subscript, Value, WindowFrameBound, WindowSpec, WindowType,
 };
 
 use super::analyze::Analyzer;
@@ -17,8 +17,8 @@ use super::dialect::{name_idents, Flavor};
 use super::functions;
 use super::joins;
 use super::refusal;
-use super::scope::{BaseColumn, OutputColumn, Unit, UnitLabel};
-use crate::error::ToolError;
+use super::scope::{BaseColumn, OutputColumn, RelationKind, Unit, UnitLabel};
+use crate::error::{ErrorCode, ToolError};
 
 /// How an expression uses a subquery's result.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -89,7 +89,7 @@ impl Analyzer<'_, '_> {
             } => self.exprs([expr, low, high]),
             Expr::BinaryOp { left, op, right } => {
                 if !functions::binary_operator_allowed(self.flavor, op) {
-                    return Err(refusal::function_not_allowed(&format!("operator {op}")));
+                    return Err(refusal::operator_not_allowed(&op.to_string()));
                 }
                 self.exprs([left, right])?;
                 if *op == BinaryOperator::Eq {
@@ -133,9 +133,7 @@ impl Analyzer<'_, '_> {
                 right,
             } => {
                 if !functions::binary_operator_allowed(self.flavor, compare_op) {
-                    return Err(refusal::function_not_allowed(&format!(
-                        "operator {compare_op}"
-                    )));
+                    return Err(refusal::operator_not_allowed(&compare_op.to_string()));
                 }
                 self.expr(left)?;
                 self.set_expr(right)?;
@@ -154,7 +152,7 @@ impl Analyzer<'_, '_> {
             }
             Expr::UnaryOp { op, expr } => {
                 if !functions::unary_operator_allowed(self.flavor, op) {
-                    return Err(refusal::function_not_allowed(&format!("operator {op}")));
+                    return Err(refusal::operator_not_allowed(&op.to_string()));
                 }
                 self.expr(expr)
             }
@@ -375,7 +373,7 @@ impl Analyzer<'_, '_> {
                 for clause in &list.clauses {
                     match clause {
                         FunctionArgumentClause::OrderBy(items) => {
-                            items.iter().try_for_each(|i| self.expr(&i.expr))?
+                            items.iter().try_for_each(|i| self.order_item(i))?
                         }
                         FunctionArgumentClause::IgnoreOrRespectNulls(_) => {}
                         _ => return Err(refusal::unsupported("this function argument clause")),
@@ -386,7 +384,7 @@ impl Analyzer<'_, '_> {
         function
             .within_group
             .iter()
-            .try_for_each(|i| self.expr(&i.expr))?;
+            .try_for_each(|i| self.order_item(i))?;
         if let Some(filter) = &function.filter {
             self.expr(filter)?;
         }
@@ -413,8 +411,15 @@ impl Analyzer<'_, '_> {
             FunctionArgExpr::Wildcard if function == "count" => Ok(()),
             FunctionArgExpr::QualifiedWildcard(name) => {
                 let index = self.relation_by_name(name)?;
-                let depth = self.scopes.len() - 1;
-                self.whole_row(depth, index)
+                let depth = self.scopes.len().saturating_sub(1);
+                self.whole_row(depth, index).map_err(|e| {
+                    match (function, e.code, self.relation_key(depth, index)) {
+                        ("count", ErrorCode::SelectStarNotAllowed, Some(key)) => {
+                            refusal::count_whole_row(&name.to_string(), &key)
+                        }
+                        _ => e,
+                    }
+                })
             }
             _ => Err(refusal::unsupported(&format!(
                 "`*` as an argument of `{function}`"
@@ -422,9 +427,36 @@ impl Analyzer<'_, '_> {
         }
     }
 
+    /// The policy key of a relation that is a table reference.
+    fn relation_key(&self, depth: usize, index: usize) -> Option<String> {
+        match self.scopes.get(depth)?.relations.get(index)?.kind {
+            RelationKind::Base(id) => self.out.instances.get(id).map(|i| i.key.clone()),
+            RelationKind::Derived(_) => None,
+        }
+    }
+
+    /// One ORDER BY item of an aggregate, WITHIN GROUP or window: its
+    /// expression and its `USING` operator, which calls a function.
+    pub(crate) fn order_item(&mut self, item: &OrderByExpr) -> Result<(), ToolError> {
+        self.sort_operator(item)?;
+        self.expr(&item.expr)
+    }
+
+    /// Rule 3 for `ORDER BY ... USING op`, in every position.
+    pub(crate) fn sort_operator(&self, item: &OrderByExpr) -> Result<(), ToolError> {
+        match &item.options.sort {
+            Some(OrderBySort::Using(op))
+                if !functions::ordering_operator_allowed(self.flavor, op) =>
+            {
+                Err(refusal::operator_not_allowed(&op.to_string()))
+            }
+            _ => Ok(()),
+        }
+    }
+
     pub(crate) fn window_spec(&mut self, spec: &WindowSpec) -> Result<(), ToolError> {
         spec.partition_by.iter().try_for_each(|e| self.expr(e))?;
-        spec.order_by.iter().try_for_each(|i| self.expr(&i.expr))?;
+        spec.order_by.iter().try_for_each(|i| self.order_item(i))?;
         if let Some(frame) = &spec.window_frame {
             for bound in std::iter::once(&frame.start_bound).chain(frame.end_bound.as_ref()) {
                 if let WindowFrameBound::Preceding(Some(e)) | WindowFrameBound::Following(Some(e)) =

@@ -16,9 +16,9 @@ use sqlparser::ast::{
 
 use super::analyze::Analyzer;
 use super::dialect::{name_idents, Flavor};
+use super::joins;
 use super::predicates::Implied;
 use super::refusal;
-use super::joins;
 use super::scope::{
     rename, Instance, InstanceId, OutputColumn, Relation, RelationKind, UnitLabel, COPY_BASE,
 };
@@ -161,7 +161,11 @@ impl<'a> Analyzer<'_, 'a> {
                 // The derived table's own scope sits at `own`; a reference
                 // below it is correlated, and a correlated piece varies per
                 // row: never constant.
-                let own = if *lateral { base } else { base.saturating_sub(1) };
+                let own = if *lateral {
+                    base
+                } else {
+                    base.saturating_sub(1)
+                };
                 let correlated = seen.is_some_and(|d| d < own);
                 let mut outputs = rename(outputs, &renames);
                 let instances = if !correlated && joins::reduced(subquery) {
@@ -224,7 +228,10 @@ impl<'a> Analyzer<'_, 'a> {
         };
         let key = self.out.instances[id].key.as_str();
         let TableSampleKind::AfterTableAlias(sample) = sample else {
-            return Err(refusal::tablesample(key, "it must follow the table's alias"));
+            return Err(refusal::tablesample(
+                key,
+                "it must follow the table's alias",
+            ));
         };
         let number = |e: &Expr| matches!(e, Expr::Value(v) if matches!(v.value, Value::Number(..)));
         let plain = self.flavor == Flavor::Postgres

@@ -7,7 +7,7 @@
 //! not listed is refused. Session, file, network, sequence, lock and
 //! catalog functions are absent by design.
 
-use sqlparser::ast::{ArrayElemTypeDef, BinaryOperator, DataType, UnaryOperator};
+use sqlparser::ast::{ArrayElemTypeDef, BinaryOperator, DataType, ObjectName, UnaryOperator};
 
 use super::dialect::Flavor;
 
@@ -420,6 +420,56 @@ pub(crate) fn function_allowed(flavor: Flavor, name: &str) -> bool {
     lists.iter().any(|list| list.contains(&name))
 }
 
+/// Type names the parser leaves unresolved that name standard types.
+const PLAIN_TYPE_NAMES: &[&str] = &[
+    "int4",
+    "int8",
+    "int2",
+    "float4",
+    "float8",
+    "timestamptz",
+    "timetz",
+    "varchar",
+    "bpchar",
+    "inet",
+    "cidr",
+    "citext",
+    "money",
+    "bigint",
+    "tinyint",
+    "smallint",
+    "double",
+    "datetime",
+];
+
+/// PostgreSQL's standard types by their `pg_catalog` names (never the
+/// object-identifier `reg*` types, which look up the catalog).
+const CATALOG_TYPES: &[&str] = &[
+    "bool",
+    "int2",
+    "int4",
+    "int8",
+    "float4",
+    "float8",
+    "numeric",
+    "text",
+    "varchar",
+    "bpchar",
+    "date",
+    "time",
+    "timetz",
+    "timestamp",
+    "timestamptz",
+    "interval",
+    "json",
+    "jsonb",
+    "uuid",
+    "bytea",
+    "inet",
+    "cidr",
+    "money",
+];
+
 /// Whether a cast to `ty` is allowed: standard scalar types (and arrays of
 /// them) only. Object-identifier types such as `regclass` look up the
 /// catalog and are refused.
@@ -430,29 +480,28 @@ pub(crate) fn cast_allowed(ty: &DataType) -> bool {
         | T::Array(ArrayElemTypeDef::SquareBracket(inner, _))
         | T::Array(ArrayElemTypeDef::Parenthesis(inner)) => cast_allowed(inner),
         T::Custom(name, modifiers) => {
-            modifiers.is_empty()
-                && name.0.len() == 1
-                && matches!(
-                    name.to_string().to_lowercase().as_str(),
-                    "int4"
-                        | "int8"
-                        | "int2"
-                        | "float4"
-                        | "float8"
-                        | "timestamptz"
-                        | "timetz"
-                        | "varchar"
-                        | "bpchar"
-                        | "inet"
-                        | "cidr"
-                        | "citext"
-                        | "money"
-                        | "bigint"
-                        | "tinyint"
-                        | "smallint"
-                        | "double"
-                        | "datetime"
-                )
+            let parts: Option<Vec<String>> = name
+                .0
+                .iter()
+                .map(|p| {
+                    p.as_ident().map(|i| match i.quote_style {
+                        Some(_) => i.value.clone(),
+                        None => i.value.to_lowercase(),
+                    })
+                })
+                .collect();
+            match parts.as_deref() {
+                Some([only]) => modifiers.is_empty() && PLAIN_TYPE_NAMES.contains(&only.as_str()),
+                // `pg_catalog.numeric(10, 2)`: the built-in type, by its
+                // catalog name, with numeric modifiers only.
+                Some([schema, only]) if schema == "pg_catalog" => {
+                    CATALOG_TYPES.contains(&only.as_str())
+                        && modifiers
+                            .iter()
+                            .all(|m| !m.is_empty() && m.chars().all(|c| c.is_ascii_digit()))
+                }
+                _ => false,
+            }
         }
         T::Character(_)
         | T::Char(_)
@@ -555,6 +604,21 @@ fn postgres_operator(op: &BinaryOperator) -> bool {
             | B::Overlaps
             | B::AtAt
     )
+}
+
+/// Whether an `ORDER BY ... USING op` operator is accepted: PostgreSQL's
+/// plain `<` or `>`, which the session's `search_path = pg_catalog`
+/// resolves to the built-in ordering operators. A schema-qualified
+/// `OPERATOR(s.op)` (whose function could be anyone's) or any other symbol
+/// is not. MaxCompute has no `USING` ordering.
+pub(crate) fn ordering_operator_allowed(flavor: Flavor, name: &ObjectName) -> bool {
+    let [only] = name.0.as_slice() else {
+        return false;
+    };
+    flavor == Flavor::Postgres
+        && only
+            .as_ident()
+            .is_some_and(|i| i.quote_style.is_none() && matches!(i.value.as_str(), "<" | ">"))
 }
 
 /// Whether a unary operator is a built-in one the gate accepts.

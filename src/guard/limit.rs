@@ -3,9 +3,7 @@
 //! the policy grants, and the rendered query fetches one row more than that
 //! so truncation is reported truthfully.
 
-use sqlparser::ast::{
-    Expr, LimitClause, Offset, OffsetRows, Query, SetExpr, UnaryOperator, Value,
-};
+use sqlparser::ast::{Expr, LimitClause, Offset, OffsetRows, Query, SetExpr, UnaryOperator, Value};
 
 use super::refusal;
 use crate::error::ToolError;

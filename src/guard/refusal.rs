@@ -144,6 +144,14 @@ pub(crate) fn function_not_allowed(name: &str) -> ToolError {
     )
 }
 
+pub(crate) fn operator_not_allowed(operator: &str) -> ToolError {
+    ToolError::new(
+        ErrorCode::FunctionNotAllowed,
+        format!("Operator `{operator}` is not allowed: an operator runs the function behind it, and only PostgreSQL's built-in operators, written plainly, are checked to be safe"),
+        "Write built-in operators as plain symbols (`=`, `<`, `+`, `||`, `~`, `->>`, `@>`, ...), without `OPERATOR(schema.op)`; order with `ASC` / `DESC` (or `USING <` / `USING >`)",
+    )
+}
+
 pub(crate) fn cast_not_allowed(ty: &str) -> ToolError {
     ToolError::new(
         ErrorCode::FunctionNotAllowed,
@@ -175,6 +183,14 @@ pub(crate) fn select_star(table: &str) -> ToolError {
         format!(
             "List the columns you need; call `describe_table` on `{table}` to see the allowed ones"
         ),
+    )
+}
+
+pub(crate) fn count_whole_row(binding: &str, table: &str) -> ToolError {
+    ToolError::new(
+        ErrorCode::SelectStarNotAllowed,
+        format!("`count({binding}.*)` is a whole-row reference to `{table}`, which has column rules: `{binding}.*` stands for every column, denied ones included, so it is refused like `*`"),
+        format!("Use `count(*)` to count rows, or `count({binding}.<column>)` with an allowed column of `{table}` to count its non-null values"),
     )
 }
 
