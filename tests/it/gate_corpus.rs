@@ -88,7 +88,7 @@ pub(crate) async fn run_read_only(
 
 /// Row counts and content hashes of every table, the table list and the
 /// sequence state.
-async fn fingerprint(client: &Client) -> Vec<String> {
+pub(crate) async fn fingerprint(client: &Client) -> Vec<String> {
     let tables: Vec<String> = client
         .query(
             "SELECT schemaname || '.' || tablename FROM pg_tables \

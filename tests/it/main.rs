@@ -14,6 +14,7 @@ mod doctor;
 mod faults;
 mod fuzz_corpus;
 mod gate_corpus;
+mod gate_relations;
 mod grants;
 mod install;
 mod limits;
@@ -29,6 +30,7 @@ mod stdio;
 mod stdio_abuse;
 mod stdio_maxcompute;
 mod stdio_semantic;
+mod tpcds;
 mod tpch;
 mod version;
 
