@@ -114,7 +114,8 @@ async fn tpcds_queries_pass_the_gate_and_run() {
     let mut corpus = subset();
     let combined = one_row();
     assert!(corpus.len() >= 17, "{} subset queries", corpus.len());
-    assert_eq!(combined.len(), 5);
+    let names: Vec<&str> = combined.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(names, ["q28", "q88", "q61", "q90", "q09"]);
     corpus.extend(combined);
     let policy = policy(|_| true);
     let rules = policy.source("tpcds").unwrap();
