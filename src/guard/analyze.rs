@@ -72,6 +72,23 @@ impl Analysis {
     }
 }
 
+/// A walk's result, with what [`Analyzer::tracking`] saw.
+pub(crate) struct Tracked<T> {
+    /// What the walk returned.
+    pub(crate) value: T,
+    /// The shallowest scope depth a reference inside resolved to.
+    pub(crate) shallowest: Option<usize>,
+    /// Whether it gathered many rows into one value.
+    pub(crate) gathers: bool,
+}
+
+impl<T> Tracked<T> {
+    /// Whether the walk referred to a scope below `own` (its own scope).
+    pub(crate) fn correlated(&self, own: usize) -> bool {
+        self.shallowest.is_some_and(|d| d < own)
+    }
+}
+
 /// The scope walker.
 pub(crate) struct Analyzer<'r, 'a> {
     pub(crate) rules: &'r SourceRules<'a>,
@@ -85,6 +102,11 @@ pub(crate) struct Analyzer<'r, 'a> {
     /// The shallowest scope depth a column reference resolved to since the
     /// last [`Analyzer::tracking`] began: how correlation is seen.
     pub(crate) shallowest: Option<usize>,
+    /// How many constructs that gather many rows into one value the walk
+    /// has met (see `joins`); a piece whose walk raised it is no constant.
+    pub(crate) gathered: usize,
+    /// How many aggregate calls the walk is inside the arguments of.
+    pub(crate) aggregate_depth: usize,
     pub(crate) out: Analysis,
 }
 
@@ -99,6 +121,8 @@ impl<'r, 'a> Analyzer<'r, 'a> {
             ctes: Vec::new(),
             subquery_outputs: HashMap::new(),
             shallowest: None,
+            gathered: 0,
+            aggregate_depth: 0,
             out: Analysis::default(),
         }
     }
@@ -136,6 +160,7 @@ impl<'r, 'a> Analyzer<'r, 'a> {
         let name = self.flavor.fold(&cte.alias.name);
         let renames = self.alias_columns(&cte.alias);
         let start = self.out.nodes.len();
+        let gathered_before = self.gathered;
         let recursive_parts = match (&*cte.query.body, recursive) {
             (SetExpr::SetOperation { left, right, .. }, true) if cte.query.with.is_none() => {
                 Some((left, right))
@@ -152,6 +177,7 @@ impl<'r, 'a> Analyzer<'r, 'a> {
                     columns: columns.clone(),
                     instances: self.out.nodes[start..].to_vec(),
                     constant: false,
+                    gathers: true,
                 });
                 self.set_operand(right, false)?;
                 self.ctes.pop();
@@ -162,11 +188,15 @@ impl<'r, 'a> Analyzer<'r, 'a> {
             }
             None => rename(self.query(&cte.query, false)?, &renames),
         };
+        // A recursive CTE can accumulate rows into one value without any
+        // aggregate, so it always counts as gathering.
+        let gathers = self.gathered != gathered_before || recursive_parts.is_some();
         self.ctes.push(CteDef {
             name,
             columns,
             instances: self.out.nodes[start..].to_vec(),
-            constant: recursive_parts.is_none() && joins::reduced(&cte.query),
+            constant: !gathers && joins::at_most_one_row(&cte.query),
+            gathers,
         });
         Ok(())
     }
@@ -296,20 +326,27 @@ impl<'r, 'a> Analyzer<'r, 'a> {
         self.out.implied.constants.extend(constants);
     }
 
-    /// Run `walk` and return, with its result, the shallowest scope depth
-    /// any column reference inside it resolved to (correlation).
+    /// Run `walk` and return, with its result, what a constant needs to
+    /// know about it: the shallowest scope depth any column reference
+    /// inside resolved to (correlation), and whether it gathered many rows
+    /// into one value.
     pub(crate) fn tracking<T>(
         &mut self,
         walk: impl FnOnce(&mut Self) -> Result<T, ToolError>,
-    ) -> Result<(T, Option<usize>), ToolError> {
+    ) -> Result<Tracked<T>, ToolError> {
         let saved = self.shallowest.take();
+        let gathered = self.gathered;
         let result = walk(self);
         let seen = self.shallowest;
         self.shallowest = match (saved, seen) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         };
-        Ok((result?, seen))
+        Ok(Tracked {
+            value: result?,
+            shallowest: seen,
+            gathers: self.gathered != gathered,
+        })
     }
 
     /// Note that a reference resolved at scope `depth`.

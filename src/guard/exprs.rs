@@ -91,6 +91,9 @@ impl Analyzer<'_, '_> {
                 if !functions::binary_operator_allowed(self.flavor, op) {
                     return Err(refusal::operator_not_allowed(&op.to_string()));
                 }
+                if self.aggregate_depth > 0 && functions::is_exponential_operator(op) {
+                    self.gathered += 1;
+                }
                 self.exprs([left, right])?;
                 if *op == BinaryOperator::Eq {
                     if let (Some(a), Some(b)) = (self.lineage_of(left), self.lineage_of(right)) {
@@ -297,8 +300,8 @@ impl Analyzer<'_, '_> {
     /// (correlation), remembering its outputs for IN / `=` lineage.
     ///
     /// Unless it is a constant for the enclosing SELECT (uncorrelated, and
-    /// one value, one boolean, or one row of reduced values, with no
-    /// array or string that gathers rows), its nodes become a unit of that
+    /// one value, one boolean, or one row of reduced values, with nothing
+    /// that gathers many rows into one value), its nodes become a unit of that
     /// SELECT: its rows flow into the SELECT's rows, so approved joins must
     /// connect them like a FROM item.
     pub(crate) fn subquery(
@@ -308,14 +311,14 @@ impl Analyzer<'_, '_> {
     ) -> Result<Vec<OutputColumn>, ToolError> {
         let own = self.scopes.len();
         let start = self.out.nodes.len();
-        let (mut outputs, seen) = self.tracking(|a| a.query(query, usage == Use::Exists))?;
-        let correlated = seen.is_some_and(|d| d < own);
-        let constant = !correlated
+        let tracked = self.tracking(|a| a.query(query, usage == Use::Exists))?;
+        let constant = !tracked.correlated(own)
             && match usage {
                 Use::Exists => true,
-                Use::Scalar => !joins::carries_collection(query),
-                Use::Rows => joins::reduced(query),
+                Use::Scalar => !tracked.gathers,
+                Use::Rows => !tracked.gathers && joins::at_most_one_row(query),
             };
+        let mut outputs = tracked.value;
         if constant {
             for column in &mut outputs {
                 column.lineage.clear();
@@ -360,27 +363,15 @@ impl Analyzer<'_, '_> {
         if name == "max_pt" {
             self.max_pt_argument(&function.args)?;
         }
-        match &function.args {
-            FunctionArguments::None => {}
-            // `ARRAY(SELECT ...)`: every row of the subquery in one value.
-            FunctionArguments::Subquery(query) => {
-                self.subquery(query, Use::Rows)?;
-            }
-            FunctionArguments::List(list) => {
-                for arg in &list.args {
-                    self.function_arg(arg, &name)?;
-                }
-                for clause in &list.clauses {
-                    match clause {
-                        FunctionArgumentClause::OrderBy(items) => {
-                            items.iter().try_for_each(|i| self.order_item(i))?
-                        }
-                        FunctionArgumentClause::IgnoreOrRespectNulls(_) => {}
-                        _ => return Err(refusal::unsupported("this function argument clause")),
-                    }
-                }
-            }
+        if self.gathers_rows(function, &name) {
+            self.gathered += 1;
         }
+        // Inside an aggregate's arguments, exponential growth packs rows.
+        let aggregate = functions::is_aggregate(&name);
+        self.aggregate_depth += usize::from(aggregate);
+        let arguments = self.function_arguments(function, &name);
+        self.aggregate_depth -= usize::from(aggregate);
+        arguments?;
         function
             .within_group
             .iter()
@@ -391,6 +382,48 @@ impl Analyzer<'_, '_> {
         match &function.over {
             Some(WindowType::WindowSpec(spec)) => self.window_spec(spec),
             Some(WindowType::NamedWindow(_)) | None => Ok(()),
+        }
+    }
+
+    /// Whether a call gathers many rows into one value: `ARRAY(SELECT
+    /// ...)`, an aggregate that builds a collection, percentiles of an
+    /// array of fractions, or exponential growth inside an aggregate.
+    fn gathers_rows(&self, function: &Function, name: &str) -> bool {
+        let one_fraction = match &function.args {
+            FunctionArguments::List(list) => matches!(
+                list.args.as_slice(),
+                [FunctionArg::Unnamed(FunctionArgExpr::Expr(Expr::Value(v)))]
+                    if matches!(v.value, Value::Number(..))
+            ),
+            _ => false,
+        };
+        matches!(function.args, FunctionArguments::Subquery(_))
+            || functions::is_collection_aggregate(name)
+            || (functions::is_per_fraction(name) && !one_fraction)
+            || (self.aggregate_depth > 0 && functions::is_exponential(name))
+    }
+
+    /// A call's argument list and its clauses.
+    fn function_arguments(&mut self, function: &Function, name: &str) -> Result<(), ToolError> {
+        match &function.args {
+            FunctionArguments::None => Ok(()),
+            // `ARRAY(SELECT ...)`: every row of the subquery in one value.
+            FunctionArguments::Subquery(query) => self.subquery(query, Use::Rows).map(|_| ()),
+            FunctionArguments::List(list) => {
+                for arg in &list.args {
+                    self.function_arg(arg, name)?;
+                }
+                for clause in &list.clauses {
+                    match clause {
+                        FunctionArgumentClause::OrderBy(items) => {
+                            items.iter().try_for_each(|i| self.order_item(i))?
+                        }
+                        FunctionArgumentClause::IgnoreOrRespectNulls(_) => {}
+                        _ => return Err(refusal::unsupported("this function argument clause")),
+                    }
+                }
+                Ok(())
+            }
         }
     }
 

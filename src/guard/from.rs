@@ -141,7 +141,7 @@ impl<'a> Analyzer<'_, 'a> {
                 }
                 let start = self.out.nodes.len();
                 let base = self.scopes.len();
-                let (outputs, seen) = if *lateral {
+                let tracked = if *lateral {
                     self.tracking(|a| a.query(subquery, false))?
                 } else {
                     // A plain derived table cannot see its FROM siblings.
@@ -166,9 +166,11 @@ impl<'a> Analyzer<'_, 'a> {
                 } else {
                     base.saturating_sub(1)
                 };
-                let correlated = seen.is_some_and(|d| d < own);
-                let mut outputs = rename(outputs, &renames);
-                let instances = if !correlated && joins::reduced(subquery) {
+                let constant = !tracked.correlated(own)
+                    && !tracked.gathers
+                    && joins::at_most_one_row(subquery);
+                let mut outputs = rename(tracked.value, &renames);
+                let instances = if constant {
                     constant_outputs(&mut outputs);
                     Vec::new()
                 } else {
@@ -345,6 +347,9 @@ impl<'a> Analyzer<'_, 'a> {
                 let renames = alias.map(|a| self.alias_columns(a)).unwrap_or_default();
                 let name = alias.map(|a| self.flavor.fold(&a.name)).unwrap_or(cte.name);
                 let mut columns = rename(cte.columns, &renames);
+                if cte.gathers {
+                    self.gathered += 1;
+                }
                 let instances = if cte.constant {
                     constant_outputs(&mut columns);
                     Vec::new()

@@ -395,6 +395,35 @@ const SET_RETURNING: &[&str] = &[
     "trans_array",
 ];
 
+/// Functions that grow exponentially with their argument: inside an
+/// aggregate (`sum(power(2, id))`) they pack a whole set of rows into one
+/// number.
+const EXPONENTIAL: &[&str] = &["power", "pow", "exp", "factorial"];
+
+/// Ordered-set aggregates that return one value per fraction: given an
+/// array of fractions they return many rows' values.
+const PER_FRACTION: &[&str] = &["percentile_cont", "percentile_disc"];
+
+/// Whether `name` grows exponentially (see [`EXPONENTIAL`]).
+pub(crate) fn is_exponential(name: &str) -> bool {
+    EXPONENTIAL.contains(&name)
+}
+
+/// Whether `name` returns one value per fraction (see [`PER_FRACTION`]).
+pub(crate) fn is_per_fraction(name: &str) -> bool {
+    PER_FRACTION.contains(&name)
+}
+
+/// Whether a binary operator grows exponentially (`^`, `<<`, `>>`).
+pub(crate) fn is_exponential_operator(op: &BinaryOperator) -> bool {
+    matches!(
+        op,
+        BinaryOperator::PGExp
+            | BinaryOperator::PGBitwiseShiftLeft
+            | BinaryOperator::PGBitwiseShiftRight
+    )
+}
+
 /// Whether `name` aggregates rows (into one scalar or one collection).
 pub(crate) fn is_aggregate(name: &str) -> bool {
     SCALAR_AGGREGATES.contains(&name) || is_collection_aggregate(name)

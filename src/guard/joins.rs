@@ -18,8 +18,11 @@
 //! subquery), or provably one row (an aggregate without GROUP BY, a
 //! `LIMIT 1`, a one-row VALUES), and in every case without anything that
 //! gathers many rows into one value (`ARRAY(SELECT ...)`, `array_agg`,
-//! `string_agg`, `json_agg`, ...). A self-join is a join like any other:
-//! it needs an approved join from the table to itself.
+//! `string_agg`, `json_agg`, percentiles of an array of fractions, an
+//! aggregate over `power()` / `^` / `<<` that packs a set into a number,
+//! a recursive CTE, or a CTE that does any of these; the analyzer counts
+//! them as it walks). A self-join is a join like any other: it needs an
+//! approved join from the table to itself.
 //!
 //! Separately, any column equality between two nodes must belong to an
 //! approved join: "joined on other columns" is refused even when the
@@ -29,8 +32,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::ops::ControlFlow;
 
 use sqlparser::ast::{
-    Expr, Function, FunctionArguments, GroupByExpr, LimitClause, Query, Select, SelectItem,
-    SetExpr, Value, Visit, Visitor,
+    Expr, Function, GroupByExpr, LimitClause, Query, Select, SelectItem, SetExpr, Value, Visit,
+    Visitor,
 };
 
 use super::analyze::Analysis;
@@ -252,12 +255,6 @@ fn unconnected(units: &[Unit], edges: &BTreeSet<(InstanceId, InstanceId)>) -> Op
     reached.iter().position(|r| !r)
 }
 
-/// Whether a query is a constant wherever it is used: provably at most one
-/// row, and nothing in it gathers many rows into one value.
-pub(crate) fn reduced(query: &Query) -> bool {
-    at_most_one_row(query) && !carries_collection(query)
-}
-
 /// Whether a query provably returns at most one row: `LIMIT 1` /
 /// `FETCH FIRST 1 ROW ONLY`, a one-row VALUES, or a SELECT that aggregates
 /// without GROUP BY (or has no FROM) and calls no set-returning function
@@ -343,28 +340,6 @@ impl Visitor for Calls {
         }
         ControlFlow::Continue(())
     }
-}
-
-/// Whether anything in the query, at any depth, gathers many rows into one
-/// value: `ARRAY(SELECT ...)` (any call on a subquery) or an aggregate
-/// that builds an array, string, JSON or map from its rows.
-pub(crate) fn carries_collection(query: &Query) -> bool {
-    struct Gathers;
-    impl Visitor for Gathers {
-        type Break = ();
-        fn pre_visit_expr(&mut self, expr: &Expr) -> ControlFlow<()> {
-            match expr {
-                Expr::Function(f)
-                    if matches!(f.args, FunctionArguments::Subquery(_))
-                        || functions::is_collection_aggregate(&function_name(f)) =>
-                {
-                    ControlFlow::Break(())
-                }
-                _ => ControlFlow::Continue(()),
-            }
-        }
-    }
-    query.visit(&mut Gathers).is_break()
 }
 
 /// A call's unqualified name, lower-cased: the analyzer has already

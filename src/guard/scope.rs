@@ -148,6 +148,9 @@ pub(crate) struct CteDef {
     /// Whether it is provably one row of reduced values, so referencing it
     /// combines a constant, not rows.
     pub(crate) constant: bool,
+    /// Whether its body gathers many rows into one value (so a query
+    /// reading it does too).
+    pub(crate) gathers: bool,
 }
 
 /// Rename output columns by a column-alias list (`AS x(a, b)`).

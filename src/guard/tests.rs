@@ -932,6 +932,18 @@ fn rule5_one_row_pieces_are_constants() {
         code("SELECT o.order_id FROM orders o, (SELECT array_agg(name) AS names FROM products) s WHERE o.status = ANY (s.names)"),
         "JOIN_NOT_APPROVED"
     );
+    // One row can still carry a set: gathered through a CTE, packed into a
+    // number, picked by many fractions, accumulated by a recursive CTE.
+    for attack in [
+        "WITH a AS (SELECT array_agg(name) AS v FROM products) SELECT o.order_id FROM orders o WHERE o.status = ANY ((SELECT v FROM a))",
+        "SELECT o.order_id FROM orders o, (SELECT sum(power(2::numeric, product_id)) AS s FROM products) x WHERE mod(div(x.s, power(2::numeric, o.customer_id)), 2) = 1",
+        "SELECT o.order_id FROM orders o WHERE ((SELECT bit_or(1::bigint << product_id) FROM products) >> o.customer_id) % 2 = 1",
+        "SELECT o.order_id FROM orders o WHERE o.amount = ANY ((SELECT percentile_disc(ARRAY[0.1, 0.5]) WITHIN GROUP (ORDER BY price) FROM products))",
+        "WITH RECURSIVE r(n, s) AS (SELECT 0, ''::text UNION ALL SELECT r.n + 1, r.s || p.name FROM r, products p WHERE r.n < 2) SELECT o.order_id FROM orders o WHERE position(o.status IN (SELECT s FROM r ORDER BY n DESC LIMIT 1)) > 0",
+    ] {
+        assert_eq!(code(attack), "JOIN_NOT_APPROVED", "{attack}");
+    }
+    sql("SELECT o.order_id FROM orders o, (SELECT sum(price * 2) AS s, percentile_cont(0.5) WITHIN GROUP (ORDER BY price) AS m FROM products) x WHERE o.amount < x.s AND o.amount > x.m");
     // Correlated one-row pieces vary per row: still joins.
     assert_eq!(
         code("SELECT o.order_id, l.m FROM orders o, LATERAL (SELECT max(p.price) AS m FROM products p WHERE p.price > o.amount) l"),

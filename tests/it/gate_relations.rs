@@ -52,6 +52,13 @@ const FLOWS: &[&str] = &[
     "SELECT o.{oc} FROM {O} o WHERE o.{oc}::text = ANY (string_to_array((SELECT string_agg(i.{ic}::text, ',') FROM {I} i), ','))",
     "WITH a AS (SELECT array_agg(i.{ic}) AS v FROM {I} i) SELECT o.{oc} FROM {O} o, a WHERE o.{oc} = ANY (a.v)",
     "SELECT o.{oc} FROM {O} o, (SELECT i.{ic} FROM {I} i ORDER BY 1 LIMIT 5) s WHERE s.{ic}::text <> o.{oc}::text",
+    // One-row pieces that still carry a set of rows.
+    "WITH a AS (SELECT array_agg(i.{ic}) AS v FROM {I} i) SELECT o.{oc} FROM {O} o WHERE o.{oc} = ANY ((SELECT v FROM a))",
+    "SELECT o.{oc} FROM {O} o, (SELECT sum(power(2::numeric, length(i.{ic}::text))) AS s FROM {I} i) x WHERE mod(div(x.s, power(2::numeric, length(o.{oc}::text))), 2) = 1",
+    "SELECT o.{oc} FROM {O} o WHERE length(o.{oc}::text) = ANY ((SELECT percentile_disc(ARRAY[0.25, 0.5, 0.75]) WITHIN GROUP (ORDER BY length(i.{ic}::text)) FROM {I} i))",
+    "SELECT o.{oc} FROM {O} o WHERE ((SELECT bit_or(1::bigint << (length(i.{ic}::text) % 63)) FROM {I} i) >> (length(o.{oc}::text) % 63)) % 2 = 1",
+    "WITH RECURSIVE r(n, s) AS (SELECT 0, ''::text UNION ALL SELECT r.n + 1, r.s || i.{ic}::text FROM r, {I} i WHERE r.n < 2) SELECT o.{oc} FROM {O} o WHERE position(o.{oc}::text IN (SELECT s FROM r ORDER BY n DESC LIMIT 1)) > 0",
+    "SELECT o.{oc}, x.m FROM {O} o, (SELECT max(i.{ic}::text) OVER () AS m FROM {I} i LIMIT 1) x, (SELECT string_agg(i.{ic}::text, ',') OVER () AS g FROM {I} i LIMIT 1) y WHERE position(o.{oc}::text IN y.g) > 0",
 ];
 
 /// Every flow over every unrelated pair.
@@ -159,6 +166,8 @@ const ACCEPTED: &[&str] = &[
     "SELECT p.name FROM products AS p TABLESAMPLE SYSTEM (100)",
     "SELECT name FROM products ORDER BY price USING >",
     "SELECT string_agg(name, ',' ORDER BY price USING <) FROM products",
+    "SELECT o.order_id FROM orders o, (SELECT sum(price * 2) AS s, percentile_cont(0.5) WITHIN GROUP (ORDER BY price) AS m FROM products) x WHERE o.amount < x.s AND o.amount > x.m",
+    "SELECT name, (SELECT sum(amount) FILTER (WHERE status = 'new') FROM orders) FROM products",
 ];
 
 #[tokio::test]
