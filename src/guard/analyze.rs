@@ -129,6 +129,7 @@ impl<'r, 'a> Analyzer<'r, 'a> {
 
     /// Walk the whole statement.
     pub(crate) fn run(mut self, query: &Query) -> Result<Analysis, ToolError> {
+        limit::single_limit(query)?;
         self.out.top_limit = limit::literal_limit(limit::outermost(query))?;
         self.query(query, false)?;
         if self.out.instances.is_empty() {

@@ -103,6 +103,23 @@ pub(crate) fn outermost(query: &Query) -> &Query {
     }
 }
 
+/// The gate's own LIMIT goes on the statement's query; PostgreSQL merges a
+/// parenthesised query with the clauses after it and refuses two LIMITs,
+/// so `(SELECT ... LIMIT 3) ORDER BY x` cannot take one. Refused with the
+/// way to write it instead.
+pub(crate) fn single_limit(query: &Query) -> Result<(), ToolError> {
+    let top = outermost(query);
+    if let SetExpr::Query(inner) = top.body.as_ref() {
+        let inner = outermost(inner);
+        if inner.limit_clause.is_some() || inner.fetch.is_some() {
+            return Err(refusal::unsupported(
+                "a LIMIT inside parentheses followed by ORDER BY, LIMIT or OFFSET outside them; write one query with one ORDER BY and one LIMIT",
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// Whether a query adds nothing to its body: no WITH, ORDER BY, limit or
 /// locking clause of its own.
 fn bare(query: &Query) -> bool {

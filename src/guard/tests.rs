@@ -995,6 +995,11 @@ fn ordinary_sql_is_not_refused() {
         sql("((SELECT name FROM products))"),
         "((SELECT name FROM public.products LIMIT 101))"
     );
+    assert_eq!(
+        code("((SELECT name FROM products LIMIT 5)) ORDER BY name"),
+        "SQL_PARSE_ERROR"
+    );
+    sql("(SELECT name FROM products) ORDER BY name LIMIT 5");
     sql("SELECT ROW(name, price) FROM products");
     sql("SELECT CAST(price AS pg_catalog.numeric), price::pg_catalog.int4, CAST(price AS pg_catalog.numeric(10, 2)) FROM products");
     assert_eq!(

@@ -157,6 +157,7 @@ const ACCEPTED: &[&str] = &[
     "SELECT name FROM products WHERE EXISTS (SELECT 1 FROM orders WHERE amount > 100)",
     "(SELECT order_id FROM orders ORDER BY amount DESC LIMIT 3)",
     "((SELECT name FROM products ORDER BY price))",
+    "(SELECT name FROM products) ORDER BY name LIMIT 5",
     "SELECT ROW(name, price) FROM products",
     "SELECT ROW(o.order_id, o.amount) = ROW(1, 7.50) FROM orders o",
     "SELECT CAST(price AS pg_catalog.numeric), price::pg_catalog.int4, CAST(price AS pg_catalog.numeric(10, 1)) FROM products",
