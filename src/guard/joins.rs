@@ -103,11 +103,11 @@ pub(crate) fn check(analysis: &Analysis, rules: &SourceRules<'_>) -> Result<(), 
             .filter(|(i, _)| *i != stranded)
             .map(|(_, u)| shown(analysis, u))
             .collect();
-        let clause = format!(
+        let clause = capitalized(&format!(
             "{} and {} are combined",
             shown(analysis, &units[stranded]),
             others.join(", ")
-        );
+        ));
         let mut involved: Vec<&str> = units
             .iter()
             .flat_map(|u| u.nodes.iter().map(|n| analysis.key(*n)))
@@ -122,6 +122,15 @@ pub(crate) fn check(analysis: &Analysis, rules: &SourceRules<'_>) -> Result<(), 
         return Err(e);
     }
     Ok(())
+}
+
+/// A message's first letter in upper case.
+fn capitalized(text: &str) -> String {
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
 }
 
 /// Said in every refusal that involves a table twice.

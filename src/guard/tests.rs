@@ -813,6 +813,14 @@ fn refusal_wording() {
         "SELECT name FROM products LIMIT ALL",
         "SELECT name FROM products; DROP TABLE products",
         "SELECT 1",
+        "WITH c AS (SELECT customer_id FROM orders) SELECT count(*) FROM c c1, c c2",
+        "SELECT a.n, b.m FROM (SELECT customer_id, count(*) AS n FROM orders GROUP BY 1) a, (SELECT category, max(price) AS m FROM products GROUP BY 1) b",
+        "SELECT o.order_id FROM orders o WHERE o.customer_id = ANY (ARRAY(SELECT p.product_id FROM products p))",
+        "SELECT count(*) FROM orders o CROSS JOIN LATERAL unnest(ARRAY(SELECT name FROM products)) AS n(x)",
+        "SELECT name FROM products ORDER BY price USING OPERATOR(evil.<)",
+        "SELECT name FROM products ORDER BY price FETCH FIRST 3 ROWS WITH TIES",
+        "SELECT order_id FROM orders TABLESAMPLE BERNOULLI (10)",
+        "SELECT count(c.*) FROM customers c",
     ] {
         let e = run(attack).unwrap_err();
         shown.push_str(&format!(
@@ -923,7 +931,7 @@ fn rule5_one_row_pieces_are_constants() {
     );
     assert!(
         e.message
-            .contains("derived table `b` (reading `public.products`)"),
+            .contains("Derived table `b` (reading `public.products`)"),
         "{}",
         e.message
     );

@@ -250,7 +250,7 @@ async fn cte_references_and_one_row_pieces_follow_the_join_rules() {
     assert_eq!(e.code.as_str(), "JOIN_NOT_APPROVED");
     assert!(
         e.message
-            .contains("derived table `b` (reading `public.products`) and derived table `a` (reading `public.orders`)"),
+            .contains("Derived table `b` (reading `public.products`) and derived table `a` (reading `public.orders`)"),
         "{}",
         e.message
     );

@@ -157,7 +157,7 @@ async fn grouped_pieces_without_a_join_are_refused() {
     assert_eq!(e.code.as_str(), "JOIN_NOT_APPROVED");
     assert!(
         e.message
-            .contains("derived table `b2` (reading `public.store_sales`)")
+            .contains("Derived table `b2` (reading `public.store_sales`)")
             && e.message.contains("derived table `b1`"),
         "{}",
         e.message
