@@ -15,11 +15,13 @@ use sqlparser::ast::{
 };
 
 use super::dialect::{name_idents, Flavor};
+use super::joins;
 use super::limit;
 use super::predicates::Implied;
 use super::refusal;
 use super::scope::{
-    rename, BaseColumn, CteDef, Instance, OutputColumn, Relation, RelationKind, Scope,
+    rename, BaseColumn, CteDef, Instance, InstanceId, OutputColumn, Relation, RelationKind, Scope,
+    Unit, UnitLabel, COPY_BASE,
 };
 use super::TableFacts;
 use crate::error::ToolError;
@@ -37,9 +39,54 @@ pub(crate) struct Analysis {
     /// Every column-to-column equality anywhere in the query.
     pub(crate) equalities: Vec<(Vec<BaseColumn>, Vec<BaseColumn>)>,
     /// Equalities and constant predicates that hold for whole blocks.
+    /// Constants name instances; equalities name nodes.
     pub(crate) implied: Implied,
-    /// Per SELECT: the instance sets that must be joined to each other.
-    pub(crate) blocks: Vec<Vec<Vec<usize>>>,
+    /// Equalities that relate a set subquery's rows to the rows it is
+    /// compared with (`x IN (SELECT y ...)`, `x = ANY (ARRAY(SELECT y ...))`)
+    /// wherever the comparison sits: the only way those rows meet.
+    pub(crate) links: Implied,
+    /// Per SELECT (and VALUES list): the units that must be joined to each
+    /// other.
+    pub(crate) blocks: Vec<Vec<Unit>>,
+    /// The instance each copy node (see [`COPY_BASE`]) stands for.
+    pub(crate) copies: Vec<InstanceId>,
+    /// Every node in creation order: a mark into it tells which nodes a
+    /// part of the query created.
+    pub(crate) nodes: Vec<InstanceId>,
+}
+
+impl Analysis {
+    /// The table instance a node stands for.
+    pub(crate) fn instance_of(&self, node: InstanceId) -> InstanceId {
+        match node.checked_sub(COPY_BASE) {
+            Some(copy) => self.copies.get(copy).copied().unwrap_or(node),
+            None => node,
+        }
+    }
+
+    /// The policy key of a node's table.
+    pub(crate) fn key(&self, node: InstanceId) -> &str {
+        self.instances
+            .get(self.instance_of(node))
+            .map_or("", |i| i.key.as_str())
+    }
+}
+
+/// A walk's result, with what [`Analyzer::tracking`] saw.
+pub(crate) struct Tracked<T> {
+    /// What the walk returned.
+    pub(crate) value: T,
+    /// The shallowest scope depth a reference inside resolved to.
+    pub(crate) shallowest: Option<usize>,
+    /// Whether it gathered many rows into one value.
+    pub(crate) gathers: bool,
+}
+
+impl<T> Tracked<T> {
+    /// Whether the walk referred to a scope below `own` (its own scope).
+    pub(crate) fn correlated(&self, own: usize) -> bool {
+        self.shallowest.is_some_and(|d| d < own)
+    }
 }
 
 /// The scope walker.
@@ -52,6 +99,14 @@ pub(crate) struct Analyzer<'r, 'a> {
     /// Output columns of expression subqueries, by address (the AST is not
     /// moved while it is analysed).
     pub(crate) subquery_outputs: HashMap<usize, Vec<OutputColumn>>,
+    /// The shallowest scope depth a column reference resolved to since the
+    /// last [`Analyzer::tracking`] began: how correlation is seen.
+    pub(crate) shallowest: Option<usize>,
+    /// How many constructs that gather many rows into one value the walk
+    /// has met (see `joins`); a piece whose walk raised it is no constant.
+    pub(crate) gathered: usize,
+    /// How many aggregate calls the walk is inside the arguments of.
+    pub(crate) aggregate_depth: usize,
     pub(crate) out: Analysis,
 }
 
@@ -65,13 +120,17 @@ impl<'r, 'a> Analyzer<'r, 'a> {
             scopes: Vec::new(),
             ctes: Vec::new(),
             subquery_outputs: HashMap::new(),
+            shallowest: None,
+            gathered: 0,
+            aggregate_depth: 0,
             out: Analysis::default(),
         }
     }
 
     /// Walk the whole statement.
     pub(crate) fn run(mut self, query: &Query) -> Result<Analysis, ToolError> {
-        self.out.top_limit = limit::literal_limit(query)?;
+        limit::single_limit(query)?;
+        self.out.top_limit = limit::literal_limit(limit::outermost(query))?;
         self.query(query, false)?;
         if self.out.instances.is_empty() {
             return Err(refusal::no_table());
@@ -101,7 +160,8 @@ impl<'r, 'a> Analyzer<'r, 'a> {
     pub(crate) fn cte(&mut self, cte: &Cte, recursive: bool) -> Result<(), ToolError> {
         let name = self.flavor.fold(&cte.alias.name);
         let renames = self.alias_columns(&cte.alias);
-        let start = self.out.instances.len();
+        let start = self.out.nodes.len();
+        let gathered_before = self.gathered;
         let recursive_parts = match (&*cte.query.body, recursive) {
             (SetExpr::SetOperation { left, right, .. }, true) if cte.query.with.is_none() => {
                 Some((left, right))
@@ -116,7 +176,9 @@ impl<'r, 'a> Analyzer<'r, 'a> {
                 self.ctes.push(CteDef {
                     name: name.clone(),
                     columns: columns.clone(),
-                    instances: (start..self.out.instances.len()).collect(),
+                    instances: self.out.nodes[start..].to_vec(),
+                    constant: false,
+                    gathers: true,
                 });
                 self.set_operand(right, false)?;
                 self.ctes.pop();
@@ -127,10 +189,15 @@ impl<'r, 'a> Analyzer<'r, 'a> {
             }
             None => rename(self.query(&cte.query, false)?, &renames),
         };
+        // A recursive CTE can accumulate rows into one value without any
+        // aggregate, so it always counts as gathering.
+        let gathers = self.gathered != gathered_before || recursive_parts.is_some();
         self.ctes.push(CteDef {
             name,
             columns,
-            instances: (start..self.out.instances.len()).collect(),
+            instances: self.out.nodes[start..].to_vec(),
+            constant: !gathers && joins::at_most_one_row(&cte.query),
+            gathers,
         });
         Ok(())
     }
@@ -169,8 +236,9 @@ impl<'r, 'a> Analyzer<'r, 'a> {
                     width = width.max(row.len());
                     walked = walked.and_then(|()| row.iter().try_for_each(|e| self.expr(e)));
                 }
-                self.scopes.pop();
+                let scope = self.scopes.pop().unwrap_or_default();
                 walked?;
+                self.close_scope(scope, Implied::default());
                 let outputs: Vec<OutputColumn> = (1..=width)
                     .map(|i| OutputColumn {
                         name: format!("column{i}"),
@@ -210,12 +278,81 @@ impl<'r, 'a> Analyzer<'r, 'a> {
                 name: String::new(),
                 kind: RelationKind::Derived(outputs.to_vec()),
                 instances: Vec::new(),
+                label: UnitLabel::Derived(String::new()),
             }],
             outer_refs: BTreeSet::new(),
+            subqueries: Vec::new(),
         });
         let result = self.order_by(order_by, &[]);
-        self.scopes.pop();
-        result
+        let scope = self.scopes.pop().unwrap_or_default();
+        result?;
+        self.close_scope(scope, Implied::default());
+        Ok(())
+    }
+
+    /// A finished scope becomes a block for the join check: its FROM items
+    /// (those not provably constant), the outer tables it refers to, and
+    /// the subqueries whose rows flow into its rows. What its predicates
+    /// guarantee joins the query-wide facts.
+    pub(crate) fn close_scope(&mut self, scope: Scope, implied: Implied) {
+        let mut units: Vec<Unit> = scope
+            .relations
+            .into_iter()
+            .filter(|r| !r.instances.is_empty())
+            .map(|r| Unit {
+                nodes: r.instances,
+                label: r.label,
+            })
+            .collect();
+        units.extend(scope.outer_refs.iter().map(|node| Unit {
+            nodes: vec![*node],
+            label: UnitLabel::Outer,
+        }));
+        units.extend(scope.subqueries);
+        self.out.blocks.push(units);
+        let Implied {
+            equalities,
+            constants,
+        } = implied;
+        self.out.implied.equalities.extend(equalities);
+        // Partition filters are judged per instance: a constraint on a CTE
+        // reference's column constrains the table in the CTE's body.
+        let constants: Vec<BaseColumn> = constants
+            .into_iter()
+            .map(|c| BaseColumn {
+                instance: self.out.instance_of(c.instance),
+                column: c.column,
+            })
+            .collect();
+        self.out.implied.constants.extend(constants);
+    }
+
+    /// Run `walk` and return, with its result, what a constant needs to
+    /// know about it: the shallowest scope depth any column reference
+    /// inside resolved to (correlation), and whether it gathered many rows
+    /// into one value.
+    pub(crate) fn tracking<T>(
+        &mut self,
+        walk: impl FnOnce(&mut Self) -> Result<T, ToolError>,
+    ) -> Result<Tracked<T>, ToolError> {
+        let saved = self.shallowest.take();
+        let gathered = self.gathered;
+        let result = walk(self);
+        let seen = self.shallowest;
+        self.shallowest = match (saved, seen) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        Ok(Tracked {
+            value: result?,
+            shallowest: seen,
+            gathers: self.gathered != gathered,
+        })
+    }
+
+    /// Note that a reference resolved at scope `depth`.
+    pub(crate) fn touch(&mut self, depth: usize) {
+        self.shallowest = Some(self.shallowest.map_or(depth, |d| d.min(depth)));
     }
 
     pub(crate) fn order_by(
@@ -233,6 +370,7 @@ impl<'r, 'a> Analyzer<'r, 'a> {
             if item.with_fill.is_some() {
                 return Err(refusal::unsupported("`WITH FILL`"));
             }
+            self.sort_operator(item)?;
             // An output-column name wins over an input column in ORDER BY.
             if let Expr::Identifier(ident) = &item.expr {
                 if aliases.contains(&self.flavor.fold(ident)) {
@@ -255,15 +393,7 @@ impl<'r, 'a> Analyzer<'r, 'a> {
         let result = self.select_in_scope(select, order_by, exists);
         let scope = self.scopes.pop().unwrap_or_default();
         let (outputs, predicates) = result?;
-        let mut units: Vec<Vec<usize>> = scope
-            .relations
-            .iter()
-            .map(|r| r.instances.clone())
-            .filter(|i| !i.is_empty())
-            .collect();
-        units.extend(scope.outer_refs.iter().map(|i| vec![*i]));
-        self.out.blocks.push(units);
-        self.out.implied.extend(predicates);
+        self.close_scope(scope, predicates);
         Ok(outputs)
     }
 

@@ -39,6 +39,7 @@ impl Analyzer<'_, '_> {
                 direct,
                 lineage,
             } => {
+                self.touch(depth);
                 for column in &direct {
                     self.allow_column(column)?;
                 }
@@ -61,6 +62,7 @@ impl Analyzer<'_, '_> {
     /// A reference to a whole row (`c`, `c.*` in a call): refused where `*`
     /// would be, since it carries every column.
     pub(crate) fn whole_row(&mut self, depth: usize, relation: usize) -> Result<(), ToolError> {
+        self.touch(depth);
         if self.facts.is_none() {
             return Ok(());
         }

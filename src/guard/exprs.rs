@@ -8,15 +8,28 @@
 
 use sqlparser::ast::{
     AccessExpr, BinaryOperator, Expr, Function, FunctionArg, FunctionArgExpr,
-    FunctionArgumentClause, FunctionArguments, ObjectName, Query, Subscript, Value,
-    WindowFrameBound, WindowSpec, WindowType,
+    FunctionArgumentClause, FunctionArguments, ObjectName, OrderByExpr, OrderBySort, Query,
+    Subscript, Value, WindowFrameBound, WindowSpec, WindowType,
 };
 
 use super::analyze::Analyzer;
 use super::dialect::{name_idents, Flavor};
 use super::functions;
+use super::joins;
 use super::refusal;
-use crate::error::ToolError;
+use super::scope::{BaseColumn, OutputColumn, RelationKind, Unit, UnitLabel};
+use crate::error::{ErrorCode, ToolError};
+
+/// How an expression uses a subquery's result.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Use {
+    /// `EXISTS (...)`: one boolean.
+    Exists,
+    /// A scalar subquery: at most one row (the server errors otherwise).
+    Scalar,
+    /// `IN (...)`, `ANY (...)`, `ARRAY(...)`: all of its rows.
+    Rows,
+}
 
 impl Analyzer<'_, '_> {
     /// Walk an expression, checking rules 3 and 4.
@@ -62,9 +75,9 @@ impl Analyzer<'_, '_> {
             }
             Expr::InSubquery { expr, subquery, .. } => {
                 self.expr(expr)?;
-                let outputs = self.subquery(subquery, false)?;
+                let outputs = self.subquery(subquery, Use::Rows)?;
                 if let (Some(left), [only]) = (self.lineage_of(expr), outputs.as_slice()) {
-                    self.out.equalities.push((left, only.lineage.clone()));
+                    self.link(left, only.lineage.clone());
                 }
                 Ok(())
             }
@@ -76,7 +89,10 @@ impl Analyzer<'_, '_> {
             } => self.exprs([expr, low, high]),
             Expr::BinaryOp { left, op, right } => {
                 if !functions::binary_operator_allowed(self.flavor, op) {
-                    return Err(refusal::function_not_allowed(&format!("operator {op}")));
+                    return Err(refusal::operator_not_allowed(&op.to_string()));
+                }
+                if self.aggregate_depth > 0 && functions::is_exponential_operator(op) {
+                    self.gathered += 1;
                 }
                 self.exprs([left, right])?;
                 if *op == BinaryOperator::Eq {
@@ -120,22 +136,26 @@ impl Analyzer<'_, '_> {
                 right,
             } => {
                 if !functions::binary_operator_allowed(self.flavor, compare_op) {
-                    return Err(refusal::function_not_allowed(&format!(
-                        "operator {compare_op}"
-                    )));
+                    return Err(refusal::operator_not_allowed(&compare_op.to_string()));
                 }
-                self.exprs([left, right])?;
-                // `x = ANY (SELECT y ...)` relates x and y like `x IN (...)`.
-                if *compare_op == BinaryOperator::Eq {
-                    if let (Some(a), Some(b)) = (self.lineage_of(left), self.lineage_of(right)) {
-                        self.out.equalities.push((a, b));
+                self.expr(left)?;
+                self.set_expr(right)?;
+                // `x = ANY (SELECT y ...)` and `x <> ALL (SELECT y ...)`
+                // relate x and y like `x IN (...)` and `x NOT IN (...)`.
+                let relating = match expr {
+                    Expr::AnyOp { .. } => *compare_op == BinaryOperator::Eq,
+                    _ => *compare_op == BinaryOperator::NotEq,
+                };
+                if relating {
+                    if let (Some(a), Some(b)) = (self.lineage_of(left), self.set_lineage(right)) {
+                        self.link(a, b);
                     }
                 }
                 Ok(())
             }
             Expr::UnaryOp { op, expr } => {
                 if !functions::unary_operator_allowed(self.flavor, op) {
-                    return Err(refusal::function_not_allowed(&format!("operator {op}")));
+                    return Err(refusal::operator_not_allowed(&op.to_string()));
                 }
                 self.expr(expr)
             }
@@ -221,8 +241,8 @@ impl Analyzer<'_, '_> {
                 }
                 else_result.iter().try_for_each(|e| self.expr(e))
             }
-            Expr::Exists { subquery, .. } => self.subquery(subquery, true).map(|_| ()),
-            Expr::Subquery(subquery) => self.subquery(subquery, false).map(|_| ()),
+            Expr::Exists { subquery, .. } => self.subquery(subquery, Use::Exists).map(|_| ()),
+            Expr::Subquery(subquery) => self.subquery(subquery, Use::Scalar).map(|_| ()),
             Expr::GroupingSets(sets) | Expr::Cube(sets) | Expr::Rollup(sets) => {
                 sets.iter().flatten().try_for_each(|e| self.expr(e))
             }
@@ -237,14 +257,81 @@ impl Analyzer<'_, '_> {
         exprs.into_iter().try_for_each(|e| self.expr(e))
     }
 
+    /// The right side of `ANY` / `ALL`: a subquery there yields rows, not
+    /// one value.
+    fn set_expr(&mut self, expr: &Expr) -> Result<(), ToolError> {
+        match expr {
+            Expr::Subquery(query) => self.subquery(query, Use::Rows).map(|_| ()),
+            Expr::Nested(inner) => self.set_expr(inner),
+            other => self.expr(other),
+        }
+    }
+
+    /// The base columns the elements of a set are copies of: a subquery's
+    /// one output, or `ARRAY(SELECT ...)`'s.
+    fn set_lineage(&self, expr: &Expr) -> Option<Vec<BaseColumn>> {
+        let query = match expr {
+            Expr::Nested(inner) => return self.set_lineage(inner),
+            Expr::Subquery(query) => query,
+            Expr::Function(Function {
+                args: FunctionArguments::Subquery(query),
+                ..
+            }) => query,
+            other => return self.lineage_of(other),
+        };
+        match self
+            .subquery_outputs
+            .get(&(&**query as *const Query as usize))?
+            .as_slice()
+        {
+            [only] => Some(only.lineage.clone()),
+            _ => None,
+        }
+    }
+
+    /// Record that rows of `left` and `right` meet where they are equal:
+    /// the pair must be approved, and it joins the two nodes.
+    fn link(&mut self, left: Vec<BaseColumn>, right: Vec<BaseColumn>) {
+        self.out.links.equate(&left, &right);
+        self.out.equalities.push((left, right));
+    }
+
     /// Analyse an expression subquery with the current scopes visible
     /// (correlation), remembering its outputs for IN / `=` lineage.
+    ///
+    /// Unless it is a constant for the enclosing SELECT (uncorrelated, and
+    /// one value, one boolean, or one row of reduced values, with nothing
+    /// that gathers many rows into one value), its nodes become a unit of that
+    /// SELECT: its rows flow into the SELECT's rows, so approved joins must
+    /// connect them like a FROM item.
     pub(crate) fn subquery(
         &mut self,
         query: &Query,
-        exists: bool,
-    ) -> Result<Vec<super::scope::OutputColumn>, ToolError> {
-        let outputs = self.query(query, exists)?;
+        usage: Use,
+    ) -> Result<Vec<OutputColumn>, ToolError> {
+        let own = self.scopes.len();
+        let start = self.out.nodes.len();
+        let tracked = self.tracking(|a| a.query(query, usage == Use::Exists))?;
+        let constant = !tracked.correlated(own)
+            && match usage {
+                Use::Exists => true,
+                Use::Scalar => !tracked.gathers,
+                Use::Rows => !tracked.gathers && joins::at_most_one_row(query),
+            };
+        let mut outputs = tracked.value;
+        if constant {
+            for column in &mut outputs {
+                column.lineage.clear();
+            }
+        } else {
+            let nodes = self.out.nodes[start..].to_vec();
+            if let (false, Some(scope)) = (nodes.is_empty(), self.scopes.last_mut()) {
+                scope.subqueries.push(Unit {
+                    nodes,
+                    label: UnitLabel::Subquery,
+                });
+            }
+        }
         self.subquery_outputs
             .insert(query as *const Query as usize, outputs.clone());
         Ok(outputs)
@@ -276,36 +363,67 @@ impl Analyzer<'_, '_> {
         if name == "max_pt" {
             self.max_pt_argument(&function.args)?;
         }
-        match &function.args {
-            FunctionArguments::None => {}
-            FunctionArguments::Subquery(query) => {
-                self.subquery(query, false)?;
-            }
-            FunctionArguments::List(list) => {
-                for arg in &list.args {
-                    self.function_arg(arg, &name)?;
-                }
-                for clause in &list.clauses {
-                    match clause {
-                        FunctionArgumentClause::OrderBy(items) => {
-                            items.iter().try_for_each(|i| self.expr(&i.expr))?
-                        }
-                        FunctionArgumentClause::IgnoreOrRespectNulls(_) => {}
-                        _ => return Err(refusal::unsupported("this function argument clause")),
-                    }
-                }
-            }
+        if self.gathers_rows(function, &name) {
+            self.gathered += 1;
         }
+        // Inside an aggregate's arguments, exponential growth packs rows.
+        let aggregate = functions::is_aggregate(&name);
+        self.aggregate_depth += usize::from(aggregate);
+        let arguments = self.function_arguments(function, &name);
+        self.aggregate_depth -= usize::from(aggregate);
+        arguments?;
         function
             .within_group
             .iter()
-            .try_for_each(|i| self.expr(&i.expr))?;
+            .try_for_each(|i| self.order_item(i))?;
         if let Some(filter) = &function.filter {
             self.expr(filter)?;
         }
         match &function.over {
             Some(WindowType::WindowSpec(spec)) => self.window_spec(spec),
             Some(WindowType::NamedWindow(_)) | None => Ok(()),
+        }
+    }
+
+    /// Whether a call gathers many rows into one value: `ARRAY(SELECT
+    /// ...)`, an aggregate that builds a collection, percentiles of an
+    /// array of fractions, or exponential growth inside an aggregate.
+    fn gathers_rows(&self, function: &Function, name: &str) -> bool {
+        let one_fraction = match &function.args {
+            FunctionArguments::List(list) => matches!(
+                list.args.as_slice(),
+                [FunctionArg::Unnamed(FunctionArgExpr::Expr(Expr::Value(v)))]
+                    if matches!(v.value, Value::Number(..))
+            ),
+            _ => false,
+        };
+        matches!(function.args, FunctionArguments::Subquery(_))
+            || functions::is_collection_aggregate(name)
+            || (functions::is_per_fraction(name) && !one_fraction)
+            || (self.aggregate_depth > 0 && functions::is_exponential(name))
+    }
+
+    /// A call's argument list and its clauses.
+    fn function_arguments(&mut self, function: &Function, name: &str) -> Result<(), ToolError> {
+        match &function.args {
+            FunctionArguments::None => Ok(()),
+            // `ARRAY(SELECT ...)`: every row of the subquery in one value.
+            FunctionArguments::Subquery(query) => self.subquery(query, Use::Rows).map(|_| ()),
+            FunctionArguments::List(list) => {
+                for arg in &list.args {
+                    self.function_arg(arg, name)?;
+                }
+                for clause in &list.clauses {
+                    match clause {
+                        FunctionArgumentClause::OrderBy(items) => {
+                            items.iter().try_for_each(|i| self.order_item(i))?
+                        }
+                        FunctionArgumentClause::IgnoreOrRespectNulls(_) => {}
+                        _ => return Err(refusal::unsupported("this function argument clause")),
+                    }
+                }
+                Ok(())
+            }
         }
     }
 
@@ -326,8 +444,15 @@ impl Analyzer<'_, '_> {
             FunctionArgExpr::Wildcard if function == "count" => Ok(()),
             FunctionArgExpr::QualifiedWildcard(name) => {
                 let index = self.relation_by_name(name)?;
-                let depth = self.scopes.len() - 1;
-                self.whole_row(depth, index)
+                let depth = self.scopes.len().saturating_sub(1);
+                self.whole_row(depth, index).map_err(|e| {
+                    match (function, e.code, self.relation_key(depth, index)) {
+                        ("count", ErrorCode::SelectStarNotAllowed, Some(key)) => {
+                            refusal::count_whole_row(&name.to_string(), &key)
+                        }
+                        _ => e,
+                    }
+                })
             }
             _ => Err(refusal::unsupported(&format!(
                 "`*` as an argument of `{function}`"
@@ -335,9 +460,36 @@ impl Analyzer<'_, '_> {
         }
     }
 
+    /// The policy key of a relation that is a table reference.
+    fn relation_key(&self, depth: usize, index: usize) -> Option<String> {
+        match self.scopes.get(depth)?.relations.get(index)?.kind {
+            RelationKind::Base(id) => self.out.instances.get(id).map(|i| i.key.clone()),
+            RelationKind::Derived(_) => None,
+        }
+    }
+
+    /// One ORDER BY item of an aggregate, WITHIN GROUP or window: its
+    /// expression and its `USING` operator, which calls a function.
+    pub(crate) fn order_item(&mut self, item: &OrderByExpr) -> Result<(), ToolError> {
+        self.sort_operator(item)?;
+        self.expr(&item.expr)
+    }
+
+    /// Rule 3 for `ORDER BY ... USING op`, in every position.
+    pub(crate) fn sort_operator(&self, item: &OrderByExpr) -> Result<(), ToolError> {
+        match &item.options.sort {
+            Some(OrderBySort::Using(op))
+                if !functions::ordering_operator_allowed(self.flavor, op) =>
+            {
+                Err(refusal::operator_not_allowed(&op.to_string()))
+            }
+            _ => Ok(()),
+        }
+    }
+
     pub(crate) fn window_spec(&mut self, spec: &WindowSpec) -> Result<(), ToolError> {
         spec.partition_by.iter().try_for_each(|e| self.expr(e))?;
-        spec.order_by.iter().try_for_each(|i| self.expr(&i.expr))?;
+        spec.order_by.iter().try_for_each(|i| self.order_item(i))?;
         if let Some(frame) = &spec.window_frame {
             for bound in std::iter::once(&frame.start_bound).chain(frame.end_bound.as_ref()) {
                 if let WindowFrameBound::Preceding(Some(e)) | WindowFrameBound::Following(Some(e)) =

@@ -6,17 +6,31 @@
 //! It records table instances for the rewrite and join checks; it does not
 //! decide about joins itself (see `joins`).
 
+use std::collections::HashMap;
+
 use sqlparser::ast::{
-    FunctionArg, Ident, Join, JoinConstraint, JoinOperator, ObjectName, TableAlias, TableFactor,
-    TableWithJoins,
+    Expr, FunctionArg, Ident, Join, JoinConstraint, JoinOperator, ObjectName, TableAlias,
+    TableFactor, TableSampleKind, TableSampleMethod, TableSampleModifier, TableSampleSeedModifier,
+    TableWithJoins, Value,
 };
 
 use super::analyze::Analyzer;
-use super::dialect::name_idents;
+use super::dialect::{name_idents, Flavor};
+use super::joins;
 use super::predicates::Implied;
 use super::refusal;
-use super::scope::{rename, Instance, OutputColumn, Relation, RelationKind};
+use super::scope::{
+    rename, Instance, InstanceId, OutputColumn, Relation, RelationKind, UnitLabel, COPY_BASE,
+};
 use crate::error::ToolError;
+
+/// A constant relation's columns are values, not copies of base columns:
+/// comparing with them relates no rows.
+fn constant_outputs(columns: &mut [OutputColumn]) {
+    for column in columns {
+        column.lineage.clear();
+    }
+}
 
 impl<'a> Analyzer<'_, 'a> {
     pub(crate) fn table_with_joins(
@@ -102,15 +116,18 @@ impl<'a> Analyzer<'_, 'a> {
                         || version.is_some()
                         || !partitions.is_empty()
                         || json_path.is_some()
-                        || sample.is_some()
                         || !index_hints.is_empty()
                         || *with_ordinality
                     {
                         return Err(refusal::unsupported(
-                            "table hints, samples, versions or partition lists",
+                            "table hints, versions or partition lists",
                         ));
                     }
-                    self.named_table(name, alias.as_ref())?
+                    let relation = self.named_table(name, alias.as_ref())?;
+                    if let Some(sample) = sample {
+                        self.table_sample(sample, &relation)?;
+                    }
+                    relation
                 }
             }
             TableFactor::Derived {
@@ -120,29 +137,50 @@ impl<'a> Analyzer<'_, 'a> {
                 sample,
             } => {
                 if sample.is_some() {
-                    return Err(refusal::unsupported("`TABLESAMPLE`"));
+                    return Err(refusal::tablesample_derived());
                 }
-                let start = self.out.instances.len();
-                let outputs = if *lateral {
-                    self.query(subquery, false)?
+                let start = self.out.nodes.len();
+                let base = self.scopes.len();
+                let tracked = if *lateral {
+                    self.tracking(|a| a.query(subquery, false))?
                 } else {
                     // A plain derived table cannot see its FROM siblings.
                     let partial = self.scopes.pop().unwrap_or_default();
-                    let outputs = self.query(subquery, false);
+                    let walked = self.tracking(|a| a.query(subquery, false));
                     self.scopes.push(partial);
-                    outputs?
+                    walked?
                 };
                 let renames = alias
                     .as_ref()
                     .map(|a| self.alias_columns(a))
                     .unwrap_or_default();
+                let name = alias
+                    .as_ref()
+                    .map(|a| self.flavor.fold(&a.name))
+                    .unwrap_or_default();
+                // The derived table's own scope sits at `own`; a reference
+                // below it is correlated, and a correlated piece varies per
+                // row: never constant.
+                let own = if *lateral {
+                    base
+                } else {
+                    base.saturating_sub(1)
+                };
+                let constant = !tracked.correlated(own)
+                    && !tracked.gathers
+                    && joins::at_most_one_row(subquery);
+                let mut outputs = rename(tracked.value, &renames);
+                let instances = if constant {
+                    constant_outputs(&mut outputs);
+                    Vec::new()
+                } else {
+                    self.out.nodes[start..].to_vec()
+                };
                 Relation {
-                    name: alias
-                        .as_ref()
-                        .map(|a| self.flavor.fold(&a.name))
-                        .unwrap_or_default(),
-                    kind: RelationKind::Derived(rename(outputs, &renames)),
-                    instances: (start..self.out.instances.len()).collect(),
+                    label: UnitLabel::Derived(name.clone()),
+                    name,
+                    kind: RelationKind::Derived(outputs),
+                    instances,
                 }
             }
             TableFactor::Function {
@@ -179,6 +217,59 @@ impl<'a> Analyzer<'_, 'a> {
             _ => return Err(refusal::unsupported("this kind of FROM item")),
         };
         self.push_relation(relation);
+        Ok(())
+    }
+
+    /// `TABLESAMPLE` is honoured only where the rendered query keeps it on
+    /// the table: PostgreSQL's two built-in methods with literal
+    /// arguments, on a table the rewrite leaves a plain table (no row
+    /// policy, column rule or default partition makes it a derived table).
+    fn table_sample(&self, sample: &TableSampleKind, relation: &Relation) -> Result<(), ToolError> {
+        let RelationKind::Base(id) = relation.kind else {
+            return Err(refusal::tablesample_derived());
+        };
+        let key = self.out.instances[id].key.as_str();
+        let TableSampleKind::AfterTableAlias(sample) = sample else {
+            return Err(refusal::tablesample(
+                key,
+                "it must follow the table's alias",
+            ));
+        };
+        let number = |e: &Expr| matches!(e, Expr::Value(v) if matches!(v.value, Value::Number(..)));
+        let plain = self.flavor == Flavor::Postgres
+            && sample.modifier == TableSampleModifier::TableSample
+            && matches!(
+                sample.name,
+                Some(TableSampleMethod::Bernoulli | TableSampleMethod::System)
+            )
+            && sample
+                .quantity
+                .as_ref()
+                .is_some_and(|q| q.parenthesized && q.unit.is_none() && number(&q.value))
+            && sample.seed.as_ref().is_none_or(|s| {
+                s.modifier == TableSampleSeedModifier::Repeatable
+                    && matches!(s.value.value, Value::Number(..))
+            })
+            && sample.bucket.is_none()
+            && sample.offset.is_none();
+        if !plain {
+            return Err(refusal::tablesample(
+                key,
+                "only PostgreSQL's `TABLESAMPLE BERNOULLI (p)` or `SYSTEM (p)` with a numeric literal, optionally `REPEATABLE (seed)`, is accepted",
+            ));
+        }
+        let wrapped = !self.rules.row_policies(key).is_empty()
+            || self.rules.has_column_rules(key)
+            || self
+                .rules
+                .table(key)
+                .is_some_and(|t| t.default_partition.is_some());
+        if wrapped {
+            return Err(refusal::tablesample(
+                key,
+                "its row policies, column rules or default partition are applied by replacing it with a filtered derived table, which PostgreSQL cannot sample",
+            ));
+        }
         Ok(())
     }
 
@@ -219,6 +310,7 @@ impl<'a> Analyzer<'_, 'a> {
             columns.push("ordinality".into());
         }
         Relation {
+            label: UnitLabel::Function(name.clone()),
             name,
             kind: RelationKind::Derived(
                 columns
@@ -253,10 +345,22 @@ impl<'a> Analyzer<'_, 'a> {
         if let [single] = folded.as_slice() {
             if let Some(cte) = self.ctes.iter().rev().find(|c| &c.name == single).cloned() {
                 let renames = alias.map(|a| self.alias_columns(a)).unwrap_or_default();
+                let name = alias.map(|a| self.flavor.fold(&a.name)).unwrap_or(cte.name);
+                let mut columns = rename(cte.columns, &renames);
+                if cte.gathers {
+                    self.gathered += 1;
+                }
+                let instances = if cte.constant {
+                    constant_outputs(&mut columns);
+                    Vec::new()
+                } else {
+                    self.copy_nodes(&cte.instances, &mut columns)
+                };
                 return Ok(Relation {
-                    name: alias.map(|a| self.flavor.fold(&a.name)).unwrap_or(cte.name),
-                    kind: RelationKind::Derived(rename(cte.columns, &renames)),
-                    instances: cte.instances,
+                    label: UnitLabel::Cte(name.clone()),
+                    name,
+                    kind: RelationKind::Derived(columns),
+                    instances,
                 });
             }
         }
@@ -267,11 +371,38 @@ impl<'a> Analyzer<'_, 'a> {
         let id = self.out.instances.len();
         let binding = instance.binding.clone();
         self.out.instances.push(instance);
+        self.out.nodes.push(id);
         Ok(Relation {
+            label: UnitLabel::Table(binding.clone()),
             name: binding,
             kind: RelationKind::Base(id),
             instances: vec![id],
         })
+    }
+
+    /// Fresh copies of a CTE's nodes for one reference to it, with the
+    /// columns' lineage moved onto them: each reference is its own node,
+    /// so two references combined need a join like two tables do.
+    pub(crate) fn copy_nodes(
+        &mut self,
+        nodes: &[InstanceId],
+        columns: &mut [OutputColumn],
+    ) -> Vec<InstanceId> {
+        let mut fresh = HashMap::new();
+        for node in nodes {
+            let copy = COPY_BASE + self.out.copies.len();
+            self.out.copies.push(self.out.instance_of(*node));
+            self.out.nodes.push(copy);
+            fresh.insert(*node, copy);
+        }
+        for column in columns.iter_mut() {
+            for base in &mut column.lineage {
+                if let Some(copy) = fresh.get(&base.instance) {
+                    base.instance = *copy;
+                }
+            }
+        }
+        nodes.iter().filter_map(|n| fresh.get(n).copied()).collect()
     }
 
     /// Qualify, classify and allow a table name (rule 2).

@@ -7,7 +7,7 @@
 //! not listed is refused. Session, file, network, sequence, lock and
 //! catalog functions are absent by design.
 
-use sqlparser::ast::{ArrayElemTypeDef, BinaryOperator, DataType, UnaryOperator};
+use sqlparser::ast::{ArrayElemTypeDef, BinaryOperator, DataType, ObjectName, UnaryOperator};
 
 use super::dialect::Flavor;
 
@@ -240,6 +240,8 @@ const POSTGRES: &[&str] = &[
     "json_strip_nulls",
     // conditional
     "num_nulls",
+    // `ROW(a, b)`: a row constructor over values the walker checks
+    "row",
     // full-text search and misc
     "to_tsvector",
     "to_tsquery",
@@ -319,6 +321,125 @@ const MAXCOMPUTE: &[&str] = &[
     "regexp_instr",
 ];
 
+/// Aggregates that reduce their rows to one scalar value.
+const SCALAR_AGGREGATES: &[&str] = &[
+    "avg",
+    "count",
+    "max",
+    "min",
+    "sum",
+    "stddev",
+    "stddev_pop",
+    "stddev_samp",
+    "variance",
+    "var_pop",
+    "var_samp",
+    "corr",
+    "covar_pop",
+    "covar_samp",
+    "regr_slope",
+    "regr_intercept",
+    "regr_r2",
+    "regr_count",
+    "regr_avgx",
+    "regr_avgy",
+    "regr_sxx",
+    "regr_syy",
+    "regr_sxy",
+    "percentile_cont",
+    "percentile_disc",
+    "median",
+    "bool_and",
+    "bool_or",
+    "every",
+    "bit_and",
+    "bit_or",
+    "mode",
+    "any_value",
+    "approx_distinct",
+    "count_if",
+];
+
+/// Aggregates that gather their rows into one array, string, JSON value
+/// or map: a value that carries every row.
+const COLLECTION_AGGREGATES: &[&str] = &[
+    "array_agg",
+    "string_agg",
+    "json_agg",
+    "jsonb_agg",
+    "json_object_agg",
+    "jsonb_object_agg",
+    "wm_concat",
+    "collect_list",
+    "collect_set",
+];
+
+/// Set-returning functions: in a select list they multiply rows.
+const SET_RETURNING: &[&str] = &[
+    "unnest",
+    "generate_series",
+    "regexp_matches",
+    "regexp_split_to_table",
+    "json_array_elements",
+    "jsonb_array_elements",
+    "json_array_elements_text",
+    "jsonb_array_elements_text",
+    "json_each",
+    "jsonb_each",
+    "json_each_text",
+    "jsonb_each_text",
+    "json_object_keys",
+    "jsonb_object_keys",
+    "explode",
+    "json_tuple",
+    "trans_array",
+];
+
+/// Functions that grow exponentially with their argument: inside an
+/// aggregate (`sum(power(2, id))`) they pack a whole set of rows into one
+/// number.
+const EXPONENTIAL: &[&str] = &["power", "pow", "exp", "factorial"];
+
+/// Ordered-set aggregates that return one value per fraction: given an
+/// array of fractions they return many rows' values.
+const PER_FRACTION: &[&str] = &["percentile_cont", "percentile_disc"];
+
+/// Whether `name` grows exponentially (see [`EXPONENTIAL`]).
+pub(crate) fn is_exponential(name: &str) -> bool {
+    EXPONENTIAL.contains(&name)
+}
+
+/// Whether `name` returns one value per fraction (see [`PER_FRACTION`]).
+pub(crate) fn is_per_fraction(name: &str) -> bool {
+    PER_FRACTION.contains(&name)
+}
+
+/// Whether a binary operator grows exponentially (`^`, `<<`, `>>`).
+pub(crate) fn is_exponential_operator(op: &BinaryOperator) -> bool {
+    matches!(
+        op,
+        BinaryOperator::PGExp
+            | BinaryOperator::PGBitwiseShiftLeft
+            | BinaryOperator::PGBitwiseShiftRight
+    )
+}
+
+/// Whether `name` aggregates rows (into one scalar or one collection).
+pub(crate) fn is_aggregate(name: &str) -> bool {
+    SCALAR_AGGREGATES.contains(&name) || is_collection_aggregate(name)
+}
+
+/// Whether `name` gathers many rows into one value (see
+/// [`COLLECTION_AGGREGATES`]).
+pub(crate) fn is_collection_aggregate(name: &str) -> bool {
+    COLLECTION_AGGREGATES.contains(&name)
+}
+
+/// Whether `name` returns a set of rows.
+pub(crate) fn is_set_returning(name: &str) -> bool {
+    SET_RETURNING.contains(&name)
+}
+
 /// Whether `name` (resolved, unqualified) is an allowed function.
 pub(crate) fn function_allowed(flavor: Flavor, name: &str) -> bool {
     let lists: [&[&str]; 2] = match flavor {
@@ -327,6 +448,56 @@ pub(crate) fn function_allowed(flavor: Flavor, name: &str) -> bool {
     };
     lists.iter().any(|list| list.contains(&name))
 }
+
+/// Type names the parser leaves unresolved that name standard types.
+const PLAIN_TYPE_NAMES: &[&str] = &[
+    "int4",
+    "int8",
+    "int2",
+    "float4",
+    "float8",
+    "timestamptz",
+    "timetz",
+    "varchar",
+    "bpchar",
+    "inet",
+    "cidr",
+    "citext",
+    "money",
+    "bigint",
+    "tinyint",
+    "smallint",
+    "double",
+    "datetime",
+];
+
+/// PostgreSQL's standard types by their `pg_catalog` names (never the
+/// object-identifier `reg*` types, which look up the catalog).
+const CATALOG_TYPES: &[&str] = &[
+    "bool",
+    "int2",
+    "int4",
+    "int8",
+    "float4",
+    "float8",
+    "numeric",
+    "text",
+    "varchar",
+    "bpchar",
+    "date",
+    "time",
+    "timetz",
+    "timestamp",
+    "timestamptz",
+    "interval",
+    "json",
+    "jsonb",
+    "uuid",
+    "bytea",
+    "inet",
+    "cidr",
+    "money",
+];
 
 /// Whether a cast to `ty` is allowed: standard scalar types (and arrays of
 /// them) only. Object-identifier types such as `regclass` look up the
@@ -338,29 +509,28 @@ pub(crate) fn cast_allowed(ty: &DataType) -> bool {
         | T::Array(ArrayElemTypeDef::SquareBracket(inner, _))
         | T::Array(ArrayElemTypeDef::Parenthesis(inner)) => cast_allowed(inner),
         T::Custom(name, modifiers) => {
-            modifiers.is_empty()
-                && name.0.len() == 1
-                && matches!(
-                    name.to_string().to_lowercase().as_str(),
-                    "int4"
-                        | "int8"
-                        | "int2"
-                        | "float4"
-                        | "float8"
-                        | "timestamptz"
-                        | "timetz"
-                        | "varchar"
-                        | "bpchar"
-                        | "inet"
-                        | "cidr"
-                        | "citext"
-                        | "money"
-                        | "bigint"
-                        | "tinyint"
-                        | "smallint"
-                        | "double"
-                        | "datetime"
-                )
+            let parts: Option<Vec<String>> = name
+                .0
+                .iter()
+                .map(|p| {
+                    p.as_ident().map(|i| match i.quote_style {
+                        Some(_) => i.value.clone(),
+                        None => i.value.to_lowercase(),
+                    })
+                })
+                .collect();
+            match parts.as_deref() {
+                Some([only]) => modifiers.is_empty() && PLAIN_TYPE_NAMES.contains(&only.as_str()),
+                // `pg_catalog.numeric(10, 2)`: the built-in type, by its
+                // catalog name, with numeric modifiers only.
+                Some([schema, only]) if schema == "pg_catalog" => {
+                    CATALOG_TYPES.contains(&only.as_str())
+                        && modifiers
+                            .iter()
+                            .all(|m| !m.is_empty() && m.chars().all(|c| c.is_ascii_digit()))
+                }
+                _ => false,
+            }
         }
         T::Character(_)
         | T::Char(_)
@@ -463,6 +633,21 @@ fn postgres_operator(op: &BinaryOperator) -> bool {
             | B::Overlaps
             | B::AtAt
     )
+}
+
+/// Whether an `ORDER BY ... USING op` operator is accepted: PostgreSQL's
+/// plain `<` or `>`, which the session's `search_path = pg_catalog`
+/// resolves to the built-in ordering operators. A schema-qualified
+/// `OPERATOR(s.op)` (whose function could be anyone's) or any other symbol
+/// is not. MaxCompute has no `USING` ordering.
+pub(crate) fn ordering_operator_allowed(flavor: Flavor, name: &ObjectName) -> bool {
+    let [only] = name.0.as_slice() else {
+        return false;
+    };
+    flavor == Flavor::Postgres
+        && only
+            .as_ident()
+            .is_some_and(|i| i.quote_style.is_none() && matches!(i.value.as_str(), "<" | ">"))
 }
 
 /// Whether a unary operator is a built-in one the gate accepts.

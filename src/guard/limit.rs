@@ -3,7 +3,7 @@
 //! the policy grants, and the rendered query fetches one row more than that
 //! so truncation is reported truthfully.
 
-use sqlparser::ast::{Expr, LimitClause, Offset, OffsetRows, Query, UnaryOperator, Value};
+use sqlparser::ast::{Expr, LimitClause, Offset, OffsetRows, Query, SetExpr, UnaryOperator, Value};
 
 use super::refusal;
 use crate::error::ToolError;
@@ -39,6 +39,9 @@ pub(crate) fn literal_limit(query: &Query) -> Result<Option<u64>, ToolError> {
     if let Some(fetch) = &query.fetch {
         if fetch.percent {
             return Err(refusal::limit_literal("`FETCH FIRST ... PERCENT`"));
+        }
+        if fetch.with_ties {
+            return Err(refusal::with_ties());
         }
         let rows = match &fetch.quantity {
             Some(expr) => positive(expr, "`FETCH FIRST`")?,
@@ -90,8 +93,50 @@ fn non_negative(expr: &Expr, what: &str) -> Result<u64, ToolError> {
     }
 }
 
+/// The query whose limit is the statement's: a parenthesised query
+/// `(SELECT ... LIMIT 3)` with nothing outside the parentheses is its
+/// inner query (PostgreSQL merges the two, and refuses a second LIMIT).
+pub(crate) fn outermost(query: &Query) -> &Query {
+    match query.body.as_ref() {
+        SetExpr::Query(inner) if bare(query) => outermost(inner),
+        _ => query,
+    }
+}
+
+/// The gate's own LIMIT goes on the statement's query; PostgreSQL merges a
+/// parenthesised query with the clauses after it and refuses two LIMITs,
+/// so `(SELECT ... LIMIT 3) ORDER BY x` cannot take one. Refused with the
+/// way to write it instead.
+pub(crate) fn single_limit(query: &Query) -> Result<(), ToolError> {
+    let top = outermost(query);
+    if let SetExpr::Query(inner) = top.body.as_ref() {
+        let inner = outermost(inner);
+        if inner.limit_clause.is_some() || inner.fetch.is_some() {
+            return Err(refusal::unsupported(
+                "a LIMIT inside parentheses followed by ORDER BY, LIMIT or OFFSET outside them; write one query with one ORDER BY and one LIMIT",
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Whether a query adds nothing to its body: no WITH, ORDER BY, limit or
+/// locking clause of its own.
+fn bare(query: &Query) -> bool {
+    query.with.is_none()
+        && query.order_by.is_none()
+        && query.limit_clause.is_none()
+        && query.fetch.is_none()
+        && query.locks.is_empty()
+}
+
 /// Replace the outermost query's limit with `rows` (keeping its OFFSET).
 pub(crate) fn set_limit(query: &mut Query, rows: u64) {
+    if bare(query) {
+        if let SetExpr::Query(inner) = query.body.as_mut() {
+            return set_limit(inner, rows);
+        }
+    }
     let offset = match query.limit_clause.take() {
         Some(LimitClause::LimitOffset { offset, .. }) => offset,
         Some(LimitClause::OffsetCommaLimit { offset, .. }) => Some(Offset {

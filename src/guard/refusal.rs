@@ -144,6 +144,14 @@ pub(crate) fn function_not_allowed(name: &str) -> ToolError {
     )
 }
 
+pub(crate) fn operator_not_allowed(operator: &str) -> ToolError {
+    ToolError::new(
+        ErrorCode::FunctionNotAllowed,
+        format!("Operator `{operator}` is not allowed: an operator runs the function behind it, and only PostgreSQL's built-in operators, written plainly, are checked to be safe"),
+        "Write built-in operators as plain symbols (`=`, `<`, `+`, `||`, `~`, `->>`, `@>`, ...), without `OPERATOR(schema.op)`; order with `ASC` / `DESC` (or `USING <` / `USING >`)",
+    )
+}
+
 pub(crate) fn cast_not_allowed(ty: &str) -> ToolError {
     ToolError::new(
         ErrorCode::FunctionNotAllowed,
@@ -178,6 +186,14 @@ pub(crate) fn select_star(table: &str) -> ToolError {
     )
 }
 
+pub(crate) fn count_whole_row(binding: &str, table: &str) -> ToolError {
+    ToolError::new(
+        ErrorCode::SelectStarNotAllowed,
+        format!("`count({binding}.*)` is a whole-row reference to `{table}`, which has column rules: `{binding}.*` stands for every column, denied ones included, so it is refused like `*`"),
+        format!("Use `count(*)` to count rows, or `count({binding}.<column>)` with an allowed column of `{table}` to count its non-null values"),
+    )
+}
+
 pub(crate) fn join_not_approved(detail: &str, approved: &[String]) -> ToolError {
     let hint = if approved.is_empty() {
         "No joins are approved on this source; query one table at a time".to_string()
@@ -199,6 +215,31 @@ pub(crate) fn unrelated_tables(clause: &str, approved: &[String]) -> ToolError {
     let mut e = join_not_approved(clause, approved);
     e.message = format!("{clause} without an approved join condition (a cross join)");
     e
+}
+
+pub(crate) fn tablesample_derived() -> ToolError {
+    ToolError::new(
+        ErrorCode::SqlParseError,
+        "`TABLESAMPLE` applies to tables only, not to a derived table",
+        "Put `TABLESAMPLE BERNOULLI (p)` or `SYSTEM (p)` right after a table name, or filter with `WHERE random() < p / 100.0`",
+    )
+}
+
+/// `reason` says why this sample cannot be honoured.
+pub(crate) fn tablesample(table: &str, reason: &str) -> ToolError {
+    ToolError::new(
+        ErrorCode::SqlParseError,
+        format!("`TABLESAMPLE` on `{table}` is not accepted: {reason}"),
+        "Sample with `WHERE random() < 0.1` instead (the same as `TABLESAMPLE BERNOULLI (10)`), or use `TABLESAMPLE BERNOULLI (p)` / `SYSTEM (p)` with a numeric literal on a table without row policies or column rules",
+    )
+}
+
+pub(crate) fn with_ties() -> ToolError {
+    ToolError::new(
+        ErrorCode::LimitMustBeLiteral,
+        "`FETCH FIRST ... WITH TIES` is not accepted: it may return more rows than requested, and the result is always cut at the row limit, which would silently drop some of the ties",
+        "Use `FETCH FIRST n ROWS ONLY` or `LIMIT n`; to keep every tied row, filter with a window function instead, e.g. `WHERE rank <= n` over `rank() OVER (ORDER BY ...)` in a derived table",
+    )
 }
 
 pub(crate) fn too_many_tables(count: usize, max: u32) -> ToolError {

@@ -6,11 +6,23 @@
 //! function whose output columns carry their *lineage* to base columns.
 //! Lineage is how joins through derived tables are checked against the
 //! approved joins of the base tables. Nothing here checks policy.
+//!
+//! The join rules work on *nodes*: a node is one table instance as one
+//! relation sees it. A table reference is a node of its own; every
+//! reference to a CTE gets fresh copies of the nodes in the CTE's body, so
+//! `FROM c c1, c c2` is two nodes per table, and joining them needs an
+//! approved join like any other pair.
 
 use std::collections::BTreeSet;
+use std::fmt;
 
-/// Index of a table instance in [`super::analyze::Analysis::instances`].
+/// Index of a table instance in [`super::analyze::Analysis::instances`],
+/// or (from [`COPY_BASE`] up) of a copy made for a CTE reference.
 pub(crate) type InstanceId = usize;
+
+/// Node ids from here up are copies ([`super::analyze::Analysis::copies`]);
+/// below it they are table instances. Far above any real instance count.
+pub(crate) const COPY_BASE: InstanceId = usize::MAX / 2 + 1;
 
 /// One column of one table instance.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -62,8 +74,54 @@ pub(crate) struct Relation {
     pub(crate) name: String,
     /// What it is.
     pub(crate) kind: RelationKind,
-    /// Every table instance beneath it (for join connectivity).
+    /// Every node beneath it that the join rules must connect; empty for a
+    /// relation that is provably one row of reduced values (a constant).
     pub(crate) instances: Vec<InstanceId>,
+    /// What to call it in a refusal.
+    pub(crate) label: UnitLabel,
+}
+
+/// One thing a SELECT combines, which approved joins must connect to the
+/// others: a FROM item, a table of an enclosing query it refers to, or an
+/// expression subquery whose rows flow into its rows.
+#[derive(Debug, Clone)]
+pub(crate) struct Unit {
+    /// The nodes beneath it.
+    pub(crate) nodes: Vec<InstanceId>,
+    /// What to call it in a refusal.
+    pub(crate) label: UnitLabel,
+}
+
+/// How a refusal names a [`Unit`]; the tables beneath are added from its
+/// nodes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum UnitLabel {
+    /// A table reference, by its binding name.
+    Table(String),
+    /// A derived table, by alias (empty when unnamed).
+    Derived(String),
+    /// A reference to a CTE, by binding name.
+    Cte(String),
+    /// A table function in FROM, by binding name.
+    Function(String),
+    /// A table of an enclosing query that a correlated subquery refers to.
+    Outer,
+    /// A subquery in an expression (IN, ANY, ARRAY, scalar, EXISTS, ...).
+    Subquery,
+}
+
+impl fmt::Display for UnitLabel {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            UnitLabel::Table(name) => write!(f, "table reference `{name}`"),
+            UnitLabel::Derived(name) if name.is_empty() => write!(f, "a derived table"),
+            UnitLabel::Derived(name) => write!(f, "derived table `{name}`"),
+            UnitLabel::Cte(name) => write!(f, "CTE reference `{name}`"),
+            UnitLabel::Function(name) => write!(f, "table function `{name}`"),
+            UnitLabel::Outer => write!(f, "the enclosing query's table"),
+            UnitLabel::Subquery => write!(f, "a subquery"),
+        }
+    }
 }
 
 /// The relations of one SELECT's FROM clause.
@@ -73,6 +131,9 @@ pub(crate) struct Scope {
     pub(crate) relations: Vec<Relation>,
     /// Instances of enclosing queries this SELECT refers to (correlation).
     pub(crate) outer_refs: BTreeSet<InstanceId>,
+    /// Expression subqueries (and table-function arguments) whose rows
+    /// flow into this SELECT's rows.
+    pub(crate) subqueries: Vec<Unit>,
 }
 
 /// A CTE visible to the query being analysed.
@@ -82,8 +143,14 @@ pub(crate) struct CteDef {
     pub(crate) name: String,
     /// Its output columns.
     pub(crate) columns: Vec<OutputColumn>,
-    /// Table instances inside its body.
+    /// Nodes inside its body (copied afresh for every reference).
     pub(crate) instances: Vec<InstanceId>,
+    /// Whether it is provably one row of reduced values, so referencing it
+    /// combines a constant, not rows.
+    pub(crate) constant: bool,
+    /// Whether its body gathers many rows into one value (so a query
+    /// reading it does too).
+    pub(crate) gathers: bool,
 }
 
 /// Rename output columns by a column-alias list (`AS x(a, b)`).

@@ -813,6 +813,14 @@ fn refusal_wording() {
         "SELECT name FROM products LIMIT ALL",
         "SELECT name FROM products; DROP TABLE products",
         "SELECT 1",
+        "WITH c AS (SELECT customer_id FROM orders) SELECT count(*) FROM c c1, c c2",
+        "SELECT a.n, b.m FROM (SELECT customer_id, count(*) AS n FROM orders GROUP BY 1) a, (SELECT category, max(price) AS m FROM products GROUP BY 1) b",
+        "SELECT o.order_id FROM orders o WHERE o.customer_id = ANY (ARRAY(SELECT p.product_id FROM products p))",
+        "SELECT count(*) FROM orders o CROSS JOIN LATERAL unnest(ARRAY(SELECT name FROM products)) AS n(x)",
+        "SELECT name FROM products ORDER BY price USING OPERATOR(evil.<)",
+        "SELECT name FROM products ORDER BY price FETCH FIRST 3 ROWS WITH TIES",
+        "SELECT order_id FROM orders TABLESAMPLE BERNOULLI (10)",
+        "SELECT count(c.*) FROM customers c",
     ] {
         let e = run(attack).unwrap_err();
         shown.push_str(&format!(
@@ -852,4 +860,193 @@ fn deep_nesting_is_a_parse_error_not_a_crash() {
         ")".repeat(200)
     );
     assert_eq!(code(&deep_subqueries), "SQL_PARSE_ERROR");
+}
+
+fn refusal(sql: &str) -> ToolError {
+    match run(sql) {
+        Ok(q) => panic!("{sql}\nwas accepted as: {}", q.sql()),
+        Err(e) => e,
+    }
+}
+
+#[test]
+fn rule5_rows_flowing_through_arrays_and_functions_are_joins() {
+    for attack in [
+        "SELECT o.order_id FROM orders o WHERE o.customer_id = ANY (ARRAY(SELECT p.product_id FROM products p))",
+        "SELECT count(*) FROM orders o CROSS JOIN LATERAL unnest(ARRAY(SELECT name FROM products)) AS n(x)",
+        "SELECT o.order_id, (SELECT array_agg(p.name) FROM products p) FROM orders o",
+        "SELECT o.order_id FROM orders o WHERE o.status = ANY ((SELECT array_agg(p.name) FROM products p))",
+        "SELECT o.order_id FROM orders o WHERE o.amount > ANY (SELECT p.price FROM products p)",
+        "SELECT o.order_id, unnest(ARRAY(SELECT p.name FROM products p)) FROM orders o",
+        "SELECT o.order_id FROM orders o, (SELECT string_agg(name, ',') AS s FROM products) x WHERE position(o.status IN x.s) > 0",
+        "SELECT o.order_id FROM orders o WHERE EXISTS (SELECT 1 FROM products p WHERE p.price > o.amount)",
+        "SELECT o.order_id, n FROM orders o, generate_series(1, 2) g, LATERAL unnest(ARRAY(SELECT p.price FROM products p)) n",
+        "SELECT o.order_id FROM orders o JOIN customers c ON c.customer_id = o.customer_id WHERE c.name = ANY (ARRAY(SELECT name FROM products))",
+    ] {
+        assert_eq!(code(attack), "JOIN_NOT_APPROVED", "{attack}");
+    }
+    // One table's own arrays, literal arrays and constants still run.
+    sql("SELECT order_id FROM orders WHERE customer_id = ANY (ARRAY[1, 2, 3])");
+    sql("SELECT order_id FROM orders WHERE status = ANY (string_to_array('new,paid', ','))");
+    sql("SELECT o.order_id, x FROM orders o, LATERAL unnest(ARRAY[o.amount, o.amount * 2]) AS x");
+    // An IN-like ANY over ARRAY(SELECT ...) along an approved join runs.
+    sql("SELECT o.order_id FROM orders o WHERE o.product_id = ANY (ARRAY(SELECT p.product_id FROM products p WHERE p.price > 10))");
+    sql("SELECT o.order_id FROM orders o WHERE o.product_id IN (SELECT p.product_id FROM products p) OR o.amount > 100");
+    sql("SELECT o.order_id FROM orders o WHERE o.product_id <> ALL (SELECT p.product_id FROM products p)");
+}
+
+#[test]
+fn rule5_each_cte_reference_is_its_own_node() {
+    let e = refusal("WITH c AS (SELECT o.order_id, o.customer_id FROM orders o JOIN customers cu ON cu.customer_id = o.customer_id) SELECT count(*) FROM c c1, c c2");
+    assert_eq!(e.code.as_str(), "JOIN_NOT_APPROVED");
+    assert!(e.message.contains("CTE reference `c1`"), "{}", e.message);
+    assert!(e.message.contains("CTE reference `c2`"), "{}", e.message);
+    assert!(e.hint.contains("to itself"), "{}", e.hint);
+    assert_eq!(
+        code("WITH c AS (SELECT customer_id FROM orders) SELECT count(*) FROM c c1 JOIN c c2 ON c1.customer_id = c2.customer_id"),
+        "JOIN_NOT_APPROVED"
+    );
+    // One reference joined along an approved join is fine.
+    sql("WITH c AS (SELECT customer_id, amount FROM orders) SELECT cu.name, c.amount FROM c JOIN customers cu ON cu.customer_id = c.customer_id");
+}
+
+#[test]
+fn rule5_one_row_pieces_are_constants() {
+    // Aggregates without GROUP BY, LIMIT 1 and scalar subqueries are one row.
+    sql("SELECT o.order_id FROM orders o, (SELECT avg(price) AS a FROM products) s WHERE o.amount > s.a");
+    sql("SELECT a.n, b.m FROM (SELECT count(*) AS n FROM orders) a, (SELECT max(price) AS m FROM products) b");
+    sql("WITH t AS (SELECT sum(amount) AS total FROM orders) SELECT o.order_id, o.amount / t.total FROM orders o, t");
+    sql("SELECT o.order_id FROM orders o WHERE o.order_id = (SELECT max(order_id) FROM orders)");
+    sql("SELECT o.order_id FROM orders o WHERE o.order_id = (SELECT x.order_id FROM orders x ORDER BY x.amount DESC LIMIT 1)");
+    sql("SELECT o.order_id FROM orders o WHERE o.order_id IN (SELECT max(order_id) FROM orders)");
+    sql("SELECT name FROM products WHERE EXISTS (SELECT 1 FROM orders WHERE amount > 100)");
+    // Grouped derived tables are rows, and the refusal names them.
+    let e = refusal("SELECT a.n, b.m FROM (SELECT customer_id, count(*) AS n FROM orders GROUP BY customer_id) a, (SELECT category, max(price) AS m FROM products GROUP BY category) b");
+    assert_eq!(e.code.as_str(), "JOIN_NOT_APPROVED");
+    assert!(
+        e.message
+            .contains("derived table `a` (reading `public.orders`)"),
+        "{}",
+        e.message
+    );
+    assert!(
+        e.message
+            .contains("Derived table `b` (reading `public.products`)"),
+        "{}",
+        e.message
+    );
+    // A one-row aggregate that gathers rows is not a constant.
+    assert_eq!(
+        code("SELECT o.order_id FROM orders o, (SELECT array_agg(name) AS names FROM products) s WHERE o.status = ANY (s.names)"),
+        "JOIN_NOT_APPROVED"
+    );
+    // One row can still carry a set: gathered through a CTE, packed into a
+    // number, picked by many fractions, accumulated by a recursive CTE.
+    for attack in [
+        "WITH a AS (SELECT array_agg(name) AS v FROM products) SELECT o.order_id FROM orders o WHERE o.status = ANY ((SELECT v FROM a))",
+        "SELECT o.order_id FROM orders o, (SELECT sum(power(2::numeric, product_id)) AS s FROM products) x WHERE mod(div(x.s, power(2::numeric, o.customer_id)), 2) = 1",
+        "SELECT o.order_id FROM orders o WHERE ((SELECT bit_or(1::bigint << product_id) FROM products) >> o.customer_id) % 2 = 1",
+        "SELECT o.order_id FROM orders o WHERE o.amount = ANY ((SELECT percentile_disc(ARRAY[0.1, 0.5]) WITHIN GROUP (ORDER BY price) FROM products))",
+        "WITH RECURSIVE r(n, s) AS (SELECT 0, ''::text UNION ALL SELECT r.n + 1, r.s || p.name FROM r, products p WHERE r.n < 2) SELECT o.order_id FROM orders o WHERE position(o.status IN (SELECT s FROM r ORDER BY n DESC LIMIT 1)) > 0",
+    ] {
+        assert_eq!(code(attack), "JOIN_NOT_APPROVED", "{attack}");
+    }
+    sql("SELECT o.order_id FROM orders o, (SELECT sum(price * 2) AS s, percentile_cont(0.5) WITHIN GROUP (ORDER BY price) AS m FROM products) x WHERE o.amount < x.s AND o.amount > x.m");
+    // Correlated one-row pieces vary per row: still joins.
+    assert_eq!(
+        code("SELECT o.order_id, l.m FROM orders o, LATERAL (SELECT max(p.price) AS m FROM products p WHERE p.price > o.amount) l"),
+        "JOIN_NOT_APPROVED"
+    );
+    // An aggregate with a set-returning function is many rows.
+    assert_eq!(
+        code("SELECT o.order_id FROM orders o, (SELECT unnest(array_agg(price)) AS x FROM products) s"),
+        "JOIN_NOT_APPROVED"
+    );
+    // A set subquery of many rows is a relation; of rows of the same table
+    // too (a self-join), unless approved.
+    assert_eq!(
+        code("SELECT name FROM customers WHERE customer_id IN (SELECT customer_id FROM customers WHERE segment = 'smb')"),
+        "JOIN_NOT_APPROVED"
+    );
+}
+
+#[test]
+fn rule3_operators_in_every_position() {
+    for attack in [
+        "SELECT name FROM products ORDER BY price USING OPERATOR(evil.<)",
+        "SELECT name FROM products ORDER BY price USING OPERATOR(pg_catalog.<)",
+        "SELECT name FROM products ORDER BY price USING ~<~",
+        "SELECT array_agg(name ORDER BY price USING OPERATOR(evil.<)) FROM products",
+        "SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY price USING OPERATOR(evil.<)) FROM products",
+        "SELECT rank() OVER (ORDER BY price USING OPERATOR(evil.<)) FROM products",
+        "SELECT lag(name) OVER w FROM products WINDOW w AS (ORDER BY price USING OPERATOR(evil.<))",
+        "SELECT name FROM products UNION SELECT name FROM products ORDER BY 1 USING OPERATOR(evil.<)",
+        "SELECT name FROM products WHERE price OPERATOR(evil.<) 10",
+        "SELECT name FROM products WHERE price OPERATOR(pg_catalog.<) 10",
+    ] {
+        let e = refusal(attack);
+        assert_eq!(e.code.as_str(), "FUNCTION_NOT_ALLOWED", "{attack}");
+        assert!(e.message.starts_with("Operator `"), "{attack}: {}", e.message);
+    }
+    sql("SELECT name FROM products ORDER BY price USING <");
+    sql("SELECT array_agg(name ORDER BY price USING >) FROM products");
+}
+
+#[test]
+fn ordinary_sql_is_not_refused() {
+    // A parenthesised query keeps one LIMIT, capped by policy.
+    assert_eq!(
+        sql("(SELECT order_id FROM orders ORDER BY amount DESC LIMIT 3)"),
+        "(SELECT order_id FROM (SELECT order_id, customer_id, product_id, region_code, amount, status, created_at FROM public.orders WHERE region_code IN ('EAST', 'NORTH')) AS orders ORDER BY amount DESC LIMIT 3)"
+    );
+    assert_eq!(
+        sql("((SELECT name FROM products))"),
+        "((SELECT name FROM public.products LIMIT 101))"
+    );
+    assert_eq!(
+        code("((SELECT name FROM products LIMIT 5)) ORDER BY name"),
+        "SQL_PARSE_ERROR"
+    );
+    sql("(SELECT name FROM products) ORDER BY name LIMIT 5");
+    sql("SELECT ROW(name, price) FROM products");
+    sql("SELECT CAST(price AS pg_catalog.numeric), price::pg_catalog.int4, CAST(price AS pg_catalog.numeric(10, 2)) FROM products");
+    assert_eq!(
+        code("SELECT CAST(name AS pg_catalog.regclass) FROM products"),
+        "FUNCTION_NOT_ALLOWED"
+    );
+    assert_eq!(
+        code("SELECT CAST(name AS public.numeric) FROM products"),
+        "FUNCTION_NOT_ALLOWED"
+    );
+    sql("SELECT count(p.*) FROM products p");
+    let e = refusal("SELECT count(c.*) FROM customers c");
+    assert_eq!(e.code.as_str(), "SELECT_STAR_NOT_ALLOWED");
+    assert!(e.message.contains("denied ones included"), "{}", e.message);
+    assert!(e.hint.contains("count(*)"), "{}", e.hint);
+    assert!(
+        sql("SELECT name FROM products TABLESAMPLE BERNOULLI (50) REPEATABLE (7)")
+            .contains("TABLESAMPLE BERNOULLI (50) REPEATABLE (7)")
+    );
+    sql("SELECT p.name FROM products AS p TABLESAMPLE SYSTEM (10)");
+    let e = refusal("SELECT order_id FROM orders TABLESAMPLE BERNOULLI (10)");
+    assert!(
+        e.message.contains("filtered derived table"),
+        "{}",
+        e.message
+    );
+    assert_eq!(
+        code("SELECT x.name FROM (SELECT name FROM products) TABLESAMPLE BERNOULLI (10) AS x"),
+        "SQL_PARSE_ERROR"
+    );
+}
+
+#[test]
+fn fetch_with_ties_is_refused_not_dropped() {
+    let e = refusal("SELECT name FROM products ORDER BY price FETCH FIRST 3 ROWS WITH TIES");
+    assert_eq!(e.code.as_str(), "LIMIT_MUST_BE_LITERAL");
+    assert!(e.message.contains("WITH TIES"), "{}", e.message);
+    assert_eq!(
+        code("SELECT name FROM (SELECT name FROM products ORDER BY price FETCH FIRST 1 ROW WITH TIES) s"),
+        "LIMIT_MUST_BE_LITERAL"
+    );
 }

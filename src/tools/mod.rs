@@ -79,7 +79,7 @@ pub const TOOLS: &[ToolSpec] = &[
     ToolSpec {
         name: "get_join_paths",
         title: "Get approved joins",
-        description: "List the approved joins that touch a table: the other table, the join columns, cardinality, purpose and example SQL. Queries may relate two tables only along an approved join (on exactly its columns); anything else is refused with JOIN_NOT_APPROVED.",
+        description: "List the approved joins that touch a table: the other table, the join columns, cardinality, purpose and example SQL. Queries may relate two tables only along an approved join (on exactly its columns); anything else is refused with JOIN_NOT_APPROVED. This holds wherever rows of one table can reach another's: FROM and JOIN, IN / ANY / ALL subqueries, ARRAY(SELECT ...), array_agg and other gathering aggregates, unnest and other table functions, LATERAL, correlated subqueries. A self-join (a table with itself, also two references to one CTE or a subquery on the same table) needs an approved join from the table to itself, listed here with the table on both sides. One-row pieces are constants and need no join: an uncorrelated scalar subquery, EXISTS, or an aggregate without GROUP BY (unless it gathers rows into an array or string).",
         input_schema: schema::<args::TableArgs>,
     },
     ToolSpec {

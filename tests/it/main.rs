@@ -16,6 +16,7 @@ mod faults;
 mod fuzz_corpus;
 mod gate_corpus;
 mod gate_quoting;
+mod gate_relations;
 mod grants;
 mod install;
 mod limits;
@@ -35,6 +36,7 @@ mod stdio_maxcompute;
 mod stdio_protocol;
 mod stdio_semantic;
 mod terminal_escape;
+mod tpcds;
 mod tpch;
 mod version;
 
