@@ -195,10 +195,18 @@ impl Walk {
             }
             "type_name" | "TypeName" => check_type(node)?,
             "SqlvalueFunction" => check_sql_value_function(node)?,
+            "RangeTableSample" => {
+                let method = names(node.get("method"));
+                if !matches!(unqualified(&method), Some("bernoulli" | "system")) {
+                    return Err(mismatch(format!(
+                        "PostgreSQL reads the sampling method `{}`",
+                        method.join(".")
+                    )));
+                }
+            }
             "XmlExpr"
             | "XmlSerialize"
             | "RangeTableFunc"
-            | "RangeTableSample"
             | "JsonTable"
             | "JsonFuncExpr"
             | "JsonParseExpr"
@@ -404,6 +412,7 @@ mod tests {
             ("SELECT a FROM t", "SELECT 'pg_authid'::regclass FROM t"),
             ("SELECT a FROM t", "SELECT a::public.mydomain FROM t"),
             ("SELECT a FROM t", "SELECT a FROM t FOR UPDATE"),
+            ("SELECT a FROM t", "SELECT a FROM t TABLESAMPLE evil (1)"),
             ("SELECT a FROM t", "SELECT a INTO x FROM t"),
             ("SELECT a FROM t", "SELECT a FROM t; SELECT 1"),
             (
@@ -463,6 +472,8 @@ mod tests {
             "SELECT DATE '2024-01-01', TIMESTAMP '2024-01-01 00:00:00' FROM t",
             "SELECT a FROM t LIMIT 10 OFFSET 5",
             "SELECT a FROM t FETCH FIRST 3 ROWS ONLY",
+            "SELECT a FROM t TABLESAMPLE BERNOULLI (10) REPEATABLE (1)",
+            "SELECT ROW(a, b), (a, b) FROM t",
         ] {
             let mut checked = parse(sql);
             if let Err(e) = canonicalize(Flavor::Postgres, &mut checked) {
