@@ -73,6 +73,10 @@ pub enum ErrorCode {
     MetricNotFound,
     /// The dimension is not allowed for the metric.
     DimensionNotAllowed,
+    /// The database login could write or step around policy (superuser,
+    /// BYPASSRLS, CREATEROLE, server files, write grants), and policy does
+    /// not allow serving such a login.
+    PrivilegedLogin,
 }
 
 impl ErrorCode {
@@ -107,6 +111,7 @@ impl ErrorCode {
             Self::BackendError => "BACKEND_ERROR",
             Self::MetricNotFound => "METRIC_NOT_FOUND",
             Self::DimensionNotAllowed => "DIMENSION_NOT_ALLOWED",
+            Self::PrivilegedLogin => "PRIVILEGED_LOGIN",
         }
     }
 
@@ -134,6 +139,7 @@ impl ErrorCode {
                 | Self::PartitionFilterRequired
                 | Self::CostBudgetExceeded
                 | Self::DimensionNotAllowed
+                | Self::PrivilegedLogin
         )
     }
 }

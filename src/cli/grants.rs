@@ -81,7 +81,7 @@ pub async fn run(config_dir: Option<&Path>, args: GrantsArgs) -> ExitStatus {
         );
         return ExitStatus::Error;
     };
-    let engine = match ConfiguredEngines.create(&name, &connection) {
+    let engine = match ConfiguredEngines.create(&name, &connection, rules.safeguards()) {
         Ok(engine) => engine,
         Err(e) => {
             printer::error(&format!("{} {}", e.code, e.message), Some(&e.hint));

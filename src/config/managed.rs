@@ -58,6 +58,8 @@ fn system_path() -> PathBuf {
 /// - `ban_select_star`, `deny_unapproved_join`, `require_partition_filter`:
 ///   on when either turns them on (a managed `false` changes nothing);
 /// - `max_join_tables`: the lower; a tool off in either is off;
+/// - `allow_privileged_login`: `true` only when no side that sets it says
+///   `false` (a managed `false` holds against the user's `true`);
 /// - the managed `identity` replaces the user's when it sets one, and its
 ///   `audit.retention_days` wins; `audit.sync: every_record` on either side wins;
 /// - for each source the managed file lists, the user's tables are cut to
@@ -113,6 +115,10 @@ pub fn tighten(user: PolicyFile, managed: &PolicyFile) -> PolicyFile {
             max_join_tables: lower_u32(
                 user.security.max_join_tables,
                 managed.security.max_join_tables,
+            ),
+            allow_privileged_login: permit(
+                user.security.allow_privileged_login,
+                managed.security.allow_privileged_login,
             ),
         },
         tools,
@@ -198,6 +204,16 @@ fn lower_u32(user: Option<u32>, managed: Option<u32>) -> Option<u32> {
     .and_then(|v| u32::try_from(v).ok())
 }
 
+/// A permission both files may grant: the stricter of the two where both
+/// set it (a managed `false` holds against the user's `true`), otherwise
+/// the side that sets it.
+fn permit(user: Option<bool>, managed: Option<bool>) -> Option<bool> {
+    match (user, managed) {
+        (Some(u), Some(m)) => Some(u && m),
+        (u, m) => u.or(m),
+    }
+}
+
 /// A safety switch: managed can turn it on, never off.
 fn switch(user: Option<bool>, managed: Option<bool>) -> Option<bool> {
     if managed == Some(true) {
@@ -218,6 +234,8 @@ fn builtins() -> Limits {
         max_scan_bytes: None,
         max_session_scan_bytes: None,
         max_session_rows: None,
+        work_mem_bytes: Some(builtin::WORK_MEM_BYTES),
+        temp_file_limit_bytes: Some(builtin::TEMP_FILE_LIMIT_BYTES),
     }
 }
 
@@ -234,6 +252,8 @@ fn each_limit(layers: [&Limits; 5], f: impl Fn([Option<u64>; 5]) -> Option<u64>)
         max_scan_bytes: pick(|l| l.max_scan_bytes),
         max_session_scan_bytes: pick(|l| l.max_session_scan_bytes),
         max_session_rows: pick(|l| l.max_session_rows),
+        work_mem_bytes: pick(|l| l.work_mem_bytes),
+        temp_file_limit_bytes: pick(|l| l.temp_file_limit_bytes),
     }
 }
 
@@ -298,6 +318,16 @@ fn tighten_source(
                 )
             })
             .flatten(),
+        allow_privileged_login: (us.allow_privileged_login.is_some()
+            || ms.allow_privileged_login.is_some())
+        .then(|| {
+            permit(
+                us.allow_privileged_login
+                    .or(user_security.allow_privileged_login),
+                ms.allow_privileged_login.or(mg.allow_privileged_login),
+            )
+        })
+        .flatten(),
     };
     if let Some(m_src) = managed_source {
         source.tables = restrict_tables(source.tables, &m_src.tables);

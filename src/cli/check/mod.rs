@@ -121,13 +121,14 @@ async fn check_connection(
         login: None,
         findings: Vec::new(),
     };
-    let engine = match ConfiguredEngines.create(name, connection) {
-        Ok(engine) => engine,
-        Err(e) => {
-            report.findings.push(error_finding(Kind::Setup, &e));
-            return report;
-        }
-    };
+    let engine =
+        match ConfiguredEngines.create(name, connection, crate::engine::Safeguards::default()) {
+            Ok(engine) => engine,
+            Err(e) => {
+                report.findings.push(error_finding(Kind::Setup, &e));
+                return report;
+            }
+        };
     match engine.probe().await {
         Ok(probe) => {
             report.reachable = Some(true);
