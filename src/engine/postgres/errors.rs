@@ -177,6 +177,12 @@ pub(crate) fn query_error(
             format!("the database denied {who} access to part of this query"),
             format!("Query only what {who} may read, or ask the database administrator to GRANT SELECT on it"),
         )
+    } else if *code == SqlState::CONFIGURATION_LIMIT_EXCEEDED {
+        ToolError::new(
+            ErrorCode::BackendError,
+            "the query needed more temporary file space than temp_file_limit allows, and was stopped",
+            "Narrow the query (filters, fewer rows to sort or hash, aggregates); the cap is policy's `temp_file_limit_bytes` or the login's own `temp_file_limit`",
+        )
     } else if code.code().starts_with("08")
         || code.code().starts_with("57P")
         || code.code().starts_with("53")
