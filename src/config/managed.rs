@@ -415,6 +415,70 @@ mod tests {
             .or(p.security.ban_select_star)
     }
 
+    fn effective_privileged(p: &PolicyFile, source: &str) -> Option<bool> {
+        p.sources
+            .get(source)
+            .and_then(|s| s.security.allow_privileged_login)
+            .or(p.security.allow_privileged_login)
+    }
+
+    #[test]
+    fn a_managed_false_holds_against_a_user_allowing_privileged_logins() {
+        let cases = [
+            // (user, managed, effective for source `s`)
+            ("security: {allow_privileged_login: true}", "{}", Some(true)),
+            ("{}", "security: {allow_privileged_login: true}", Some(true)),
+            (
+                "security: {allow_privileged_login: true}",
+                "security: {allow_privileged_login: false}",
+                Some(false),
+            ),
+            (
+                "sources: {s: {security: {allow_privileged_login: true}}}",
+                "security: {allow_privileged_login: false}",
+                Some(false),
+            ),
+            (
+                "security: {allow_privileged_login: true}",
+                "sources: {s: {security: {allow_privileged_login: false}}}",
+                Some(false),
+            ),
+            (
+                "security: {allow_privileged_login: false}",
+                "security: {allow_privileged_login: true}",
+                Some(false),
+            ),
+            ("{}", "{}", None),
+        ];
+        for (user, managed, expected) in cases {
+            let merged = tighten(policy(user), &policy(managed));
+            assert_eq!(
+                effective_privileged(&merged, "s"),
+                expected,
+                "user {user} / managed {managed}"
+            );
+        }
+    }
+
+    #[test]
+    fn server_caps_take_the_lower_value() {
+        let merged = tighten(
+            policy("defaults: {work_mem_bytes: 100000000, temp_file_limit_bytes: 1000}"),
+            &policy("defaults: {work_mem_bytes: 2000000, temp_file_limit_bytes: 5000000000}"),
+        );
+        assert_eq!(merged.defaults.work_mem_bytes, Some(2_000_000));
+        assert_eq!(merged.defaults.temp_file_limit_bytes, Some(1000));
+        // A managed-only cap cannot loosen the built-in the user had.
+        let merged = tighten(
+            policy("{}"),
+            &policy("defaults: {temp_file_limit_bytes: 5000000000000}"),
+        );
+        assert_eq!(
+            merged.defaults.temp_file_limit_bytes,
+            Some(builtin::TEMP_FILE_LIMIT_BYTES)
+        );
+    }
+
     #[test]
     fn limits_take_the_lower_value() {
         let merged = tighten(

@@ -7,6 +7,7 @@
 //! dropped afterwards; a missing server fails the test loudly.
 
 mod catalog;
+mod hostile;
 mod layers;
 mod run;
 mod types;
