@@ -262,12 +262,12 @@ async fn with_the_gate_off_the_layers_behind_it_hold() {
         .await
         .expect("cleanup");
 
-    println!("hostile corpus: {} statements", CORPUS.len());
+    eprintln!("hostile corpus: {} statements", CORPUS.len());
     for line in &report {
-        println!("  {line}");
+        eprintln!("  {line}");
     }
     for (by, n) in &layers {
-        println!("{n:>4}  {by}");
+        eprintln!("{n:>4}  {by}");
     }
     assert!(leaks.is_empty(), "leaked: {leaks:#?}");
     assert_eq!(before, after, "the database changed");
