@@ -107,7 +107,9 @@ FROM generate_series(1, 20) AS n;
 
 -- Roles are shared by the whole cluster: create the demo login only once
 -- (an older demo made it NOLOGIN: let it log in), one session at a time
--- (the lock lasts until this script's transaction ends).
+-- (the lock lasts until this script's transaction ends). Its temporary
+-- files are capped at 1 GB per query where this login may set that (only
+-- a superuser may; the login itself cannot raise it).
 DO $$
 BEGIN
     PERFORM pg_advisory_xact_lock(hashtext('sqlwarden_demo_ro'));
@@ -115,6 +117,16 @@ BEGIN
         CREATE ROLE sqlwarden_demo_ro LOGIN;
     ELSIF NOT (SELECT rolcanlogin FROM pg_roles WHERE rolname = 'sqlwarden_demo_ro') THEN
         ALTER ROLE sqlwarden_demo_ro LOGIN;
+    END IF;
+    IF NOT EXISTS (
+        SELECT 1 FROM pg_db_role_setting s JOIN pg_roles r ON r.oid = s.setrole
+        WHERE r.rolname = 'sqlwarden_demo_ro' AND s.setdatabase = 0
+    ) THEN
+        BEGIN
+            ALTER ROLE sqlwarden_demo_ro SET temp_file_limit = '1GB';
+        EXCEPTION
+            WHEN insufficient_privilege THEN NULL;
+        END;
     END IF;
 EXCEPTION
     WHEN duplicate_object OR unique_violation THEN NULL;
