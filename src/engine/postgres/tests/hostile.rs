@@ -145,8 +145,9 @@ fn layer(outcome: &Result<crate::engine::QueryResult, ToolError>) -> String {
 }
 
 /// A fingerprint of everything the corpus could change: the data, the
-/// schema, roles, large objects, extensions and settings.
-async fn fingerprint(db: &Db) -> String {
+/// schema, the test's roles (other tests make and drop roles of their own
+/// meanwhile), large objects, extensions and settings.
+async fn fingerprint(db: &Db, roles: &[String]) -> String {
     let client = db.client().await;
     let row = client
         .query_one(
@@ -156,7 +157,11 @@ async fn fingerprint(db: &Db) -> String {
                (SELECT string_agg(relname || ':' || relkind::text, ',' ORDER BY relname)
                   FROM pg_class WHERE relnamespace = 'public'::regnamespace),
                (SELECT count(*) FROM pg_proc WHERE pronamespace = 'public'::regnamespace),
-               (SELECT md5(string_agg(rolname || rolsuper::text, ',' ORDER BY rolname)) FROM pg_roles),
+               (SELECT string_agg(concat_ws(':', rolname, rolsuper, rolcreaterole, rolcreatedb,
+                                           rolbypassrls, rolconfig::text), ',' ORDER BY rolname)
+                  FROM pg_roles WHERE rolname = ANY ($1)),
+               (SELECT count(*) FROM pg_auth_members m JOIN pg_roles r ON r.oid = m.member
+                  WHERE r.rolname = ANY ($1)),
                (SELECT count(*) FROM pg_largeobject_metadata),
                (SELECT string_agg(extname, ',') FROM pg_extension),
                (SELECT last_value FROM customers_id_seq),
@@ -164,7 +169,7 @@ async fn fingerprint(db: &Db) -> String {
                pg_stat_file('/tmp/sqlwarden_hostile_program', true) IS NULL,
                pg_stat_file('/tmp/sqlwarden_hostile_copy', true) IS NULL,
                pg_stat_file('/tmp/sqlwarden_hostile_lo', true) IS NULL)",
-            &[],
+            &[&roles],
         )
         .await
         .expect("fingerprint");
@@ -201,7 +206,7 @@ async fn with_the_gate_off_the_layers_behind_it_hold() {
         .await
         .expect("login");
     client.batch_execute(&plan.to_sql()).await.expect("grants");
-    let before = fingerprint(&db).await;
+    let before = fingerprint(&db, &[login.clone(), role.clone()]).await;
 
     let conn = PostgresConnection {
         user: login.clone(),
@@ -253,7 +258,7 @@ async fn with_the_gate_off_the_layers_behind_it_hold() {
         .await
         .expect("locks")
         .get(0);
-    let after = fingerprint(&db).await;
+    let after = fingerprint(&db, &[login.clone(), role.clone()]).await;
     drop(engine);
     client
         .batch_execute(&format!(
