@@ -121,14 +121,15 @@ async fn check_connection(
         login: None,
         findings: Vec::new(),
     };
-    let engine =
-        match ConfiguredEngines.create(name, connection, crate::engine::Safeguards::default()) {
-            Ok(engine) => engine,
-            Err(e) => {
-                report.findings.push(error_finding(Kind::Setup, &e));
-                return report;
-            }
-        };
+    // Only the probe runs here, and it is never refused: default safeguards.
+    let created = ConfiguredEngines.create(name, connection, Default::default());
+    let engine = match created {
+        Ok(engine) => engine,
+        Err(e) => {
+            report.findings.push(error_finding(Kind::Setup, &e));
+            return report;
+        }
+    };
     match engine.probe().await {
         Ok(probe) => {
             report.reachable = Some(true);
