@@ -528,3 +528,28 @@ async fn huge_values_are_cut_on_the_server() {
     assert_eq!(small.columns[1].type_name, "text");
     assert_eq!(small.cells_truncated, 0);
 }
+
+#[tokio::test]
+async fn the_bounding_query_keeps_names_order_and_types() {
+    let db = Db::create("boundshape").await;
+    let engine = db.engine();
+    let result = run(
+        &engine,
+        "SELECT g AS a, -g AS a, 'x' AS lit, NULL AS nothing \
+         FROM generate_series(1, 5) AS g ORDER BY g DESC -- trailing comment",
+    )
+    .await
+    .expect("run");
+    let names: Vec<&str> = result.columns.iter().map(|c| c.name.as_str()).collect();
+    assert_eq!(names, ["a", "a", "lit", "nothing"]);
+    assert_eq!(result.columns[2].type_name, "text");
+    let firsts: Vec<Value> = result.rows.iter().map(|r| r[0].clone()).collect();
+    assert_eq!(firsts, [json!(5), json!(4), json!(3), json!(2), json!(1)]);
+    assert_eq!(
+        result.rows[0],
+        vec![json!(5), json!(-5), json!("x"), Value::Null]
+    );
+    // A statement that is not a plain query cannot be bounded: refused.
+    let error = run(&engine, "SHOW work_mem").await.expect_err("SHOW");
+    assert_eq!(error.code, ErrorCode::SqlReadonlyOnly, "{error:?}");
+}
