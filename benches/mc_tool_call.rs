@@ -31,7 +31,7 @@ use serde_json::json;
 use sqlwarden::audit::AuditLog;
 use sqlwarden::config::Connection;
 use sqlwarden::engine::maxcompute::MaxComputeEngine;
-use sqlwarden::engine::{RunContext, SharedEngine};
+use sqlwarden::engine::{RunContext, Safeguards, SharedEngine};
 use sqlwarden::error::ToolError;
 use sqlwarden::guard::{Gate, TableFacts};
 use sqlwarden::policy::Policy;
@@ -45,7 +45,12 @@ const SQL: &str = "SELECT customer_id, region_code FROM demo.customers WHERE cus
 struct FixtureKeys;
 
 impl EngineFactory for FixtureKeys {
-    fn create(&self, name: &str, connection: &Connection) -> Result<SharedEngine, ToolError> {
+    fn create(
+        &self,
+        name: &str,
+        connection: &Connection,
+        _: Safeguards,
+    ) -> Result<SharedEngine, ToolError> {
         let Connection::Maxcompute(mc) = connection else {
             panic!("the bench configures one MaxCompute source");
         };
@@ -98,7 +103,9 @@ fn bench(c: &mut Criterion) {
     assert!(!warm.is_error, "{}", warm.envelope);
     assert_eq!(warm.envelope["metadata"]["row_count"], 1);
 
-    let engine = FixtureKeys.create("dw", &connection).unwrap();
+    let engine = FixtureKeys
+        .create("dw", &connection, Safeguards::default())
+        .unwrap();
     let rules = policy.source("dw").unwrap();
     let gate = Gate::new(&rules);
     let mut facts = TableFacts::default();

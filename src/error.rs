@@ -76,6 +76,10 @@ pub enum ErrorCode {
     /// The engine's own parser reads the rendered query differently from
     /// the gate; nothing ran (details in the log and the audit record).
     GateMismatch,
+    /// The database login could write or step around policy (superuser,
+    /// BYPASSRLS, CREATEROLE, server files, write grants), and policy does
+    /// not allow serving such a login.
+    PrivilegedLogin,
 }
 
 impl ErrorCode {
@@ -111,6 +115,7 @@ impl ErrorCode {
             Self::MetricNotFound => "METRIC_NOT_FOUND",
             Self::DimensionNotAllowed => "DIMENSION_NOT_ALLOWED",
             Self::GateMismatch => "GATE_MISMATCH",
+            Self::PrivilegedLogin => "PRIVILEGED_LOGIN",
         }
     }
 
@@ -139,6 +144,7 @@ impl ErrorCode {
                 | Self::CostBudgetExceeded
                 | Self::DimensionNotAllowed
                 | Self::GateMismatch
+                | Self::PrivilegedLogin
         )
     }
 }

@@ -3,9 +3,10 @@
 -- Loaded by `sqlwarden demo` into an empty database. Every row comes from
 -- generate_series and arithmetic on the row number (no random()), so the
 -- data is the same on every machine and this file stays small.
--- The role sqlwarden_demo_ro (NOLOGIN) can SELECT the four tables the demo
--- policy allows and nothing else; sqlwarden switches to it with SET LOCAL
--- ROLE inside every read-only transaction.
+-- The demo connection logs in as sqlwarden_demo_ro, a LOGIN role that can
+-- SELECT the four tables the demo policy allows and nothing else: SQL that
+-- reaches the server could undo a SET ROLE, so only the login's own
+-- privileges hold if the gate ever lets something through.
 
 CREATE TABLE regions (
     region_code text PRIMARY KEY,
@@ -104,11 +105,29 @@ INSERT INTO employees
 SELECT n, 'Employee ' || n, 10000 + n * 250
 FROM generate_series(1, 20) AS n;
 
--- Roles are shared by the whole cluster: create the demo role only once,
--- and tolerate another session creating it at the same moment.
+-- Roles are shared by the whole cluster: create the demo login only once
+-- (an older demo made it NOLOGIN: let it log in), one session at a time
+-- (the lock lasts until this script's transaction ends). Its temporary
+-- files are capped at 1 GB per query where this login may set that (only
+-- a superuser may; the login itself cannot raise it).
 DO $$
 BEGIN
-    CREATE ROLE sqlwarden_demo_ro NOLOGIN;
+    PERFORM pg_advisory_xact_lock(hashtext('sqlwarden_demo_ro'));
+    IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'sqlwarden_demo_ro') THEN
+        CREATE ROLE sqlwarden_demo_ro LOGIN;
+    ELSIF NOT (SELECT rolcanlogin FROM pg_roles WHERE rolname = 'sqlwarden_demo_ro') THEN
+        ALTER ROLE sqlwarden_demo_ro LOGIN;
+    END IF;
+    IF NOT EXISTS (
+        SELECT 1 FROM pg_db_role_setting s JOIN pg_roles r ON r.oid = s.setrole
+        WHERE r.rolname = 'sqlwarden_demo_ro' AND s.setdatabase = 0
+    ) THEN
+        BEGIN
+            ALTER ROLE sqlwarden_demo_ro SET temp_file_limit = '1GB';
+        EXCEPTION
+            WHEN insufficient_privilege THEN NULL;
+        END;
+    END IF;
 EXCEPTION
     WHEN duplicate_object OR unique_violation THEN NULL;
 END

@@ -4,8 +4,11 @@
 //! The data and its policy live in `config/demo/` and are compiled in, so
 //! the demo needs no files and no input. The database is created fresh (or,
 //! with `--force`, dropped and recreated); the config files are never
-//! overwritten without `--force`. The demo connects as an ordinary client
-//! with tokio-postgres; it is not part of the query path.
+//! overwritten without `--force`. The demo loads the data as an ordinary
+//! client with tokio-postgres (as `--pg-user`, which may create databases
+//! and roles); it is not part of the query path. The connection it writes
+//! logs in as [`DEMO_LOGIN`], a role that can read the demo tables and
+//! nothing else.
 
 use std::path::{Path, PathBuf};
 
@@ -26,6 +29,10 @@ const DOMAINS_YAML: &str = include_str!("../../config/demo/catalog/domains.yaml"
 const TERMS_YAML: &str = include_str!("../../config/demo/catalog/terms.yaml");
 const METRICS_YAML: &str = include_str!("../../config/demo/catalog/metrics.yaml");
 
+/// The least-privilege login of the demo connection (created by
+/// [`WAREHOUSE_SQL`]).
+pub const DEMO_LOGIN: &str = "sqlwarden_demo_ro";
+
 /// Environment variable naming the demo database (tests use their own).
 pub const DEMO_DB_ENV: &str = "SQLWARDEN_DEMO_DB";
 
@@ -41,8 +48,9 @@ pub struct DemoArgs {
     /// PostgreSQL port.
     #[arg(long, default_value_t = 5432)]
     pub pg_port: u16,
-    /// PostgreSQL login that may create databases and roles. Its password,
-    /// if the server asks for one, is read from `PGPASSWORD`.
+    /// PostgreSQL login that may create databases and roles, used only to
+    /// load the demo (queries run as the demo's own read-only login). Its
+    /// password, if the server asks for one, is read from `PGPASSWORD`.
     #[arg(long, default_value = "postgres")]
     pub pg_user: String,
     /// Name of the database to create.
@@ -56,8 +64,7 @@ pub fn config_files(args: &DemoArgs) -> Vec<(PathBuf, String)> {
     let connections = CONNECTIONS_TEMPLATE
         .replace("{{PG_HOST}}", &args.pg_host)
         .replace("{{PG_PORT}}", &args.pg_port.to_string())
-        .replace("{{PG_DBNAME}}", &args.dbname)
-        .replace("{{PG_USER}}", &args.pg_user);
+        .replace("{{PG_DBNAME}}", &args.dbname);
     let yaml = vec![
         (PathBuf::from("connections.yaml"), connections),
         (PathBuf::from("policy.yaml"), POLICY_YAML.to_string()),
@@ -242,12 +249,17 @@ Try it:
 
 The row policy shows only regions EAST and NORTH; edit `{dir}/policy.yaml` to change it.
 
+Queries run as the login `{login}`, which can read the demo tables and nothing
+else. If the server asks it for a password, set one as an administrator
+(`ALTER ROLE {login} PASSWORD '…'`) and store it with `sqlwarden {flag} auth set demo`.
+
 Register it with Claude Code:
   claude mcp add sqlwarden -- sqlwarden {flag} serve
 
 Or with Claude Desktop (claude_desktop_config.json):
   {{\"mcpServers\": {{\"sqlwarden\": {{\"command\": \"sqlwarden\", \"args\": [\"--config-dir\", \"{dir}\", \"serve\"]}}}}}}",
         db = args.dbname,
+        login = DEMO_LOGIN,
         dir = dir.display(),
         flag = dir_flag,
     ));
@@ -272,6 +284,9 @@ mod tests {
         assert!(connections.contains("host: \"db.local\""));
         assert!(connections.contains("port: 6543"));
         assert!(connections.contains("dbname: \"demo_x\""));
+        // The admin login loads the data; queries run as the demo login.
+        assert!(connections.contains(&format!("user: {DEMO_LOGIN}")));
+        assert!(!connections.contains("\"me\""));
         assert!(!connections.contains("{{"));
     }
 

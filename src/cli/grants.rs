@@ -7,14 +7,19 @@
 //! what else it has. Either way the table's columns are read once, so a
 //! policy entry that drifted from the database is refused here instead of
 //! breaking the script halfway.
-//! The script goes to stdout for review; nothing is applied here.
+//! The script goes to stdout for review; nothing is applied here. It ends
+//! with the `temp_file_limit` cap for the login: only a superuser may set
+//! that per query, and sqlwarden refuses to serve a superuser login, so the
+//! administrator sets it on the login once (`ALTER ROLE … SET`), where the
+//! login cannot raise it.
 
 use std::path::Path;
 
 use clap::Args;
 
 use crate::config::{Config, Connection};
-use crate::policy::grants::{readable_columns, GrantPlan, TableGrant};
+use crate::engine::Safeguards;
+use crate::policy::grants::{quote_ident, readable_columns, GrantPlan, TableGrant};
 use crate::policy::Policy;
 use crate::tools::{ConfiguredEngines, EngineFactory};
 
@@ -81,7 +86,7 @@ pub async fn run(config_dir: Option<&Path>, args: GrantsArgs) -> ExitStatus {
         );
         return ExitStatus::Error;
     };
-    let engine = match ConfiguredEngines.create(&name, &connection) {
+    let engine = match ConfiguredEngines.create(&name, &connection, rules.safeguards()) {
         Ok(engine) => engine,
         Err(e) => {
             printer::error(&format!("{} {}", e.code, e.message), Some(&e.hint));
@@ -130,6 +135,7 @@ pub async fn run(config_dir: Option<&Path>, args: GrantsArgs) -> ExitStatus {
             ),
         });
     }
+    let caps = login_caps_sql(args.grant_to.as_deref(), &rules.safeguards());
     let plan = GrantPlan {
         role,
         grant_to: args.grant_to,
@@ -141,7 +147,23 @@ pub async fn run(config_dir: Option<&Path>, args: GrantsArgs) -> ExitStatus {
         tables,
     };
     printer::out(plan.to_sql().trim_end());
+    printer::out(&caps);
     ExitStatus::Success
+}
+
+/// The `temp_file_limit` cap from policy, set on `login` (or, without
+/// `--grant-to`, as a line to complete with the login's name).
+fn login_caps_sql(login: Option<&str>, safeguards: &Safeguards) -> String {
+    let kb = safeguards.temp_file_limit_bytes.div_ceil(1024);
+    let comment = "-- Temporary files per query (policy `temp_file_limit_bytes`): only a superuser may set this,\n\
+                   -- so set it on the login, where the login cannot raise it.";
+    match login {
+        Some(login) => format!(
+            "{comment}\nALTER ROLE {} SET temp_file_limit = '{kb}kB';",
+            quote_ident(login)
+        ),
+        None => format!("{comment}\n-- ALTER ROLE <login> SET temp_file_limit = '{kb}kB';"),
+    }
 }
 
 /// The connection named by `--source`, or the only PostgreSQL one.
@@ -180,5 +202,26 @@ fn pick_source(
                 )),
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn temp_file_limit_is_set_on_the_login_in_kilobytes() {
+        let safeguards = Safeguards {
+            temp_file_limit_bytes: 1025,
+            ..Safeguards::default()
+        };
+        let sql = login_caps_sql(Some("agent\"x"), &safeguards);
+        assert!(
+            sql.ends_with("ALTER ROLE \"agent\"\"x\" SET temp_file_limit = '2kB';"),
+            "{sql}"
+        );
+        let template = login_caps_sql(None, &safeguards);
+        assert!(template.ends_with("-- ALTER ROLE <login> SET temp_file_limit = '2kB';"));
+        assert!(template.lines().all(|l| l.starts_with("--")), "{template}");
     }
 }

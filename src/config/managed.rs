@@ -58,6 +58,8 @@ fn system_path() -> PathBuf {
 /// - `ban_select_star`, `deny_unapproved_join`, `require_partition_filter`:
 ///   on when either turns them on (a managed `false` changes nothing);
 /// - `max_join_tables`: the lower; a tool off in either is off;
+/// - `allow_privileged_login`: `true` only when no side that sets it says
+///   `false` (a managed `false` holds against the user's `true`);
 /// - the managed `identity` replaces the user's when it sets one, and its
 ///   `audit.retention_days` wins; `audit.sync: every_record` on either side wins;
 /// - for each source the managed file lists, the user's tables are cut to
@@ -113,6 +115,10 @@ pub fn tighten(user: PolicyFile, managed: &PolicyFile) -> PolicyFile {
             max_join_tables: lower_u32(
                 user.security.max_join_tables,
                 managed.security.max_join_tables,
+            ),
+            allow_privileged_login: permit(
+                user.security.allow_privileged_login,
+                managed.security.allow_privileged_login,
             ),
         },
         tools,
@@ -198,6 +204,16 @@ fn lower_u32(user: Option<u32>, managed: Option<u32>) -> Option<u32> {
     .and_then(|v| u32::try_from(v).ok())
 }
 
+/// A permission both files may grant: the stricter of the two where both
+/// set it (a managed `false` holds against the user's `true`), otherwise
+/// the side that sets it.
+fn permit(user: Option<bool>, managed: Option<bool>) -> Option<bool> {
+    match (user, managed) {
+        (Some(u), Some(m)) => Some(u && m),
+        (u, m) => u.or(m),
+    }
+}
+
 /// A safety switch: managed can turn it on, never off.
 fn switch(user: Option<bool>, managed: Option<bool>) -> Option<bool> {
     if managed == Some(true) {
@@ -218,6 +234,8 @@ fn builtins() -> Limits {
         max_scan_bytes: None,
         max_session_scan_bytes: None,
         max_session_rows: None,
+        work_mem_bytes: Some(builtin::WORK_MEM_BYTES),
+        temp_file_limit_bytes: Some(builtin::TEMP_FILE_LIMIT_BYTES),
     }
 }
 
@@ -234,6 +252,8 @@ fn each_limit(layers: [&Limits; 5], f: impl Fn([Option<u64>; 5]) -> Option<u64>)
         max_scan_bytes: pick(|l| l.max_scan_bytes),
         max_session_scan_bytes: pick(|l| l.max_session_scan_bytes),
         max_session_rows: pick(|l| l.max_session_rows),
+        work_mem_bytes: pick(|l| l.work_mem_bytes),
+        temp_file_limit_bytes: pick(|l| l.temp_file_limit_bytes),
     }
 }
 
@@ -298,6 +318,16 @@ fn tighten_source(
                 )
             })
             .flatten(),
+        allow_privileged_login: (us.allow_privileged_login.is_some()
+            || ms.allow_privileged_login.is_some())
+        .then(|| {
+            permit(
+                us.allow_privileged_login
+                    .or(user_security.allow_privileged_login),
+                ms.allow_privileged_login.or(mg.allow_privileged_login),
+            )
+        })
+        .flatten(),
     };
     if let Some(m_src) = managed_source {
         source.tables = restrict_tables(source.tables, &m_src.tables);
@@ -383,6 +413,70 @@ mod tests {
             .get(source)
             .and_then(|s| s.security.ban_select_star)
             .or(p.security.ban_select_star)
+    }
+
+    fn effective_privileged(p: &PolicyFile, source: &str) -> Option<bool> {
+        p.sources
+            .get(source)
+            .and_then(|s| s.security.allow_privileged_login)
+            .or(p.security.allow_privileged_login)
+    }
+
+    #[test]
+    fn a_managed_false_holds_against_a_user_allowing_privileged_logins() {
+        let cases = [
+            // (user, managed, effective for source `s`)
+            ("security: {allow_privileged_login: true}", "{}", Some(true)),
+            ("{}", "security: {allow_privileged_login: true}", Some(true)),
+            (
+                "security: {allow_privileged_login: true}",
+                "security: {allow_privileged_login: false}",
+                Some(false),
+            ),
+            (
+                "sources: {s: {security: {allow_privileged_login: true}}}",
+                "security: {allow_privileged_login: false}",
+                Some(false),
+            ),
+            (
+                "security: {allow_privileged_login: true}",
+                "sources: {s: {security: {allow_privileged_login: false}}}",
+                Some(false),
+            ),
+            (
+                "security: {allow_privileged_login: false}",
+                "security: {allow_privileged_login: true}",
+                Some(false),
+            ),
+            ("{}", "{}", None),
+        ];
+        for (user, managed, expected) in cases {
+            let merged = tighten(policy(user), &policy(managed));
+            assert_eq!(
+                effective_privileged(&merged, "s"),
+                expected,
+                "user {user} / managed {managed}"
+            );
+        }
+    }
+
+    #[test]
+    fn server_caps_take_the_lower_value() {
+        let merged = tighten(
+            policy("defaults: {work_mem_bytes: 100000000, temp_file_limit_bytes: 1000}"),
+            &policy("defaults: {work_mem_bytes: 2000000, temp_file_limit_bytes: 5000000000}"),
+        );
+        assert_eq!(merged.defaults.work_mem_bytes, Some(2_000_000));
+        assert_eq!(merged.defaults.temp_file_limit_bytes, Some(1000));
+        // A managed-only cap cannot loosen the built-in the user had.
+        let merged = tighten(
+            policy("{}"),
+            &policy("defaults: {temp_file_limit_bytes: 5000000000000}"),
+        );
+        assert_eq!(
+            merged.defaults.temp_file_limit_bytes,
+            Some(builtin::TEMP_FILE_LIMIT_BYTES)
+        );
     }
 
     #[test]

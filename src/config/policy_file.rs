@@ -106,6 +106,16 @@ pub struct Limits {
     /// `run_metric_query`).
     #[serde(default)]
     pub max_session_rows: Option<u64>,
+    /// PostgreSQL: memory one sort or hash of a query may use before it
+    /// spills to disk (`work_mem`, set for every query), in bytes.
+    #[serde(default)]
+    pub work_mem_bytes: Option<u64>,
+    /// PostgreSQL: temporary file space one query may use
+    /// (`temp_file_limit`), in bytes. Only a superuser or a login granted
+    /// `SET` on it may set it per query; otherwise the administrator sets it
+    /// on the login (`sqlwarden grants --emit-sql` prints the statement).
+    #[serde(default)]
+    pub temp_file_limit_bytes: Option<u64>,
 }
 
 /// Security switches. `None` means "not set at this layer".
@@ -121,6 +131,13 @@ pub struct Security {
     /// Most distinct tables in one query.
     #[serde(default)]
     pub max_join_tables: Option<u32>,
+    /// PostgreSQL: serve queries even when the login is a superuser, has
+    /// BYPASSRLS or CREATEROLE, may read or write server files, or can
+    /// write (off unless `true`). SQL that reaches the server can undo a
+    /// `SET ROLE`, so only the login's own privileges hold when the gate is
+    /// wrong. The managed policy can switch this off for the user, never on.
+    #[serde(default)]
+    pub allow_privileged_login: Option<bool>,
 }
 
 /// Audit log settings.

@@ -23,6 +23,7 @@ use crate::config::{
     Config, EngineKind, Identity, JoinDef, Limits, RateLimits, RowPolicy, Security, SourcePolicy,
     TablePolicy,
 };
+use crate::engine::Safeguards;
 
 /// Built-in limits, used where no layer of config sets one.
 pub mod builtin {
@@ -46,6 +47,12 @@ pub mod builtin {
     pub const CACHE_MAX_ENTRIES: u64 = 256;
     /// Most bytes of row data the result cache holds.
     pub const CACHE_MAX_BYTES: u64 = 64 * 1024 * 1024;
+    /// PostgreSQL `work_mem` of every query (the server's own default).
+    pub const WORK_MEM_BYTES: u64 = 4 * 1024 * 1024;
+    /// PostgreSQL `temp_file_limit` of every query, where the login may set it.
+    pub const TEMP_FILE_LIMIT_BYTES: u64 = 1024 * 1024 * 1024;
+    /// Whether a privileged PostgreSQL login is served.
+    pub const ALLOW_PRIVILEGED_LOGIN: bool = false;
 }
 
 /// The merged policy of one process.
@@ -210,6 +217,27 @@ fn effective_security(global: &Security, source: Option<&Security>) -> Effective
 impl<'a> SourceRules<'a> {
     fn source_policy(&self) -> Option<&'a SourcePolicy> {
         self.policy.config.policy.sources.get(self.name)
+    }
+
+    /// What the engine enforces on the database side for this source; the
+    /// most specific layer that sets a value wins.
+    pub fn safeguards(&self) -> Safeguards {
+        let global = &self.policy.config.policy;
+        let source = self.source_policy();
+        let limit = |f: fn(&Limits) -> Option<u64>| {
+            source
+                .and_then(|s| f(&s.defaults))
+                .or_else(|| f(&global.defaults))
+        };
+        Safeguards {
+            allow_privileged_login: source
+                .and_then(|s| s.security.allow_privileged_login)
+                .or(global.security.allow_privileged_login)
+                .unwrap_or(builtin::ALLOW_PRIVILEGED_LOGIN),
+            work_mem_bytes: limit(|l| l.work_mem_bytes).unwrap_or(builtin::WORK_MEM_BYTES),
+            temp_file_limit_bytes: limit(|l| l.temp_file_limit_bytes)
+                .unwrap_or(builtin::TEMP_FILE_LIMIT_BYTES),
+        }
     }
 
     /// Whether two names are the same under this engine's rules.

@@ -197,3 +197,35 @@ fn a_query_is_cacheable_only_when_every_table_has_a_ttl() {
     assert_eq!(p.result_cache(), None);
     assert!(p.rate_limits().per_session.is_none());
 }
+
+#[test]
+fn safeguards_take_the_most_specific_layer_and_default_to_refusing() {
+    let with = |yaml: &str| {
+        Policy::new(Config {
+            dir: PathBuf::from("/nonexistent"),
+            connections: serde_saphyr::from_str::<ConnectionsFile>(CONNECTIONS).unwrap(),
+            policy: serde_saphyr::from_str::<PolicyFile>(yaml).unwrap(),
+            joins: JoinsFile::default(),
+            policy_sha256: String::new(),
+            managed_policy: None,
+        })
+    };
+    let defaults = with("{}");
+    assert_eq!(
+        defaults.source("crm").unwrap().safeguards(),
+        Safeguards::default()
+    );
+    assert!(!Safeguards::default().allow_privileged_login);
+    let layered = with(
+        "security: {allow_privileged_login: true}\n\
+         defaults: {work_mem_bytes: 1000000}\n\
+         sources:\n  crm:\n    security: {allow_privileged_login: false}\n    defaults: {temp_file_limit_bytes: 5000}\n",
+    );
+    let crm = layered.source("crm").unwrap().safeguards();
+    assert!(!crm.allow_privileged_login);
+    assert_eq!(crm.work_mem_bytes, 1_000_000);
+    assert_eq!(crm.temp_file_limit_bytes, 5000);
+    let dw = layered.source("dw").unwrap().safeguards();
+    assert!(dw.allow_privileged_login);
+    assert_eq!(dw.temp_file_limit_bytes, builtin::TEMP_FILE_LIMIT_BYTES);
+}

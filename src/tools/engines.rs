@@ -11,7 +11,7 @@ use std::sync::Arc;
 use crate::config::Connection;
 use crate::engine::maxcompute::MaxComputeEngine;
 use crate::engine::postgres::PostgresEngine;
-use crate::engine::SharedEngine;
+use crate::engine::{Safeguards, SharedEngine};
 use crate::error::{ErrorCode, ToolError};
 use crate::secrets;
 
@@ -22,7 +22,12 @@ use super::session::EngineFactory;
 pub struct ConfiguredEngines;
 
 impl EngineFactory for ConfiguredEngines {
-    fn create(&self, name: &str, connection: &Connection) -> Result<SharedEngine, ToolError> {
+    fn create(
+        &self,
+        name: &str,
+        connection: &Connection,
+        safeguards: Safeguards,
+    ) -> Result<SharedEngine, ToolError> {
         match connection {
             Connection::Postgres(pg) => {
                 let password = secrets::postgres_password(name).map_err(|e| {
@@ -32,7 +37,9 @@ impl EngineFactory for ConfiguredEngines {
                         e.hint(),
                     )
                 })?;
-                Ok(Arc::new(PostgresEngine::new(name, pg, password)))
+                Ok(Arc::new(PostgresEngine::new(
+                    name, pg, password, safeguards,
+                )))
             }
             Connection::Maxcompute(mc) => {
                 let keys = secrets::maxcompute_keys(name).map_err(|e| {

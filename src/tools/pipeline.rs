@@ -226,7 +226,7 @@ mod tests {
     use crate::audit::{AuditRecord, Outcome, PolicyDecision};
     use crate::cli::demo::{config_files, DemoArgs};
     use crate::config::Connection;
-    use crate::engine::SharedEngine;
+    use crate::engine::{Safeguards, SharedEngine};
     use crate::policy::Policy;
     use crate::tools::{AuditSink, EngineFactory};
 
@@ -270,7 +270,12 @@ mod tests {
     }
 
     impl EngineFactory for NoEngine {
-        fn create(&self, name: &str, _: &Connection) -> Result<SharedEngine, ToolError> {
+        fn create(
+            &self,
+            name: &str,
+            _: &Connection,
+            _: Safeguards,
+        ) -> Result<SharedEngine, ToolError> {
             assert!(!self.panic, "engine factory exploded for {name}");
             Err(ToolError::new(
                 ErrorCode::BackendUnavailable,

@@ -18,7 +18,7 @@ use std::sync::{Arc, Mutex, RwLock};
 
 use crate::config::semantic_catalog::{self, SemanticCatalog};
 use crate::config::Connection;
-use crate::engine::{ColumnInfo, SharedEngine};
+use crate::engine::{ColumnInfo, Safeguards, SharedEngine};
 use crate::error::{ErrorCode, ToolError};
 use crate::guard::TableFacts;
 use crate::policy::{Policy, SourceRules};
@@ -33,8 +33,14 @@ use super::record::{AuditSink, Caller};
 /// Makes the engine of one source; called at most once per source and
 /// session (until it succeeds).
 pub trait EngineFactory: Send + Sync {
-    /// Build the engine for connection `name` (without connecting).
-    fn create(&self, name: &str, connection: &Connection) -> Result<SharedEngine, ToolError>;
+    /// Build the engine for connection `name` (without connecting), with
+    /// the database-side safeguards policy sets for it.
+    fn create(
+        &self,
+        name: &str,
+        connection: &Connection,
+        safeguards: Safeguards,
+    ) -> Result<SharedEngine, ToolError>;
 }
 
 /// The state behind every tool call of one session.
@@ -241,7 +247,12 @@ impl Session {
             .connections
             .get(name)
             .ok_or_else(|| ToolError::internal(format!("source `{name}` has no connection")))?;
-        let engine = self.factory.create(name, connection)?;
+        let safeguards = self
+            .policy
+            .source(name)
+            .map(|rules| rules.safeguards())
+            .unwrap_or_default();
+        let engine = self.factory.create(name, connection, safeguards)?;
         engines.insert(name.to_string(), engine.clone());
         Ok(engine)
     }

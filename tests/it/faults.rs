@@ -35,6 +35,8 @@ const ITEMS_SQL: &str = "CREATE TABLE items (id int PRIMARY KEY, name text NOT N
 
 /// A config dir with source `crm` at `port`/`dbname` allowing
 /// `public.items` (and `public.big` when it exists), with `defaults`.
+/// The private clusters here have only the `postgres` superuser, and these
+/// tests are about outages, not logins: policy allows the privileged login.
 fn pg_config(port: u16, dbname: &str, defaults: &str) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(
@@ -47,7 +49,7 @@ fn pg_config(port: u16, dbname: &str, defaults: &str) -> tempfile::TempDir {
     std::fs::write(
         dir.path().join("policy.yaml"),
         format!(
-            "identity:\n  user_id: alice\n  roles: [analyst]\ndefaults:\n{defaults}sources:\n  crm:\n    tables:\n      public.items: {{}}\n      public.big: {{}}\n"
+            "identity:\n  user_id: alice\n  roles: [analyst]\nsecurity:\n  allow_privileged_login: true\ndefaults:\n{defaults}sources:\n  crm:\n    tables:\n      public.items: {{}}\n      public.big: {{}}\n"
         ),
     )
     .unwrap();

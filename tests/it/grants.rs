@@ -134,6 +134,16 @@ async fn the_emitted_role_reads_exactly_the_allowed_columns_and_cannot_write() {
         .unwrap()
         .get(0);
     assert!(member);
+    // The login's temporary files are capped where it cannot raise them.
+    let login_config: String = admin
+        .query_one(
+            "SELECT pg_catalog.array_to_string(rolconfig, ',') FROM pg_catalog.pg_roles WHERE rolname = $1",
+            &[&login],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(login_config, "temp_file_limit=1048576kB");
 
     for readable in [
         "SELECT id, amount FROM public.orders",

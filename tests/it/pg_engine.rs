@@ -18,7 +18,7 @@ use std::net::TcpListener;
 
 use sqlwarden::config::{PostgresConnection, SslMode};
 use sqlwarden::engine::postgres::PostgresEngine;
-use sqlwarden::engine::{Engine, PageRequest};
+use sqlwarden::engine::{Engine, PageRequest, Safeguards};
 use sqlwarden::error::ErrorCode;
 use sqlwarden::secrets::Secret;
 
@@ -36,6 +36,16 @@ fn connection(dbname: &str) -> PostgresConnection {
         default_schema: "public".into(),
         connect_timeout_seconds: 5,
         require_auth: None,
+    }
+}
+
+/// Safeguards that serve the `postgres` superuser these tests log in as:
+/// they exercise the engine's mechanics; the layers behind the gate are
+/// tested with least-privilege logins (`behind_the_gate.rs`).
+fn trusting() -> Safeguards {
+    Safeguards {
+        allow_privileged_login: true,
+        ..Safeguards::default()
     }
 }
 
@@ -60,7 +70,7 @@ async fn table_columns_reads_types_keys_comments_and_partition_keys() {
          CREATE TABLE plain (id int);",
     )
     .await;
-    let engine = PostgresEngine::new("crm", &connection(&db.name), None);
+    let engine = PostgresEngine::new("crm", &connection(&db.name), None, trusting());
     let columns = engine
         .table_columns("sales.orders")
         .await
@@ -112,7 +122,7 @@ async fn table_columns_reads_types_keys_comments_and_partition_keys() {
 #[tokio::test]
 async fn table_keys_are_bound_not_spliced() {
     let db = db_with("bound", "CREATE TABLE t (id int)").await;
-    let engine = PostgresEngine::new("crm", &connection(&db.name), None);
+    let engine = PostgresEngine::new("crm", &connection(&db.name), None, trusting());
     for key in [
         "public.t'; DROP TABLE t; --",
         "public.t\" ; DROP TABLE t; --",
@@ -153,7 +163,7 @@ async fn max_partition_and_list_partitions_newest_first() {
          CREATE TABLE \"Odd Name\" (\"Day\" int); INSERT INTO \"Odd Name\" VALUES (3), (9);",
     )
     .await;
-    let engine = PostgresEngine::new("crm", &connection(&db.name), None);
+    let engine = PostgresEngine::new("crm", &connection(&db.name), None, trusting());
     assert_eq!(
         engine
             .max_partition("public.events", "pt")
@@ -237,9 +247,13 @@ async fn probe_names_every_write_path_of_login_and_role() {
 
     let mut conn = connection(&db.name);
     conn.role = Some(reader.clone());
-    let report = PostgresEngine::new("crm", &conn, None).probe().await;
+    let report = PostgresEngine::new("crm", &conn, None, trusting())
+        .probe()
+        .await;
     conn.role = Some(writer.clone());
-    let risky = PostgresEngine::new("crm", &conn, None).probe().await;
+    let risky = PostgresEngine::new("crm", &conn, None, trusting())
+        .probe()
+        .await;
     // Roles are cluster-wide: drop them before asserting.
     drop(client);
     let admin = pg::connect("postgres").await;
@@ -296,7 +310,7 @@ async fn closed_port_is_backend_unavailable_with_host_and_port() {
     let mut conn = connection("postgres");
     conn.host = "127.0.0.1".into();
     conn.port = port;
-    let engine = PostgresEngine::new("crm", &conn, None);
+    let engine = PostgresEngine::new("crm", &conn, None, trusting());
     let error = engine.probe().await.expect_err("closed port");
     assert_eq!(error.code, ErrorCode::BackendUnavailable);
     assert!(
@@ -310,7 +324,7 @@ async fn closed_port_is_backend_unavailable_with_host_and_port() {
 async fn building_an_engine_never_touches_the_network() {
     let mut conn = connection("postgres");
     conn.host = "sqlwarden-unresolvable.invalid".into();
-    let engine = PostgresEngine::new("crm", &conn, Some(Secret::new("x")));
+    let engine = PostgresEngine::new("crm", &conn, Some(Secret::new("x")), trusting());
     let error = engine.probe().await.expect_err("no such host");
     assert_eq!(error.code, ErrorCode::BackendUnavailable);
 }
@@ -319,7 +333,7 @@ async fn building_an_engine_never_touches_the_network() {
 async fn unknown_login_is_credentials_missing() {
     let mut conn = connection("postgres");
     conn.user = "sqlwarden_no_such_login".into();
-    let error = PostgresEngine::new("crm", &conn, None)
+    let error = PostgresEngine::new("crm", &conn, None, trusting())
         .probe()
         .await
         .expect_err("unknown login");

@@ -126,7 +126,9 @@ async fn check_connection(
         },
         findings: Vec::new(),
     };
-    let engine = match ConfiguredEngines.create(name, connection) {
+    // Only the probe runs here, and it is never refused: default safeguards.
+    let created = ConfiguredEngines.create(name, connection, Default::default());
+    let engine = match created {
         Ok(engine) => engine,
         Err(e) => {
             report.findings.push(error_finding(Kind::Setup, &e));

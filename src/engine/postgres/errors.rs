@@ -11,18 +11,38 @@ use super::connect::ConnectSettings;
 use crate::error::{ErrorCode, ToolError};
 use crate::secrets::env;
 
-/// The server's own message, for the fence.
+/// Most bytes kept of each part of the server's message. A message can
+/// quote a value the query computed (`invalid input syntax for type
+/// integer: "xxx…"`), as large as the value itself.
+const MAX_SERVER_TEXT: usize = 2048;
+
+/// The server's own message, for the fence, each part cut to
+/// [`MAX_SERVER_TEXT`] bytes.
 fn server_text(db: &DbError) -> String {
-    let mut text = format!("{} {}: {}", db.severity(), db.code().code(), db.message());
+    let mut text = format!(
+        "{} {}: {}",
+        db.severity(),
+        db.code().code(),
+        cut(db.message())
+    );
     if let Some(detail) = db.detail() {
         text.push_str("\nDETAIL: ");
-        text.push_str(detail);
+        text.push_str(cut(detail));
     }
     if let Some(hint) = db.hint() {
         text.push_str("\nHINT: ");
-        text.push_str(hint);
+        text.push_str(cut(hint));
     }
     text
+}
+
+/// `text` cut to at most [`MAX_SERVER_TEXT`] bytes, on a character boundary.
+fn cut(text: &str) -> &str {
+    let mut end = text.len().min(MAX_SERVER_TEXT);
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    &text[..end]
 }
 
 /// Why the server did not let the login in.
@@ -177,6 +197,12 @@ pub(crate) fn query_error(
             format!("the database denied {who} access to part of this query"),
             format!("Query only what {who} may read, or ask the database administrator to GRANT SELECT on it"),
         )
+    } else if *code == SqlState::CONFIGURATION_LIMIT_EXCEEDED {
+        ToolError::new(
+            ErrorCode::BackendError,
+            "the query needed more temporary file space than temp_file_limit allows, and was stopped",
+            "Narrow the query (filters, fewer rows to sort or hash, aggregates); the cap is policy's `temp_file_limit_bytes` or the login's own `temp_file_limit`",
+        )
     } else if code.code().starts_with("08")
         || code.code().starts_with("57P")
         || code.code().starts_with("53")
@@ -244,4 +270,18 @@ pub(crate) fn cancelled_error() -> ToolError {
         "the query was cancelled because the client cancelled the call",
         "Nothing ran to completion; call the tool again if the result is still wanted",
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_server_text_is_cut_on_a_character_boundary() {
+        let long = "é".repeat(MAX_SERVER_TEXT);
+        let kept = cut(&long);
+        assert!(kept.len() <= MAX_SERVER_TEXT && kept.len() > MAX_SERVER_TEXT - 4);
+        assert!(long.starts_with(kept));
+        assert_eq!(cut("short"), "short");
+    }
 }

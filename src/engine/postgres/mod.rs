@@ -3,20 +3,31 @@
 //! [`PostgresEngine`] is built from a `connections.yaml` entry without
 //! touching the network; the first call connects. Every call checks out a
 //! connection (idle ones are reused), opens a `READ ONLY` transaction with
-//! `SET LOCAL` timeouts and role (`session.rs`), does its work, and rolls
-//! back. A connection that saw any error, a timeout or a cancellation is
-//! dropped, never reused. On timeout or client cancellation the connection
-//! is dropped and the backend query is cancelled with its cancel token (a
+//! `SET LOCAL` timeouts, resource caps and role (`session.rs`), does its
+//! work, and ends with the rollback and a session reset (`DISCARD ALL`) in
+//! one flight; only a connection whose reset succeeded is reused. A
+//! connection that saw any error, a timeout or a cancellation is dropped,
+//! never reused. On timeout or client cancellation the connection is
+//! dropped and the backend query is cancelled with its cancel token (a
 //! closed socket alone would not stop a busy backend).
 //!
+//! Before SQL of the agent first runs on a connection, its login is vetted
+//! (`login.rs`): a login that could write or step around policy is refused
+//! unless policy allows it, since SQL that reaches the server can undo
+//! `SET ROLE`. The layers here hold on their own, as if the gate had let
+//! anything through.
+//!
 //! Phases live in their own files: `connect.rs` (settings, TLS in `tls.rs`,
-//! credentials), `run.rs` (portal streaming with caps), `types/` (lossless
-//! JSON), `metadata.rs`, `explain.rs`, `probe.rs`, `errors.rs` (SQLSTATE to
-//! error codes).
+//! credentials), `login.rs`, `run.rs` (portal streaming with caps),
+//! `bound.rs` (cells bounded on the server), `types/` (lossless JSON),
+//! `metadata.rs`, `explain.rs`, `probe.rs`, `errors.rs` (SQLSTATE to error
+//! codes).
 
+mod bound;
 mod connect;
 mod errors;
 mod explain;
+mod login;
 mod metadata;
 mod pool;
 mod probe;
@@ -33,12 +44,13 @@ use tokio_postgres::{Client, Transaction};
 use tokio_util::sync::CancellationToken;
 
 use self::connect::ConnectSettings;
-use self::pool::Pool;
-use self::run::Outcome;
+use self::pool::{Conn, Pool};
+use self::run::{Outcome, Reuse};
+use self::session::Prelude;
 use crate::config::PostgresConnection;
 use crate::engine::{
     BoxFuture, ColumnInfo, CostEstimate, Engine, EngineResult, PageRequest, PartitionPage,
-    ProbeReport, QueryResult, RunContext,
+    ProbeReport, QueryResult, RunContext, Safeguards,
 };
 use crate::error::{ErrorCode, ToolError};
 use crate::guard::CheckedQuery;
@@ -47,59 +59,151 @@ use crate::secrets::Secret;
 /// Timeout of catalog reads (`describe_table`, partitions, probe).
 const METADATA_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// Whose SQL a call runs, which decides whether the login is vetted first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Sql {
+    /// Text that came from the agent (through the gate): the login must
+    /// pass vetting.
+    Agent,
+    /// sqlwarden's own catalog reads, names bound as parameters.
+    Own,
+}
+
 /// A PostgreSQL source.
 pub struct PostgresEngine {
     settings: ConnectSettings,
+    safeguards: Safeguards,
     pool: Pool,
 }
 
 impl PostgresEngine {
-    /// An engine for connection `name`; connects lazily on first use.
-    pub fn new(name: &str, conn: &PostgresConnection, password: Option<Secret>) -> Self {
+    /// An engine for connection `name` under `safeguards`; connects lazily
+    /// on first use.
+    pub fn new(
+        name: &str,
+        conn: &PostgresConnection,
+        password: Option<Secret>,
+        safeguards: Safeguards,
+    ) -> Self {
         Self {
             settings: ConnectSettings::new(name, conn, password),
+            safeguards,
             pool: Pool::default(),
         }
     }
 
     /// An idle connection (`true`: reused), or a new one (`false`); only a
     /// new one when `fresh`.
-    async fn checkout(&self, fresh: bool) -> Result<(Client, bool), ToolError> {
+    async fn checkout(&self, fresh: bool) -> Result<(Conn, bool), ToolError> {
         match self.pool.take().filter(|_| !fresh) {
-            Some(client) => Ok((client, true)),
-            None => Ok((self.settings.connect().await?, false)),
+            Some(conn) => Ok((conn, true)),
+            None => Ok((
+                Conn {
+                    client: self.settings.connect().await?,
+                    login: None,
+                },
+                false,
+            )),
+        }
+    }
+
+    /// Vet the login of `conn` once; `Ok(false)` when a reused connection
+    /// turned out to be dead before anything ran.
+    async fn vet(
+        &self,
+        conn: &mut Conn,
+        reused: bool,
+        deadline: Instant,
+    ) -> Result<bool, ToolError> {
+        if conn.login.is_none() {
+            match login::vet(&mut conn.client).await {
+                Ok(login) => {
+                    if let Some(warning) = login.temp_file_warning(&self.safeguards) {
+                        tracing::warn!(connection = %self.settings.name, "{warning}");
+                    }
+                    conn.login = Some(login);
+                }
+                Err(e) if reused && run::connection_lost(&e) => return Ok(false),
+                Err(e) => {
+                    return Err(errors::query_error(
+                        &self.settings,
+                        &e,
+                        run::deadline_state(deadline),
+                    ))
+                }
+            }
+        }
+        match &conn.login {
+            Some(login) => login.admit(&self.settings, &self.safeguards).map(|()| true),
+            None => Err(ToolError::internal("a vetted connection has no login")),
         }
     }
 
     /// Run `work` on a checked-out connection under a deadline and a cancel
-    /// token. `work` owns the connection and hands it back when it ends; on
-    /// success it returns to the pool, on any error it is dropped. When a
-    /// reused connection turns out to be dead before any of the call's SQL
-    /// was sent ([`Outcome::NotSent`]), the pool is emptied and `work` runs
-    /// once more on a new connection, within the same deadline; once SQL
-    /// may have reached the server, nothing is tried again. On timeout or
-    /// cancellation the work (and with it the connection) is dropped and
-    /// the backend query is cancelled.
+    /// token. For SQL of the agent the login is vetted first. `work` owns
+    /// the connection and hands it back when it ends; when the call ended
+    /// cleanly and was reset it returns to the pool, otherwise it is
+    /// dropped. When a reused connection turns out to be dead before any
+    /// of the call's SQL was sent ([`Outcome::NotSent`]), the pool is
+    /// emptied and `work` runs once more on a new connection, within the
+    /// same deadline; once SQL may have reached the server, nothing is
+    /// tried again. On timeout or cancellation the work (and with it the
+    /// connection) is dropped and the backend query is cancelled.
     async fn guarded<'a, T>(
         &'a self,
+        sql: Sql,
         timeout: Duration,
         cancel: &CancellationToken,
-        work: impl Fn(Client, Instant) -> BoxFuture<'a, (Client, Outcome<T>)>,
+        work: impl Fn(Client, Instant, Prelude<'a>) -> BoxFuture<'a, (Client, Outcome<T>)>,
     ) -> EngineResult<T> {
         let deadline = Instant::now() + timeout;
         let mut fresh = false;
         loop {
-            let (client, reused) = tokio::select! {
-                client = self.checkout(fresh) => client?,
+            let (mut conn, reused) = tokio::select! {
+                conn = self.checkout(fresh) => conn?,
                 () = tokio::time::sleep_until(deadline.into()) => return Err(errors::timeout_error()),
                 () = cancel.cancelled() => return Err(errors::cancelled_error()),
             };
-            let token = client.cancel_token();
+            if sql == Sql::Agent {
+                let vetted = tokio::select! {
+                    vetted = self.vet(&mut conn, reused, deadline) => vetted,
+                    () = tokio::time::sleep_until(deadline.into()) => return Err(errors::timeout_error()),
+                    () = cancel.cancelled() => return Err(errors::cancelled_error()),
+                };
+                match vetted {
+                    Ok(true) => {}
+                    Ok(false) => {
+                        self.pool.clear();
+                        fresh = true;
+                        continue;
+                    }
+                    Err(refused) => {
+                        // The verdict stays with the connection: the next
+                        // call is refused without asking the server again.
+                        if refused.code == ErrorCode::PrivilegedLogin {
+                            self.pool.put(conn);
+                        }
+                        return Err(refused);
+                    }
+                }
+            }
+            let may_set_temp_file_limit = conn
+                .login
+                .as_ref()
+                .is_some_and(|login| login.may_set_temp_file_limit);
+            let prelude = Prelude::new(
+                self.settings.role.as_deref(),
+                timeout,
+                &self.safeguards,
+                may_set_temp_file_limit,
+            );
+            let token = conn.client.cancel_token();
+            let login = conn.login;
             let interrupt = tokio::select! {
-                (client, outcome) = work(client, deadline) => match outcome {
-                    Outcome::Ran(result) => {
-                        if result.is_ok() {
-                            self.pool.put(client);
+                (client, outcome) = work(conn.client, deadline, prelude) => match outcome {
+                    Outcome::Ran(result, reuse) => {
+                        if reuse == Reuse::Clean {
+                            self.pool.put(Conn { client, login });
                         }
                         return result;
                     }
@@ -129,12 +233,12 @@ impl PostgresEngine {
             + Send
             + 'static,
     {
-        self.in_read_only(METADATA_TIMEOUT, work).await
+        self.in_read_only(Sql::Own, METADATA_TIMEOUT, work).await
     }
 
     /// Run `work` in a read-only transaction under `timeout`. `work` is
     /// cloned for each attempt (see [`Self::guarded`]).
-    async fn in_read_only<T, F>(&self, timeout: Duration, work: F) -> EngineResult<T>
+    async fn in_read_only<T, F>(&self, sql: Sql, timeout: Duration, work: F) -> EngineResult<T>
     where
         T: Send + 'static,
         F: for<'t> FnOnce(&'t Transaction<'t>) -> BoxFuture<'t, Result<T, tokio_postgres::Error>>
@@ -144,13 +248,14 @@ impl PostgresEngine {
     {
         let settings = &self.settings;
         self.guarded(
+            sql,
             timeout,
             &CancellationToken::new(),
-            move |mut client, deadline| {
+            move |mut client, deadline, prelude| {
                 let work = work.clone();
                 Box::pin(async move {
                     let outcome =
-                        in_transaction(&mut client, settings, timeout, deadline, work).await;
+                        in_transaction(&mut client, settings, prelude, deadline, work).await;
                     (client, outcome)
                 })
             },
@@ -165,11 +270,11 @@ impl PostgresEngine {
     }
 }
 
-/// Open the read-only transaction, run `work`, roll back.
+/// Open the read-only transaction, run `work`, roll back and reset.
 async fn in_transaction<T, F>(
     client: &mut Client,
     settings: &ConnectSettings,
-    timeout: Duration,
+    prelude: Prelude<'_>,
     deadline: Instant,
     work: F,
 ) -> Outcome<T>
@@ -180,18 +285,16 @@ where
         Ok(tx) => tx,
         Err(outcome) => return outcome,
     };
-    Outcome::Ran(
-        async {
-            let map = run::map_error(settings, deadline);
-            tx.batch_execute(&session::prelude(settings.role.as_deref(), timeout))
-                .await
-                .map_err(|e| errors::prelude_error(settings, &e, run::deadline_state(deadline)))?;
-            let value = work(&tx).await.map_err(&map)?;
-            tx.rollback().await.map_err(&map)?;
-            Ok(value)
-        }
-        .await,
-    )
+    let result = async {
+        let map = run::map_error(settings, deadline);
+        tx.batch_execute(&prelude.sql())
+            .await
+            .map_err(|e| errors::prelude_error(settings, &e, run::deadline_state(deadline)))?;
+        work(&tx).await.map_err(&map)
+    }
+    .await;
+    drop(tx);
+    run::settle(client, settings, result, false).await
 }
 
 impl Engine for PostgresEngine {
@@ -202,12 +305,18 @@ impl Engine for PostgresEngine {
     ) -> BoxFuture<'a, EngineResult<QueryResult>> {
         let settings = &self.settings;
         Box::pin(async move {
-            self.guarded(query.timeout(), &ctx.cancel, move |mut client, deadline| {
-                Box::pin(async move {
-                    let outcome = run::execute(&mut client, settings, query, deadline).await;
-                    (client, outcome)
-                })
-            })
+            self.guarded(
+                Sql::Agent,
+                query.timeout(),
+                &ctx.cancel,
+                move |mut client, deadline, prelude| {
+                    Box::pin(async move {
+                        let outcome =
+                            run::execute(&mut client, settings, query, deadline, prelude).await;
+                        (client, outcome)
+                    })
+                },
+            )
             .await
         })
     }
@@ -218,7 +327,7 @@ impl Engine for PostgresEngine {
     ) -> BoxFuture<'a, EngineResult<CostEstimate>> {
         let sql = query.sql().to_owned();
         Box::pin(async move {
-            self.in_read_only(query.timeout(), move |tx| {
+            self.in_read_only(Sql::Agent, query.timeout(), move |tx| {
                 Box::pin(async move { explain::estimate(tx, &sql).await })
             })
             .await?

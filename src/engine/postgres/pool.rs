@@ -1,8 +1,10 @@
 //! A small pool of idle connections.
 //!
-//! Only connections that finished their last call cleanly come back; a
-//! connection that saw any error, a timeout or a cancellation is dropped by
-//! the caller and never returns here. The pool does not connect: the engine
+//! Only connections that finished their last call cleanly and were reset
+//! (`DISCARD ALL`, see `session.rs`) come back; a connection that saw any
+//! error, a timeout or a cancellation, or whose reset failed, is dropped by
+//! the caller and never returns here. Each keeps the verdict on its login
+//! (`login.rs`), so a login is vetted once per connection. The pool does not connect: the engine
 //! asks it first and connects when it is empty. A connection found closed
 //! at checkout is discarded; one that died without its client noticing
 //! (a restarted server, a cut network path) is found out by the first
@@ -13,32 +15,42 @@ use std::sync::Mutex;
 
 use tokio_postgres::Client;
 
+use super::login::Login;
+
 /// Idle connections kept for reuse; more are closed when returned.
 const MAX_IDLE: usize = 4;
+
+/// A connection and what is known about its login.
+pub(crate) struct Conn {
+    /// The connection.
+    pub(crate) client: Client,
+    /// The login's vetting, once done.
+    pub(crate) login: Option<Login>,
+}
 
 /// Idle, healthy connections.
 #[derive(Default)]
 pub(crate) struct Pool {
-    idle: Mutex<Vec<Client>>,
+    idle: Mutex<Vec<Conn>>,
 }
 
 impl Pool {
     /// An idle connection that is still open, if any.
-    pub(crate) fn take(&self) -> Option<Client> {
+    pub(crate) fn take(&self) -> Option<Conn> {
         let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
-        while let Some(client) = idle.pop() {
-            if !client.is_closed() {
-                return Some(client);
+        while let Some(conn) = idle.pop() {
+            if !conn.client.is_closed() {
+                return Some(conn);
             }
         }
         None
     }
 
-    /// Return a connection whose last call ended cleanly.
-    pub(crate) fn put(&self, client: Client) {
+    /// Return a connection whose last call ended cleanly and was reset.
+    pub(crate) fn put(&self, conn: Conn) {
         let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
-        if idle.len() < MAX_IDLE && !client.is_closed() {
-            idle.push(client);
+        if idle.len() < MAX_IDLE && !conn.client.is_closed() {
+            idle.push(conn);
         }
     }
 

@@ -3,49 +3,102 @@
 //!
 //! sqlwarden's read-only transaction stops writes, but a login that could
 //! write is one bug away from doing so, and some powers (superuser,
-//! server-file roles, BYPASSRLS) escape more than writes. `sqlwarden check`
-//! prints each finding as a loud warning. All names are bound as parameters.
+//! server-file roles, BYPASSRLS) escape more than writes. Worse, SQL that
+//! reaches the server can undo `SET ROLE` (`RESET ROLE`,
+//! `set_config('role', …)`), so every check covers each role the subject is
+//! a member of (it could switch to any of them), not only its own grants.
+//! `sqlwarden check` prints each finding as a loud warning, and the engine
+//! refuses to run SQL on a login with any finding unless policy allows it
+//! (`login.rs`). All names are bound as parameters.
 
 use tokio_postgres::{Row, Transaction};
 
 use crate::engine::ProbeReport;
 
 /// Predefined roles whose members can read or write server files, run
-/// programs on the server, or write every table.
-const POWERFUL_ROLES: [&str; 4] = [
+/// programs on the server, read or write every table whatever its grants,
+/// or end other sessions.
+const POWERFUL_ROLES: [&str; 6] = [
     "pg_write_server_files",
     "pg_read_server_files",
     "pg_execute_server_program",
     "pg_write_all_data",
+    "pg_read_all_data",
+    "pg_signal_backend",
 ];
 
-const ATTRIBUTES: &str = "SELECT rolsuper, rolcreaterole, rolcreatedb, rolbypassrls \
-     FROM pg_catalog.pg_roles WHERE rolname = $1";
+/// The roles `$1` is a member of (itself included), directly or not.
+const MEMBER_OF: &str = "SELECT r.oid FROM pg_catalog.pg_roles r \
+     WHERE pg_catalog.pg_has_role($1, r.oid, 'MEMBER')";
+
+const ATTRIBUTES: &str = "SELECT coalesce(bool_or(rolsuper), false), \
+     coalesce(bool_or(rolcreaterole), false), coalesce(bool_or(rolcreatedb), false), \
+     coalesce(bool_or(rolbypassrls), false) \
+     FROM pg_catalog.pg_roles WHERE pg_catalog.pg_has_role($1, oid, 'MEMBER') \
+     HAVING count(*) > 0";
 
 const MEMBERSHIPS: &str = "SELECT r.rolname::text FROM pg_catalog.pg_roles r \
      WHERE r.rolname = ANY ($2) AND pg_catalog.pg_has_role($1, r.oid, 'MEMBER') \
      ORDER BY 1";
 
-const WRITABLE_TABLES: &str = "SELECT n.nspname || '.' || c.relname \
-     FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
-     WHERE c.relkind IN ('r', 'p', 'v', 'f') \
-       AND n.nspname NOT IN ('pg_catalog', 'information_schema') \
-       AND n.nspname NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp%' \
-       AND (pg_catalog.has_table_privilege($1, c.oid, 'INSERT') \
-         OR pg_catalog.has_table_privilege($1, c.oid, 'UPDATE') \
-         OR pg_catalog.has_table_privilege($1, c.oid, 'DELETE') \
-         OR pg_catalog.has_table_privilege($1, c.oid, 'TRUNCATE')) \
-     ORDER BY 1";
-
-const CREATE_SCHEMAS: &str = "SELECT n.nspname::text FROM pg_catalog.pg_namespace n \
+/// Relations outside the system schemas.
+const USER_RELATIONS: &str = "FROM pg_catalog.pg_class c \
+     JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
      WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') \
-       AND n.nspname NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp%' \
-       AND pg_catalog.has_schema_privilege($1, n.oid, 'CREATE') ORDER BY 1";
+       AND n.nspname NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp%'";
 
-const CREATE_DATABASE: &str =
-    "SELECT pg_catalog.has_database_privilege($1, pg_catalog.current_database(), 'CREATE')";
+/// Grants on a column count as much as grants on the table.
+fn writable_tables() -> String {
+    format!(
+        "WITH m AS ({MEMBER_OF}) SELECT n.nspname || '.' || c.relname {USER_RELATIONS} \
+           AND c.relkind IN ('r', 'p', 'v', 'f') \
+           AND EXISTS (SELECT 1 FROM m WHERE \
+                pg_catalog.has_any_column_privilege(m.oid, c.oid, 'INSERT') \
+             OR pg_catalog.has_any_column_privilege(m.oid, c.oid, 'UPDATE') \
+             OR pg_catalog.has_table_privilege(m.oid, c.oid, 'DELETE') \
+             OR pg_catalog.has_table_privilege(m.oid, c.oid, 'TRUNCATE')) \
+         ORDER BY 1"
+    )
+}
 
-/// Most writable tables named in one finding; the rest are counted.
+fn trigger_tables() -> String {
+    format!(
+        "WITH m AS ({MEMBER_OF}) SELECT n.nspname || '.' || c.relname {USER_RELATIONS} \
+           AND c.relkind IN ('r', 'p', 'v', 'f') \
+           AND EXISTS (SELECT 1 FROM m WHERE pg_catalog.has_table_privilege(m.oid, c.oid, 'TRIGGER')) \
+         ORDER BY 1"
+    )
+}
+
+fn writable_sequences() -> String {
+    format!(
+        "WITH m AS ({MEMBER_OF}) SELECT n.nspname || '.' || c.relname {USER_RELATIONS} \
+           AND c.relkind = 'S' \
+           AND EXISTS (SELECT 1 FROM m WHERE \
+                pg_catalog.has_sequence_privilege(m.oid, c.oid, 'USAGE') \
+             OR pg_catalog.has_sequence_privilege(m.oid, c.oid, 'UPDATE')) \
+         ORDER BY 1"
+    )
+}
+
+fn create_schemas() -> String {
+    format!(
+        "WITH m AS ({MEMBER_OF}) SELECT n.nspname::text FROM pg_catalog.pg_namespace n \
+         WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') \
+           AND n.nspname NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp%' \
+           AND EXISTS (SELECT 1 FROM m WHERE pg_catalog.has_schema_privilege(m.oid, n.oid, 'CREATE')) \
+         ORDER BY 1"
+    )
+}
+
+fn create_database() -> String {
+    format!(
+        "WITH m AS ({MEMBER_OF}) SELECT EXISTS (SELECT 1 FROM m WHERE \
+           pg_catalog.has_database_privilege(m.oid, pg_catalog.current_database(), 'CREATE'))"
+    )
+}
+
+/// Most relations named in one finding; the rest are counted.
 const TABLES_NAMED: usize = 5;
 
 /// Probe the login (`session_user`) and, when set, the role in use.
@@ -74,7 +127,9 @@ pub(crate) async fn probe(
     Ok(report)
 }
 
-async fn findings_for(
+/// Every way `name` (or a role it can switch to) could write or step
+/// around policy, one sentence each; empty for a least-privilege login.
+pub(crate) async fn findings_for(
     tx: &Transaction<'_>,
     name: &str,
 ) -> Result<Vec<String>, tokio_postgres::Error> {
@@ -83,16 +138,19 @@ async fn findings_for(
         let flags = [
             (
                 row.try_get::<_, bool>(0)?,
-                "is a superuser: it can do anything, including write",
+                "is a superuser (or can switch to one): it can do anything, including write",
             ),
             (
                 row.try_get(1)?,
-                "has CREATEROLE: it can create and grant roles",
+                "has CREATEROLE (or can switch to a role that has): it can create and grant roles",
             ),
-            (row.try_get(2)?, "has CREATEDB: it can create databases"),
+            (
+                row.try_get(2)?,
+                "has CREATEDB (or can switch to a role that has): it can create databases",
+            ),
             (
                 row.try_get(3)?,
-                "has BYPASSRLS: row-level security does not apply to it",
+                "has BYPASSRLS (or can switch to a role that has): row-level security does not apply to it",
             ),
         ];
         findings.extend(
@@ -106,33 +164,33 @@ async fn findings_for(
     for role in first_column(tx.query(MEMBERSHIPS, &[&name, &powerful]).await?)? {
         findings.push(format!("is a member of `{role}`"));
     }
-    let tables = first_column(tx.query(WRITABLE_TABLES, &[&name]).await?)?;
-    if !tables.is_empty() {
-        let named = tables
-            .iter()
-            .take(TABLES_NAMED)
-            .cloned()
-            .collect::<Vec<_>>()
-            .join(", ");
-        let more = tables.len().saturating_sub(TABLES_NAMED);
-        let more = if more > 0 {
-            format!(" and {more} more")
-        } else {
-            String::new()
-        };
-        findings.push(format!(
-            "can INSERT, UPDATE, DELETE or TRUNCATE {} table(s): {named}{more}",
-            tables.len()
-        ));
+    let relations = [
+        (
+            writable_tables(),
+            "can INSERT, UPDATE, DELETE or TRUNCATE",
+            "table(s)",
+        ),
+        (trigger_tables(), "can create triggers on", "table(s)"),
+        (writable_sequences(), "can advance or set", "sequence(s)"),
+    ];
+    for (sql, verb, noun) in relations {
+        let names = first_column(tx.query(sql.as_str(), &[&name]).await?)?;
+        if !names.is_empty() {
+            findings.push(format!(
+                "{verb} {} {noun}: {}",
+                names.len(),
+                some_of(&names)
+            ));
+        }
     }
     if tx
-        .query_one(CREATE_DATABASE, &[&name])
+        .query_one(create_database().as_str(), &[&name])
         .await?
         .try_get::<_, bool>(0)?
     {
         findings.push("can CREATE schemas in the database".into());
     }
-    let schemas = first_column(tx.query(CREATE_SCHEMAS, &[&name]).await?)?;
+    let schemas = first_column(tx.query(create_schemas().as_str(), &[&name]).await?)?;
     if !schemas.is_empty() {
         findings.push(format!(
             "can CREATE objects in schema(s): {}",
@@ -140,6 +198,20 @@ async fn findings_for(
         ));
     }
     Ok(findings)
+}
+
+/// The first few names, and how many more there are.
+fn some_of(names: &[String]) -> String {
+    let named = names
+        .iter()
+        .take(TABLES_NAMED)
+        .cloned()
+        .collect::<Vec<_>>()
+        .join(", ");
+    match names.len().saturating_sub(TABLES_NAMED) {
+        0 => named,
+        more => format!("{named} and {more} more"),
+    }
 }
 
 /// The first column of every row, as text.

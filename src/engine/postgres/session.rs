@@ -1,40 +1,113 @@
-//! The read-only transaction every statement runs in.
+//! The read-only transaction every statement runs in, and the reset that
+//! ends every call.
 //!
-//! `START TRANSACTION READ ONLY`, then `SET LOCAL` timeouts, the search
-//! path (and the configured role), all undone by the caller's `ROLLBACK`.
+//! `START TRANSACTION READ ONLY`, then `SET LOCAL` timeouts, resource caps
+//! (`work_mem`, and `temp_file_limit` where the login may set it), the
+//! search path (and the configured role), all undone by the `ROLLBACK`.
 //! The search path is `pg_catalog` alone: the gate qualifies every table,
 //! so nothing else needs resolving, and a function, operator or type that
 //! someone created in `public` can never shadow a built-in the gate
-//! allowed by name. The prelude is
-//! sqlwarden's own text built from integers and a quoted identifier from
-//! `connections.yaml`; the agent's SQL never passes through here. Statements
-//! of the agent run afterwards through the extended protocol only.
+//! allowed by name. The prelude is sqlwarden's own text built from integers
+//! and a quoted identifier from `connections.yaml`; the agent's SQL never
+//! passes through here. Statements of the agent run afterwards through the
+//! extended protocol only.
+//!
+//! The rollback undoes settings (`set_config(…, false)` too), `LISTEN` and
+//! temporary objects, but not session-level advisory locks or prepared
+//! statements. So a connection goes back to the pool only after [`reset`]
+//! (`DISCARD ALL`, which clears all of it) succeeded, sent in the same
+//! flight as the rollback; otherwise it is closed.
 
 use std::time::Duration;
 
 use tokio_postgres::{Client, Transaction};
 
-/// `START TRANSACTION READ ONLY`; the caller sends [`prelude`] next (or
-/// pipelined with its first statement).
+use crate::engine::Safeguards;
+
+/// `START TRANSACTION READ ONLY`; the caller sends [`Prelude::sql`] next
+/// (or pipelined with its first statement).
 pub(crate) async fn start(client: &mut Client) -> Result<Transaction<'_>, tokio_postgres::Error> {
     client.build_transaction().read_only(true).start().await
 }
 
-/// The `SET LOCAL` statements for the timeouts, the search path and the role.
-pub(crate) fn prelude(role: Option<&str>, timeout: Duration) -> String {
-    // PostgreSQL takes these settings in milliseconds as a 32-bit integer,
-    // and 0 would mean "no limit".
-    let ms = timeout.as_millis().clamp(1, i32::MAX as u128);
-    let mut sql = format!(
-        "SET LOCAL statement_timeout = {ms}; SET LOCAL lock_timeout = {ms}; \
-         SET LOCAL idle_in_transaction_session_timeout = {ms}; \
-         SET LOCAL search_path = pg_catalog"
-    );
-    if let Some(role) = role {
-        sql.push_str("; SET LOCAL ROLE ");
-        sql.push_str(&quote_ident(role));
+/// Reset every kind of session state (`DISCARD ALL`: cursors, settings,
+/// role, prepared statements, `LISTEN`, advisory locks, temporary objects,
+/// cached plans and sequences).
+///
+/// The caller drops its [`Transaction`] first: tokio-postgres sends the
+/// `ROLLBACK` from the drop without waiting for its reply, so this reset
+/// goes out right behind it, in the same flight. Success proves the
+/// rollback ran too, since `DISCARD ALL` refuses to run inside a
+/// transaction block.
+pub(crate) async fn reset(client: &Client) -> Result<(), tokio_postgres::Error> {
+    client.batch_execute("DISCARD ALL").await
+}
+
+/// The `SET LOCAL` statements that open every call.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Prelude<'a> {
+    /// The NOLOGIN role to switch to, from `connections.yaml`.
+    pub(crate) role: Option<&'a str>,
+    /// The call's timeout (statement, lock and idle-in-transaction).
+    pub(crate) timeout: Duration,
+    /// `work_mem` in bytes.
+    pub(crate) work_mem_bytes: u64,
+    /// `temp_file_limit` in bytes, when the login may set it.
+    pub(crate) temp_file_limit_bytes: Option<u64>,
+}
+
+/// Largest value, in kB, of a PostgreSQL memory setting (`INT_MAX / 1024`
+/// for `work_mem`, and `INT_MAX` kB for `temp_file_limit` is above what a
+/// 64-bit byte count rounds to anyway).
+const MAX_WORK_MEM_KB: u64 = (i32::MAX as u64) / 1024;
+/// Smallest `work_mem` PostgreSQL accepts, in kB.
+const MIN_WORK_MEM_KB: u64 = 64;
+
+impl<'a> Prelude<'a> {
+    /// The prelude for a call under `safeguards`; `temp_file_limit` only
+    /// when `may_set_temp_file_limit`.
+    pub(crate) fn new(
+        role: Option<&'a str>,
+        timeout: Duration,
+        safeguards: &Safeguards,
+        may_set_temp_file_limit: bool,
+    ) -> Self {
+        Self {
+            role,
+            timeout,
+            work_mem_bytes: safeguards.work_mem_bytes,
+            temp_file_limit_bytes: may_set_temp_file_limit
+                .then_some(safeguards.temp_file_limit_bytes),
+        }
     }
-    sql
+
+    /// The statements, as one simple-query text.
+    pub(crate) fn sql(&self) -> String {
+        // PostgreSQL takes these settings in milliseconds as a 32-bit
+        // integer, and 0 would mean "no limit".
+        let ms = self.timeout.as_millis().clamp(1, i32::MAX as u128);
+        let work_mem = kilobytes(self.work_mem_bytes).clamp(MIN_WORK_MEM_KB, MAX_WORK_MEM_KB);
+        let mut sql = format!(
+            "SET LOCAL statement_timeout = {ms}; SET LOCAL lock_timeout = {ms}; \
+             SET LOCAL idle_in_transaction_session_timeout = {ms}; \
+             SET LOCAL work_mem = {work_mem}; \
+             SET LOCAL search_path = pg_catalog"
+        );
+        if let Some(bytes) = self.temp_file_limit_bytes {
+            let limit = kilobytes(bytes).min(i32::MAX as u64);
+            sql.push_str(&format!("; SET LOCAL temp_file_limit = {limit}"));
+        }
+        if let Some(role) = self.role {
+            sql.push_str("; SET LOCAL ROLE ");
+            sql.push_str(&quote_ident(role));
+        }
+        sql
+    }
+}
+
+/// Bytes as whole kilobytes, rounded up (PostgreSQL's unit for both caps).
+fn kilobytes(bytes: u64) -> u64 {
+    bytes.div_ceil(1024)
 }
 
 /// Quote an identifier as PostgreSQL's `quote_ident` does when quoting is
@@ -47,20 +120,56 @@ pub(crate) fn quote_ident(name: &str) -> String {
 mod tests {
     use super::*;
 
+    fn prelude(role: Option<&str>, timeout: Duration, temp: bool) -> String {
+        let safeguards = Safeguards {
+            allow_privileged_login: false,
+            work_mem_bytes: 8 * 1024 * 1024 + 1,
+            temp_file_limit_bytes: 1 << 30,
+        };
+        Prelude::new(role, timeout, &safeguards, temp).sql()
+    }
+
     #[test]
     fn role_is_quoted_and_timeouts_are_milliseconds() {
-        let sql = prelude(Some(r#"ro"; DROP TABLE t; --"#), Duration::from_secs(2));
+        let sql = prelude(
+            Some(r#"ro"; DROP TABLE t; --"#),
+            Duration::from_secs(2),
+            false,
+        );
         assert_eq!(
             sql,
             "SET LOCAL statement_timeout = 2000; SET LOCAL lock_timeout = 2000; \
              SET LOCAL idle_in_transaction_session_timeout = 2000; \
+             SET LOCAL work_mem = 8193; \
              SET LOCAL search_path = pg_catalog; \
              SET LOCAL ROLE \"ro\"\"; DROP TABLE t; --\""
         );
     }
 
     #[test]
+    fn temp_file_limit_only_where_the_login_may_set_it() {
+        let sql = prelude(None, Duration::from_secs(1), true);
+        assert!(
+            sql.ends_with("; SET LOCAL temp_file_limit = 1048576"),
+            "{sql}"
+        );
+        assert!(!prelude(None, Duration::from_secs(1), false).contains("temp_file_limit"));
+    }
+
+    #[test]
+    fn caps_stay_within_what_postgres_accepts() {
+        let tiny = Safeguards {
+            allow_privileged_login: false,
+            work_mem_bytes: 1,
+            temp_file_limit_bytes: u64::MAX,
+        };
+        let sql = Prelude::new(None, Duration::from_secs(1), &tiny, true).sql();
+        assert!(sql.contains("work_mem = 64;"), "{sql}");
+        assert!(sql.contains("temp_file_limit = 2147483647"), "{sql}");
+    }
+
+    #[test]
     fn zero_timeout_is_not_unlimited() {
-        assert!(prelude(None, Duration::ZERO).contains("statement_timeout = 1;"));
+        assert!(prelude(None, Duration::ZERO, false).contains("statement_timeout = 1;"));
     }
 }

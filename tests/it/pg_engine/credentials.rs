@@ -8,7 +8,7 @@ use sqlwarden::engine::Engine;
 use sqlwarden::error::ErrorCode;
 use sqlwarden::secrets::Secret;
 
-use super::connection;
+use super::{connection, trusting};
 use crate::support::pg_cluster::{Auth, PgCluster};
 
 /// A private cluster that requires `scram-sha-256` passwords.
@@ -34,7 +34,7 @@ impl PasswordServer {
         conn.host = "127.0.0.1".into();
         conn.port = self.cluster.port();
         conn.sslmode = sslmode;
-        PostgresEngine::new("pwdb", &conn, password.map(Secret::new))
+        PostgresEngine::new("pwdb", &conn, password.map(Secret::new), trusting())
     }
 }
 

@@ -7,7 +7,7 @@ use sqlwarden::engine::{Engine, RunContext, Truncation};
 use sqlwarden::guard::{Gate, TableFacts};
 use sqlwarden::policy::Policy;
 
-use super::{connection, db_with, PostgresEngine};
+use super::{connection, db_with, trusting, PostgresEngine};
 
 const POLICY: &str = "
 defaults:
@@ -48,7 +48,7 @@ async fn row_limit_cell_cap_and_estimate_follow_the_policy() {
     let policy = policy(&db.name);
     let rules = policy.source("crm").expect("source");
     let gate = Gate::new(&rules);
-    let engine = PostgresEngine::new("crm", &connection(&db.name), None);
+    let engine = PostgresEngine::new("crm", &connection(&db.name), None, trusting());
     let columns = engine
         .table_columns("public.items")
         .await

@@ -6,7 +6,7 @@ use sqlwarden::engine::postgres::PostgresEngine;
 use sqlwarden::engine::Engine;
 use sqlwarden::error::ErrorCode;
 
-use super::connection;
+use super::{connection, trusting};
 use crate::support::pg::{self, TestDb};
 
 /// The TLS tests need the shared server to offer TLS (Debian's default,
@@ -37,7 +37,7 @@ async fn tls_probe(
     conn.host = host.into();
     conn.sslmode = sslmode;
     conn.sslrootcert = root.map(str::to_owned);
-    let engine = PostgresEngine::new("crm", &conn, None);
+    let engine = PostgresEngine::new("crm", &conn, None, trusting());
     // The probe leaves its connection idle in the pool, so it is still
     // listed while we look.
     engine.probe().await?;

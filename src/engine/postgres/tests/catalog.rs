@@ -73,7 +73,7 @@ async fn unix_socket_hosts_connect_without_tls() {
     let mut conn = db.connection();
     conn.host = first;
     conn.sslmode = crate::config::SslMode::VerifyFull;
-    let engine = super::PostgresEngine::new("test", &conn, None);
+    let engine = super::PostgresEngine::new("test", &conn, None, super::trusting());
     let result = run(&engine, "SELECT inet_client_addr() IS NULL")
         .await
         .expect("socket connection");

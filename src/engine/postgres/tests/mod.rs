@@ -7,6 +7,8 @@
 //! dropped afterwards; a missing server fails the test loudly.
 
 mod catalog;
+mod hostile;
+mod layers;
 mod run;
 mod types;
 
@@ -18,7 +20,7 @@ use tokio_postgres::{Client, NoTls};
 
 use super::PostgresEngine;
 use crate::config::{PostgresConnection, SslMode};
-use crate::engine::{Engine, QueryResult, RunContext};
+use crate::engine::{Engine, QueryResult, RunContext, Safeguards};
 use crate::error::ToolError;
 use crate::guard::CheckedQuery;
 
@@ -104,7 +106,7 @@ impl Db {
     }
 
     pub(super) fn engine(&self) -> PostgresEngine {
-        PostgresEngine::new("test", &self.connection(), None)
+        PostgresEngine::new("test", &self.connection(), None, trusting())
     }
 }
 
@@ -124,6 +126,16 @@ impl Drop for Db {
             });
         })
         .join();
+    }
+}
+
+/// Safeguards that serve the `postgres` superuser: these tests exercise
+/// the engine's mechanics (roles, timeouts, caps); the tests of the login
+/// vetting and of the layers behind the gate use least-privilege logins.
+pub(super) fn trusting() -> Safeguards {
+    Safeguards {
+        allow_privileged_login: true,
+        ..Safeguards::default()
     }
 }
 

@@ -108,19 +108,27 @@ async fn writes_fail_inside_the_read_only_transaction() {
     )
     .await;
     let engine = db.engine();
-    for sql in [
-        "SELECT public.sneaky()",
-        "WITH w AS (INSERT INTO public.t VALUES (2) RETURNING x) SELECT x FROM w",
-        "INSERT INTO public.t VALUES (3)",
-        "SELECT nextval('public.s')",
-        "SELECT setval('public.s', 100)",
+    // 25006: the read-only transaction refused the write; 0A000: the
+    // bounding query (`bound.rs`) refused a data-modifying WITH first.
+    for (sql, sqlstate) in [
+        ("SELECT public.sneaky()", "25006"),
+        (
+            "WITH w AS (INSERT INTO public.t VALUES (2) RETURNING x) SELECT x FROM w",
+            "0A000",
+        ),
+        ("INSERT INTO public.t VALUES (3)", "25006"),
+        ("SELECT nextval('public.s')", "25006"),
+        ("SELECT setval('public.s', 100)", "25006"),
     ] {
         let error = run(&engine, sql).await.expect_err(sql);
         assert_eq!(error.code, ErrorCode::SqlReadonlyOnly, "{sql}: {error:?}");
-        assert!(error
-            .untrusted_detail
-            .as_deref()
-            .is_some_and(|d| d.contains("25006")));
+        assert!(
+            error
+                .untrusted_detail
+                .as_deref()
+                .is_some_and(|d| d.contains(sqlstate)),
+            "{sql}: {error:?}"
+        );
     }
     let client = db.client().await;
     let rows = client.query("SELECT x FROM t", &[]).await.expect("count");
@@ -191,7 +199,7 @@ async fn server_errors_map_to_codes_with_untrusted_detail() {
 
     let mut conn = db.connection();
     conn.role = Some(reader.clone());
-    let engine = super::PostgresEngine::new("test", &conn, None);
+    let engine = super::PostgresEngine::new("test", &conn, None, super::trusting());
     let error = run(&engine, "SELECT x FROM public.secret")
         .await
         .expect_err("denied");
@@ -225,7 +233,7 @@ async fn role_is_set_for_the_transaction_only() {
         .expect("role");
     let mut conn = db.connection();
     conn.role = Some(role.clone());
-    let engine = super::PostgresEngine::new("test", &conn, None);
+    let engine = super::PostgresEngine::new("test", &conn, None, super::trusting());
     let result = run(&engine, "SELECT current_user::text, session_user::text")
         .await
         .expect("run");
@@ -361,7 +369,7 @@ async fn a_missing_role_is_named_as_a_configuration_problem() {
     let db = Db::create("norole").await;
     let mut conn = db.connection();
     conn.role = Some("sqlwarden_role_that_does_not_exist".into());
-    let engine = super::PostgresEngine::new("test", &conn, None);
+    let engine = super::PostgresEngine::new("test", &conn, None, super::trusting());
     let error = run(&engine, "SELECT 1").await.expect_err("no such role");
     assert_eq!(error.code, ErrorCode::BackendError);
     assert!(
