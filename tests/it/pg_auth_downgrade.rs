@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use sqlwarden::config::{AuthMethod, PostgresConnection, SslMode};
 use sqlwarden::engine::postgres::PostgresEngine;
-use sqlwarden::engine::Engine;
+use sqlwarden::engine::{Engine, Safeguards};
 use sqlwarden::error::ErrorCode;
 use sqlwarden::secrets::Secret;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -123,6 +123,7 @@ async fn attempt(
         "crm",
         &connection(port, sslmode, require_auth),
         Some(Secret::new(PASSWORD)),
+        Safeguards::default(),
     );
     let outcome = engine.probe().await.map(|_| ());
     drop(engine);
