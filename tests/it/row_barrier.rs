@@ -105,6 +105,52 @@ async fn predicates_never_see_hidden_rows() {
     );
 }
 
+/// The timing oracle, made deterministic with a statement timeout rather
+/// than a measured delay: a predicate that is slow only on hidden rows
+/// (hashing a large string for each WEST order) finishes at once behind
+/// the fence, while the unfenced control runs it on the hidden rows and is
+/// cancelled by the timeout.
+#[tokio::test]
+async fn slow_predicates_never_run_on_hidden_rows() {
+    let policy = wide_policy();
+    let (_db, client) = fixture_db("row_barrier_timing").await;
+    let facts = fixture_facts(&client, &policy).await;
+    let rules = policy.source("shop").unwrap();
+    let gate = Gate::new(&rules);
+    let sql = "SELECT order_id FROM orders WHERE \
+               (CASE WHEN region_code = 'WEST' THEN md5(repeat(region_code, 20000000)) ELSE 'x' END) = 'x'";
+    let checked = gate
+        .prepare(sql)
+        .and_then(|p| gate.check(p, &facts, Some(1000)))
+        .unwrap_or_else(|e| panic!("{sql}: {e}"));
+    assert!(checked.sql().contains(" OFFSET 0)"), "{}", checked.sql());
+    let unfenced = checked.sql().replace(" OFFSET 0)", ")");
+    let mut outcomes = Vec::new();
+    for text in [checked.sql(), unfenced.as_str()] {
+        client
+            .batch_execute("BEGIN READ ONLY; SET LOCAL statement_timeout = '4s'")
+            .await
+            .unwrap();
+        let rows = client.query(text, &[]).await;
+        client.batch_execute("ROLLBACK").await.unwrap();
+        outcomes.push(rows.map(|r| r.len()).map_err(|e| {
+            e.as_db_error()
+                .map(|d| d.code().code().to_string())
+                .unwrap_or_default()
+        }));
+    }
+    assert!(
+        matches!(outcomes[0], Ok(n) if n > 0),
+        "the fenced query ran the slow predicate on hidden rows: {:?}",
+        outcomes[0]
+    );
+    assert_eq!(
+        outcomes[1],
+        Err("57014".to_string()),
+        "the unfenced control should be slowed by the hidden rows"
+    );
+}
+
 #[tokio::test]
 async fn point_queries_keep_the_index() {
     let policy = wide_policy();
