@@ -27,9 +27,11 @@
 use std::ops::ControlFlow;
 
 use sqlparser::ast::{
-    BinaryOperator, Expr, Join, JoinConstraint, JoinOperator, Query, Select, TableFactor,
-    UnaryOperator, Visit, Visitor,
+    BinaryOperator, Expr, Join, JoinConstraint, Query, Select, TableFactor, UnaryOperator, Visit,
+    Visitor,
 };
+
+use super::from::supported_constraint;
 
 /// Whether the row-policy tables of `query` need the `OFFSET 0` fence.
 pub(crate) fn needed(query: &Query) -> bool {
@@ -97,16 +99,8 @@ impl Visitor for Check {
 }
 
 fn join_is_plain(join: &Join) -> bool {
-    let constraint = match &join.join_operator {
-        JoinOperator::Join(c)
-        | JoinOperator::Inner(c)
-        | JoinOperator::Left(c)
-        | JoinOperator::LeftOuter(c)
-        | JoinOperator::Right(c)
-        | JoinOperator::RightOuter(c)
-        | JoinOperator::FullOuter(c)
-        | JoinOperator::CrossJoin(c) => c,
-        _ => return false,
+    let Some(constraint) = supported_constraint(&join.join_operator) else {
+        return false;
     };
     match constraint {
         JoinConstraint::On(on) => plain(on),

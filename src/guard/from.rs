@@ -49,16 +49,8 @@ impl<'a> Analyzer<'_, 'a> {
         if join.global {
             return Err(refusal::unsupported("`GLOBAL JOIN`"));
         }
-        let constraint = match &join.join_operator {
-            JoinOperator::Join(c)
-            | JoinOperator::Inner(c)
-            | JoinOperator::Left(c)
-            | JoinOperator::LeftOuter(c)
-            | JoinOperator::Right(c)
-            | JoinOperator::RightOuter(c)
-            | JoinOperator::FullOuter(c)
-            | JoinOperator::CrossJoin(c) => c,
-            _ => return Err(refusal::unsupported("this kind of join")),
+        let Some(constraint) = supported_constraint(&join.join_operator) else {
+            return Err(refusal::unsupported("this kind of join"));
         };
         let left_count = self.current_scope_len();
         self.table_factor(&join.relation, implied)?;
@@ -461,5 +453,21 @@ impl<'a> Analyzer<'_, 'a> {
 
     pub(crate) fn allowed_tables(&self) -> Vec<&'a str> {
         self.rules.tables().into_iter().map(|(k, _)| k).collect()
+    }
+}
+
+/// The constraint of a join kind the gate supports (inner, outer and cross
+/// joins); `None` for every other kind.
+pub(crate) fn supported_constraint(op: &JoinOperator) -> Option<&JoinConstraint> {
+    match op {
+        JoinOperator::Join(c)
+        | JoinOperator::Inner(c)
+        | JoinOperator::Left(c)
+        | JoinOperator::LeftOuter(c)
+        | JoinOperator::Right(c)
+        | JoinOperator::RightOuter(c)
+        | JoinOperator::FullOuter(c)
+        | JoinOperator::CrossJoin(c) => Some(c),
+        _ => None,
     }
 }
