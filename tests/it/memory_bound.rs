@@ -5,13 +5,15 @@
 //! error or a plan quote such a value, or do both, runs through the real
 //! server binary over stdio against the real database. Each call is either
 //! answered with its cells cut (and the cut reported) or refused with the
-//! right code; the server keeps serving; and its peak resident memory over
+//! right code; the server keeps serving; the database is unchanged; and its
+//! peak resident memory over
 //! the whole family stays within the documented bound (64 MiB above the
 //! idle server, with the default 1 MiB result cap).
 #![allow(clippy::unwrap_used)]
 
 use serde_json::{json, Value};
 
+use crate::gate_corpus::fingerprint;
 use crate::stdio::Fixture;
 use crate::stdio_abuse::{call, Raw};
 
@@ -106,6 +108,8 @@ fn huge_errors() -> Vec<String> {
 #[tokio::test]
 async fn huge_computed_values_errors_and_plans_stay_within_the_memory_bound() {
     let fx = Fixture::new("memory_bound", "").await;
+    let admin = fx.admin().await;
+    let database = fingerprint(&admin).await;
     let mut raw = Raw::spawn(&fx);
     raw.handshake().await;
     raw.line(&call(
@@ -182,6 +186,7 @@ async fn huge_computed_values_errors_and_plans_stay_within_the_memory_bound() {
         "peak memory grew by {growth_mib} MiB over the family ({before} -> {after} KiB)"
     );
     raw.finish().await;
+    assert_eq!(database, fingerprint(&admin).await, "the database changed");
 }
 
 /// Assert that `answer` (a tool's structured content) ended as `outcome`.
