@@ -409,6 +409,82 @@ pub struct MaxComputeConnection {
     /// read-only and no-full-scan settings are always forced on top.
     #[serde(default)]
     pub settings: BTreeMap<String, String>,
+    /// Query acceleration (MaxQA); off unless set.
+    #[serde(default)]
+    pub acceleration: Acceleration,
+    /// How query rows are read: inline from the job's answer, or through
+    /// the instance tunnel.
+    #[serde(default)]
+    pub result_read: ResultRead,
+}
+
+/// Query acceleration for a MaxCompute connection: MaxQA (MCQA 2.0) runs
+/// small queries on an interactive quota, without the offline queue.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Acceleration {
+    /// `off` (the default: offline jobs) or `maxqa`.
+    #[serde(default)]
+    pub mode: AccelerationMode,
+    /// Nickname of the interactive quota; when absent the service picks
+    /// the project's default MaxQA connection.
+    #[serde(default)]
+    pub interactive_quota: Option<String>,
+    /// Let the service run a job offline when MaxQA cannot (sent as the
+    /// `x-odps-fallback-infos` header), and let sqlwarden run it offline
+    /// when MaxQA refuses it before a job exists. Default `true`.
+    #[serde(default = "default_true")]
+    pub fallback: bool,
+    /// Quota for jobs that fall back; default: the connection's
+    /// `settings["odps.task.wlm.quota"]`, else the project's default.
+    #[serde(default)]
+    pub fallback_quota: Option<String>,
+}
+
+impl Default for Acceleration {
+    /// Off, with fallback on for when it is switched on.
+    fn default() -> Self {
+        Self {
+            mode: AccelerationMode::Off,
+            interactive_quota: None,
+            fallback: true,
+            fallback_quota: None,
+        }
+    }
+}
+
+fn default_true() -> bool {
+    true
+}
+
+/// Which execution path a connection's queries take.
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum AccelerationMode {
+    /// Offline (batch) jobs.
+    #[default]
+    Off,
+    /// MaxQA (MCQA 2.0) on an interactive quota.
+    Maxqa,
+}
+
+/// Where a query's rows are read from.
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum ResultRead {
+    /// Inline when the applied limit fits the inline caps (10,000 rows,
+    /// 10 MB) and the column types survive CSV; the tunnel otherwise.
+    #[default]
+    Auto,
+    /// Always the instance tunnel (typed; one tunnel session per query).
+    Tunnel,
+    /// Always inline (no tunnel session; offline results are untyped
+    /// text, and limits above 9,999 rows are refused).
+    Inline,
 }
 
 #[cfg(test)]

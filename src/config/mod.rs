@@ -29,8 +29,9 @@ use std::path::{Path, PathBuf};
 
 pub use catalog::{JoinColumns, JoinDef, JoinsFile};
 pub use connections::{
-    AuthMethod, AuthRule, Channel, Connection, ConnectionsFile, EngineKind, MaxComputeConnection,
-    PostgresConnection, PostgresConnectionFile, SslMode,
+    Acceleration, AccelerationMode, AuthMethod, AuthRule, Channel, Connection, ConnectionsFile,
+    EngineKind, MaxComputeConnection, PostgresConnection, PostgresConnectionFile, ResultRead,
+    SslMode,
 };
 pub use policy_file::{
     AttributeValue, AuditSettings, AuditSync, CacheSettings, DefaultPartition, Identity, Limits,

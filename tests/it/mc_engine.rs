@@ -30,6 +30,8 @@ fn connection(emu: &EmulatorHandle, project: &str) -> MaxComputeConnection {
         schema: None,
         tunnel_endpoint: None,
         settings: BTreeMap::new(),
+        acceleration: Default::default(),
+        result_read: Default::default(),
     }
 }
 

@@ -8,7 +8,7 @@
 
 use serde_json::{json, Value};
 
-use crate::support::maxcompute::{fixture, EmulatorHandle, SignatureVersion};
+use crate::support::maxcompute::{fixture, EmulatorHandle, Mode, SignatureVersion};
 
 /// Run `tests/pyodps/<script>.py` against `emu` and parse its JSON output.
 async fn run_script(script: &str, emu: &EmulatorHandle, env: &[(&str, &str)]) -> Value {
@@ -360,4 +360,167 @@ async fn pyodps_reads_project_properties_as_the_doctor_does() {
     let requests = emu.requests();
     assert!(requests.iter().any(|r| r.path.ends_with("/projects/demo")
         && r.params.get("properties").map(String::as_str) == Some("all")));
+}
+
+fn maxqa_env<'a>(scenario: &'a str) -> Vec<(&'a str, &'a str)> {
+    vec![
+        ("MC_SCENARIO", scenario),
+        ("MC_QUOTA", fixture::MAXQA_QUOTA),
+    ]
+}
+
+/// The typed values pyodps reads for ids 1 and 2 of `sales` (20240102).
+fn check_maxqa_rows(rows: &Value) {
+    let rows = rows.as_array().expect("rows");
+    assert_eq!(rows.len(), 3, "{rows:?}");
+    assert_eq!(
+        rows[0],
+        json!([
+            cell("int", json!(1)),
+            cell("float", json!(2.5)),
+            cell("Decimal", json!("12.34")),
+            cell("str", json!("alice")),
+            cell("bool", json!(true)),
+            cell("date", json!("2024-01-02")),
+            cell("int", json!(100)),
+        ])
+    );
+    assert_eq!(rows[1][1], cell("NoneType", Value::Null));
+    assert_eq!(rows[2][3], cell("str", json!("carol \"c\", 中文")));
+}
+
+#[tokio::test]
+async fn pyodps_runs_maxqa_queries_through_the_connection_api() {
+    let emu = fixture::start(fixture::config()).await;
+    let out = run_script("maxqa", &emu, &maxqa_env("read")).await;
+    let id = out["id"].as_str().expect("id");
+    assert!(id.ends_with("_mcqa"), "{out}");
+    assert_eq!(out["successful"], true);
+    assert_eq!(out["select_result_status"], "FULL");
+    assert_eq!(out["schema"][2], json!(["price", "decimal(10,2)"]));
+    check_maxqa_rows(&out["inline_rows"]);
+    check_maxqa_rows(&out["tunnel_rows"]);
+    let requests = emu.requests();
+    let lookup = requests
+        .iter()
+        .find(|r| r.path == "/connection/mcqa")
+        .expect("connection lookup");
+    assert_eq!(lookup.params["quota"], fixture::MAXQA_QUOTA);
+    let submit = requests
+        .iter()
+        .find(|r| r.method == "POST" && r.path == "/mcqa/projects/demo/instances")
+        .expect("MaxQA submission");
+    assert!(submit.headers.iter().any(|(n, _)| n == "x-odps-mcqa-conn"));
+    assert_eq!(submit.status, 201);
+    // Every later /mcqa call echoed the cookie, and every request signed.
+    assert!(requests
+        .iter()
+        .filter(|r| r.path.starts_with("/mcqa/") && r.method == "GET")
+        .all(|r| r
+            .headers
+            .iter()
+            .any(|(n, _)| n == "x-odps-mcqa-query-cookie")));
+    assert!(requests
+        .iter()
+        .any(|r| r.params.contains_key("instancestatus")));
+    assert!(requests.iter().all(|r| r.signature.is_some()), "all signed");
+    assert!(
+        requests.iter().any(|r| r.tunnel),
+        "the tunnel read the _mcqa id"
+    );
+    let inst = emu.instances().pop().expect("instance");
+    assert_eq!(
+        inst.mode,
+        Mode::Maxqa {
+            quota: fixture::MAXQA_QUOTA.into(),
+            cookie: match &inst.mode {
+                Mode::Maxqa { cookie, .. } => cookie.clone(),
+                other => panic!("{other:?}"),
+            }
+        }
+    );
+}
+
+#[tokio::test]
+async fn pyodps_looks_maxqa_up_through_the_quota_api_on_older_servers() {
+    let emu = fixture::start(fixture::config()).await;
+    emu.faults().connection_api_missing(true);
+    let out = run_script("maxqa", &emu, &maxqa_env("read")).await;
+    check_maxqa_rows(&out["inline_rows"]);
+    let requests = emu.requests();
+    assert!(requests
+        .iter()
+        .any(|r| r.path == "/connection/mcqa" && r.status == 405));
+    let quota = requests
+        .iter()
+        .find(|r| r.path == format!("/quotas/{}", fixture::MAXQA_QUOTA))
+        .expect("quota lookup");
+    assert_eq!(quota.params["version"], "wlm");
+    assert_eq!(quota.status, 200);
+}
+
+#[tokio::test]
+async fn pyodps_reads_a_truncated_maxqa_result_through_the_tunnel() {
+    let mut config = fixture::config();
+    config.mcqa_inline_rows = 2;
+    let emu = fixture::start(config).await;
+    let out = run_script("maxqa", &emu, &maxqa_env("truncated")).await;
+    assert_eq!(out["select_result_status"], "TRUNCATED");
+    assert!(
+        out["inline_error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("truncated")),
+        "{out}"
+    );
+    assert_eq!(out["tunnel_count"], 3);
+    check_maxqa_rows(&out["tunnel_rows"]);
+}
+
+#[tokio::test]
+async fn pyodps_maxqa_fallback_runs_offline_on_the_fallback_quota() {
+    let emu = fixture::start(fixture::config()).await;
+    emu.faults().mcqa_unsupported(true);
+    let mut env = maxqa_env("fallback");
+    env.push(("MC_FALLBACK_QUOTA", fixture::BATCH_QUOTA));
+    let out = run_script("maxqa", &emu, &env).await;
+    assert!(!out["id"].as_str().expect("id").ends_with("_mcqa"), "{out}");
+    assert_eq!(out["successful"], true);
+    check_maxqa_rows(&out["tunnel_rows"]);
+    let submit = emu
+        .requests()
+        .into_iter()
+        .find(|r| r.method == "POST" && r.path == "/mcqa/projects/demo/instances")
+        .expect("submission");
+    let infos = submit
+        .headers
+        .iter()
+        .find(|(n, _)| n == "x-odps-fallback-infos")
+        .map(|(_, v)| serde_json::from_str::<Value>(v).expect("JSON"))
+        .expect("fallback header");
+    assert_eq!(infos["Fallback"], "true");
+    let inst = emu.instances().pop().expect("instance");
+    assert_eq!(
+        inst.mode,
+        Mode::FellBack {
+            quota: fixture::BATCH_QUOTA.into()
+        }
+    );
+}
+
+#[tokio::test]
+async fn pyodps_cancels_a_maxqa_job() {
+    let emu = fixture::start(fixture::config()).await;
+    emu.faults().hang_instances(true);
+    let out = run_script("maxqa", &emu, &maxqa_env("cancel")).await;
+    assert_eq!(out["before"], "Running");
+    assert_eq!(out["after"], "Terminated");
+    let cancel = emu
+        .requests()
+        .into_iter()
+        .find(|r| r.method == "PUT" && r.path.starts_with("/mcqa/projects/demo/instances/"))
+        .expect("cancel through /mcqa");
+    assert_eq!(cancel.status, 200);
+    let inst = emu.instances().pop().expect("instance");
+    assert!(inst.terminate_requested);
+    assert_eq!(inst.task_status, "Cancelled");
 }

@@ -16,6 +16,8 @@ fn connection(endpoint: &str) -> MaxComputeConnection {
         schema: None,
         tunnel_endpoint: None,
         settings: BTreeMap::new(),
+        acceleration: Default::default(),
+        result_read: Default::default(),
     }
 }
 

@@ -138,6 +138,10 @@ pub struct Partition {
     pub values: Vec<(String, String)>,
     /// Creation time, epoch seconds.
     pub created: i64,
+    /// Rows it holds (`PartitionRecordCount`).
+    pub records: i64,
+    /// Bytes it holds (`PartitionSize`).
+    pub size: i64,
 }
 
 impl Partition {

@@ -1,6 +1,8 @@
 //! Fault injection, switchable at runtime from a test: 5xx answers,
 //! `QPSExceeded`, slow responses, broken tunnel streams, instances that
-//! never finish and tasks that fail.
+//! never finish, tasks that fail, partition listings without statistics,
+//! a spent tunnel-session budget, and MaxQA refusals, fallbacks and
+//! expired connections.
 //!
 //! It does not act on requests itself; the router and the instance and
 //! tunnel code ask it what to do. The one idea: every fault is a rule the
@@ -38,6 +40,12 @@ struct State {
     truncate_tunnel: bool,
     corrupt_tunnel_crc: bool,
     refuse_tunnel_downloads: bool,
+    hide_partition_stats: bool,
+    tunnel_sessions_left: Option<u32>,
+    connection_api_missing: bool,
+    mcqa_unsupported: bool,
+    mcqa_conn_expiries: u32,
+    mcqa_refusals: u32,
 }
 
 /// The fault switches of one emulator (cheap to clone; clones share state).
@@ -121,6 +129,86 @@ impl Faults {
     /// instances the tunnel cannot serve; clients fall back to `?result`.
     pub fn refuse_tunnel_downloads(&self, on: bool) {
         self.with(|s| s.refuse_tunnel_downloads = on);
+    }
+
+    /// Partition listings leave out `PartitionSize` and
+    /// `PartitionRecordCount`, as for tables without statistics.
+    pub fn hide_partition_stats(&self, on: bool) {
+        self.with(|s| s.hide_partition_stats = on);
+    }
+
+    /// The project may open `n` more instance-tunnel download sessions in
+    /// the current window (the service allows 200 per 5 minutes); after
+    /// that, sessions are refused with 429 until cleared.
+    pub fn tunnel_session_budget(&self, n: u32) {
+        self.with(|s| s.tunnel_sessions_left = Some(n));
+    }
+
+    /// `GET /connection/mcqa` answers `MethodNotAllowed` (older servers);
+    /// clients then ask the quota API.
+    pub fn connection_api_missing(&self, on: bool) {
+        self.with(|s| s.connection_api_missing = on);
+    }
+
+    /// MaxQA cannot run the next queries: with the fallback header the
+    /// service runs them offline instead; without it the task fails with
+    /// `ODPS-1850001`.
+    pub fn mcqa_unsupported(&self, on: bool) {
+        self.with(|s| s.mcqa_unsupported = on);
+    }
+
+    /// Every MaxQA connection handed out so far expires: the next `/mcqa`
+    /// submission with an old `x-odps-mcqa-conn` is refused, and a fresh
+    /// lookup is needed.
+    pub fn expire_mcqa_connections(&self) {
+        self.with(|s| s.mcqa_conn_expiries += 1);
+    }
+
+    /// The generation of MaxQA connections that are valid now.
+    pub fn mcqa_conn_generation(&self) -> u32 {
+        self.with(|s| s.mcqa_conn_expiries)
+    }
+
+    /// The next `n` MaxQA submissions are refused (HTTP 400) before any
+    /// instance exists, as when the interactive quota is unavailable.
+    pub fn refuse_mcqa_submissions(&self, n: u32) {
+        self.with(|s| s.mcqa_refusals = n);
+    }
+
+    /// Whether partition statistics are hidden.
+    pub fn partition_stats_hidden(&self) -> bool {
+        self.with(|s| s.hide_partition_stats)
+    }
+
+    /// Take one tunnel session from the budget; `false` when it is spent.
+    pub fn take_tunnel_session(&self) -> bool {
+        self.with(|s| match s.tunnel_sessions_left.as_mut() {
+            None => true,
+            Some(0) => false,
+            Some(n) => {
+                *n -= 1;
+                true
+            }
+        })
+    }
+
+    /// Whether the connection API is missing.
+    pub fn connection_api_is_missing(&self) -> bool {
+        self.with(|s| s.connection_api_missing)
+    }
+
+    /// Whether MaxQA refuses to run queries itself.
+    pub fn mcqa_is_unsupported(&self) -> bool {
+        self.with(|s| s.mcqa_unsupported)
+    }
+
+    /// Whether this MaxQA submission is refused, consuming one refusal.
+    pub fn take_mcqa_refusal(&self) -> bool {
+        self.with(|s| {
+            let refuse = s.mcqa_refusals > 0;
+            s.mcqa_refusals = s.mcqa_refusals.saturating_sub(1);
+            refuse
+        })
     }
 
     /// Switch every fault off.

@@ -21,13 +21,21 @@ pub const STS_SK: &str = "sts_sk";
 /// Its token.
 pub const STS_TOKEN: &str = "sts-token-1";
 
-/// The fixture's configuration: both keys, `demo` and 3-tier `lake`.
+/// The fixture's interactive (MaxQA) quota, also the default connection.
+pub const MAXQA_QUOTA: &str = "maxqa_q";
+/// A batch (offline) quota.
+pub const BATCH_QUOTA: &str = "batch_q";
+
+/// The fixture's configuration: both keys, `demo` and 3-tier `lake`, an
+/// interactive and a batch quota.
 pub fn config() -> EmulatorConfig {
     EmulatorConfig::new()
         .credential(AK, SK)
         .sts_credential(STS_AK, STS_SK, STS_TOKEN)
         .project("demo")
         .project_with_schemas("lake", &["analytics"])
+        .quota(MAXQA_QUOTA, true)
+        .quota(BATCH_QUOTA, false)
 }
 
 /// Start an emulator with `config` and load the data set.

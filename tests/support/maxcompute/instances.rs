@@ -18,6 +18,7 @@ use base64::Engine as _;
 use super::exec::{self, ResultSet};
 use super::job::{Job, TaskKind};
 use super::reply::{cdata, esc, rfc1123, set_header, xml, OdpsError};
+use super::JobTime;
 use super::{lock, Shared};
 
 /// The `?result` CSV holds at most this many rows (the service's
@@ -61,6 +62,28 @@ struct Instance {
     end: Option<i64>,
     terminate_requested: bool,
     downloads: BTreeSet<String>,
+    mode: Mode,
+}
+
+/// How an instance was submitted and where it runs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Mode {
+    /// An offline job on `/projects/{p}/instances`.
+    Offline,
+    /// A MaxQA job on `/mcqa/projects/{p}/instances`, on this quota, with
+    /// the query cookie its answers carry.
+    Maxqa {
+        /// The interactive quota.
+        quota: String,
+        /// The `x-odps-mcqa-query-cookie` value.
+        cookie: String,
+    },
+    /// Submitted to MaxQA, which could not run it; the service ran it
+    /// offline on the fallback quota (empty: the project's default).
+    FellBack {
+        /// `FallbackQuota` of the `x-odps-fallback-infos` header.
+        quota: String,
+    },
 }
 
 /// What tests can see of an instance.
@@ -86,6 +109,8 @@ pub struct InstanceRecord {
     pub terminate_requested: bool,
     /// The failure text, for a failed task.
     pub failure: Option<String>,
+    /// How it was submitted and ran.
+    pub mode: Mode,
 }
 
 /// All instances of one emulator.
@@ -115,6 +140,7 @@ impl Instances {
                     (Output::Text(t), TaskStatus::Failed) => Some(t.clone()),
                     _ => None,
                 },
+                mode: i.mode.clone(),
             })
             .collect()
     }
@@ -137,16 +163,43 @@ fn now() -> i64 {
     chrono::Utc::now().timestamp()
 }
 
-fn new_id() -> String {
+fn new_id(maxqa: bool) -> String {
     let stamp = chrono::Utc::now().format("%Y%m%d%H%M%S%3f");
     let tail = uuid::Uuid::new_v4().simple().to_string();
-    format!("{stamp}g{}", &tail[..10])
+    // MaxQA ids end in `_mcqa`; the SDKs route by that suffix.
+    let suffix = if maxqa { "_mcqa" } else { "" };
+    format!("{stamp}g{}{suffix}", &tail[..10])
 }
 
-/// `POST /projects/{p}/instances`: record the job, start its task, answer
-/// 201 with `Location`.
-pub fn create(shared: &Arc<Shared>, project: &str, job: Job) -> Response<Body> {
-    let id = new_id();
+/// Whether instance `id` is still running (unknown ids are not).
+pub fn is_running(shared: &Shared, id: &str) -> bool {
+    lock(&shared.instances)
+        .map
+        .get(id)
+        .is_some_and(|i| i.task == TaskStatus::Running)
+}
+
+/// `POST /projects/{p}/instances` (or `/mcqa/…`): record the job, start
+/// its task, answer 201 with `Location` (and the query cookie for MaxQA).
+/// `failure`, when given, fails the task at once with that text.
+pub fn create(
+    shared: &Arc<Shared>,
+    project: &str,
+    job: Job,
+    mode: Mode,
+    failure: Option<String>,
+) -> Response<Body> {
+    let maxqa = matches!(mode, Mode::Maxqa { .. });
+    let id = new_id(maxqa);
+    let time = if maxqa {
+        shared.config.maxqa_job
+    } else {
+        shared.config.offline_job
+    };
+    let cookie = match &mode {
+        Mode::Maxqa { cookie, .. } => Some(cookie.clone()),
+        _ => None,
+    };
     let instance = Instance {
         id: id.clone(),
         project: project.into(),
@@ -157,30 +210,36 @@ pub fn create(shared: &Arc<Shared>, project: &str, job: Job) -> Response<Body> {
         end: None,
         terminate_requested: false,
         downloads: BTreeSet::new(),
+        mode,
     };
     {
         let mut all = lock(&shared.instances);
         all.map.insert(id.clone(), instance);
         all.order.push(id.clone());
     }
-    if let Some(failure) = shared.faults.take_task_failure() {
+    if let Some(failure) = failure.or_else(|| shared.faults.take_task_failure()) {
         settle(shared, &id, TaskStatus::Failed, Output::Text(failure));
     } else if !shared.faults.hangs() {
         let shared = shared.clone();
         let project = project.to_string();
         let run_id = id.clone();
-        tokio::spawn(async move { run(shared, project, run_id, job).await });
+        tokio::spawn(async move { run(shared, project, run_id, job, time).await });
     }
     let mut resp = super::reply::respond(201, "application/xml", Vec::new());
+    let plane = if maxqa { "/mcqa" } else { "" };
     let location = format!(
-        "http://{}/api/projects/{project}/instances/{id}",
+        "http://{}/api{plane}/projects/{project}/instances/{id}",
         shared.addr
     );
     set_header(&mut resp, "location", &location);
+    if let Some(cookie) = cookie {
+        set_header(&mut resp, "x-odps-mcqa-query-cookie", &cookie);
+    }
     resp
 }
 
-async fn run(shared: Arc<Shared>, project: String, id: String, job: Job) {
+async fn run(shared: Arc<Shared>, project: String, id: String, job: Job, time: JobTime) {
+    let settles_at = tokio::time::Instant::now() + time.total();
     let task = exec::Task {
         project: &project,
         settings: &job.settings,
@@ -199,19 +258,23 @@ async fn run(shared: Arc<Shared>, project: String, id: String, job: Job) {
             Err(f) => (TaskStatus::Failed, Output::Text(f.0)),
         },
     };
+    tokio::time::sleep_until(settles_at).await;
     settle(&shared, &id, status, output);
 }
 
 /// Finish a task unless a terminate got there first.
 fn settle(shared: &Shared, id: &str, status: TaskStatus, output: Output) {
-    let mut all = lock(&shared.instances);
-    if let Some(i) = all.map.get_mut(id) {
-        if i.task == TaskStatus::Running {
-            i.task = status;
-            i.output = output;
-            i.end = Some(now());
+    {
+        let mut all = lock(&shared.instances);
+        if let Some(i) = all.map.get_mut(id) {
+            if i.task == TaskStatus::Running {
+                i.task = status;
+                i.output = output;
+                i.end = Some(now());
+            }
         }
     }
+    shared.changed.notify_waiters();
 }
 
 /// The instance `id` of `project` (an id under another project is not
@@ -246,6 +309,7 @@ pub fn terminate(
     project: &str,
     id: &str,
     body: &str,
+    plane: Plane<'_>,
 ) -> Result<Response<Body>, OdpsError> {
     if super::job::requested_status(body).as_deref() != Some("Terminated") {
         return Err(OdpsError::new(
@@ -254,15 +318,108 @@ pub fn terminate(
             "ODPS-0420031:Invalid state setting - only Terminated can be set",
         ));
     }
-    let mut all = lock(&shared.instances);
-    let i = find_mut(&mut all, project, id)?;
-    i.terminate_requested = true;
-    if i.task == TaskStatus::Running {
-        i.task = TaskStatus::Cancelled;
-        i.output = Output::Text("ODPS-0110999:Instance has been terminated by user".into());
-        i.end = Some(now());
+    {
+        let mut all = lock(&shared.instances);
+        let i = find_mut(&mut all, project, id)?;
+        check_plane(i, plane)?;
+        i.terminate_requested = true;
+        if i.task == TaskStatus::Running {
+            i.task = TaskStatus::Cancelled;
+            i.output = Output::Text("ODPS-0110999:Instance has been terminated by user".into());
+            i.end = Some(now());
+        }
     }
+    shared.changed.notify_waiters();
     Ok(super::reply::respond(200, "application/xml", Vec::new()))
+}
+
+/// The plane a view was asked on, with what MaxQA calls carry.
+#[derive(Debug, Clone, Copy)]
+pub enum Plane<'a> {
+    /// `/projects/{p}/instances/{id}`.
+    Offline,
+    /// `/mcqa/projects/{p}/instances/{id}`, with the request's
+    /// `x-odps-mcqa-query-cookie`, if any.
+    Maxqa {
+        /// The cookie the client echoed.
+        cookie: Option<&'a str>,
+    },
+}
+
+/// Check that a `/mcqa` call names a MaxQA instance and echoes its cookie.
+fn check_plane(i: &Instance, plane: Plane<'_>) -> Result<(), OdpsError> {
+    let Plane::Maxqa { cookie } = plane else {
+        return Ok(());
+    };
+    match &i.mode {
+        Mode::Maxqa { cookie: expected, .. } if cookie == Some(expected.as_str()) => Ok(()),
+        Mode::Maxqa { .. } => Err(OdpsError::new(
+            400,
+            "InvalidParameter",
+            "ODPS-0420031:Invalid parameter - x-odps-mcqa-query-cookie is missing or does not belong to this query",
+        )),
+        // A job the service ran offline instead is still served on `/mcqa`
+        // (pyodps keeps polling there).
+        Mode::FellBack { .. } => Ok(()),
+        Mode::Offline => Err(not_found(&i.id)),
+    }
+}
+
+/// The `<Task>` of a finished instance with its result: `descriptor`
+/// adds the MaxQA `ResultDescriptor` (types, and `TRUNCATED` past
+/// `inline_rows`).
+fn task_result_xml(i: &Instance, descriptor: bool, inline_rows: usize) -> String {
+    let kind = i.job.kind.as_str();
+    let cap = if descriptor {
+        inline_rows
+    } else {
+        RESULT_ROW_CAP
+    };
+    let mut descriptor_xml = String::new();
+    let (format, text) = match &i.output {
+        Output::None => ("text", String::new()),
+        Output::Text(t) => ("text", t.clone()),
+        Output::Rows(rows) => {
+            let capped = ResultSet {
+                columns: rows.columns.clone(),
+                rows: rows.rows.iter().take(cap).cloned().collect(),
+            };
+            if descriptor {
+                let status = if rows.rows.len() > cap {
+                    "TRUNCATED"
+                } else {
+                    "FULL"
+                };
+                let columns: Vec<serde_json::Value> = rows
+                    .columns
+                    .iter()
+                    .map(|c| serde_json::json!({"Name": c.name, "Type": c.ty.to_string()}))
+                    .collect();
+                let json = serde_json::json!({
+                    "IsSelect": true,
+                    "SelectResultStatus": status,
+                    "Schema": {"Columns": columns},
+                });
+                descriptor_xml = format!(
+                    "<ResultDescriptor>{}</ResultDescriptor>",
+                    cdata(&json.to_string())
+                );
+            }
+            ("csv", exec::to_csv(&capped))
+        }
+    };
+    // Text XML cannot carry (control characters) goes base64-encoded,
+    // which the protocol marks with `Transform="Base64"`.
+    let (transform, payload) = if text.chars().all(xml_char) {
+        ("", cdata(&text))
+    } else {
+        (" Transform=\"Base64\"", BASE64.encode(text.as_bytes()))
+    };
+    format!(
+        "<Task Type=\"{kind}\"><Name>{}</Name><Result Format=\"{format}\"{transform}>{payload}</Result><Status>{}</Status>{descriptor_xml}</Task>",
+        esc(&i.job.task_name),
+        i.task.as_str()
+    )
 }
 
 /// The read-only views of an instance, chosen by query flag.
@@ -271,9 +428,13 @@ pub fn view(
     project: &str,
     id: &str,
     params: &BTreeMap<String, String>,
+    plane: Plane<'_>,
 ) -> Result<Response<Body>, OdpsError> {
     let all = lock(&shared.instances);
     let i = find(&all, project, id)?;
+    check_plane(i, plane)?;
+    let maxqa = matches!(plane, Plane::Maxqa { .. });
+    let inline_rows = shared.config.mcqa_inline_rows;
     let kind = i.job.kind.as_str();
     let body = if params.contains_key("source") {
         super::job::render(&i.job)
@@ -287,28 +448,20 @@ pub fn view(
             i.task.as_str()
         )
     } else if params.contains_key("result") {
-        let (format, text) = match &i.output {
-            Output::None => ("text", String::new()),
-            Output::Text(t) => ("text", t.clone()),
-            Output::Rows(rows) => {
-                let capped = ResultSet {
-                    columns: rows.columns.clone(),
-                    rows: rows.rows.iter().take(RESULT_ROW_CAP).cloned().collect(),
-                };
-                ("csv", exec::to_csv(&capped))
-            }
-        };
-        // Text XML cannot carry (control characters) goes base64-encoded,
-        // which the protocol marks with `Transform="Base64"`.
-        let (transform, payload) = if text.chars().all(xml_char) {
-            ("", cdata(&text))
-        } else {
-            (" Transform=\"Base64\"", BASE64.encode(text.as_bytes()))
-        };
         format!(
-            "<Instance><Tasks><Task Type=\"{kind}\"><Name>{}</Name><Result Format=\"{format}\"{transform}>{payload}</Result><Status>{}</Status></Task></Tasks></Instance>",
-            esc(&i.job.task_name),
-            i.task.as_str()
+            "<Instance><Tasks>{}</Tasks></Instance>",
+            task_result_xml(i, maxqa, inline_rows)
+        )
+    } else if maxqa && params.contains_key("instancestatus") && i.task != TaskStatus::Running {
+        // A MaxQA status answer carries the result once the job ended.
+        format!(
+            "<Instance><Name>{}</Name><Owner>{}</Owner><StartTime>{}</StartTime><EndTime>{}</EndTime><Status>{}</Status><Tasks>{}</Tasks></Instance>",
+            esc(&i.id),
+            esc(&shared.config.owner),
+            rfc1123(i.start),
+            i.end.map(rfc1123).unwrap_or_default(),
+            instance_status(i),
+            task_result_xml(i, true, inline_rows)
         )
     } else {
         format!(
@@ -325,6 +478,9 @@ pub fn view(
     set_header(&mut resp, "x-odps-start-time", &rfc1123(i.start));
     if let Some(end) = i.end {
         set_header(&mut resp, "x-odps-end-time", &rfc1123(end));
+    }
+    if let (true, Mode::Maxqa { cookie, .. }) = (maxqa, &i.mode) {
+        set_header(&mut resp, "x-odps-mcqa-query-cookie", cookie);
     }
     Ok(resp)
 }
@@ -359,6 +515,16 @@ pub fn open_download(
     if shared.faults.downloads_refused() {
         return Err(OdpsError::invalid(
             "ODPS-0420031:Invalid argument - the instance tunnel cannot serve this instance",
+        ));
+    }
+    if !shared.faults.take_tunnel_session() {
+        // The service allows 200 download sessions per project per 5
+        // minutes; the code here is the emulator's (the real one is
+        // unconfirmed), HTTP 429 without `Retry-After`.
+        return Err(OdpsError::new(
+            429,
+            "DownloadSessionLimitExceeded",
+            "ODPS-0420061:Request rejected - the project opened too many instance tunnel download sessions in the last 5 minutes",
         ));
     }
     let mut all = lock(&shared.instances);

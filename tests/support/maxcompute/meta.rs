@@ -331,14 +331,24 @@ fn matches_spec(p: &Partition, wanted: &[(String, String)]) -> bool {
     wanted.iter().all(|w| p.values.contains(w))
 }
 
-fn partition_xml(p: &Partition) -> String {
+/// One `<Partition>` of a listing; `stats` adds `PartitionSize` and
+/// `PartitionRecordCount` (a server without statistics leaves them out).
+fn partition_xml(p: &Partition, stats: bool) -> String {
     let cols: String = p
         .values
         .iter()
         .map(|(k, v)| format!("<Column Name=\"{}\" Value=\"{}\"/>", esc(k), esc(v)))
         .collect();
+    let stats = if stats {
+        format!(
+            "<PartitionSize>{}</PartitionSize><PartitionRecordCount>{}</PartitionRecordCount>",
+            p.size, p.records
+        )
+    } else {
+        String::new()
+    };
     format!(
-        "<Partition>{cols}<CreationTime>{c}</CreationTime><LastDDLTime>{c}</LastDDLTime><LastModifiedTime>{c}</LastModifiedTime></Partition>",
+        "<Partition>{cols}<CreationTime>{c}</CreationTime><LastDDLTime>{c}</LastDDLTime><LastModifiedTime>{c}</LastModifiedTime>{stats}</Partition>",
         c = p.created
     )
 }
@@ -361,7 +371,12 @@ pub fn table(
             .partitions
             .values()
             .filter(|p| matches_spec(p, &wanted))
-            .map(|p| (p.spec(), partition_xml(p)))
+            .map(|p| {
+                (
+                    p.spec(),
+                    partition_xml(p, !shared.faults.partition_stats_hidden()),
+                )
+            })
             .collect();
         if params.contains_key("reverse") {
             items.reverse();

@@ -28,6 +28,13 @@
 //! `types`, `value`. For tests: `fixture` (a ready data set) and `raw` (a
 //! raw signing client and an independent tunnel reader).
 //!
+//! Jobs take the time the config's [`JobTime`] model says (queue + run,
+//! offline and MaxQA apart), `?instancestatus` is held until the job ends
+//! (at most `status_hold`), and MaxQA (MCQA 2.0) is served: the
+//! connection and quota lookups, `/mcqa/projects/{p}/instances…` with the
+//! signed `x-odps-mcqa-conn` header and the query cookie, results inline
+//! in the status answer (`FULL`/`TRUNCATED`), the fallback header.
+//!
 //! Faults are switched at runtime through [`EmulatorHandle::faults`];
 //! what clients sent is visible through [`EmulatorHandle::instances`]
 //! (query, settings, status, terminate requests) and
@@ -42,6 +49,7 @@ pub mod faults;
 pub mod fixture;
 pub mod instances;
 pub mod job;
+pub mod mcqa;
 pub mod meta;
 pub mod prune;
 pub mod raw;
@@ -62,7 +70,7 @@ use tokio::sync::oneshot;
 pub use auth::{Credential, SignatureVersion};
 pub use catalog::{TableId, TableSpec};
 pub use faults::Faults;
-pub use instances::InstanceRecord;
+pub use instances::{InstanceRecord, Mode};
 
 use catalog::{Catalog, Partition, Project, Table, DEFAULT_SCHEMA};
 use instances::Instances;
@@ -82,6 +90,43 @@ pub struct EmulatorConfig {
     pub owner: String,
     /// `odps.namespace.schema` in `GET /tenants`.
     pub tenant_schemas: bool,
+    /// How long an offline job takes before it settles.
+    pub offline_job: JobTime,
+    /// How long a MaxQA job takes before it settles.
+    pub maxqa_job: JobTime,
+    /// Longest time `?instancestatus` is held while the instance runs (the
+    /// service holds it about 5 s and answers as soon as the job ends).
+    pub status_hold: std::time::Duration,
+    /// Quotas by nickname: `true` for an interactive (MaxQA) quota.
+    pub quotas: BTreeMap<String, bool>,
+    /// The quota `GET /connection/mcqa` picks when none is named.
+    pub default_mcqa_quota: Option<String>,
+    /// Rows a MaxQA status answer carries inline before it says
+    /// `TRUNCATED`.
+    pub mcqa_inline_rows: usize,
+}
+
+/// The time model of one kind of job: waiting for resources, then
+/// running. A job settles `queue + run` after it is created (or when its
+/// SQL finishes, if that is later).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct JobTime {
+    /// Time in the queue.
+    pub queue: std::time::Duration,
+    /// Time running.
+    pub run: std::time::Duration,
+}
+
+impl JobTime {
+    /// `queue` then `run`.
+    pub fn new(queue: std::time::Duration, run: std::time::Duration) -> JobTime {
+        JobTime { queue, run }
+    }
+
+    /// The whole time.
+    pub fn total(&self) -> std::time::Duration {
+        self.queue + self.run
+    }
 }
 
 impl Default for EmulatorConfig {
@@ -99,7 +144,30 @@ impl EmulatorConfig {
             region: "cn-hangzhou".into(),
             owner: "ALIYUN$emulator@aliyun.com".into(),
             tenant_schemas: false,
+            offline_job: JobTime::default(),
+            maxqa_job: JobTime::default(),
+            status_hold: std::time::Duration::from_secs(5),
+            quotas: BTreeMap::new(),
+            default_mcqa_quota: None,
+            mcqa_inline_rows: 10_000,
         }
+    }
+
+    /// Add a quota; `interactive` makes it a MaxQA (`FUXI_VW`) quota.
+    /// The first interactive quota is the default MaxQA connection.
+    pub fn quota(mut self, nickname: &str, interactive: bool) -> EmulatorConfig {
+        self.quotas.insert(nickname.into(), interactive);
+        if interactive && self.default_mcqa_quota.is_none() {
+            self.default_mcqa_quota = Some(nickname.into());
+        }
+        self
+    }
+
+    /// Set the time model of offline and MaxQA jobs.
+    pub fn job_times(mut self, offline: JobTime, maxqa: JobTime) -> EmulatorConfig {
+        self.offline_job = offline;
+        self.maxqa_job = maxqa;
+        self
     }
 
     /// Accept a permanent access key.
@@ -182,6 +250,9 @@ pub struct Shared {
     pub instances: Mutex<Instances>,
     /// Every request seen.
     pub requests: Mutex<Vec<RecordedRequest>>,
+    /// Woken whenever an instance settles or is terminated, to end the
+    /// holds of `?instancestatus`.
+    pub changed: tokio::sync::Notify,
 }
 
 /// Lock a mutex, recovering from poisoning (a panicking test thread must
@@ -231,6 +302,7 @@ impl Emulator {
             faults: Faults::default(),
             instances: Mutex::new(Instances::default()),
             requests: Mutex::new(Vec::new()),
+            changed: tokio::sync::Notify::new(),
         });
         let (stop_tx, stop_rx) = oneshot::channel::<()>();
         let app = router::app(shared.clone());
@@ -348,8 +420,9 @@ impl EmulatorHandle {
             .partitions_with_rows(&id, &keys)
             .await
             .expect("read partitions");
-        for tuple in tuples {
-            self.register_partition(&id, keys.iter().cloned().zip(tuple).collect());
+        for (tuple, records, size) in tuples {
+            let values = keys.iter().cloned().zip(tuple).collect();
+            self.register_partition(&id, values, records, size);
         }
     }
 
@@ -360,17 +433,32 @@ impl EmulatorHandle {
             .filter_map(|kv| kv.split_once('='))
             .map(|(k, v)| (k.to_ascii_lowercase(), v.to_string()))
             .collect();
-        self.register_partition(&TableId::parse(table), values);
+        self.register_partition(&TableId::parse(table), values, 0, 0);
     }
 
-    fn register_partition(&self, id: &TableId, values: Vec<(String, String)>) {
+    /// Register a partition, or update the row and byte counts of one
+    /// already registered.
+    fn register_partition(
+        &self,
+        id: &TableId,
+        values: Vec<(String, String)>,
+        records: i64,
+        size: i64,
+    ) {
         let mut catalog = lock(&self.shared.catalog);
         let table = catalog.tables.get_mut(id).expect("known table");
         let p = Partition {
             values,
             created: chrono::Utc::now().timestamp(),
+            records,
+            size,
         };
-        table.partitions.entry(p.spec()).or_insert(p);
+        let entry = table
+            .partitions
+            .entry(p.spec())
+            .or_insert_with(|| p.clone());
+        entry.records = records;
+        entry.size = size;
     }
 
     /// Every instance created so far, oldest first.

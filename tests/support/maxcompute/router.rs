@@ -19,9 +19,10 @@ use axum::Router;
 
 use super::auth::{SignedParts, Verifier};
 use super::catalog::TableId;
+use super::instances::{Mode, Plane};
 use super::reply::{respond, OdpsError};
 use super::tunnel::{self, Damage};
-use super::{instances, job, lock, meta, RecordedRequest, Shared};
+use super::{instances, job, lock, mcqa, meta, RecordedRequest, Shared};
 
 /// The largest request body accepted (instance XML is small).
 const MAX_BODY: usize = 8 * 1024 * 1024;
@@ -123,11 +124,19 @@ async fn handle(State(shared): State<Arc<Shared>>, req: Request) -> Response<Bod
                     .filter(|s| !s.is_empty())
                     .map(percent_decode)
                     .collect();
+                if !tunnel && parts.method == Method::GET && params.contains_key("instancestatus") {
+                    if let [.., instances, id] = segments.as_slice() {
+                        if instances == "instances" {
+                            hold(&shared, id).await;
+                        }
+                    }
+                }
                 let route = Route {
                     shared: &shared,
                     method: &parts.method,
                     segments: &segments,
                     params: &params,
+                    headers: &headers,
                     body: &String::from_utf8_lossy(&body),
                 };
                 let result = if tunnel {
@@ -155,12 +164,45 @@ async fn handle(State(shared): State<Arc<Shared>>, req: Request) -> Response<Bod
     response
 }
 
+/// Hold a `?instancestatus` request while instance `id` runs, at most the
+/// configured hold: the service answers as soon as the job ends.
+async fn hold(shared: &Shared, id: &str) {
+    let deadline = tokio::time::Instant::now() + shared.config.status_hold;
+    loop {
+        let changed = shared.changed.notified();
+        tokio::pin!(changed);
+        changed.as_mut().enable();
+        if !instances::is_running(shared, id) {
+            return;
+        }
+        if tokio::time::timeout_at(deadline, changed).await.is_err() {
+            return;
+        }
+    }
+}
+
 struct Route<'a> {
     shared: &'a Arc<Shared>,
     method: &'a Method,
     segments: &'a [String],
     params: &'a BTreeMap<String, String>,
+    headers: &'a [(String, String)],
     body: &'a str,
+}
+
+impl Route<'_> {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    fn job(&self) -> Result<job::Job, OdpsError> {
+        job::parse(self.body).map_err(|e| {
+            OdpsError::invalid(format!("ODPS-0420031:Invalid xml in the request - {e}"))
+        })
+    }
 }
 
 fn no_such_resource() -> OdpsError {
@@ -216,16 +258,44 @@ impl Route<'_> {
             }
             (Method::POST, ["projects", p, "instances"]) => {
                 let project = meta::find_project(&catalog(), p)?.name.clone();
-                let job = job::parse(self.body).map_err(|e| {
-                    OdpsError::invalid(format!("ODPS-0420031:Invalid xml in the request - {e}"))
-                })?;
-                Ok(instances::create(shared, &project, job))
+                let job = self.job()?;
+                Ok(instances::create(
+                    shared,
+                    &project,
+                    job,
+                    Mode::Offline,
+                    None,
+                ))
             }
             (Method::GET, ["projects", p, "instances", id]) => {
-                instances::view(shared, p, id, params)
+                instances::view(shared, p, id, params, Plane::Offline)
             }
             (Method::PUT, ["projects", p, "instances", id]) => {
-                instances::terminate(shared, p, id, self.body)
+                instances::terminate(shared, p, id, self.body, Plane::Offline)
+            }
+            (Method::GET, ["connection", "mcqa"]) => {
+                if let Some(p) = params.get("project") {
+                    meta::find_project(&catalog(), p)?;
+                }
+                mcqa::connection(shared, params.get("quota").map(String::as_str))
+            }
+            (Method::GET, ["quotas", q]) => mcqa::quota(shared, q),
+            (Method::POST, ["mcqa", "projects", p, "instances"]) => {
+                let project = meta::find_project(&catalog(), p)?.name.clone();
+                let job = self.job()?;
+                mcqa::submit(shared, &project, job, self.headers)
+            }
+            (Method::GET, ["mcqa", "projects", p, "instances", id]) => {
+                let plane = Plane::Maxqa {
+                    cookie: self.header("x-odps-mcqa-query-cookie"),
+                };
+                instances::view(shared, p, id, params, plane)
+            }
+            (Method::PUT, ["mcqa", "projects", p, "instances", id]) => {
+                let plane = Plane::Maxqa {
+                    cookie: self.header("x-odps-mcqa-query-cookie"),
+                };
+                instances::terminate(shared, p, id, self.body, plane)
             }
             (Method::GET, ["projects", p, "tunnel"]) if params.contains_key("service") => {
                 meta::find_project(&catalog(), p)?;

@@ -93,25 +93,31 @@ impl Store {
             .unwrap_or_else(|e| panic!("setup SQL failed: {sql}: {e}"));
     }
 
-    /// Distinct partition-key tuples present in a table's rows, as text.
+    /// Partition-key tuples present in a table's rows, as text, with the
+    /// rows and bytes (text form) each holds: the partition listing's
+    /// `PartitionRecordCount` and `PartitionSize`.
     pub async fn partitions_with_rows(
         &self,
         id: &TableId,
         keys: &[String],
-    ) -> Result<Vec<Vec<String>>, tokio_postgres::Error> {
+    ) -> Result<Vec<(Vec<String>, i64, i64)>, tokio_postgres::Error> {
         let cols: Vec<String> = keys
             .iter()
             .map(|k| format!("{}::text", quote_pg(k)))
             .collect();
         let sql = format!(
-            "SELECT DISTINCT {} FROM {}",
-            cols.join(", "),
-            id.pg_qualified()
+            "SELECT {cols}, count(*), sum(octet_length(t::text))::bigint FROM {} t GROUP BY {cols}",
+            id.pg_qualified(),
+            cols = cols.join(", "),
         );
         let rows = self.admin.query(&sql, &[]).await?;
+        let n = keys.len();
         Ok(rows
             .iter()
-            .map(|r| (0..keys.len()).map(|i| r.get::<_, String>(i)).collect())
+            .map(|r| {
+                let values = (0..n).map(|i| r.get::<_, String>(i)).collect();
+                (values, r.get::<_, i64>(n), r.get::<_, i64>(n + 1))
+            })
             .collect())
     }
 
