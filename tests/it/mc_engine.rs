@@ -204,6 +204,8 @@ async fn list_partitions_is_newest_first_and_paged() {
 #[tokio::test]
 async fn max_partition_runs_max_pt_with_forced_settings_and_skips_empty_partitions() {
     let emu = start().await;
+    // Without partition statistics, `MAX_PT` runs as a job.
+    emu.faults().hide_partition_stats(true);
     let engine = engine(&emu);
     // 20240103 exists but is empty, so MAX_PT must answer 20240102.
     let newest = engine
@@ -255,6 +257,8 @@ async fn max_partition_runs_max_pt_with_forced_settings_and_skips_empty_partitio
 #[tokio::test]
 async fn connection_settings_are_sent_but_cannot_undo_the_forced_ones() {
     let emu = start().await;
+    // Without partition statistics, `MAX_PT` runs as a job.
+    emu.faults().hide_partition_stats(true);
     let mut conn = connection(&emu, "demo");
     conn.settings
         .insert("odps.task.wlm.quota".into(), "analysts".into());
@@ -312,6 +316,8 @@ async fn max_partition_refuses_a_wrong_field_or_an_unpartitioned_table() {
 #[tokio::test]
 async fn the_result_csv_is_read_when_the_tunnel_refuses() {
     let emu = start().await;
+    // Without partition statistics, `MAX_PT` runs as a job.
+    emu.faults().hide_partition_stats(true);
     emu.faults().refuse_tunnel_downloads(true);
     let engine = engine(&emu);
     let newest = engine
@@ -328,6 +334,8 @@ async fn the_result_csv_is_read_when_the_tunnel_refuses() {
 #[tokio::test]
 async fn a_truncated_tunnel_stream_is_an_error_not_a_short_answer() {
     let emu = start().await;
+    // Without partition statistics, `MAX_PT` runs as a job.
+    emu.faults().hide_partition_stats(true);
     emu.faults().truncate_tunnel(true);
     let error = engine(&emu)
         .max_partition("demo.sales", "ds")
@@ -345,6 +353,8 @@ async fn a_truncated_tunnel_stream_is_an_error_not_a_short_answer() {
 #[tokio::test]
 async fn a_corrupted_tunnel_checksum_is_an_error() {
     let emu = start().await;
+    // Without partition statistics, `MAX_PT` runs as a job.
+    emu.faults().hide_partition_stats(true);
     emu.faults().corrupt_tunnel_crc(true);
     let error = engine(&emu)
         .max_partition("demo.sales", "ds")
@@ -357,6 +367,8 @@ async fn a_corrupted_tunnel_checksum_is_an_error() {
 #[tokio::test]
 async fn a_failed_task_keeps_the_server_message_as_untrusted_detail() {
     let emu = start().await;
+    // Without partition statistics, `MAX_PT` runs as a job.
+    emu.faults().hide_partition_stats(true);
     emu.faults()
         .fail_next_task("ODPS-0130161:[1,8] Parse exception - invalid token 'x'");
     let error = engine(&emu)
@@ -446,6 +458,8 @@ async fn a_wrong_secret_is_credentials_missing_with_the_fix() {
 #[tokio::test]
 async fn v4_signatures_and_sts_tokens_are_accepted() {
     let emu = start().await;
+    // Without partition statistics, `MAX_PT` runs as a job.
+    emu.faults().hide_partition_stats(true);
     let mut conn = connection(&emu, "demo");
     conn.region = Some("cn-hangzhou".into());
     let engine = MaxComputeEngine::new(
@@ -844,7 +858,7 @@ async fn slow_status_answers_run_into_the_timeout_and_terminate() {
     let engine = engine(&emu);
     let policy = policy(&emu, "{query_timeout_seconds: 2}");
     let query = checked(&engine, &policy, TYPED, None).await.expect("gate");
-    emu.faults().delay("taskstatus", Duration::from_secs(5));
+    emu.faults().delay("instancestatus", Duration::from_secs(5));
     let started = Instant::now();
     let error = engine
         .run(&query, RunContext::default())

@@ -311,11 +311,13 @@ async fn the_scan_budget_refuses_before_anything_runs() {
     assert_eq!(budget["session_remaining_bytes"], 60);
     assert_eq!(budget["within_budget"], true);
 
-    // A failed estimate: fail closed, and nothing runs.
+    // A failed estimate: fail closed, and nothing runs. (A query not
+    // estimated before: an identical estimate is reused within a session.)
     emu.faults()
         .fail_next_task("ODPS-0130161:[1,8] Parse exception - injected");
     let before = sql_jobs();
-    let blind = call(&client, "run_select_sql", small.clone()).await;
+    let unseen = json!({"sql": "SELECT customer_id AS id FROM demo.customers"});
+    let blind = call(&client, "run_select_sql", unseen).await;
     assert_eq!(blind["error"]["code"], "COST_BUDGET_EXCEEDED", "{blind:#}");
     assert!(blind["error"]["message"]
         .as_str()
@@ -355,7 +357,6 @@ async fn the_scan_budget_refuses_before_anything_runs() {
             .any(|i| i.task_type == "SQL" && i.query.contains("SELECT name")),
         "over-budget queries send no SQL job"
     );
-    // Resolving the default partition ran one job of its own.
     let before = sql_jobs();
 
     // The session total: two runs fit, the third is refused.
@@ -416,7 +417,7 @@ async fn each_fault_is_a_clear_error_and_the_server_keeps_serving() {
             "slow status",
             |e| {
                 e.faults()
-                    .delay("taskstatus", std::time::Duration::from_secs(5))
+                    .delay("instancestatus", std::time::Duration::from_secs(5))
             },
             "QUERY_TIMEOUT",
             "terminated",

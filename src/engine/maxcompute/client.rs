@@ -55,6 +55,7 @@ pub(crate) struct Call {
     resource: Resource,
     body: Option<Vec<u8>>,
     timeout: Option<Duration>,
+    headers: Vec<(String, String)>,
 }
 
 impl Call {
@@ -65,6 +66,7 @@ impl Call {
             resource,
             body: None,
             timeout: Some(METADATA_TIMEOUT),
+            headers: Vec::new(),
         }
     }
 
@@ -75,7 +77,15 @@ impl Call {
             resource,
             body: body.map(String::into_bytes),
             timeout: Some(METADATA_TIMEOUT),
+            headers: Vec::new(),
         }
+    }
+
+    /// Add a request header. Headers named `x-odps-…` are signed, as the
+    /// protocol requires (the MaxQA connection, cookie and fallback ones).
+    pub(crate) fn header(mut self, name: &str, value: &str) -> Self {
+        self.headers.push((name.to_owned(), value.to_owned()));
+        self
     }
 
     /// Drop the whole-request timeout (for streams bounded by the query's
@@ -83,6 +93,24 @@ impl Call {
     pub(crate) fn streaming(mut self) -> Self {
         self.timeout = None;
         self
+    }
+}
+
+/// A successful answer, read whole.
+#[derive(Debug)]
+pub(crate) struct Answer {
+    /// HTTP status (2xx).
+    pub(crate) status: u16,
+    /// Response headers.
+    pub(crate) headers: reqwest::header::HeaderMap,
+    /// The body as text.
+    pub(crate) body: String,
+}
+
+impl Answer {
+    /// A header's value as text.
+    pub(crate) fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
     }
 }
 
@@ -230,11 +258,23 @@ impl RestClient {
 
     /// Send `call` and read the whole body as text.
     pub(crate) async fn text(&self, plane: Plane<'_>, call: &Call) -> Result<String, McError> {
+        self.answer(plane, call).await.map(|answer| answer.body)
+    }
+
+    /// Send `call` and read the status, headers and whole body.
+    pub(crate) async fn answer(&self, plane: Plane<'_>, call: &Call) -> Result<Answer, McError> {
         let response = self.send(plane, call).await?;
         let host = response.url().authority().to_owned();
-        response.text().await.map_err(|error| McError::Network {
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let body = response.text().await.map_err(|error| McError::Network {
             host,
             detail: error_chain(&error),
+        })?;
+        Ok(Answer {
+            status,
+            headers,
+            body,
         })
     }
 
@@ -261,6 +301,7 @@ impl RestClient {
             ""
         };
         let mut signed_headers = vec![("x-odps-user-agent".to_owned(), inner.user_agent.clone())];
+        signed_headers.extend(call.headers.iter().cloned());
         if tunnel {
             signed_headers.push((
                 "x-odps-tunnel-version".to_owned(),

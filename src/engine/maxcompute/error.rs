@@ -47,6 +47,21 @@ pub(crate) enum McError {
     /// The instance tunnel stream was corrupt or cut short.
     #[error("instance tunnel stream: {0}")]
     Stream(#[from] StreamError),
+    /// MaxQA is configured but cannot be used (no interactive quota, no
+    /// connection), and falling back offline is switched off.
+    #[error("MaxQA is not usable: {0}")]
+    Maxqa(String),
+    /// The project's instance-tunnel download sessions are spent for now
+    /// (200 per 5 minutes), and the result cannot be read inline.
+    #[error("the instance tunnel session budget is spent: {0}")]
+    TunnelBudget(String),
+    /// `result_read: inline`, but the query asks for more rows than an
+    /// inline result can hold.
+    #[error("{rows} rows do not fit an inline result")]
+    InlineTooSmall {
+        /// Rows the query would read (its applied limit plus one).
+        rows: u64,
+    },
 }
 
 /// Service codes that mean the access key itself was refused.
@@ -127,6 +142,21 @@ impl McError {
                 ErrorCode::ResultTooLarge,
                 "A result row from MaxCompute is larger than sqlwarden reads (256 MiB)",
                 "Select fewer or shorter columns, for example `substr(col, 1, 1000)` instead of a huge text column",
+            ),
+            Self::Maxqa(why) => ToolError::new(
+                ErrorCode::BackendError,
+                format!("MaxQA is switched on for `{connection}` but cannot run queries: {why}"),
+                format!("Set `acceleration.interactive_quota` of `{connection}` in connections.yaml to an interactive quota (`sqlwarden check` shows which), allow `acceleration.fallback: true`, or set `acceleration.mode: off`"),
+            ),
+            Self::TunnelBudget(_) => ToolError::new(
+                ErrorCode::RateLimitExceeded,
+                "The MaxCompute project has used up its instance-tunnel downloads for now (200 sessions per 5 minutes), and this result is too large to read inline",
+                "Wait a few minutes and try again, or ask for at most 9,999 rows (a smaller LIMIT), which sqlwarden can read without the tunnel",
+            ),
+            Self::InlineTooSmall { rows } => ToolError::new(
+                ErrorCode::ResultTooLarge,
+                format!("`{connection}` reads results inline (`result_read: inline`), which holds at most 10,000 rows; this query would read {rows}"),
+                format!("Ask for at most 9,999 rows (a smaller LIMIT), or set `result_read: auto` for `{connection}` in connections.yaml"),
             ),
             Self::Stream(error) => ToolError::new(
                 ErrorCode::BackendError,

@@ -1,5 +1,7 @@
-//! SQL instances: create a `SQL` or `SQLCost` task, poll it with backoff,
-//! read its `?result`, terminate it (docs/maxcompute-rest.md §4.1–4.4, §4.6).
+//! SQL instances: create a `SQL` or `SQLCost` task (offline, or on
+//! MaxQA's `/mcqa` resource), wait for it with long polls of
+//! `?instancestatus`, read its `?result`, terminate it
+//! (docs/maxcompute-rest.md §4.1–4.4, §4.6; docs/maxcompute-maxqa.md §2, §4).
 //!
 //! The settings a job carries are built here and only here: the
 //! connection's `settings` from connections.yaml, the schema settings a
@@ -7,7 +9,9 @@
 //! `odps.sql.allow.fullscan=false`. Nothing the agent sends can reach them:
 //! the SQL text goes in `<Query>`, and the gate has refused `SET`.
 //! Deadlines and cancellation are the caller's; this module polls until the
-//! instance ends.
+//! instance ends. A MaxQA instance (id ending in `_mcqa`) is addressed
+//! under `/mcqa`, and every call on it carries the connection header and
+//! the latest query cookie.
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -17,7 +21,7 @@ use serde::Deserialize;
 
 use crate::engine::{Progress, ProgressSink};
 
-use super::client::{Call, Plane, RestClient};
+use super::client::{Answer, Call, Plane, RestClient};
 use super::endpoint::Resource;
 use super::error::McError;
 
@@ -27,16 +31,25 @@ pub(crate) const FORCED_SETTINGS: [(&str, &str); 2] = [
     ("odps.sql.allow.fullscan", "false"),
 ];
 
-/// First wait between two status polls: short, because a small query may
-/// finish within milliseconds of its first status check and a fixed longer
-/// wait would dominate the call; doubling ([`POLL_GROWTH`]) keeps the number
-/// of polls of a long job close to what a longer first wait gives.
-const FIRST_POLL: Duration = Duration::from_millis(1);
-/// Factor by which the wait between polls grows.
-const POLL_GROWTH: f64 = 2.0;
-/// Longest wait between two polls: long jobs do not need finer progress, and
-/// each poll costs a request against the project's QPS quota.
-const MAX_POLL: Duration = Duration::from_secs(3);
+/// A status answer that took at least this long was held by the server
+/// (a long poll); the next poll may follow almost at once.
+const HELD: Duration = Duration::from_millis(500);
+/// Gap after a held answer, as the Java SDK's `waitForTerminated(100, …)`.
+const HELD_GAP: Duration = Duration::from_millis(100);
+/// First gap after an answer the server did not hold; doubled up to
+/// [`MAX_GAP`], so a server that never holds is not asked ten times a
+/// second.
+const FIRST_GAP: Duration = Duration::from_millis(100);
+/// Longest gap between two polls of a server that does not hold.
+const MAX_GAP: Duration = Duration::from_secs(2);
+/// The MaxQA connection header (signed).
+pub(crate) const CONN_HEADER: &str = "x-odps-mcqa-conn";
+/// The MaxQA query cookie, echoed on every call about one query.
+pub(crate) const COOKIE_HEADER: &str = "x-odps-mcqa-query-cookie";
+/// The server-side fallback header.
+pub(crate) const FALLBACK_HEADER: &str = "x-odps-fallback-infos";
+/// The suffix of MaxQA instance ids; the SDKs route by it.
+const MAXQA_SUFFIX: &str = "_mcqa";
 
 /// Which task a job runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -113,27 +126,127 @@ pub(crate) fn job_xml(kind: TaskKind, sql: &str, settings: &BTreeMap<String, Str
     )
 }
 
-fn instance_resource(client: &RestClient, id: &str) -> Resource {
-    Resource::new(["projects", client.project(), "instances", id])
+/// Where a job is submitted.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Submit<'a> {
+    /// `/projects/{p}/instances`.
+    Offline,
+    /// `/mcqa/projects/{p}/instances` with the connection value, and the
+    /// fallback header's JSON when the service may run it offline.
+    Maxqa {
+        /// `x-odps-mcqa-conn`.
+        conn: &'a str,
+        /// `x-odps-fallback-infos`.
+        fallback: Option<&'a str>,
+    },
 }
 
-/// Create a job; returns the instance id.
-pub(crate) async fn create(client: &RestClient, body: String) -> Result<String, McError> {
-    let resource = Resource::new(["projects", client.project(), "instances"]);
-    let call = Call::new(Method::POST, resource, Some(body));
-    let response = client.send(Plane::Service, &call).await?;
-    let location = response
-        .headers()
-        .get(reqwest::header::LOCATION)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default();
-    location
+/// A created instance, and what every later call about it carries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct InstanceRef {
+    /// Instance id.
+    pub(crate) id: String,
+    /// For a MaxQA instance: the connection value and the latest cookie.
+    maxqa: Option<(String, Option<String>)>,
+}
+
+impl InstanceRef {
+    /// Whether MaxQA runs it (a MaxQA submission the service ran offline
+    /// instead gets an ordinary id).
+    pub(crate) fn is_maxqa(&self) -> bool {
+        self.maxqa.is_some()
+    }
+
+    fn resource(&self, client: &RestClient) -> Resource {
+        let path = ["projects", client.project(), "instances", &self.id];
+        match self.maxqa {
+            Some(_) => Resource::new(std::iter::once("mcqa").chain(path)),
+            None => Resource::new(path),
+        }
+    }
+
+    fn call(&self, call: Call) -> Call {
+        match &self.maxqa {
+            Some((conn, cookie)) => {
+                let call = call.header(CONN_HEADER, conn);
+                match cookie {
+                    Some(cookie) => call.header(COOKIE_HEADER, cookie),
+                    None => call,
+                }
+            }
+            None => call,
+        }
+    }
+
+    fn get(&self, client: &RestClient, flag: &str) -> Call {
+        self.call(Call::get(self.resource(client).flag(flag)))
+    }
+
+    /// Keep a newer cookie when an answer carries one.
+    fn note_cookie(&mut self, answer: &Answer) {
+        if let (Some((_, cookie)), Some(new)) = (self.maxqa.as_mut(), answer.header(COOKIE_HEADER))
+        {
+            *cookie = Some(new.to_owned());
+        }
+    }
+}
+
+/// What creating a job gave.
+#[derive(Debug)]
+pub(crate) struct Created {
+    /// The instance.
+    pub(crate) instance: InstanceRef,
+    /// The task's outcome, when the service answered with a finished
+    /// ("sync") instance.
+    pub(crate) finished: Option<TaskOutcome>,
+}
+
+/// Create a job. A 201 names the instance in `Location` (and, on MaxQA,
+/// sets the query cookie); a 200 carries the finished instance's results.
+pub(crate) async fn create(
+    client: &RestClient,
+    submit: Submit<'_>,
+    body: String,
+) -> Result<Created, McError> {
+    let mut segments = vec!["projects", client.project(), "instances"];
+    let mut call_headers = Vec::new();
+    if let Submit::Maxqa { conn, fallback } = submit {
+        segments.insert(0, "mcqa");
+        call_headers.push((CONN_HEADER, conn));
+        if let Some(fallback) = fallback {
+            call_headers.push((FALLBACK_HEADER, fallback));
+        }
+    }
+    let mut call = Call::new(Method::POST, Resource::new(segments), Some(body));
+    for (name, value) in call_headers {
+        call = call.header(name, value);
+    }
+    let answer = client.answer(Plane::Service, &call).await?;
+    let id = answer
+        .header(reqwest::header::LOCATION.as_str())
+        .unwrap_or_default()
         .trim_end_matches('/')
         .rsplit('/')
         .next()
         .filter(|id| !id.is_empty())
         .map(str::to_owned)
-        .ok_or_else(|| McError::Protocol("instance created without a Location header".into()))
+        .ok_or_else(|| McError::Protocol("instance created without a Location header".into()))?;
+    let maxqa = match submit {
+        Submit::Maxqa { conn, .. } if id.ends_with(MAXQA_SUFFIX) => Some((
+            conn.to_owned(),
+            answer.header(COOKIE_HEADER).map(str::to_owned),
+        )),
+        _ => None,
+    };
+    let finished = if answer.status == 200 && !answer.body.trim().is_empty() {
+        first_task(&answer.body)?
+    } else {
+        None
+    };
+    Ok(Created {
+        instance: InstanceRef { id, maxqa },
+        finished,
+    })
 }
 
 #[derive(Debug, Deserialize)]
@@ -158,6 +271,8 @@ struct TaskDoc {
     status: Option<String>,
     #[serde(rename = "Result", default)]
     result: Option<ResultDoc>,
+    #[serde(rename = "ResultDescriptor", default)]
+    descriptor: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -191,9 +306,12 @@ impl InstanceState {
     }
 }
 
+fn parse_doc(body: &str, what: &str) -> Result<StatusDoc, McError> {
+    quick_xml::de::from_str(body).map_err(|e| McError::Protocol(format!("{what}: {e}")))
+}
+
 fn parse_state(body: &str) -> Result<InstanceState, McError> {
-    let doc: StatusDoc = quick_xml::de::from_str(body)
-        .map_err(|e| McError::Protocol(format!("instance status: {e}")))?;
+    let doc = parse_doc(body, "instance status")?;
     Ok(InstanceState {
         status: doc.status.unwrap_or_default().trim().to_owned(),
         tasks: doc
@@ -211,33 +329,72 @@ fn parse_state(body: &str) -> Result<InstanceState, McError> {
     })
 }
 
-/// Poll until the instance terminates; a failed task becomes
-/// [`McError::TaskFailed`] with its result text. Progress goes to `sink`.
+/// One task's status and result, as `?result` (and a finished MaxQA
+/// status answer) report it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct TaskOutcome {
+    /// `Success`, `Failed`, `Cancelled`, …
+    pub(crate) status: String,
+    /// The result payload, when there is one.
+    pub(crate) result: Option<TaskResult>,
+    /// The MaxQA `ResultDescriptor` JSON, when there is one.
+    pub(crate) descriptor: Option<String>,
+}
+
+impl TaskOutcome {
+    /// The outcome as rows, or the task's failure.
+    pub(crate) fn succeeded(self, instance_id: &str) -> Result<Self, McError> {
+        if self.status.eq_ignore_ascii_case("success") {
+            return Ok(self);
+        }
+        let message = self
+            .result
+            .map(|r| r.text)
+            .filter(|t| !t.trim().is_empty())
+            .unwrap_or_else(|| format!("task status {}", self.status));
+        Err(McError::TaskFailed {
+            message,
+            instance_id: instance_id.to_owned(),
+        })
+    }
+}
+
+/// The first task of a status or result document that reports a status.
+fn first_task(body: &str) -> Result<Option<TaskOutcome>, McError> {
+    let doc = parse_doc(body, "instance result")?;
+    Ok(doc
+        .tasks
+        .unwrap_or_default()
+        .task
+        .into_iter()
+        .find(|t| t.status.is_some() || t.result.is_some())
+        .map(|t| TaskOutcome {
+            status: t.status.unwrap_or_default().trim().to_owned(),
+            result: t.result.map(|r| TaskResult {
+                format: r.format.unwrap_or_default().to_ascii_lowercase(),
+                base64: r
+                    .transform
+                    .is_some_and(|t| t.eq_ignore_ascii_case("base64")),
+                text: r.text,
+            }),
+            descriptor: t.descriptor.filter(|d| !d.trim().is_empty()),
+        }))
+}
+
+/// Wait until the instance terminates, with long polls of
+/// `?instancestatus` (the server holds them while the job runs and answers
+/// when it ends). Returns the task outcome when the final answer carries
+/// it (MaxQA does). Progress goes to `sink`, one report right away and one
+/// per answer while the job runs.
 pub(crate) async fn wait(
     client: &RestClient,
-    id: &str,
+    instance: &mut InstanceRef,
     sink: Option<&ProgressSink>,
     budget: Duration,
-) -> Result<(), McError> {
+) -> Result<Option<TaskOutcome>, McError> {
     let started = Instant::now();
-    let mut delay = FIRST_POLL;
-    loop {
-        let resource = instance_resource(client, id).flag("taskstatus");
-        let state = parse_state(&client.text(Plane::Service, &Call::get(resource)).await?)?;
-        if state.terminated() {
-            if state.failed() {
-                let message = result(client, id).await.map(|r| r.text).unwrap_or_default();
-                return Err(McError::TaskFailed {
-                    message: if message.is_empty() {
-                        format!("task status {:?}", state.tasks)
-                    } else {
-                        message
-                    },
-                    instance_id: id.to_owned(),
-                });
-            }
-            return Ok(());
-        }
+    let id = instance.id.clone();
+    let report = |status: &str| {
         if let Some(sink) = sink {
             let elapsed = started.elapsed().as_secs_f64();
             sink(Progress {
@@ -245,13 +402,50 @@ pub(crate) async fn wait(
                 total: Some(budget.as_secs_f64()),
                 message: format!(
                     "MaxCompute instance {id}: {} ({elapsed:.0} s)",
-                    state.status.to_ascii_lowercase()
+                    status.to_ascii_lowercase()
                 ),
             });
         }
-        tokio::time::sleep(delay).await;
-        delay = delay.mul_f64(POLL_GROWTH).min(MAX_POLL);
+    };
+    report("submitted");
+    let mut gap = FIRST_GAP;
+    loop {
+        let asked = Instant::now();
+        let answer = client
+            .answer(Plane::Service, &instance.get(client, "instancestatus"))
+            .await?;
+        instance.note_cookie(&answer);
+        let doc = parse_doc(&answer.body, "instance status")?;
+        let status = doc.status.as_deref().unwrap_or_default().trim().to_owned();
+        if status.eq_ignore_ascii_case("terminated") {
+            return first_task(&answer.body);
+        }
+        report(&status);
+        if asked.elapsed() >= HELD {
+            tokio::time::sleep(HELD_GAP).await;
+        } else {
+            tokio::time::sleep(gap).await;
+            gap = (gap * 2).min(MAX_GAP);
+        }
     }
+}
+
+/// The task states of a finished instance (`?taskstatus`); a failed task
+/// becomes [`McError::TaskFailed`] with its result text.
+pub(crate) async fn check_success(
+    client: &RestClient,
+    instance: &mut InstanceRef,
+) -> Result<(), McError> {
+    let answer = client
+        .answer(Plane::Service, &instance.get(client, "taskstatus"))
+        .await?;
+    instance.note_cookie(&answer);
+    let state = parse_state(&answer.body)?;
+    if state.terminated() && !state.failed() {
+        return Ok(());
+    }
+    let outcome = result(client, instance).await?;
+    outcome.succeeded(&instance.id).map(drop)
 }
 
 /// A task's `?result` payload.
@@ -265,39 +459,27 @@ pub(crate) struct TaskResult {
     pub(crate) text: String,
 }
 
-/// Read the first task's `?result`.
-pub(crate) async fn result(client: &RestClient, id: &str) -> Result<TaskResult, McError> {
-    let resource = instance_resource(client, id).flag("result");
-    parse_result(&client.text(Plane::Service, &Call::get(resource)).await?)
-}
-
-fn parse_result(body: &str) -> Result<TaskResult, McError> {
-    let doc: StatusDoc = quick_xml::de::from_str(body)
-        .map_err(|e| McError::Protocol(format!("instance result: {e}")))?;
-    let result = doc
-        .tasks
-        .unwrap_or_default()
-        .task
-        .into_iter()
-        .find_map(|t| t.result)
-        .ok_or_else(|| McError::Protocol("instance result has no task result".into()))?;
-    Ok(TaskResult {
-        format: result.format.unwrap_or_default().to_ascii_lowercase(),
-        base64: result
-            .transform
-            .is_some_and(|t| t.eq_ignore_ascii_case("base64")),
-        text: result.text,
-    })
+/// Read the first task's status and result (`?result`).
+pub(crate) async fn result(
+    client: &RestClient,
+    instance: &mut InstanceRef,
+) -> Result<TaskOutcome, McError> {
+    let answer = client
+        .answer(Plane::Service, &instance.get(client, "result"))
+        .await?;
+    instance.note_cookie(&answer);
+    first_task(&answer.body)?
+        .ok_or_else(|| McError::Protocol("instance result has no task result".into()))
 }
 
 /// Ask MaxCompute to stop an instance (asynchronous on the server).
-pub(crate) async fn terminate(client: &RestClient, id: &str) -> Result<(), McError> {
+pub(crate) async fn terminate(client: &RestClient, instance: &InstanceRef) -> Result<(), McError> {
     let body = "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<Instance><Status>Terminated</Status></Instance>";
-    let call = Call::new(
+    let call = instance.call(Call::new(
         Method::PUT,
-        instance_resource(client, id),
+        instance.resource(client),
         Some(body.into()),
-    );
+    ));
     client.send(Plane::Service, &call).await.map(drop)
 }
 
@@ -410,17 +592,28 @@ mod tests {
     }
 
     #[test]
-    fn parses_results() {
-        let csv = parse_result(r#"<Instance><Tasks><Task Type="SQL"><Name>AnonymousSQLTask</Name><Result Format="csv"><![CDATA["id"
+    fn parses_results_with_status_and_descriptor() {
+        let csv = first_task(r#"<Instance><Tasks><Task Type="SQL"><Name>AnonymousSQLTask</Name><Result Format="csv"><![CDATA["id"
 1
-]]></Result><Status>Success</Status></Task></Tasks></Instance>"#).unwrap();
-        assert_eq!(csv.format, "csv");
-        assert!(!csv.base64);
-        assert_eq!(csv.text, "\"id\"\n1\n");
-        let b64 = parse_result(r#"<Instance><Tasks><Task><Result Format="text" Transform="Base64">aGk=</Result></Task></Tasks></Instance>"#).unwrap();
-        assert!(b64.base64);
-        assert_eq!(b64.text, "aGk=");
-        assert!(parse_result("<Instance><Tasks/></Instance>").is_err());
+]]></Result><Status>Success</Status></Task></Tasks></Instance>"#).unwrap().unwrap();
+        assert_eq!(csv.status, "Success");
+        let result = csv.result.clone().unwrap();
+        assert_eq!(result.format, "csv");
+        assert!(!result.base64);
+        assert_eq!(result.text, "\"id\"\n1\n");
+        assert_eq!(csv.descriptor, None);
+        let b64 = first_task(r#"<Instance><Tasks><Task><Result Format="text" Transform="Base64">aGk=</Result><Status>Failed</Status></Task></Tasks></Instance>"#).unwrap().unwrap();
+        assert!(b64.result.as_ref().unwrap().base64);
+        let failed = b64.succeeded("i1").unwrap_err();
+        assert!(matches!(failed, McError::TaskFailed { ref message, .. } if message == "aGk="));
+        assert_eq!(first_task("<Instance><Tasks/></Instance>").unwrap(), None);
+        let maxqa = first_task(r#"<Instance><Status>Terminated</Status><Tasks><Task Type="SQL"><Name>q</Name><Status>Success</Status><ResultDescriptor>{"IsSelect":true,"SelectResultStatus":"FULL"}</ResultDescriptor><Result Format="csv">"c"
+1
+</Result></Task></Tasks></Instance>"#).unwrap().unwrap();
+        assert_eq!(
+            maxqa.descriptor.as_deref(),
+            Some(r#"{"IsSelect":true,"SelectResultStatus":"FULL"}"#)
+        );
     }
 
     #[test]

@@ -4,8 +4,9 @@
 //! Every name is a path segment or a parameter, never spliced into SQL, and
 //! nothing here decides what the agent may see: callers filter by policy.
 //! "Newest" means the greatest value in string order, level by level, the
-//! order MaxCompute's `MAX_PT` uses. Which partition *holds data* is not
-//! decided here: listings do not reliably say, so the engine asks `MAX_PT`.
+//! order MaxCompute's `MAX_PT` uses. Which partition *holds data* is read
+//! from the listing's record counts and sizes when it has them
+//! ([`newest_with_data`]); when it does not, the engine asks `MAX_PT`.
 
 use std::cmp::Ordering;
 use std::collections::BTreeMap;
@@ -152,6 +153,61 @@ fn parse_table(body: &str) -> Result<Vec<ColumnInfo>, McError> {
 pub(crate) struct PartitionEntry {
     /// `(key, value)` per level, first level first.
     pub(crate) values: Vec<(String, String)>,
+    /// `PartitionRecordCount`, when the server reports it (`-1`: unknown).
+    pub(crate) records: Option<i64>,
+    /// `PartitionSize` in bytes, when the server reports it.
+    pub(crate) size: Option<i64>,
+}
+
+/// What partition statistics say about the newest first-level partition
+/// that holds data.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum NewestWithData {
+    /// This first-level value.
+    Value(String),
+    /// No partition holds data (or there are none).
+    Empty,
+    /// A partition at or above the answer has no usable statistics.
+    Unknown,
+}
+
+impl PartitionEntry {
+    /// Whether statistics say it holds data: `Some(true)` / `Some(false)`,
+    /// `None` when they cannot say.
+    fn holds_data(&self) -> Option<bool> {
+        match (
+            self.records.filter(|r| *r >= 0),
+            self.size.filter(|s| *s >= 0),
+        ) {
+            (Some(records), _) => Some(records > 0),
+            (None, Some(size)) => Some(size > 0),
+            (None, None) => None,
+        }
+    }
+}
+
+/// The newest first-level partition that holds data, as `MAX_PT` defines
+/// it (empty partitions skipped), from entries sorted newest first.
+pub(crate) fn newest_with_data(entries: &[PartitionEntry]) -> NewestWithData {
+    let mut index = 0;
+    while let Some(first) = entries.get(index) {
+        let Some((_, value)) = first.values.first() else {
+            return NewestWithData::Unknown;
+        };
+        let group: Vec<&PartitionEntry> = entries[index..]
+            .iter()
+            .take_while(|e| e.values.first().map(|(_, v)| v) == Some(value))
+            .collect();
+        index += group.len();
+        let verdicts: Vec<Option<bool>> = group.iter().map(|e| e.holds_data()).collect();
+        if verdicts.contains(&Some(true)) {
+            return NewestWithData::Value(value.clone());
+        }
+        if verdicts.contains(&None) {
+            return NewestWithData::Unknown;
+        }
+    }
+    NewestWithData::Empty
 }
 
 impl PartitionEntry {
@@ -177,6 +233,10 @@ struct PartitionsDoc {
 struct PartitionDoc {
     #[serde(rename = "Column", default)]
     columns: Vec<PartitionColumnDoc>,
+    #[serde(rename = "PartitionRecordCount", default)]
+    records: Option<i64>,
+    #[serde(rename = "PartitionSize", default)]
+    size: Option<i64>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -185,24 +245,6 @@ struct PartitionColumnDoc {
     name: String,
     #[serde(rename = "@Value")]
     value: String,
-}
-
-/// Whether a table has any partition at all (one small page), or `None`
-/// when the table does not exist.
-pub(crate) async fn has_partitions(
-    client: &RestClient,
-    table: &TableRef,
-) -> Result<Option<bool>, McError> {
-    let resource = table
-        .resource()
-        .flag("partitions")
-        .param("expectmarker", "true")
-        .param("maxitems", "1");
-    match client.text(Plane::Service, &Call::get(resource)).await {
-        Ok(body) => Ok(Some(!parse_partitions(&body)?.0.is_empty())),
-        Err(error) if error.is_not_found() => Ok(None),
-        Err(error) => Err(error),
-    }
 }
 
 /// Every partition of a table (all pages), newest first, or `None` when
@@ -251,6 +293,8 @@ fn parse_partitions(body: &str) -> Result<(Vec<PartitionEntry>, Option<String>),
         .into_iter()
         .map(|p| PartitionEntry {
             values: p.columns.into_iter().map(|c| (c.name, c.value)).collect(),
+            records: p.records,
+            size: p.size,
         })
         .collect();
     let marker = doc
@@ -462,6 +506,47 @@ mod tests {
         );
         let (_, no_marker) = parse_partitions("<Partitions><Marker/></Partitions>").unwrap();
         assert_eq!(no_marker, None);
+    }
+
+    fn entry(pt: &str, region: &str, records: Option<i64>, size: Option<i64>) -> PartitionEntry {
+        PartitionEntry {
+            values: vec![("pt".into(), pt.into()), ("region".into(), region.into())],
+            records,
+            size,
+        }
+    }
+
+    #[test]
+    fn newest_with_data_skips_empty_partitions_like_max_pt() {
+        let body = r#"<Partitions><Partition><Column Name="pt" Value="2"/><PartitionSize>0</PartitionSize><PartitionRecordCount>0</PartitionRecordCount></Partition><Partition><Column Name="pt" Value="1"/><PartitionSize>10</PartitionSize><PartitionRecordCount>3</PartitionRecordCount></Partition></Partitions>"#;
+        let (mut entries, _) = parse_partitions(body).unwrap();
+        entries.sort_by(newest_first);
+        assert_eq!(
+            newest_with_data(&entries),
+            NewestWithData::Value("1".into())
+        );
+        // A second level: the first level holds data when any of it does.
+        let levels = [
+            entry("3", "b", Some(0), Some(0)),
+            entry("3", "a", Some(0), Some(0)),
+            entry("2", "b", Some(0), Some(0)),
+            entry("2", "a", Some(5), Some(9)),
+            entry("1", "a", None, None),
+        ];
+        assert_eq!(newest_with_data(&levels), NewestWithData::Value("2".into()));
+        // Unknown counts fall back to the size; nothing at all: unknown.
+        let sized = [
+            entry("2", "a", Some(-1), Some(0)),
+            entry("1", "a", Some(-1), Some(7)),
+        ];
+        assert_eq!(newest_with_data(&sized), NewestWithData::Value("1".into()));
+        let blind = [
+            entry("2", "a", None, None),
+            entry("1", "a", Some(1), Some(1)),
+        ];
+        assert_eq!(newest_with_data(&blind), NewestWithData::Unknown);
+        assert_eq!(newest_with_data(&levels[..3]), NewestWithData::Empty);
+        assert_eq!(newest_with_data(&[]), NewestWithData::Empty);
     }
 
     #[test]

@@ -16,13 +16,16 @@
 //!
 //! [`ErrorCode`]: crate::error::ErrorCode
 
+mod cache;
 mod client;
 mod endpoint;
 mod error;
 mod instance;
+mod maxqa;
 mod metadata;
 mod query;
 mod result_csv;
+mod result_inline;
 mod result_rows;
 mod retry;
 mod sign;
@@ -34,7 +37,7 @@ use std::collections::BTreeMap;
 
 use tokio::sync::OnceCell;
 
-use crate::config::MaxComputeConnection;
+use crate::config::{Acceleration, AccelerationMode, MaxComputeConnection, ResultRead};
 use crate::error::{ErrorCode, ToolError};
 use crate::guard::CheckedQuery;
 use crate::secrets::MaxComputeKeys;
@@ -57,6 +60,15 @@ const MAX_PARTITION_PAGE: usize = 1000;
 const MAX_PT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
 /// A partition value is a short string (MaxCompute caps it at 256 bytes).
 const MAX_PARTITION_VALUE_BYTES: u64 = 1024;
+/// How long a cost estimate is reused for the identical job: long enough
+/// for an agent's retries and a run right after its estimate, short enough
+/// that new data is soon seen.
+const ESTIMATE_TTL: std::time::Duration = std::time::Duration::from_secs(300);
+/// How long a table's newest partition is reused: a new day's partition
+/// appears once a day, and an agent asks many questions a minute.
+const NEWEST_PARTITION_TTL: std::time::Duration = std::time::Duration::from_secs(30);
+/// Most entries of each cache.
+const CACHE_ENTRIES: usize = 256;
 
 /// A MaxCompute project as a sqlwarden engine.
 pub struct MaxComputeEngine {
@@ -66,6 +78,16 @@ pub struct MaxComputeEngine {
     settings: BTreeMap<String, String>,
     configured_tunnel: Option<String>,
     tunnel: OnceCell<Endpoint>,
+    /// MaxQA settings from connections.yaml.
+    acceleration: Acceleration,
+    /// Where rows are read from.
+    result_read: ResultRead,
+    /// The MaxQA connection, once looked up.
+    maxqa: tokio::sync::Mutex<Option<maxqa::Connection>>,
+    /// Cost estimates by (settings, SQL), for identical questions.
+    estimates: cache::TtlCache<(String, String), CostEstimate>,
+    /// Newest partition holding data, by table.
+    newest: cache::TtlCache<String, Option<String>>,
 }
 
 impl MaxComputeEngine {
@@ -99,6 +121,11 @@ impl MaxComputeEngine {
             settings: connection.settings.clone(),
             configured_tunnel: connection.tunnel_endpoint.clone().filter(|t| !t.is_empty()),
             tunnel: OnceCell::new(),
+            acceleration: connection.acceleration.clone(),
+            result_read: connection.result_read,
+            maxqa: tokio::sync::Mutex::new(None),
+            estimates: cache::TtlCache::new(ESTIMATE_TTL, CACHE_ENTRIES),
+            newest: cache::TtlCache::new(NEWEST_PARTITION_TTL, CACHE_ENTRIES),
         })
     }
 
@@ -158,12 +185,17 @@ impl MaxComputeEngine {
             })
     }
 
-    /// `MAX_PT` of the table, after checking that `field` is its first
-    /// partition key. MaxCompute's own `MAX_PT` is the definition of "newest
-    /// partition that holds data" (empty partitions are skipped), and the
-    /// listing API does not reliably report which partitions are empty.
+    /// The table's `MAX_PT`, after checking that `field` is its first
+    /// partition key: the newest first-level partition that holds data
+    /// (empty partitions are skipped). Read from the partition listing's
+    /// record counts and sizes, without a job; only when the listing
+    /// cannot say does a `MAX_PT` job run. Kept briefly per table.
     async fn newest_partition(&self, table: &str, field: &str) -> EngineResult<Option<String>> {
         let table_ref = self.table_ref(table)?;
+        let key = format!("{}/{}", table_ref.qualified(), field.to_ascii_lowercase());
+        if let Some(newest) = self.newest.get(&key) {
+            return Ok(newest);
+        }
         let not_found = || {
             ToolError::new(
                 ErrorCode::BackendError,
@@ -197,13 +229,21 @@ impl MaxComputeEngine {
                 fix,
             ));
         }
-        let any = metadata::has_partitions(&self.client, &table_ref)
+        let entries = metadata::all_partitions(&self.client, &table_ref)
             .await
             .map_err(|e| e.to_tool_error(&self.name))?
             .ok_or_else(not_found)?;
-        if !any {
-            return Ok(None);
-        }
+        let newest = match metadata::newest_with_data(&entries) {
+            metadata::NewestWithData::Value(value) => Some(value),
+            metadata::NewestWithData::Empty => None,
+            metadata::NewestWithData::Unknown => self.max_pt_job(&table_ref).await?,
+        };
+        self.newest.put(key, newest.clone());
+        Ok(newest)
+    }
+
+    /// Run `SELECT MAX_PT('…')`, for when partition statistics cannot say.
+    async fn max_pt_job(&self, table_ref: &TableRef) -> EngineResult<Option<String>> {
         // `qualified()` holds only letters, digits, `_` and `.` (checked by
         // `TableRef::parse`), so it is safe inside the string literal.
         let sql = format!("SELECT MAX_PT('{}') AS max_pt", table_ref.qualified());
@@ -289,12 +329,46 @@ impl MaxComputeEngine {
             .owner
             .map(|o| format!(", owner {o}"))
             .unwrap_or_default();
+        let maxqa = match self.acceleration.mode {
+            AccelerationMode::Off => String::new(),
+            AccelerationMode::Maxqa => self.probe_maxqa(&mut warnings).await,
+        };
         Ok(ProbeReport {
-            server_version: format!("MaxCompute project `{}`{region}{owner}", info.name),
+            server_version: format!("MaxCompute project `{}`{region}{owner}{maxqa}", info.name),
             login: format!("access key {}", self.client.masked_key_id()),
             write_capabilities: Vec::new(),
             warnings,
         })
+    }
+}
+
+impl MaxComputeEngine {
+    /// Look the MaxQA connection up as a query would; say on which quota
+    /// queries will run, and warn when it is not an interactive one.
+    async fn probe_maxqa(&self, warnings: &mut Vec<String>) -> String {
+        let then = if self.acceleration.fallback {
+            "queries will run offline"
+        } else {
+            "queries will fail (`acceleration.fallback` is off)"
+        };
+        match self.maxqa_connection(true).await {
+            Ok((conn, _)) if conn.interactive() => {
+                format!("; MaxQA on interactive quota `{}`", conn.quota)
+            }
+            Ok((conn, _)) => {
+                warnings.push(format!(
+                    "MaxQA: quota `{}` is not an interactive quota (type `{}`), so {then}; name an interactive quota in `acceleration.interactive_quota`",
+                    conn.quota, conn.quota_type
+                ));
+                String::new()
+            }
+            Err(error) => {
+                warnings.push(format!(
+                    "MaxQA: the connection lookup failed ({error}), so {then}; check `acceleration.interactive_quota` and that the project has an interactive quota"
+                ));
+                String::new()
+            }
+        }
     }
 }
 

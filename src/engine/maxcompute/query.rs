@@ -1,38 +1,50 @@
 //! Running and estimating a checked query: the job's life from creation to
 //! rows, under the query's deadline and the caller's cancellation.
 //!
+//! A query runs on MaxQA when the connection asks for it, offline
+//! otherwise, or offline when MaxQA refuses it before an instance exists
+//! (nothing ran, so nothing runs twice); once an instance exists, only the
+//! service's own fallback applies. Waiting is long polls of
+//! `?instancestatus`; rows come inline (the MaxQA status answer, or one
+//! `?result`) when `result_read` allows and they fit, otherwise through the
+//! instance tunnel, with `?result` when the tunnel refuses or its session
+//! budget is spent.
+//!
 //! Every network step races the deadline and the cancel token. Once an
 //! instance exists (or may exist: a create request still in flight is given
 //! a moment to answer), an interruption terminates it before
 //! `QUERY_TIMEOUT` is returned, so no job keeps running (and billing) after
-//! sqlwarden has given up on it. Rows come from the instance tunnel, or
-//! from the `?result` CSV when the tunnel is refused.
+//! sqlwarden has given up on it.
 
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::time::Duration;
 
-use serde_json::{json, Value};
+use serde_json::{json, Map, Value};
 use tokio::time::{sleep_until, timeout, Instant};
 use tokio_util::sync::CancellationToken;
 
+use crate::config::{AccelerationMode, ResultRead};
 use crate::engine::{CostEstimate, EngineResult, QueryResult, ResultColumn, RunContext};
 use crate::error::{ErrorCode, ToolError};
 use crate::guard::CheckedQuery;
 
 use super::endpoint::Endpoint;
 use super::error::McError;
-use super::instance::{self, TaskKind};
+use super::instance::{self, Created, InstanceRef, Submit, TaskKind, TaskOutcome};
+use super::maxqa::{self, ResultDescriptor, SelectStatus};
 use super::result_csv;
+use super::result_inline;
 use super::result_rows::ResultBuilder;
 use super::tunnel;
+use super::types::McType;
 use super::MaxComputeEngine;
 
 /// How long a terminate request may take: it is one small PUT, and the
 /// caller is already past its deadline.
 const TERMINATE_TIMEOUT: Duration = Duration::from_secs(10);
 /// Rows MaxCompute puts in an inline `?result` at most (§4.4).
-const INLINE_RESULT_ROWS: usize = 10_000;
+const INLINE_RESULT_ROWS: u64 = 10_000;
 /// Pay-as-you-go price of standard SQL, CNY per GiB scanned per unit of
 /// complexity (public cloud list price, docs/maxcompute-rest.md §4.6).
 /// Subscription (CU) projects pay nothing per query; the estimate then only
@@ -61,6 +73,16 @@ impl Caps {
             max_result_bytes: query.max_result_bytes(),
         }
     }
+
+    /// Rows to read: the limit plus the one that proves truncation.
+    fn rows(&self) -> u64 {
+        self.limit.saturating_add(1)
+    }
+
+    /// Whether those rows fit an inline result.
+    fn fit_inline(&self) -> bool {
+        self.rows() <= INLINE_RESULT_ROWS
+    }
 }
 
 /// Why a step stopped before it finished.
@@ -68,6 +90,39 @@ impl Caps {
 enum Interrupt {
     Timeout,
     Cancelled,
+}
+
+/// One job's bounds: when it must end, who may cancel it, where progress
+/// goes.
+struct Bounds<'a> {
+    deadline: Instant,
+    budget: Duration,
+    cancel: &'a CancellationToken,
+    progress: Option<&'a crate::engine::ProgressSink>,
+}
+
+/// Why a job was not created.
+enum CreateError {
+    /// The service answered the submission with a refusal (4xx): no
+    /// instance exists.
+    Refused(McError),
+    /// Anything else (interrupted, network, 5xx): reported as is.
+    Failed(ToolError),
+}
+
+/// What ran, for the result's metadata.
+struct Execution {
+    mode: &'static str,
+    quota: Option<String>,
+    fallback: Option<&'static str>,
+}
+
+/// How a MaxQA attempt ended.
+enum MaxqaRun {
+    /// The query ran (on MaxQA, or offline through the service's fallback).
+    Ran(QueryResult),
+    /// MaxQA did not accept the query and no instance exists.
+    NotAccepted(McError),
 }
 
 impl MaxComputeEngine {
@@ -100,35 +155,338 @@ impl MaxComputeEngine {
         ctx: &RunContext,
         namespace: bool,
     ) -> EngineResult<QueryResult> {
-        let deadline = Instant::now() + budget;
-        let cancel = &ctx.cancel;
+        if self.result_read == ResultRead::Inline && !caps.fit_inline() {
+            return Err(McError::InlineTooSmall { rows: caps.rows() }.to_tool_error(&self.name));
+        }
+        let bounds = Bounds {
+            deadline: Instant::now() + budget,
+            budget,
+            cancel: &ctx.cancel,
+            progress: ctx.progress.as_ref(),
+        };
         let body = instance::job_xml(TaskKind::Sql, sql, &self.job_settings(namespace));
-        let id = self.create_bounded(deadline, cancel, body).await?;
-        let progress = ctx.progress.as_ref();
-        let wait = instance::wait(&self.client, &id, progress, budget);
-        self.bounded(deadline, cancel, Some(&id), wait).await?;
-        let mut result = self
-            .bounded(deadline, cancel, Some(&id), self.read_rows(&id, caps))
-            .await?;
-        result
-            .engine_metadata
-            .insert("instance_id".into(), Value::String(id));
-        Ok(result)
+        let mut fallback = None;
+        if self.acceleration.mode == AccelerationMode::Maxqa {
+            match self.run_maxqa(&bounds, &body, caps).await? {
+                MaxqaRun::Ran(result) => return Ok(result),
+                MaxqaRun::NotAccepted(why) if self.acceleration.fallback => {
+                    tracing::info!(connection = %self.name, %why, "MaxQA did not accept the query; running it offline");
+                    fallback = Some("client");
+                }
+                MaxqaRun::NotAccepted(why) => {
+                    return Err(McError::Maxqa(why.to_string()).to_tool_error(&self.name))
+                }
+            }
+        }
+        let created = match self.create_bounded(&bounds, Submit::Offline, body).await {
+            Ok(created) => created,
+            Err(CreateError::Refused(error)) => return Err(error.to_tool_error(&self.name)),
+            Err(CreateError::Failed(error)) => return Err(error),
+        };
+        let execution = Execution {
+            mode: "offline",
+            quota: if fallback.is_some() {
+                self.fallback_quota()
+            } else {
+                self.settings.get("odps.task.wlm.quota").cloned()
+            },
+            fallback,
+        };
+        self.finish_offline(created, &bounds, caps, execution).await
     }
 
-    /// Estimate `query` with a `SQLCost` job.
+    /// Try the query on MaxQA: find the connection (looked up once, and
+    /// once more when a cached one is refused), submit, wait, read.
+    async fn run_maxqa(
+        &self,
+        bounds: &Bounds<'_>,
+        body: &str,
+        caps: Caps,
+    ) -> EngineResult<MaxqaRun> {
+        let mut refreshed = false;
+        loop {
+            let (conn, fresh) = match race(bounds, self.maxqa_connection(refreshed)).await {
+                Ok(Ok(found)) => found,
+                Ok(Err(error)) => return Ok(MaxqaRun::NotAccepted(error)),
+                Err(why) => return Err(interrupted(why, None)),
+            };
+            if !conn.interactive() {
+                return Ok(MaxqaRun::NotAccepted(McError::Maxqa(format!(
+                    "quota `{}` is not an interactive quota",
+                    conn.quota
+                ))));
+            }
+            let fallback = self
+                .acceleration
+                .fallback
+                .then(|| maxqa::fallback_header(self.fallback_quota().as_deref()));
+            let submit = Submit::Maxqa {
+                conn: &conn.conn_info,
+                fallback: fallback.as_deref(),
+            };
+            match self.create_bounded(bounds, submit, body.to_owned()).await {
+                Ok(created) if created.instance.is_maxqa() => {
+                    return self
+                        .finish_maxqa(created, bounds, caps, conn.quota)
+                        .await
+                        .map(MaxqaRun::Ran)
+                }
+                Ok(created) => {
+                    // The service ran it offline itself (the id is not a
+                    // MaxQA one): wait and read it as an offline job.
+                    let execution = Execution {
+                        mode: "offline",
+                        quota: self.fallback_quota(),
+                        fallback: Some("server"),
+                    };
+                    return self
+                        .finish_offline(created, bounds, caps, execution)
+                        .await
+                        .map(MaxqaRun::Ran);
+                }
+                Err(CreateError::Refused(error)) if fresh || refreshed => {
+                    return Ok(MaxqaRun::NotAccepted(error))
+                }
+                Err(CreateError::Refused(error)) => {
+                    tracing::info!(connection = %self.name, %error, "MaxQA refused a cached connection; looking it up again");
+                    refreshed = true;
+                }
+                Err(CreateError::Failed(error)) => return Err(error),
+            }
+        }
+    }
+
+    /// The MaxQA connection: cached, or looked up (`refresh` forces it);
+    /// `true` with it when it was looked up just now.
+    pub(super) async fn maxqa_connection(
+        &self,
+        refresh: bool,
+    ) -> Result<(maxqa::Connection, bool), McError> {
+        let mut slot = self.maxqa.lock().await;
+        if let (false, Some(conn)) = (refresh, slot.as_ref()) {
+            return Ok((conn.clone(), false));
+        }
+        let conn =
+            maxqa::lookup(&self.client, self.acceleration.interactive_quota.as_deref()).await?;
+        *slot = Some(conn.clone());
+        Ok((conn, true))
+    }
+
+    /// The quota a fallen-back job runs on, when one is configured.
+    fn fallback_quota(&self) -> Option<String> {
+        self.acceleration
+            .fallback_quota
+            .clone()
+            .or_else(|| self.settings.get("odps.task.wlm.quota").cloned())
+    }
+
+    /// Wait for a MaxQA job and read its rows: inline from the final status
+    /// answer when they are whole (or enough) and typed, else the tunnel.
+    async fn finish_maxqa(
+        &self,
+        created: Created,
+        bounds: &Bounds<'_>,
+        caps: Caps,
+        quota: String,
+    ) -> EngineResult<QueryResult> {
+        let mut inst = created.instance;
+        let outcome = match created.finished {
+            Some(outcome) => outcome,
+            None => self.await_outcome(&mut inst, bounds).await?,
+        };
+        let outcome = outcome
+            .succeeded(&inst.id)
+            .map_err(|e| e.to_tool_error(&self.name))?;
+        let descriptor = outcome
+            .descriptor
+            .as_deref()
+            .map(ResultDescriptor::parse)
+            .transpose()
+            .map_err(|e| e.to_tool_error(&self.name))?;
+        let inline = match (&descriptor, &outcome.result) {
+            (Some(descriptor), Some(payload)) if descriptor.status != SelectStatus::No => Some(
+                self.typed_inline(payload, descriptor, caps)
+                    .map_err(|e| e.to_tool_error(&self.name))?,
+            ),
+            _ => None,
+        };
+        let result = match (self.result_read, inline) {
+            (ResultRead::Inline, Some((result, _))) | (ResultRead::Auto, Some((result, true))) => {
+                result
+            }
+            (read, inline) => {
+                let tunnel = self.read_tunnel(&inst.id, caps);
+                match (self.bounded(bounds, Some(&inst), tunnel).await, inline) {
+                    (Ok(result), _) => result,
+                    // The tunnel is out of reach; the inline rows (marked
+                    // truncated when they are not all) are still an honest
+                    // answer.
+                    (Err(error), Some((result, _)))
+                        if read == ResultRead::Auto && budget_or_refusal(&error) =>
+                    {
+                        tracing::info!(instance = %inst.id, "tunnel unavailable; answering with the inline rows");
+                        result
+                    }
+                    (Err(BoundedError::Failed(error)), _) if tunnel::budget_spent(&error) => {
+                        return Err(
+                            McError::TunnelBudget(error.to_string()).to_tool_error(&self.name)
+                        )
+                    }
+                    (Err(error), _) => return Err(error.to_tool_error(&self.name)),
+                }
+            }
+        };
+        Ok(self.finished(
+            result,
+            &inst,
+            Execution {
+                mode: "maxqa",
+                quota: Some(quota),
+                fallback: None,
+            },
+        ))
+    }
+
+    /// Wait for an offline job and read its rows: inline from one
+    /// `?result` when `result_read: inline`, else the tunnel.
+    async fn finish_offline(
+        &self,
+        created: Created,
+        bounds: &Bounds<'_>,
+        caps: Caps,
+        execution: Execution,
+    ) -> EngineResult<QueryResult> {
+        let mut inst = created.instance;
+        let mut outcome = created.finished;
+        if outcome.is_none() {
+            let snapshot = inst.clone();
+            let wait = instance::wait(&self.client, &mut inst, bounds.progress, bounds.budget);
+            outcome = self
+                .bounded(bounds, Some(&snapshot), wait)
+                .await
+                .map_err(|e| e.to_tool_error(&self.name))?;
+        }
+        let result = if self.result_read == ResultRead::Inline {
+            let outcome = match outcome {
+                Some(outcome) => outcome,
+                None => {
+                    let snapshot = inst.clone();
+                    let read = instance::result(&self.client, &mut inst);
+                    self.bounded(bounds, Some(&snapshot), read)
+                        .await
+                        .map_err(|e| e.to_tool_error(&self.name))?
+                }
+            };
+            let outcome = outcome
+                .succeeded(&inst.id)
+                .map_err(|e| e.to_tool_error(&self.name))?;
+            self.untyped_inline(&outcome, caps)
+                .map_err(|e| e.to_tool_error(&self.name))?
+        } else {
+            match outcome {
+                Some(outcome) => outcome
+                    .succeeded(&inst.id)
+                    .map(drop)
+                    .map_err(|e| e.to_tool_error(&self.name))?,
+                None => {
+                    let snapshot = inst.clone();
+                    let check = instance::check_success(&self.client, &mut inst);
+                    self.bounded(bounds, Some(&snapshot), check)
+                        .await
+                        .map_err(|e| e.to_tool_error(&self.name))?
+                }
+            }
+            let snapshot = inst.clone();
+            let read = self.read_rows(&mut inst, caps);
+            self.bounded(bounds, Some(&snapshot), read)
+                .await
+                .map_err(|e| e.to_tool_error(&self.name))?
+        };
+        Ok(self.finished(result, &inst, execution))
+    }
+
+    /// Wait for an instance and return its task outcome, asking `?result`
+    /// when the final status answer did not carry it.
+    async fn await_outcome(
+        &self,
+        inst: &mut InstanceRef,
+        bounds: &Bounds<'_>,
+    ) -> EngineResult<TaskOutcome> {
+        let snapshot = inst.clone();
+        let wait = instance::wait(&self.client, inst, bounds.progress, bounds.budget);
+        let waited = self
+            .bounded(bounds, Some(&snapshot), wait)
+            .await
+            .map_err(|e| e.to_tool_error(&self.name))?;
+        match waited {
+            Some(outcome) => Ok(outcome),
+            None => {
+                let read = instance::result(&self.client, inst);
+                self.bounded(bounds, Some(&snapshot), read)
+                    .await
+                    .map_err(|e| e.to_tool_error(&self.name))
+            }
+        }
+    }
+
+    /// Add what ran to a result's metadata.
+    fn finished(
+        &self,
+        mut result: QueryResult,
+        inst: &InstanceRef,
+        execution: Execution,
+    ) -> QueryResult {
+        let meta = &mut result.engine_metadata;
+        meta.insert("instance_id".into(), Value::String(inst.id.clone()));
+        meta.insert("execution_mode".into(), json!(execution.mode));
+        if let Some(quota) = execution.quota {
+            meta.insert("quota".into(), json!(quota));
+        }
+        if let Some(fallback) = execution.fallback {
+            meta.insert("maxqa_fallback".into(), json!(fallback));
+        }
+        result
+    }
+
+    /// Estimate `query` with a `SQLCost` job (offline: whether MaxQA takes
+    /// `SQLCost` is unconfirmed), reusing an estimate of the identical job
+    /// from this session.
     pub(super) async fn estimate_query(&self, query: &CheckedQuery) -> EngineResult<CostEstimate> {
-        let deadline = Instant::now() + query.timeout();
+        let settings = self.job_settings(names_a_schema(query));
+        let key = (
+            serde_json::to_string(&settings).unwrap_or_default(),
+            query.sql().to_owned(),
+        );
+        if let Some(mut cached) = self.estimates.get(&key) {
+            cached.details.insert("cached".into(), json!(true));
+            return Ok(cached);
+        }
         // Estimates have no caller cancellation; only the deadline stops them.
         let cancel = CancellationToken::new();
-        let settings = self.job_settings(names_a_schema(query));
+        let bounds = Bounds {
+            deadline: Instant::now() + query.timeout(),
+            budget: query.timeout(),
+            cancel: &cancel,
+            progress: None,
+        };
         let body = instance::job_xml(TaskKind::SqlCost, query.sql(), &settings);
-        let id = self.create_bounded(deadline, &cancel, body).await?;
-        let wait = instance::wait(&self.client, &id, None, query.timeout());
-        self.bounded(deadline, &cancel, Some(&id), wait).await?;
-        let payload = self
-            .bounded(deadline, &cancel, None, instance::result(&self.client, &id))
-            .await?;
+        let created = match self.create_bounded(&bounds, Submit::Offline, body).await {
+            Ok(created) => created,
+            Err(CreateError::Refused(error)) => return Err(error.to_tool_error(&self.name)),
+            Err(CreateError::Failed(error)) => return Err(error),
+        };
+        let mut inst = created.instance;
+        let outcome = match created.finished {
+            Some(outcome) => outcome,
+            None => self.await_outcome(&mut inst, &bounds).await?,
+        };
+        let payload = outcome
+            .succeeded(&inst.id)
+            .map_err(|e| e.to_tool_error(&self.name))?
+            .result
+            .ok_or_else(|| {
+                McError::Protocol("SQLCost result is empty".into()).to_tool_error(&self.name)
+            })?;
         let text = if payload.base64 {
             result_csv::decode_base64(&payload.text)
                 .map_err(|e| McError::Protocol(e.to_string()).to_tool_error(&self.name))?
@@ -137,8 +495,8 @@ impl MaxComputeEngine {
         };
         let cost = instance::parse_cost(&text).map_err(|e| e.to_tool_error(&self.name))?;
         let price = cost.input_bytes as f64 / GIB * cost.complexity * UNIT_PRICE_CNY_PER_GIB;
-        let mut details = serde_json::Map::new();
-        details.insert("instance_id".into(), json!(id));
+        let mut details = Map::new();
+        details.insert("instance_id".into(), json!(inst.id));
         details.insert("complexity".into(), json!(cost.complexity));
         details.insert("udf_count".into(), json!(cost.udf));
         details.insert(
@@ -149,13 +507,15 @@ impl MaxComputeEngine {
             "price_formula".into(),
             json!(format!("input_bytes / 2^30 * complexity * {UNIT_PRICE_CNY_PER_GIB} CNY (pay-as-you-go standard SQL list price; subscription projects are not billed per query)")),
         );
-        Ok(CostEstimate {
+        let estimate = CostEstimate {
             input_bytes: Some(cost.input_bytes),
             estimated_rows: None,
             cost: Some(cost.complexity),
             plan: text,
             details,
-        })
+        };
+        self.estimates.put(key, estimate.clone());
+        Ok(estimate)
     }
 
     fn job_settings(&self, namespace: bool) -> BTreeMap<String, String> {
@@ -168,57 +528,59 @@ impl MaxComputeEngine {
     /// job outlives the call.
     async fn create_bounded(
         &self,
-        deadline: Instant,
-        cancel: &CancellationToken,
+        bounds: &Bounds<'_>,
+        submit: Submit<'_>,
         body: String,
-    ) -> EngineResult<String> {
-        let create = instance::create(&self.client, body);
+    ) -> Result<Created, CreateError> {
+        let create = instance::create(&self.client, submit, body);
         tokio::pin!(create);
         let interrupt = tokio::select! {
-            result = &mut create => return result.map_err(|e| e.to_tool_error(&self.name)),
-            () = sleep_until(deadline) => Interrupt::Timeout,
-            () = cancel.cancelled() => Interrupt::Cancelled,
+            result = &mut create => return result.map_err(|error| match error {
+                McError::Service { status: 400..=499, .. } => CreateError::Refused(error),
+                other => CreateError::Failed(other.to_tool_error(&self.name)),
+            }),
+            () = sleep_until(bounds.deadline) => Interrupt::Timeout,
+            () = bounds.cancel.cancelled() => Interrupt::Cancelled,
         };
-        match timeout(TERMINATE_TIMEOUT, create).await {
-            Ok(Ok(id)) => {
-                let terminated = self.terminate(&id).await;
-                Err(interrupted(interrupt, Some((&id, terminated))))
+        let error = match timeout(TERMINATE_TIMEOUT, create).await {
+            Ok(Ok(created)) => {
+                let terminated = self.terminate(&created.instance).await;
+                interrupted(interrupt, Some((&created.instance.id, terminated)))
             }
-            _ => Err(interrupted(interrupt, None)),
-        }
+            _ => interrupted(interrupt, None),
+        };
+        Err(CreateError::Failed(error))
     }
 
     /// Race `work` against the deadline and `cancel`; on interruption
     /// terminate `instance` (when there is one) and report why.
     async fn bounded<T>(
         &self,
-        deadline: Instant,
-        cancel: &CancellationToken,
-        instance: Option<&str>,
+        bounds: &Bounds<'_>,
+        instance: Option<&InstanceRef>,
         work: impl Future<Output = Result<T, McError>>,
-    ) -> EngineResult<T> {
-        let interrupt = tokio::select! {
-            result = work => return result.map_err(|e| e.to_tool_error(&self.name)),
-            () = sleep_until(deadline) => Interrupt::Timeout,
-            () = cancel.cancelled() => Interrupt::Cancelled,
+    ) -> Result<T, BoundedError> {
+        let why = match race(bounds, work).await {
+            Ok(result) => return result.map_err(BoundedError::Failed),
+            Err(why) => why,
         };
         let terminated = match instance {
-            Some(id) => Some((id, self.terminate(id).await)),
+            Some(inst) => Some((inst.id.as_str(), self.terminate(inst).await)),
             None => None,
         };
-        Err(interrupted(interrupt, terminated))
+        Err(BoundedError::Interrupted(interrupted(why, terminated)))
     }
 
     /// Terminate an instance; `Err` holds why it could not be confirmed.
-    async fn terminate(&self, id: &str) -> Result<(), String> {
-        match timeout(TERMINATE_TIMEOUT, instance::terminate(&self.client, id)).await {
+    async fn terminate(&self, inst: &InstanceRef) -> Result<(), String> {
+        match timeout(TERMINATE_TIMEOUT, instance::terminate(&self.client, inst)).await {
             Ok(Ok(())) => Ok(()),
             Ok(Err(error)) => {
-                tracing::warn!(instance = id, %error, "terminating a MaxCompute instance failed");
+                tracing::warn!(instance = %inst.id, %error, "terminating a MaxCompute instance failed");
                 Err(error.to_string())
             }
             Err(_) => {
-                tracing::warn!(instance = id, "terminating a MaxCompute instance timed out");
+                tracing::warn!(instance = %inst.id, "terminating a MaxCompute instance timed out");
                 Err("the terminate request timed out".into())
             }
         }
@@ -237,20 +599,36 @@ impl MaxComputeEngine {
             .await
     }
 
-    /// The rows of a finished instance: the tunnel first, `?result` when
-    /// the tunnel refuses.
-    async fn read_rows(&self, id: &str, caps: Caps) -> Result<QueryResult, McError> {
-        match self.read_tunnel(id, caps).await {
-            Err(error) if tunnel::refused(&error) => {
-                tracing::info!(instance = id, %error, "instance tunnel refused; reading ?result");
-                self.read_inline(id, caps).await
+    /// The rows of a finished offline instance: the tunnel first; `?result`
+    /// when the tunnel refuses, or when its session budget is spent and
+    /// the rows fit inline.
+    async fn read_rows(&self, inst: &mut InstanceRef, caps: Caps) -> Result<QueryResult, McError> {
+        match self.read_tunnel(&inst.id, caps).await {
+            Err(error)
+                if tunnel::refused(&error)
+                    || (tunnel::budget_spent(&error) && caps.fit_inline()) =>
+            {
+                tracing::info!(instance = %inst.id, %error, "instance tunnel unavailable; reading ?result");
+                let outcome = instance::result(&self.client, inst)
+                    .await?
+                    .succeeded(&inst.id)?;
+                let mut result = self.untyped_inline(&outcome, caps)?;
+                if tunnel::budget_spent(&error) {
+                    result
+                        .engine_metadata
+                        .insert("tunnel_budget_spent".into(), json!(true));
+                }
+                Ok(result)
+            }
+            Err(error) if tunnel::budget_spent(&error) => {
+                Err(McError::TunnelBudget(error.to_string()))
             }
             other => other,
         }
     }
 
     async fn read_tunnel(&self, id: &str, caps: Caps) -> Result<QueryResult, McError> {
-        let rows = caps.limit.saturating_add(1);
+        let rows = caps.rows();
         let endpoint = self.tunnel_endpoint().await?;
         let session = tunnel::open_session(&self.client, endpoint, id, rows).await?;
         let mut builder = builder_for(session.columns.clone(), caps);
@@ -262,16 +640,13 @@ impl MaxComputeEngine {
         Ok(result)
     }
 
-    async fn read_inline(&self, id: &str, caps: Caps) -> Result<QueryResult, McError> {
-        let payload = instance::result(&self.client, id).await?;
-        if payload.format != "csv" {
-            return Err(McError::Protocol(format!(
-                "`?result` is `{}`, not CSV",
-                payload.format
-            )));
-        }
-        let table = result_csv::parse_result(&payload.text, payload.base64)
-            .map_err(|e| McError::Protocol(format!("`?result` CSV: {e}")))?;
+    /// Rows of an offline `?result`: CSV without types, every value text.
+    fn untyped_inline(&self, outcome: &TaskOutcome, caps: Caps) -> Result<QueryResult, McError> {
+        let payload = outcome
+            .result
+            .as_ref()
+            .ok_or_else(|| McError::Protocol("`?result` has no payload".into()))?;
+        let table = csv_table(payload)?;
         let columns = table
             .columns
             .into_iter()
@@ -282,7 +657,7 @@ impl MaxComputeEngine {
             })
             .collect();
         let mut builder = builder_for(columns, caps);
-        let server_capped = table.rows.len() >= INLINE_RESULT_ROWS;
+        let server_capped = table.rows.len() as u64 >= INLINE_RESULT_ROWS;
         for row in table.rows {
             let row = row
                 .into_iter()
@@ -292,7 +667,7 @@ impl MaxComputeEngine {
                 break;
             }
         }
-        if server_capped && (builder.len() as u64) < caps.limit.saturating_add(1) {
+        if server_capped && (builder.len() as u64) < caps.rows() {
             builder.mark_row_limit();
         }
         let mut result = builder.finish();
@@ -301,6 +676,115 @@ impl MaxComputeEngine {
         meta.insert("inline_result_row_cap".into(), json!(INLINE_RESULT_ROWS));
         Ok(result)
     }
+
+    /// Rows of a MaxQA inline result, typed by its descriptor; `true` with
+    /// them when they are the answer as the tunnel would give it (every
+    /// type inline-safe, and every row needed present).
+    fn typed_inline(
+        &self,
+        payload: &instance::TaskResult,
+        descriptor: &ResultDescriptor,
+        caps: Caps,
+    ) -> Result<(QueryResult, bool), McError> {
+        let table = csv_table(payload)?;
+        let types: Vec<Option<McType>> = table
+            .columns
+            .iter()
+            .enumerate()
+            .map(|(i, _)| {
+                descriptor
+                    .columns
+                    .get(i)
+                    .and_then(|(_, t)| McType::parse(t).ok())
+                    .filter(result_inline::inline_safe)
+            })
+            .collect();
+        let all_safe =
+            types.iter().all(Option::is_some) && descriptor.columns.len() == table.columns.len();
+        let columns = table
+            .columns
+            .iter()
+            .enumerate()
+            .map(|(i, name)| ResultColumn {
+                name: name.clone(),
+                type_name: match (&types[i], descriptor.columns.get(i)) {
+                    (Some(_), Some((_, t))) => t.clone(),
+                    _ => "string".into(),
+                },
+            })
+            .collect();
+        let enough =
+            descriptor.status == SelectStatus::Full || table.rows.len() as u64 >= caps.rows();
+        let mut builder = builder_for(columns, caps);
+        for row in table.rows {
+            let mut values = Vec::with_capacity(row.len());
+            for (cell, ty) in row.into_iter().zip(&types) {
+                values.push(match (cell, ty) {
+                    (None, _) => Value::Null,
+                    (Some(text), Some(ty)) => {
+                        result_inline::typed_cell(ty, &text).ok_or_else(|| {
+                            McError::Protocol(
+                                "a MaxQA inline value does not match its column type".into(),
+                            )
+                        })?
+                    }
+                    (Some(text), None) => Value::String(text),
+                });
+            }
+            if !builder.push(values) {
+                break;
+            }
+        }
+        if !enough && (builder.len() as u64) < caps.rows() {
+            builder.mark_row_limit();
+        }
+        let mut result = builder.finish();
+        result
+            .engine_metadata
+            .insert("result_source".into(), json!("maxqa_inline"));
+        Ok((result, all_safe && enough))
+    }
+}
+
+/// A failure of a bounded step: interrupted (already a tool error, with the
+/// instance terminated) or failed.
+enum BoundedError {
+    Interrupted(ToolError),
+    Failed(McError),
+}
+
+impl BoundedError {
+    fn to_tool_error(self, connection: &str) -> ToolError {
+        match self {
+            Self::Interrupted(error) => error,
+            Self::Failed(error) => error.to_tool_error(connection),
+        }
+    }
+}
+
+/// Run `work` unless the deadline passes or `cancel` fires first.
+async fn race<T>(bounds: &Bounds<'_>, work: impl Future<Output = T>) -> Result<T, Interrupt> {
+    tokio::select! {
+        result = work => Ok(result),
+        () = sleep_until(bounds.deadline) => Err(Interrupt::Timeout),
+        () = bounds.cancel.cancelled() => Err(Interrupt::Cancelled),
+    }
+}
+
+/// Whether a tunnel failure leaves the inline rows as the better answer.
+fn budget_or_refusal(error: &BoundedError) -> bool {
+    matches!(error, BoundedError::Failed(e) if tunnel::budget_spent(e) || tunnel::refused(e))
+}
+
+fn csv_table(payload: &instance::TaskResult) -> Result<result_csv::CsvTable, McError> {
+    if payload.format != "csv" {
+        return Err(McError::Protocol(format!(
+            "the inline result is `{}`, not CSV",
+            payload.format
+        )));
+    }
+    result_csv::parse_result(&payload.text, payload.base64)
+        .map_err(|e| McError::Protocol(format!("inline result CSV: {e}")))
 }
 
 /// Whether the query reads a table keyed `project.schema.table`.

@@ -41,6 +41,12 @@ pub(crate) fn refused(error: &McError) -> bool {
         if REFUSAL_CODES.contains(&code.as_str()) || *status == 404 || *status == 405)
 }
 
+/// Whether an error means "the project may open no more download sessions
+/// for now" (200 per 5 minutes): an HTTP 429 that retries did not clear.
+pub(crate) fn budget_spent(error: &McError) -> bool {
+    matches!(error, McError::Service { status: 429, .. })
+}
+
 /// Ask the service where its tunnel is (`host[:port]`, no scheme).
 pub(crate) async fn discover(client: &RestClient) -> Result<Endpoint, McError> {
     let resource = Resource::new(["projects", client.project(), "tunnel"]).flag("service");
