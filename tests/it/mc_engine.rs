@@ -22,7 +22,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::support::maxcompute::{fixture, EmulatorHandle, SignatureVersion};
 
-fn connection(emu: &EmulatorHandle, project: &str) -> MaxComputeConnection {
+pub(crate) fn connection(emu: &EmulatorHandle, project: &str) -> MaxComputeConnection {
     MaxComputeConnection {
         endpoint: emu.endpoint(),
         project: project.into(),
@@ -35,7 +35,7 @@ fn connection(emu: &EmulatorHandle, project: &str) -> MaxComputeConnection {
     }
 }
 
-fn keys(id: &str, secret: &str, token: Option<&str>) -> Option<MaxComputeKeys> {
+pub(crate) fn keys(id: &str, secret: &str, token: Option<&str>) -> Option<MaxComputeKeys> {
     Some(MaxComputeKeys {
         access_key_id: id.into(),
         access_key_secret: Secret::new(secret),
@@ -516,12 +516,17 @@ async fn probe_reports_the_project() {
 
 /// A policy for source `dw` (project `demo`) on the emulator, with
 /// `defaults` as given.
-fn policy(emu: &EmulatorHandle, defaults: &str) -> Policy {
+pub(crate) fn policy(emu: &EmulatorHandle, defaults: &str) -> Policy {
     let tables = "      demo.sales:\n        require_partition_filter: true\n        default_partition: {field: ds, strategy: max_pt}\n      demo.customers: {}\n";
     policy_for(emu, "demo", defaults, tables)
 }
 
-fn policy_for(emu: &EmulatorHandle, project: &str, defaults: &str, tables: &str) -> Policy {
+pub(crate) fn policy_for(
+    emu: &EmulatorHandle,
+    project: &str,
+    defaults: &str,
+    tables: &str,
+) -> Policy {
     let connections = format!(
         "connections:\n  dw:\n    engine: maxcompute\n    endpoint: {}\n    project: {project}\n",
         emu.endpoint()
@@ -541,7 +546,7 @@ fn policy_for(emu: &EmulatorHandle, project: &str, defaults: &str, tables: &str)
 
 /// Pass `sql` through the gate, with column facts and the default
 /// partition from the engine itself (as the tools gather them).
-async fn checked(
+pub(crate) async fn checked(
     engine: &MaxComputeEngine,
     policy: &Policy,
     sql: &str,
