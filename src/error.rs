@@ -258,6 +258,9 @@ mod tests {
     fn an_unknown_spelling_is_refused() {
         assert!("column_not_allowed".parse::<ErrorCode>().is_err());
         let error = serde_json::from_str::<ErrorCode>("\"NOPE\"").unwrap_err();
-        assert!(error.to_string().contains("unknown variant `NOPE`"), "{error}");
+        assert!(
+            error.to_string().contains("unknown variant `NOPE`"),
+            "{error}"
+        );
     }
 }
