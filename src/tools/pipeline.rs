@@ -22,6 +22,7 @@ use std::time::Instant;
 use futures_util::FutureExt;
 use serde_json::Value;
 
+use crate::audit::AuditError;
 use crate::error::{ErrorCode, ToolError};
 
 use super::call::{Call, CallContext};
@@ -45,7 +46,7 @@ impl Session {
             // Its refusal is still appended below: that append succeeding
             // is what clears the sink's failure.
             Err(cause) => Err(ToolError {
-                internal: Some(cause),
+                internal: Some(sink_detail(&cause)),
                 ..audit_failed()
             }),
         };
@@ -69,6 +70,7 @@ impl Session {
         match self.audit().append(&mut record) {
             Ok(()) => render(&ids, &outcome, &facts),
             Err(cause) => {
+                let cause = sink_detail(&cause);
                 tracing::error!(tool, %cause, "audit append failed; the call is refused");
                 let refused = Err(audit_failed());
                 let facts = CallFacts {
@@ -135,6 +137,12 @@ fn audit_failed() -> ToolError {
     )
 }
 
+/// What the log and the audit record keep of a sink's failure: the cause
+/// and how to fix it.
+fn sink_detail(error: &AuditError) -> String {
+    format!("{error} ({})", error.hint())
+}
+
 fn log_failure(tool: &str, error: &ToolError) {
     match &error.internal {
         Some(cause) => tracing::error!(tool, code = %error.code, %cause, "tool call failed"),
@@ -173,7 +181,7 @@ mod tests {
     struct Recorded(Mutex<Vec<AuditRecord>>);
 
     impl AuditSink for Recorded {
-        fn append(&self, record: &mut AuditRecord) -> Result<(), String> {
+        fn append(&self, record: &mut AuditRecord) -> Result<(), AuditError> {
             self.0.lock().unwrap().push(record.clone());
             Ok(())
         }
@@ -182,8 +190,11 @@ mod tests {
     struct Unwritable;
 
     impl AuditSink for Unwritable {
-        fn append(&self, _: &mut AuditRecord) -> Result<(), String> {
-            Err("disk full".into())
+        fn append(&self, _: &mut AuditRecord) -> Result<(), AuditError> {
+            Err(AuditError::Io {
+                path: "audit".into(),
+                source: std::io::Error::other("disk full"),
+            })
         }
     }
 
@@ -193,12 +204,15 @@ mod tests {
     struct NotReady(Recorded);
 
     impl AuditSink for NotReady {
-        fn append(&self, record: &mut AuditRecord) -> Result<(), String> {
+        fn append(&self, record: &mut AuditRecord) -> Result<(), AuditError> {
             self.0.append(record)
         }
 
-        fn ready(&self) -> Result<(), String> {
-            Err("the last append failed: No space left on device".into())
+        fn ready(&self) -> Result<(), AuditError> {
+            Err(AuditError::Io {
+                path: "audit".into(),
+                source: std::io::Error::other("the last append failed: No space left on device"),
+            })
         }
     }
 

@@ -64,6 +64,17 @@ impl Caps {
     }
 }
 
+/// Why a terminate request did not confirm that the instance stopped.
+#[derive(Debug, thiserror::Error)]
+enum TerminateFailed {
+    /// MaxCompute answered with an error, or could not be reached.
+    #[error("{0}")]
+    Refused(McError),
+    /// No answer in time.
+    #[error("the terminate request timed out")]
+    TimedOut,
+}
+
 /// Why a step stopped before it finished.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Interrupt {
@@ -208,16 +219,16 @@ impl MaxComputeEngine {
     }
 
     /// Terminate an instance; `Err` holds why it could not be confirmed.
-    async fn terminate(&self, id: &str) -> Result<(), String> {
+    async fn terminate(&self, id: &str) -> Result<(), TerminateFailed> {
         match timeout(TERMINATE_TIMEOUT, instance::terminate(&self.client, id)).await {
             Ok(Ok(())) => Ok(()),
             Ok(Err(error)) => {
                 tracing::warn!(instance = id, %error, "terminating a MaxCompute instance failed");
-                Err(error.to_string())
+                Err(TerminateFailed::Refused(error))
             }
             Err(_) => {
                 tracing::warn!(instance = id, "terminating a MaxCompute instance timed out");
-                Err("the terminate request timed out".into())
+                Err(TerminateFailed::TimedOut)
             }
         }
     }
@@ -310,7 +321,10 @@ fn builder_for(columns: Vec<ResultColumn>, caps: Caps) -> ResultBuilder {
     )
 }
 
-fn interrupted(why: Interrupt, terminated: Option<(&str, Result<(), String>)>) -> ToolError {
+fn interrupted(
+    why: Interrupt,
+    terminated: Option<(&str, Result<(), TerminateFailed>)>,
+) -> ToolError {
     let reason = match why {
         Interrupt::Timeout => "The MaxCompute job ran past its time limit",
         Interrupt::Cancelled => "The call was cancelled",
@@ -331,7 +345,7 @@ fn interrupted(why: Interrupt, terminated: Option<(&str, Result<(), String>)>) -
     };
     let mut error = ToolError::new(ErrorCode::QueryTimeout, message, hint);
     if let Some((_, Err(cause))) = terminated {
-        error = error.with_internal(cause);
+        error = error.with_internal(cause.to_string());
     }
     error
 }
