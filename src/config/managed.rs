@@ -60,6 +60,8 @@ fn system_path() -> PathBuf {
 /// - `max_join_tables`: the lower; a tool off in either is off;
 /// - `allow_privileged_login`: `true` only when no side that sets it says
 ///   `false` (a managed `false` holds against the user's `true`);
+/// - `allowed_operators`: the user's, cut to the managed list where the
+///   managed file sets one;
 /// - the managed `identity` replaces the user's when it sets one, and its
 ///   `audit.retention_days` wins; `audit.sync: every_record` on either side wins;
 /// - for each source the managed file lists, the user's tables are cut to
@@ -119,6 +121,10 @@ pub fn tighten(user: PolicyFile, managed: &PolicyFile) -> PolicyFile {
             allow_privileged_login: permit(
                 user.security.allow_privileged_login,
                 managed.security.allow_privileged_login,
+            ),
+            allowed_operators: narrow(
+                user.security.allowed_operators.clone(),
+                managed.security.allowed_operators.as_ref(),
             ),
         },
         tools,
@@ -328,11 +334,34 @@ fn tighten_source(
             )
         })
         .flatten(),
+        allowed_operators: (us.allowed_operators.is_some() || ms.allowed_operators.is_some())
+            .then(|| {
+                narrow(
+                    us.allowed_operators
+                        .clone()
+                        .or_else(|| user_security.allowed_operators.clone()),
+                    ms.allowed_operators
+                        .as_ref()
+                        .or(mg.allowed_operators.as_ref()),
+                )
+            })
+            .flatten(),
     };
     if let Some(m_src) = managed_source {
         source.tables = restrict_tables(source.tables, &m_src.tables);
     }
     source
+}
+
+/// The user's allowed operators, narrowed to the managed list when the
+/// managed file sets one (it cannot allow an operator on its own).
+fn narrow(user: Option<Vec<String>>, managed: Option<&Vec<String>>) -> Option<Vec<String>> {
+    match (user, managed) {
+        (Some(user), Some(managed)) => {
+            Some(user.into_iter().filter(|op| managed.contains(op)).collect())
+        }
+        (user, _) => user,
+    }
 }
 
 /// Keep only the user's tables the managed file lists, each tightened.
@@ -406,6 +435,43 @@ mod tests {
             .and_then(|s| s.defaults.max_limit)
             .or(p.defaults.max_limit)
             .unwrap_or(builtin::MAX_LIMIT)
+    }
+
+    #[test]
+    fn managed_operators_only_narrow_the_users() {
+        let user = policy(
+            "security:\n  allowed_operators: [ext.<->, ext.&&]\nsources:\n  crm:\n    security:\n      allowed_operators: [ext.<->, geo.~=]\n  dw: {}\n",
+        );
+        let ops = |p: &PolicyFile, source: Option<&str>| {
+            source
+                .and_then(|s| p.sources[s].security.allowed_operators.clone())
+                .or_else(|| p.security.allowed_operators.clone())
+        };
+        // A managed file that is silent leaves the user's lists.
+        let merged = tighten(user.clone(), &policy("{}"));
+        assert_eq!(ops(&merged, None).unwrap(), ["ext.<->", "ext.&&"]);
+        assert_eq!(ops(&merged, Some("crm")).unwrap(), ["ext.<->", "geo.~="]);
+        // A managed list cuts every layer to itself.
+        let merged = tighten(
+            user.clone(),
+            &policy("security:\n  allowed_operators: [ext.<->, evil.<]\n"),
+        );
+        assert_eq!(ops(&merged, None).unwrap(), ["ext.<->"]);
+        assert_eq!(ops(&merged, Some("crm")).unwrap(), ["ext.<->"]);
+        assert_eq!(ops(&merged, Some("dw")).unwrap(), ["ext.<->"]);
+        // It cannot allow an operator the user did not.
+        let merged = tighten(
+            policy("{}"),
+            &policy("security:\n  allowed_operators: [evil.<]\n"),
+        );
+        assert_eq!(ops(&merged, None), None);
+        // A managed source list narrows that source only.
+        let merged = tighten(
+            user,
+            &policy("sources:\n  crm:\n    security:\n      allowed_operators: []\n"),
+        );
+        assert_eq!(ops(&merged, Some("crm")).unwrap(), Vec::<String>::new());
+        assert_eq!(ops(&merged, None).unwrap(), ["ext.<->", "ext.&&"]);
     }
 
     fn effective_ban(p: &PolicyFile, source: &str) -> Option<bool> {

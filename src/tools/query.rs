@@ -68,7 +68,8 @@ impl Handler for EstimateQueryCost {
             .filter(|table| !rules.row_policies(table).is_empty())
             .map(String::as_str)
             .collect();
-        let estimate = gated.engine.estimate(checked).await?;
+        let mut estimate = gated.engine.estimate(checked).await?;
+        call.facts.truncated = cut_plan(&mut estimate.plan, limits.max_result_bytes);
         let budget = session.scanned().budget(source, limits);
         let remaining = budget.remaining();
         let budget_line = match (limits.max_scan_bytes, remaining) {
@@ -128,6 +129,25 @@ impl Handler for EstimateQueryCost {
             }),
         })
     }
+}
+
+/// Cut a plan longer than `max_bytes` (a plan spells out constants the
+/// planner computed, as long as the query made them), on a character
+/// boundary, saying where it was cut. Whether it was cut.
+fn cut_plan(plan: &mut String, max_bytes: u64) -> bool {
+    let max = usize::try_from(max_bytes).unwrap_or(usize::MAX);
+    if plan.len() <= max {
+        return false;
+    }
+    let mut at = max;
+    while !plan.is_char_boundary(at) {
+        at -= 1;
+    }
+    plan.truncate(at);
+    plan.push_str(&format!(
+        "\n… (plan cut at {at} bytes, the result cap `max_result_bytes`)"
+    ));
+    true
 }
 
 /// Whether `run_select_sql` would admit a query with this estimate: `null`

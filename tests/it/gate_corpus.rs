@@ -19,14 +19,21 @@ use crate::support::pg::TestDb;
 
 /// The test policy from `tests/fixtures/gate/`.
 pub(crate) fn fixture_policy() -> Policy {
+    fixture_policy_with(|_| {})
+}
+
+/// The fixture policy, changed by `edit` before it is built.
+pub(crate) fn fixture_policy_with(edit: impl FnOnce(&mut PolicyFile)) -> Policy {
+    let mut policy: PolicyFile =
+        serde_saphyr::from_str(include_str!("../fixtures/gate/policy.yaml")).unwrap();
+    edit(&mut policy);
     Policy::new(Config {
         dir: "tests/fixtures/gate".into(),
         connections: serde_saphyr::from_str::<ConnectionsFile>(include_str!(
             "../fixtures/gate/connections.yaml"
         ))
         .unwrap(),
-        policy: serde_saphyr::from_str::<PolicyFile>(include_str!("../fixtures/gate/policy.yaml"))
-            .unwrap(),
+        policy,
         joins: serde_saphyr::from_str::<JoinsFile>(include_str!("../fixtures/gate/joins.yaml"))
             .unwrap(),
         policy_sha256: String::new(),
