@@ -5,14 +5,15 @@
 //! in `policy.yaml`), title, description, an example call for hints, its
 //! MCP annotations, and its handler, whose argument type gives the input
 //! schema. `tools/list` ([`crate::server`]), the pipeline's dispatch and the
-//! hints all read this list; adding a tool is one entry here and one
-//! [`Handler`] in a tool file.
+//! hints all read this list. Adding a tool is one entry here and one
+//! [`Handler`] (in a tool file of its own, declared in `tools/mod.rs`, or
+//! in the file of its family).
 //!
 //! `config` validates the `tools:` and `rate_limits.tools:` keys of
-//! `policy.yaml` (with file, line and column) before any of this is
-//! loaded, and must not import `tools`, so it keeps the bare names in
-//! [`crate::config::TOOL_NAMES`]; a compile-time check below fails the
-//! build when that list and this registry disagree.
+//! `policy.yaml` (with file, line and column) while it loads, before any
+//! tool exists, and must not import `tools`; so it keeps the bare names in
+//! [`crate::config::TOOL_NAMES`]. A compile-time check below fails the
+//! build until that list names the registry's tools, in the same order.
 
 use futures_util::future::BoxFuture;
 use schemars::JsonSchema;
