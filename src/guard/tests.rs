@@ -601,9 +601,16 @@ fn checked_query_reports_what_it_read() {
         ]
     );
     assert_eq!(q.max_cell_bytes(), crate::policy::builtin::MAX_CELL_BYTES);
-    assert_eq!(
-        q.original_sql(),
-        "SELECT o.order_id, c.name FROM orders o JOIN customers c ON o.customer_id = c.customer_id"
+    // What runs is the gate's rendering, with the row policy applied; the
+    // agent's own text is not kept here (the audit record takes it from the
+    // call's arguments, see `tests/it/stdio.rs`).
+    assert!(
+        q.sql()
+            .starts_with("SELECT o.order_id, c.name FROM (SELECT ")
+            && q.sql()
+                .contains("FROM public.orders WHERE region_code IN ('EAST', 'NORTH')) AS o"),
+        "{}",
+        q.sql()
     );
 }
 
