@@ -17,7 +17,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};
 
 use crate::config::semantic_catalog::{self, SemanticCatalog};
-use crate::config::Connection;
+use crate::config::{ConfigError, Connection};
 use crate::engine::{ColumnInfo, Safeguards, SharedEngine};
 use crate::error::{ErrorCode, ToolError};
 use crate::guard::TableFacts;
@@ -52,7 +52,7 @@ pub struct Session {
     engines: Mutex<HashMap<String, SharedEngine>>,
     columns: Mutex<HashMap<(String, String), Vec<ColumnInfo>>>,
     partitions: Mutex<HashMap<(String, String), String>>,
-    catalog: Result<SemanticCatalog, String>,
+    catalog: Result<SemanticCatalog, Vec<ConfigError>>,
     cursor_key: CursorKey,
     scanned: ScanLedger,
     rows: RowLedger,
@@ -77,13 +77,7 @@ impl Session {
         // `config::load` already checked the catalog against this policy;
         // loading can only fail here if the files changed in between, and
         // then only the semantic tools fail (with the problems logged).
-        let catalog = semantic_catalog::load(&policy).map_err(|errors| {
-            errors
-                .iter()
-                .map(ToString::to_string)
-                .collect::<Vec<_>>()
-                .join("; ")
-        });
+        let catalog = semantic_catalog::load(&policy);
         let rate = RateLimiter::new(policy.rate_limits());
         let cache = policy
             .result_cache()
@@ -144,8 +138,12 @@ impl Session {
 
     /// The semantic catalog loaded when the session started.
     pub(crate) fn catalog(&self) -> Result<&SemanticCatalog, ToolError> {
-        self.catalog.as_ref().map_err(|cause| {
-            ToolError::internal(format!("the semantic catalog did not load: {cause}"))
+        self.catalog.as_ref().map_err(|errors| {
+            let causes: Vec<String> = errors.iter().map(ToString::to_string).collect();
+            ToolError::internal(format!(
+                "the semantic catalog did not load: {}",
+                causes.join("; ")
+            ))
         })
     }
 

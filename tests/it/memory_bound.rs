@@ -13,7 +13,6 @@
 
 use serde_json::{json, Value};
 
-use crate::gate_corpus::fingerprint;
 use crate::stdio::Fixture;
 use crate::stdio_abuse::{call, Raw};
 
@@ -187,6 +186,33 @@ async fn huge_computed_values_errors_and_plans_stay_within_the_memory_bound() {
     );
     raw.finish().await;
     assert_eq!(database, fingerprint(&admin).await, "the database changed");
+}
+
+/// Every relation of the demo database with a digest of its rows.
+async fn fingerprint(client: &tokio_postgres::Client) -> Vec<String> {
+    let tables: Vec<String> = client
+        .query(
+            "SELECT c.relname::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+             WHERE n.nspname = 'public' AND c.relkind = 'r' ORDER BY 1",
+            &[],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    let mut out = Vec::new();
+    for table in tables {
+        let row = client
+            .query_one(
+                &format!("SELECT count(*)::text || ':' || coalesce(md5(string_agg(t::text, ',' ORDER BY t::text)), '') FROM public.{table} t"),
+                &[],
+            )
+            .await
+            .unwrap();
+        out.push(format!("{table}={}", row.get::<_, String>(0)));
+    }
+    out
 }
 
 /// Assert that `answer` (a tool's structured content) ended as `outcome`.

@@ -24,6 +24,7 @@ use crate::engine::{Progress, ProgressSink};
 use super::client::{Answer, Call, Plane, RestClient};
 use super::endpoint::Resource;
 use super::error::McError;
+use super::job_sql::JobSql;
 
 /// Settings forced on every job, after the connection's own.
 pub(crate) const FORCED_SETTINGS: [(&str, &str); 2] = [
@@ -104,10 +105,14 @@ pub(crate) fn job_settings(
 }
 
 /// The `<Instance>` document that creates a job.
-pub(crate) fn job_xml(kind: TaskKind, sql: &str, settings: &BTreeMap<String, String>) -> String {
+pub(crate) fn job_xml(
+    kind: TaskKind,
+    sql: &JobSql<'_>,
+    settings: &BTreeMap<String, String>,
+) -> String {
     // A BTreeMap of strings always serialises.
     let settings_json = serde_json::to_string(settings).unwrap_or_else(|_| "{}".into());
-    let query = format!("{};", sql.trim().trim_end_matches(';').trim_end());
+    let query = format!("{};", sql.text().trim().trim_end_matches(';').trim_end());
     let esc = |text: &str| quick_xml::escape::escape(text).into_owned();
     format!(
         concat!(
@@ -545,6 +550,7 @@ pub(crate) fn parse_cost(text: &str) -> Result<SqlCost, McError> {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+    use crate::guard::CheckedQuery;
 
     #[test]
     fn settings_are_forced_over_the_connection() {
@@ -566,17 +572,16 @@ mod tests {
     #[test]
     fn job_xml_escapes_the_query_and_settings() {
         let settings = job_settings(&BTreeMap::new(), None, false);
-        let xml = job_xml(
-            TaskKind::Sql,
-            "SELECT '<]]>&' AS x FROM t LIMIT 2;",
-            &settings,
-        );
+        let checked = |sql| CheckedQuery::for_engine_tests(sql, 1, 1, 1, Duration::from_secs(1));
+        let quoted = checked("SELECT '<]]>&' AS x FROM t LIMIT 2;");
+        let xml = job_xml(TaskKind::Sql, &JobSql::checked(&quoted), &settings);
         assert!(xml.contains("<SQL><Name>AnonymousSQLTask</Name>"));
         assert!(
             xml.contains("<Query>SELECT &apos;&lt;]]&gt;&amp;&apos; AS x FROM t LIMIT 2;</Query>")
         );
         assert!(xml.contains("&quot;odps.sql.read.only&quot;:&quot;true&quot;"));
-        let cost = job_xml(TaskKind::SqlCost, "SELECT 1", &settings);
+        let one = checked("SELECT 1");
+        let cost = job_xml(TaskKind::SqlCost, &JobSql::checked(&one), &settings);
         assert!(cost.contains("<SQLCost><Name>AnonymousSQLCostTask</Name>"));
         assert!(cost.contains("<Query>SELECT 1;</Query>"));
     }

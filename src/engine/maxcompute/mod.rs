@@ -4,15 +4,20 @@
 //! Phases, one file each: [`endpoint`] (addresses), [`sign`] (V2/V4
 //! signatures), [`client`] + [`retry`] (one HTTP client, retries),
 //! [`error`] (typed errors → [`ErrorCode`]), [`metadata`] (schemas,
-//! partitions, project), [`instance`] (jobs: create, poll, result,
-//! terminate), [`tunnel`] + [`stream`] (record download and decoding),
-//! [`result_csv`] (the `?result` fallback), [`result_rows`] (caps), and
+//! partitions, project), [`job_sql`] (the only SQL a job carries),
+//! [`instance`] (jobs: create, long-poll, result, terminate, offline or on
+//! MaxQA), [`maxqa`] (connection lookup, fallback header, result
+//! descriptor), [`tunnel`] + [`stream`] (record download and decoding),
+//! [`result_csv`] (inline CSV), [`result_inline`] (typing it by the
+//! descriptor), [`result_rows`] (caps), [`cache`] (brief reuse), and
 //! [`query`] (run and estimate, with deadline and cancellation).
 //!
 //! The one idea: building an engine never touches the network, and the
-//! agent's text only ever reaches MaxCompute as a gate-rendered `<Query>`;
-//! the job's settings come from connections.yaml plus the forced read-only
-//! and no-full-scan settings.
+//! agent's text only ever reaches MaxCompute as a gate-rendered `<Query>`:
+//! a job carries a [`JobSql`], made only from a `CheckedQuery` or by the
+//! engine's own `MAX_PT` builder. The job's settings come from
+//! connections.yaml plus the forced read-only and no-full-scan settings,
+//! on MaxQA as offline.
 //!
 //! [`ErrorCode`]: crate::error::ErrorCode
 
@@ -21,6 +26,7 @@ mod client;
 mod endpoint;
 mod error;
 mod instance;
+mod job_sql;
 mod maxqa;
 mod metadata;
 mod query;
@@ -48,6 +54,7 @@ use super::{
 };
 use client::RestClient;
 use endpoint::Endpoint;
+use job_sql::JobSql;
 use metadata::TableRef;
 use sign::SignatureVersion;
 
@@ -244,22 +251,14 @@ impl MaxComputeEngine {
 
     /// Run `SELECT MAX_PT('…')`, for when partition statistics cannot say.
     async fn max_pt_job(&self, table_ref: &TableRef) -> EngineResult<Option<String>> {
-        // `qualified()` holds only letters, digits, `_` and `.` (checked by
-        // `TableRef::parse`), so it is safe inside the string literal.
-        let sql = format!("SELECT MAX_PT('{}') AS max_pt", table_ref.qualified());
+        let sql = JobSql::max_pt(table_ref)?;
         let caps = query::Caps {
             limit: 1,
             max_cell_bytes: MAX_PARTITION_VALUE_BYTES,
             max_result_bytes: MAX_PARTITION_VALUE_BYTES * 2,
         };
         let result = self
-            .run_sql(
-                &sql,
-                caps,
-                MAX_PT_TIMEOUT,
-                &RunContext::default(),
-                table_ref.schema.is_some(),
-            )
+            .run_sql(&sql, caps, MAX_PT_TIMEOUT, &RunContext::default())
             .await?;
         Ok(result
             .rows

@@ -32,6 +32,7 @@ use crate::guard::CheckedQuery;
 use super::endpoint::Endpoint;
 use super::error::McError;
 use super::instance::{self, Created, InstanceRef, Submit, TaskKind, TaskOutcome};
+use super::job_sql::JobSql;
 use super::maxqa::{self, ResultDescriptor, SelectStatus};
 use super::result_csv;
 use super::result_inline;
@@ -85,6 +86,17 @@ impl Caps {
     }
 }
 
+/// Why a terminate request did not confirm that the instance stopped.
+#[derive(Debug, thiserror::Error)]
+enum TerminateFailed {
+    /// MaxCompute answered with an error, or could not be reached.
+    #[error("{0}")]
+    Refused(McError),
+    /// No answer in time.
+    #[error("the terminate request timed out")]
+    TimedOut,
+}
+
 /// Why a step stopped before it finished.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Interrupt {
@@ -132,28 +144,23 @@ impl MaxComputeEngine {
         query: &CheckedQuery,
         ctx: RunContext,
     ) -> EngineResult<QueryResult> {
-        let namespace = names_a_schema(query);
         self.run_sql(
-            query.sql(),
+            &JobSql::checked(query),
             Caps::of(query),
             query.timeout(),
             &ctx,
-            namespace,
         )
         .await
     }
 
-    /// Run SQL text as a job and read its rows under `caps`. The text is
-    /// either a gate-rendered query or one the engine built from validated
-    /// identifiers (`MAX_PT`); `namespace` when it names a table with its
-    /// schema.
+    /// Run `sql` as a job and read its rows under `caps`. A [`JobSql`] is
+    /// either the gate's rendering or the engine's own `MAX_PT`.
     pub(super) async fn run_sql(
         &self,
-        sql: &str,
+        sql: &JobSql<'_>,
         caps: Caps,
         budget: Duration,
         ctx: &RunContext,
-        namespace: bool,
     ) -> EngineResult<QueryResult> {
         if self.result_read == ResultRead::Inline && !caps.fit_inline() {
             return Err(McError::InlineTooSmall { rows: caps.rows() }.to_tool_error(&self.name));
@@ -164,7 +171,7 @@ impl MaxComputeEngine {
             cancel: &ctx.cancel,
             progress: ctx.progress.as_ref(),
         };
-        let body = instance::job_xml(TaskKind::Sql, sql, &self.job_settings(namespace));
+        let body = instance::job_xml(TaskKind::Sql, sql, &self.job_settings(sql.names_a_schema()));
         let mut fallback = None;
         if self.acceleration.mode == AccelerationMode::Maxqa {
             match self.run_maxqa(&bounds, &body, caps).await? {
@@ -452,10 +459,11 @@ impl MaxComputeEngine {
     /// `SQLCost` is unconfirmed), reusing an estimate of the identical job
     /// from this session.
     pub(super) async fn estimate_query(&self, query: &CheckedQuery) -> EngineResult<CostEstimate> {
-        let settings = self.job_settings(names_a_schema(query));
+        let sql = JobSql::checked(query);
+        let settings = self.job_settings(sql.names_a_schema());
         let key = (
             serde_json::to_string(&settings).unwrap_or_default(),
-            query.sql().to_owned(),
+            sql.text().to_owned(),
         );
         if let Some(mut cached) = self.estimates.get(&key) {
             cached.details.insert("cached".into(), json!(true));
@@ -469,7 +477,7 @@ impl MaxComputeEngine {
             cancel: &cancel,
             progress: None,
         };
-        let body = instance::job_xml(TaskKind::SqlCost, query.sql(), &settings);
+        let body = instance::job_xml(TaskKind::SqlCost, &sql, &settings);
         let created = match self.create_bounded(&bounds, Submit::Offline, body).await {
             Ok(created) => created,
             Err(CreateError::Refused(error)) => return Err(error.to_tool_error(&self.name)),
@@ -572,16 +580,16 @@ impl MaxComputeEngine {
     }
 
     /// Terminate an instance; `Err` holds why it could not be confirmed.
-    async fn terminate(&self, inst: &InstanceRef) -> Result<(), String> {
+    async fn terminate(&self, inst: &InstanceRef) -> Result<(), TerminateFailed> {
         match timeout(TERMINATE_TIMEOUT, instance::terminate(&self.client, inst)).await {
             Ok(Ok(())) => Ok(()),
             Ok(Err(error)) => {
                 tracing::warn!(instance = %inst.id, %error, "terminating a MaxCompute instance failed");
-                Err(error.to_string())
+                Err(TerminateFailed::Refused(error))
             }
             Err(_) => {
                 tracing::warn!(instance = %inst.id, "terminating a MaxCompute instance timed out");
-                Err("the terminate request timed out".into())
+                Err(TerminateFailed::TimedOut)
             }
         }
     }
@@ -787,14 +795,6 @@ fn csv_table(payload: &instance::TaskResult) -> Result<result_csv::CsvTable, McE
         .map_err(|e| McError::Protocol(format!("inline result CSV: {e}")))
 }
 
-/// Whether the query reads a table keyed `project.schema.table`.
-fn names_a_schema(query: &CheckedQuery) -> bool {
-    query
-        .tables_used()
-        .iter()
-        .any(|t| t.split('.').count() == 3)
-}
-
 fn builder_for(columns: Vec<ResultColumn>, caps: Caps) -> ResultBuilder {
     ResultBuilder::new(
         columns,
@@ -804,7 +804,10 @@ fn builder_for(columns: Vec<ResultColumn>, caps: Caps) -> ResultBuilder {
     )
 }
 
-fn interrupted(why: Interrupt, terminated: Option<(&str, Result<(), String>)>) -> ToolError {
+fn interrupted(
+    why: Interrupt,
+    terminated: Option<(&str, Result<(), TerminateFailed>)>,
+) -> ToolError {
     let reason = match why {
         Interrupt::Timeout => "The MaxCompute job ran past its time limit",
         Interrupt::Cancelled => "The call was cancelled",
@@ -825,7 +828,7 @@ fn interrupted(why: Interrupt, terminated: Option<(&str, Result<(), String>)>) -
     };
     let mut error = ToolError::new(ErrorCode::QueryTimeout, message, hint);
     if let Some((_, Err(cause))) = terminated {
-        error = error.with_internal(cause);
+        error = error.with_internal(cause.to_string());
     }
     error
 }
