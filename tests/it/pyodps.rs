@@ -362,7 +362,7 @@ async fn pyodps_reads_project_properties_as_the_doctor_does() {
         && r.params.get("properties").map(String::as_str) == Some("all")));
 }
 
-fn maxqa_env<'a>(scenario: &'a str) -> Vec<(&'a str, &'a str)> {
+fn maxqa_env(scenario: &str) -> Vec<(&str, &str)> {
     vec![
         ("MC_SCENARIO", scenario),
         ("MC_QUOTA", fixture::MAXQA_QUOTA),

@@ -339,7 +339,7 @@ impl MaxComputeEngine {
                             McError::TunnelBudget(error.to_string()).to_tool_error(&self.name)
                         )
                     }
-                    (Err(error), _) => return Err(error.to_tool_error(&self.name)),
+                    (Err(error), _) => return Err(error.into_tool_error(&self.name)),
                 }
             }
         };
@@ -371,7 +371,7 @@ impl MaxComputeEngine {
             outcome = self
                 .bounded(bounds, Some(&snapshot), wait)
                 .await
-                .map_err(|e| e.to_tool_error(&self.name))?;
+                .map_err(|e| e.into_tool_error(&self.name))?;
         }
         let result = if self.result_read == ResultRead::Inline {
             let outcome = match outcome {
@@ -381,7 +381,7 @@ impl MaxComputeEngine {
                     let read = instance::result(&self.client, &mut inst);
                     self.bounded(bounds, Some(&snapshot), read)
                         .await
-                        .map_err(|e| e.to_tool_error(&self.name))?
+                        .map_err(|e| e.into_tool_error(&self.name))?
                 }
             };
             let outcome = outcome
@@ -400,14 +400,14 @@ impl MaxComputeEngine {
                     let check = instance::check_success(&self.client, &mut inst);
                     self.bounded(bounds, Some(&snapshot), check)
                         .await
-                        .map_err(|e| e.to_tool_error(&self.name))?
+                        .map_err(|e| e.into_tool_error(&self.name))?
                 }
             }
             let snapshot = inst.clone();
             let read = self.read_rows(&mut inst, caps);
             self.bounded(bounds, Some(&snapshot), read)
                 .await
-                .map_err(|e| e.to_tool_error(&self.name))?
+                .map_err(|e| e.into_tool_error(&self.name))?
         };
         Ok(self.finished(result, &inst, execution))
     }
@@ -424,14 +424,14 @@ impl MaxComputeEngine {
         let waited = self
             .bounded(bounds, Some(&snapshot), wait)
             .await
-            .map_err(|e| e.to_tool_error(&self.name))?;
+            .map_err(|e| e.into_tool_error(&self.name))?;
         match waited {
             Some(outcome) => Ok(outcome),
             None => {
                 let read = instance::result(&self.client, inst);
                 self.bounded(bounds, Some(&snapshot), read)
                     .await
-                    .map_err(|e| e.to_tool_error(&self.name))
+                    .map_err(|e| e.into_tool_error(&self.name))
             }
         }
     }
@@ -762,7 +762,7 @@ enum BoundedError {
 }
 
 impl BoundedError {
-    fn to_tool_error(self, connection: &str) -> ToolError {
+    fn into_tool_error(self, connection: &str) -> ToolError {
         match self {
             Self::Interrupted(error) => error,
             Self::Failed(error) => error.to_tool_error(connection),
