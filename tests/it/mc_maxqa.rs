@@ -191,6 +191,11 @@ async fn maxqa_refused_before_an_instance_exists_runs_offline_once() {
     let jobs = emu.instances();
     assert_eq!(jobs.len(), 1, "nothing ran twice: {jobs:?}");
     assert_eq!(jobs[0].mode, Mode::Offline);
+    assert_eq!(
+        jobs[0].settings["odps.task.wlm.quota"],
+        fixture::BATCH_QUOTA
+    );
+    assert_eq!(jobs[0].settings["odps.sql.read.only"], "true");
     let posts: Vec<u16> = emu
         .requests()
         .iter()

@@ -171,20 +171,27 @@ impl MaxComputeEngine {
             cancel: &ctx.cancel,
             progress: ctx.progress.as_ref(),
         };
-        let body = instance::job_xml(TaskKind::Sql, sql, &self.job_settings(sql.names_a_schema()));
+        let mut settings = self.job_settings(sql.names_a_schema());
         let mut fallback = None;
         if self.acceleration.mode == AccelerationMode::Maxqa {
+            let body = instance::job_xml(TaskKind::Sql, sql, &settings);
             match self.run_maxqa(&bounds, &body, caps).await? {
                 MaxqaRun::Ran(result) => return Ok(result),
                 MaxqaRun::NotAccepted(why) if self.acceleration.fallback => {
                     tracing::info!(connection = %self.name, %why, "MaxQA did not accept the query; running it offline");
                     fallback = Some("client");
+                    // The offline job runs on the fallback quota, as the
+                    // service's own fallback would.
+                    if let Some(quota) = &self.acceleration.fallback_quota {
+                        settings.insert("odps.task.wlm.quota".into(), quota.clone());
+                    }
                 }
                 MaxqaRun::NotAccepted(why) => {
                     return Err(McError::Maxqa(why.to_string()).to_tool_error(&self.name))
                 }
             }
         }
+        let body = instance::job_xml(TaskKind::Sql, sql, &settings);
         let created = match self.create_bounded(&bounds, Submit::Offline, body).await {
             Ok(created) => created,
             Err(CreateError::Refused(error)) => return Err(error.to_tool_error(&self.name)),
@@ -192,11 +199,7 @@ impl MaxComputeEngine {
         };
         let execution = Execution {
             mode: "offline",
-            quota: if fallback.is_some() {
-                self.fallback_quota()
-            } else {
-                self.settings.get("odps.task.wlm.quota").cloned()
-            },
+            quota: settings.get("odps.task.wlm.quota").cloned(),
             fallback,
         };
         self.finish_offline(created, &bounds, caps, execution).await
