@@ -131,7 +131,10 @@ async fn measure(bin: &str, mode: &str, runs: usize, offline: JobTime, maxqa: Jo
     let mut requests: Vec<usize> = samples.iter().map(|s| s.requests).collect();
     requests.sort_unstable();
     let walls: Vec<Duration> = samples.iter().map(|s| s.wall).collect();
-    let slack: Vec<Duration> = walls.iter().map(|w| w.saturating_sub(job.total())).collect();
+    let slack: Vec<Duration> = walls
+        .iter()
+        .map(|w| w.saturating_sub(job.total()))
+        .collect();
     let label = std::env::var("MC_BENCH_LABEL").unwrap_or_else(|_| bin.to_string());
     println!(
         "| {label} | {mode} | {ran} | {:.0} ms | {} | {:.0} ms | {:.0} ms (min {:.0}, max {:.0}) | {:.0} ms | {} ({:.0} ms) |",
@@ -168,8 +171,8 @@ fn main() {
         env_ms("MC_MAXQA_QUEUE_MS", 100 * scale),
         env_ms("MC_MAXQA_RUN_MS", 400 * scale),
     );
-    let modes = std::env::var("MC_BENCH_MODES")
-        .unwrap_or_else(|_| "offline,offline-inline,maxqa".into());
+    let modes =
+        std::env::var("MC_BENCH_MODES").unwrap_or_else(|_| "offline,offline-inline,maxqa".into());
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
