@@ -307,7 +307,7 @@ mod tests {
         }
         let config = config::load(dir.path()).unwrap();
         let policy = crate::policy::Policy::new(config);
-        let catalog = config::semantic_catalog::load(&policy).unwrap();
+        let catalog = crate::semantic::check_catalog(&policy).unwrap();
         assert_eq!(catalog.domains.domains.len(), 2);
         assert_eq!(catalog.metrics.metrics.len(), 5);
         let terms = &catalog.terms.terms;

@@ -11,10 +11,9 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use super::{
-    AuditSync, CacheSettings, Limits, PolicyFile, RateLimit, RateLimits, Security, SourcePolicy,
-    TablePolicy,
+    builtin, AuditSync, CacheSettings, Limits, PolicyFile, RateLimit, RateLimits, Security,
+    SourcePolicy, TablePolicy,
 };
-use crate::policy::builtin;
 
 /// Environment variable that overrides [`managed_policy_path`] (tests, and
 /// administrators who keep the file elsewhere).

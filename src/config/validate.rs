@@ -14,10 +14,9 @@ use std::path::Path;
 use super::parse::quoted_list;
 use super::yaml_tree::Node;
 use super::{
-    ConfigError, ConnectionsFile, EngineKind, Identity, JoinsFile, Limits, PolicyFile, RateLimit,
-    TablePolicy, TOOL_NAMES,
+    builtin, ConfigError, ConnectionsFile, EngineKind, Identity, JoinsFile, Limits, PolicyFile,
+    RateLimit, TablePolicy, TOOL_NAMES,
 };
-use crate::policy::builtin;
 
 /// Collects errors for one file, located through its tree.
 struct Report<'a> {

@@ -20,8 +20,7 @@ fn policy_with(edit: impl FnOnce(&mut PolicyFile)) -> Policy {
             "../../tests/fixtures/gate/joins.yaml"
         ))
         .unwrap(),
-        policy_sha256: String::new(),
-        managed_policy: None,
+        ..Default::default()
     })
 }
 
@@ -600,7 +599,7 @@ fn checked_query_reports_what_it_read() {
             "public.orders.order_id"
         ]
     );
-    assert_eq!(q.max_cell_bytes(), crate::policy::builtin::MAX_CELL_BYTES);
+    assert_eq!(q.max_cell_bytes(), crate::config::builtin::MAX_CELL_BYTES);
     assert_eq!(
         q.original_sql(),
         "SELECT o.order_id, c.name FROM orders o JOIN customers c ON o.customer_id = c.customer_id"

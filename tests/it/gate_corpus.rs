@@ -29,8 +29,7 @@ pub(crate) fn fixture_policy() -> Policy {
             .unwrap(),
         joins: serde_saphyr::from_str::<JoinsFile>(include_str!("../fixtures/gate/joins.yaml"))
             .unwrap(),
-        policy_sha256: String::new(),
-        managed_policy: None,
+        ..Default::default()
     })
 }
 

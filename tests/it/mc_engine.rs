@@ -518,8 +518,7 @@ fn policy_for(emu: &EmulatorHandle, project: &str, defaults: &str, tables: &str)
         connections: serde_saphyr::from_str::<ConnectionsFile>(&connections).expect("connections"),
         policy: serde_saphyr::from_str::<PolicyFile>(&policy).expect("policy"),
         joins: JoinsFile::default(),
-        policy_sha256: String::new(),
-        managed_policy: None,
+        ..Default::default()
     })
 }
 

@@ -46,8 +46,7 @@ sources:
         .unwrap(),
         policy: serde_saphyr::from_str::<PolicyFile>(&policy).unwrap(),
         joins: JoinsFile::default(),
-        policy_sha256: String::new(),
-        managed_policy: None,
+        ..Default::default()
     })
 }
 

@@ -1,5 +1,5 @@
-//! The semantic layer end to end: catalog files loaded and cross-checked
-//! through `config::load`, metric SQL and `query_table` built as ASTs, sent
+//! The semantic layer end to end: catalog files loaded by `config::load`
+//! and cross-checked by `semantic::check_catalog`, metric SQL and `query_table` built as ASTs, sent
 //! through the gate, and run on the real PostgreSQL (the gate fixture's
 //! shop) against hand-written reference queries.
 //!
@@ -10,7 +10,7 @@
 
 use std::path::{Path, PathBuf};
 
-use sqlwarden::config::semantic_catalog::{self, Grain, SemanticCatalog};
+use sqlwarden::config::semantic_catalog::{Grain, SemanticCatalog};
 use sqlwarden::error::{ErrorCode, ToolError};
 use sqlwarden::guard::{CheckedQuery, Gate, TableFacts};
 use sqlwarden::policy::Policy;
@@ -37,7 +37,7 @@ fn load() -> (Policy, SemanticCatalog) {
                 )
             });
     let policy = Policy::new(config);
-    let catalog = semantic_catalog::load(&policy).unwrap();
+    let catalog = sem::check_catalog(&policy).unwrap();
     (policy, catalog)
 }
 
@@ -154,7 +154,7 @@ fn the_example_catalog_loads() {
                         .join("\n")
                 )
             });
-    let catalog = semantic_catalog::load(&Policy::new(config)).unwrap();
+    let catalog = sem::check_catalog(&Policy::new(config)).unwrap();
     assert_eq!(catalog.domains.domains.len(), 2);
     assert_eq!(catalog.metrics.metrics.len(), 5);
     assert!(catalog.terms.terms.len() >= 4);
@@ -183,6 +183,7 @@ fn config_with_metrics(metrics: &str) -> tempfile::TempDir {
 
 fn load_errors(dir: &Path) -> Vec<String> {
     sqlwarden::config::load_with_managed(dir, Path::new("/nonexistent"))
+        .and_then(|config| sem::check_catalog(&Policy::new(config)))
         .unwrap_err()
         .iter()
         .map(|e| {

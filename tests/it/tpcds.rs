@@ -50,8 +50,7 @@ fn policy(keep: impl Fn(&str) -> bool) -> Policy {
         ))
         .unwrap(),
         joins,
-        policy_sha256: String::new(),
-        managed_policy: None,
+        ..Default::default()
     })
 }
 
