@@ -312,7 +312,7 @@ impl SqlwardenServer {
 mod tests {
     use super::*;
     use crate::audit::AuditLog;
-    use crate::cli::demo::{config_files, DemoArgs};
+    use crate::cli::demo::{config_files, write_files, DemoArgs};
     use crate::policy::Policy;
     use crate::tools::{ConfiguredEngines, TOOLS};
 
@@ -326,11 +326,7 @@ mod tests {
             pg_user: "postgres".into(),
             dbname: "nothing_here".into(),
         };
-        for (relative, contents) in config_files(&args) {
-            let path = dir.join(relative);
-            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-            std::fs::write(path, contents).unwrap();
-        }
+        write_files(dir, &config_files(&args)).unwrap();
         let config = crate::config::load(dir).unwrap();
         let log = AuditLog::open(&dir.join("audit"), 1).unwrap();
         Session::new(

@@ -213,7 +213,9 @@ fn sql_error(what: &str, e: &tokio_postgres::Error) -> DemoError {
     )
 }
 
-fn write_files(dir: &Path, files: &[(PathBuf, String)]) -> std::io::Result<()> {
+/// Write `files` (relative path, contents) under `dir`, creating the
+/// directories they need.
+pub fn write_files(dir: &Path, files: &[(PathBuf, String)]) -> std::io::Result<()> {
     for (relative, contents) in files {
         let path = dir.join(relative);
         if let Some(parent) = path.parent() {
@@ -300,11 +302,7 @@ mod tests {
             pg_user: "postgres".into(),
             dbname: "sqlwarden_demo".into(),
         };
-        for (relative, contents) in config_files(&args) {
-            let path = dir.path().join(relative);
-            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-            std::fs::write(path, contents).unwrap();
-        }
+        write_files(dir.path(), &config_files(&args)).unwrap();
         let config = config::load(dir.path()).unwrap();
         let policy = crate::policy::Policy::new(config);
         let catalog = crate::semantic::check_catalog(&policy).unwrap();

@@ -15,7 +15,7 @@
 use sqlwarden::guard::{Gate, TableFacts};
 use tokio_postgres::Client;
 
-use crate::gate_corpus::{
+use crate::support::gate::{
     assert_stable_rendering, fingerprint, fixture_db, fixture_facts, fixture_policy, run_read_only,
 };
 

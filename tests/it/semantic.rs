@@ -20,7 +20,7 @@ use sqlwarden::semantic::args::{
 use sqlwarden::semantic::{self as sem, CursorKey, GatedQuery, MetricQuery, TableQuery};
 use tokio_postgres::Client;
 
-use crate::gate_corpus::{fixture_db, fixture_facts, run_read_only};
+use crate::support::gate::{self, fixture_db, fixture_facts, run_read_only};
 
 const FIXTURE: &str = "tests/fixtures/semantic";
 
@@ -891,15 +891,13 @@ fn the_fixture_is_the_gate_fixture_plus_one_table() {
     use sqlwarden::config::{JoinsFile, PolicyFile};
     let mut ours: PolicyFile =
         serde_saphyr::from_str(include_str!("../fixtures/semantic/policy.yaml")).unwrap();
-    let gate: PolicyFile =
-        serde_saphyr::from_str(include_str!("../fixtures/gate/policy.yaml")).unwrap();
+    let gate: PolicyFile = serde_saphyr::from_str(gate::POLICY).unwrap();
     let dw = ours.sources.get_mut("dw").unwrap();
     assert!(dw.tables.remove("saky_dw.dwd_sales_di").is_some());
     assert_eq!(ours, gate);
     let mut joins: JoinsFile =
         serde_saphyr::from_str(include_str!("../fixtures/semantic/catalog/joins.yaml")).unwrap();
-    let gate_joins: JoinsFile =
-        serde_saphyr::from_str(include_str!("../fixtures/gate/joins.yaml")).unwrap();
+    let gate_joins: JoinsFile = serde_saphyr::from_str(gate::JOINS).unwrap();
     assert_eq!(
         joins.joins.pop().map(|j| j.id).as_deref(),
         Some("dw_sales_products")
