@@ -19,6 +19,7 @@ mod gate_quoting;
 mod gate_relations;
 mod grants;
 mod install;
+mod layout;
 mod limits;
 mod mc_emulator;
 mod mc_engine;
