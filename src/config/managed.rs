@@ -59,6 +59,8 @@ fn system_path() -> PathBuf {
 /// - `max_join_tables`: the lower; a tool off in either is off;
 /// - `allow_privileged_login`: `true` only when no side that sets it says
 ///   `false` (a managed `false` holds against the user's `true`);
+/// - `allowed_operators`: the user's, cut to the managed list where the
+///   managed file sets one;
 /// - the managed `identity` replaces the user's when it sets one, and its
 ///   `audit.retention_days` wins; `audit.sync: every_record` on either side wins;
 /// - for each source the managed file lists, the user's tables are cut to
@@ -118,6 +120,10 @@ pub fn tighten(user: PolicyFile, managed: &PolicyFile) -> PolicyFile {
             allow_privileged_login: permit(
                 user.security.allow_privileged_login,
                 managed.security.allow_privileged_login,
+            ),
+            allowed_operators: narrow(
+                user.security.allowed_operators.clone(),
+                managed.security.allowed_operators.as_ref(),
             ),
         },
         tools,
@@ -327,11 +333,34 @@ fn tighten_source(
             )
         })
         .flatten(),
+        allowed_operators: (us.allowed_operators.is_some() || ms.allowed_operators.is_some())
+            .then(|| {
+                narrow(
+                    us.allowed_operators
+                        .clone()
+                        .or_else(|| user_security.allowed_operators.clone()),
+                    ms.allowed_operators
+                        .as_ref()
+                        .or(mg.allowed_operators.as_ref()),
+                )
+            })
+            .flatten(),
     };
     if let Some(m_src) = managed_source {
         source.tables = restrict_tables(source.tables, &m_src.tables);
     }
     source
+}
+
+/// The user's allowed operators, narrowed to the managed list when the
+/// managed file sets one (it cannot allow an operator on its own).
+fn narrow(user: Option<Vec<String>>, managed: Option<&Vec<String>>) -> Option<Vec<String>> {
+    match (user, managed) {
+        (Some(user), Some(managed)) => {
+            Some(user.into_iter().filter(|op| managed.contains(op)).collect())
+        }
+        (user, _) => user,
+    }
 }
 
 /// Keep only the user's tables the managed file lists, each tightened.

@@ -139,6 +139,16 @@ pub struct Security {
     /// wrong. The managed policy can switch this off for the user, never on.
     #[serde(default)]
     pub allow_privileged_login: Option<bool>,
+    /// PostgreSQL: operators outside PostgreSQL's built-ins that queries
+    /// may call, each as `schema.op` (for example `public.<->` of
+    /// pgvector), written in SQL as `OPERATOR(schema.op)`. An operator runs
+    /// the function behind it, so allowing one trusts every operator of
+    /// that name in that schema: list only operators of extensions you
+    /// trust, in schemas only administrators can create objects in. A
+    /// source's list replaces the global one; the managed policy can only
+    /// narrow it.
+    #[serde(default)]
+    pub allowed_operators: Option<Vec<String>>,
 }
 
 /// Audit log settings.

@@ -15,7 +15,7 @@ use super::parse::quoted_list;
 use super::yaml_tree::Node;
 use super::{
     builtin, ConfigError, ConnectionsFile, EngineKind, Identity, JoinsFile, Limits, PolicyFile,
-    RateLimit, TablePolicy, TOOL_NAMES,
+    RateLimit, Security, TablePolicy, TOOL_NAMES,
 };
 
 /// Collects errors for one file, located through its tree.
@@ -94,6 +94,7 @@ pub(crate) fn policy(
     check_cache(&mut report, policy);
     check_limits(&mut report, &["defaults"], &policy.defaults);
     check_join_tables(&mut report, &["security"], policy.security.max_join_tables);
+    check_operators(&mut report, &["security"], &policy.security);
     if policy.audit.retention_days == Some(0) {
         let node = report.node(&["audit", "retention_days"]);
         report.push(node, "`retention_days` must be at least 1".into());
@@ -107,6 +108,7 @@ pub(crate) fn policy(
             &[at[0], at[1], "security"],
             source.security.max_join_tables,
         );
+        check_operators(&mut report, &[at[0], at[1], "security"], &source.security);
         check_default_within_max(
             &mut report,
             &[at[0], at[1], "defaults"],
@@ -259,6 +261,36 @@ fn check_join_tables(report: &mut Report<'_>, at: &[&str], value: Option<u32>) {
         let node = report.node(&[at, &["max_join_tables"]].concat());
         report.push(node, "`max_join_tables` must be at least 1".into());
     }
+}
+
+/// Each allowed operator is `schema.op`: a plain lower-case schema name
+/// and an operator symbol, as `OPERATOR(schema.op)` names it.
+fn check_operators(report: &mut Report<'_>, at: &[&str], security: &Security) {
+    for entry in security.allowed_operators.iter().flatten() {
+        if operator_entry(entry).is_none() {
+            let node = report.node(&[at, &["allowed_operators"]].concat());
+            report.push(
+                node,
+                format!("`{entry}` is not an operator name: write `schema.op`, a lower-case schema name and the operator's symbol, as in `public.<->`"),
+            );
+        }
+    }
+}
+
+/// An allowed-operator entry split into schema and symbol, if well formed.
+pub(crate) fn operator_entry(entry: &str) -> Option<(&str, &str)> {
+    let (schema, symbol) = entry.split_once('.')?;
+    let schema_ok = schema.len() <= 63
+        && schema.starts_with(|c: char| c.is_ascii_lowercase() || c == '_')
+        && schema
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '$');
+    // PostgreSQL's operator characters; `--` and `/*` would start comments.
+    let symbol_ok = (1..=63).contains(&symbol.len())
+        && symbol.chars().all(|c| "+-*/<>=~!@#%^&|`?".contains(c))
+        && !symbol.contains("--")
+        && !symbol.contains("/*");
+    (schema_ok && symbol_ok).then_some((schema, symbol))
 }
 
 /// `default_limit` may not exceed `max_limit` once layers are applied (a

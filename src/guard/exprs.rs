@@ -88,7 +88,7 @@ impl Analyzer<'_, '_> {
                 expr, low, high, ..
             } => self.exprs([expr, low, high]),
             Expr::BinaryOp { left, op, right } => {
-                if !functions::binary_operator_allowed(self.flavor, op) {
+                if !self.binary_operator_allowed(op) {
                     return Err(refusal::operator_not_allowed(&op.to_string()));
                 }
                 if self.aggregate_depth > 0 && functions::is_exponential_operator(op) {
@@ -135,7 +135,7 @@ impl Analyzer<'_, '_> {
                 compare_op,
                 right,
             } => {
-                if !functions::binary_operator_allowed(self.flavor, compare_op) {
+                if !self.binary_operator_allowed(compare_op) {
                     return Err(refusal::operator_not_allowed(&compare_op.to_string()));
                 }
                 self.expr(left)?;
@@ -468,6 +468,26 @@ impl Analyzer<'_, '_> {
         }
     }
 
+    /// Whether a binary operator is a built-in one the gate accepts or,
+    /// on PostgreSQL, an `OPERATOR(schema.op)` that policy allows.
+    fn binary_operator_allowed(&self, op: &BinaryOperator) -> bool {
+        functions::binary_operator_allowed(self.flavor, op)
+            || matches!(op, BinaryOperator::PGCustomBinaryOperator(parts)
+                if self.policy_operator(parts.iter().cloned()))
+    }
+
+    /// Whether `parts` name, as `schema` and `symbol`, an operator that
+    /// policy's `allowed_operators` lists (PostgreSQL only). The parts are
+    /// the parser's token text, so a quoted schema never matches the plain
+    /// lower-case name policy holds.
+    fn policy_operator(&self, parts: impl Iterator<Item = String>) -> bool {
+        let parts: Vec<String> = parts.collect();
+        let [schema, symbol] = parts.as_slice() else {
+            return false;
+        };
+        self.flavor == Flavor::Postgres && self.rules.security.operator_allowed(schema, symbol)
+    }
+
     /// One ORDER BY item of an aggregate, WITHIN GROUP or window: its
     /// expression and its `USING` operator, which calls a function.
     pub(crate) fn order_item(&mut self, item: &OrderByExpr) -> Result<(), ToolError> {
@@ -479,7 +499,8 @@ impl Analyzer<'_, '_> {
     pub(crate) fn sort_operator(&self, item: &OrderByExpr) -> Result<(), ToolError> {
         match &item.options.sort {
             Some(OrderBySort::Using(op))
-                if !functions::ordering_operator_allowed(self.flavor, op) =>
+                if !functions::ordering_operator_allowed(self.flavor, op)
+                    && !self.policy_operator(op.0.iter().map(|p| p.to_string())) =>
             {
                 Err(refusal::operator_not_allowed(&op.to_string()))
             }

@@ -203,13 +203,15 @@ impl<'a> Gate<'a> {
         rewrite::harden(&mut query);
         canonical::canonicalize(self.flavor(), &mut query)?;
         let sql = query.to_string();
-        verify::verify(self.flavor(), &query, &sql).map_err(|e| match e.internal {
-            // The audit record keeps the text that would have run.
-            Some(detail) if e.code == crate::error::ErrorCode::GateMismatch => ToolError {
-                internal: Some(format!("{detail}; rendered: {sql}")),
-                ..e
-            },
-            _ => e,
+        verify::verify(self.flavor(), &query, &sql, &self.rules.security).map_err(|e| {
+            match e.internal {
+                // The audit record keeps the text that would have run.
+                Some(detail) if e.code == crate::error::ErrorCode::GateMismatch => ToolError {
+                    internal: Some(format!("{detail}; rendered: {sql}")),
+                    ..e
+                },
+                _ => e,
+            }
         })?;
 
         let limits = &self.rules.limits;

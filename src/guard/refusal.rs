@@ -148,7 +148,7 @@ pub(crate) fn operator_not_allowed(operator: &str) -> ToolError {
     ToolError::new(
         ErrorCode::FunctionNotAllowed,
         format!("Operator `{operator}` is not allowed: an operator runs the function behind it, and only PostgreSQL's built-in operators, written plainly, are checked to be safe"),
-        "Write built-in operators as plain symbols (`=`, `<`, `+`, `||`, `~`, `->>`, `@>`, ...), without `OPERATOR(schema.op)`; order with `ASC` / `DESC` (or `USING <` / `USING >`)",
+        "Write built-in operators as plain symbols (`=`, `<`, `+`, `||`, `~`, `->>`, `@>`, ...), without `OPERATOR(schema.op)`; order with `ASC` / `DESC` (or `USING <` / `USING >`). An extension's operator runs only as `OPERATOR(schema.op)` once policy lists it under `security.allowed_operators`",
     )
 }
 

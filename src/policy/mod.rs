@@ -71,6 +71,20 @@ pub struct EffectiveSecurity {
     pub deny_unapproved_join: bool,
     /// Most distinct tables in one query.
     pub max_join_tables: u32,
+    /// PostgreSQL operators beyond the built-ins that queries may call, as
+    /// `schema.op` (`OPERATOR(schema.op)` in SQL).
+    pub allowed_operators: Vec<String>,
+}
+
+impl EffectiveSecurity {
+    /// Whether policy allows the operator `schema.op`.
+    pub fn operator_allowed(&self, schema: &str, symbol: &str) -> bool {
+        self.allowed_operators.iter().any(|entry| {
+            entry
+                .split_once('.')
+                .is_some_and(|(s, o)| s == schema && o == symbol)
+        })
+    }
 }
 
 /// One source's rules, as the gate and the tools see them.
@@ -181,6 +195,10 @@ fn effective_security(global: &Security, source: Option<&Security>) -> Effective
             .and_then(|s| s.max_join_tables)
             .or(global.max_join_tables)
             .unwrap_or(builtin::MAX_JOIN_TABLES),
+        allowed_operators: source
+            .and_then(|s| s.allowed_operators.clone())
+            .or_else(|| global.allowed_operators.clone())
+            .unwrap_or_default(),
     }
 }
 

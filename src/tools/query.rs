@@ -141,7 +141,8 @@ pub(crate) async fn estimate_query_cost(
         .filter(|table| !rules.row_policies(table).is_empty())
         .map(String::as_str)
         .collect();
-    let estimate = engine.estimate(&checked).await?;
+    let mut estimate = engine.estimate(&checked).await?;
+    facts.truncated = cut_plan(&mut estimate.plan, limits.max_result_bytes);
     let source = facts.source.as_deref().unwrap_or("?");
     let budget = session.scanned().budget(source, &limits);
     let remaining = budget.remaining();
@@ -201,6 +202,25 @@ pub(crate) async fn estimate_query_cost(
             },
         }),
     })
+}
+
+/// Cut a plan longer than `max_bytes` (a plan spells out constants the
+/// planner computed, as long as the query made them), on a character
+/// boundary, saying where it was cut. Whether it was cut.
+fn cut_plan(plan: &mut String, max_bytes: u64) -> bool {
+    let max = usize::try_from(max_bytes).unwrap_or(usize::MAX);
+    if plan.len() <= max {
+        return false;
+    }
+    let mut at = max;
+    while !plan.is_char_boundary(at) {
+        at -= 1;
+    }
+    plan.truncate(at);
+    plan.push_str(&format!(
+        "\n… (plan cut at {at} bytes, the result cap `max_result_bytes`)"
+    ));
+    true
 }
 
 /// Whether `run_select_sql` would admit a query with this estimate: `null`

@@ -277,6 +277,34 @@ fn tools_limits_and_placeholders_are_checked() {
 }
 
 #[test]
+fn allowed_operators_must_be_schema_and_symbol() {
+    let policy = format!(
+        "{POLICY}security:\n  allowed_operators: [\"<->\", Public.<->, \"public.a--b\", public.x, public.<->, \"public.<-/*\"]\n"
+    );
+    let dir = dir_with(Some(CONNECTIONS), Some(&policy), None);
+    let errors = rendered(&load(dir.path()).expect_err("config should be refused"));
+    for bad in [
+        "<->",
+        "Public.<->",
+        "public.a--b",
+        "public.x",
+        "public.<-/*",
+    ] {
+        assert!(
+            errors.iter().any(|e| e.contains(&format!(
+                "`{bad}` is not an operator name: write `schema.op`"
+            ))),
+            "{bad}: {errors:#?}"
+        );
+    }
+    assert_eq!(errors.len(), 5, "{errors:#?}");
+    assert!(
+        errors.iter().all(|e| e.starts_with("policy.yaml:")),
+        "{errors:#?}"
+    );
+}
+
+#[test]
 fn a_default_limit_above_the_max_is_refused_per_source() {
     let policy = POLICY.replace(
         "  crm:\n    tables:",

@@ -9,14 +9,16 @@
 //!   a table's own arrays, literal arrays) and ordinary SQL that used to
 //!   be refused pass the gate and run.
 //! - A custom operator in a non-`pg_catalog` schema, whose function raises,
-//!   is refused in every position an operator can sit.
+//!   is refused in every position an operator can sit; one that policy's
+//!   `allowed_operators` lists runs in every position, and no other does.
 #![allow(clippy::unwrap_used)]
 
 use sqlwarden::guard::{Gate, TableFacts};
 use tokio_postgres::Client;
 
 use crate::support::gate::{
-    assert_stable_rendering, fingerprint, fixture_db, fixture_facts, fixture_policy, run_read_only,
+    assert_stable_rendering, fingerprint, fixture_db, fixture_facts, fixture_policy,
+    fixture_policy_with, run_read_only,
 };
 
 /// Table and column pairs that no approved join relates (the fixture
@@ -333,6 +335,85 @@ async fn custom_operators_are_refused_in_every_position() {
     assert!(
         failures.is_empty(),
         "{} of {} operator positions misjudged:\n{}",
+        failures.len(),
+        cases.len(),
+        failures.join("\n")
+    );
+}
+
+#[tokio::test]
+async fn an_operator_policy_allows_runs_in_every_position_and_no_other_does() {
+    let (_db, client, facts) = setup("gate_allowed_operator").await;
+    // `ext.<` is a benign ordering operator (with its btree class, so
+    // ORDER BY USING accepts it); `evil.<` raises, as above.
+    // One overload per type the positions compare (allowing `ext.<`
+    // allows every operator of that name in `ext`).
+    let mut setup = String::from("CREATE SCHEMA ext;\n");
+    for (ty, class) in [
+        ("numeric", "numeric"),
+        ("text", "text"),
+        ("double precision", "float8"),
+    ] {
+        setup.push_str(&format!(
+            "CREATE FUNCTION ext.lt({ty}, {ty}) RETURNS boolean LANGUAGE sql IMMUTABLE AS 'SELECT $1 < $2';
+             CREATE FUNCTION ext.eq({ty}, {ty}) RETURNS boolean LANGUAGE sql IMMUTABLE AS 'SELECT $1 = $2';
+             CREATE FUNCTION ext.cmp({ty}, {ty}) RETURNS int LANGUAGE sql IMMUTABLE
+               AS 'SELECT CASE WHEN $1 < $2 THEN -1 WHEN $1 > $2 THEN 1 ELSE 0 END';
+             CREATE OPERATOR ext.< (LEFTARG = {ty}, RIGHTARG = {ty}, FUNCTION = ext.lt);
+             CREATE OPERATOR ext.= (LEFTARG = {ty}, RIGHTARG = {ty}, FUNCTION = ext.eq);
+             CREATE OPERATOR CLASS ext.{class}_ops FOR TYPE {ty} USING btree AS
+               OPERATOR 1 ext.<, OPERATOR 3 ext.=, FUNCTION 1 ext.cmp({ty}, {ty});\n"
+        ));
+    }
+    client.batch_execute(&setup).await.unwrap();
+    client
+        .batch_execute(
+            "CREATE SCHEMA evil;
+             CREATE FUNCTION evil.lt(numeric, numeric) RETURNS boolean LANGUAGE plpgsql
+               AS $$ BEGIN RAISE EXCEPTION 'evil operator ran'; END $$;
+             CREATE OPERATOR evil.< (LEFTARG = numeric, RIGHTARG = numeric, FUNCTION = evil.lt);",
+        )
+        .await
+        .unwrap();
+    let policy = fixture_policy_with(|p| {
+        p.security.allowed_operators = Some(vec!["ext.<".into()]);
+    });
+    let rules = policy.source("shop").unwrap();
+    let gate = Gate::new(&rules);
+    let before = fingerprint(&client).await;
+
+    let mut failures = Vec::new();
+    for template in OPERATOR_POSITIONS {
+        let sql = template.replace("{op}", "ext.<");
+        match gate.prepare(&sql).and_then(|p| gate.check(p, &facts, None)) {
+            Ok(checked) => {
+                assert_stable_rendering(checked.sql());
+                if let Err(e) = run_read_only(&client, checked.sql()).await {
+                    failures.push(format!("{sql:?}: accepted but failed to run: {e:?}"));
+                }
+            }
+            Err(e) => failures.push(format!("{sql:?}: refused {} ({})", e.code, e.message)),
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {} positions of an allowed operator misjudged:\n{}",
+        failures.len(),
+        OPERATOR_POSITIONS.len(),
+        failures.join("\n")
+    );
+
+    // The same symbol in any other schema, a quoted schema, and other
+    // symbols of the allowed schema stay refused in every position.
+    let mut cases = Vec::new();
+    for op in ["evil.<", "public.<", "\"ext\".<", "EXT.<", "ext.="] {
+        cases.extend(OPERATOR_POSITIONS.iter().map(|t| t.replace("{op}", op)));
+    }
+    let failures = expect_refused(&gate, &facts, &client, &cases, &["FUNCTION_NOT_ALLOWED"]).await;
+    assert_eq!(before, fingerprint(&client).await, "the database changed");
+    assert!(
+        failures.is_empty(),
+        "{} of {} unlisted operators misjudged:\n{}",
         failures.len(),
         cases.len(),
         failures.join("\n")

@@ -23,6 +23,7 @@ mod layout;
 mod limits;
 mod mc_emulator;
 mod mc_engine;
+mod memory_bound;
 mod pg_auth_downgrade;
 mod pg_engine;
 mod pyodps;

@@ -12,7 +12,7 @@
 use sqlwarden::guard::Gate;
 use sqlwarden::policy::Policy;
 
-use crate::support::gate::{fixture_db, fixture_facts, policy_with};
+use crate::support::gate::{fixture_db, fixture_facts, policy_from};
 
 /// The gate fixture's tables; the caller sees EAST and NORTH among twenty
 /// region codes, through a policy filter that costs the planner more than
@@ -37,7 +37,7 @@ sources:
 "#,
         codes.join(", ")
     );
-    policy_with(&policy, "joins: []")
+    policy_from(&policy, "joins: []")
 }
 
 /// Order 5 is in WEST, which the caller cannot see.

@@ -19,18 +19,32 @@ pub const JOINS: &str = include_str!("../fixtures/gate/joins.yaml");
 
 /// The test policy from `tests/fixtures/gate/`.
 pub fn fixture_policy() -> Policy {
-    policy_with(POLICY, JOINS)
+    fixture_policy_with(|_| {})
+}
+
+/// The fixture policy, changed by `edit` before it is built.
+pub fn fixture_policy_with(edit: impl FnOnce(&mut PolicyFile)) -> Policy {
+    let mut policy: PolicyFile = serde_saphyr::from_str(POLICY).unwrap();
+    edit(&mut policy);
+    build(policy, serde_saphyr::from_str(JOINS).unwrap())
 }
 
 /// A policy over the fixture's connections with `policy` and `joins` (the
 /// YAML of `policy.yaml` and `catalog/joins.yaml`) instead of the
 /// fixture's own.
-pub fn policy_with(policy: &str, joins: &str) -> Policy {
+pub fn policy_from(policy: &str, joins: &str) -> Policy {
+    build(
+        serde_saphyr::from_str(policy).unwrap(),
+        serde_saphyr::from_str(joins).unwrap(),
+    )
+}
+
+fn build(policy: PolicyFile, joins: JoinsFile) -> Policy {
     Policy::new(Config {
         dir: "tests/fixtures/gate".into(),
         connections: serde_saphyr::from_str::<ConnectionsFile>(CONNECTIONS).unwrap(),
-        policy: serde_saphyr::from_str::<PolicyFile>(policy).unwrap(),
-        joins: serde_saphyr::from_str::<JoinsFile>(joins).unwrap(),
+        policy,
+        joins,
         ..Default::default()
     })
 }

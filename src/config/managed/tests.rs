@@ -14,6 +14,43 @@ fn effective_max(p: &PolicyFile, source: &str) -> u64 {
         .unwrap_or(builtin::MAX_LIMIT)
 }
 
+#[test]
+fn managed_operators_only_narrow_the_users() {
+    let user = policy(
+        "security:\n  allowed_operators: [ext.<->, ext.&&]\nsources:\n  crm:\n    security:\n      allowed_operators: [ext.<->, geo.~=]\n  dw: {}\n",
+    );
+    let ops = |p: &PolicyFile, source: Option<&str>| {
+        source
+            .and_then(|s| p.sources[s].security.allowed_operators.clone())
+            .or_else(|| p.security.allowed_operators.clone())
+    };
+    // A managed file that is silent leaves the user's lists.
+    let merged = tighten(user.clone(), &policy("{}"));
+    assert_eq!(ops(&merged, None).unwrap(), ["ext.<->", "ext.&&"]);
+    assert_eq!(ops(&merged, Some("crm")).unwrap(), ["ext.<->", "geo.~="]);
+    // A managed list cuts every layer to itself.
+    let merged = tighten(
+        user.clone(),
+        &policy("security:\n  allowed_operators: [ext.<->, evil.<]\n"),
+    );
+    assert_eq!(ops(&merged, None).unwrap(), ["ext.<->"]);
+    assert_eq!(ops(&merged, Some("crm")).unwrap(), ["ext.<->"]);
+    assert_eq!(ops(&merged, Some("dw")).unwrap(), ["ext.<->"]);
+    // It cannot allow an operator the user did not.
+    let merged = tighten(
+        policy("{}"),
+        &policy("security:\n  allowed_operators: [evil.<]\n"),
+    );
+    assert_eq!(ops(&merged, None), None);
+    // A managed source list narrows that source only.
+    let merged = tighten(
+        user,
+        &policy("sources:\n  crm:\n    security:\n      allowed_operators: []\n"),
+    );
+    assert_eq!(ops(&merged, Some("crm")).unwrap(), Vec::<String>::new());
+    assert_eq!(ops(&merged, None).unwrap(), ["ext.<->", "ext.&&"]);
+}
+
 fn effective_ban(p: &PolicyFile, source: &str) -> Option<bool> {
     p.sources
         .get(source)

@@ -1,14 +1,16 @@
 //! Opening PostgreSQL connections: settings from `connections.yaml`, the
 //! password from the secret store, TLS per `sslmode`, and only the
-//! authentication methods the connection accepts (see [`guard`]).
+//! authentication methods the connection accepts (see [`guard`]), and no
+//! server message larger than sqlwarden holds (see [`frames`]).
 //!
 //! Nothing here runs SQL. sqlwarden opens the socket itself and hands it to
-//! tokio-postgres through the authentication guard; a connection's
+//! tokio-postgres through the stream guard; a connection's
 //! background task is spawned on the current runtime and the returned
 //! [`Client`] is all the caller keeps. The TLS connector is built once per
 //! engine (loading native roots is slow) and shared by every connection and
 //! every cancel request.
 
+mod frames;
 mod guard;
 mod socket;
 
@@ -27,7 +29,8 @@ use super::tls;
 use crate::config::{AuthRule, Channel, PostgresConnection, SslMode};
 use crate::error::{ErrorCode, ToolError};
 use crate::secrets::Secret;
-use guard::{AuthGuard, AuthRefused};
+pub(crate) use frames::{MessageTooLarge, Tripwire};
+use guard::{AuthRefused, StreamGuard};
 use socket::Socket;
 
 /// How long a cancel request may take before we give up on it (the
@@ -144,8 +147,9 @@ impl ConnectSettings {
         Channel::of_tls(self.sslmode)
     }
 
-    /// Open a new connection and spawn its background task.
-    pub(crate) async fn connect(&self) -> Result<Client, ToolError> {
+    /// Open a new connection and spawn its background task. The tripwire
+    /// tells why the connection ended, when its guard ended it.
+    pub(crate) async fn connect(&self) -> Result<(Client, Tripwire), ToolError> {
         match tokio::time::timeout(self.connect_timeout, self.connect_guarded()).await {
             Ok(outcome) => outcome,
             Err(_) => Err(self.unreachable(format!(
@@ -155,12 +159,14 @@ impl ConnectSettings {
         }
     }
 
-    async fn connect_guarded(&self) -> Result<Client, ToolError> {
+    async fn connect_guarded(&self) -> Result<(Client, Tripwire), ToolError> {
+        let tripwire = Tripwire::default();
         let socket = Socket::open(&self.host, self.port)
             .await
             .map_err(|e| self.unreachable(e.to_string()))?;
         let ssl_request = self.config.get_ssl_mode() != PgSslMode::Disable;
-        let socket = AuthGuard::on_socket(socket, ssl_request, self.auth.clone());
+        let socket =
+            StreamGuard::on_socket(socket, ssl_request, self.auth.clone(), tripwire.clone());
         let map = |e: tokio_postgres::Error| match guard::refusal(&e) {
             Some(refused) => self.refused(&refused),
             None => errors::connect_error(self, &e),
@@ -170,21 +176,22 @@ impl ConnectSettings {
                 let (client, connection) =
                     self.config.connect_raw(socket, NoTls).await.map_err(map)?;
                 tokio::spawn(connection);
-                Ok(client)
+                Ok((client, tripwire))
             }
             Some(mut make) => {
                 let inner =
-                    MakeTlsConnect::<AuthGuard<Socket>>::make_tls_connect(&mut make, &self.host)
+                    MakeTlsConnect::<StreamGuard<Socket>>::make_tls_connect(&mut make, &self.host)
                         .map_err(|e| self.unreachable(format!("bad TLS server name: {e}")))?;
                 let tls = GuardedTls {
                     inner,
                     channel: self.tls_channel(),
                     rule: self.auth.clone(),
+                    tripwire: tripwire.clone(),
                 };
                 let (client, connection) =
                     self.config.connect_raw(socket, tls).await.map_err(map)?;
                 tokio::spawn(connection);
-                Ok(client)
+                Ok((client, tripwire))
             }
         }
     }
@@ -256,6 +263,7 @@ struct GuardedTls<T> {
     inner: T,
     channel: Channel,
     rule: AuthRule,
+    tripwire: Tripwire,
 }
 
 impl<S, T> TlsConnect<S> for GuardedTls<T>
@@ -264,14 +272,21 @@ where
     T::Future: Send + 'static,
     T::Stream: 'static,
 {
-    type Stream = AuthGuard<T::Stream>;
+    type Stream = StreamGuard<T::Stream>;
     type Error = T::Error;
     type Future = Pin<Box<dyn Future<Output = Result<Self::Stream, T::Error>> + Send>>;
 
     fn connect(self, stream: S) -> Self::Future {
         let handshake = self.inner.connect(stream);
-        let (channel, rule) = (self.channel, self.rule);
-        Box::pin(async move { Ok(AuthGuard::on_tls(handshake.await?, channel, rule)) })
+        let (channel, rule, tripwire) = (self.channel, self.rule, self.tripwire);
+        Box::pin(async move {
+            Ok(StreamGuard::on_tls(
+                handshake.await?,
+                channel,
+                rule,
+                tripwire,
+            ))
+        })
     }
 }
 

@@ -7,7 +7,7 @@
 
 use tokio_postgres::error::{DbError, SqlState};
 
-use super::connect::ConnectSettings;
+use super::connect::{ConnectSettings, MessageTooLarge};
 use crate::error::{ErrorCode, ToolError};
 use crate::secrets::env;
 
@@ -252,6 +252,17 @@ pub(crate) fn prelude_error(
         .with_untrusted_detail(cause.as_db_error().map(server_text).unwrap_or_default()),
         _ => query_error(settings, cause, deadline),
     }
+}
+
+/// The server sent a message larger than sqlwarden holds, and the guard
+/// ended the connection before keeping it.
+pub(crate) fn message_too_large(too_large: &MessageTooLarge) -> ToolError {
+    ToolError::new(
+        ErrorCode::ResultTooLarge,
+        "the database sent one piece of the answer larger than sqlwarden holds at once, so the query was stopped",
+        "Select fewer or smaller values; a constant computed in a filter is shown whole in a plan, so compare with a shorter value",
+    )
+    .with_internal(too_large.to_string())
 }
 
 /// The query ran past its timeout and was cancelled.

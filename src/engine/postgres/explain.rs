@@ -12,25 +12,37 @@ use crate::engine::CostEstimate;
 use crate::error::ToolError;
 
 /// The planner's estimate for `sql`.
+///
+/// A plan spells out the constants the planner folded, as long as the
+/// query made them, so each form is dropped as soon as it is read: the
+/// JSON before the text is fetched, each text row as it is appended.
 pub(crate) async fn estimate(
     tx: &Transaction<'_>,
     sql: &str,
 ) -> Result<Result<CostEstimate, ToolError>, tokio_postgres::Error> {
-    let json_row = tx
+    let plan_json: Value = tx
         .query_one(format!("EXPLAIN (FORMAT JSON) {sql}").as_str(), &[])
-        .await?;
-    let text_rows = tx.query(format!("EXPLAIN {sql}").as_str(), &[]).await?;
-    let plan_json: Value = json_row.try_get(0)?;
-    let plan_text = text_rows
-        .iter()
-        .map(|r| r.try_get::<_, String>(0))
-        .collect::<Result<Vec<_>, _>>()?
-        .join("\n");
-    Ok(from_plan(&plan_json, plan_text))
+        .await?
+        .try_get(0)?;
+    let mut estimate = match from_plan(&plan_json) {
+        Ok(estimate) => estimate,
+        Err(e) => return Ok(Err(e)),
+    };
+    drop(plan_json);
+    let mut plan_text = String::new();
+    for row in tx.query(format!("EXPLAIN {sql}").as_str(), &[]).await? {
+        if !plan_text.is_empty() {
+            plan_text.push('\n');
+        }
+        plan_text.push_str(row.try_get::<_, &str>(0)?);
+    }
+    estimate.plan = plan_text;
+    Ok(Ok(estimate))
 }
 
-/// Read the top plan node's total cost and row estimate.
-fn from_plan(plan_json: &Value, plan_text: String) -> Result<CostEstimate, ToolError> {
+/// Read the top plan node's total cost and row estimate (the plan text is
+/// added by the caller).
+fn from_plan(plan_json: &Value) -> Result<CostEstimate, ToolError> {
     let top = plan_json
         .get(0)
         .and_then(|p| p.get("Plan"))
@@ -45,7 +57,7 @@ fn from_plan(plan_json: &Value, plan_text: String) -> Result<CostEstimate, ToolE
         input_bytes: None,
         estimated_rows: top.get("Plan Rows").and_then(Value::as_f64),
         cost: top.get("Total Cost").and_then(Value::as_f64),
-        plan: plan_text,
+        plan: String::new(),
         details,
     })
 }

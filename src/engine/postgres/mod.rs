@@ -98,9 +98,13 @@ impl PostgresEngine {
         match self.pool.take().filter(|_| !fresh) {
             Some(conn) => Ok((conn, true)),
             None => Ok((
-                Conn {
-                    client: self.settings.connect().await?,
-                    login: None,
+                {
+                    let (client, tripwire) = self.settings.connect().await?;
+                    Conn {
+                        client,
+                        login: None,
+                        tripwire,
+                    }
                 },
                 false,
             )),
@@ -198,14 +202,20 @@ impl PostgresEngine {
                 may_set_temp_file_limit,
             );
             let token = conn.client.cancel_token();
-            let login = conn.login;
+            let (login, tripwire) = (conn.login, conn.tripwire);
             let interrupt = tokio::select! {
                 (client, outcome) = work(conn.client, deadline, prelude) => match outcome {
                     Outcome::Ran(result, reuse) => {
                         if reuse == Reuse::Clean {
-                            self.pool.put(Conn { client, login });
+                            self.pool.put(Conn { client, login, tripwire });
+                            return result;
                         }
-                        return result;
+                        // An oversize message ended the connection: say so,
+                        // rather than that the server went away.
+                        return match tripwire.tripped() {
+                            Some(too_large) => Err(errors::message_too_large(too_large)),
+                            None => result,
+                        };
                     }
                     Outcome::NotSent(error) if reused => {
                         tracing::debug!(connection = %self.settings.name, error = %error, "an idle connection was dead; trying a new one");

@@ -15,6 +15,7 @@ use std::sync::Mutex;
 
 use tokio_postgres::Client;
 
+use super::connect::Tripwire;
 use super::login::Login;
 
 /// Idle connections kept for reuse; more are closed when returned.
@@ -26,6 +27,8 @@ pub(crate) struct Conn {
     pub(crate) client: Client,
     /// The login's vetting, once done.
     pub(crate) login: Option<Login>,
+    /// Why the connection ended, when its stream guard ended it.
+    pub(crate) tripwire: Tripwire,
 }
 
 /// Idle, healthy connections.

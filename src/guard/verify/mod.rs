@@ -34,12 +34,20 @@ use sqlparser::ast::{
 
 use super::dialect::{name_idents, Flavor};
 use crate::error::{ErrorCode, ToolError};
+use crate::policy::EffectiveSecurity;
 
 /// Re-read `sql` (the printing of `checked`) by the engine's rules and
 /// refuse it unless it says what `checked` says.
-pub(crate) fn verify(flavor: Flavor, checked: &Query, sql: &str) -> Result<(), ToolError> {
+///
+/// `security` holds the operators policy allows beyond the built-ins.
+pub(crate) fn verify(
+    flavor: Flavor,
+    checked: &Query,
+    sql: &str,
+    security: &EffectiveSecurity,
+) -> Result<(), ToolError> {
     match flavor {
-        Flavor::Postgres => postgres::verify(checked, sql),
+        Flavor::Postgres => postgres::verify(checked, sql, security),
         Flavor::MaxCompute => maxcompute::verify(sql),
     }
 }

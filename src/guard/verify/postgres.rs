@@ -24,6 +24,7 @@ use super::{gate_facts, mismatch, Facts};
 use crate::error::{ErrorCode, ToolError};
 use crate::guard::dialect::Flavor;
 use crate::guard::functions::function_allowed;
+use crate::policy::EffectiveSecurity;
 
 /// Deepest tree the walk follows; far beyond any real query (sqlparser
 /// refuses deep nesting long before), so reaching it is itself suspicious.
@@ -68,7 +69,11 @@ const BETWEEN_NAMES: &[&str] = &[
 ];
 
 /// Parse `sql` with PostgreSQL's grammar and compare it with `checked`.
-pub(super) fn verify(checked: &Query, sql: &str) -> Result<(), ToolError> {
+pub(super) fn verify(
+    checked: &Query,
+    sql: &str,
+    security: &EffectiveSecurity,
+) -> Result<(), ToolError> {
     let parsed = pg_query::parse(sql, 0).map_err(|e| {
         ToolError::new(
             ErrorCode::SqlParseError,
@@ -96,7 +101,10 @@ pub(super) fn verify(checked: &Query, sql: &str) -> Result<(), ToolError> {
     if !is_select {
         return Err(mismatch("PostgreSQL does not read a SELECT statement"));
     }
-    let mut walk = Walk::default();
+    let mut walk = Walk {
+        facts: Facts::default(),
+        security,
+    };
     walk.value(statement, 0)?;
     let ours = gate_facts(Flavor::Postgres, checked);
     if ours != walk.facts {
@@ -108,12 +116,13 @@ pub(super) fn verify(checked: &Query, sql: &str) -> Result<(), ToolError> {
     Ok(())
 }
 
-#[derive(Default)]
-struct Walk {
+struct Walk<'s> {
     facts: Facts,
+    /// The operators policy allows beyond the built-ins.
+    security: &'s EffectiveSecurity,
 }
 
-impl Walk {
+impl Walk<'_> {
     fn value(&mut self, value: &Value, depth: usize) -> Result<(), ToolError> {
         if depth > MAX_DEPTH {
             return Err(mismatch("the parse tree is deeper than the walk follows"));
@@ -136,6 +145,10 @@ impl Walk {
             self.value(inner, depth + 1)?;
         }
         Ok(())
+    }
+
+    fn check_operator(&self, name: &[String], kind: i64) -> Result<(), ToolError> {
+        check_operator(name, kind, self.security)
     }
 
     /// Check one keyed entry: a node variant (`"ColumnRef": {…}`) or a
@@ -179,18 +192,18 @@ impl Walk {
             "FuncCall" => check_function(node)?,
             "AExpr" => {
                 let kind = node.get("kind").and_then(Value::as_i64).unwrap_or_default();
-                check_operator(&names(node.get("name")), kind)?;
+                self.check_operator(&names(node.get("name")), kind)?;
             }
             "SortBy" => {
                 let op = names(node.get("use_op"));
                 if !op.is_empty() {
-                    check_operator(&op, 0)?;
+                    self.check_operator(&op, 0)?;
                 }
             }
             "SubLink" => {
                 let op = names(node.get("oper_name"));
                 if !op.is_empty() {
-                    check_operator(&op, 0)?;
+                    self.check_operator(&op, 0)?;
                 }
             }
             "type_name" | "TypeName" => check_type(node)?,
@@ -278,7 +291,11 @@ fn check_function(node: &Value) -> Result<(), ToolError> {
     }
 }
 
-fn check_operator(name: &[String], kind: i64) -> Result<(), ToolError> {
+fn check_operator(
+    name: &[String],
+    kind: i64,
+    security: &EffectiveSecurity,
+) -> Result<(), ToolError> {
     use pg_query::protobuf::AExprKind;
     let between = [
         AExprKind::AexprBetween,
@@ -288,9 +305,11 @@ fn check_operator(name: &[String], kind: i64) -> Result<(), ToolError> {
     ]
     .iter()
     .any(|k| *k as i64 == kind);
-    let allowed = unqualified(name).is_some_and(|op| {
+    let builtin = unqualified(name).is_some_and(|op| {
         OPERATORS.contains(&op) || (between && name.len() == 1 && BETWEEN_NAMES.contains(&op))
     });
+    let listed = matches!(name, [schema, op] if security.operator_allowed(schema, op));
+    let allowed = builtin || listed;
     if allowed {
         Ok(())
     } else {

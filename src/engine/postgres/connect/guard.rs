@@ -1,6 +1,8 @@
-//! The authentication guard: a stream wrapper that reads the server's
-//! side of the PostgreSQL start-up and ends the connection when the server
-//! asks for an authentication method the connection does not accept.
+//! The stream guard: a stream wrapper that reads the server's side of the
+//! PostgreSQL protocol. During start-up it ends the connection when the
+//! server asks for an authentication method the connection does not
+//! accept; afterwards it reads message frames and bounds their size
+//! (`frames.rs`).
 //!
 //! tokio-postgres answers whatever the server asks: a server that declines
 //! TLS and sends `AuthenticationCleartextPassword` gets the password. The
@@ -8,7 +10,8 @@
 //! until it has seen it whole; an authentication request the connection
 //! does not accept becomes a read error instead, so tokio-postgres never
 //! sees the request and never writes a password. After
-//! `AuthenticationOk` the guard passes bytes straight through.
+//! `AuthenticationOk` the guard passes messages through as they come,
+//! cutting or refusing only the oversize ones.
 //!
 //! Two guards may be stacked: one on the socket, which watches the answer
 //! to `SSLRequest` (after `S` the bytes are TLS records and the guard steps
@@ -21,6 +24,7 @@ use std::task::{ready, Context, Poll};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio_postgres::tls::{ChannelBinding, TlsStream};
 
+use super::frames::{Framing, MessageTooLarge, Step, Tripwire};
 use crate::config::{AuthMethod, AuthRule, Channel};
 
 /// The largest start-up message the guard holds back; PostgreSQL's own are
@@ -44,8 +48,8 @@ pub(crate) struct AuthRefused {
     pub(crate) channel: Channel,
 }
 
-/// Where the guard is in the start-up.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Where the guard is in the protocol.
+#[derive(Debug)]
 enum Phase {
     /// Waiting for the one-byte answer to `SSLRequest`.
     SslAnswer,
@@ -54,15 +58,18 @@ enum Phase {
         /// Whether the server asked for any password exchange yet.
         challenged: bool,
     },
-    /// Authentication is over (or TLS took over): bytes pass untouched.
+    /// TLS took over: the bytes are TLS records and pass untouched (the
+    /// guard on the decrypted stream reads the messages).
     Passthrough,
+    /// Authentication is over: messages pass frame by frame.
+    Messages(Framing),
     /// A refused request ended the connection.
     Refused,
 }
 
-/// A stream that refuses unaccepted authentication requests; see the
-/// module documentation.
-pub(crate) struct AuthGuard<S> {
+/// A stream that refuses unaccepted authentication requests and oversize
+/// messages; see the module documentation.
+pub(crate) struct StreamGuard<S> {
     inner: S,
     phase: Phase,
     channel: Channel,
@@ -72,26 +79,34 @@ pub(crate) struct AuthGuard<S> {
     /// How many bytes at the front of `held` are approved.
     approved: usize,
     refusal: Option<AuthRefused>,
+    /// Where an oversize message is reported to the engine.
+    tripwire: Tripwire,
 }
 
-impl<S> AuthGuard<S> {
+impl<S> StreamGuard<S> {
     /// A guard on a socket: `ssl_request` says whether tokio-postgres
     /// sends `SSLRequest` first (every `sslmode` but `disable`).
-    pub(crate) fn on_socket(inner: S, ssl_request: bool, rule: AuthRule) -> Self {
+    pub(crate) fn on_socket(
+        inner: S,
+        ssl_request: bool,
+        rule: AuthRule,
+        tripwire: Tripwire,
+    ) -> Self {
         let phase = if ssl_request {
             Phase::SslAnswer
         } else {
             Phase::Startup { challenged: false }
         };
-        Self::new(inner, phase, Channel::Plain, rule)
+        Self::new(inner, phase, Channel::Plain, rule, tripwire)
     }
 
     /// A guard on a TLS stream whose protection is `channel`.
-    pub(crate) fn on_tls(inner: S, channel: Channel, rule: AuthRule) -> Self {
-        Self::new(inner, Phase::Startup { challenged: false }, channel, rule)
+    pub(crate) fn on_tls(inner: S, channel: Channel, rule: AuthRule, tripwire: Tripwire) -> Self {
+        let phase = Phase::Startup { challenged: false };
+        Self::new(inner, phase, channel, rule, tripwire)
     }
 
-    fn new(inner: S, phase: Phase, channel: Channel, rule: AuthRule) -> Self {
+    fn new(inner: S, phase: Phase, channel: Channel, rule: AuthRule, tripwire: Tripwire) -> Self {
         Self {
             inner,
             phase,
@@ -100,6 +115,7 @@ impl<S> AuthGuard<S> {
             held: Vec::new(),
             approved: 0,
             refusal: None,
+            tripwire,
         }
     }
 
@@ -115,8 +131,31 @@ impl<S> AuthGuard<S> {
     /// something was approved or the phase moved on.
     fn judge(&mut self) -> io::Result<bool> {
         let pending = &self.held[self.approved..];
-        match self.phase {
+        match &mut self.phase {
             Phase::Refused => Err(self.refused()),
+            Phase::Messages(framing) => {
+                let at = self.approved;
+                let step = framing.advance(pending).inspect_err(|e| {
+                    let too_large = e
+                        .get_ref()
+                        .and_then(|e| e.downcast_ref::<MessageTooLarge>());
+                    if let Some(too_large) = too_large {
+                        self.tripwire.trip(too_large.clone());
+                    }
+                })?;
+                match step {
+                    Step::Pass(n) => self.approved += n,
+                    Step::Drop(n) => {
+                        self.held.drain(at..at + n);
+                    }
+                    Step::Replace { consumed, message } => {
+                        self.approved += message.len();
+                        self.held.splice(at..at + consumed, message);
+                    }
+                    Step::NeedMore => return Ok(false),
+                }
+                Ok(true)
+            }
             Phase::Passthrough => {
                 let progressed = !pending.is_empty();
                 self.approved = self.held.len();
@@ -136,7 +175,7 @@ impl<S> AuthGuard<S> {
                 };
                 Ok(true)
             }
-            Phase::Startup { challenged } => {
+            &mut Phase::Startup { challenged } => {
                 let Some(header) = pending.get(..5) else {
                     return Ok(false);
                 };
@@ -180,7 +219,7 @@ impl<S> AuthGuard<S> {
                         }
                     }
                     self.phase = if code == AUTH_OK {
-                        Phase::Passthrough
+                        Phase::Messages(Framing::default())
                     } else {
                         Phase::Startup { challenged: true }
                     };
@@ -192,7 +231,7 @@ impl<S> AuthGuard<S> {
     }
 }
 
-impl<S: AsyncRead + Unpin> AsyncRead for AuthGuard<S> {
+impl<S: AsyncRead + Unpin> AsyncRead for StreamGuard<S> {
     fn poll_read(
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
@@ -207,7 +246,7 @@ impl<S: AsyncRead + Unpin> AsyncRead for AuthGuard<S> {
                 this.approved -= n;
                 return Poll::Ready(Ok(()));
             }
-            if this.phase == Phase::Passthrough && this.held.is_empty() {
+            if matches!(this.phase, Phase::Passthrough) && this.held.is_empty() {
                 return Pin::new(&mut this.inner).poll_read(cx, buf);
             }
             if this.judge()? {
@@ -226,13 +265,13 @@ impl<S: AsyncRead + Unpin> AsyncRead for AuthGuard<S> {
     }
 }
 
-impl<S: AsyncWrite + Unpin> AsyncWrite for AuthGuard<S> {
+impl<S: AsyncWrite + Unpin> AsyncWrite for StreamGuard<S> {
     fn poll_write(
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        if self.phase == Phase::Refused {
+        if matches!(self.phase, Phase::Refused) {
             return Poll::Ready(Err(self.refused()));
         }
         Pin::new(&mut self.inner).poll_write(cx, buf)
@@ -247,7 +286,7 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for AuthGuard<S> {
     }
 }
 
-impl<S: TlsStream + Unpin> TlsStream for AuthGuard<S> {
+impl<S: TlsStream + Unpin> TlsStream for StreamGuard<S> {
     fn channel_binding(&self) -> ChannelBinding {
         self.inner.channel_binding()
     }

@@ -11,6 +11,49 @@ fn parse(sql: &str) -> Query {
     *parser.parse_query().unwrap()
 }
 
+/// Policy's security switches with `allowed_operators`.
+fn security(allowed_operators: &[&str]) -> EffectiveSecurity {
+    EffectiveSecurity {
+        ban_select_star: true,
+        deny_unapproved_join: true,
+        max_join_tables: 8,
+        allowed_operators: allowed_operators.iter().map(|s| s.to_string()).collect(),
+    }
+}
+
+/// The re-check with no operators allowed beyond the built-ins.
+fn verify(checked: &Query, sql: &str) -> Result<(), ToolError> {
+    super::verify(checked, sql, &security(&[]))
+}
+
+#[test]
+fn an_operator_policy_allows_is_read_as_allowed_and_no_other() {
+    let allowed = security(&["ext.<->", "ext.&&"]);
+    for sent in [
+        "SELECT a OPERATOR(ext.<->) a FROM t",
+        "SELECT a FROM t WHERE a OPERATOR(ext.&&) a",
+        "SELECT a FROM t ORDER BY a OPERATOR(ext.<->) a",
+    ] {
+        super::verify(&parse(sent), sent, &allowed).unwrap();
+    }
+    for (allows, sent) in [
+        (
+            &["ext.<->", "ext.&&"][..],
+            "SELECT a OPERATOR(public.<->) a FROM t",
+        ),
+        (&["ext.<->", "ext.&&"], "SELECT a OPERATOR(ext.<) a FROM t"),
+        (
+            &["ext.<->", "ext.&&"],
+            "SELECT a FROM t ORDER BY a USING OPERATOR(ext.<)",
+        ),
+        (&["ext.&&"], "SELECT a OPERATOR(ext.<->) a FROM t"),
+        (&[], "SELECT a FROM t WHERE a OPERATOR(ext.&&) a"),
+    ] {
+        let refused = super::verify(&parse(sent), sent, &security(allows)).unwrap_err();
+        assert_eq!(refused.code, ErrorCode::GateMismatch, "{sent}");
+    }
+}
+
 /// Layer 2 on its own: the review's reproducers, printed the way
 /// sqlparser prints them (no canonical pass), are caught because
 /// PostgreSQL reads other columns and relations than the gate did.
