@@ -10,115 +10,103 @@
 //! only, never the agent).
 
 use std::fmt;
+use std::str::FromStr;
 
-use serde::{Deserialize, Serialize};
+use serde::{de, Deserialize, Deserializer, Serialize, Serializer};
 
-/// Every error code sqlwarden can return, as spelled on the wire.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum ErrorCode {
+/// Declares [`ErrorCode`] from one list: each code's wire spelling is
+/// written once, and `as_str`, `FromStr` and serde all read it from there.
+macro_rules! error_codes {
+    ($($(#[$attr:meta])* $variant:ident = $wire:literal,)+) => {
+        /// Every error code sqlwarden can return, as spelled on the wire.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum ErrorCode {
+            $($(#[$attr])* $variant,)+
+        }
+
+        impl ErrorCode {
+            /// Every code, in declaration order.
+            const ALL: &'static [ErrorCode] = &[$(Self::$variant,)+];
+            /// Every wire spelling, in the same order.
+            const WIRE: &'static [&'static str] = &[$($wire,)+];
+
+            /// The wire spelling, for example `TABLE_NOT_ALLOWED`.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(Self::$variant => $wire,)+
+                }
+            }
+        }
+    };
+}
+
+error_codes! {
     /// The table is not listed in policy for this source.
-    TableNotAllowed,
+    TableNotAllowed = "TABLE_NOT_ALLOWED",
     /// A column the policy denies (or does not allow) was referenced.
-    ColumnNotAllowed,
+    ColumnNotAllowed = "COLUMN_NOT_ALLOWED",
     /// `*` or `t.*` returning rows where policy forbids it.
-    SelectStarNotAllowed,
+    SelectStarNotAllowed = "SELECT_STAR_NOT_ALLOWED",
     /// The SQL did not parse in the engine's dialect.
-    SqlParseError,
+    SqlParseError = "SQL_PARSE_ERROR",
     /// More than one statement was sent.
-    SqlMultipleStatements,
+    SqlMultipleStatements = "SQL_MULTIPLE_STATEMENTS",
     /// The statement is not a read-only query.
-    SqlReadonlyOnly,
+    SqlReadonlyOnly = "SQL_READONLY_ONLY",
     /// The query reads no table at all.
-    TableReferenceRequired,
+    TableReferenceRequired = "TABLE_REFERENCE_REQUIRED",
     /// `LIMIT` is not a plain integer literal.
-    LimitMustBeLiteral,
+    LimitMustBeLiteral = "LIMIT_MUST_BE_LITERAL",
     /// `LIMIT` is zero or negative.
-    LimitMustBePositive,
+    LimitMustBePositive = "LIMIT_MUST_BE_POSITIVE",
     /// A rate limit from policy was hit.
-    RateLimitExceeded,
+    RateLimitExceeded = "RATE_LIMIT_EXCEEDED",
     /// A bug or unexpected failure inside sqlwarden; details are in the log.
-    InternalError,
+    InternalError = "INTERNAL_ERROR",
     /// No connection of that name is configured.
-    SourceNotFound,
+    SourceNotFound = "SOURCE_NOT_FOUND",
     /// The tool is switched off in `policy.yaml`.
-    ToolDisabled,
+    ToolDisabled = "TOOL_DISABLED",
     /// The tool's arguments are missing, of the wrong type or unknown.
-    InvalidArgument,
+    InvalidArgument = "INVALID_ARGUMENT",
     /// A function outside the engine's allow-list was called.
-    FunctionNotAllowed,
+    FunctionNotAllowed = "FUNCTION_NOT_ALLOWED",
     /// A system schema (`pg_catalog`, `information_schema`, ...) was referenced.
-    SystemSchemaNotAllowed,
+    SystemSchemaNotAllowed = "SYSTEM_SCHEMA_NOT_ALLOWED",
     /// `FOR UPDATE` / `FOR SHARE` and friends.
-    LockingNotAllowed,
+    LockingNotAllowed = "LOCKING_NOT_ALLOWED",
     /// Two tables were related without an approved join.
-    JoinNotApproved,
+    JoinNotApproved = "JOIN_NOT_APPROVED",
     /// More distinct tables than `max_join_tables`.
-    TooManyJoinTables,
+    TooManyJoinTables = "TOO_MANY_JOIN_TABLES",
     /// A table that requires a partition predicate got none.
-    PartitionFilterRequired,
+    PartitionFilterRequired = "PARTITION_FILTER_REQUIRED",
     /// The query ran past its timeout and was cancelled.
-    QueryTimeout,
+    QueryTimeout = "QUERY_TIMEOUT",
     /// The estimated scan is over the per-query or per-session budget.
-    CostBudgetExceeded,
+    CostBudgetExceeded = "COST_BUDGET_EXCEEDED",
     /// The result is over a hard size limit that truncation cannot fix.
-    ResultTooLarge,
+    ResultTooLarge = "RESULT_TOO_LARGE",
     /// No secret is stored for the connection.
-    CredentialsMissing,
+    CredentialsMissing = "CREDENTIALS_MISSING",
     /// The database could not be reached.
-    BackendUnavailable,
+    BackendUnavailable = "BACKEND_UNAVAILABLE",
     /// The database refused or failed the query.
-    BackendError,
+    BackendError = "BACKEND_ERROR",
     /// No metric of that name exists in the catalog.
-    MetricNotFound,
+    MetricNotFound = "METRIC_NOT_FOUND",
     /// The dimension is not allowed for the metric.
-    DimensionNotAllowed,
+    DimensionNotAllowed = "DIMENSION_NOT_ALLOWED",
     /// The engine's own parser reads the rendered query differently from
     /// the gate; nothing ran (details in the log and the audit record).
-    GateMismatch,
+    GateMismatch = "GATE_MISMATCH",
     /// The database login could write or step around policy (superuser,
     /// BYPASSRLS, CREATEROLE, server files, write grants), and policy does
     /// not allow serving such a login.
-    PrivilegedLogin,
+    PrivilegedLogin = "PRIVILEGED_LOGIN",
 }
 
 impl ErrorCode {
-    /// The wire spelling, for example `TABLE_NOT_ALLOWED`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::TableNotAllowed => "TABLE_NOT_ALLOWED",
-            Self::ColumnNotAllowed => "COLUMN_NOT_ALLOWED",
-            Self::SelectStarNotAllowed => "SELECT_STAR_NOT_ALLOWED",
-            Self::SqlParseError => "SQL_PARSE_ERROR",
-            Self::SqlMultipleStatements => "SQL_MULTIPLE_STATEMENTS",
-            Self::SqlReadonlyOnly => "SQL_READONLY_ONLY",
-            Self::TableReferenceRequired => "TABLE_REFERENCE_REQUIRED",
-            Self::LimitMustBeLiteral => "LIMIT_MUST_BE_LITERAL",
-            Self::LimitMustBePositive => "LIMIT_MUST_BE_POSITIVE",
-            Self::RateLimitExceeded => "RATE_LIMIT_EXCEEDED",
-            Self::InternalError => "INTERNAL_ERROR",
-            Self::SourceNotFound => "SOURCE_NOT_FOUND",
-            Self::ToolDisabled => "TOOL_DISABLED",
-            Self::InvalidArgument => "INVALID_ARGUMENT",
-            Self::FunctionNotAllowed => "FUNCTION_NOT_ALLOWED",
-            Self::SystemSchemaNotAllowed => "SYSTEM_SCHEMA_NOT_ALLOWED",
-            Self::LockingNotAllowed => "LOCKING_NOT_ALLOWED",
-            Self::JoinNotApproved => "JOIN_NOT_APPROVED",
-            Self::TooManyJoinTables => "TOO_MANY_JOIN_TABLES",
-            Self::PartitionFilterRequired => "PARTITION_FILTER_REQUIRED",
-            Self::QueryTimeout => "QUERY_TIMEOUT",
-            Self::CostBudgetExceeded => "COST_BUDGET_EXCEEDED",
-            Self::ResultTooLarge => "RESULT_TOO_LARGE",
-            Self::CredentialsMissing => "CREDENTIALS_MISSING",
-            Self::BackendUnavailable => "BACKEND_UNAVAILABLE",
-            Self::BackendError => "BACKEND_ERROR",
-            Self::MetricNotFound => "METRIC_NOT_FOUND",
-            Self::DimensionNotAllowed => "DIMENSION_NOT_ALLOWED",
-            Self::GateMismatch => "GATE_MISMATCH",
-            Self::PrivilegedLogin => "PRIVILEGED_LOGIN",
-        }
-    }
-
     /// True when the code is a policy decision (the gate or policy said no),
     /// as opposed to a failure of the backend or of sqlwarden itself. The
     /// audit record's `policy_decision` is `deny` exactly for these.
@@ -152,6 +140,38 @@ impl ErrorCode {
 impl fmt::Display for ErrorCode {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
+    }
+}
+
+/// A string that is no error code's wire spelling.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("`{0}` is not an error code (e.g. COLUMN_NOT_ALLOWED, TABLE_NOT_ALLOWED)")]
+pub struct UnknownErrorCode(pub String);
+
+impl FromStr for ErrorCode {
+    type Err = UnknownErrorCode;
+
+    /// Read a wire spelling back (exactly as [`ErrorCode::as_str`] writes it).
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        Self::ALL
+            .iter()
+            .copied()
+            .find(|code| code.as_str() == text)
+            .ok_or_else(|| UnknownErrorCode(text.to_owned()))
+    }
+}
+
+impl Serialize for ErrorCode {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for ErrorCode {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        text.parse()
+            .map_err(|_| de::Error::unknown_variant(&text, Self::WIRE))
     }
 }
 
@@ -216,3 +236,7 @@ impl fmt::Display for ToolError {
 }
 
 impl std::error::Error for ToolError {}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests;

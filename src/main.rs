@@ -11,6 +11,11 @@ fn main() {
     cli::logging::init(cli.verbose);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
+        // The gate's walks recurse once per level of a query's tree; the
+        // gate bounds the depth (`guard::parse::MAX_NESTING`), and this
+        // leaves room for it in debug builds too. Untouched stack pages
+        // cost no memory.
+        .thread_stack_size(32 << 20)
         .enable_all()
         .build()
     {
@@ -20,7 +25,14 @@ fn main() {
             std::process::exit(ExitStatus::Error.code());
         }
     };
-    let status = runtime.block_on(run(cli));
+    // The command runs on a worker thread, whose stack is sized above.
+    let status = match runtime.block_on(runtime.spawn(run(cli))) {
+        Ok(status) => status,
+        Err(e) => {
+            cli::printer::error(&format!("sqlwarden stopped unexpectedly: {e}"), None);
+            ExitStatus::Error
+        }
+    };
     // In-flight calls were drained by the command itself; do not wait for
     // a stdin reader blocked in its thread.
     runtime.shutdown_timeout(std::time::Duration::from_millis(50));

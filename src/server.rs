@@ -154,14 +154,15 @@ async fn shutdown_signal() {
 
 /// The MCP description of one tool.
 pub fn mcp_tool(spec: &ToolSpec) -> Tool {
-    Tool::new(spec.name, spec.description, Arc::new((spec.input_schema)()))
+    let promises = spec.annotations;
+    Tool::new(spec.name, spec.description, Arc::new(spec.input_schema()))
         .with_title(spec.title)
         .with_annotations(
             ToolAnnotations::with_title(spec.title)
-                .read_only(true)
-                .destructive(false)
-                .idempotent(true)
-                .open_world(false),
+                .read_only(promises.read_only)
+                .destructive(promises.destructive)
+                .idempotent(promises.idempotent)
+                .open_world(promises.open_world),
         )
 }
 

@@ -83,7 +83,7 @@ impl Filter {
 /// Parse a time bound: RFC 3339 (`2026-01-09T10:00:00Z`), a date
 /// (`2026-01-09`, midnight UTC), or an age before `now` (`30m`, `12h`,
 /// `7d`).
-pub fn parse_time(text: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>, String> {
+pub fn parse_time(text: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>, NotATime> {
     let text = text.trim();
     if let Ok(t) = DateTime::parse_from_rfc3339(text) {
         return Ok(t.with_timezone(&Utc));
@@ -101,10 +101,14 @@ pub fn parse_time(text: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>, Strin
         (Some(n), 'd') => Duration::try_days(n),
         _ => None,
     };
-    span.and_then(|span| now.checked_sub_signed(span)).ok_or_else(|| {
-        format!("`{text}` is not a time: use RFC 3339 (2026-01-09T10:00:00Z), a date (2026-01-09) or an age (30m, 12h, 7d)")
-    })
+    span.and_then(|span| now.checked_sub_signed(span))
+        .ok_or_else(|| NotATime(text.to_owned()))
 }
+
+/// A time bound that is none of the three spellings.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("`{0}` is not a time: use RFC 3339 (2026-01-09T10:00:00Z), a date (2026-01-09) or an age (30m, 12h, 7d)")]
+pub struct NotATime(pub String);
 
 /// Records read from a directory.
 #[derive(Debug, Clone, Default)]

@@ -60,8 +60,8 @@ pub async fn run(config_dir: Option<&Path>, args: GrantsArgs) -> ExitStatus {
     };
     let (name, connection) = match pick_source(policy.config(), args.source.as_deref()) {
         Ok(found) => found,
-        Err((message, hint)) => {
-            printer::error(&message, Some(&hint));
+        Err(error) => {
+            printer::error(&error.to_string(), Some(&error.hint()));
             return ExitStatus::Error;
         }
     };
@@ -165,10 +165,7 @@ fn login_caps_sql(login: Option<&str>, safeguards: &Safeguards) -> String {
 }
 
 /// The connection named by `--source`, or the only PostgreSQL one.
-fn pick_source(
-    config: &Config,
-    source: Option<&str>,
-) -> Result<(String, Connection), (String, String)> {
+fn pick_source(config: &Config, source: Option<&str>) -> Result<(String, Connection), NoSource> {
     let connections = &config.connections.connections;
     let names = || {
         connections
@@ -181,11 +178,9 @@ fn pick_source(
         Some(name) => connections
             .get(name)
             .map(|c| (name.to_owned(), c.clone()))
-            .ok_or_else(|| {
-                (
-                    format!("No connection named `{name}` in `connections.yaml`"),
-                    format!("Use one of: {}", names()),
-                )
+            .ok_or_else(|| NoSource::Unknown {
+                name: name.to_owned(),
+                names: names(),
             }),
         None => {
             let postgres: Vec<_> = connections
@@ -194,11 +189,29 @@ fn pick_source(
                 .collect();
             match postgres.as_slice() {
                 [(name, c)] => Ok(((*name).clone(), (*c).clone())),
-                _ => Err((
-                    "Several (or no) PostgreSQL connections are configured; which one?".into(),
-                    format!("Pass `--source NAME`, one of: {}", names()),
-                )),
+                _ => Err(NoSource::Ambiguous { names: names() }),
             }
+        }
+    }
+}
+
+/// Why `--source` names no connection grants can be emitted for.
+#[derive(Debug, thiserror::Error)]
+enum NoSource {
+    /// No connection has that name.
+    #[error("No connection named `{name}` in `connections.yaml`")]
+    Unknown { name: String, names: String },
+    /// No `--source`, and not exactly one PostgreSQL connection.
+    #[error("Several (or no) PostgreSQL connections are configured; which one?")]
+    Ambiguous { names: String },
+}
+
+impl NoSource {
+    /// How to fix it: the configured names.
+    fn hint(&self) -> String {
+        match self {
+            Self::Unknown { names, .. } => format!("Use one of: {names}"),
+            Self::Ambiguous { names } => format!("Pass `--source NAME`, one of: {names}"),
         }
     }
 }

@@ -104,7 +104,6 @@ pub struct Gate<'a> {
 /// A parsed query whose table references are resolved and allowed.
 #[derive(Debug)]
 pub struct PreparedQuery {
-    original_sql: String,
     tables: Vec<String>,
     query: Query,
 }
@@ -134,7 +133,6 @@ pub struct TableFacts {
 #[derive(Debug, Clone)]
 pub struct CheckedQuery {
     sql: String,
-    original_sql: String,
     tables_used: Vec<String>,
     columns_used: Vec<String>,
     applied_limit: u64,
@@ -156,7 +154,6 @@ impl<'a> Gate<'a> {
         let query = parse::parse_query(self.flavor(), sql)?;
         let analysis = Analyzer::new(self.rules, None).run(&query)?;
         Ok(PreparedQuery {
-            original_sql: sql.to_string(),
             tables: distinct_keys(&analysis),
             query,
         })
@@ -171,11 +168,7 @@ impl<'a> Gate<'a> {
         facts: &TableFacts,
         requested_limit: Option<u64>,
     ) -> Result<CheckedQuery, ToolError> {
-        let PreparedQuery {
-            original_sql,
-            mut query,
-            ..
-        } = prepared;
+        let PreparedQuery { mut query, .. } = prepared;
         if requested_limit == Some(0) {
             return Err(refusal::limit_positive("The `limit` argument"));
         }
@@ -217,7 +210,6 @@ impl<'a> Gate<'a> {
         let limits = &self.rules.limits;
         Ok(CheckedQuery {
             sql,
-            original_sql,
             tables_used: tables,
             columns_used: analysis.columns_used.into_iter().collect(),
             applied_limit,
@@ -433,11 +425,6 @@ impl PreparedQuery {
     pub fn tables(&self) -> &[String] {
         &self.tables
     }
-
-    /// The SQL as the agent sent it.
-    pub fn original_sql(&self) -> &str {
-        &self.original_sql
-    }
 }
 
 impl CheckedQuery {
@@ -453,7 +440,6 @@ impl CheckedQuery {
     ) -> Self {
         Self {
             sql: sql.into(),
-            original_sql: sql.into(),
             tables_used: Vec::new(),
             columns_used: Vec::new(),
             applied_limit,
@@ -468,11 +454,6 @@ impl CheckedQuery {
     /// [`Self::applied_limit`] + 1 so truncation is detected truthfully.
     pub fn sql(&self) -> &str {
         &self.sql
-    }
-
-    /// The SQL as the agent sent it (for the audit record).
-    pub fn original_sql(&self) -> &str {
-        &self.original_sql
     }
 
     /// Policy keys of the tables read.

@@ -30,6 +30,10 @@ pub(crate) fn parse_query(flavor: Flavor, sql: &str) -> Result<Query, ToolError>
     if meaningful.is_empty() {
         return Err(refusal::empty_sql());
     }
+    let bound = nesting_bound(&meaningful);
+    if bound > MAX_NESTING {
+        return Err(refusal::nested_too_deep(bound, MAX_NESTING));
+    }
     reject_limit_all(&meaningful)?;
     if flavor == Flavor::MaxCompute {
         reject_lexer_ambiguities(&meaningful)?;
@@ -122,6 +126,70 @@ fn has_second_statement(tokens: &[&Token]) -> bool {
         .iter()
         .skip_while(|t| ***t != Token::SemiColon)
         .any(|t| **t != Token::SemiColon)
+}
+
+/// The deepest nesting a query may have, as [`nesting_bound`] counts it.
+///
+/// Everything that reads the tree (the gate's walks, sqlparser's printer
+/// and visitor, dropping it, PostgreSQL's parse tree in the re-check)
+/// recurses once per level, and sqlparser's own recursion limit does not
+/// see chains of infix operators (`1+1+…+1` is parsed in a loop into a
+/// tree as deep as the chain is long): without this bound one long chain
+/// overflows the stack and takes the server down. Legitimate queries stay
+/// far below it (the TPC-H and TPC-DS sets reach a few dozen).
+pub(crate) const MAX_NESTING: usize = 512;
+
+/// An upper bound on how deeply the parser's tree for `tokens` nests,
+/// read off the tokens before parsing.
+///
+/// Each level of the tree takes at least one token that is not a name, a
+/// literal or a comma (an operator, a keyword) or an open group (a
+/// parenthesis, `CASE`). So at any token, the counted tokens of every
+/// group still open, plus the number of open groups, bound its depth.
+/// Siblings do not add up: a comma (and `WHEN`/`THEN`/`ELSE` inside a
+/// `CASE`) starts the count of its group afresh.
+pub(crate) fn nesting_bound(tokens: &[&Token]) -> usize {
+    // Per open group: tokens counted since the group opened or since the
+    // last separator, and whether the group is a CASE.
+    let mut groups: Vec<(usize, bool)> = vec![(0, false)];
+    let mut sum = 0usize;
+    let mut deepest = 0usize;
+    for token in tokens {
+        let keyword = match token {
+            Token::Word(w) => Some(w.keyword),
+            _ => None,
+        };
+        match (token, keyword) {
+            (Token::LParen | Token::LBracket, _) | (_, Some(Keyword::CASE)) => {
+                groups.push((0, keyword == Some(Keyword::CASE)));
+            }
+            (Token::RParen | Token::RBracket, _) | (_, Some(Keyword::END)) => {
+                if groups.len() > 1 {
+                    if let Some((count, _)) = groups.pop() {
+                        sum -= count;
+                    }
+                }
+            }
+            (Token::Comma, _) | (_, Some(Keyword::WHEN | Keyword::THEN | Keyword::ELSE))
+                if token == &&Token::Comma || groups.last().is_some_and(|g| g.1) =>
+            {
+                if let Some(group) = groups.last_mut() {
+                    sum -= group.0;
+                    group.0 = 0;
+                }
+            }
+            (Token::Word(_), Some(Keyword::NoKeyword))
+            | (Token::Number(..) | Token::SingleQuotedString(_) | Token::Placeholder(_), _) => {}
+            _ => {
+                if let Some(group) = groups.last_mut() {
+                    group.0 += 1;
+                    sum += 1;
+                }
+            }
+        }
+        deepest = deepest.max(sum + groups.len());
+    }
+    deepest
 }
 
 /// sqlparser drops `LIMIT ALL` from the AST, so it is found on the tokens.

@@ -72,6 +72,14 @@ pub(crate) fn parse_error(detail: &str) -> ToolError {
     )
 }
 
+pub(crate) fn nested_too_deep(bound: usize, max: usize) -> ToolError {
+    ToolError::new(
+        ErrorCode::SqlParseError,
+        format!("The SQL nests operators, parentheses and subqueries too deeply to be checked safely (about {bound} levels; at most {max} are read)"),
+        "Flatten the query: `x IN (…)` instead of long OR chains, fewer operators chained in one expression, and WITH clauses instead of deeply nested subqueries",
+    )
+}
+
 pub(crate) fn empty_sql() -> ToolError {
     ToolError::new(
         ErrorCode::SqlParseError,

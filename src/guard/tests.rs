@@ -600,9 +600,16 @@ fn checked_query_reports_what_it_read() {
         ]
     );
     assert_eq!(q.max_cell_bytes(), crate::config::builtin::MAX_CELL_BYTES);
-    assert_eq!(
-        q.original_sql(),
-        "SELECT o.order_id, c.name FROM orders o JOIN customers c ON o.customer_id = c.customer_id"
+    // What runs is the gate's rendering, with the row policy applied; the
+    // agent's own text is not kept here (the audit record takes it from the
+    // call's arguments, see `tests/it/stdio.rs`).
+    assert!(
+        q.sql()
+            .starts_with("SELECT o.order_id, c.name FROM (SELECT ")
+            && q.sql()
+                .contains("FROM public.orders WHERE region_code IN ('EAST', 'NORTH')) AS o"),
+        "{}",
+        q.sql()
     );
 }
 
@@ -1048,4 +1055,150 @@ fn fetch_with_ties_is_refused_not_dropped() {
         code("SELECT name FROM (SELECT name FROM products ORDER BY price FETCH FIRST 1 ROW WITH TIES) s"),
         "LIMIT_MUST_BE_LITERAL"
     );
+}
+
+/// The nesting bound of `sql`, as the gate reads it.
+fn nesting(sql: &str) -> usize {
+    let tokens = sqlparser::tokenizer::Tokenizer::new(Flavor::Postgres.dialect(), sql)
+        .tokenize()
+        .unwrap();
+    let meaningful: Vec<&sqlparser::tokenizer::Token> = tokens
+        .iter()
+        .filter(|t| !matches!(t, sqlparser::tokenizer::Token::Whitespace(_)))
+        .collect();
+    parse::nesting_bound(&meaningful)
+}
+
+#[test]
+fn real_workloads_stay_far_below_the_nesting_bound() {
+    let mut texts: Vec<&str> = vec![
+        include_str!("../../benches/fixtures/tpcds/queries.sql"),
+        include_str!("../../tests/fixtures/tpcds/one_row.sql"),
+    ];
+    let tpch = [
+        include_str!("../../tests/fixtures/tpch/q01.sql"),
+        include_str!("../../tests/fixtures/tpch/q02.sql"),
+        include_str!("../../tests/fixtures/tpch/q03.sql"),
+        include_str!("../../tests/fixtures/tpch/q04.sql"),
+        include_str!("../../tests/fixtures/tpch/q05.sql"),
+        include_str!("../../tests/fixtures/tpch/q06.sql"),
+        include_str!("../../tests/fixtures/tpch/q07.sql"),
+        include_str!("../../tests/fixtures/tpch/q08.sql"),
+        include_str!("../../tests/fixtures/tpch/q09.sql"),
+        include_str!("../../tests/fixtures/tpch/q10.sql"),
+        include_str!("../../tests/fixtures/tpch/q11.sql"),
+        include_str!("../../tests/fixtures/tpch/q12.sql"),
+        include_str!("../../tests/fixtures/tpch/q13.sql"),
+        include_str!("../../tests/fixtures/tpch/q14.sql"),
+        include_str!("../../tests/fixtures/tpch/q15.sql"),
+        include_str!("../../tests/fixtures/tpch/q16.sql"),
+        include_str!("../../tests/fixtures/tpch/q17.sql"),
+        include_str!("../../tests/fixtures/tpch/q18.sql"),
+        include_str!("../../tests/fixtures/tpch/q19.sql"),
+        include_str!("../../tests/fixtures/tpch/q20.sql"),
+        include_str!("../../tests/fixtures/tpch/q21.sql"),
+        include_str!("../../tests/fixtures/tpch/q22.sql"),
+    ];
+    texts.extend(tpch);
+    let mut deepest = (0, "");
+    for text in texts {
+        // Query files separate statements with a line holding `;`.
+        for sql in text.split("\n;\n").filter(|s| s.contains("SELECT")) {
+            let bound = nesting(sql);
+            if bound > deepest.0 {
+                deepest = (bound, sql);
+            }
+        }
+    }
+    eprintln!("deepest TPC-H/TPC-DS nesting bound: {}", deepest.0);
+    assert!(
+        deepest.0 * 4 <= parse::MAX_NESTING,
+        "{} is within 4x of the bound:\n{}",
+        deepest.0,
+        deepest.1
+    );
+}
+
+#[test]
+fn the_nesting_bound_is_never_below_the_depth_sqlparser_builds() {
+    // Shapes whose depth is known: the bound may overcount, never undercount.
+    for (sql, depth) in [
+        (
+            format!("SELECT {} AS x FROM t", vec!["1"; 40].join(" + ")),
+            40,
+        ),
+        (
+            format!("SELECT a FROM t WHERE {}", vec!["a = 1"; 20].join(" OR ")),
+            21,
+        ),
+        (
+            format!("SELECT {}1{} AS x FROM t", "(".repeat(30), ")".repeat(30)),
+            30,
+        ),
+        (
+            format!(
+                "SELECT {}1{} AS x FROM t",
+                "CASE WHEN true THEN ".repeat(20),
+                " END".repeat(20)
+            ),
+            20,
+        ),
+        (format!("SELECT 1{} AS x FROM t", "::int".repeat(30)), 30),
+        (
+            format!(
+                "SELECT f(g(h(1 + 1 + 1 + {}))) AS x FROM t",
+                vec!["1"; 30].join(" + ")
+            ),
+            35,
+        ),
+        (vec!["SELECT a FROM t"; 30].join(" UNION ALL "), 29),
+        (
+            format!("SELECT a FROM t ORDER BY {} ", vec!["a"; 30].join(" || ")),
+            29,
+        ),
+    ] {
+        let bound = nesting(&sql);
+        assert!(bound >= depth, "bound {bound} < depth {depth}: {sql}");
+    }
+    // Siblings do not add up.
+    let list = format!(
+        "SELECT a FROM t WHERE a IN ({})",
+        vec!["1"; 5000].join(", ")
+    );
+    assert!(nesting(&list) < 10, "{}", nesting(&list));
+    let case = format!(
+        "SELECT CASE {} END AS x FROM t",
+        (0..2000)
+            .map(|i| format!("WHEN a = {i} THEN {i}"))
+            .collect::<Vec<_>>()
+            .join(" ")
+    );
+    assert!(nesting(&case) < 10, "{}", nesting(&case));
+}
+
+#[test]
+fn chains_deeper_than_the_bound_are_refused_before_they_are_parsed() {
+    // Run on the test's own small stack: a refusal must come before any
+    // walk of the tree (a 100,000-term chain would overflow any of them).
+    for n in [600, 5_000, 100_000] {
+        for sql in [
+            format!("SELECT {} AS x FROM products", vec!["1"; n].join("+")),
+            format!(
+                "SELECT name FROM products WHERE {}",
+                vec!["price > 0"; n].join(" AND ")
+            ),
+            format!("SELECT {} AS x FROM products", vec!["name"; n].join(" || ")),
+            format!("SELECT 1{} AS x FROM products", "::int".repeat(n)),
+            vec!["SELECT name FROM products"; n].join(" UNION ALL "),
+            format!(
+                "SELECT {}1{} AS x FROM products",
+                "(".repeat(n),
+                ")".repeat(n)
+            ),
+        ] {
+            let e = run(&sql).unwrap_err();
+            assert_eq!(e.code, crate::error::ErrorCode::SqlParseError, "{n}");
+            assert!(e.message.contains("nests"), "{n}: {}", e.message);
+        }
+    }
 }

@@ -15,7 +15,19 @@ use keyring_core::{Entry, Error};
 use super::KEYRING_SERVICE;
 
 /// Whether the default store was installed, or why not.
-static STORE: OnceLock<Result<(), String>> = OnceLock::new();
+static STORE: OnceLock<Result<(), Unusable>> = OnceLock::new();
+
+/// Why the keyring cannot be used here (no session keyring, no D-Bus,
+/// locked, an unsupported system), in the platform's words.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub(crate) struct Unusable(pub(super) String);
+
+impl From<Error> for Unusable {
+    fn from(error: Error) -> Self {
+        Self(error.to_string())
+    }
+}
 
 /// What a read found.
 pub(crate) enum Lookup {
@@ -25,45 +37,46 @@ pub(crate) enum Lookup {
     Absent,
     /// A stored value that is not UTF-8 text.
     Unreadable,
-    /// The keyring cannot be used here (no session keyring, no D-Bus,
-    /// locked), with the platform's reason.
-    Unusable(String),
+    /// The keyring cannot be used here.
+    Unusable(Unusable),
 }
 
 /// Install the platform store as keyring-core's default, once.
-fn ensure_store() -> Result<(), String> {
+fn ensure_store() -> Result<(), Unusable> {
     STORE.get_or_init(install_store).clone()
 }
 
 #[cfg(target_os = "linux")]
-fn install_store() -> Result<(), String> {
-    let store = linux_keyutils_keyring_store::Store::new().map_err(|e| e.to_string())?;
+fn install_store() -> Result<(), Unusable> {
+    let store = linux_keyutils_keyring_store::Store::new()?;
     keyring_core::set_default_store(store);
     Ok(())
 }
 
 #[cfg(target_os = "macos")]
-fn install_store() -> Result<(), String> {
-    let store = apple_native_keyring_store::keychain::Store::new().map_err(|e| e.to_string())?;
+fn install_store() -> Result<(), Unusable> {
+    let store = apple_native_keyring_store::keychain::Store::new()?;
     keyring_core::set_default_store(store);
     Ok(())
 }
 
 #[cfg(windows)]
-fn install_store() -> Result<(), String> {
-    let store = windows_native_keyring_store::Store::new().map_err(|e| e.to_string())?;
+fn install_store() -> Result<(), Unusable> {
+    let store = windows_native_keyring_store::Store::new()?;
     keyring_core::set_default_store(store);
     Ok(())
 }
 
 #[cfg(not(any(target_os = "linux", target_os = "macos", windows)))]
-fn install_store() -> Result<(), String> {
-    Err("sqlwarden has no keyring support on this operating system".into())
+fn install_store() -> Result<(), Unusable> {
+    Err(Unusable(
+        "sqlwarden has no keyring support on this operating system".into(),
+    ))
 }
 
-fn entry(account: &str) -> Result<Entry, String> {
+fn entry(account: &str) -> Result<Entry, Unusable> {
     ensure_store()?;
-    Entry::new(KEYRING_SERVICE, account).map_err(|e| e.to_string())
+    Ok(Entry::new(KEYRING_SERVICE, account)?)
 }
 
 /// Read the value stored for `account`.
@@ -76,22 +89,20 @@ pub(crate) fn read(account: &str) -> Lookup {
         Ok(value) => Lookup::Found(value),
         Err(Error::NoEntry) => Lookup::Absent,
         Err(Error::BadEncoding(_)) => Lookup::Unreadable,
-        Err(err) => Lookup::Unusable(err.to_string()),
+        Err(err) => Lookup::Unusable(err.into()),
     }
 }
 
 /// Store `value` for `account`, replacing what was there.
-pub(crate) fn write(account: &str, value: &str) -> Result<(), String> {
-    entry(account)?
-        .set_password(value)
-        .map_err(|e| e.to_string())
+pub(crate) fn write(account: &str, value: &str) -> Result<(), Unusable> {
+    Ok(entry(account)?.set_password(value)?)
 }
 
 /// Delete what is stored for `account`; `false` when nothing was.
-pub(crate) fn remove(account: &str) -> Result<bool, String> {
+pub(crate) fn remove(account: &str) -> Result<bool, Unusable> {
     match entry(account)?.delete_credential() {
         Ok(()) => Ok(true),
         Err(Error::NoEntry) => Ok(false),
-        Err(err) => Err(err.to_string()),
+        Err(err) => Err(err.into()),
     }
 }

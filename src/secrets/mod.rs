@@ -24,7 +24,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::EngineKind;
 
-use keyring::Lookup;
+use keyring::{Lookup, Unusable};
 
 /// Keyring service name.
 pub const KEYRING_SERVICE: &str = "sqlwarden";
@@ -337,7 +337,7 @@ pub fn delete(connection: &str) -> Result<bool, SecretsError> {
     keyring::remove(connection).map_err(|reason| unavailable(connection, reason, None))
 }
 
-fn unavailable(connection: &str, reason: String, engine: Option<EngineKind>) -> SecretsError {
+fn unavailable(connection: &str, reason: Unusable, engine: Option<EngineKind>) -> SecretsError {
     let postgres = format!(
         "`{}` (or `{}`)",
         env::connection_var(connection, env::PASSWORD_SUFFIX),
@@ -357,7 +357,7 @@ fn unavailable(connection: &str, reason: String, engine: Option<EngineKind>) -> 
     };
     SecretsError::KeyringUnavailable {
         connection: connection.to_string(),
-        reason,
+        reason: reason.to_string(),
         fallback,
     }
 }

@@ -58,7 +58,7 @@ fn malformed_documents_are_refused() {
 fn hints_name_the_fix() {
     let err = unavailable(
         "crm",
-        "no session keyring".into(),
+        Unusable("no session keyring".into()),
         Some(EngineKind::Postgres),
     );
     assert!(

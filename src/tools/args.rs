@@ -105,9 +105,11 @@ pub(crate) const PARTITIONS_DEFAULT_LIMIT: u32 = 50;
 /// Most partitions per page.
 pub(crate) const PARTITIONS_MAX_LIMIT: u32 = 500;
 
-/// Parse a tool's raw arguments (absent arguments read as `{}`).
+/// Parse a tool's raw arguments (absent arguments read as `{}`); `example`
+/// is a correct call of `tool`, for hints.
 pub(crate) fn parse<T: DeserializeOwned>(
     tool: &str,
+    example: &str,
     raw: Option<serde_json::Value>,
 ) -> Result<T, ToolError> {
     let value = raw.unwrap_or_else(|| serde_json::Value::Object(Default::default()));
@@ -115,7 +117,7 @@ pub(crate) fn parse<T: DeserializeOwned>(
         return Err(ToolError::new(
             ErrorCode::InvalidArgument,
             format!("The arguments of `{tool}` must be a JSON object"),
-            format!("Pass an object such as {}", example(tool)),
+            format!("Pass an object such as {example}"),
         ));
     }
     if let Some(place) = nul_place(&value, "") {
@@ -132,10 +134,7 @@ pub(crate) fn parse<T: DeserializeOwned>(
                 "Invalid arguments for `{tool}`: {}",
                 clean_serde_message(&e)
             ),
-            format!(
-                "Check the tool's input schema in `tools/list`; for example {}",
-                example(tool)
-            ),
+            format!("Check the tool's input schema in `tools/list`; for example {example}"),
         )
     })
 }
@@ -190,29 +189,6 @@ fn clean_serde_message(error: &serde_json::Error) -> String {
     match text.find(" at line ") {
         Some(at) => text[..at].to_string(),
         None => text,
-    }
-}
-
-/// A correct call of `tool`, for hints.
-fn example(tool: &str) -> &'static str {
-    match tool {
-        "run_select_sql" | "estimate_query_cost" => {
-            r#"{"sql": "SELECT order_id, amount FROM public.orders", "limit": 20}"#
-        }
-        "describe_table" | "get_join_paths" => r#"{"table": "public.orders"}"#,
-        "preview_table" => r#"{"table": "public.orders", "limit": 5}"#,
-        "list_partitions" => r#"{"table": "project.table", "limit": 20}"#,
-        "list_allowed_tables" => r#"{"source": "crm"}"#,
-        "search_business_terms" => r#"{"keyword": "revenue"}"#,
-        "list_metrics" => r#"{"domain": "sales"}"#,
-        "get_metric_definition" | "get_dimensions" => r#"{"metric": "revenue"}"#,
-        "generate_metric_sql" | "validate_metric_query" | "run_metric_query" => {
-            r#"{"metric": "revenue", "dimensions": ["region"], "filters": [{"op": "eq", "field": "status", "value": "paid"}], "time_range": {"start": "2024-01-01", "end": "2024-04-01"}, "grain": "month"}"#
-        }
-        "query_table" => {
-            r#"{"table": "public.orders", "columns": ["order_id", "amount"], "filter": {"op": "gt", "field": "amount", "value": 100}, "limit": 20}"#
-        }
-        _ => "{}",
     }
 }
 

@@ -2,49 +2,51 @@
 //! `list_allowed_tables` and `get_join_paths`.
 //!
 //! They never touch a database, so they work when a backend is down, and
-//! they show only what policy allows. [`allowed_table`] is the one lookup
-//! every table tool uses to turn the agent's `table` into a policy key.
+//! they show only what policy allows.
 
 use serde_json::{json, Value};
 
 use crate::config::TablePolicy;
-use crate::error::{ErrorCode, ToolError};
+use crate::error::ToolError;
 use crate::policy::SourceRules;
 
 use super::args::{NoArgs, SourceArgs, TableArgs};
-use super::envelope::{CallFacts, ToolSuccess};
-use super::session::{backticked, Session};
+use super::call::{Call, Handler};
+use super::envelope::ToolSuccess;
 
 /// `list_sources`: every configured connection.
-pub(crate) fn list_sources(
-    session: &Session,
-    _args: NoArgs,
-    facts: &mut CallFacts,
-) -> Result<ToolSuccess, ToolError> {
-    let config = session.policy().config();
-    let mut sources = Vec::new();
-    for (name, connection) in &config.connections.connections {
-        let (tables, namespaces) = session
-            .policy()
-            .source(name)
-            .map(|rules| {
-                let keys: Vec<&str> = rules.tables().into_iter().map(|(key, _)| key).collect();
-                (keys.len(), allowed_namespaces(&keys))
-            })
-            .unwrap_or_default();
-        sources.push(json!({
-            "name": name,
-            "engine": connection.engine().as_str(),
-            "default_namespace": connection.default_namespace(),
-            "allowed_namespaces": namespaces,
-            "allowed_tables": tables,
-        }));
+pub(crate) struct ListSources;
+
+impl Handler for ListSources {
+    type Args = NoArgs;
+
+    async fn run(call: Call<'_>, _args: NoArgs) -> Result<ToolSuccess, ToolError> {
+        let session = call.session;
+        let config = session.policy().config();
+        let mut sources = Vec::new();
+        for (name, connection) in &config.connections.connections {
+            let (tables, namespaces) = session
+                .policy()
+                .source(name)
+                .map(|rules| {
+                    let keys: Vec<&str> = rules.tables().into_iter().map(|(key, _)| key).collect();
+                    (keys.len(), allowed_namespaces(&keys))
+                })
+                .unwrap_or_default();
+            sources.push(json!({
+                "name": name,
+                "engine": connection.engine().as_str(),
+                "default_namespace": connection.default_namespace(),
+                "allowed_namespaces": namespaces,
+                "allowed_tables": tables,
+            }));
+        }
+        call.facts.row_count = Some(sources.len() as u64);
+        Ok(ToolSuccess {
+            summary: format!("{} configured source(s)", sources.len()),
+            data: json!({ "sources": sources }),
+        })
     }
-    facts.row_count = Some(sources.len() as u64);
-    Ok(ToolSuccess {
-        summary: format!("{} configured source(s)", sources.len()),
-        data: json!({ "sources": sources }),
-    })
 }
 
 /// The schemas (PostgreSQL) or projects and `project.schema`s (MaxCompute)
@@ -60,23 +62,24 @@ fn allowed_namespaces(table_keys: &[&str]) -> Vec<String> {
 }
 
 /// `list_allowed_tables`: the tables policy allows on one source.
-pub(crate) fn list_allowed_tables(
-    session: &Session,
-    args: SourceArgs,
-    facts: &mut CallFacts,
-) -> Result<ToolSuccess, ToolError> {
-    let rules = session.source(args.source.as_deref())?;
-    facts.source = Some(rules.name.to_string());
-    let tables: Vec<Value> = rules
-        .tables()
-        .into_iter()
-        .map(|(key, table)| table_summary(&rules, key, table))
-        .collect();
-    facts.row_count = Some(tables.len() as u64);
-    Ok(ToolSuccess {
-        summary: format!("source `{}`: {} allowed table(s)", rules.name, tables.len()),
-        data: json!({ "source": rules.name, "tables": tables }),
-    })
+pub(crate) struct ListAllowedTables;
+
+impl Handler for ListAllowedTables {
+    type Args = SourceArgs;
+
+    async fn run(mut call: Call<'_>, args: SourceArgs) -> Result<ToolSuccess, ToolError> {
+        let rules = call.source(args.source.as_deref())?;
+        let tables: Vec<Value> = rules
+            .tables()
+            .into_iter()
+            .map(|(key, table)| table_summary(&rules, key, table))
+            .collect();
+        call.facts.row_count = Some(tables.len() as u64);
+        Ok(ToolSuccess {
+            summary: format!("source `{}`: {} allowed table(s)", rules.name, tables.len()),
+            data: json!({ "source": rules.name, "tables": tables }),
+        })
+    }
 }
 
 fn table_summary(rules: &SourceRules<'_>, key: &str, table: &TablePolicy) -> Value {
@@ -94,16 +97,15 @@ fn table_summary(rules: &SourceRules<'_>, key: &str, table: &TablePolicy) -> Val
 }
 
 /// `get_join_paths`: approved joins that touch a table.
-pub(crate) fn get_join_paths(
-    session: &Session,
-    args: TableArgs,
-    facts: &mut CallFacts,
-) -> Result<ToolSuccess, ToolError> {
-    let rules = session.source(args.source.as_deref())?;
-    facts.source = Some(rules.name.to_string());
-    let (key, _) = allowed_table(&rules, &args.table)?;
-    facts.tables_used = vec![key.clone()];
-    let joins: Vec<Value> = rules
+pub(crate) struct GetJoinPaths;
+
+impl Handler for GetJoinPaths {
+    type Args = TableArgs;
+
+    async fn run(mut call: Call<'_>, args: TableArgs) -> Result<ToolSuccess, ToolError> {
+        let rules = call.source(args.source.as_deref())?;
+        let (key, _) = call.allowed_table(&rules, &args.table)?;
+        let joins: Vec<Value> = rules
         .approved_joins(Some(&key))
         .into_iter()
         .map(|join| {
@@ -118,53 +120,14 @@ pub(crate) fn get_join_paths(
             })
         })
         .collect();
-    facts.row_count = Some(joins.len() as u64);
-    Ok(ToolSuccess {
-        summary: format!(
-            "source `{}`: {} approved join(s) touch `{key}`",
-            rules.name,
-            joins.len()
-        ),
-        data: json!({ "source": rules.name, "table": key, "joins": joins }),
-    })
-}
-
-/// The policy key and entry of the table the agent named, or
-/// `TABLE_NOT_ALLOWED` with the near misses it may use.
-pub(crate) fn allowed_table<'a>(
-    rules: &SourceRules<'a>,
-    requested: &str,
-) -> Result<(String, &'a TablePolicy), ToolError> {
-    let mut key = rules.normalize_key(requested.trim());
-    if !key.contains('.') {
-        key = rules.normalize_key(&format!("{}.{key}", rules.default_namespace));
+        call.facts.row_count = Some(joins.len() as u64);
+        Ok(ToolSuccess {
+            summary: format!(
+                "source `{}`: {} approved join(s) touch `{key}`",
+                rules.name,
+                joins.len()
+            ),
+            data: json!({ "source": rules.name, "table": key, "joins": joins }),
+        })
     }
-    if let Some(table) = rules.table(&key) {
-        return Ok((key, table));
-    }
-    let tables = rules.tables();
-    let short = key.rsplit('.').next().unwrap_or(&key).to_string();
-    let near: Vec<&str> = tables
-        .iter()
-        .map(|(k, _)| *k)
-        .filter(|k| k.rsplit('.').next() == Some(short.as_str()))
-        .collect();
-    let hint = if near.is_empty() {
-        format!(
-            "Call `list_allowed_tables` for source `{}`; allowed tables include: {}",
-            rules.name,
-            backticked(&tables.iter().take(20).map(|(k, _)| *k).collect::<Vec<_>>())
-        )
-    } else {
-        format!("Did you mean {}?", backticked(&near))
-    };
-    Err(ToolError::new(
-        ErrorCode::TableNotAllowed,
-        format!(
-            "Table `{}` is not allowed on source `{}`",
-            requested.chars().take(200).collect::<String>(),
-            rules.name
-        ),
-        hint,
-    ))
 }

@@ -1,16 +1,29 @@
-//! The MCP tools: argument types, the one call pipeline, the envelope and
-//! the untrusted-data fence.
+//! The MCP tools: the registry, the one call pipeline, the shared gate and
+//! run step, the envelope and the untrusted-data fence.
 //!
 //! [`Session::call`] is the only way a tool runs, for MCP clients and for
 //! `sqlwarden call` / `sqlwarden query` alike. Its layers, outside in: audit
 //! (sees every outcome), envelope and timing, argument parsing, policy and
-//! gate, engine. Each tool family lives in its own file and returns data;
-//! none of them repeats the pipeline. This module knows nothing of rmcp:
-//! [`crate::server`] turns [`TOOLS`] and [`ToolOutput`] into MCP types.
+//! gate, engine. Imports point one way, so there is no cycle:
+//!
+//! - `registry` lists every tool (name, title, description, example,
+//!   annotations, handler); `pipeline` looks tools up there and audits
+//!   every call; neither is imported by a tool file.
+//! - `catalog`, `table`, `query` and `semantic` hold the handlers, one
+//!   [`Handler`](call::Handler) per tool: only what is specific to each.
+//! - `run` is the step every query tool shares (gate, budgets, cache,
+//!   engine); `call` is what a handler gets ([`CallContext`] included) and
+//!   the source and table lookups every handler starts with.
+//! - `args`, `envelope`, `record`, `fence`, `session` and the session's
+//!   ledgers (`budget`, `cache`, `rate`, `clock`) are below all of them.
+//!
+//! This module knows nothing of rmcp: [`crate::server`] turns [`TOOLS`]
+//! and [`ToolOutput`] into MCP types.
 
 mod args;
 mod budget;
 mod cache;
+mod call;
 mod catalog;
 mod clock;
 mod engines;
@@ -20,165 +33,18 @@ mod pipeline;
 mod query;
 mod rate;
 mod record;
+mod registry;
+mod run;
 mod semantic;
 mod session;
 mod table;
 
-use schemars::JsonSchema;
-
-use crate::semantic::args as sem;
-
 pub use cache::ResultCache;
+pub use call::CallContext;
 pub use clock::Clock;
 pub use engines::ConfiguredEngines;
 pub use envelope::ToolOutput;
 pub use fence::DATA_HANDLING;
-pub use pipeline::CallContext;
 pub use record::AuditSink;
+pub use registry::{enabled_tools, spec, Annotations, ToolSpec, TOOLS};
 pub use session::{EngineFactory, Session};
-
-/// A tool as listed to clients.
-#[derive(Debug, Clone, Copy)]
-pub struct ToolSpec {
-    /// Wire name; also the audit `tool_name`.
-    pub name: &'static str,
-    /// Short human title.
-    pub title: &'static str,
-    /// What it returns, what it refuses, what to call first.
-    pub description: &'static str,
-    /// The JSON Schema of its arguments.
-    pub input_schema: fn() -> serde_json::Map<String, serde_json::Value>,
-}
-
-/// Every tool sqlwarden has, in the order clients list them.
-pub const TOOLS: &[ToolSpec] = &[
-    ToolSpec {
-        name: "list_sources",
-        title: "List data sources",
-        description: "List the configured data sources (connections): name, engine (postgres or maxcompute), default schema or project, the schemas or projects that hold allowed tables, and how many tables policy allows. Call this first; pass a source's `name` as `source` to the other tools (optional when only one source exists).",
-        input_schema: schema::<args::NoArgs>,
-    },
-    ToolSpec {
-        name: "list_allowed_tables",
-        title: "List allowed tables",
-        description: "List the tables policy allows on one source, with domain, owner, sensitivity, description, row limit and whether a partition filter is required. Only these tables can be described, previewed or queried; any other table is refused with TABLE_NOT_ALLOWED. Use the `table` keys exactly as returned.",
-        input_schema: schema::<args::SourceArgs>,
-    },
-    ToolSpec {
-        name: "describe_table",
-        title: "Describe a table",
-        description: "Describe one allowed table: its allowed columns only (name, type, nullable, description from policy, database comment, partition and primary key flags), partition keys, whether row policies filter it, and its approved joins. Columns not listed here are refused in queries with COLUMN_NOT_ALLOWED. Call before writing SQL against a table.",
-        input_schema: schema::<args::TableArgs>,
-    },
-    ToolSpec {
-        name: "list_partitions",
-        title: "List partitions",
-        description: "List the partitions of a partitioned table, newest first, one page at a time (`limit` default 50, at most 500; pass `next_marker` as `marker` for the next page). On PostgreSQL it lists the partitions of a declaratively partitioned table; other tables return an empty list.",
-        input_schema: schema::<args::ListPartitionsArgs>,
-    },
-    ToolSpec {
-        name: "get_join_paths",
-        title: "Get approved joins",
-        description: "List the approved joins that touch a table: the other table, the join columns, cardinality, purpose and example SQL. Queries may relate two tables only along an approved join (on exactly its columns); anything else is refused with JOIN_NOT_APPROVED. This holds wherever rows of one table can reach another's: FROM and JOIN, IN / ANY / ALL subqueries, ARRAY(SELECT ...), array_agg and other gathering aggregates, unnest and other table functions, LATERAL, correlated subqueries. A self-join (a table with itself, also two references to one CTE or a subquery on the same table) needs an approved join from the table to itself, listed here with the table on both sides. One-row pieces are constants and need no join: an uncorrelated scalar subquery, EXISTS, or an aggregate without GROUP BY (unless it gathers rows into an array or string).",
-        input_schema: schema::<args::TableArgs>,
-    },
-    ToolSpec {
-        name: "preview_table",
-        title: "Preview a table",
-        description: "Return a few rows (default 10) of the allowed columns of a table, from the newest partition when the table is partitioned, with row policies applied. Result: `columns` [{name, type}] and `rows` as arrays in column order. Cheaper and safer than writing SQL to look at data.",
-        input_schema: schema::<args::PreviewTableArgs>,
-    },
-    ToolSpec {
-        name: "run_select_sql",
-        title: "Run a read-only SELECT",
-        description: "Run one read-only SELECT and return `columns` [{name, type}] and `rows` (arrays in column order). The SQL is parsed and checked before anything runs: only tables from `list_allowed_tables`, only allowed columns, named explicitly (no `*` on governed tables), joins only along `get_join_paths`, allowed functions only, no writes, locks or session settings. Row policies are applied and the limit is the smallest of `limit`, your SQL's LIMIT and the policy maximum; `metadata.truncated` says when more rows existed. On a source with a scan budget the query is estimated first and refused with COST_BUDGET_EXCEEDED when over it. What runs is the gate's rewritten SQL, never your text.",
-        input_schema: schema::<args::SqlArgs>,
-    },
-    ToolSpec {
-        name: "estimate_query_cost",
-        title: "Estimate query cost",
-        description: "Check a SELECT exactly as `run_select_sql` would, then return the engine's estimate (PostgreSQL EXPLAIN, MaxCompute COST SQL) without running it: estimated rows, cost, bytes scanned when known, the plan, and the source's scan budget with what this session has left of it. When a table in the query is under a row policy that applies to you, rows, cost and plan are withheld (the engine's statistics count rows the policy hides); bytes scanned and the budget remain. Use before a query that may scan a lot.",
-        input_schema: schema::<args::SqlArgs>,
-    },
-    ToolSpec {
-        name: "list_domains",
-        title: "List business domains",
-        description: "List the business domains of the data team's semantic layer: name, owner, description, default source, the metrics of each domain and how many business terms it has. Start here (or with `search_business_terms`) when a question is about business concepts rather than tables; then pass a domain to `list_metrics`.",
-        input_schema: schema::<sem::ListDomainsArgs>,
-    },
-    ToolSpec {
-        name: "search_business_terms",
-        title: "Search business terms",
-        description: "Find the team's business terms and metrics that match a `keyword` (any language, Chinese included): ranked matches over names, synonyms and descriptions, best first, each with its definition and the tables, columns and metrics it maps to. Use it to turn a word from the question (`revenue`, `销售额`) into a metric name for `run_metric_query` or a table for `query_table`.",
-        input_schema: schema::<sem::SearchBusinessTermsArgs>,
-    },
-    ToolSpec {
-        name: "list_metrics",
-        title: "List metrics",
-        description: "List the curated metrics (all, or one `domain`'s): name, domain, description, unit. A curated metric is the data team's approved definition; prefer `run_metric_query` with it over writing your own aggregate SQL. An unknown domain is INVALID_ARGUMENT.",
-        input_schema: schema::<sem::ListMetricsArgs>,
-    },
-    ToolSpec {
-        name: "get_metric_definition",
-        title: "Get a metric's definition",
-        description: "The full definition of one metric: expression, base table, source, approved joins, dimensions, time dimension and grains, default filters, format and unit. An unknown metric is METRIC_NOT_FOUND with the known names in the hint.",
-        input_schema: schema::<sem::MetricArgs>,
-    },
-    ToolSpec {
-        name: "get_dimensions",
-        title: "Get a metric's dimensions",
-        description: "What one metric may be grouped and filtered by: each dimension's name (use it in `dimensions` and as `field` in `filters`), table, column and description, and the time dimension with its allowed grains. Any other dimension is refused with DIMENSION_NOT_ALLOWED.",
-        input_schema: schema::<sem::MetricArgs>,
-    },
-    ToolSpec {
-        name: "generate_metric_sql",
-        title: "Generate a metric's SQL",
-        description: "Compile a metric request (`metric`, optional `dimensions`, `filters` on dimensions such as {\"op\": \"eq\", \"field\": \"region\", \"value\": \"EAST\"}, `time_range` {start, end} with end excluded, `grain`, `limit`) into SQL and check it exactly as `run_select_sql` would, without running it. Returns the SQL that would run (row policies, partition defaults and the limit applied) and the output columns: `period` (with a grain), the dimensions, then the metric. Use `run_metric_query` to get the numbers.",
-        input_schema: schema::<sem::MetricQueryArgs>,
-    },
-    ToolSpec {
-        name: "validate_metric_query",
-        title: "Validate a metric request",
-        description: "Check a metric request (same arguments as `run_metric_query`) and return `valid` and every `problem` found, each with its error code, message and hint (METRIC_NOT_FOUND, DIMENSION_NOT_ALLOWED, a bad grain or time range, a gate refusal such as COLUMN_NOT_ALLOWED), instead of SQL. Nothing runs.",
-        input_schema: schema::<sem::MetricQueryArgs>,
-    },
-    ToolSpec {
-        name: "run_metric_query",
-        title: "Run a metric query",
-        description: "Compute a curated metric in one step: `metric` (from `list_metrics`), optional `dimensions` to group by and `filters` on them (see `get_dimensions`), optional `time_range` {start, end} (`YYYY-MM-DD`, end excluded) and `grain` (hour, day, week, month, quarter, year; only the metric's grains), and `limit`. Returns `columns` [{name, type}] and `rows` (arrays in column order): `period` first when a grain is given, then the dimensions, then the metric. The generated SQL passes the same checks as `run_select_sql`: row policies, partition rules and column rules apply.",
-        input_schema: schema::<sem::MetricQueryArgs>,
-    },
-    ToolSpec {
-        name: "query_table",
-        title: "Query a table without SQL",
-        description: "Read rows of one allowed table without writing SQL: `table` (from `list_allowed_tables`), `columns` to return (allowed columns only, see `describe_table`), an optional `filter` tree (op: eq, ne, lt, le, gt, ge, in, between, like, is_null, and, or, not; for example {\"op\": \"and\", \"filters\": [{\"op\": \"eq\", \"field\": \"status\", \"value\": \"paid\"}, {\"op\": \"ge\", \"field\": \"amount\", \"value\": 100}]}), `order_by`, and `limit`. Returns `columns`, `rows` and `next_cursor`: when it is not null, call again with the same arguments plus `cursor` for the next page. Row policies, partition rules and column rules apply as for `run_select_sql`.",
-        input_schema: schema::<sem::QueryTableArgs>,
-    },
-];
-
-/// The spec of a tool by name.
-pub fn spec(name: &str) -> Option<&'static ToolSpec> {
-    TOOLS.iter().find(|t| t.name == name)
-}
-
-/// The tools the policy leaves switched on.
-pub fn enabled_tools(policy: &crate::policy::Policy) -> Vec<&'static ToolSpec> {
-    TOOLS
-        .iter()
-        .filter(|t| policy.tool_enabled(t.name))
-        .collect()
-}
-
-/// The draft 2020-12 schema of `T`, as MCP expects for `inputSchema`.
-fn schema<T: JsonSchema>() -> serde_json::Map<String, serde_json::Value> {
-    let generator = schemars::generate::SchemaSettings::draft2020_12().into_generator();
-    let root = generator.into_root_schema_for::<T>();
-    match serde_json::to_value(root) {
-        Ok(serde_json::Value::Object(map)) => map,
-        _ => serde_json::Map::new(),
-    }
-}
-
-#[cfg(test)]
-#[allow(clippy::unwrap_used)]
-mod tests;

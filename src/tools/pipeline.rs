@@ -1,5 +1,6 @@
-//! The one call pipeline, written once: audit, envelope and timing, rate
-//! limits, argument parsing, policy and gate, engine.
+//! The one call pipeline, written once: audit, envelope and timing, the
+//! tool's switch, rate limits, then the tool's handler from the registry
+//! (argument parsing, policy and gate, engine).
 //!
 //! Every path ends in [`Session::call`] returning a [`ToolOutput`] after the
 //! audit record is appended: an unknown tool, a disabled tool, bad
@@ -20,33 +21,15 @@ use std::time::Instant;
 
 use futures_util::FutureExt;
 use serde_json::Value;
-use tokio_util::sync::CancellationToken;
 
-use crate::engine::{ProgressSink, RunContext};
+use crate::audit::AuditError;
 use crate::error::{ErrorCode, ToolError};
 
-use super::args::parse;
+use super::call::{Call, CallContext};
 use super::envelope::{render, CallFacts, CallIds, ToolOutput, ToolSuccess};
+use super::record;
+use super::registry::{enabled_tools, spec};
 use super::session::{backticked, Session};
-use super::{catalog, enabled_tools, query, record, semantic, spec, table};
-
-/// What the transport knows about one call.
-#[derive(Clone, Default)]
-pub struct CallContext {
-    /// Fires when the client cancels the call.
-    pub cancel: CancellationToken,
-    /// Receives progress of long jobs.
-    pub progress: Option<ProgressSink>,
-}
-
-impl CallContext {
-    pub(crate) fn run_context(&self) -> RunContext {
-        RunContext {
-            cancel: self.cancel.clone(),
-            progress: self.progress.clone(),
-        }
-    }
-}
 
 impl Session {
     /// Run tool `tool` with raw JSON `arguments`, audit it and render its
@@ -63,7 +46,7 @@ impl Session {
             // Its refusal is still appended below: that append succeeding
             // is what clears the sink's failure.
             Err(cause) => Err(ToolError {
-                internal: Some(cause),
+                internal: Some(sink_detail(&cause)),
                 ..audit_failed()
             }),
         };
@@ -87,6 +70,7 @@ impl Session {
         match self.audit().append(&mut record) {
             Ok(()) => render(&ids, &outcome, &facts),
             Err(cause) => {
+                let cause = sink_detail(&cause);
                 tracing::error!(tool, %cause, "audit append failed; the call is refused");
                 let refused = Err(audit_failed());
                 let facts = CallFacts {
@@ -105,9 +89,9 @@ impl Session {
         ctx: &CallContext,
         facts: &mut CallFacts,
     ) -> Result<ToolSuccess, ToolError> {
-        if spec(tool).is_none() {
+        let Some(spec) = spec(tool) else {
             return Err(self.unknown_tool(tool));
-        }
+        };
         if !self.policy().tool_enabled(tool) {
             return Err(ToolError::new(
                 ErrorCode::ToolDisabled,
@@ -119,51 +103,7 @@ impl Session {
             ));
         }
         self.rate().admit(tool, self.now())?;
-        match tool {
-            "list_sources" => catalog::list_sources(self, parse(tool, raw)?, facts),
-            "list_allowed_tables" => catalog::list_allowed_tables(self, parse(tool, raw)?, facts),
-            "get_join_paths" => catalog::get_join_paths(self, parse(tool, raw)?, facts),
-            "describe_table" => table::describe_table(self, parse(tool, raw)?, facts).await,
-            "list_partitions" => table::list_partitions(self, parse(tool, raw)?, facts).await,
-            "preview_table" => table::preview_table(self, parse(tool, raw)?, ctx, facts).await,
-            "run_select_sql" => query::run_select_sql(self, parse(tool, raw)?, ctx, facts).await,
-            "estimate_query_cost" => {
-                query::estimate_query_cost(self, parse(tool, raw)?, facts).await
-            }
-            _ => self.dispatch_semantic(tool, raw, ctx, facts).await,
-        }
-    }
-
-    /// The semantic tools (`crate::tools::semantic`).
-    async fn dispatch_semantic(
-        &self,
-        tool: &str,
-        raw: Option<Value>,
-        ctx: &CallContext,
-        facts: &mut CallFacts,
-    ) -> Result<ToolSuccess, ToolError> {
-        match tool {
-            "list_domains" => semantic::list_domains(self, parse(tool, raw)?, facts),
-            "search_business_terms" => {
-                semantic::search_business_terms(self, parse(tool, raw)?, facts)
-            }
-            "list_metrics" => semantic::list_metrics(self, parse(tool, raw)?, facts),
-            "get_metric_definition" => {
-                semantic::get_metric_definition(self, parse(tool, raw)?, facts)
-            }
-            "get_dimensions" => semantic::get_dimensions(self, parse(tool, raw)?, facts),
-            "generate_metric_sql" => {
-                semantic::generate_metric_sql(self, parse(tool, raw)?, facts).await
-            }
-            "validate_metric_query" => {
-                semantic::validate_metric_query(self, parse(tool, raw)?, facts).await
-            }
-            "run_metric_query" => {
-                semantic::run_metric_query(self, parse(tool, raw)?, ctx, facts).await
-            }
-            "query_table" => semantic::query_table(self, parse(tool, raw)?, ctx, facts).await,
-            _ => Err(self.unknown_tool(tool)),
-        }
+        spec.invoke(Call::new(self, ctx, facts), raw).await
     }
 
     fn enabled_names(&self) -> Vec<&'static str> {
@@ -195,6 +135,12 @@ fn audit_failed() -> ToolError {
         "sqlwarden could not write the audit log, so the call was refused",
         "Check that the audit directory (`SQLWARDEN_AUDIT_DIR`, or sqlwarden's data directory) exists, is writable and has free space",
     )
+}
+
+/// What the log and the audit record keep of a sink's failure: the cause
+/// and how to fix it.
+fn sink_detail(error: &AuditError) -> String {
+    format!("{error} ({})", error.hint())
 }
 
 fn log_failure(tool: &str, error: &ToolError) {

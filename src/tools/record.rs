@@ -8,7 +8,7 @@
 //! sink owns persistence and the hash chain ([`AuditLog`]); this module only
 //! fills in the facts, and never result rows or secrets.
 
-use crate::audit::{AuditLog, AuditRecord, PolicyDecision};
+use crate::audit::{AuditError, AuditLog, AuditRecord, PolicyDecision};
 use crate::error::ToolError;
 
 use super::envelope::{CallFacts, CallIds, ToolSuccess};
@@ -17,22 +17,22 @@ use super::envelope::{CallFacts, CallIds, ToolSuccess};
 pub trait AuditSink: Send + Sync {
     /// Append one record durably (the sink may set its chain fields); an
     /// error means the call must fail.
-    fn append(&self, record: &mut AuditRecord) -> Result<(), String>;
+    fn append(&self, record: &mut AuditRecord) -> Result<(), AuditError>;
 
     /// Whether the sink can take a record now. Checked before a call runs,
     /// so a failing sink stops a query before it reaches an engine.
-    fn ready(&self) -> Result<(), String> {
+    fn ready(&self) -> Result<(), AuditError> {
         Ok(())
     }
 }
 
 impl AuditSink for AuditLog {
-    fn append(&self, record: &mut AuditRecord) -> Result<(), String> {
-        AuditLog::append(self, record).map_err(|e| format!("{e} ({})", e.hint()))
+    fn append(&self, record: &mut AuditRecord) -> Result<(), AuditError> {
+        AuditLog::append(self, record)
     }
 
-    fn ready(&self) -> Result<(), String> {
-        AuditLog::ready(self).map_err(|e| format!("{e} ({})", e.hint()))
+    fn ready(&self) -> Result<(), AuditError> {
+        AuditLog::ready(self)
     }
 }
 

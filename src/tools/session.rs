@@ -16,7 +16,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};
 
-use crate::config::Connection;
+use crate::config::{ConfigError, Connection};
 use crate::engine::{ColumnInfo, Safeguards, SharedEngine};
 use crate::error::{ErrorCode, ToolError};
 use crate::guard::TableFacts;
@@ -51,7 +51,7 @@ pub struct Session {
     engines: Mutex<HashMap<String, SharedEngine>>,
     columns: Mutex<HashMap<(String, String), Vec<ColumnInfo>>>,
     partitions: Mutex<HashMap<(String, String), String>>,
-    catalog: Result<SemanticCatalog, String>,
+    catalog: Result<SemanticCatalog, Vec<ConfigError>>,
     cursor_key: CursorKey,
     scanned: ScanLedger,
     rows: RowLedger,
@@ -76,13 +76,7 @@ impl Session {
         // Session start (`cli::session`) already checked the catalog against
         // this policy; should a caller skip that, only the semantic tools
         // fail (with the problems logged).
-        let catalog = semantic::check_catalog(&policy).map_err(|errors| {
-            errors
-                .iter()
-                .map(ToString::to_string)
-                .collect::<Vec<_>>()
-                .join("; ")
-        });
+        let catalog = semantic::check_catalog(&policy);
         let rate = RateLimiter::new(policy.rate_limits());
         let cache = policy
             .result_cache()
@@ -143,8 +137,12 @@ impl Session {
 
     /// The semantic catalog loaded when the session started.
     pub(crate) fn catalog(&self) -> Result<&SemanticCatalog, ToolError> {
-        self.catalog.as_ref().map_err(|cause| {
-            ToolError::internal(format!("the semantic catalog did not load: {cause}"))
+        self.catalog.as_ref().map_err(|errors| {
+            let causes: Vec<String> = errors.iter().map(ToString::to_string).collect();
+            ToolError::internal(format!(
+                "the semantic catalog did not load: {}",
+                causes.join("; ")
+            ))
         })
     }
 

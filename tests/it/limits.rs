@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde_json::{json, Value};
-use sqlwarden::audit::{AuditRecord, Outcome};
+use sqlwarden::audit::{AuditError, AuditRecord, Outcome};
 use sqlwarden::config::{self, ConfigError};
 use sqlwarden::error::ErrorCode;
 use sqlwarden::policy::{CacheBounds, Policy};
@@ -43,7 +43,7 @@ impl Clock for ManualClock {
 struct Recorded(Mutex<Vec<AuditRecord>>);
 
 impl AuditSink for Recorded {
-    fn append(&self, record: &mut AuditRecord) -> Result<(), String> {
+    fn append(&self, record: &mut AuditRecord) -> Result<(), AuditError> {
         self.0.lock().unwrap().push(record.clone());
         Ok(())
     }

@@ -10,6 +10,7 @@ mod audit;
 mod audit_durability;
 mod cli;
 mod config;
+mod deep_sql;
 mod doctor;
 mod estimate_row_policy;
 mod faults;

@@ -23,7 +23,7 @@ fn times_parse_in_three_spellings() {
     assert_eq!(p("2026-01-09").unwrap(), "2026-01-09T00:00:00+00:00");
     assert_eq!(p("7d").unwrap(), "2026-01-03T12:00:00+00:00");
     assert_eq!(p("90m").unwrap(), "2026-01-10T10:30:00+00:00");
-    assert!(p("yesterday").unwrap_err().contains("RFC 3339"));
+    assert!(p("yesterday").unwrap_err().to_string().contains("RFC 3339"));
     assert!(p("").is_err());
     assert!(p("h").is_err());
 }

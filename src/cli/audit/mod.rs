@@ -16,7 +16,7 @@ use clap::{Args, Subcommand};
 
 use crate::audit::read::{parse_time, Filter};
 use crate::audit::{self, Outcome};
-use crate::error::ErrorCode;
+use crate::error::{ErrorCode, UnknownErrorCode};
 
 use super::{printer, ExitStatus};
 
@@ -200,13 +200,19 @@ impl FilterArgs {
     }
 }
 
-fn parse_outcome(text: &str) -> Result<Outcome, String> {
+/// A `--outcome` that is none of the three.
+#[derive(Debug, thiserror::Error)]
+#[error("expected ok, denied or error")]
+struct UnknownOutcome;
+
+fn parse_outcome(text: &str) -> Result<Outcome, UnknownOutcome> {
     serde_json::from_value(serde_json::Value::String(text.to_ascii_lowercase()))
-        .map_err(|_| "expected ok, denied or error".to_owned())
+        .map_err(|_| UnknownOutcome)
 }
 
-fn parse_code(text: &str) -> Result<ErrorCode, String> {
-    serde_json::from_value(serde_json::Value::String(text.to_ascii_uppercase())).map_err(|_| {
-        format!("`{text}` is not an error code (e.g. COLUMN_NOT_ALLOWED, TABLE_NOT_ALLOWED)")
-    })
+/// Any case will do: `column_not_allowed` is `COLUMN_NOT_ALLOWED`.
+fn parse_code(text: &str) -> Result<ErrorCode, UnknownErrorCode> {
+    text.to_ascii_uppercase()
+        .parse()
+        .map_err(|_| UnknownErrorCode(text.to_owned()))
 }

@@ -52,22 +52,39 @@ impl ServerEntry {
     /// The entry for this executable and an optional config directory
     /// (made absolute: a client starts the server from a directory of its
     /// own choosing).
-    pub fn for_this_executable(config_dir: Option<&Path>) -> Result<Self, String> {
-        let exe = std::env::current_exe()
-            .map_err(|e| format!("Could not find the path of this executable: {e}"))?;
+    pub fn for_this_executable(config_dir: Option<&Path>) -> Result<Self, EntryError> {
+        let exe = std::env::current_exe().map_err(EntryError::Executable)?;
         // A symlinked install (Homebrew, a package manager) is kept as the
         // path the user ran only when resolving it fails.
         let command = fs_err::canonicalize(&exe).unwrap_or(exe);
         let mut args = Vec::new();
         if let Some(dir) = config_dir {
-            let dir = std::path::absolute(dir)
-                .map_err(|e| format!("Could not make `{}` an absolute path: {e}", dir.display()))?;
+            let dir = std::path::absolute(dir).map_err(|source| EntryError::ConfigDir {
+                dir: dir.to_owned(),
+                source,
+            })?;
             args.push("--config-dir".to_string());
             args.push(dir.to_string_lossy().into_owned());
         }
         args.push("serve".to_string());
         Ok(Self { command, args })
     }
+}
+
+/// Why the entry for this executable could not be written.
+#[derive(Debug, thiserror::Error)]
+pub enum EntryError {
+    /// The OS could not say where this executable is.
+    #[error("Could not find the path of this executable: {0}")]
+    Executable(std::io::Error),
+    /// The config directory could not be made absolute.
+    #[error("Could not make `{}` an absolute path: {source}", dir.display())]
+    ConfigDir {
+        /// The directory as given.
+        dir: std::path::PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
 }
 
 /// Run `sqlwarden install <client>`.
@@ -95,9 +112,9 @@ pub fn run_uninstall(config_dir: Option<&Path>, args: RegisterArgs) -> ExitStatu
 fn entry_or_report(config_dir: Option<&Path>) -> Option<ServerEntry> {
     match ServerEntry::for_this_executable(config_dir) {
         Ok(entry) => Some(entry),
-        Err(message) => {
+        Err(error) => {
             printer::error(
-                &message,
+                &error.to_string(),
                 Some("Run sqlwarden by its full path, or register it by hand (see the README)"),
             );
             None

@@ -114,6 +114,17 @@ struct ErrorDoc {
     request_id: Option<String>,
 }
 
+/// The HTTP client could not be built (a local problem: nothing was sent).
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum ClientSetupError {
+    /// rustls refused its own configuration.
+    #[error("TLS setup failed: {0}")]
+    Tls(rustls::Error),
+    /// reqwest could not build the client.
+    #[error("building the HTTP client failed: {0}")]
+    Http(reqwest::Error),
+}
+
 impl RestClient {
     /// A client for `project` on `service`; builds the TLS stack, sends
     /// nothing.
@@ -123,7 +134,7 @@ impl RestClient {
         version: SignatureVersion,
         project: String,
         schema: Option<String>,
-    ) -> Result<Self, String> {
+    ) -> Result<Self, ClientSetupError> {
         let user_agent = format!("sqlwarden/{}", env!("CARGO_PKG_VERSION"));
         let http = reqwest::Client::builder()
             .tls_backend_preconfigured(tls_config()?)
@@ -132,7 +143,7 @@ impl RestClient {
             .read_timeout(READ_TIMEOUT)
             .pool_idle_timeout(POOL_IDLE_TIMEOUT)
             .build()
-            .map_err(|e| format!("building the HTTP client failed: {e}"))?;
+            .map_err(ClientSetupError::Http)?;
         Ok(Self {
             inner: Arc::new(Inner {
                 http,
@@ -363,7 +374,7 @@ fn error_chain(error: &reqwest::Error) -> String {
 
 /// rustls with the ring provider, and both the bundled Mozilla roots and
 /// the OS store (corporate proxies often add their own CA there).
-fn tls_config() -> Result<rustls::ClientConfig, String> {
+fn tls_config() -> Result<rustls::ClientConfig, ClientSetupError> {
     let mut roots = rustls::RootCertStore::empty();
     roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
     for cert in rustls_native_certs::load_native_certs().certs {
@@ -373,7 +384,7 @@ fn tls_config() -> Result<rustls::ClientConfig, String> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let mut config = rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
-        .map_err(|e| format!("TLS setup failed: {e}"))?
+        .map_err(ClientSetupError::Tls)?
         .with_root_certificates(roots)
         .with_no_client_auth();
     config.alpn_protocols = vec![b"http/1.1".to_vec()];

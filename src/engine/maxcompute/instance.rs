@@ -20,6 +20,7 @@ use crate::engine::{Progress, ProgressSink};
 use super::client::{Call, Plane, RestClient};
 use super::endpoint::Resource;
 use super::error::McError;
+use super::job_sql::JobSql;
 
 /// Settings forced on every job, after the connection's own.
 pub(crate) const FORCED_SETTINGS: [(&str, &str); 2] = [
@@ -91,10 +92,14 @@ pub(crate) fn job_settings(
 }
 
 /// The `<Instance>` document that creates a job.
-pub(crate) fn job_xml(kind: TaskKind, sql: &str, settings: &BTreeMap<String, String>) -> String {
+pub(crate) fn job_xml(
+    kind: TaskKind,
+    sql: &JobSql<'_>,
+    settings: &BTreeMap<String, String>,
+) -> String {
     // A BTreeMap of strings always serialises.
     let settings_json = serde_json::to_string(settings).unwrap_or_else(|_| "{}".into());
-    let query = format!("{};", sql.trim().trim_end_matches(';').trim_end());
+    let query = format!("{};", sql.text().trim().trim_end_matches(';').trim_end());
     let esc = |text: &str| quick_xml::escape::escape(text).into_owned();
     format!(
         concat!(

@@ -4,15 +4,17 @@
 //! Phases, one file each: [`endpoint`] (addresses), [`sign`] (V2/V4
 //! signatures), [`client`] + [`retry`] (one HTTP client, retries),
 //! [`error`] (typed errors → [`ErrorCode`]), [`metadata`] (schemas,
-//! partitions, project), [`instance`] (jobs: create, poll, result,
-//! terminate), [`tunnel`] + [`stream`] (record download and decoding),
-//! [`result_csv`] (the `?result` fallback), [`result_rows`] (caps), and
-//! [`query`] (run and estimate, with deadline and cancellation).
+//! partitions, project), [`job_sql`] (the only SQL a job carries),
+//! [`instance`] (jobs: create, poll, result, terminate), [`tunnel`] +
+//! [`stream`] (record download and decoding), [`result_csv`] (the
+//! `?result` fallback), [`result_rows`] (caps), and [`query`] (run and
+//! estimate, with deadline and cancellation).
 //!
 //! The one idea: building an engine never touches the network, and the
-//! agent's text only ever reaches MaxCompute as a gate-rendered `<Query>`;
-//! the job's settings come from connections.yaml plus the forced read-only
-//! and no-full-scan settings.
+//! agent's text only ever reaches MaxCompute as a gate-rendered `<Query>`:
+//! a job carries a [`JobSql`], made only from a `CheckedQuery` or by the
+//! engine's own `MAX_PT` builder. The job's settings come from
+//! connections.yaml plus the forced read-only and no-full-scan settings.
 //!
 //! [`ErrorCode`]: crate::error::ErrorCode
 
@@ -20,6 +22,7 @@ mod client;
 mod endpoint;
 mod error;
 mod instance;
+mod job_sql;
 mod metadata;
 mod query;
 mod result_csv;
@@ -45,6 +48,7 @@ use super::{
 };
 use client::RestClient;
 use endpoint::Endpoint;
+use job_sql::JobSql;
 use metadata::TableRef;
 use sign::SignatureVersion;
 
@@ -204,22 +208,14 @@ impl MaxComputeEngine {
         if !any {
             return Ok(None);
         }
-        // `qualified()` holds only letters, digits, `_` and `.` (checked by
-        // `TableRef::parse`), so it is safe inside the string literal.
-        let sql = format!("SELECT MAX_PT('{}') AS max_pt", table_ref.qualified());
+        let sql = JobSql::max_pt(&table_ref)?;
         let caps = query::Caps {
             limit: 1,
             max_cell_bytes: MAX_PARTITION_VALUE_BYTES,
             max_result_bytes: MAX_PARTITION_VALUE_BYTES * 2,
         };
         let result = self
-            .run_sql(
-                &sql,
-                caps,
-                MAX_PT_TIMEOUT,
-                &RunContext::default(),
-                table_ref.schema.is_some(),
-            )
+            .run_sql(&sql, caps, MAX_PT_TIMEOUT, &RunContext::default())
             .await?;
         Ok(result
             .rows

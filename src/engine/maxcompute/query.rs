@@ -23,6 +23,7 @@ use crate::guard::CheckedQuery;
 use super::endpoint::Endpoint;
 use super::error::McError;
 use super::instance::{self, TaskKind};
+use super::job_sql::JobSql;
 use super::result_csv;
 use super::result_rows::ResultBuilder;
 use super::tunnel;
@@ -63,6 +64,17 @@ impl Caps {
     }
 }
 
+/// Why a terminate request did not confirm that the instance stopped.
+#[derive(Debug, thiserror::Error)]
+enum TerminateFailed {
+    /// MaxCompute answered with an error, or could not be reached.
+    #[error("{0}")]
+    Refused(McError),
+    /// No answer in time.
+    #[error("the terminate request timed out")]
+    TimedOut,
+}
+
 /// Why a step stopped before it finished.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Interrupt {
@@ -77,32 +89,28 @@ impl MaxComputeEngine {
         query: &CheckedQuery,
         ctx: RunContext,
     ) -> EngineResult<QueryResult> {
-        let namespace = names_a_schema(query);
         self.run_sql(
-            query.sql(),
+            &JobSql::checked(query),
             Caps::of(query),
             query.timeout(),
             &ctx,
-            namespace,
         )
         .await
     }
 
-    /// Run SQL text as a job and read its rows under `caps`. The text is
-    /// either a gate-rendered query or one the engine built from validated
-    /// identifiers (`MAX_PT`); `namespace` when it names a table with its
-    /// schema.
+    /// Run `sql` as a job and read its rows under `caps`. A [`JobSql`] is
+    /// either the gate's rendering or the engine's own `MAX_PT`.
     pub(super) async fn run_sql(
         &self,
-        sql: &str,
+        sql: &JobSql<'_>,
         caps: Caps,
         budget: Duration,
         ctx: &RunContext,
-        namespace: bool,
     ) -> EngineResult<QueryResult> {
         let deadline = Instant::now() + budget;
         let cancel = &ctx.cancel;
-        let body = instance::job_xml(TaskKind::Sql, sql, &self.job_settings(namespace));
+        let settings = self.job_settings(sql.names_a_schema());
+        let body = instance::job_xml(TaskKind::Sql, sql, &settings);
         let id = self.create_bounded(deadline, cancel, body).await?;
         let progress = ctx.progress.as_ref();
         let wait = instance::wait(&self.client, &id, progress, budget);
@@ -121,8 +129,9 @@ impl MaxComputeEngine {
         let deadline = Instant::now() + query.timeout();
         // Estimates have no caller cancellation; only the deadline stops them.
         let cancel = CancellationToken::new();
-        let settings = self.job_settings(names_a_schema(query));
-        let body = instance::job_xml(TaskKind::SqlCost, query.sql(), &settings);
+        let sql = JobSql::checked(query);
+        let settings = self.job_settings(sql.names_a_schema());
+        let body = instance::job_xml(TaskKind::SqlCost, &sql, &settings);
         let id = self.create_bounded(deadline, &cancel, body).await?;
         let wait = instance::wait(&self.client, &id, None, query.timeout());
         self.bounded(deadline, &cancel, Some(&id), wait).await?;
@@ -210,16 +219,16 @@ impl MaxComputeEngine {
     }
 
     /// Terminate an instance; `Err` holds why it could not be confirmed.
-    async fn terminate(&self, id: &str) -> Result<(), String> {
+    async fn terminate(&self, id: &str) -> Result<(), TerminateFailed> {
         match timeout(TERMINATE_TIMEOUT, instance::terminate(&self.client, id)).await {
             Ok(Ok(())) => Ok(()),
             Ok(Err(error)) => {
                 tracing::warn!(instance = id, %error, "terminating a MaxCompute instance failed");
-                Err(error.to_string())
+                Err(TerminateFailed::Refused(error))
             }
             Err(_) => {
                 tracing::warn!(instance = id, "terminating a MaxCompute instance timed out");
-                Err("the terminate request timed out".into())
+                Err(TerminateFailed::TimedOut)
             }
         }
     }
@@ -303,14 +312,6 @@ impl MaxComputeEngine {
     }
 }
 
-/// Whether the query reads a table keyed `project.schema.table`.
-fn names_a_schema(query: &CheckedQuery) -> bool {
-    query
-        .tables_used()
-        .iter()
-        .any(|t| t.split('.').count() == 3)
-}
-
 fn builder_for(columns: Vec<ResultColumn>, caps: Caps) -> ResultBuilder {
     ResultBuilder::new(
         columns,
@@ -320,7 +321,10 @@ fn builder_for(columns: Vec<ResultColumn>, caps: Caps) -> ResultBuilder {
     )
 }
 
-fn interrupted(why: Interrupt, terminated: Option<(&str, Result<(), String>)>) -> ToolError {
+fn interrupted(
+    why: Interrupt,
+    terminated: Option<(&str, Result<(), TerminateFailed>)>,
+) -> ToolError {
     let reason = match why {
         Interrupt::Timeout => "The MaxCompute job ran past its time limit",
         Interrupt::Cancelled => "The call was cancelled",
@@ -341,7 +345,7 @@ fn interrupted(why: Interrupt, terminated: Option<(&str, Result<(), String>)>) -
     };
     let mut error = ToolError::new(ErrorCode::QueryTimeout, message, hint);
     if let Some((_, Err(cause))) = terminated {
-        error = error.with_internal(cause);
+        error = error.with_internal(cause.to_string());
     }
     error
 }

@@ -241,20 +241,32 @@ impl ConnectSettings {
         }
     }
 
-    async fn send_cancel(&self, token: CancelToken) -> Result<(), String> {
-        let socket = Socket::open(&self.host, self.port)
-            .await
-            .map_err(|e| e.to_string())?;
-        match self.tls().map_err(|e| e.message)? {
+    async fn send_cancel(&self, token: CancelToken) -> Result<(), CancelFailed> {
+        let socket = Socket::open(&self.host, self.port).await?;
+        match self.tls().map_err(CancelFailed::Tls)? {
             None => token.cancel_query_raw(socket, NoTls).await,
             Some(mut make) => {
-                let tls = MakeTlsConnect::<Socket>::make_tls_connect(&mut make, &self.host)
-                    .map_err(|e| e.to_string())?;
+                // Making the connector cannot fail (its error is `Infallible`).
+                let Ok(tls) = MakeTlsConnect::<Socket>::make_tls_connect(&mut make, &self.host);
                 token.cancel_query_raw(socket, tls).await
             }
         }
-        .map_err(|e| e.to_string())
+        .map_err(CancelFailed::Request)
     }
+}
+
+/// Why a cancel request did not reach the server.
+#[derive(Debug, thiserror::Error)]
+enum CancelFailed {
+    /// No socket to the server.
+    #[error("could not open a socket: {0}")]
+    Socket(#[from] std::io::Error),
+    /// The connection's TLS settings are unusable.
+    #[error("TLS: {}", .0.message)]
+    Tls(ToolError),
+    /// The server did not take the request.
+    #[error("{0}")]
+    Request(tokio_postgres::Error),
 }
 
 /// A TLS connector whose stream is wrapped in the authentication guard, so

@@ -33,6 +33,26 @@ enum Lexeme {
     Symbol(String),
 }
 
+/// Why one of the two readings could not cut the text into tokens (the
+/// text is then refused: the gate never prints such a thing).
+#[derive(Debug, thiserror::Error)]
+enum Unreadable {
+    #[error("MaxCompute reads a comment or hint at character {0}")]
+    Comment(usize),
+    #[error("MaxCompute reads no token at character {0} ({1:?})")]
+    NoToken(usize, char),
+    #[error("MaxCompute reads an unterminated string from character {0}")]
+    UnterminatedString(usize),
+    #[error("MaxCompute reads an unterminated name from character {0}")]
+    UnterminatedName(usize),
+    #[error("the gate's tokenizer: {0}")]
+    GateTokenizer(sqlparser::tokenizer::TokenizerError),
+    #[error("the gate read a name quoted with {0}")]
+    GateQuote(char),
+    #[error("the gate read the token {0:?}")]
+    GateToken(Token),
+}
+
 /// Operators MaxCompute reads as one token, longest first.
 const MULTI_CHAR_SYMBOLS: &[&str] = &[
     "<=>", "<>", "!=", "<=", ">=", "==", "||", "&&", "<<", ">>", "::",
@@ -43,8 +63,8 @@ const SINGLE_CHAR_SYMBOLS: &str = "+-*/%=<>!~&|^(),.;[]:{}";
 
 /// Compare MaxCompute's reading of `sql` with the gate parser's.
 pub(super) fn verify(sql: &str) -> Result<(), ToolError> {
-    let engine = lex(sql).map_err(mismatch)?;
-    let gate = gate_tokens(sql).map_err(mismatch)?;
+    let engine = lex(sql).map_err(|e| mismatch(e.to_string()))?;
+    let gate = gate_tokens(sql).map_err(|e| mismatch(e.to_string()))?;
     if engine == gate {
         return Ok(());
     }
@@ -61,10 +81,10 @@ pub(super) fn verify(sql: &str) -> Result<(), ToolError> {
 }
 
 /// The gate parser's tokens of `sql`.
-fn gate_tokens(sql: &str) -> Result<Vec<Lexeme>, String> {
+fn gate_tokens(sql: &str) -> Result<Vec<Lexeme>, Unreadable> {
     let tokens = Tokenizer::new(&GenericDialect {}, sql)
         .tokenize()
-        .map_err(|e| format!("the gate's tokenizer: {e}"))?;
+        .map_err(Unreadable::GateTokenizer)?;
     let mut out = Vec::with_capacity(tokens.len());
     for token in tokens {
         out.push(match token {
@@ -72,7 +92,7 @@ fn gate_tokens(sql: &str) -> Result<Vec<Lexeme>, String> {
             Token::Word(w) => match w.quote_style {
                 None => Lexeme::Word(w.value.to_lowercase()),
                 Some('`') => Lexeme::Quoted(w.value),
-                Some(q) => return Err(format!("the gate read a name quoted with {q}")),
+                Some(q) => return Err(Unreadable::GateQuote(q)),
             },
             Token::SingleQuotedString(s) => Lexeme::Str(s),
             Token::Number(n, long) => Lexeme::Number(if long { format!("{n}L") } else { n }),
@@ -84,7 +104,7 @@ fn gate_tokens(sql: &str) -> Result<Vec<Lexeme>, String> {
             | Token::NationalStringLiteral(_)
             | Token::HexStringLiteral(_)
             | Token::Placeholder(_)) => {
-                return Err(format!("the gate read the token {other:?}"));
+                return Err(Unreadable::GateToken(other));
             }
             other => Lexeme::Symbol(other.to_string()),
         });
@@ -94,7 +114,7 @@ fn gate_tokens(sql: &str) -> Result<Vec<Lexeme>, String> {
 
 /// MaxCompute's tokens of `sql`. Comments, hints and characters that start
 /// no token are errors: the gate never prints them.
-fn lex(sql: &str) -> Result<Vec<Lexeme>, String> {
+fn lex(sql: &str) -> Result<Vec<Lexeme>, Unreadable> {
     let chars: Vec<char> = sql.chars().collect();
     let mut out = Vec::new();
     let mut i = 0;
@@ -104,9 +124,7 @@ fn lex(sql: &str) -> Result<Vec<Lexeme>, String> {
         if c.is_whitespace() {
             i += 1;
         } else if (c == '-' && next == Some('-')) || (c == '/' && next == Some('*')) {
-            return Err(format!(
-                "MaxCompute reads a comment or hint at character {i}"
-            ));
+            return Err(Unreadable::Comment(i));
         } else if c == '\'' || c == '"' {
             let (text, end) = string(&chars, i)?;
             out.push(Lexeme::Str(text));
@@ -138,16 +156,14 @@ fn lex(sql: &str) -> Result<Vec<Lexeme>, String> {
             out.push(Lexeme::Symbol(c.to_string()));
             i += 1;
         } else {
-            return Err(format!(
-                "MaxCompute reads no token at character {i} ({c:?})"
-            ));
+            return Err(Unreadable::NoToken(i, c));
         }
     }
     Ok(out)
 }
 
 /// A string quoted with `chars[start]`, backslash escapes decoded.
-fn string(chars: &[char], start: usize) -> Result<(String, usize), String> {
+fn string(chars: &[char], start: usize) -> Result<(String, usize), Unreadable> {
     let quote = chars[start];
     let mut text = String::new();
     let mut i = start + 1;
@@ -173,13 +189,11 @@ fn string(chars: &[char], start: usize) -> Result<(String, usize), String> {
             }
         }
     }
-    Err(format!(
-        "MaxCompute reads an unterminated string from character {start}"
-    ))
+    Err(Unreadable::UnterminatedString(start))
 }
 
 /// A backtick-quoted name; a doubled backtick stands for one.
-fn backtick(chars: &[char], start: usize) -> Result<(String, usize), String> {
+fn backtick(chars: &[char], start: usize) -> Result<(String, usize), Unreadable> {
     let mut text = String::new();
     let mut i = start + 1;
     while i < chars.len() {
@@ -194,9 +208,7 @@ fn backtick(chars: &[char], start: usize) -> Result<(String, usize), String> {
         text.push(chars[i]);
         i += 1;
     }
-    Err(format!(
-        "MaxCompute reads an unterminated name from character {start}"
-    ))
+    Err(Unreadable::UnterminatedName(start))
 }
 
 /// Where a number starting at `start` ends: digits, a fraction, an

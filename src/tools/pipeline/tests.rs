@@ -15,7 +15,7 @@ use crate::tools::{AuditSink, EngineFactory};
 struct Recorded(Mutex<Vec<AuditRecord>>);
 
 impl AuditSink for Recorded {
-    fn append(&self, record: &mut AuditRecord) -> Result<(), String> {
+    fn append(&self, record: &mut AuditRecord) -> Result<(), AuditError> {
         self.0.lock().unwrap().push(record.clone());
         Ok(())
     }
@@ -24,8 +24,11 @@ impl AuditSink for Recorded {
 struct Unwritable;
 
 impl AuditSink for Unwritable {
-    fn append(&self, _: &mut AuditRecord) -> Result<(), String> {
-        Err("disk full".into())
+    fn append(&self, _: &mut AuditRecord) -> Result<(), AuditError> {
+        Err(AuditError::Io {
+            path: "audit".into(),
+            source: std::io::Error::other("disk full"),
+        })
     }
 }
 
@@ -35,12 +38,15 @@ impl AuditSink for Unwritable {
 struct NotReady(Recorded);
 
 impl AuditSink for NotReady {
-    fn append(&self, record: &mut AuditRecord) -> Result<(), String> {
+    fn append(&self, record: &mut AuditRecord) -> Result<(), AuditError> {
         self.0.append(record)
     }
 
-    fn ready(&self) -> Result<(), String> {
-        Err("the last append failed: No space left on device".into())
+    fn ready(&self) -> Result<(), AuditError> {
+        Err(AuditError::Io {
+            path: "audit".into(),
+            source: std::io::Error::other("the last append failed: No space left on device"),
+        })
     }
 }
 

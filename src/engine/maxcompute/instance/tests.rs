@@ -1,4 +1,5 @@
 use super::*;
+use crate::guard::CheckedQuery;
 
 #[test]
 fn settings_are_forced_over_the_connection() {
@@ -20,15 +21,14 @@ fn settings_are_forced_over_the_connection() {
 #[test]
 fn job_xml_escapes_the_query_and_settings() {
     let settings = job_settings(&BTreeMap::new(), None, false);
-    let xml = job_xml(
-        TaskKind::Sql,
-        "SELECT '<]]>&' AS x FROM t LIMIT 2;",
-        &settings,
-    );
+    let checked = |sql| CheckedQuery::for_engine_tests(sql, 1, 1, 1, Duration::from_secs(1));
+    let quoted = checked("SELECT '<]]>&' AS x FROM t LIMIT 2;");
+    let xml = job_xml(TaskKind::Sql, &JobSql::checked(&quoted), &settings);
     assert!(xml.contains("<SQL><Name>AnonymousSQLTask</Name>"));
     assert!(xml.contains("<Query>SELECT &apos;&lt;]]&gt;&amp;&apos; AS x FROM t LIMIT 2;</Query>"));
     assert!(xml.contains("&quot;odps.sql.read.only&quot;:&quot;true&quot;"));
-    let cost = job_xml(TaskKind::SqlCost, "SELECT 1", &settings);
+    let one = checked("SELECT 1");
+    let cost = job_xml(TaskKind::SqlCost, &JobSql::checked(&one), &settings);
     assert!(cost.contains("<SQLCost><Name>AnonymousSQLCostTask</Name>"));
     assert!(cost.contains("<Query>SELECT 1;</Query>"));
 }

@@ -9,7 +9,7 @@ fn the_tool_list_matches_the_names_policy_accepts() {
 #[test]
 fn every_schema_is_a_closed_object() {
     for tool in TOOLS {
-        let schema = (tool.input_schema)();
+        let schema = tool.input_schema();
         assert_eq!(schema["type"], "object", "{}", tool.name);
         assert_eq!(schema["additionalProperties"], false, "{}", tool.name);
     }
@@ -17,7 +17,7 @@ fn every_schema_is_a_closed_object() {
 
 #[test]
 fn semantic_schemas_require_what_the_tools_need() {
-    let required = |tool: &str| (spec(tool).unwrap().input_schema)()["required"].clone();
+    let required = |tool: &str| spec(tool).unwrap().input_schema()["required"].clone();
     for tool in [
         "generate_metric_sql",
         "validate_metric_query",
@@ -35,7 +35,7 @@ fn semantic_schemas_require_what_the_tools_need() {
         required("query_table"),
         serde_json::json!(["table", "columns"])
     );
-    let metric = (spec("run_metric_query").unwrap().input_schema)();
+    let metric = spec("run_metric_query").unwrap().input_schema();
     for argument in ["dimensions", "filters", "time_range", "grain", "limit"] {
         assert!(
             metric["properties"][argument]["description"].is_string(),
@@ -46,7 +46,7 @@ fn semantic_schemas_require_what_the_tools_need() {
 
 #[test]
 fn sql_schema_documents_limit_and_requires_sql() {
-    let schema = (spec("run_select_sql").unwrap().input_schema)();
+    let schema = spec("run_select_sql").unwrap().input_schema();
     assert_eq!(schema["required"], serde_json::json!(["sql"]));
     let limit = schema["properties"]["limit"]["description"]
         .as_str()
