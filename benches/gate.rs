@@ -35,8 +35,7 @@ fn policy(connections: &str, policy: &str, joins: &str) -> Policy {
         connections: serde_saphyr::from_str::<ConnectionsFile>(connections).unwrap(),
         policy: serde_saphyr::from_str::<PolicyFile>(policy).unwrap(),
         joins: serde_saphyr::from_str::<JoinsFile>(joins).unwrap(),
-        policy_sha256: String::new(),
-        managed_policy: None,
+        ..Default::default()
     })
 }
 

@@ -93,8 +93,7 @@ fn policy(dbname: &str) -> Policy {
         connections,
         policy: serde_saphyr::from_str::<PolicyFile>(POLICY).unwrap(),
         joins: JoinsFile::default(),
-        policy_sha256: String::new(),
-        managed_policy: None,
+        ..Default::default()
     })
 }
 

@@ -50,10 +50,11 @@ pub enum AuthAction {
 
 /// Run `sqlwarden auth`.
 pub fn run(config_dir: Option<&Path>, args: AuthArgs) -> ExitStatus {
-    let config = match session::load_config(config_dir) {
-        Ok(config) => config,
+    let policy = match session::load_policy(config_dir) {
+        Ok(policy) => policy,
         Err(status) => return status,
     };
+    let config = policy.config();
     let name = match &args.action {
         AuthAction::Set { connection, .. } | AuthAction::Delete { connection } => {
             connection.clone()

@@ -213,7 +213,9 @@ fn sql_error(what: &str, e: &tokio_postgres::Error) -> DemoError {
     )
 }
 
-fn write_files(dir: &Path, files: &[(PathBuf, String)]) -> std::io::Result<()> {
+/// Write `files` (relative path, contents) under `dir`, creating the
+/// directories they need.
+pub fn write_files(dir: &Path, files: &[(PathBuf, String)]) -> std::io::Result<()> {
     for (relative, contents) in files {
         let path = dir.join(relative);
         if let Some(parent) = path.parent() {
@@ -267,61 +269,4 @@ Or with Claude Desktop (claude_desktop_config.json):
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn connection_template_is_filled() {
-        let args = DemoArgs {
-            force: false,
-            pg_host: "db.local".into(),
-            pg_port: 6543,
-            pg_user: "me".into(),
-            dbname: "demo_x".into(),
-        };
-        let files = config_files(&args);
-        let connections = &files[0].1;
-        assert!(connections.contains("host: \"db.local\""));
-        assert!(connections.contains("port: 6543"));
-        assert!(connections.contains("dbname: \"demo_x\""));
-        // The admin login loads the data; queries run as the demo login.
-        assert!(connections.contains(&format!("user: {DEMO_LOGIN}")));
-        assert!(!connections.contains("\"me\""));
-        assert!(!connections.contains("{{"));
-    }
-
-    #[test]
-    fn the_demo_catalog_is_valid_against_the_demo_policy() {
-        let dir = tempfile::tempdir().unwrap();
-        let args = DemoArgs {
-            force: false,
-            pg_host: "127.0.0.1".into(),
-            pg_port: 5432,
-            pg_user: "postgres".into(),
-            dbname: "sqlwarden_demo".into(),
-        };
-        for (relative, contents) in config_files(&args) {
-            let path = dir.path().join(relative);
-            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-            std::fs::write(path, contents).unwrap();
-        }
-        let config = config::load(dir.path()).unwrap();
-        let policy = crate::policy::Policy::new(config);
-        let catalog = config::semantic_catalog::load(&policy).unwrap();
-        assert_eq!(catalog.domains.domains.len(), 2);
-        assert_eq!(catalog.metrics.metrics.len(), 5);
-        let terms = &catalog.terms.terms;
-        assert!(terms.len() >= 5);
-        let cjk = |t: &str| t.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c));
-        assert!(terms.iter().any(|t| cjk(&t.name)));
-        assert!(terms.iter().any(|t| !cjk(&t.name)));
-    }
-
-    #[test]
-    fn database_names_are_plain_identifiers() {
-        assert!(valid_identifier("sqlwarden_demo"));
-        assert!(!valid_identifier("x; DROP DATABASE postgres"));
-        assert!(!valid_identifier("Demo"));
-        assert!(!valid_identifier(""));
-    }
-}
+mod tests;

@@ -20,7 +20,6 @@ use clap::Args;
 use crate::config::{Config, Connection};
 use crate::engine::Safeguards;
 use crate::policy::grants::{quote_ident, readable_columns, GrantPlan, TableGrant};
-use crate::policy::Policy;
 use crate::tools::{ConfiguredEngines, EngineFactory};
 
 use super::{printer, session, ExitStatus};
@@ -55,11 +54,11 @@ pub async fn run(config_dir: Option<&Path>, args: GrantsArgs) -> ExitStatus {
         );
         return ExitStatus::Error;
     }
-    let config = match session::load_config(config_dir) {
-        Ok(config) => config,
+    let policy = match session::load_policy(config_dir) {
+        Ok(policy) => policy,
         Err(status) => return status,
     };
-    let (name, connection) = match pick_source(&config, args.source.as_deref()) {
+    let (name, connection) = match pick_source(policy.config(), args.source.as_deref()) {
         Ok(found) => found,
         Err(error) => {
             printer::error(&error.to_string(), Some(&error.hint()));
@@ -78,7 +77,6 @@ pub async fn run(config_dir: Option<&Path>, args: GrantsArgs) -> ExitStatus {
         .clone()
         .or_else(|| pg.role.clone())
         .unwrap_or_else(|| DEFAULT_ROLE.to_owned());
-    let policy = Policy::new(config);
     let Some(rules) = policy.source(&name) else {
         printer::error(
             &format!("No connection named `{name}` in `connections.yaml`"),
@@ -219,22 +217,4 @@ impl NoSource {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn temp_file_limit_is_set_on_the_login_in_kilobytes() {
-        let safeguards = Safeguards {
-            temp_file_limit_bytes: 1025,
-            ..Safeguards::default()
-        };
-        let sql = login_caps_sql(Some("agent\"x"), &safeguards);
-        assert!(
-            sql.ends_with("ALTER ROLE \"agent\"\"x\" SET temp_file_limit = '2kB';"),
-            "{sql}"
-        );
-        let template = login_caps_sql(None, &safeguards);
-        assert!(template.ends_with("-- ALTER ROLE <login> SET temp_file_limit = '2kB';"));
-        assert!(template.lines().all(|l| l.starts_with("--")), "{template}");
-    }
-}
+mod tests;

@@ -1,24 +1,30 @@
 //! Opening a tool session for the commands that call tools (`serve`,
-//! `query`, `call`): resolve the config dir, load and validate the config,
+//! `query`, `call`): resolve the config dir, load and check the config,
 //! open the audit log, and wire the engines.
 //!
-//! Config errors are printed here, one per line as `file:line:column:
-//! message`, because every caller wants the same report. Nothing here
-//! touches the network or the keyring.
+//! Loading is where the layers meet: the config is read and validated on
+//! its own ([`config::load`]), then the semantic catalog is checked against
+//! the policy it sets ([`semantic::check_catalog`]). [`load`] does both, for
+//! session start and for `sqlwarden check`, so both report the same
+//! problems. Config errors are printed here, one per line as
+//! `file:line:column: message`, because every caller wants the same report.
+//! Nothing here touches the network or the keyring.
 
 use std::path::Path;
 use std::sync::Arc;
 
 use crate::audit::{self, AuditLog};
-use crate::config;
+use crate::config::{self, ConfigError};
 use crate::policy::Policy;
+use crate::semantic;
 use crate::tools::{ConfiguredEngines, Session};
 
 use super::{printer, ExitStatus};
 
 /// Load the config in `config_dir` (or the default) and open a session.
 pub fn open(config_dir: Option<&Path>) -> Result<Session, ExitStatus> {
-    let config = load_config(config_dir)?;
+    let policy = load_policy(config_dir)?;
+    let config = policy.config();
     let retention = config
         .policy
         .audit
@@ -43,14 +49,23 @@ pub fn open(config_dir: Option<&Path>) -> Result<Session, ExitStatus> {
         ExitStatus::Error
     })?;
     Ok(Session::new(
-        Policy::new(config),
+        policy,
         Arc::new(ConfiguredEngines),
         Arc::new(log),
     ))
 }
 
-/// Resolve and load the config, printing every error with its position.
-pub fn load_config(config_dir: Option<&Path>) -> Result<config::Config, ExitStatus> {
+/// Load the config in `dir` and check the semantic catalog against the
+/// policy it sets: every problem found, each with its position.
+pub fn load(dir: &Path) -> Result<Policy, Vec<ConfigError>> {
+    let policy = Policy::new(config::load(dir)?);
+    semantic::check_catalog(&policy)?;
+    Ok(policy)
+}
+
+/// Resolve the config dir and [`load`] it, printing every error with its
+/// position.
+pub fn load_policy(config_dir: Option<&Path>) -> Result<Policy, ExitStatus> {
     let Some(dir) = config::resolve_dir(config_dir) else {
         printer::error(
             "No config directory could be determined",
@@ -58,7 +73,7 @@ pub fn load_config(config_dir: Option<&Path>) -> Result<config::Config, ExitStat
         );
         return Err(ExitStatus::Error);
     };
-    config::load(&dir).map_err(|errors| {
+    load(&dir).map_err(|errors| {
         for error in &errors {
             printer::error(&error.to_string(), None);
         }

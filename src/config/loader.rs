@@ -1,4 +1,5 @@
-//! Reading a config directory: the files, then parse, validate and merge.
+//! Reading a config directory: the files, then parse, validate and merge,
+//! then the semantic catalog files.
 //!
 //! Errors are collected across all files before anything is returned, so one
 //! run of `sqlwarden check` shows every problem. A managed policy file that
@@ -16,7 +17,6 @@ use super::parse::{self, ParseResult};
 use super::validate::{self, PolicyContext};
 use super::yaml_tree::{Node, YamlTree};
 use super::{semantic_catalog, Config, ConfigError, CONNECTIONS_FILE, JOINS_FILE, POLICY_FILE};
-use crate::policy::Policy;
 
 /// One file as read: its path and text (`None` when optional and absent).
 struct Source {
@@ -73,23 +73,24 @@ pub(crate) fn load(dir: &Path, managed_path: &Path) -> Result<Config, Vec<Config
         return Err(errors);
     }
 
+    // The catalog is read only once the rest holds, so a broken policy is
+    // reported on its own first. Whether it fits the policy is checked by
+    // the semantic layer, which knows the policy.
+    let catalog = semantic_catalog::read(dir)?;
     let policy_sha256 = policy_hash(&[&policy_src, &managed_src, &joins_src]);
     let merged = match &managed {
         Some(managed) => tighten(policy, managed),
         None => policy,
     };
-    let config = Config {
+    Ok(Config {
         dir: dir.to_path_buf(),
         connections,
         policy: merged,
         joins: joins.unwrap_or_default(),
+        catalog,
         policy_sha256,
         managed_policy: managed.map(|_| managed_src.path),
-    };
-    // The semantic catalog is checked against the merged policy here so
-    // `check` reports it; the tools load it again with the same function.
-    semantic_catalog::load(&Policy::new(config.clone()))?;
-    Ok(config)
+    })
 }
 
 /// Read one file. A missing required file is an error that says how to

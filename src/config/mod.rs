@@ -12,7 +12,15 @@
 //! broken part reported, not only the first), `validate` checks how the
 //! files fit together, `managed` merges the administrator's layer, and
 //! `loader` reads the directory and runs the three in order.
+//!
+//! This is the ground floor: it imports nothing of policy, semantic, guard,
+//! engine or tools, which all build on it. A check that needs the policy's
+//! decisions (whether a metric reads only allowed columns) is made above,
+//! where both are known: `semantic::check_catalog`, run at session start
+//! and by `sqlwarden check`, reports through [`CatalogFiles::locator`] with
+//! the same `file:line:column` errors.
 
+pub mod builtin;
 pub mod catalog;
 pub mod connections;
 mod loader;
@@ -38,6 +46,7 @@ pub use policy_file::{
     PartitionStrategy, PolicyFile, RateLimit, RateLimits, RowPolicy, Scalar, Security,
     SourcePolicy, TablePolicy,
 };
+pub use semantic_catalog::{CatalogFiles, SemanticCatalog};
 
 /// Environment variable that overrides the config directory.
 pub const CONFIG_DIR_ENV: &str = "SQLWARDEN_CONFIG_DIR";
@@ -71,8 +80,9 @@ pub const TOOL_NAMES: &[&str] = &[
 ];
 
 /// Everything loaded from one config directory, validated and merged with
-/// the managed policy when one exists.
-#[derive(Debug, Clone)]
+/// the managed policy when one exists. (`Default` is an empty config, the
+/// base for one built in code rather than read from a directory.)
+#[derive(Debug, Clone, Default)]
 pub struct Config {
     /// The directory it came from.
     pub dir: PathBuf,
@@ -82,6 +92,9 @@ pub struct Config {
     pub policy: PolicyFile,
     /// `catalog/joins.yaml` (empty when the file is absent).
     pub joins: JoinsFile,
+    /// The semantic layer's `catalog/domains.yaml`, `terms.yaml` and
+    /// `metrics.yaml`, parsed but not yet checked against policy.
+    pub catalog: CatalogFiles,
     /// SHA-256 (hex) over the policy inputs as read (user policy, managed
     /// policy, joins), so the audit log shows when policy changed.
     pub policy_sha256: String,

@@ -1,8 +1,9 @@
 //! `policy.yaml`: who the caller is, limits, switches, and per-source tables.
 //!
-//! These are the file's shapes only; [`crate::policy`] turns them into
-//! decisions. Every limit is optional here so that layers (built-in defaults,
-//! the user's file, a source's override, the managed file) can be combined.
+//! These are the file's shapes only; the policy layer (`src/policy`) turns
+//! them into decisions. Every limit is optional here so that layers
+//! (built-in defaults, the user's file, a source's override, the managed
+//! file) can be combined.
 
 use std::collections::BTreeMap;
 

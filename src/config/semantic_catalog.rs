@@ -1,18 +1,17 @@
 //! The semantic layer's catalog files: `catalog/domains.yaml`,
 //! `catalog/terms.yaml` and `catalog/metrics.yaml`.
 //!
-//! This module holds the typed shapes (every struct `deny_unknown_fields`),
-//! reads and parses the three files with located errors, and cross-checks
-//! them against the merged policy: a metric over a denied column, a
-//! dimension on a table the policy does not allow, or a join that is not
-//! approved is a config error naming the file, line and column. It does not
-//! build SQL; `crate::semantic` does that from the loaded catalog.
+//! This module holds the typed shapes (every struct `deny_unknown_fields`)
+//! and reads and parses the three files with located errors, keeping their
+//! text so a later check can point at any entry ([`CatalogFiles::locator`]).
 //!
-//! The one idea: a catalog entry is only as trusted as the policy lets it
-//! be. Everything it names is checked here at load time, and every query
-//! built from it still goes through the gate at call time.
+//! Whether the catalog fits the policy (a metric over a denied column, a
+//! dimension on a table the policy does not allow, a join that is not
+//! approved) is not decided here: the config knows nothing of policy. The
+//! semantic layer checks that where both are known, at session start and
+//! in `sqlwarden check`, and reports each problem through the locator as a
+//! config error naming the file, line and column.
 
-use std::collections::BTreeSet;
 use std::io;
 use std::path::{Path, PathBuf};
 
@@ -21,7 +20,6 @@ use serde::{Deserialize, Serialize};
 use super::parse;
 use super::yaml_tree::{Node, YamlTree};
 use super::ConfigError;
-use crate::policy::{Policy, SourceRules};
 
 /// The domains file, relative to the config directory (optional).
 pub const DOMAINS_FILE: &str = "catalog/domains.yaml";
@@ -203,8 +201,8 @@ impl Grain {
     }
 }
 
-/// The three catalog files, parsed and checked against policy (each empty
-/// when its file is absent).
+/// What the three catalog files hold (each part empty when its file is
+/// absent).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct SemanticCatalog {
     /// `catalog/domains.yaml`.
@@ -225,84 +223,86 @@ impl SemanticCatalog {
     pub fn metric(&self, name: &str) -> Option<&MetricDef> {
         self.metrics.metrics.iter().find(|m| m.name == name)
     }
+}
 
-    /// The connection a metric or term reads: its own `source`, else its
-    /// domain's `default_source`, else the only connection there is.
-    pub fn source_of<'p>(
-        &self,
-        policy: &'p Policy,
-        own: Option<&str>,
-        domain: Option<&str>,
-    ) -> Option<SourceRules<'p>> {
-        let domain_source = domain
-            .and_then(|d| self.domain(d))
-            .and_then(|d| d.default_source.as_deref());
-        match own.or(domain_source) {
-            Some(name) => policy.source(name),
-            None => {
-                let connections = &policy.config().connections.connections;
-                let mut names = connections.keys();
-                match (names.next(), names.next()) {
-                    (Some(only), None) => policy.source(only),
-                    _ => None,
-                }
-            }
+/// One of the three catalog files, each a top-level list of entries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CatalogList {
+    /// `catalog/domains.yaml`, list `domains`.
+    Domains,
+    /// `catalog/terms.yaml`, list `terms`.
+    Terms,
+    /// `catalog/metrics.yaml`, list `metrics`.
+    Metrics,
+}
+
+impl CatalogList {
+    /// The top-level key that holds the file's entries.
+    fn key(self) -> &'static str {
+        match self {
+            Self::Domains => "domains",
+            Self::Terms => "terms",
+            Self::Metrics => "metrics",
         }
     }
 }
 
-/// Read, parse and check the catalog files of the policy's config
-/// directory. Every problem found is returned, located.
-pub fn load(policy: &Policy) -> Result<SemanticCatalog, Vec<ConfigError>> {
-    let dir = &policy.config().dir;
-    let mut errors = Vec::new();
-    let domains = read_parse::<DomainsFile, DomainDef>(dir, DOMAINS_FILE, "domains", &mut errors);
-    let terms = read_parse::<TermsFile, TermDef>(dir, TERMS_FILE, "terms", &mut errors);
-    let metrics = read_parse::<MetricsFile, MetricDef>(dir, METRICS_FILE, "metrics", &mut errors);
-    if !errors.is_empty() {
-        return Err(errors);
-    }
-    let catalog = SemanticCatalog {
-        domains: domains.value,
-        terms: terms.value,
-        metrics: metrics.value,
-    };
-    let mut check = Checker {
-        policy,
-        catalog: &catalog,
-        errors: Vec::new(),
-    };
-    check.domains(&domains.at);
-    check.metrics(&metrics.at);
-    check.terms(&terms.at);
-    if check.errors.is_empty() {
-        Ok(catalog)
-    } else {
-        Err(check.errors)
+/// One catalog file as read: where it is and its text (`None` when the
+/// file is absent).
+#[derive(Debug, Clone, Default)]
+struct FileText {
+    path: PathBuf,
+    text: Option<String>,
+}
+
+/// The catalog files as read and parsed: what they hold, and their text so
+/// a check made later can point at the entry at fault.
+#[derive(Debug, Clone, Default)]
+pub struct CatalogFiles {
+    /// What the files hold.
+    pub catalog: SemanticCatalog,
+    domains: FileText,
+    terms: FileText,
+    metrics: FileText,
+}
+
+impl CatalogFiles {
+    /// Points errors at the entries of one file (its positioned tree is
+    /// built here, once; call this only to report problems).
+    pub fn locator(&self, list: CatalogList) -> Locator {
+        let file = match list {
+            CatalogList::Domains => &self.domains,
+            CatalogList::Terms => &self.terms,
+            CatalogList::Metrics => &self.metrics,
+        };
+        Locator {
+            file: file.path.clone(),
+            list: list.key(),
+            root: file
+                .text
+                .as_deref()
+                .and_then(YamlTree::parse)
+                .and_then(|t| t.root),
+        }
     }
 }
 
-/// A parsed file and the means to locate its errors.
-struct Parsed<T> {
-    value: T,
-    at: Locator,
-}
-
-/// Points errors at a file's nodes (the tree is built once per file, only
-/// when the file exists).
-struct Locator {
+/// Points errors at the entries of one catalog file.
+pub struct Locator {
     file: PathBuf,
+    list: &'static str,
     root: Option<Node>,
 }
 
 impl Locator {
-    /// Item `index` of the top-level list `list`, then the key `field` in it
-    /// (the nearest node that exists).
-    fn error(&self, list: &str, index: usize, path: &[&str], message: String) -> ConfigError {
+    /// An error at item `index` of the file's list, then at `path` inside
+    /// it (keys, or list indexes written as numbers), or at the nearest of
+    /// those nodes that exists; about the whole file when none does.
+    pub fn error(&self, index: usize, path: &[&str], message: String) -> ConfigError {
         let item = self
             .root
             .as_ref()
-            .and_then(|r| r.get(list))
+            .and_then(|r| r.get(self.list))
             .and_then(|l| l.items().get(index));
         let node = (0..=path.len())
             .rev()
@@ -324,173 +324,69 @@ fn walk<'n>(node: &'n Node, path: &[&str]) -> Option<&'n Node> {
         })
 }
 
+/// Read and parse the catalog files of `dir`. Every problem found is
+/// returned, located.
+pub(crate) fn read(dir: &Path) -> Result<CatalogFiles, Vec<ConfigError>> {
+    let mut errors = Vec::new();
+    let (domains, domains_text) =
+        read_parse::<DomainsFile, DomainDef>(dir, DOMAINS_FILE, CatalogList::Domains, &mut errors);
+    let (terms, terms_text) =
+        read_parse::<TermsFile, TermDef>(dir, TERMS_FILE, CatalogList::Terms, &mut errors);
+    let (metrics, metrics_text) =
+        read_parse::<MetricsFile, MetricDef>(dir, METRICS_FILE, CatalogList::Metrics, &mut errors);
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    Ok(CatalogFiles {
+        catalog: SemanticCatalog {
+            domains,
+            terms,
+            metrics,
+        },
+        domains: domains_text,
+        terms: terms_text,
+        metrics: metrics_text,
+    })
+}
+
+/// Read and parse one file: its value (the default when absent or broken)
+/// and its text (kept only when it parsed, since only then are its entries
+/// checked further).
 fn read_parse<T, Item>(
     dir: &Path,
     name: &str,
-    list: &str,
+    list: CatalogList,
     errors: &mut Vec<ConfigError>,
-) -> Parsed<T>
+) -> (T, FileText)
 where
     T: Default + serde::de::DeserializeOwned,
     Item: serde::de::DeserializeOwned,
 {
-    let file = dir.join(name);
-    let empty = |file: PathBuf| Parsed {
-        value: T::default(),
-        at: Locator { file, root: None },
-    };
-    let text = match fs_err::read_to_string(&file) {
+    let path = dir.join(name);
+    let text = match fs_err::read_to_string(&path) {
         Ok(text) => text,
-        Err(err) if err.kind() == io::ErrorKind::NotFound => return empty(file),
+        Err(err) if err.kind() == io::ErrorKind::NotFound => {
+            return (T::default(), FileText { path, text: None })
+        }
         Err(err) => {
             errors.push(ConfigError::in_file(
-                &file,
+                &path,
                 format!("cannot read the file: {}", io::Error::from(err.kind())),
             ));
-            return empty(file);
+            return (T::default(), FileText { path, text: None });
         }
     };
-    match parse::catalog_list::<T, Item>(&file, &text, list) {
-        Ok(value) => Parsed {
+    match parse::catalog_list::<T, Item>(&path, &text, list.key()) {
+        Ok(value) => (
             value,
-            at: Locator {
-                root: YamlTree::parse(&text).and_then(|t| t.root),
-                file,
+            FileText {
+                path,
+                text: Some(text),
             },
-        },
+        ),
         Err(errs) => {
             errors.extend(errs);
-            empty(file)
-        }
-    }
-}
-
-/// Cross-checks the catalog against policy and itself.
-struct Checker<'a> {
-    policy: &'a Policy,
-    catalog: &'a SemanticCatalog,
-    errors: Vec<ConfigError>,
-}
-
-impl Checker<'_> {
-    fn domains(&mut self, at: &Locator) {
-        let mut seen = BTreeSet::new();
-        for (i, domain) in self.catalog.domains.domains.iter().enumerate() {
-            if !seen.insert(domain.name.as_str()) {
-                let msg = format!("domain `{}` is defined twice", domain.name);
-                self.errors.push(at.error("domains", i, &["name"], msg));
-            }
-            if let Some(source) = &domain.default_source {
-                if self.policy.source(source).is_none() {
-                    let msg = format!(
-                        "domain `{}`: `default_source` `{source}` is not a connection in connections.yaml",
-                        domain.name
-                    );
-                    self.errors
-                        .push(at.error("domains", i, &["default_source"], msg));
-                }
-            }
-        }
-    }
-
-    fn metrics(&mut self, at: &Locator) {
-        let mut seen = BTreeSet::new();
-        for (i, metric) in self.catalog.metrics.metrics.iter().enumerate() {
-            let mut push = |path: &[&str], msg: String| {
-                self.errors.push(at.error(
-                    "metrics",
-                    i,
-                    path,
-                    format!("metric `{}`: {msg}", metric.name),
-                ));
-            };
-            if !seen.insert(metric.name.as_str()) {
-                push(&["name"], "is defined twice".into());
-            }
-            if self.catalog.domain(&metric.domain).is_none() {
-                push(
-                    &["domain"],
-                    format!("domain `{}` is not in domains.yaml", metric.domain),
-                );
-            }
-            let Some(rules) =
-                self.catalog
-                    .source_of(self.policy, metric.source.as_deref(), Some(&metric.domain))
-            else {
-                push(
-                    &["source"],
-                    "no source: set `source:` on the metric or `default_source:` on its domain to a connection in connections.yaml".into(),
-                );
-                continue;
-            };
-            for problem in crate::semantic::check_metric(&rules, metric) {
-                let path: Vec<&str> = problem.path.iter().map(String::as_str).collect();
-                push(&path, problem.message);
-            }
-        }
-    }
-
-    fn terms(&mut self, at: &Locator) {
-        for (i, term) in self.catalog.terms.terms.iter().enumerate() {
-            let mut push = |path: &[&str], msg: String| {
-                self.errors.push(at.error(
-                    "terms",
-                    i,
-                    path,
-                    format!("term `{}`: {msg}", term.name),
-                ));
-            };
-            if let Some(domain) = &term.domain {
-                if self.catalog.domain(domain).is_none() {
-                    push(
-                        &["domain"],
-                        format!("domain `{domain}` is not in domains.yaml"),
-                    );
-                }
-            }
-            for metric in &term.metrics {
-                if self.catalog.metric(metric).is_none() {
-                    push(
-                        &["metrics"],
-                        format!("metric `{metric}` is not in metrics.yaml"),
-                    );
-                }
-            }
-            if term.tables.is_empty() && term.columns.is_empty() {
-                continue;
-            }
-            let Some(rules) =
-                self.catalog
-                    .source_of(self.policy, term.source.as_deref(), term.domain.as_deref())
-            else {
-                push(
-                    &["source"],
-                    "maps to tables or columns but has no source: set `source:` or a domain with `default_source:`".into(),
-                );
-                continue;
-            };
-            for (j, table) in term.tables.iter().enumerate() {
-                if rules.table(&rules.normalize_key(table)).is_none() {
-                    push(
-                        &["tables", &j.to_string()],
-                        format!(
-                            "table `{table}` is not allowed for source `{}` in policy.yaml",
-                            rules.name
-                        ),
-                    );
-                }
-            }
-            for (j, column) in term.columns.iter().enumerate() {
-                let allowed = column.rsplit_once('.').is_some_and(|(table, col)| {
-                    rules.column_allowed(&rules.normalize_key(table), col)
-                });
-                if !allowed {
-                    push(
-                        &["columns", &j.to_string()],
-                        format!("column `{column}` (written `table.column`) is not an allowed column of source `{}` in policy.yaml", rules.name),
-                    );
-                }
-            }
+            (T::default(), FileText { path, text: None })
         }
     }
 }

@@ -88,7 +88,7 @@ pub struct Safeguards {
 impl Default for Safeguards {
     /// The built-in values: privileged logins refused.
     fn default() -> Self {
-        use crate::policy::builtin;
+        use crate::config::builtin;
         Self {
             allow_privileged_login: builtin::ALLOW_PRIVILEGED_LOGIN,
             work_mem_bytes: builtin::WORK_MEM_BYTES,

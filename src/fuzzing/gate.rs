@@ -333,8 +333,7 @@ fn policy(connections: &str, policy: &str, joins: &str) -> Policy {
             .expect("fixture connections parse"),
         policy: serde_saphyr::from_str::<PolicyFile>(policy).expect("fixture policy parses"),
         joins: serde_saphyr::from_str::<JoinsFile>(joins).expect("fixture joins parse"),
-        policy_sha256: String::new(),
-        managed_policy: None,
+        ..Default::default()
     })
 }
 

@@ -41,7 +41,7 @@
 //! "#).unwrap();
 //! let policy = Policy::new(Config {
 //!     dir: "/etc/sqlwarden".into(), connections, policy, joins: JoinsFile::default(),
-//!     policy_sha256: String::new(), managed_policy: None,
+//!     ..Default::default()
 //! });
 //! let rules = policy.source("crm").unwrap();
 //! let gate = Gate::new(&rules);

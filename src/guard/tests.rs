@@ -20,8 +20,7 @@ fn policy_with(edit: impl FnOnce(&mut PolicyFile)) -> Policy {
             "../../tests/fixtures/gate/joins.yaml"
         ))
         .unwrap(),
-        policy_sha256: String::new(),
-        managed_policy: None,
+        ..Default::default()
     })
 }
 
@@ -600,7 +599,7 @@ fn checked_query_reports_what_it_read() {
             "public.orders.order_id"
         ]
     );
-    assert_eq!(q.max_cell_bytes(), crate::policy::builtin::MAX_CELL_BYTES);
+    assert_eq!(q.max_cell_bytes(), crate::config::builtin::MAX_CELL_BYTES);
     // What runs is the gate's rendering, with the row policy applied; the
     // agent's own text is not kept here (the audit record takes it from the
     // call's arguments, see `tests/it/stdio.rs`).

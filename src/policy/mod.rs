@@ -20,40 +20,10 @@ pub mod grants;
 use std::time::Duration;
 
 use crate::config::{
-    Config, EngineKind, Identity, JoinDef, Limits, RateLimits, RowPolicy, Security, SourcePolicy,
-    TablePolicy,
+    builtin, Config, EngineKind, Identity, JoinDef, Limits, RateLimits, RowPolicy, Security,
+    SourcePolicy, TablePolicy,
 };
 use crate::engine::Safeguards;
-
-/// Built-in limits, used where no layer of config sets one.
-pub mod builtin {
-    /// Rows returned when the caller asks for no limit.
-    pub const DEFAULT_LIMIT: u64 = 100;
-    /// Most rows any query returns.
-    pub const MAX_LIMIT: u64 = 1000;
-    /// Seconds before a query is cancelled.
-    pub const QUERY_TIMEOUT_SECONDS: u64 = 30;
-    /// Bytes one cell may hold before it is cut.
-    pub const MAX_CELL_BYTES: u64 = 4096;
-    /// Bytes one result may hold before rows are cut.
-    pub const MAX_RESULT_BYTES: u64 = 1024 * 1024;
-    /// Most distinct tables in one query.
-    pub const MAX_JOIN_TABLES: u32 = 3;
-    /// Whether `*` is refused on every table.
-    pub const BAN_SELECT_STAR: bool = false;
-    /// Whether joins must be approved in `catalog/joins.yaml`.
-    pub const DENY_UNAPPROVED_JOIN: bool = true;
-    /// Most results the result cache holds.
-    pub const CACHE_MAX_ENTRIES: u64 = 256;
-    /// Most bytes of row data the result cache holds.
-    pub const CACHE_MAX_BYTES: u64 = 64 * 1024 * 1024;
-    /// PostgreSQL `work_mem` of every query (the server's own default).
-    pub const WORK_MEM_BYTES: u64 = 4 * 1024 * 1024;
-    /// PostgreSQL `temp_file_limit` of every query, where the login may set it.
-    pub const TEMP_FILE_LIMIT_BYTES: u64 = 1024 * 1024 * 1024;
-    /// Whether a privileged PostgreSQL login is served.
-    pub const ALLOW_PRIVILEGED_LOGIN: bool = false;
-}
 
 /// The merged policy of one process.
 #[derive(Debug, Clone)]

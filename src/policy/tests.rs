@@ -56,8 +56,7 @@ fn policy() -> Policy {
         connections: serde_saphyr::from_str::<ConnectionsFile>(CONNECTIONS).unwrap(),
         policy: serde_saphyr::from_str::<PolicyFile>(POLICY).unwrap(),
         joins: serde_saphyr::from_str::<JoinsFile>(JOINS).unwrap(),
-        policy_sha256: String::new(),
-        managed_policy: None,
+        ..Default::default()
     })
 }
 
@@ -206,8 +205,7 @@ fn safeguards_take_the_most_specific_layer_and_default_to_refusing() {
             connections: serde_saphyr::from_str::<ConnectionsFile>(CONNECTIONS).unwrap(),
             policy: serde_saphyr::from_str::<PolicyFile>(yaml).unwrap(),
             joins: JoinsFile::default(),
-            policy_sha256: String::new(),
-            managed_policy: None,
+            ..Default::default()
         })
     };
     let defaults = with("{}");

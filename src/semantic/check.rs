@@ -1,7 +1,7 @@
 //! Checking one metric definition against its source's policy, and the join
 //! tree its dimensions use.
 //!
-//! The config loader calls [`check_metric`] for every metric, so a metric
+//! The catalog check calls [`check_metric`] for every metric, so a metric
 //! over a denied column, a dimension on a table the policy does not allow,
 //! or a join that is not approved never loads. The SQL builder uses
 //! [`JoinTree`] to join exactly the tables a request needs. This module

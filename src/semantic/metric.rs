@@ -13,6 +13,7 @@ use chrono::{NaiveDate, NaiveDateTime};
 use sqlparser::ast::{BinaryOperator, Expr, Ident};
 
 use super::args::{MetricQueryArgs, TimeRange};
+use super::catalog::source_of;
 use super::check::JoinTree;
 use super::gated::GatedQuery;
 use super::refusal::{self, choices, invalid};
@@ -87,9 +88,13 @@ pub(crate) fn metric_rules<'p>(
     policy: &'p Policy,
     metric: &MetricDef,
 ) -> Result<SourceRules<'p>, ToolError> {
-    catalog
-        .source_of(policy, metric.source.as_deref(), Some(&metric.domain))
-        .ok_or_else(|| ToolError::internal(format!("metric `{}` has no source", metric.name)))
+    source_of(
+        catalog,
+        policy,
+        metric.source.as_deref(),
+        Some(&metric.domain),
+    )
+    .ok_or_else(|| ToolError::internal(format!("metric `{}` has no source", metric.name)))
 }
 
 fn compile(

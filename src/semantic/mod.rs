@@ -2,16 +2,16 @@
 //! and structured reads, turned into SQL that goes through the gate.
 //!
 //! The catalog files (`catalog/domains.yaml`, `terms.yaml`, `metrics.yaml`)
-//! are parsed and checked against policy by
-//! [`crate::config::semantic_catalog::load`]; `config::load` runs the same
-//! check, so `sqlwarden check` reports a metric over a denied column. This
-//! module only reads the loaded [`SemanticCatalog`] and builds ASTs; it does
-//! no I/O and never decides what may run: the gate does.
+//! are parsed by [`crate::config::load`] and checked against policy by
+//! [`check_catalog`], which session start and `sqlwarden check` run, so a
+//! metric over a denied column is reported before any call. Otherwise this
+//! module only reads the checked [`SemanticCatalog`] and builds ASTs; it
+//! does no I/O and never decides what may run: the gate does.
 //!
 //! # How the tools call it
 //!
-//! Load once per process, next to the [`Policy`]:
-//! `let catalog = semantic_catalog::load(&policy)?;` and one
+//! Check once per process, next to the [`Policy`]:
+//! `let catalog = check_catalog(&policy)?;` and one
 //! [`CursorKey::random`] for `query_table` cursors. Deserialize each tool's
 //! raw arguments into its struct from [`args`] (a serde error is
 //! `INVALID_ARGUMENT`), then:
@@ -40,6 +40,7 @@
 
 pub mod args;
 mod browse;
+mod catalog;
 mod check;
 mod cursor;
 pub mod filter;
@@ -55,7 +56,7 @@ pub use browse::{
     get_dimensions, get_metric_definition, list_domains, list_metrics, DimensionView,
     DimensionsView, DomainView, MetricSummary, TimeView,
 };
-pub(crate) use check::check_metric;
+pub use catalog::check_catalog;
 pub use cursor::CursorKey;
 pub use gated::GatedQuery;
 pub use metric::{generate_metric_sql, validate_metric_query, MetricQuery, PERIOD_COLUMN};

@@ -16,13 +16,12 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};
 
-use crate::config::semantic_catalog::{self, SemanticCatalog};
 use crate::config::{ConfigError, Connection};
 use crate::engine::{ColumnInfo, Safeguards, SharedEngine};
 use crate::error::{ErrorCode, ToolError};
 use crate::guard::TableFacts;
 use crate::policy::{Policy, SourceRules};
-use crate::semantic::CursorKey;
+use crate::semantic::{self, CursorKey, SemanticCatalog};
 
 use super::budget::{RowLedger, ScanLedger};
 use super::cache::ResultCache;
@@ -74,10 +73,10 @@ impl Session {
             roles: identity.roles.clone(),
             policy_sha256: policy.config().policy_sha256.clone(),
         };
-        // `config::load` already checked the catalog against this policy;
-        // loading can only fail here if the files changed in between, and
-        // then only the semantic tools fail (with the problems logged).
-        let catalog = semantic_catalog::load(&policy);
+        // Session start (`cli::session`) already checked the catalog against
+        // this policy; should a caller skip that, only the semantic tools
+        // fail (with the problems logged).
+        let catalog = semantic::check_catalog(&policy);
         let rate = RateLimiter::new(policy.rate_limits());
         let cache = policy
             .result_cache()

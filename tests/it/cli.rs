@@ -46,7 +46,7 @@ fn init_writes_the_examples_and_never_overwrites_without_force() {
         assert!(dir.path().join(file).is_file(), "{file} written");
     }
     // What `init` writes is a valid config set, semantic catalog included.
-    sqlwarden::config::load(dir.path()).unwrap_or_else(|e| panic!("{e:?}"));
+    sqlwarden::cli::session::load(dir.path()).unwrap_or_else(|e| panic!("{e:?}"));
     std::fs::write(dir.path().join("policy.yaml"), "# mine\n").unwrap();
     let second = sqlwarden(dir.path(), &["init"]);
     assert_eq!(second.status.code(), Some(1));

@@ -15,7 +15,7 @@
 
 use sqlwarden::guard::Gate;
 
-use crate::gate_corpus::{fingerprint, fixture_db, fixture_facts, fixture_policy};
+use crate::support::gate::{fingerprint, fixture_db, fixture_facts, fixture_policy};
 
 /// Values no accepted query may return: customer contact columns, the
 /// unlisted `audit_log`, server files and settings.

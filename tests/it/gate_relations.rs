@@ -16,7 +16,7 @@
 use sqlwarden::guard::{Gate, TableFacts};
 use tokio_postgres::Client;
 
-use crate::gate_corpus::{
+use crate::support::gate::{
     assert_stable_rendering, fingerprint, fixture_db, fixture_facts, fixture_policy,
     fixture_policy_with, run_read_only,
 };

@@ -11,7 +11,6 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 use sqlwarden::audit::{AuditError, AuditRecord, Outcome};
-use sqlwarden::cli::demo::{config_files, DemoArgs, WAREHOUSE_SQL};
 use sqlwarden::config::{self, ConfigError};
 use sqlwarden::error::ErrorCode;
 use sqlwarden::policy::{CacheBounds, Policy};
@@ -20,7 +19,8 @@ use sqlwarden::tools::{
 };
 use tempfile::TempDir;
 
-use crate::support::pg::{self, TestDb};
+use crate::support::demo::{self, warehouse};
+use crate::support::pg::TestDb;
 
 /// A clock that moves only when told.
 #[derive(Default)]
@@ -49,36 +49,15 @@ impl AuditSink for Recorded {
     }
 }
 
-/// The demo warehouse in a fresh database.
-async fn warehouse(label: &str) -> TestDb {
-    let db = TestDb::create(label).await;
-    db.client()
-        .await
-        .batch_execute(WAREHOUSE_SQL)
-        .await
-        .expect("load demo warehouse");
-    db
-}
-
 /// The demo config set for `db`, its policy passed through `edit`.
 fn config_dir(db: &TestDb, edit: impl Fn(String) -> String) -> TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    let args = DemoArgs {
-        force: false,
-        pg_host: pg::host(),
-        pg_port: pg::port(),
-        pg_user: "postgres".into(),
-        dbname: db.name.clone(),
-    };
-    for (relative, mut contents) in config_files(&args) {
+    demo::config_dir(db, |relative, contents| {
         if relative == Path::new("policy.yaml") {
-            contents = edit(contents);
+            edit(contents)
+        } else {
+            contents
         }
-        let path = dir.path().join(&relative);
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(path, contents).unwrap();
-    }
-    dir
+    })
 }
 
 fn load(dir: &Path, managed: Option<&Path>) -> Result<config::Config, Vec<ConfigError>> {

@@ -20,6 +20,7 @@ mod gate_quoting;
 mod gate_relations;
 mod grants;
 mod install;
+mod layout;
 mod limits;
 mod mc_emulator;
 mod mc_engine;

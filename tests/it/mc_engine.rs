@@ -539,8 +539,7 @@ pub(crate) fn policy_for(
         connections: serde_saphyr::from_str::<ConnectionsFile>(&connections).expect("connections"),
         policy: serde_saphyr::from_str::<PolicyFile>(&policy).expect("policy"),
         joins: JoinsFile::default(),
-        policy_sha256: String::new(),
-        managed_policy: None,
+        ..Default::default()
     })
 }
 

@@ -9,11 +9,10 @@
 //! without the fence fails) and that the gate's rendering never does.
 #![allow(clippy::unwrap_used)]
 
-use sqlwarden::config::{Config, ConnectionsFile, JoinsFile, PolicyFile};
 use sqlwarden::guard::Gate;
 use sqlwarden::policy::Policy;
 
-use crate::gate_corpus::{fixture_db, fixture_facts};
+use crate::support::gate::{fixture_db, fixture_facts, policy_from};
 
 /// The gate fixture's tables; the caller sees EAST and NORTH among twenty
 /// region codes, through a policy filter that costs the planner more than
@@ -38,17 +37,7 @@ sources:
 "#,
         codes.join(", ")
     );
-    Policy::new(Config {
-        dir: "tests/fixtures/gate".into(),
-        connections: serde_saphyr::from_str::<ConnectionsFile>(include_str!(
-            "../fixtures/gate/connections.yaml"
-        ))
-        .unwrap(),
-        policy: serde_saphyr::from_str::<PolicyFile>(&policy).unwrap(),
-        joins: JoinsFile::default(),
-        policy_sha256: String::new(),
-        managed_policy: None,
-    })
+    policy_from(&policy, "joins: []")
 }
 
 /// Order 5 is in WEST, which the caller cannot see.

@@ -13,7 +13,7 @@ use sqlwarden::guard::Gate;
 use sqlwarden::policy::Policy;
 use tokio_postgres::Client;
 
-use crate::gate_corpus::{fixture_db, fixture_facts, fixture_policy, run_read_only};
+use crate::support::gate::{fixture_db, fixture_facts, fixture_policy, run_read_only};
 
 const VISIBLE_ORDERS: i64 = 150;
 

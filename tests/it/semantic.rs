@@ -1,5 +1,5 @@
-//! The semantic layer end to end: catalog files loaded and cross-checked
-//! through `config::load`, metric SQL and `query_table` built as ASTs, sent
+//! The semantic layer end to end: catalog files loaded by `config::load`
+//! and cross-checked by `semantic::check_catalog`, metric SQL and `query_table` built as ASTs, sent
 //! through the gate, and run on the real PostgreSQL (the gate fixture's
 //! shop) against hand-written reference queries.
 //!
@@ -10,7 +10,7 @@
 
 use std::path::{Path, PathBuf};
 
-use sqlwarden::config::semantic_catalog::{self, Grain, SemanticCatalog};
+use sqlwarden::config::semantic_catalog::{Grain, SemanticCatalog};
 use sqlwarden::error::{ErrorCode, ToolError};
 use sqlwarden::guard::{CheckedQuery, Gate, TableFacts};
 use sqlwarden::policy::Policy;
@@ -20,7 +20,7 @@ use sqlwarden::semantic::args::{
 use sqlwarden::semantic::{self as sem, CursorKey, GatedQuery, MetricQuery, TableQuery};
 use tokio_postgres::Client;
 
-use crate::gate_corpus::{fixture_db, fixture_facts, run_read_only};
+use crate::support::gate::{self, fixture_db, fixture_facts, run_read_only};
 
 const FIXTURE: &str = "tests/fixtures/semantic";
 
@@ -37,7 +37,7 @@ fn load() -> (Policy, SemanticCatalog) {
                 )
             });
     let policy = Policy::new(config);
-    let catalog = semantic_catalog::load(&policy).unwrap();
+    let catalog = sem::check_catalog(&policy).unwrap();
     (policy, catalog)
 }
 
@@ -154,7 +154,7 @@ fn the_example_catalog_loads() {
                         .join("\n")
                 )
             });
-    let catalog = semantic_catalog::load(&Policy::new(config)).unwrap();
+    let catalog = sem::check_catalog(&Policy::new(config)).unwrap();
     assert_eq!(catalog.domains.domains.len(), 2);
     assert_eq!(catalog.metrics.metrics.len(), 5);
     assert!(catalog.terms.terms.len() >= 4);
@@ -183,6 +183,7 @@ fn config_with_metrics(metrics: &str) -> tempfile::TempDir {
 
 fn load_errors(dir: &Path) -> Vec<String> {
     sqlwarden::config::load_with_managed(dir, Path::new("/nonexistent"))
+        .and_then(|config| sem::check_catalog(&Policy::new(config)))
         .unwrap_err()
         .iter()
         .map(|e| {
@@ -890,15 +891,13 @@ fn the_fixture_is_the_gate_fixture_plus_one_table() {
     use sqlwarden::config::{JoinsFile, PolicyFile};
     let mut ours: PolicyFile =
         serde_saphyr::from_str(include_str!("../fixtures/semantic/policy.yaml")).unwrap();
-    let gate: PolicyFile =
-        serde_saphyr::from_str(include_str!("../fixtures/gate/policy.yaml")).unwrap();
+    let gate: PolicyFile = serde_saphyr::from_str(gate::POLICY).unwrap();
     let dw = ours.sources.get_mut("dw").unwrap();
     assert!(dw.tables.remove("saky_dw.dwd_sales_di").is_some());
     assert_eq!(ours, gate);
     let mut joins: JoinsFile =
         serde_saphyr::from_str(include_str!("../fixtures/semantic/catalog/joins.yaml")).unwrap();
-    let gate_joins: JoinsFile =
-        serde_saphyr::from_str(include_str!("../fixtures/gate/joins.yaml")).unwrap();
+    let gate_joins: JoinsFile = serde_saphyr::from_str(gate::JOINS).unwrap();
     assert_eq!(
         joins.joins.pop().map(|j| j.id).as_deref(),
         Some("dw_sales_products")

@@ -14,11 +14,11 @@ use rmcp::service::RunningService;
 use rmcp::transport::TokioChildProcess;
 use rmcp::{RoleClient, ServiceExt};
 use serde_json::{json, Value};
-use sqlwarden::cli::demo::{config_files, DemoArgs, WAREHOUSE_SQL};
 use tempfile::TempDir;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 
-use crate::support::pg::{self, TestDb};
+use crate::support::demo;
+use crate::support::pg::TestDb;
 
 pub(crate) const ALL_TOOLS: [&str; 17] = [
     "list_sources",
@@ -49,21 +49,8 @@ pub(crate) struct Fixture {
 
 impl Fixture {
     pub(crate) async fn new(label: &str, extra_policy: &str) -> Fixture {
-        let db = TestDb::create(label).await;
-        db.client()
-            .await
-            .batch_execute(WAREHOUSE_SQL)
-            .await
-            .expect("load demo warehouse");
-        let dir = tempfile::tempdir().expect("tempdir");
-        let args = DemoArgs {
-            force: false,
-            pg_host: pg::host(),
-            pg_port: pg::port(),
-            pg_user: "postgres".into(),
-            dbname: db.name.clone(),
-        };
-        for (relative, mut contents) in config_files(&args) {
+        let db = demo::warehouse(label).await;
+        let dir = demo::config_dir(&db, |relative, mut contents| {
             if relative == Path::new("connections.yaml") {
                 contents.push_str(
                     "  down:\n    engine: postgres\n    host: 127.0.0.1\n    port: 1\n    dbname: nothing\n    user: nobody\n    connect_timeout_seconds: 3\n",
@@ -75,10 +62,8 @@ impl Fixture {
                 );
                 contents.push_str(extra_policy);
             }
-            let path = dir.path().join(&relative);
-            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-            std::fs::write(path, contents).unwrap();
-        }
+            contents
+        });
         std::fs::create_dir_all(dir.path().join("audit")).unwrap();
         Fixture { db, dir }
     }

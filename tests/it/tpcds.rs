@@ -11,7 +11,7 @@ use sqlwarden::guard::{Gate, TableFacts};
 use sqlwarden::policy::Policy;
 use tokio_postgres::Client;
 
-use crate::gate_corpus::run_read_only;
+use crate::support::gate::run_read_only;
 use crate::support::pg::TestDb;
 
 /// Queries as (name, SQL): each starts with a `-- qNN` line and ends with
@@ -50,8 +50,7 @@ fn policy(keep: impl Fn(&str) -> bool) -> Policy {
         ))
         .unwrap(),
         joins,
-        policy_sha256: String::new(),
-        managed_policy: None,
+        ..Default::default()
     })
 }
 

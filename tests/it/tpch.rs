@@ -116,8 +116,7 @@ fn policy(dbname: &str) -> Policy {
         connections,
         policy,
         joins,
-        policy_sha256: String::new(),
-        managed_policy: None,
+        ..Default::default()
     })
 }
 

@@ -1,8 +1,11 @@
 //! Helpers shared by the integration tests: real PostgreSQL databases per
-//! test, and (for MaxCompute) the protocol emulator.
+//! test, the demo setup and the gate fixture on them, and (for MaxCompute) the protocol
+//! emulator.
 #![allow(dead_code)]
 
 pub mod child;
+pub mod demo;
+pub mod gate;
 pub mod maxcompute;
 pub mod pg;
 pub mod pg_cluster;

@@ -11,8 +11,9 @@ use super::super::{printer, session, ExitStatus};
 pub fn run(config_dir: Option<&Path>, dir: &Path, days: Option<u32>) -> ExitStatus {
     let retention = match days {
         Some(days) => days,
-        None => match session::load_config(config_dir) {
-            Ok(config) => config
+        None => match session::load_policy(config_dir) {
+            Ok(policy) => policy
+                .config()
                 .policy
                 .audit
                 .retention_days

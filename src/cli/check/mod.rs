@@ -26,7 +26,7 @@ use crate::tools::{ConfiguredEngines, EngineFactory};
 pub use drift::Drift;
 pub use report::{ConnectionReport, Finding, Kind, Level, Report};
 
-use super::{printer, ExitStatus};
+use super::{printer, session, ExitStatus};
 
 /// Arguments of `sqlwarden check`.
 #[derive(Debug, Args, Default)]
@@ -49,13 +49,13 @@ pub async fn run(config_dir: Option<&Path>, args: CheckArgs) -> ExitStatus {
         config_dir: dir.display().to_string(),
         ..Report::default()
     };
-    match config::load(&dir) {
-        Ok(config) => {
-            report.managed_policy = config
+    match session::load(&dir) {
+        Ok(policy) => {
+            report.managed_policy = policy
+                .config()
                 .managed_policy
                 .as_ref()
                 .map(|p| p.display().to_string());
-            let policy = Policy::new(config);
             for (name, connection) in &policy.config().connections.connections {
                 report
                     .connections

@@ -451,5 +451,4 @@ impl<'a> Cursor<'a, '_> {
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
-#[path = "stream_tests.rs"]
 mod tests;

@@ -32,8 +32,7 @@ fn policy(dbname: &str) -> Policy {
         connections,
         policy: serde_saphyr::from_str::<PolicyFile>(POLICY).expect("policy"),
         joins: JoinsFile::default(),
-        policy_sha256: String::new(),
-        managed_policy: None,
+        ..Default::default()
     })
 }
 

@@ -1,0 +1,179 @@
+use sqlparser::dialect::PostgreSqlDialect;
+use sqlparser::parser::Parser;
+
+use super::*;
+use crate::guard::canonical::canonicalize;
+
+fn parse(sql: &str) -> Query {
+    let mut parser = Parser::new(&PostgreSqlDialect {})
+        .try_with_sql(sql)
+        .unwrap();
+    *parser.parse_query().unwrap()
+}
+
+/// Policy's security switches with `allowed_operators`.
+fn security(allowed_operators: &[&str]) -> EffectiveSecurity {
+    EffectiveSecurity {
+        ban_select_star: true,
+        deny_unapproved_join: true,
+        max_join_tables: 8,
+        allowed_operators: allowed_operators.iter().map(|s| s.to_string()).collect(),
+    }
+}
+
+/// The re-check with no operators allowed beyond the built-ins.
+fn verify(checked: &Query, sql: &str) -> Result<(), ToolError> {
+    super::verify(checked, sql, &security(&[]))
+}
+
+#[test]
+fn an_operator_policy_allows_is_read_as_allowed_and_no_other() {
+    let allowed = security(&["ext.<->", "ext.&&"]);
+    for sent in [
+        "SELECT a OPERATOR(ext.<->) a FROM t",
+        "SELECT a FROM t WHERE a OPERATOR(ext.&&) a",
+        "SELECT a FROM t ORDER BY a OPERATOR(ext.<->) a",
+    ] {
+        super::verify(&parse(sent), sent, &allowed).unwrap();
+    }
+    for (allows, sent) in [
+        (
+            &["ext.<->", "ext.&&"][..],
+            "SELECT a OPERATOR(public.<->) a FROM t",
+        ),
+        (&["ext.<->", "ext.&&"], "SELECT a OPERATOR(ext.<) a FROM t"),
+        (
+            &["ext.<->", "ext.&&"],
+            "SELECT a FROM t ORDER BY a USING OPERATOR(ext.<)",
+        ),
+        (&["ext.&&"], "SELECT a OPERATOR(ext.<->) a FROM t"),
+        (&[], "SELECT a FROM t WHERE a OPERATOR(ext.&&) a"),
+    ] {
+        let refused = super::verify(&parse(sent), sent, &security(allows)).unwrap_err();
+        assert_eq!(refused.code, ErrorCode::GateMismatch, "{sent}");
+    }
+}
+
+/// Layer 2 on its own: the review's reproducers, printed the way
+/// sqlparser prints them (no canonical pass), are caught because
+/// PostgreSQL reads other columns and relations than the gate did.
+#[test]
+fn the_reproducers_printed_by_sqlparser_are_mismatches() {
+    for sql in [
+        r#"SELECT name AS "a\"", phone FROM public.customers --" FROM customers"#,
+        "SELECT name, X'00'' AS a, phone FROM public.customers --' AS h FROM customers",
+    ] {
+        let checked = parse(sql);
+        let printed = checked.to_string();
+        let refused = verify(&checked, &printed).unwrap_err();
+        assert_eq!(refused.code, ErrorCode::GateMismatch, "{printed}");
+        assert!(refused.internal.unwrap().contains("phone"), "{printed}");
+        assert!(!refused.message.contains("phone"));
+    }
+}
+
+/// Layer 1 on its own: libpg_query reads strings with
+/// `standard_conforming_strings` on, so `'x\'` looks harmless to it; a
+/// server with the setting off would read the quote as escaped. Only
+/// the canonical spelling (an escape string) makes it mean one thing.
+#[test]
+fn only_the_canonical_spelling_settles_backslashes() {
+    let sql = r"SELECT name FROM customers WHERE name = 'x\' OR true --'";
+    let mut checked = parse(sql);
+    verify(&checked, &checked.to_string()).unwrap();
+    canonicalize(Flavor::Postgres, &mut checked).unwrap();
+    let canonical = checked.to_string();
+    assert!(canonical.contains(r"name = E'x\\'"), "{canonical}");
+    verify(&checked, &canonical).unwrap();
+}
+
+#[test]
+fn functions_operators_and_types_outside_the_lists_are_refused() {
+    for (checked, sent) in [
+        ("SELECT a FROM t", "SELECT pg_read_file('x') FROM t"),
+        (
+            "SELECT a FROM t",
+            "SELECT a FROM t ORDER BY a USING OPERATOR(public.<)",
+        ),
+        ("SELECT a FROM t", "SELECT a OPERATOR(s.+) 1 FROM t"),
+        ("SELECT a FROM t", "SELECT 'pg_authid'::regclass FROM t"),
+        ("SELECT a FROM t", "SELECT a::public.mydomain FROM t"),
+        ("SELECT a FROM t", "SELECT a FROM t FOR UPDATE"),
+        ("SELECT a FROM t", "SELECT a FROM t TABLESAMPLE evil (1)"),
+        ("SELECT a FROM t", "SELECT a INTO x FROM t"),
+        ("SELECT a FROM t", "SELECT a FROM t; SELECT 1"),
+        (
+            "SELECT a FROM t",
+            "WITH d AS (DELETE FROM t RETURNING a) SELECT a FROM d",
+        ),
+        ("SELECT a FROM t", "SELECT a FROM t, t"),
+        ("SELECT a FROM t", "SELECT t FROM t"),
+    ] {
+        let refused = verify(&parse(checked), sent).unwrap_err();
+        assert_eq!(refused.code, ErrorCode::GateMismatch, "{sent}");
+    }
+    verify(
+        &parse("SELECT extract(year FROM a), trim(b), a FROM t"),
+        "SELECT extract(year FROM a), trim(b), a FROM t",
+    )
+    .unwrap();
+}
+
+/// Legitimate analytics the gate accepts must read the same to
+/// PostgreSQL: no false `GATE_MISMATCH` from the re-check itself.
+#[test]
+fn analytics_syntax_reads_the_same() {
+    let mut failures = Vec::new();
+    for sql in [
+        "SELECT a FROM t WHERE b LIKE 'x!%' ESCAPE '!'",
+        "SELECT a FROM t WHERE b NOT ILIKE '%x%'",
+        "SELECT a FROM t WHERE b SIMILAR TO 'x%'",
+        "SELECT a AT TIME ZONE 'UTC' FROM t",
+        "SELECT (a, b) OVERLAPS (c, d) FROM t",
+        "SELECT current_date, current_timestamp, localtimestamp FROM t",
+        "SELECT a + INTERVAL '1 day', a - interval '2' hour FROM t",
+        "SELECT b[1], b[1:2] FROM t",
+        "SELECT a FROM t WHERE a = ANY (ARRAY[1, 2, 3])",
+        "SELECT a FROM t WHERE a <> ALL (ARRAY[1, 2])",
+        "SELECT count(*) FILTER (WHERE a > 1) FROM t",
+        "SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY a) FROM t",
+        "SELECT a, b, count(*) FROM t GROUP BY GROUPING SETS ((a), (b), ())",
+        "SELECT a, sum(b) FROM t GROUP BY ROLLUP (a)",
+        "SELECT DISTINCT ON (a) a, b FROM t ORDER BY a, b DESC NULLS LAST",
+        "SELECT a, sum(b) OVER (PARTITION BY a ORDER BY c ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) FROM t",
+        "SELECT a FROM t WHERE b IS DISTINCT FROM c AND d IS NOT NULL AND e BETWEEN 1 AND 2",
+        "SELECT CASE WHEN a > 1 THEN 'x' ELSE 'y' END, coalesce(a, 0), nullif(a, 0), greatest(a, b) FROM t",
+        "SELECT CAST(a AS numeric(10, 2)), a::text, a::pg_catalog.numeric FROM t",
+        "SELECT extract(epoch FROM a), date_part('year', a) FROM t",
+        "SELECT substring(a FROM 1 FOR 2), position('x' IN a), trim(BOTH 'x' FROM a), overlay(a PLACING 'x' FROM 1) FROM t",
+        "SELECT x.a FROM t AS x JOIN u USING (a) LEFT JOIN v ON v.b = x.b",
+        "SELECT a FROM t WHERE EXISTS (SELECT 1 FROM u WHERE u.a = t.a) AND a IN (SELECT a FROM v)",
+        "WITH c AS (SELECT a FROM t) SELECT a FROM c UNION ALL SELECT a FROM t EXCEPT SELECT a FROM u",
+        "SELECT s.a FROM t, LATERAL (SELECT t.a) AS s",
+        "SELECT g FROM generate_series(1, 3) AS g",
+        "SELECT a COLLATE \"C\" FROM t ORDER BY a COLLATE \"C\"",
+        "SELECT a FROM t ORDER BY a USING <",
+        "SELECT count(DISTINCT a), string_agg(b, ',' ORDER BY b) FROM t",
+        "SELECT a FROM t WHERE a ~ '^x' AND b !~* 'y' AND c @> ARRAY[1] AND d->>'k' = 'v'",
+        "SELECT -(-1), - a, NOT true FROM t",
+        "SELECT DATE '2024-01-01', TIMESTAMP '2024-01-01 00:00:00' FROM t",
+        "SELECT a FROM t LIMIT 10 OFFSET 5",
+        "SELECT a FROM t FETCH FIRST 3 ROWS ONLY",
+        "SELECT a FROM t TABLESAMPLE BERNOULLI (10) REPEATABLE (1)",
+        "SELECT ROW(a, b), (a, b) FROM t",
+    ] {
+        let mut checked = parse(sql);
+        if let Err(e) = canonicalize(Flavor::Postgres, &mut checked) {
+            failures.push(format!("{sql}\ncanonical: {}", e.message));
+            continue;
+        }
+        let printed = checked.to_string();
+        if let Err(e) = verify(&checked, &printed) {
+            failures.push(format!(
+                "{sql}\nprinted {printed}\n{}: {:?} {:?}",
+                e.code, e.internal, e.untrusted_detail
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}

@@ -1,0 +1,92 @@
+//! The source tree keeps the shape `docs/architecture-config.md` describes:
+//! the config is the ground floor (nothing in `src/config` reaches a module
+//! above it), and unit tests have one form (a child module `tests` in its
+//! own file, so the files the library is built from hold no test code).
+//!
+//! These read the source text: an import is a path, and a path is text.
+#![allow(clippy::unwrap_used)]
+
+use std::path::{Path, PathBuf};
+
+fn src() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("src")
+}
+
+/// Every `.rs` file below `dir`, sorted.
+fn rust_files(dir: &Path) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    let mut dirs = vec![dir.to_path_buf()];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                dirs.push(path);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                files.push(path);
+            }
+        }
+    }
+    files.sort();
+    files
+}
+
+/// How many `super::` steps lead from `file`'s module to the crate root.
+fn depth(file: &Path) -> usize {
+    let relative = file.strip_prefix(src()).unwrap();
+    let parts = relative.components().count();
+    match relative.file_name().and_then(|n| n.to_str()) {
+        Some("mod.rs") => parts - 1,
+        _ => parts,
+    }
+}
+
+#[test]
+fn config_imports_nothing_above_it() {
+    let mut found = Vec::new();
+    for file in rust_files(&src().join("config")) {
+        let to_root = "super::".repeat(depth(&file));
+        let text = std::fs::read_to_string(&file).unwrap();
+        for (n, line) in text.lines().enumerate() {
+            let upward = line.match_indices("crate::").any(|(at, _)| {
+                let rest = &line[at + "crate::".len()..];
+                !rest.starts_with("config")
+            }) || line.contains(&to_root);
+            if upward {
+                found.push(format!("{}:{}: {line}", file.display(), n + 1));
+            }
+        }
+    }
+    assert!(
+        found.is_empty(),
+        "src/config must not reach above itself (policy, semantic, guard, engine, tools build on it):\n{}",
+        found.join("\n")
+    );
+}
+
+#[test]
+fn unit_tests_live_in_their_own_file() {
+    let mut found = Vec::new();
+    for file in rust_files(&src()) {
+        let text = std::fs::read_to_string(&file).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        for (n, line) in lines.iter().enumerate() {
+            let trimmed = line.trim_start();
+            let inline = trimmed.starts_with("mod tests {");
+            let pathed = trimmed.starts_with("#[path");
+            let declared = trimmed == "mod tests;"
+                && !lines[..n]
+                    .iter()
+                    .rev()
+                    .take(3)
+                    .any(|l| *l == "#[cfg(test)]");
+            if inline || pathed || declared {
+                found.push(format!("{}:{}: {line}", file.display(), n + 1));
+            }
+        }
+    }
+    assert!(
+        found.is_empty(),
+        "unit tests are a `#[cfg(test)] mod tests;` whose body is in `tests.rs` beside the module (`foo/tests.rs` for `foo.rs`):\n{}",
+        found.join("\n")
+    );
+}
