@@ -1,4 +1,4 @@
-//! The source tree keeps the shape `docs/architecture-config.md` describes:
+//! The source tree keeps the shape `docs/architecture.md` describes:
 //! the config is the ground floor (nothing in `src/config` reaches a module
 //! above it), and unit tests have one form (a child module `tests` in its
 //! own file, so the files the library is built from hold no test code).
