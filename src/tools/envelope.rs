@@ -54,6 +54,9 @@ pub(crate) struct CallFacts {
     /// Where the source's session row budget stands after this call, when
     /// one is set.
     pub session_rows: Option<SessionRows>,
+    /// How the engine ran the query, when it says (MaxCompute: the mode,
+    /// the quota, whether MaxQA fell back).
+    pub execution: Option<serde_json::Map<String, Value>>,
 }
 
 /// A source's session row budget (`max_session_rows`) after a call.
@@ -123,6 +126,9 @@ pub(crate) fn render(
         }
         if let Some(rows) = facts.session_rows {
             metadata.insert("session_row_budget".into(), json!(rows));
+        }
+        if let Some(execution) = &facts.execution {
+            metadata.insert("execution".into(), Value::Object(execution.clone()));
         }
     }
     match outcome {

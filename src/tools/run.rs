@@ -250,6 +250,21 @@ impl Call<'_> {
                 .collect::<Vec<_>>()
                 .join(", ")
         };
+        // Which mode ran and on which quota, where the engine says.
+        let execution: serde_json::Map<String, serde_json::Value> = [
+            ("execution_mode", "mode"),
+            ("quota", "quota"),
+            ("maxqa_fallback", "maxqa_fallback"),
+        ]
+        .iter()
+        .filter_map(|(from, to)| {
+            let value = result.engine_metadata.get(*from)?;
+            Some(((*to).to_string(), value.clone()))
+        })
+        .collect();
+        if execution.contains_key("mode") {
+            facts.execution = Some(execution);
+        }
         ToolSuccess {
             summary: format!(
                 "source `{}`: {rows} row(s), truncated: {truncation}, applied limit {}, default partitions: {partitions}{cached}",

@@ -181,6 +181,11 @@ async fn maxcompute_tools_over_stdio() {
     )
     .await;
     assert_eq!(joined["ok"], true, "{joined:#}");
+    // The envelope says which mode ran (offline: no acceleration is set).
+    assert_eq!(
+        joined["metadata"]["execution"]["mode"], "offline",
+        "{joined:#}"
+    );
     assert_eq!(
         joined["data"]["rows"],
         json!([["alice", 1], ["bob", 2], ["carol \"c\", 中文", 3]])
