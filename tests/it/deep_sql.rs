@@ -15,7 +15,7 @@
 use serde_json::json;
 
 use crate::stdio::Fixture;
-use crate::stdio_abuse::{call, Raw};
+use crate::stdio_abuse::Raw;
 
 /// Deep shapes by name, for `n` repetitions.
 fn shapes(n: usize) -> Vec<(&'static str, String)> {
@@ -101,14 +101,9 @@ async fn deep_queries_are_answered_and_the_server_survives() {
     for n in [100, 1_000, 20_000, 100_000] {
         for (shape, sql) in shapes(n) {
             id += 1;
-            raw.line(&call(
-                id,
-                "run_select_sql",
-                json!({"source": "demo", "sql": sql}),
-            ))
-            .await;
-            raw.wait_for(&[json!(id)]).await;
-            let answer = raw.response(json!(id))["result"]["structuredContent"].clone();
+            let answer = raw
+                .call_tool(id, "run_select_sql", json!({"source": "demo", "sql": sql}))
+                .await;
             let outcome = if answer["ok"] == true {
                 "ran".to_string()
             } else {
@@ -124,14 +119,9 @@ async fn deep_queries_are_answered_and_the_server_survives() {
     for n in [1_000, 20_000, 100_000] {
         id += 1;
         let sql = format!("SELECT {} AS x FROM products", vec!["1"; n].join("+"));
-        raw.line(&call(
-            id,
-            "run_select_sql",
-            json!({"source": "demo", "sql": sql}),
-        ))
-        .await;
-        raw.wait_for(&[json!(id)]).await;
-        let answer = &raw.response(json!(id))["result"]["structuredContent"];
+        let answer = raw
+            .call_tool(id, "run_select_sql", json!({"source": "demo", "sql": sql}))
+            .await;
         let message = answer["error"]["message"].as_str().unwrap();
         assert!(message.contains("nests"), "{n}: {message}");
     }
@@ -143,29 +133,21 @@ async fn deep_queries_are_answered_and_the_server_survives() {
         "SELECT {} AS x FROM products ORDER BY 1 LIMIT 1",
         vec!["1"; 480].join("+")
     );
-    raw.line(&call(
-        id,
-        "run_select_sql",
-        json!({"source": "demo", "sql": sql}),
-    ))
-    .await;
-    raw.wait_for(&[json!(id)]).await;
-    let answer = raw.response(json!(id))["result"]["structuredContent"].clone();
+    let answer = raw
+        .call_tool(id, "run_select_sql", json!({"source": "demo", "sql": sql}))
+        .await;
     assert_eq!(answer["ok"], true, "{answer}");
     assert_eq!(answer["data"]["rows"][0][0], 480, "{answer}");
     // Still serving.
     id += 1;
-    raw.line(&call(
-        id,
-        "run_select_sql",
-        json!({"source": "demo", "sql": "SELECT count(*) AS n FROM products"}),
-    ))
-    .await;
-    raw.wait_for(&[json!(id)]).await;
-    assert_eq!(
-        raw.response(json!(id))["result"]["structuredContent"]["ok"],
-        true
-    );
+    let answer = raw
+        .call_tool(
+            id,
+            "run_select_sql",
+            json!({"source": "demo", "sql": "SELECT count(*) AS n FROM products"}),
+        )
+        .await;
+    assert_eq!(answer["ok"], true);
     eprintln!("{}", outcomes.join("\n"));
     raw.finish().await;
 }

@@ -14,7 +14,7 @@
 use serde_json::{json, Value};
 
 use crate::stdio::Fixture;
-use crate::stdio_abuse::{call, Raw};
+use crate::stdio_abuse::Raw;
 
 /// The documented bound on what one call may add to the server's peak
 /// memory, on top of the result caps.
@@ -111,13 +111,12 @@ async fn huge_computed_values_errors_and_plans_stay_within_the_memory_bound() {
     let database = fingerprint(&admin).await;
     let mut raw = Raw::spawn(&fx);
     raw.handshake().await;
-    raw.line(&call(
+    raw.call_tool(
         1,
         "run_select_sql",
         json!({"source": "demo", "sql": "SELECT name FROM products LIMIT 5"}),
-    ))
+    )
     .await;
-    raw.wait_for(&[json!(1)]).await;
     let before = raw.peak_rss_kib();
 
     let mut cases: Vec<(&str, String, Outcome)> = Vec::new();
@@ -147,10 +146,9 @@ async fn huge_computed_values_errors_and_plans_stay_within_the_memory_bound() {
     let mut id = 100;
     for (tool, sql, outcome) in &cases {
         id += 1;
-        raw.line(&call(id, tool, json!({"source": "demo", "sql": sql})))
+        let answer = raw
+            .call_tool(id, tool, json!({"source": "demo", "sql": sql}))
             .await;
-        raw.wait_for(&[json!(id)]).await;
-        let answer = raw.response(json!(id))["result"]["structuredContent"].clone();
         check(&answer, *outcome, sql);
         let text = answer.to_string();
         assert!(
@@ -162,17 +160,14 @@ async fn huge_computed_values_errors_and_plans_stay_within_the_memory_bound() {
 
     // Still serving, on the same pool.
     id += 1;
-    raw.line(&call(
-        id,
-        "run_select_sql",
-        json!({"source": "demo", "sql": "SELECT count(*) AS n FROM products"}),
-    ))
-    .await;
-    raw.wait_for(&[json!(id)]).await;
-    assert_eq!(
-        raw.response(json!(id))["result"]["structuredContent"]["ok"],
-        true
-    );
+    let answer = raw
+        .call_tool(
+            id,
+            "run_select_sql",
+            json!({"source": "demo", "sql": "SELECT count(*) AS n FROM products"}),
+        )
+        .await;
+    assert_eq!(answer["ok"], true);
 
     let after = raw.peak_rss_kib();
     let growth_mib = after.saturating_sub(before) / 1024;

@@ -171,6 +171,14 @@ impl Raw {
         let _ = self.reader.await;
     }
 
+    /// Call `tool` with `arguments` as request `id` and return the
+    /// structured content of its answer.
+    pub(crate) async fn call_tool(&mut self, id: i64, tool: &str, arguments: Value) -> Value {
+        self.line(&call(id, tool, arguments)).await;
+        self.wait_for(&[json!(id)]).await;
+        self.response(json!(id))["result"]["structuredContent"].clone()
+    }
+
     /// Peak resident memory of the server (VmHWM), in KiB.
     pub(crate) fn peak_rss_kib(&self) -> u64 {
         let pid = self.child.id().unwrap();
