@@ -339,19 +339,20 @@ impl Analyzer<'_, '_> {
 
     /// Resolve a function name: plain, quoted, or `pg_catalog.`-qualified.
     pub(crate) fn function_name(&self, name: &ObjectName) -> Result<String, ToolError> {
-        let shown = name.to_string();
-        let idents = name_idents(name).ok_or_else(|| refusal::function_not_allowed(&shown))?;
+        // Printed only for a refusal: most calls are allowed.
+        let refused = || refusal::function_not_allowed(&name.to_string());
+        let idents = name_idents(name).ok_or_else(refused)?;
         let resolved = match (self.flavor, idents.as_slice()) {
             (_, [only]) => self.flavor.fold(only),
             (Flavor::Postgres, [schema, only]) if self.flavor.fold(schema) == "pg_catalog" => {
                 self.flavor.fold(only)
             }
-            _ => return Err(refusal::function_not_allowed(&shown)),
+            _ => return Err(refused()),
         };
         if functions::function_allowed(self.flavor, &resolved) {
             Ok(resolved)
         } else {
-            Err(refusal::function_not_allowed(&shown))
+            Err(refused())
         }
     }
 

@@ -22,6 +22,7 @@
 
 mod maxcompute;
 mod postgres;
+mod tree;
 
 use std::collections::BTreeMap;
 use std::ops::ControlFlow;

@@ -1,9 +1,10 @@
 //! The PostgreSQL re-check: libpg_query (the server's own grammar) parses
 //! the text that will be sent, and its tree must say what the gate checked.
 //!
-//! The tree is walked generically (as the JSON form of its protobuf), so a
-//! node kind this module does not name is still searched for the nodes it
-//! does name: nothing hides inside a container the walk does not know.
+//! The tree is walked generically (as the serde form of its protobuf,
+//! [`Tree`]: what `serde_json::to_value` would give), so a node kind this
+//! module does not name is still searched for the nodes it does name:
+//! nothing hides inside a container the walk does not know.
 //!
 //! From the tree, independently of sqlparser:
 //! - exactly one statement, a `SELECT`, with no `INTO`, no locking clause
@@ -17,9 +18,11 @@
 //!   `reg*` catalog types, no schema but `pg_catalog`), checked against the
 //!   same allow-lists the gate uses.
 
-use serde_json::{Map, Value};
+use std::borrow::Cow;
+
 use sqlparser::ast::Query;
 
+use super::tree::Tree;
 use super::{gate_facts, mismatch, Facts};
 use crate::error::{ErrorCode, ToolError};
 use crate::guard::dialect::Flavor;
@@ -82,12 +85,11 @@ pub(super) fn verify(
         )
         .with_untrusted_detail(e.to_string())
     })?;
-    let tree = serde_json::to_value(&parsed.protobuf)
-        .map_err(|e| ToolError::internal(format!("libpg_query tree to JSON: {e}")))?;
+    let tree = Tree::of(&parsed.protobuf)
+        .map_err(|e| ToolError::internal(format!("libpg_query tree: {e}")))?;
     let statements = tree
         .get("stmts")
-        .and_then(Value::as_array)
-        .map(Vec::as_slice)
+        .and_then(Tree::as_list)
         .unwrap_or_default();
     let [statement] = statements else {
         return Err(mismatch(format!(
@@ -96,8 +98,8 @@ pub(super) fn verify(
         )));
     };
     let is_select = statement
-        .pointer("/stmt/node/SelectStmt")
-        .is_some_and(Value::is_object);
+        .path(&["stmt", "node", "SelectStmt"])
+        .is_some_and(Tree::is_object);
     if !is_select {
         return Err(mismatch("PostgreSQL does not read a SELECT statement"));
     }
@@ -123,13 +125,13 @@ struct Walk<'s> {
 }
 
 impl Walk<'_> {
-    fn value(&mut self, value: &Value, depth: usize) -> Result<(), ToolError> {
+    fn value(&mut self, value: &Tree, depth: usize) -> Result<(), ToolError> {
         if depth > MAX_DEPTH {
             return Err(mismatch("the parse tree is deeper than the walk follows"));
         }
         match value {
-            Value::Object(map) => self.object(map, depth),
-            Value::Array(items) => {
+            Tree::Object(map) => self.object(map, depth),
+            Tree::List(items) => {
                 for item in items {
                     self.value(item, depth + 1)?;
                 }
@@ -139,7 +141,7 @@ impl Walk<'_> {
         }
     }
 
-    fn object(&mut self, map: &Map<String, Value>, depth: usize) -> Result<(), ToolError> {
+    fn object(&mut self, map: &[(Cow<'static, str>, Tree)], depth: usize) -> Result<(), ToolError> {
         for (key, inner) in map {
             self.node(key, inner)?;
             self.value(inner, depth + 1)?;
@@ -153,7 +155,7 @@ impl Walk<'_> {
 
     /// Check one keyed entry: a node variant (`"ColumnRef": {…}`) or a
     /// field that holds a type name or a clause.
-    fn node(&mut self, key: &str, node: &Value) -> Result<(), ToolError> {
+    fn node(&mut self, key: &str, node: &Tree) -> Result<(), ToolError> {
         match key {
             "SelectStmt" if node.get("into_clause").is_some_and(|v| !v.is_null()) => {
                 return Err(mismatch("PostgreSQL reads SELECT … INTO"));
@@ -162,7 +164,7 @@ impl Walk<'_> {
             "RangeVar" => {
                 let part = |field: &str| {
                     node.get(field)
-                        .and_then(Value::as_str)
+                        .and_then(Tree::as_str)
                         .filter(|s| !s.is_empty())
                         .map(str::to_string)
                 };
@@ -175,14 +177,13 @@ impl Walk<'_> {
             "ColumnRef" => {
                 let fields = node
                     .get("fields")
-                    .and_then(Value::as_array)
-                    .map(Vec::as_slice)
+                    .and_then(Tree::as_list)
                     .unwrap_or_default();
                 let parts: Vec<String> = fields.iter().map(field_name).collect();
                 Facts::add(&mut self.facts.columns, parts.join("."));
             }
             "JoinExpr" => {
-                if node.get("is_natural").and_then(Value::as_bool) == Some(true) {
+                if node.get("is_natural").and_then(Tree::as_bool) == Some(true) {
                     Facts::add(&mut self.facts.join_columns, "NATURAL".into());
                 }
                 for name in names(node.get("using_clause")) {
@@ -191,7 +192,7 @@ impl Walk<'_> {
             }
             "FuncCall" => check_function(node)?,
             "AExpr" => {
-                let kind = node.get("kind").and_then(Value::as_i64).unwrap_or_default();
+                let kind = node.get("kind").and_then(Tree::as_i64).unwrap_or_default();
                 self.check_operator(&names(node.get("name")), kind)?;
             }
             "SortBy" => {
@@ -244,19 +245,19 @@ impl Walk<'_> {
 
 /// A `String` node's text, `*` for `A_Star`, or a marker that matches no
 /// gate fact.
-fn field_name(field: &Value) -> String {
-    if let Some(text) = field.pointer("/node/String/sval").and_then(Value::as_str) {
+fn field_name(field: &Tree) -> String {
+    if let Some(text) = field.path(&["node", "String", "sval"]).and_then(Tree::as_str) {
         return text.to_string();
     }
-    if field.pointer("/node/AStar").is_some() {
+    if field.path(&["node", "AStar"]).is_some() {
         return "*".to_string();
     }
     format!("<{field}>")
 }
 
 /// The texts of a list of `String` nodes (a qualified name).
-fn names(list: Option<&Value>) -> Vec<String> {
-    list.and_then(Value::as_array)
+fn names(list: Option<&Tree>) -> Vec<String> {
+    list.and_then(Tree::as_list)
         .map(|items| items.iter().map(field_name).collect())
         .unwrap_or_default()
 }
@@ -271,12 +272,12 @@ fn unqualified(name: &[String]) -> Option<&str> {
     }
 }
 
-fn check_function(node: &Value) -> Result<(), ToolError> {
+fn check_function(node: &Tree) -> Result<(), ToolError> {
     let name = names(node.get("funcname"));
     // The grammar names the functions it makes from syntax with their
     // schema (`pg_catalog.like_escape` for `LIKE … ESCAPE`), most of them
     // marked as SQL syntax.
-    let grammar_made = node.get("funcformat").and_then(Value::as_i64) == Some(COERCE_SQL_SYNTAX)
+    let grammar_made = node.get("funcformat").and_then(Tree::as_i64) == Some(COERCE_SQL_SYNTAX)
         || name.first().is_some_and(|schema| schema == "pg_catalog");
     let allowed = unqualified(&name).is_some_and(|f| {
         function_allowed(Flavor::Postgres, f) || (grammar_made && SQL_SYNTAX_FUNCTIONS.contains(&f))
@@ -320,12 +321,12 @@ fn check_operator(
     }
 }
 
-fn check_type(node: &Value) -> Result<(), ToolError> {
+fn check_type(node: &Tree) -> Result<(), ToolError> {
     if !node.is_object() {
         return Ok(());
     }
     let name = names(node.get("names"));
-    let flag = |f: &str| node.get(f).and_then(Value::as_bool) == Some(true);
+    let flag = |f: &str| node.get(f).and_then(Tree::as_bool) == Some(true);
     let base = unqualified(&name);
     let allowed =
         !flag("setof") && !flag("pct_type") && base.is_some_and(|t| !t.starts_with("reg"));
@@ -339,9 +340,9 @@ fn check_type(node: &Value) -> Result<(), ToolError> {
     }
 }
 
-fn check_sql_value_function(node: &Value) -> Result<(), ToolError> {
+fn check_sql_value_function(node: &Tree) -> Result<(), ToolError> {
     use pg_query::protobuf::SqlValueFunctionOp as Op;
-    let op = node.get("op").and_then(Value::as_i64).unwrap_or_default();
+    let op = node.get("op").and_then(Tree::as_i64).unwrap_or_default();
     let name = [
         (Op::SvfopCurrentDate, "current_date"),
         (Op::SvfopCurrentTime, "current_time"),
