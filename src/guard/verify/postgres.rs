@@ -246,7 +246,10 @@ impl Walk<'_> {
 /// A `String` node's text, `*` for `A_Star`, or a marker that matches no
 /// gate fact.
 fn field_name(field: &Tree) -> String {
-    if let Some(text) = field.path(&["node", "String", "sval"]).and_then(Tree::as_str) {
+    if let Some(text) = field
+        .path(&["node", "String", "sval"])
+        .and_then(Tree::as_str)
+    {
         return text.to_string();
     }
     if field.path(&["node", "AStar"]).is_some() {

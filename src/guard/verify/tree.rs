@@ -390,7 +390,11 @@ impl ser::SerializeMap for Map {
         let Some(key) = self.key.take() else {
             return Err(TreeError("a map value without a key".into()));
         };
-        insert(&mut self.entries, Cow::Owned(key), value.serialize(Builder)?);
+        insert(
+            &mut self.entries,
+            Cow::Owned(key),
+            value.serialize(Builder)?,
+        );
         Ok(())
     }
     fn end(self) -> Result<Tree, TreeError> {
