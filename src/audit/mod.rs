@@ -15,7 +15,7 @@
 mod chain;
 mod log;
 pub mod read;
-pub mod stats;
+pub(crate) mod stats;
 mod verify;
 
 use std::path::PathBuf;
@@ -25,7 +25,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::{ErrorCode, ToolError};
 
 pub use log::{file_name, AuditLog};
-pub use verify::{verify, BreakKind, ChainBreak, VerifyReport};
+pub use verify::{verify, BreakKind};
 
 /// Environment variable that overrides the audit directory.
 pub const AUDIT_DIR_ENV: &str = "SQLWARDEN_AUDIT_DIR";

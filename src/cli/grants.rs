@@ -46,7 +46,7 @@ pub struct GrantsArgs {
 }
 
 /// Run `sqlwarden grants`.
-pub async fn run(config_dir: Option<&Path>, args: GrantsArgs) -> ExitStatus {
+pub(crate) async fn run(config_dir: Option<&Path>, args: GrantsArgs) -> ExitStatus {
     if !args.emit_sql {
         printer::error(
             "`sqlwarden grants` only prints SQL for you to review and apply",

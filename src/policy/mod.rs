@@ -15,7 +15,7 @@
 //! gate has already folded unquoted identifiers to lower case); MaxCompute
 //! names are case-insensitive and compared in lower case.
 
-pub mod grants;
+pub(crate) mod grants;
 
 use std::time::Duration;
 

@@ -31,7 +31,7 @@ use super::{catalog, query, semantic, table};
 const METRIC_QUERY_EXAMPLE: &str = r#"{"metric": "revenue", "dimensions": ["region"], "filters": [{"op": "eq", "field": "status", "value": "paid"}], "time_range": {"start": "2024-01-01", "end": "2024-04-01"}, "grain": "month"}"#;
 
 /// Every tool sqlwarden has, in the order clients list them.
-pub const TOOLS: &[ToolSpec] = &[
+pub(crate) const TOOLS: &[ToolSpec] = &[
     ToolSpec {
         name: "list_sources",
         title: "List data sources",
@@ -261,12 +261,12 @@ impl ToolSpec {
 }
 
 /// The spec of a tool by name.
-pub fn spec(name: &str) -> Option<&'static ToolSpec> {
+pub(crate) fn spec(name: &str) -> Option<&'static ToolSpec> {
     TOOLS.iter().find(|t| t.name == name)
 }
 
 /// The tools the policy leaves switched on.
-pub fn enabled_tools(policy: &Policy) -> Vec<&'static ToolSpec> {
+pub(crate) fn enabled_tools(policy: &Policy) -> Vec<&'static ToolSpec> {
     TOOLS
         .iter()
         .filter(|t| policy.tool_enabled(t.name))

@@ -9,8 +9,8 @@
 //! prints) Claude Code's own `claude mcp` command.
 
 pub mod code;
-pub mod desktop;
-pub mod merge;
+pub(crate) mod desktop;
+pub(crate) mod merge;
 mod write;
 
 use std::path::{Path, PathBuf};
