@@ -31,7 +31,7 @@ pub use verify::{verify, BreakKind};
 pub const AUDIT_DIR_ENV: &str = "SQLWARDEN_AUDIT_DIR";
 
 /// Days of audit files kept when policy sets no `audit.retention_days`.
-pub const DEFAULT_RETENTION_DAYS: u32 = 90;
+pub(crate) const DEFAULT_RETENTION_DAYS: u32 = 90;
 
 /// How a call ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -18,7 +18,7 @@ use super::{printer, Cli, ExitStatus};
 pub struct CompletionsArgs {
     /// The shell to complete for.
     #[arg(value_enum)]
-    pub shell: Shell,
+    pub(crate) shell: Shell,
 }
 
 /// The completion script for `shell`.

@@ -85,7 +85,7 @@ async fn run(cli: Cli) -> ExitStatus {
 /// What `--version` prints: the crate version and the git commit the
 /// binary was built from (`-dirty` when the tree had uncommitted changes,
 /// `unknown` when built outside a git checkout; see `build.rs`).
-pub const VERSION: &str = concat!(
+pub(crate) const VERSION: &str = concat!(
     env!("CARGO_PKG_VERSION"),
     " (git ",
     env!("SQLWARDEN_GIT_HASH"),
@@ -101,7 +101,7 @@ pub const VERSION: &str = concat!(
 /// or failed query); 2 the command could not run (bad usage or config).
 #[derive(Debug, Parser)]
 #[command(name = "sqlwarden", version = VERSION, about, long_about)]
-pub struct Cli {
+pub(crate) struct Cli {
     /// The configuration directory (connections.yaml, policy.yaml,
     /// catalog/).
     ///
@@ -111,7 +111,7 @@ pub struct Cli {
 
     /// More log output on stderr (-v info, -vv debug, -vvv trace).
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
-    pub verbose: u8,
+    pub(crate) verbose: u8,
 
     /// What to do (default: `serve`).
     #[command(subcommand)]

@@ -53,14 +53,14 @@ pub(crate) use semantic_catalog::{CatalogFiles, SemanticCatalog};
 pub const CONFIG_DIR_ENV: &str = "SQLWARDEN_CONFIG_DIR";
 
 /// The connections file, relative to the config directory.
-pub const CONNECTIONS_FILE: &str = "connections.yaml";
+pub(crate) const CONNECTIONS_FILE: &str = "connections.yaml";
 /// The policy file, relative to the config directory.
-pub const POLICY_FILE: &str = "policy.yaml";
+pub(crate) const POLICY_FILE: &str = "policy.yaml";
 /// The approved-joins file, relative to the config directory (optional).
-pub const JOINS_FILE: &str = "catalog/joins.yaml";
+pub(crate) const JOINS_FILE: &str = "catalog/joins.yaml";
 
 /// Every tool name `tools:` in `policy.yaml` may switch off.
-pub const TOOL_NAMES: &[&str] = &[
+pub(crate) const TOOL_NAMES: &[&str] = &[
     "list_sources",
     "list_allowed_tables",
     "describe_table",

@@ -28,7 +28,7 @@ pub(crate) struct GrantPlan {
     /// The NOLOGIN role to create or narrow.
     pub role: String,
     /// A login to make a member of the role (so it may `SET ROLE`).
-    pub grant_to: Option<String>,
+    pub(crate) grant_to: Option<String>,
     /// A comment line for the top of the script (the source, the policy).
     pub header: String,
     /// The tables, in the order they should appear.

@@ -36,7 +36,7 @@ pub(crate) struct ConnectionReport {
     /// Where its secret comes from: `keyring`, `environment` or `none`.
     pub credentials: &'static str,
     /// The environment variable holding the secret, for `environment`.
-    pub credentials_variable: Option<String>,
+    pub(crate) credentials_variable: Option<String>,
     /// Whether the database answered (`None`: not tried, the engine could
     /// not even be built).
     pub reachable: Option<bool>,

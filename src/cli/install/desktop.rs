@@ -33,7 +33,7 @@ pub struct DesktopArgs {
     /// The Claude Desktop config file (default: the one for this OS, see
     /// the README).
     #[arg(long, env = CLIENT_CONFIG_ENV, value_name = "FILE")]
-    pub client_config: Option<PathBuf>,
+    pub(crate) client_config: Option<PathBuf>,
     /// Replace (or remove) an entry of the same name that differs from
     /// this one.
     #[arg(long)]
