@@ -156,6 +156,7 @@ async fn shutdown_signal() {
 pub fn mcp_tool(spec: &ToolSpec) -> Tool {
     let promises = spec.annotations;
     Tool::new(spec.name, spec.description, Arc::new(spec.input_schema()))
+        .with_raw_output_schema(Arc::new(spec.output_schema()))
         .with_title(spec.title)
         .with_annotations(
             ToolAnnotations::with_title(spec.title)

@@ -29,6 +29,8 @@ mod clock;
 mod engines;
 mod envelope;
 mod fence;
+mod input;
+mod output;
 mod pipeline;
 mod query;
 mod rate;
