@@ -16,14 +16,14 @@ use super::session::Session;
 use crate::error::ErrorCode;
 
 /// Most values one completion returns (MCP's limit).
-pub const MAX_COMPLETIONS: usize = 100;
+pub(crate) const MAX_COMPLETIONS: usize = 100;
 
 /// Longest free-text argument a prompt embeds, in characters.
 const MAX_TEXT_CHARS: usize = 2000;
 
 /// What an argument's values are, for completion.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Completes {
+pub(crate) enum Completes {
     /// A configured source name.
     Source,
     /// An allowed table key of the source named in the other arguments (or
@@ -39,28 +39,28 @@ pub enum Completes {
 
 /// One argument of a prompt.
 #[derive(Debug, Clone, Copy)]
-pub struct PromptArg {
+pub(crate) struct PromptArg {
     /// Its name.
-    pub name: &'static str,
+    pub(crate) name: &'static str,
     /// What to pass.
-    pub description: &'static str,
+    pub(crate) description: &'static str,
     /// Whether the prompt needs it.
-    pub required: bool,
+    pub(crate) required: bool,
     /// What completion offers for it.
-    pub completes: Completes,
+    pub(crate) completes: Completes,
 }
 
 /// One prompt.
 #[derive(Debug, Clone, Copy)]
-pub struct PromptSpec {
+pub(crate) struct PromptSpec {
     /// Its name (the slash command).
-    pub name: &'static str,
+    pub(crate) name: &'static str,
     /// Human title.
-    pub title: &'static str,
+    pub(crate) title: &'static str,
     /// What it is for.
-    pub description: &'static str,
+    pub(crate) description: &'static str,
     /// Its arguments.
-    pub arguments: &'static [PromptArg],
+    pub(crate) arguments: &'static [PromptArg],
     /// Tools it walks through; it is listed only when policy leaves them on.
     tools: &'static [&'static str],
 }
@@ -73,7 +73,7 @@ const SOURCE: PromptArg = PromptArg {
 };
 
 /// Every prompt, in the order clients list them.
-pub const PROMPTS: &[PromptSpec] = &[
+pub(crate) const PROMPTS: &[PromptSpec] = &[
     PromptSpec {
         name: "explore_table",
         title: "Explore a table",
@@ -133,7 +133,7 @@ pub const PROMPTS: &[PromptSpec] = &[
 
 /// Why a prompt could not be made.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum PromptError {
+pub(crate) enum PromptError {
     /// No prompt of that name is listed.
     Unknown(String),
     /// An argument is missing or names something policy does not show.
@@ -142,7 +142,7 @@ pub enum PromptError {
 
 impl Session {
     /// The prompts whose tools policy leaves on.
-    pub fn prompts(&self) -> Vec<&'static PromptSpec> {
+    pub(crate) fn prompts(&self) -> Vec<&'static PromptSpec> {
         PROMPTS
             .iter()
             .filter(|p| p.tools.iter().all(|t| self.policy().tool_enabled(t)))
@@ -150,7 +150,7 @@ impl Session {
     }
 
     /// The text of prompt `name` with `args`: one user message.
-    pub fn prompt(
+    pub(crate) fn prompt(
         &self,
         name: &str,
         args: &BTreeMap<String, String>,
@@ -242,7 +242,7 @@ impl Session {
     /// (case-insensitive), sorted, at most [`MAX_COMPLETIONS`], and how many
     /// matched in all. `source` is the source named in the other
     /// arguments, for tables.
-    pub fn complete(
+    pub(crate) fn complete(
         &self,
         what: Completes,
         prefix: &str,

@@ -21,10 +21,10 @@ use super::call::CallContext;
 use super::session::Session;
 
 /// The semantic catalog's URI.
-pub const CATALOG_URI: &str = "sqlwarden://catalog";
+pub(crate) const CATALOG_URI: &str = "sqlwarden://catalog";
 
 /// The template every table resource fits.
-pub const TABLE_TEMPLATE: &str = "sqlwarden://{source}/tables/{table}";
+pub(crate) const TABLE_TEMPLATE: &str = "sqlwarden://{source}/tables/{table}";
 
 /// Bytes kept as they are in a URI segment; every other byte is
 /// percent-encoded.
@@ -39,15 +39,15 @@ const CATALOG_TOOLS: [&str; 2] = ["list_domains", "list_metrics"];
 
 /// One resource as listed.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ResourceEntry {
+pub(crate) struct ResourceEntry {
     /// Its URI, the only spelling a read accepts.
-    pub uri: String,
+    pub(crate) uri: String,
     /// Short name (the table key, or `catalog`).
-    pub name: String,
+    pub(crate) name: String,
     /// Human title.
-    pub title: String,
+    pub(crate) title: String,
     /// What it holds (the policy's table description, when it has one).
-    pub description: String,
+    pub(crate) description: String,
     /// What a read needs: which source and table, or the catalog.
     target: Target,
 }
@@ -61,7 +61,7 @@ enum Target {
 
 /// Why a read returned nothing.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ResourceError {
+pub(crate) enum ResourceError {
     /// The URI is not one of the listed resources.
     NotFound(String),
     /// A tool behind the resource refused: its envelope's error.
@@ -76,7 +76,7 @@ pub enum ResourceError {
 }
 
 /// The URI of `table` on `source`.
-pub fn table_uri(source: &str, table: &str) -> String {
+pub(crate) fn table_uri(source: &str, table: &str) -> String {
     format!(
         "sqlwarden://{}/tables/{}",
         utf8_percent_encode(source, SEGMENT),
@@ -87,7 +87,7 @@ pub fn table_uri(source: &str, table: &str) -> String {
 impl Session {
     /// Every resource this session may read, in a stable order: each
     /// source's allowed tables, then the catalog.
-    pub fn resources(&self) -> Vec<ResourceEntry> {
+    pub(crate) fn resources(&self) -> Vec<ResourceEntry> {
         let policy = self.policy();
         let mut entries = Vec::new();
         if TABLE_TOOLS.iter().all(|t| policy.tool_enabled(t)) {
@@ -127,7 +127,11 @@ impl Session {
     }
 
     /// The contents of the listed resource `uri`, as JSON.
-    pub async fn read_resource(&self, uri: &str, ctx: CallContext) -> Result<Value, ResourceError> {
+    pub(crate) async fn read_resource(
+        &self,
+        uri: &str,
+        ctx: CallContext,
+    ) -> Result<Value, ResourceError> {
         let Some(entry) = self.resources().into_iter().find(|e| e.uri == uri) else {
             return Err(ResourceError::NotFound(format!(
                 "No resource `{}`: read only URIs that `resources/list` returns",
