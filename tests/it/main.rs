@@ -15,6 +15,7 @@ mod support;
 mod audit;
 mod audit_durability;
 mod cli;
+mod clients;
 mod config;
 mod deep_sql;
 mod doctor;
