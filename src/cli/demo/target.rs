@@ -86,16 +86,24 @@ pub(crate) fn candidates(explicit: &Explicit, os_user: &str) -> Result<Vec<Candi
             None => Vec::new(),
         };
         if found.is_empty() {
-            found = hosts_or_local(env("PGHOST"))
-                .into_iter()
-                .map(|host| Candidate {
-                    host,
-                    port: env("PGPORT").and_then(|p| p.parse().ok()).unwrap_or(DEFAULT_PORT),
-                    user: env("PGUSER").unwrap_or_else(|| os_user.to_string()),
-                    password: password.clone(),
-                    source: "command line",
-                })
-                .collect();
+            // No user named anywhere: as libpq, the OS user; then `postgres`.
+            let users = match explicit.user.clone().or_else(|| env("PGUSER")) {
+                Some(user) => vec![user],
+                None => vec![os_user.to_string(), "postgres".to_string()],
+            };
+            for user in users {
+                for host in hosts_or_local(env("PGHOST")) {
+                    found.push(Candidate {
+                        host,
+                        port: env("PGPORT")
+                            .and_then(|p| p.parse().ok())
+                            .unwrap_or(DEFAULT_PORT),
+                        user: user.clone(),
+                        password: password.clone(),
+                        source: "command line",
+                    });
+                }
+            }
         }
         for candidate in &mut found {
             if let Some(host) = &explicit.host {
