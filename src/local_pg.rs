@@ -14,7 +14,7 @@ pub mod find;
 #[doc(hidden)]
 pub mod testing;
 
-pub use cluster::{Cluster, ClusterError, Listen};
+pub use cluster::{Cluster, ClusterError, Init, Listen};
 pub use find::{bin_dir, NotInstalled};
 
 #[cfg(test)]

@@ -66,6 +66,20 @@ impl ClusterError {
     }
 }
 
+/// How [`Cluster::init`] makes a cluster.
+#[derive(Debug, Clone, Copy)]
+pub struct Init<'a> {
+    /// The bootstrap superuser.
+    pub superuser: &'a str,
+    /// `None`: trust auth; a password: `scram-sha-256` with it for the
+    /// superuser.
+    pub password: Option<&'a str>,
+    /// `false` skips initdb's final fsync (throwaway clusters).
+    pub durable: bool,
+    /// Settings added to `postgresql.conf`.
+    pub settings: &'a [(&'a str, &'a str)],
+}
+
 /// A cluster in `dir` (which need not exist yet).
 #[derive(Debug, Clone)]
 pub struct Cluster {
@@ -119,23 +133,23 @@ impl Cluster {
     }
 
     /// Create the directory (only its owner may enter it) and `initdb` the
-    /// cluster: `superuser` the bootstrap login, trust auth, UTF-8, and
-    /// `settings` added to its `postgresql.conf`. `durable: false` skips
-    /// initdb's final fsync (throwaway clusters).
-    pub fn init(
-        &self,
-        superuser: &str,
-        durable: bool,
-        settings: &[(&str, &str)],
-    ) -> Result<(), ClusterError> {
+    /// cluster as `init` says.
+    pub fn init(&self, init: &Init<'_>) -> Result<(), ClusterError> {
         create_private_dir(&self.dir)?;
+        let pwfile = self.dir.join("initdb.pw");
+        if let Some(password) = init.password {
+            fs_err::write(&pwfile, password).map_err(|source| ClusterError::Io {
+                what: "write",
+                path: pwfile.clone(),
+                source,
+            })?;
+        }
         self.hand_to_server_account(&self.dir)?;
         let mut args: Vec<OsString> = vec![
             "-D".into(),
             self.data_dir().into(),
             "-U".into(),
-            superuser.into(),
-            "--auth=trust".into(),
+            init.superuser.into(),
             "-E".into(),
             "UTF8".into(),
             // C.UTF-8 is on every Linux; macOS has only C for UTF-8 data.
@@ -145,10 +159,17 @@ impl Cluster {
                 "--locale=C".into()
             },
         ];
-        if !durable {
+        if init.password.is_some() {
+            args.extend(["--auth=scram-sha-256".into(), "--pwfile".into(), pwfile.clone().into()]);
+        } else {
+            args.push("--auth=trust".into());
+        }
+        if !init.durable {
             args.push("-N".into());
         }
-        self.run("initdb", &args)?;
+        let made = self.run("initdb", &args);
+        let _ = fs_err::remove_file(&pwfile);
+        made?;
         let listen = match self.listen {
             Listen::SocketOnly => "",
             Listen::Loopback => "127.0.0.1",
@@ -161,7 +182,7 @@ impl Cluster {
             ("unix_socket_directories", socket_dir.as_str()),
         ]
         .iter()
-        .chain(settings)
+        .chain(init.settings)
         {
             lines.push_str(&format!("{name} = '{}'\n", value.replace('\'', "''")));
         }

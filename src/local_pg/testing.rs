@@ -18,7 +18,7 @@ use std::path::PathBuf;
 use std::process::{ChildStdin, Command, Stdio};
 use std::sync::{Mutex, OnceLock};
 
-use super::cluster::{Cluster, Listen};
+use super::cluster::{Cluster, Init, Listen};
 
 /// Use this server instead of starting one (its host).
 pub const HOST_ENV: &str = "SQLWARDEN_TEST_PG_HOST";
@@ -105,10 +105,11 @@ fn start() -> Result<TestServer, String> {
         let cert = tls.0.display().to_string();
         let key = tls.1.display().to_string();
         cluster
-            .init(
-                "postgres",
-                false,
-                &[
+            .init(&Init {
+                superuser: "postgres",
+                password: None,
+                durable: false,
+                settings: &[
                     ("fsync", "off"),
                     ("synchronous_commit", "off"),
                     ("full_page_writes", "off"),
@@ -117,7 +118,7 @@ fn start() -> Result<TestServer, String> {
                     ("ssl_cert_file", &cert),
                     ("ssl_key_file", &key),
                 ],
-            )
+            })
             .map_err(failed)?;
         match cluster.start() {
             Ok(()) => {

@@ -30,7 +30,14 @@ async fn a_socket_only_cluster_lives_and_goes() {
     if cluster::running_as_root() {
         cluster.hand_to_server_account(parent.path()).unwrap();
     }
-    cluster.init("alice", false, &[]).unwrap();
+    cluster
+        .init(&Init {
+            superuser: "alice",
+            password: None,
+            durable: false,
+            settings: &[],
+        })
+        .unwrap();
     assert!(cluster.exists());
     assert!(!cluster.is_running());
     cluster.start().unwrap();

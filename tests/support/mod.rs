@@ -9,3 +9,4 @@ pub mod gate;
 pub mod maxcompute;
 pub mod pg;
 pub mod pg_cluster;
+pub mod require;

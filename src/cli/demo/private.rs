@@ -13,7 +13,7 @@ use std::time::Instant;
 
 use crate::cli::printer;
 use crate::config::{Config, Connection};
-use crate::local_pg::{Cluster, ClusterError, Listen};
+use crate::local_pg::{Cluster, ClusterError, Init, Listen};
 
 /// The superuser `initdb` creates (it loads the demo; queries never run
 /// as it).
@@ -53,7 +53,12 @@ pub(crate) fn ensure() -> Result<Cluster, ClusterError> {
                 source,
             })?;
         }
-        cluster.init(SUPERUSER, true, &[])?;
+        cluster.init(&Init {
+            superuser: SUPERUSER,
+            password: None,
+            durable: true,
+            settings: &[],
+        })?;
         printer::status(&format!("  initdb done in {:.1} s", secs(started)));
     }
     start(&cluster)?;

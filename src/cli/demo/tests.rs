@@ -26,7 +26,7 @@ fn the_demo_catalog_is_valid_against_the_demo_policy() {
     let args = DemoArgs {
         force: false,
         pg_host: "127.0.0.1".into(),
-        pg_port: 5432,
+        pg_port: 6543,
         pg_user: "postgres".into(),
         dbname: "sqlwarden_demo".into(),
     };
