@@ -12,9 +12,9 @@
 
 use std::path::{Path, PathBuf};
 
-use clap::Args;
 use crate::config;
 use crate::config::schema;
+use clap::Args;
 
 use super::{printer, ExitStatus};
 

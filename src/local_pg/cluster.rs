@@ -160,7 +160,11 @@ impl Cluster {
             },
         ];
         if init.password.is_some() {
-            args.extend(["--auth=scram-sha-256".into(), "--pwfile".into(), pwfile.clone().into()]);
+            args.extend([
+                "--auth=scram-sha-256".into(),
+                "--pwfile".into(),
+                pwfile.clone().into(),
+            ]);
         } else {
             args.push("--auth=trust".into());
         }

@@ -36,7 +36,10 @@ pub fn bin_dir() -> Result<PathBuf, NotInstalled> {
             Ok(dir)
         } else {
             Err(NotInstalled {
-                places: format!("`{PG_BIN_ENV}={}` holds no initdb and pg_ctl", dir.display()),
+                places: format!(
+                    "`{PG_BIN_ENV}={}` holds no initdb and pg_ctl",
+                    dir.display()
+                ),
             })
         };
     }
@@ -90,7 +93,7 @@ fn install_locations() -> Vec<PathBuf> {
     for brew in ["/opt/homebrew/opt", "/usr/local/opt"] {
         versioned.extend(versioned_dirs(Path::new(brew), "postgresql@", "bin"));
     }
-    versioned.sort_by(|a, b| b.0.cmp(&a.0));
+    versioned.sort_by_key(|v| std::cmp::Reverse(v.0));
     let mut dirs: Vec<PathBuf> = versioned.into_iter().map(|(_, dir)| dir).collect();
     dirs.extend(
         [

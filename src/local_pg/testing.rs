@@ -92,8 +92,7 @@ fn start() -> Result<TestServer, String> {
         "sqlwarden-test-pg-{}-{stamp:08x}",
         std::process::id()
     ));
-    std::fs::create_dir(&dir)
-        .map_err(|e| format!("cannot create `{}`: {e}", dir.display()))?;
+    std::fs::create_dir(&dir).map_err(|e| format!("cannot create `{}`: {e}", dir.display()))?;
     let mut last = None;
     // The port is free when picked but may be taken before the server
     // binds it; another port is tried then.

@@ -7,6 +7,7 @@
 //! The demo probes the local server's Unix socket directories and
 //! `localhost` on `PGPORT`, so every case sets `PGPORT` to a cluster of its
 //! own (or to a free port): none of them can reach any other server.
+#![allow(clippy::unwrap_used)]
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -107,7 +108,11 @@ fn free_port() -> u16 {
 fn demo(home: &Home, set: &[(&str, String)]) -> (String, String) {
     let out = home.sqlwarden(&["demo"], set);
     let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
-    assert_eq!(out.status.code(), Some(0), "stdout:\n{stdout}\nstderr:\n{stderr}");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "stdout:\n{stdout}\nstderr:\n{stderr}"
+    );
     (stdout, stderr)
 }
 
@@ -133,7 +138,11 @@ fn next_steps_work_as_printed(home: &Home, next: &str, set: &[(&str, String)]) {
         assert!(step.starts_with("sqlwarden "), "{step}");
         let mut set = set.to_vec();
         set.push(("PATH", path.clone()));
-        let out = home.command("sh", &set).args(["-c", step]).output().unwrap();
+        let out = home
+            .command("sh", &set)
+            .args(["-c", step])
+            .output()
+            .unwrap();
         let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
         let expected = if step.contains("# refused") { 1 } else { 0 };
         assert_eq!(
@@ -149,7 +158,10 @@ fn next_steps_work_as_printed(home: &Home, next: &str, set: &[(&str, String)]) {
         }
         if step.contains("GROUP BY region_code") {
             // The row policy: only EAST and NORTH.
-            assert!(stdout.contains("EAST") && stdout.contains("NORTH"), "{stdout}");
+            assert!(
+                stdout.contains("EAST") && stdout.contains("NORTH"),
+                "{stdout}"
+            );
             assert!(!stdout.contains("WEST"), "{stdout}");
         }
     }
@@ -167,10 +179,16 @@ fn demo_uses_a_server_whose_superuser_is_postgres() {
     let set = [("PGPORT", server.port().to_string())];
     let (next, progress) = demo(&home, &set);
     assert!(
-        progress.contains(&format!("Using `postgres` at localhost port {}", server.port())),
+        progress.contains(&format!(
+            "Using `postgres` at localhost port {}",
+            server.port()
+        )),
         "{progress}"
     );
-    assert!(progress.contains("Loading the sales warehouse"), "{progress}");
+    assert!(
+        progress.contains("Loading the sales warehouse"),
+        "{progress}"
+    );
     let written = connections(&home);
     assert!(written.contains("host: \"localhost\""), "{written}");
     assert!(!written.contains("private demo cluster"), "{written}");
@@ -180,7 +198,10 @@ fn demo_uses_a_server_whose_superuser_is_postgres() {
 #[tokio::test]
 async fn demo_uses_a_server_with_only_the_os_users_login() {
     let me = sqlwarden::audit::os_user().unwrap();
-    assert_ne!(me, "postgres", "run this test as another OS user than `postgres`");
+    assert_ne!(
+        me, "postgres",
+        "run this test as another OS user than `postgres`"
+    );
     let server = PgCluster::start_as(&me, Auth::Trust);
     let home = Home::new();
     let set = [("PGPORT", server.port().to_string())];
@@ -191,14 +212,20 @@ async fn demo_uses_a_server_with_only_the_os_users_login() {
     );
     // No `postgres` role: the OS user's login did the work.
     let (client, connection) = tokio_postgres::connect(
-        &format!("host=127.0.0.1 port={} user={me} dbname=postgres", server.port()),
+        &format!(
+            "host=127.0.0.1 port={} user={me} dbname=postgres",
+            server.port()
+        ),
         tokio_postgres::NoTls,
     )
     .await
     .unwrap();
     tokio::spawn(connection);
     let postgres_roles: i64 = client
-        .query_one("SELECT count(*) FROM pg_roles WHERE rolname = 'postgres'", &[])
+        .query_one(
+            "SELECT count(*) FROM pg_roles WHERE rolname = 'postgres'",
+            &[],
+        )
         .await
         .unwrap()
         .get(0);
@@ -219,7 +246,10 @@ fn demo_makes_a_private_cluster_when_no_server_answers() {
     assert!(progress.contains("creating a private one"), "{progress}");
     assert!(progress.contains("initdb done in"), "{progress}");
     assert!(progress.contains("loaded in"), "{progress}");
-    assert!(next.contains("sqlwarden's private PostgreSQL cluster"), "{next}");
+    assert!(
+        next.contains("sqlwarden's private PostgreSQL cluster"),
+        "{next}"
+    );
     let written = connections(&home);
     assert!(
         written.contains(&format!("host: \"{}\"", cluster_dir.display())),
@@ -232,8 +262,15 @@ fn demo_makes_a_private_cluster_when_no_server_answers() {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(&cluster_dir).unwrap().permissions().mode();
-        assert_eq!(mode & 0o077, 0, "the cluster's directory is its owner's alone");
+        let mode = std::fs::metadata(&cluster_dir)
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(
+            mode & 0o077,
+            0,
+            "the cluster's directory is its owner's alone"
+        );
     }
 
     // Down (a reboot): the first command starts it again.
@@ -246,7 +283,11 @@ fn demo_makes_a_private_cluster_when_no_server_answers() {
     // Running it again finds the private cluster and its database.
     let again = home.sqlwarden(&["demo"], &set);
     assert_eq!(again.status.code(), Some(2), "{}", text(&again.stderr));
-    assert!(text(&again.stderr).contains("--remove"), "{}", text(&again.stderr));
+    assert!(
+        text(&again.stderr).contains("--remove"),
+        "{}",
+        text(&again.stderr)
+    );
 
     let removed = home.sqlwarden(&["demo", "--remove"], &set);
     assert_eq!(removed.status.code(), Some(0), "{}", text(&removed.stderr));
@@ -275,13 +316,20 @@ fn demo_named_server_that_is_down_fails_with_what_was_tried() {
     let home = Home::new();
     let port = free_port().to_string();
     let out = home.sqlwarden(
-        &["demo", "--pg-url", &format!("postgresql://postgres@127.0.0.1:{port}/postgres")],
+        &[
+            "demo",
+            "--pg-url",
+            &format!("postgresql://postgres@127.0.0.1:{port}/postgres"),
+        ],
         &[],
     );
     let stderr = text(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(stderr.contains("named on the command line"), "{stderr}");
-    assert!(stderr.contains(&format!("127.0.0.1 port {port}")), "{stderr}");
+    assert!(
+        stderr.contains(&format!("127.0.0.1 port {port}")),
+        "{stderr}"
+    );
     assert!(stderr.contains("hint: "), "{stderr}");
     // A named server is never replaced by a private one.
     assert!(!home.private_cluster_dir().exists());

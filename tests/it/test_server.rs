@@ -2,8 +2,9 @@
 //! the machine's server, and it is stopped and deleted when the test
 //! process dies, even by SIGKILL (no destructor runs then: the watchdog
 //! does it).
+#![allow(clippy::unwrap_used)]
 
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -36,8 +37,11 @@ fn start_a_server_and_wait() {
         return;
     }
     let server = sqlwarden::local_pg::testing::server();
-    println!("SERVER {} {}", server.host, server.port);
-    std::thread::sleep(Duration::from_secs(600));
+    // The parent reads this line (stdout is not captured: --nocapture).
+    let mut stdout = std::io::stdout();
+    writeln!(stdout, "SERVER {} {}", server.host, server.port).unwrap();
+    stdout.flush().unwrap();
+    std::thread::sleep(Duration::from_secs(120));
 }
 
 #[test]
@@ -60,12 +64,10 @@ fn a_killed_test_process_leaves_no_server_behind() {
     let pid = running.id();
     let mut lines = BufReader::new(running.stdout.take().unwrap()).lines();
     let port: u16 = loop {
-        let line = lines
-            .next()
-            .expect("the child printed its server")
-            .unwrap();
-        if let Some(rest) = line.strip_prefix("SERVER ") {
-            break rest.split(' ').nth(1).unwrap().parse().unwrap();
+        let line = lines.next().expect("the child printed its server").unwrap();
+        // libtest prints `test NAME ... ` first, on the same line.
+        if let Some(at) = line.find("SERVER ") {
+            break line[at..].split(' ').nth(2).unwrap().parse().unwrap();
         }
     };
     let dirs = || -> Vec<String> {

@@ -92,9 +92,9 @@ pub(crate) fn is_private_host(host: &str) -> bool {
 /// points at it and it exists but is down. A failure is a warning: the
 /// engine then reports the connection as unavailable, with its hint.
 pub fn start_if_down(config: &Config) {
-    let wanted = config.connections.connections.values().any(|connection| {
-        matches!(connection, Connection::Postgres(pg) if is_private_host(&pg.host))
-    });
+    let wanted = config.connections.connections.values().any(
+        |connection| matches!(connection, Connection::Postgres(pg) if is_private_host(&pg.host)),
+    );
     if !wanted {
         return;
     }

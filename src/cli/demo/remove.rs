@@ -12,8 +12,8 @@ use super::{file_names, private, PRIVATE_MARKER};
 pub(crate) fn run(dir: &Path) -> ExitStatus {
     let mut removed_any = false;
     let connections = dir.join("connections.yaml");
-    let points_at_private = fs_err::read_to_string(&connections)
-        .is_ok_and(|text| text.contains(PRIVATE_MARKER));
+    let points_at_private =
+        fs_err::read_to_string(&connections).is_ok_and(|text| text.contains(PRIVATE_MARKER));
     if points_at_private {
         for relative in file_names() {
             let path = dir.join(relative);
@@ -58,7 +58,9 @@ pub(crate) fn run(dir: &Path) -> ExitStatus {
         _ => {}
     }
     if !removed_any {
-        printer::status("Nothing to remove: there is no private demo cluster and no demo config for it");
+        printer::status(
+            "Nothing to remove: there is no private demo cluster and no demo config for it",
+        );
     }
     ExitStatus::Success
 }

@@ -34,7 +34,10 @@ pub(crate) struct Candidate {
 impl Candidate {
     /// `user@host:port`.
     pub(crate) fn describe(&self) -> String {
-        format!("`{}` at {} port {} ({})", self.user, self.host, self.port, self.source)
+        format!(
+            "`{}` at {} port {} ({})",
+            self.user, self.host, self.port, self.source
+        )
     }
 
     /// Connect to `dbname` as this login.
@@ -158,10 +161,9 @@ pub(crate) fn candidates(explicit: &Explicit, os_user: &str) -> Result<Vec<Candi
                 password: password.clone(),
                 source: "local server",
             };
-            if !found
-                .iter()
-                .any(|c| (&c.host, c.port, &c.user) == (&candidate.host, candidate.port, &candidate.user))
-            {
+            if !found.iter().any(|c| {
+                (&c.host, c.port, &c.user) == (&candidate.host, candidate.port, &candidate.user)
+            }) {
                 found.push(candidate);
             }
         }
