@@ -15,7 +15,7 @@
 mod chain;
 mod log;
 pub mod read;
-pub mod stats;
+pub(crate) mod stats;
 mod verify;
 
 use std::path::PathBuf;
@@ -25,13 +25,13 @@ use serde::{Deserialize, Serialize};
 use crate::error::{ErrorCode, ToolError};
 
 pub use log::{file_name, AuditLog};
-pub use verify::{verify, BreakKind, ChainBreak, VerifyReport};
+pub use verify::{verify, BreakKind};
 
 /// Environment variable that overrides the audit directory.
 pub const AUDIT_DIR_ENV: &str = "SQLWARDEN_AUDIT_DIR";
 
 /// Days of audit files kept when policy sets no `audit.retention_days`.
-pub const DEFAULT_RETENTION_DAYS: u32 = 90;
+pub(crate) const DEFAULT_RETENTION_DAYS: u32 = 90;
 
 /// How a call ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -9,7 +9,7 @@ use super::{AuditRecord, Outcome};
 
 /// Totals of one UTC day.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-pub struct DayStats {
+pub(crate) struct DayStats {
     /// The day, `YYYY-MM-DD`.
     pub day: String,
     /// Tool calls.
@@ -30,7 +30,7 @@ pub struct DayStats {
 }
 
 /// Totals per day, oldest first, over `records`.
-pub fn per_day<'a>(records: impl IntoIterator<Item = &'a AuditRecord>) -> Vec<DayStats> {
+pub(crate) fn per_day<'a>(records: impl IntoIterator<Item = &'a AuditRecord>) -> Vec<DayStats> {
     let mut days: BTreeMap<String, DayStats> = BTreeMap::new();
     for record in records {
         let day: String = record.timestamp.chars().take(10).collect();
@@ -56,7 +56,7 @@ pub fn per_day<'a>(records: impl IntoIterator<Item = &'a AuditRecord>) -> Vec<Da
 }
 
 /// The totals as an aligned text table, then one line per error code.
-pub fn to_text(days: &[DayStats]) -> String {
+pub(crate) fn to_text(days: &[DayStats]) -> String {
     let mut out = vec![format!(
         "{:<10}  {:>7}  {:>7}  {:>7}  {:>7}  {:>10}  {:>12}",
         "day", "calls", "ok", "denied", "errors", "rows", "bytes"

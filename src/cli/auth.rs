@@ -49,7 +49,7 @@ pub enum AuthAction {
 }
 
 /// Run `sqlwarden auth`.
-pub fn run(config_dir: Option<&Path>, args: AuthArgs) -> ExitStatus {
+pub(crate) fn run(config_dir: Option<&Path>, args: AuthArgs) -> ExitStatus {
     let policy = match session::load_policy(config_dir) {
         Ok(policy) => policy,
         Err(status) => return status,

@@ -29,7 +29,7 @@ pub struct CallArgs {
 }
 
 /// Run `sqlwarden call`.
-pub async fn run(config_dir: Option<&Path>, args: CallArgs) -> ExitStatus {
+pub(crate) async fn run(config_dir: Option<&Path>, args: CallArgs) -> ExitStatus {
     let arguments: serde_json::Value = match serde_json::from_str(&args.arguments) {
         Ok(value) => value,
         Err(e) => {

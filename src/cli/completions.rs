@@ -18,11 +18,11 @@ use super::{printer, Cli, ExitStatus};
 pub struct CompletionsArgs {
     /// The shell to complete for.
     #[arg(value_enum)]
-    pub shell: Shell,
+    pub(crate) shell: Shell,
 }
 
 /// The completion script for `shell`.
-pub fn script(shell: Shell) -> String {
+pub(crate) fn script(shell: Shell) -> String {
     let mut command = Cli::command();
     let mut out = Vec::new();
     generate(shell, &mut command, "sqlwarden", &mut out);
@@ -30,7 +30,7 @@ pub fn script(shell: Shell) -> String {
 }
 
 /// Run `sqlwarden completions`.
-pub fn run(args: CompletionsArgs) -> ExitStatus {
+pub(crate) fn run(args: CompletionsArgs) -> ExitStatus {
     printer::out(script(args.shell).trim_end());
     ExitStatus::Success
 }

@@ -44,7 +44,7 @@ pub struct QueryArgs {
 }
 
 /// Run `sqlwarden query`.
-pub async fn run(config_dir: Option<&Path>, args: QueryArgs) -> ExitStatus {
+pub(crate) async fn run(config_dir: Option<&Path>, args: QueryArgs) -> ExitStatus {
     let session = match session::open(config_dir) {
         Ok(session) => session,
         Err(status) => return status,

@@ -26,7 +26,7 @@ pub struct SchemaArgs {
 }
 
 /// Run `sqlwarden schema`.
-pub fn run(args: SchemaArgs) -> ExitStatus {
+pub(crate) fn run(args: SchemaArgs) -> ExitStatus {
     if let Some(dir) = args.out {
         for schema in SCHEMA_FILES {
             let path = dir.join(schema.file_name);

@@ -110,13 +110,13 @@ pub struct Limits {
     /// PostgreSQL: memory one sort or hash of a query may use before it
     /// spills to disk (`work_mem`, set for every query), in bytes.
     #[serde(default)]
-    pub work_mem_bytes: Option<u64>,
+    pub(crate) work_mem_bytes: Option<u64>,
     /// PostgreSQL: temporary file space one query may use
     /// (`temp_file_limit`), in bytes. Only a superuser or a login granted
     /// `SET` on it may set it per query; otherwise the administrator sets it
     /// on the login (`sqlwarden grants --emit-sql` prints the statement).
     #[serde(default)]
-    pub temp_file_limit_bytes: Option<u64>,
+    pub(crate) temp_file_limit_bytes: Option<u64>,
 }
 
 /// Security switches. `None` means "not set at this layer".
@@ -210,7 +210,7 @@ pub struct TablePolicy {
     pub owner: Option<String>,
     /// Sensitivity label.
     #[serde(default)]
-    pub sensitivity: Option<String>,
+    pub(crate) sensitivity: Option<String>,
     /// What one row is.
     #[serde(default)]
     pub description: Option<String>,

@@ -22,11 +22,11 @@ use super::yaml_tree::{Node, YamlTree};
 use super::ConfigError;
 
 /// The domains file, relative to the config directory (optional).
-pub const DOMAINS_FILE: &str = "catalog/domains.yaml";
+pub(crate) const DOMAINS_FILE: &str = "catalog/domains.yaml";
 /// The business terms file, relative to the config directory (optional).
-pub const TERMS_FILE: &str = "catalog/terms.yaml";
+pub(crate) const TERMS_FILE: &str = "catalog/terms.yaml";
 /// The metrics file, relative to the config directory (optional).
-pub const METRICS_FILE: &str = "catalog/metrics.yaml";
+pub(crate) const METRICS_FILE: &str = "catalog/metrics.yaml";
 
 /// The whole `catalog/domains.yaml` file.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
@@ -51,7 +51,7 @@ pub struct DomainDef {
     pub description: Option<String>,
     /// Connection the domain's metrics and terms read when they name none.
     #[serde(default)]
-    pub default_source: Option<String>,
+    pub(crate) default_source: Option<String>,
 }
 
 /// The whole `catalog/terms.yaml` file.
@@ -71,7 +71,7 @@ pub struct TermDef {
     pub name: String,
     /// Other names, in any language.
     #[serde(default)]
-    pub synonyms: Vec<String>,
+    pub(crate) synonyms: Vec<String>,
     /// What the term means.
     pub definition: String,
     /// Domain the term belongs to.
@@ -227,7 +227,7 @@ impl SemanticCatalog {
 
 /// One of the three catalog files, each a top-level list of entries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CatalogList {
+pub(crate) enum CatalogList {
     /// `catalog/domains.yaml`, list `domains`.
     Domains,
     /// `catalog/terms.yaml`, list `terms`.
@@ -269,7 +269,7 @@ pub struct CatalogFiles {
 impl CatalogFiles {
     /// Points errors at the entries of one file (its positioned tree is
     /// built here, once; call this only to report problems).
-    pub fn locator(&self, list: CatalogList) -> Locator {
+    pub(crate) fn locator(&self, list: CatalogList) -> Locator {
         let file = match list {
             CatalogList::Domains => &self.domains,
             CatalogList::Terms => &self.terms,
@@ -288,7 +288,7 @@ impl CatalogFiles {
 }
 
 /// Points errors at the entries of one catalog file.
-pub struct Locator {
+pub(crate) struct Locator {
     file: PathBuf,
     list: &'static str,
     root: Option<Node>,
@@ -298,7 +298,7 @@ impl Locator {
     /// An error at item `index` of the file's list, then at `path` inside
     /// it (keys, or list indexes written as numbers), or at the nearest of
     /// those nodes that exists; about the whole file when none does.
-    pub fn error(&self, index: usize, path: &[&str], message: String) -> ConfigError {
+    pub(crate) fn error(&self, index: usize, path: &[&str], message: String) -> ConfigError {
         let item = self
             .root
             .as_ref()

@@ -20,10 +20,10 @@ use crate::error::ToolError;
 use crate::guard::CheckedQuery;
 
 /// A boxed future, so that [`Engine`] stays object-safe.
-pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+pub(crate) type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
 /// What engines return.
-pub type EngineResult<T> = Result<T, ToolError>;
+pub(crate) type EngineResult<T> = Result<T, ToolError>;
 
 /// A database sqlwarden can query.
 pub trait Engine: Send + Sync {
@@ -107,7 +107,7 @@ pub struct RunContext {
 }
 
 /// A callback for progress reports.
-pub type ProgressSink = Arc<dyn Fn(Progress) + Send + Sync>;
+pub(crate) type ProgressSink = Arc<dyn Fn(Progress) + Send + Sync>;
 
 /// One progress report of a running job.
 #[derive(Debug, Clone, Serialize)]

@@ -475,7 +475,7 @@ impl CheckedQuery {
     /// true when that changed it. The engines stop reading at
     /// [`Self::applied_limit`] + 1 rows whatever the SQL's `LIMIT`, so
     /// truncation is still reported truthfully.
-    pub fn cap_rows(&mut self, cap: u64) -> bool {
+    pub(crate) fn cap_rows(&mut self, cap: u64) -> bool {
         let lowered = cap < self.applied_limit;
         self.applied_limit = self.applied_limit.min(cap);
         lowered

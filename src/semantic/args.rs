@@ -15,7 +15,7 @@ use crate::config::semantic_catalog::Grain;
 /// Arguments of `list_domains` (none).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct ListDomainsArgs {}
+pub(crate) struct ListDomainsArgs {}
 
 /// Arguments of `search_business_terms`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]

@@ -24,7 +24,7 @@ pub struct DomainView {
     /// What it covers.
     pub description: Option<String>,
     /// Connection its metrics read by default.
-    pub default_source: Option<String>,
+    pub(crate) default_source: Option<String>,
     /// Names of its metrics.
     pub metrics: Vec<String>,
     /// How many business terms it has.

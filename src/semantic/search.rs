@@ -36,7 +36,7 @@ pub struct SearchHit {
     /// Relevance, higher is better (100 for an exact name match).
     pub score: u32,
     /// Synonyms (terms only).
-    pub synonyms: Vec<String>,
+    pub(crate) synonyms: Vec<String>,
     /// Definition (terms) or description (metrics).
     pub definition: String,
     /// Tables the term maps to (a metric's base table).

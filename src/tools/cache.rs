@@ -94,7 +94,7 @@ pub(crate) struct CacheHit {
     /// The result as it was stored.
     pub result: QueryResult,
     /// Time since it was stored.
-    pub age: Duration,
+    pub(crate) age: Duration,
 }
 
 impl Entries {

@@ -50,10 +50,10 @@ pub(crate) struct CallFacts {
     pub rewritten_sql: Option<String>,
     /// How old the result was, when it came from the result cache.
     #[serde(skip)]
-    pub cache_age: Option<Duration>,
+    pub(crate) cache_age: Option<Duration>,
     /// Where the source's session row budget stands after this call, when
     /// one is set.
-    pub session_rows: Option<SessionRows>,
+    pub(crate) session_rows: Option<SessionRows>,
     /// How the engine ran the query, when it says (MaxCompute: the mode,
     /// the quota, whether MaxQA fell back).
     pub execution: Option<serde_json::Map<String, Value>>,

@@ -118,7 +118,7 @@ impl Session {
     }
 
     /// Record the client's name and version (from `initialize`).
-    pub fn set_client(&self, name: &str, version: &str) {
+    pub(crate) fn set_client(&self, name: &str, version: &str) {
         if let Ok(mut caller) = self.caller.write() {
             caller.client_name = Some(name.to_string());
             caller.client_version = Some(version.to_string());

@@ -133,7 +133,7 @@ pub enum AuditAction {
 }
 
 /// Run `sqlwarden audit`.
-pub async fn run(config_dir: Option<&Path>, args: AuditArgs) -> ExitStatus {
+pub(crate) async fn run(config_dir: Option<&Path>, args: AuditArgs) -> ExitStatus {
     let dir = match &args.action {
         AuditAction::Tail { dir, .. }
         | AuditAction::Search { dir, .. }

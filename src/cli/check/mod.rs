@@ -23,8 +23,8 @@ use crate::policy::Policy;
 use crate::secrets::{self, SecretSource};
 use crate::tools::{ConfiguredEngines, EngineFactory};
 
-pub use drift::Drift;
-pub use report::{ConnectionReport, Finding, Kind, Level, Report};
+pub(crate) use drift::Drift;
+pub(crate) use report::{ConnectionReport, Finding, Kind, Level, Report};
 
 use super::{printer, session, ExitStatus};
 
@@ -37,7 +37,7 @@ pub struct CheckArgs {
 }
 
 /// Run `sqlwarden check`.
-pub async fn run(config_dir: Option<&Path>, args: CheckArgs) -> ExitStatus {
+pub(crate) async fn run(config_dir: Option<&Path>, args: CheckArgs) -> ExitStatus {
     let Some(dir) = config::resolve_dir(config_dir) else {
         printer::error(
             "No config directory could be determined",

@@ -10,7 +10,7 @@ use crate::error::ErrorCode;
 
 /// Everything `sqlwarden check` found.
 #[derive(Debug, Clone, Default, Serialize)]
-pub struct Report {
+pub(crate) struct Report {
     /// The config directory read.
     pub config_dir: String,
     /// The managed policy merged in, if any.
@@ -28,7 +28,7 @@ pub struct Report {
 
 /// What the doctor found about one connection.
 #[derive(Debug, Clone, Serialize)]
-pub struct ConnectionReport {
+pub(crate) struct ConnectionReport {
     /// Connection name.
     pub name: String,
     /// `postgres` or `maxcompute`.
@@ -36,7 +36,7 @@ pub struct ConnectionReport {
     /// Where its secret comes from: `keyring`, `environment` or `none`.
     pub credentials: &'static str,
     /// The environment variable holding the secret, for `environment`.
-    pub credentials_variable: Option<String>,
+    pub(crate) credentials_variable: Option<String>,
     /// Whether the database answered (`None`: not tried, the engine could
     /// not even be built).
     pub reachable: Option<bool>,
@@ -54,7 +54,7 @@ pub struct ConnectionReport {
 /// How bad a finding is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
-pub enum Level {
+pub(crate) enum Level {
     /// Works, but weaker than it should be.
     Warning,
     /// Broken: exit 1.
@@ -64,7 +64,7 @@ pub enum Level {
 /// What a finding is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
-pub enum Kind {
+pub(crate) enum Kind {
     /// The engine could not be set up (credentials, endpoint).
     Setup,
     /// The database did not answer.
@@ -79,7 +79,7 @@ pub enum Kind {
 
 /// One finding.
 #[derive(Debug, Clone, Serialize)]
-pub struct Finding {
+pub(crate) struct Finding {
     /// How bad it is.
     pub level: Level,
     /// What it is about.
@@ -96,7 +96,7 @@ pub struct Finding {
 
 impl Finding {
     /// A finding with no code and no drift details.
-    pub fn new(level: Level, kind: Kind, message: String, hint: Option<String>) -> Self {
+    pub(crate) fn new(level: Level, kind: Kind, message: String, hint: Option<String>) -> Self {
         Self {
             level,
             kind,
@@ -110,7 +110,7 @@ impl Finding {
 
 impl Report {
     /// Count problems and warnings over every finding.
-    pub fn tally(&mut self) {
+    pub(crate) fn tally(&mut self) {
         let findings = || self.connections.iter().flat_map(|c| &c.findings);
         self.problems =
             self.config_errors.len() + findings().filter(|f| f.level == Level::Error).count();
@@ -118,7 +118,7 @@ impl Report {
     }
 
     /// The report for a person, one connection after another.
-    pub fn to_text(&self) -> String {
+    pub(crate) fn to_text(&self) -> String {
         let mut out = Vec::new();
         if self.config_errors.is_empty() {
             out.push(format!(

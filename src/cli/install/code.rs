@@ -57,7 +57,7 @@ pub struct CodeArgs {
 }
 
 /// The arguments of `claude` that register `entry`.
-pub fn add_command(entry: &ServerEntry, scope: Scope, name: &str) -> Vec<String> {
+pub(crate) fn add_command(entry: &ServerEntry, scope: Scope, name: &str) -> Vec<String> {
     let mut argv: Vec<String> = ["mcp", "add", "--scope", scope.as_str(), name, "--"]
         .map(String::from)
         .to_vec();
@@ -67,14 +67,14 @@ pub fn add_command(entry: &ServerEntry, scope: Scope, name: &str) -> Vec<String>
 }
 
 /// The arguments of `claude` that remove the registration `name`.
-pub fn remove_command(scope: Scope, name: &str) -> Vec<String> {
+pub(crate) fn remove_command(scope: Scope, name: &str) -> Vec<String> {
     ["mcp", "remove", "--scope", scope.as_str(), name]
         .map(String::from)
         .to_vec()
 }
 
 /// `claude` followed by `argv`, quoted for a POSIX shell.
-pub fn shell_line(argv: &[String]) -> String {
+pub(crate) fn shell_line(argv: &[String]) -> String {
     std::iter::once("claude".to_string())
         .chain(argv.iter().map(|a| shell_quote(a)))
         .collect::<Vec<_>>()
