@@ -37,16 +37,16 @@ use std::path::{Path, PathBuf};
 
 pub(crate) use catalog::JoinDef;
 pub use catalog::JoinsFile;
+pub(crate) use connections::{Acceleration, AuthRule, Channel};
 pub use connections::{
     AccelerationMode, AuthMethod, Connection, ConnectionsFile, EngineKind, MaxComputeConnection,
     PostgresConnection, ResultRead, SslMode,
 };
-pub(crate) use connections::{Acceleration, AuthRule, Channel};
-pub use policy_file::{AuditSync, PolicyFile};
 pub(crate) use policy_file::{
-    AttributeValue, AuditSettings, CacheSettings, Identity, Limits, RateLimit, RateLimits, RowPolicy, Scalar, Security, SourcePolicy,
-    TablePolicy,
+    AttributeValue, AuditSettings, CacheSettings, Identity, Limits, RateLimit, RateLimits,
+    RowPolicy, Scalar, Security, SourcePolicy, TablePolicy,
 };
+pub use policy_file::{AuditSync, PolicyFile};
 pub(crate) use semantic_catalog::{CatalogFiles, SemanticCatalog};
 
 /// Environment variable that overrides the config directory.

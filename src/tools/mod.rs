@@ -45,7 +45,7 @@ pub use clock::Clock;
 pub use engines::ConfiguredEngines;
 pub use envelope::ToolOutput;
 pub use record::AuditSink;
-pub(crate) use registry::{enabled_tools, ToolSpec};
 #[cfg(test)]
 pub(crate) use registry::TOOLS;
+pub(crate) use registry::{enabled_tools, ToolSpec};
 pub use session::{EngineFactory, Session};
