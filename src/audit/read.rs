@@ -19,7 +19,7 @@ use crate::error::ErrorCode;
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Filter {
     /// Tool name, exactly.
-    pub tool: Option<String>,
+    pub(crate) tool: Option<String>,
     /// How the call ended.
     pub outcome: Option<Outcome>,
     /// A table in `tables_used` (case-insensitive).
@@ -29,9 +29,9 @@ pub struct Filter {
     /// The `source` argument, exactly.
     pub source: Option<String>,
     /// At or after this instant.
-    pub since: Option<DateTime<Utc>>,
+    pub(crate) since: Option<DateTime<Utc>>,
     /// Before this instant.
-    pub until: Option<DateTime<Utc>>,
+    pub(crate) until: Option<DateTime<Utc>>,
     /// Text that must occur in the SQL as sent, the rewritten SQL, the
     /// deny reason or the error detail (case-insensitive).
     pub text: Option<String>,
@@ -39,7 +39,7 @@ pub struct Filter {
 
 impl Filter {
     /// Whether `record` passes.
-    pub fn matches(&self, record: &AuditRecord) -> bool {
+    pub(crate) fn matches(&self, record: &AuditRecord) -> bool {
         let when = DateTime::parse_from_rfc3339(&record.timestamp)
             .ok()
             .map(|t| t.with_timezone(&Utc));

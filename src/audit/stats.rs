@@ -11,17 +11,17 @@ use super::{AuditRecord, Outcome};
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub(crate) struct DayStats {
     /// The day, `YYYY-MM-DD`.
-    pub day: String,
+    pub(crate) day: String,
     /// Tool calls.
-    pub calls: u64,
+    pub(crate) calls: u64,
     /// Calls that succeeded.
-    pub ok: u64,
+    pub(crate) ok: u64,
     /// Calls the policy or gate refused.
-    pub denied: u64,
+    pub(crate) denied: u64,
     /// Calls that failed otherwise.
-    pub errors: u64,
+    pub(crate) errors: u64,
     /// Refused and failed calls by error code.
-    pub by_code: BTreeMap<String, u64>,
+    pub(crate) by_code: BTreeMap<String, u64>,
     /// Rows returned by successful calls.
     pub rows: u64,
     /// Result bytes returned by successful calls (records from before

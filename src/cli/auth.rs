@@ -17,15 +17,15 @@ use super::{printer, session, ExitStatus};
 
 /// Arguments of `sqlwarden auth`.
 #[derive(Debug, Args)]
-pub struct AuthArgs {
+pub(crate) struct AuthArgs {
     /// What to do.
     #[command(subcommand)]
-    pub action: AuthAction,
+    pub(crate) action: AuthAction,
 }
 
 /// `auth` subcommands.
 #[derive(Debug, Subcommand)]
-pub enum AuthAction {
+pub(crate) enum AuthAction {
     /// Store the secret of a connection (password, or MaxCompute keys).
     Set {
         /// Connection name from `connections.yaml`.

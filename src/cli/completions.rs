@@ -15,7 +15,7 @@ use super::{printer, Cli, ExitStatus};
   sqlwarden completions zsh > \"${fpath[1]}/_sqlwarden\"
   sqlwarden completions fish > ~/.config/fish/completions/sqlwarden.fish
   sqlwarden completions powershell >> $PROFILE")]
-pub struct CompletionsArgs {
+pub(crate) struct CompletionsArgs {
     /// The shell to complete for.
     #[arg(value_enum)]
     pub(crate) shell: Shell,

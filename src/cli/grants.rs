@@ -29,7 +29,7 @@ const DEFAULT_ROLE: &str = "sqlwarden_ro";
 
 /// Arguments of `sqlwarden grants`.
 #[derive(Debug, Args)]
-pub struct GrantsArgs {
+pub(crate) struct GrantsArgs {
     /// Print the SQL (the only mode: sqlwarden never applies grants itself).
     #[arg(long)]
     pub(crate) emit_sql: bool,

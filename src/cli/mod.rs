@@ -107,7 +107,7 @@ pub(crate) struct Cli {
     ///
     /// Defaults to the user's config directory for sqlwarden.
     #[arg(long, global = true, env = CONFIG_DIR_ENV, value_name = "DIR")]
-    pub config_dir: Option<PathBuf>,
+    pub(crate) config_dir: Option<PathBuf>,
 
     /// More log output on stderr (-v info, -vv debug, -vvv trace).
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
@@ -115,12 +115,12 @@ pub(crate) struct Cli {
 
     /// What to do (default: `serve`).
     #[command(subcommand)]
-    pub command: Option<Command>,
+    pub(crate) command: Option<Command>,
 }
 
 /// The subcommands.
 #[derive(Debug, Subcommand)]
-pub enum Command {
+pub(crate) enum Command {
     /// Serve MCP over stdin/stdout (the default).
     Serve,
     /// Write the commented example config set into the config directory.

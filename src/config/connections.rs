@@ -25,7 +25,7 @@ pub enum Connection {
 
 impl Connection {
     /// The engine this connection speaks.
-    pub fn engine(&self) -> EngineKind {
+    pub(crate) fn engine(&self) -> EngineKind {
         match self {
             Self::Postgres(_) => EngineKind::Postgres,
             Self::Maxcompute(_) => EngineKind::MaxCompute,

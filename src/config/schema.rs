@@ -47,13 +47,13 @@ impl SchemaFile {
     }
 
     /// The schema's path relative to the config directory.
-    pub fn path(&self) -> String {
+    pub(crate) fn path(&self) -> String {
         format!("{SCHEMA_DIR}/{}", self.file_name)
     }
 
     /// The header line for the config file: the schema's path relative to
     /// the directory the config file sits in.
-    pub fn header(&self) -> String {
+    pub(crate) fn header(&self) -> String {
         let depth = self.config_file.matches('/').count();
         format!("{HEADER_PREFIX}{}{}", "../".repeat(depth), self.path())
     }

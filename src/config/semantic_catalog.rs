@@ -45,10 +45,10 @@ pub struct DomainDef {
     pub name: String,
     /// Owning team.
     #[serde(default)]
-    pub owner: Option<String>,
+    pub(crate) owner: Option<String>,
     /// What the domain covers.
     #[serde(default)]
-    pub description: Option<String>,
+    pub(crate) description: Option<String>,
     /// Connection the domain's metrics and terms read when they name none.
     #[serde(default)]
     pub(crate) default_source: Option<String>,
@@ -73,7 +73,7 @@ pub struct TermDef {
     #[serde(default)]
     pub(crate) synonyms: Vec<String>,
     /// What the term means.
-    pub definition: String,
+    pub(crate) definition: String,
     /// Domain the term belongs to.
     #[serde(default)]
     pub domain: Option<String>,
@@ -109,15 +109,15 @@ pub struct MetricDef {
     /// Domain (from `domains.yaml`).
     pub domain: String,
     /// What the metric measures.
-    pub description: String,
+    pub(crate) description: String,
     /// Connection (default: the domain's `default_source`).
     #[serde(default)]
     pub source: Option<String>,
     /// Table key (as in policy) the metric is computed over.
-    pub base_table: String,
+    pub(crate) base_table: String,
     /// Aggregate SQL expression over columns of `base_table`, for example
     /// `sum(amount)`.
-    pub expression: String,
+    pub(crate) expression: String,
     /// Ids of approved joins (from `joins.yaml`) dimensions may use.
     #[serde(default)]
     pub joins: Vec<String>,
@@ -129,10 +129,10 @@ pub struct MetricDef {
     pub time_dimension: Option<TimeDimension>,
     /// SQL conditions over `base_table` columns that always apply.
     #[serde(default)]
-    pub default_filters: Vec<String>,
+    pub(crate) default_filters: Vec<String>,
     /// How to show values (`currency`, `percent`, `integer`, ...).
     #[serde(default)]
-    pub format: Option<String>,
+    pub(crate) format: Option<String>,
     /// Unit of the values (`CNY`, `orders`, ...).
     #[serde(default)]
     pub unit: Option<String>,
@@ -152,7 +152,7 @@ pub struct DimensionDef {
     pub table: Option<String>,
     /// What the dimension means.
     #[serde(default)]
-    pub description: Option<String>,
+    pub(crate) description: Option<String>,
 }
 
 /// The time column of a metric and the grains it may be bucketed by.
@@ -162,7 +162,7 @@ pub struct TimeDimension {
     /// Column of `base_table`.
     pub column: String,
     /// Grains the caller may ask for.
-    pub grains: Vec<Grain>,
+    pub(crate) grains: Vec<Grain>,
     /// The grain the data team suggests, shown by `get_dimensions`; a query
     /// is bucketed only when the caller passes `grain`.
     #[serde(default)]

@@ -113,7 +113,7 @@ pub(crate) type ProgressSink = Arc<dyn Fn(Progress) + Send + Sync>;
 #[derive(Debug, Clone, Serialize)]
 pub struct Progress {
     /// Work done so far, in `total` units.
-    pub done: f64,
+    pub(crate) done: f64,
     /// Total work, when known.
     pub total: Option<f64>,
     /// A short status line, for example `running (stage 2 of 3)`.
@@ -181,11 +181,11 @@ pub struct CostEstimate {
     /// Estimated bytes scanned, when the engine says.
     pub input_bytes: Option<u64>,
     /// Estimated rows, when the engine says.
-    pub estimated_rows: Option<f64>,
+    pub(crate) estimated_rows: Option<f64>,
     /// The engine's abstract cost (Postgres total cost, MaxCompute complexity).
     pub cost: Option<f64>,
     /// The engine's plan or report, as text (untrusted data).
-    pub plan: String,
+    pub(crate) plan: String,
     /// Engine-specific facts.
     pub details: serde_json::Map<String, serde_json::Value>,
 }

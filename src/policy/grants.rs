@@ -30,7 +30,7 @@ pub(crate) struct GrantPlan {
     /// A login to make a member of the role (so it may `SET ROLE`).
     pub(crate) grant_to: Option<String>,
     /// A comment line for the top of the script (the source, the policy).
-    pub header: String,
+    pub(crate) header: String,
     /// The tables, in the order they should appear.
     pub tables: Vec<TableGrant>,
 }

@@ -34,23 +34,23 @@ pub struct Policy {
 
 /// Limits with every layer applied.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct EffectiveLimits {
+pub(crate) struct EffectiveLimits {
     /// Rows returned when the caller asks for no limit.
-    pub default_limit: u64,
+    pub(crate) default_limit: u64,
     /// Most rows any query returns.
     pub max_limit: u64,
     /// Time before a query is cancelled.
     pub(crate) query_timeout: Duration,
     /// Bytes one cell may hold before it is cut.
-    pub max_cell_bytes: u64,
+    pub(crate) max_cell_bytes: u64,
     /// Bytes one result may hold before rows are cut.
-    pub max_result_bytes: u64,
+    pub(crate) max_result_bytes: u64,
     /// Estimated bytes one query may scan (MaxCompute), if budgeted.
-    pub max_scan_bytes: Option<u64>,
+    pub(crate) max_scan_bytes: Option<u64>,
     /// Estimated bytes one session may scan (MaxCompute), if budgeted.
-    pub max_session_scan_bytes: Option<u64>,
+    pub(crate) max_session_scan_bytes: Option<u64>,
     /// Rows the query tools together may return in one session, if budgeted.
-    pub max_session_rows: Option<u64>,
+    pub(crate) max_session_rows: Option<u64>,
 }
 
 /// The result cache's bounds, when policy switches it on.
@@ -68,9 +68,9 @@ pub struct EffectiveSecurity {
     /// Refuse `*` and `t.*` on every table.
     pub ban_select_star: bool,
     /// Refuse joins that are not approved.
-    pub deny_unapproved_join: bool,
+    pub(crate) deny_unapproved_join: bool,
     /// Most distinct tables in one query.
-    pub max_join_tables: u32,
+    pub(crate) max_join_tables: u32,
     /// PostgreSQL operators beyond the built-ins that queries may call, as
     /// `schema.op` (`OPERATOR(schema.op)` in SQL).
     pub allowed_operators: Vec<String>,
@@ -93,11 +93,11 @@ pub struct SourceRules<'a> {
     /// Connection name.
     pub name: &'a str,
     /// Engine of the connection.
-    pub engine: EngineKind,
+    pub(crate) engine: EngineKind,
     /// Schema (Postgres) or project (MaxCompute) for unqualified names.
     pub(crate) default_namespace: &'a str,
     /// Limits for this source.
-    pub limits: EffectiveLimits,
+    pub(crate) limits: EffectiveLimits,
     /// Security switches for this source.
     pub security: EffectiveSecurity,
     /// The caller.
@@ -132,7 +132,7 @@ impl Policy {
     }
 
     /// The call rate limits (empty when policy sets none).
-    pub fn rate_limits(&self) -> &RateLimits {
+    pub(crate) fn rate_limits(&self) -> &RateLimits {
         &self.config.policy.rate_limits
     }
 
@@ -293,7 +293,7 @@ impl<'a> SourceRules<'a> {
 
     /// The row policies that apply to the caller on `table` (all of them
     /// hold at once).
-    pub fn row_policies(&self, table: &str) -> Vec<&'a RowPolicy> {
+    pub(crate) fn row_policies(&self, table: &str) -> Vec<&'a RowPolicy> {
         let roles = &self.identity.roles;
         self.table(table)
             .map(|t| {
@@ -325,7 +325,7 @@ impl<'a> SourceRules<'a> {
     /// How long a result of a query over `tables` may be served from the
     /// cache: the shortest `cache_ttl_seconds` among them, or `None` (never
     /// cached) when any of them has none or there are no tables.
-    pub fn cache_ttl(&self, tables: &[String]) -> Option<Duration> {
+    pub(crate) fn cache_ttl(&self, tables: &[String]) -> Option<Duration> {
         let mut shortest: Option<u64> = None;
         for table in tables {
             let ttl = self.table(table)?.cache_ttl_seconds?;

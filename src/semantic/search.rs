@@ -38,7 +38,7 @@ pub struct SearchHit {
     /// Synonyms (terms only).
     pub(crate) synonyms: Vec<String>,
     /// Definition (terms) or description (metrics).
-    pub definition: String,
+    pub(crate) definition: String,
     /// Tables the term maps to (a metric's base table).
     pub tables: Vec<String>,
     /// Columns the term maps to, `table.column`.

@@ -92,7 +92,7 @@ struct Entry {
 #[derive(Debug)]
 pub(crate) struct CacheHit {
     /// The result as it was stored.
-    pub result: QueryResult,
+    pub(crate) result: QueryResult,
     /// Time since it was stored.
     pub(crate) age: Duration,
 }

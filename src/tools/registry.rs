@@ -177,13 +177,13 @@ pub(crate) struct ToolSpec {
     /// switch under `tools:` in `policy.yaml`.
     pub name: &'static str,
     /// Short human title.
-    pub title: &'static str,
+    pub(crate) title: &'static str,
     /// What it returns, what it refuses, what to call first.
-    pub description: &'static str,
+    pub(crate) description: &'static str,
     /// A correct call, shown in the hint of an `INVALID_ARGUMENT` refusal.
-    pub example: &'static str,
+    pub(crate) example: &'static str,
     /// What the tool promises about its effects.
-    pub annotations: Annotations,
+    pub(crate) annotations: Annotations,
     handler: Handle,
 }
 
@@ -191,11 +191,11 @@ pub(crate) struct ToolSpec {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Annotations {
     /// It changes nothing.
-    pub read_only: bool,
+    pub(crate) read_only: bool,
     /// It may destroy data.
     pub(crate) destructive: bool,
     /// Calling it again with the same arguments has no further effect.
-    pub idempotent: bool,
+    pub(crate) idempotent: bool,
     /// It reaches beyond the configured sources.
     pub(crate) open_world: bool,
 }

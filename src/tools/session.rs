@@ -126,7 +126,7 @@ impl Session {
     }
 
     /// The session id written to every audit record.
-    pub fn session_id(&self) -> String {
+    pub(crate) fn session_id(&self) -> String {
         self.caller().session_id
     }
 

@@ -26,9 +26,9 @@ pub(crate) struct Drift {
     /// The config file, relative to the config directory.
     pub file: &'static str,
     /// The entry in it, as a dotted path (`sources.crm.tables.public.orders.allowed_columns`).
-    pub entry: String,
+    pub(crate) entry: String,
     /// What is missing (`table public.orders`, `column public.orders.amount`).
-    pub missing: String,
+    pub(crate) missing: String,
 }
 
 /// What the database said about the tables config names: columns, or

@@ -30,10 +30,10 @@ use super::{printer, session, ExitStatus};
 
 /// Arguments of `sqlwarden check`.
 #[derive(Debug, Args, Default)]
-pub struct CheckArgs {
+pub(crate) struct CheckArgs {
     /// Print the report as one JSON document (for scripts).
     #[arg(long)]
-    pub json: bool,
+    pub(crate) json: bool,
 }
 
 /// Run `sqlwarden check`.

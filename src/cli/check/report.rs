@@ -12,16 +12,16 @@ use crate::error::ErrorCode;
 #[derive(Debug, Clone, Default, Serialize)]
 pub(crate) struct Report {
     /// The config directory read.
-    pub config_dir: String,
+    pub(crate) config_dir: String,
     /// The managed policy merged in, if any.
     pub managed_policy: Option<String>,
     /// Config errors (`file:line:column: message`); empty when the config
     /// loaded.
-    pub config_errors: Vec<String>,
+    pub(crate) config_errors: Vec<String>,
     /// One entry per connection, in name order.
     pub connections: Vec<ConnectionReport>,
     /// Findings at level error, over all connections and the config.
-    pub problems: usize,
+    pub(crate) problems: usize,
     /// Findings at level warning.
     pub warnings: usize,
 }
@@ -32,23 +32,23 @@ pub(crate) struct ConnectionReport {
     /// Connection name.
     pub name: String,
     /// `postgres` or `maxcompute`.
-    pub engine: &'static str,
+    pub(crate) engine: &'static str,
     /// Where its secret comes from: `keyring`, `environment` or `none`.
-    pub credentials: &'static str,
+    pub(crate) credentials: &'static str,
     /// The environment variable holding the secret, for `environment`.
     pub(crate) credentials_variable: Option<String>,
     /// Whether the database answered (`None`: not tried, the engine could
     /// not even be built).
-    pub reachable: Option<bool>,
+    pub(crate) reachable: Option<bool>,
     /// Server version or project description.
-    pub server: Option<String>,
+    pub(crate) server: Option<String>,
     /// The login the engine connects as.
     pub login: Option<String>,
     /// PostgreSQL: the transport and the authentication methods the
     /// connection will accept from the server.
-    pub accepts: Option<String>,
+    pub(crate) accepts: Option<String>,
     /// Everything worth a line, worst first within each kind.
-    pub findings: Vec<Finding>,
+    pub(crate) findings: Vec<Finding>,
 }
 
 /// How bad a finding is.
@@ -81,7 +81,7 @@ pub(crate) enum Kind {
 #[derive(Debug, Clone, Serialize)]
 pub(crate) struct Finding {
     /// How bad it is.
-    pub level: Level,
+    pub(crate) level: Level,
     /// What it is about.
     pub kind: Kind,
     /// The error code, for setup and reachability errors.
@@ -91,7 +91,7 @@ pub(crate) struct Finding {
     /// What to do about it.
     pub hint: Option<String>,
     /// For drift: the config entry and the missing object.
-    pub drift: Option<Drift>,
+    pub(crate) drift: Option<Drift>,
 }
 
 impl Finding {

@@ -26,7 +26,7 @@ pub(crate) const CLIENT_CONFIG_ENV: &str = "SQLWARDEN_CLAUDE_DESKTOP_CONFIG";
 
 /// Arguments of `sqlwarden install|uninstall claude-desktop`.
 #[derive(Debug, Args)]
-pub struct DesktopArgs {
+pub(crate) struct DesktopArgs {
     /// The entry's name under `mcpServers`; use one per profile.
     #[arg(long, default_value = DEFAULT_NAME)]
     pub name: String,
@@ -40,7 +40,7 @@ pub struct DesktopArgs {
     pub force: bool,
     /// Print the resulting file instead of writing it.
     #[arg(long)]
-    pub print: bool,
+    pub(crate) print: bool,
 }
 
 /// Where Claude Desktop keeps its config on this OS: macOS

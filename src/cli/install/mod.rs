@@ -24,15 +24,15 @@ pub(crate) const DEFAULT_NAME: &str = "sqlwarden";
 
 /// Arguments of `sqlwarden install` and `sqlwarden uninstall`.
 #[derive(Debug, Args)]
-pub struct RegisterArgs {
+pub(crate) struct RegisterArgs {
     /// The client to register with.
     #[command(subcommand)]
-    pub client: Client,
+    pub(crate) client: Client,
 }
 
 /// The MCP clients sqlwarden can register with.
 #[derive(Debug, Subcommand)]
-pub enum Client {
+pub(crate) enum Client {
     /// Claude Desktop: edit `mcpServers` in `claude_desktop_config.json`.
     ClaudeDesktop(desktop::DesktopArgs),
     /// Claude Code: run `claude mcp add` / `claude mcp remove`.
@@ -41,11 +41,11 @@ pub enum Client {
 
 /// What a client is told to launch: a command and its arguments.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ServerEntry {
+pub(crate) struct ServerEntry {
     /// Absolute path of the sqlwarden executable.
-    pub command: PathBuf,
+    pub(crate) command: PathBuf,
     /// Arguments: `--config-dir DIR` when a profile was chosen, then `serve`.
-    pub args: Vec<String>,
+    pub(crate) args: Vec<String>,
 }
 
 impl ServerEntry {
