@@ -17,7 +17,12 @@
 //! Runs on the server `SQLWARDEN_TEST_PG_HOST` / `_PORT` name (user
 //! `postgres`), else on a throwaway cluster of its own, as the tests do
 //! (`sqlwarden::local_pg::testing`). Measured here, never asserted.
-#![allow(clippy::unwrap_used, missing_docs)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::print_stderr,
+    missing_docs
+)]
 
 use std::time::{Duration, Instant};
 

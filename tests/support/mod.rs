@@ -7,6 +7,7 @@ pub mod child;
 pub mod demo;
 pub mod gate;
 pub mod maxcompute;
+pub mod output;
 pub mod pg;
 pub mod pg_cluster;
 pub mod require;

@@ -15,6 +15,7 @@
 //! connection.
 
 use std::io;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use futures_util::TryStreamExt;
@@ -139,13 +140,23 @@ pub(crate) async fn execute(
     query: &CheckedQuery,
     deadline: Instant,
     prelude: Prelude<'_>,
+    rows: &AtomicU64,
 ) -> Outcome<QueryResult> {
     let tx = match begin(client, settings, deadline).await {
         Ok(tx) => tx,
         Err(outcome) => return outcome,
     };
     let mut custom_types = false;
-    let result = stream(&tx, settings, query, deadline, prelude, &mut custom_types).await;
+    let result = stream(
+        &tx,
+        settings,
+        query,
+        deadline,
+        prelude,
+        &mut custom_types,
+        rows,
+    )
+    .await;
     drop(tx);
     settle(client, settings, result, custom_types).await
 }
@@ -169,6 +180,7 @@ async fn stream(
     deadline: Instant,
     prelude: Prelude<'_>,
     custom_types: &mut bool,
+    rows: &AtomicU64,
 ) -> Result<QueryResult, ToolError> {
     let map = map_error(settings, deadline);
     // The settings and the Parse go out together (tokio-postgres pipelines
@@ -190,7 +202,7 @@ async fn stream(
     let mut collector = Collector::new(query, checked.columns());
     if checked.columns().is_empty() {
         // No column, no cell to bound: the rows alone are counted.
-        return fetch(tx, &checked, collector, &map).await;
+        return fetch(tx, &checked, collector, &map, rows).await;
     }
     let types: Vec<Type> = checked
         .columns()
@@ -203,7 +215,7 @@ async fn stream(
         .map_err(|e| not_a_plain_query(&e).unwrap_or_else(|| map(e)))?;
     *custom_types |= has_custom_types(&bounded);
     collector.bounded(&bounded);
-    fetch(tx, &bounded, collector, &map).await
+    fetch(tx, &bounded, collector, &map, rows).await
 }
 
 /// The refusal when a statement that prepared on its own cannot be read as
@@ -227,12 +239,14 @@ fn not_a_plain_query(e: &tokio_postgres::Error) -> Option<ToolError> {
     })
 }
 
-/// Bind `statement` to a portal and fetch until a cap or the end.
+/// Bind `statement` to a portal and fetch until a cap or the end, counting
+/// the rows in `fetched` for progress reports.
 async fn fetch(
     tx: &Transaction<'_>,
     statement: &Statement,
     mut collector: Collector,
     map: &impl Fn(tokio_postgres::Error) -> ToolError,
+    fetched: &AtomicU64,
 ) -> Result<QueryResult, ToolError> {
     let portal = tx.bind(statement, &[]).await.map_err(map)?;
     'batches: while let Some(batch) = collector.next_batch() {
@@ -241,6 +255,7 @@ async fn fetch(
         let mut received = 0_i64;
         while let Some(row) = rows.try_next().await.map_err(map)? {
             received += 1;
+            fetched.fetch_add(1, Ordering::Relaxed);
             if collector.push_row(&row)? {
                 break 'batches;
             }
