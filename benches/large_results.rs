@@ -9,8 +9,9 @@
 //! process is measured by `benches/run.sh`, which runs `sqlwarden call`
 //! on the same shapes.
 //!
-//! Needs the local test server (`SQLWARDEN_TEST_PG_HOST` / `_PORT`
-//! override 127.0.0.1:5432, user `postgres`). Measured here, never asserted.
+//! Runs on the server `SQLWARDEN_TEST_PG_HOST` / `_PORT` name (user
+//! `postgres`), else on a throwaway cluster of its own, as the tests do
+//! (`sqlwarden::local_pg::testing`). Measured here, never asserted.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -46,14 +47,11 @@ sources:
 ";
 
 fn host() -> String {
-    std::env::var("SQLWARDEN_TEST_PG_HOST").unwrap_or_else(|_| "127.0.0.1".into())
+    sqlwarden::local_pg::testing::server().host.clone()
 }
 
 fn port() -> u16 {
-    std::env::var("SQLWARDEN_TEST_PG_PORT")
-        .ok()
-        .and_then(|p| p.parse().ok())
-        .unwrap_or(5432)
+    sqlwarden::local_pg::testing::server().port
 }
 
 async fn client(dbname: &str) -> tokio_postgres::Client {
@@ -64,7 +62,7 @@ async fn client(dbname: &str) -> tokio_postgres::Client {
     );
     let (client, connection) = tokio_postgres::connect(&conn, NoTls)
         .await
-        .expect("the benchmark needs the local PostgreSQL server");
+        .expect("the benchmark's PostgreSQL server");
     tokio::spawn(connection);
     client
 }

@@ -14,8 +14,9 @@
 //! call alternately and prints the median, the p99 and their ratios (to
 //! stderr, as `pg_one_row percentiles`).
 //!
-//! Needs the local test server (`SQLWARDEN_TEST_PG_HOST` / `_PORT`
-//! override 127.0.0.1:5432, user `postgres`). Measured here, never asserted.
+//! Runs on the server `SQLWARDEN_TEST_PG_HOST` / `_PORT` name (user
+//! `postgres`), else on a throwaway cluster of its own, as the tests do
+//! (`sqlwarden::local_pg::testing`). Measured here, never asserted.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -50,14 +51,11 @@ sources:
 ";
 
 fn host() -> String {
-    std::env::var("SQLWARDEN_TEST_PG_HOST").unwrap_or_else(|_| "127.0.0.1".into())
+    sqlwarden::local_pg::testing::server().host.clone()
 }
 
 fn port() -> u16 {
-    std::env::var("SQLWARDEN_TEST_PG_PORT")
-        .ok()
-        .and_then(|p| p.parse().ok())
-        .unwrap_or(5432)
+    sqlwarden::local_pg::testing::server().port
 }
 
 async fn client(dbname: &str) -> tokio_postgres::Client {
@@ -68,7 +66,7 @@ async fn client(dbname: &str) -> tokio_postgres::Client {
     );
     let (client, connection) = tokio_postgres::connect(&conn, NoTls)
         .await
-        .expect("the benchmark needs the local PostgreSQL server");
+        .expect("the benchmark's PostgreSQL server");
     tokio::spawn(connection);
     client
 }

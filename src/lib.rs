@@ -18,6 +18,7 @@ pub mod error;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod guard;
+pub mod local_pg;
 pub mod policy;
 pub mod secrets;
 pub mod semantic;

@@ -12,11 +12,9 @@
 
 use std::path::{Path, PathBuf};
 
-use clap::Args;
-use tokio_postgres::{Client, NoTls};
-
 use crate::config;
 use crate::config::schema;
+use clap::Args;
 
 use super::{printer, ExitStatus};
 
@@ -38,23 +36,50 @@ pub(crate) const DEMO_DB_ENV: &str = "SQLWARDEN_DEMO_DB";
 
 /// Arguments of `sqlwarden demo`.
 #[derive(Debug, Args)]
-pub struct DemoArgs {
+pub struct DemoCommand {
     /// Drop and recreate the demo database, and overwrite the config files.
     #[arg(long)]
     pub force: bool,
-    /// PostgreSQL host.
-    #[arg(long, default_value = "127.0.0.1")]
-    pub pg_host: String,
-    /// PostgreSQL port.
-    #[arg(long, default_value_t = 5432)]
-    pub pg_port: u16,
+    /// Stop and delete the private demo cluster, and the demo config that
+    /// points at it.
+    #[arg(long, conflicts_with_all = ["force", "pg_url", "pg_host", "pg_port", "pg_user"])]
+    pub remove: bool,
+    /// The PostgreSQL server to load the demo into, as a libpq URL or
+    /// `key=value` string (`postgresql://me@db.local:5433`). Without it
+    /// and the flags below, the demo tries the libpq environment
+    /// (`PGSERVICE`, `PGHOST`, `PGPORT`, `PGUSER`, `PGPASSWORD`), then the
+    /// local server as you and as `postgres`, then makes a private cluster.
+    #[arg(long, value_name = "URL")]
+    pub pg_url: Option<String>,
+    /// PostgreSQL host (or socket directory) of the server to use.
+    #[arg(long)]
+    pub pg_host: Option<String>,
+    /// PostgreSQL port of the server to use.
+    #[arg(long)]
+    pub pg_port: Option<u16>,
     /// PostgreSQL login that may create databases and roles, used only to
     /// load the demo (queries run as the demo's own read-only login). Its
     /// password, if the server asks for one, is read from `PGPASSWORD`.
-    #[arg(long, default_value = "postgres")]
-    pub pg_user: String,
+    #[arg(long)]
+    pub pg_user: Option<String>,
     /// Name of the database to create.
     #[arg(long, env = DEMO_DB_ENV, default_value = "sqlwarden_demo")]
+    pub dbname: String,
+}
+
+/// Where the demo goes: the server and admin login that load it, and the
+/// database.
+#[derive(Debug, Clone)]
+pub struct DemoArgs {
+    /// Drop and recreate the demo database, and overwrite the config files.
+    pub force: bool,
+    /// PostgreSQL host, address or socket directory.
+    pub pg_host: String,
+    /// PostgreSQL port.
+    pub pg_port: u16,
+    /// The login that loads the demo.
+    pub pg_user: String,
+    /// Name of the database to create.
     pub dbname: String,
 }
 
@@ -94,10 +119,10 @@ pub fn config_files(args: &DemoArgs) -> Vec<(PathBuf, String)> {
 }
 
 /// Run `sqlwarden demo`.
-pub async fn run(config_dir: Option<&Path>, args: DemoArgs) -> ExitStatus {
-    if !valid_identifier(&args.dbname) {
+pub async fn run(config_dir: Option<&Path>, command: DemoCommand) -> ExitStatus {
+    if !valid_identifier(&command.dbname) {
         printer::error(
-            &format!("`{}` is not a plain database name", args.dbname),
+            &format!("`{}` is not a plain database name", command.dbname),
             Some("Use lower-case letters, digits and `_`, for example `--dbname sqlwarden_demo`"),
         );
         return ExitStatus::Error;
@@ -109,19 +134,43 @@ pub async fn run(config_dir: Option<&Path>, args: DemoArgs) -> ExitStatus {
         );
         return ExitStatus::Error;
     };
-    let files = config_files(&args);
-    if !args.force {
-        if let Some(existing) = files.iter().map(|(p, _)| dir.join(p)).find(|p| p.exists()) {
+    if command.remove {
+        return remove::run(&dir);
+    }
+    if !command.force {
+        if let Some(existing) = file_names().map(|p| dir.join(p)).find(|p| p.exists()) {
             printer::error(
                 &format!("`{}` already exists", existing.display()),
-                Some("Run `sqlwarden demo --force` to replace the demo database and the config files, or pass another `--config-dir`"),
+                Some("Run `sqlwarden demo --force` to replace the demo database and the config files, `sqlwarden demo --remove` to delete them, or pass another `--config-dir`"),
             );
             return ExitStatus::Error;
         }
     }
-    if let Err(message) = load_database(&args).await {
+    let (admin, private) = match choose_server(&command).await {
+        Ok(chosen) => chosen,
+        Err(DemoError(message, hint)) => {
+            printer::error(&message, Some(&hint));
+            return ExitStatus::Failure;
+        }
+    };
+    let args = DemoArgs {
+        force: command.force,
+        pg_host: admin.host.clone(),
+        pg_port: admin.port,
+        pg_user: admin.user.clone(),
+        dbname: command.dbname,
+    };
+    if let Err(message) = load_database(&admin, &args).await {
         printer::error(&message.0, Some(&message.1));
         return ExitStatus::Failure;
+    }
+    let mut files = config_files(&args);
+    if private {
+        for (path, contents) in &mut files {
+            if path == Path::new("connections.yaml") {
+                *contents = mark_private(contents, &args.pg_host);
+            }
+        }
     }
     if let Err(e) = write_files(&dir, &files) {
         printer::error(
@@ -130,16 +179,112 @@ pub async fn run(config_dir: Option<&Path>, args: DemoArgs) -> ExitStatus {
         );
         return ExitStatus::Failure;
     }
-    print_next_steps(&dir, &args);
+    print_next_steps(&dir, &args, private);
     ExitStatus::Success
+}
+
+/// The relative paths of the files the demo writes.
+pub(crate) fn file_names() -> impl Iterator<Item = PathBuf> {
+    let placeholder = DemoArgs {
+        force: false,
+        pg_host: String::new(),
+        pg_port: 0,
+        pg_user: String::new(),
+        dbname: String::new(),
+    };
+    config_files(&placeholder).into_iter().map(|(path, _)| path)
+}
+
+/// The first words of the header of a connections file that points at the
+/// private cluster (`demo --remove` deletes only such a config).
+pub(crate) const PRIVATE_MARKER: &str = "# sqlwarden's private demo cluster:";
+
+/// `connections.yaml` with a header saying the connection is the private
+/// cluster in `socket_dir`, what starts it and what removes it.
+fn mark_private(connections: &str, socket_dir: &str) -> String {
+    let note = format!(
+        "{PRIVATE_MARKER} `{socket_dir}`\n\
+         # (Unix socket only, no TCP; the directory is yours alone). `sqlwarden\n\
+         # serve`, `query`, `call` and `check` start it when it is down;\n\
+         # `sqlwarden demo --remove` deletes it and this config.\n"
+    );
+    // The template's paragraph on passwords and pg_hba.conf is about other
+    // servers; inside the private cluster every local login is trusted.
+    let from = connections.find("# The login");
+    let to = connections.find("\nconnections:");
+    match (from, to) {
+        (Some(from), Some(to)) if from < to => format!(
+            "{}{note}# The login `{DEMO_LOGIN}` can SELECT the four demo tables and nothing else.\n{}",
+            &connections[..from],
+            &connections[to + 1..]
+        ),
+        _ => format!("{note}{connections}"),
+    }
 }
 
 /// A message and a hint.
 struct DemoError(String, String);
 
-async fn load_database(args: &DemoArgs) -> Result<(), DemoError> {
-    let admin = connect(args, "postgres").await?;
-    let exists = admin
+/// The server and admin login to load into, and whether it is the private
+/// cluster.
+async fn choose_server(command: &DemoCommand) -> Result<(target::Candidate, bool), DemoError> {
+    let explicit = target::Explicit {
+        url: command.pg_url.clone(),
+        host: command.pg_host.clone(),
+        port: command.pg_port,
+        user: command.pg_user.clone(),
+    };
+    let named = explicit.url.is_some()
+        || explicit.host.is_some()
+        || explicit.port.is_some()
+        || explicit.user.is_some();
+    let os_user = crate::audit::os_user().unwrap_or_else(|| private::SUPERUSER.into());
+    let candidates = target::candidates(&explicit, &os_user).map_err(|message| {
+        DemoError(
+            message,
+            "Pass a URL such as `postgresql://me@localhost:5432/postgres`".into(),
+        )
+    })?;
+    printer::status("Looking for a PostgreSQL server ...");
+    let tried = match target::first_usable(&candidates).await {
+        Ok(found) => {
+            printer::status(&format!("Using {}", found.describe()));
+            return Ok((found, false));
+        }
+        Err(tried) => tried,
+    };
+    let tried_text = tried.iter().map(|t| format!("\n  {t}")).collect::<String>();
+    if named {
+        return Err(DemoError(
+            format!("Could not use the PostgreSQL server named on the command line:{tried_text}"),
+            "Start it, or check `--pg-url`, `--pg-host`, `--pg-port` and `--pg-user` (password in `PGPASSWORD`); without them the demo finds a local server or makes a private one".into(),
+        ));
+    }
+    match private::ensure() {
+        Ok(cluster) => Ok((
+            target::Candidate {
+                host: cluster.socket_dir().display().to_string(),
+                port: cluster.port(),
+                user: private::SUPERUSER.into(),
+                password: None,
+                source: "sqlwarden's private demo cluster",
+            },
+            true,
+        )),
+        Err(crate::local_pg::ClusterError::NotInstalled(e)) => Err(DemoError(
+            format!("No PostgreSQL server answered, and none is installed to make a private one:{tried_text}\n  {e}"),
+            format!("{}; or point the demo at a server with `--pg-url`", e.hint()),
+        )),
+        Err(e) => Err(DemoError(
+            format!("No PostgreSQL server answered, and the private demo cluster could not be made: {e}{tried_text}"),
+            e.hint(),
+        )),
+    }
+}
+
+async fn load_database(admin: &target::Candidate, args: &DemoArgs) -> Result<(), DemoError> {
+    let admin_client = connect(admin, "postgres").await?;
+    let exists = admin_client
         .query_opt(
             "SELECT 1 FROM pg_database WHERE datname = $1",
             &[&args.dbname],
@@ -160,46 +305,40 @@ async fn load_database(args: &DemoArgs) -> Result<(), DemoError> {
         format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", args.dbname),
         format!("CREATE DATABASE {}", args.dbname),
     ] {
-        admin
+        admin_client
             .batch_execute(&sql)
             .await
             .map_err(|e| sql_error("create the demo database", &e))?;
     }
-    let client = connect(args, &args.dbname).await?;
+    let client = connect(admin, &args.dbname).await?;
     printer::status("Loading the sales warehouse ...");
+    let started = std::time::Instant::now();
     client
         .batch_execute(WAREHOUSE_SQL)
         .await
         .map_err(|e| sql_error("load the demo data", &e))?;
+    printer::status(&format!(
+        "  loaded in {:.1} s",
+        started.elapsed().as_secs_f64()
+    ));
     Ok(())
 }
 
-async fn connect(args: &DemoArgs, dbname: &str) -> Result<Client, DemoError> {
-    let mut pg = tokio_postgres::Config::new();
-    pg.host(&args.pg_host)
-        .port(args.pg_port)
-        .user(&args.pg_user)
-        .dbname(dbname)
-        .application_name("sqlwarden-demo")
-        .connect_timeout(std::time::Duration::from_secs(10));
-    if let Ok(password) = std::env::var("PGPASSWORD") {
-        pg.password(password);
-    }
-    let (client, connection) = pg.connect(NoTls).await.map_err(|e| {
+async fn connect(
+    admin: &target::Candidate,
+    dbname: &str,
+) -> Result<tokio_postgres::Client, DemoError> {
+    admin.connect(dbname).await.map_err(|e| {
         DemoError(
             format!(
-                "Could not connect to PostgreSQL at {}:{} as `{}`: {e}",
-                args.pg_host, args.pg_port, args.pg_user
+                "Could not connect to PostgreSQL as {}: {}",
+                admin.describe(),
+                target::short(&e)
             ),
-            "Start PostgreSQL, or point the demo at it with `--pg-host`, `--pg-port` and `--pg-user` (password in `PGPASSWORD`)".into(),
+            "Start PostgreSQL, or point the demo at it with `--pg-url` (password in `PGPASSWORD`)"
+                .into(),
         )
-    })?;
-    tokio::spawn(async move {
-        if let Err(e) = connection.await {
-            tracing::debug!(error = %e, "demo connection closed");
-        }
-    });
-    Ok(client)
+    })
 }
 
 fn sql_error(what: &str, e: &tokio_postgres::Error) -> DemoError {
@@ -235,7 +374,9 @@ fn valid_identifier(name: &str) -> bool {
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
 }
 
-fn print_next_steps(dir: &Path, args: &DemoArgs) {
+/// What to try next. Every line under "Try it:" is a shell command that
+/// works as printed (the refusals exit 1; a test runs them all).
+fn print_next_steps(dir: &Path, args: &DemoArgs, private: bool) {
     let exe = std::env::current_exe().ok();
     let bin = invocation(exe.as_deref(), std::env::var_os("PATH").as_deref());
     let dir_flag = format!("--config-dir {}", shell_quote(&dir.display().to_string()));
@@ -243,6 +384,24 @@ fn print_next_steps(dir: &Path, args: &DemoArgs) {
         "command": exe.as_deref().map_or_else(|| "sqlwarden".into(), |e| e.display().to_string()),
         "args": ["--config-dir", dir.display().to_string(), "serve"],
     }}});
+    let server = if private {
+        format!(
+            "The database lives in sqlwarden's private PostgreSQL cluster in `{host}`
+(Unix socket only, no TCP, yours alone). `sqlwarden query`, `call`, `check` and
+`serve` start it when it is down; `{bin} {flag} demo --remove` deletes it
+and this config.",
+            host = args.pg_host,
+            flag = dir_flag,
+        )
+    } else {
+        format!(
+            "Queries run as the login `{login}`, which can read the demo tables and nothing
+else. If the server asks it for a password, set one as an administrator
+(`ALTER ROLE {login} PASSWORD '…'`) and store it with `{bin} {flag} auth set demo`.",
+            login = DEMO_LOGIN,
+            flag = dir_flag,
+        )
+    };
     printer::out(&format!(
         "Loaded the demo warehouse into `{db}` and wrote its config to `{dir}`.
 
@@ -250,16 +409,14 @@ Try it:
   {bin} {flag} check
   {bin} {flag} query \"SELECT region_code, count(order_id) AS orders, sum(amount) AS revenue FROM orders GROUP BY region_code\"
   {bin} {flag} call describe_table '{{\"table\": \"public.customers\"}}'
-  {bin} {flag} query \"SELECT name, phone FROM customers\"      (refused: `phone` is denied)
-  {bin} {flag} query \"SELECT salary FROM employees\"           (refused: table not allowed)
+  {bin} {flag} query \"SELECT name, phone FROM customers\"      # refused: `phone` is denied
+  {bin} {flag} query \"SELECT salary FROM employees\"           # refused: table not allowed
   {bin} {flag} call search_business_terms '{{\"keyword\": \"销售额\"}}'
   {bin} {flag} call run_metric_query '{{\"metric\": \"revenue\", \"dimensions\": [\"region\"], \"grain\": \"quarter\"}}'
 
 The row policy shows only regions EAST and NORTH; edit `{dir}/policy.yaml` to change it.
 
-Queries run as the login `{login}`, which can read the demo tables and nothing
-else. If the server asks it for a password, set one as an administrator
-(`ALTER ROLE {login} PASSWORD '…'`) and store it with `{bin} {flag} auth set demo`.
+{server}
 
 Register it with Claude Code (it runs `claude mcp add` with this binary's absolute path):
   {bin} {flag} install claude-code
@@ -271,7 +428,6 @@ Register it with Claude Desktop (it edits claude_desktop_config.json):
 or add this to claude_desktop_config.json yourself:
   {desktop}",
         db = args.dbname,
-        login = DEMO_LOGIN,
         dir = dir.display(),
         flag = dir_flag,
         abs = exe
@@ -311,6 +467,13 @@ fn shell_quote(text: &str) -> String {
     }
     format!("'{}'", text.replace('\'', "'\\''"))
 }
+
+mod private;
+mod remove;
+mod service;
+mod target;
+
+pub use private::start_if_down;
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]

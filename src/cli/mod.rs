@@ -140,7 +140,7 @@ pub(crate) enum Command {
     Grants(grants::GrantsArgs),
     /// Load a demo sales warehouse into the local PostgreSQL and write a
     /// matching config set.
-    Demo(demo::DemoArgs),
+    Demo(demo::DemoCommand),
     /// Register sqlwarden with an MCP client (Claude Desktop, Claude Code).
     Install(install::RegisterArgs),
     /// Remove exactly the registration `install` adds.

@@ -8,7 +8,9 @@
 //! session start and for `sqlwarden check`, so both report the same
 //! problems. Config errors are printed here, one per line as
 //! `file:line:column: message`, because every caller wants the same report.
-//! Nothing here touches the network or the keyring.
+//! Nothing here touches the network or the keyring; the one process it
+//! may start is the demo's private PostgreSQL cluster, when the config
+//! points at it and it is down ([`super::demo::start_if_down`]).
 
 use std::path::Path;
 use std::sync::Arc;
@@ -25,6 +27,7 @@ use super::{printer, ExitStatus};
 pub fn open(config_dir: Option<&Path>) -> Result<Session, ExitStatus> {
     let policy = load_policy(config_dir)?;
     let config = policy.config();
+    super::demo::start_if_down(config);
     let retention = config
         .policy
         .audit

@@ -4,8 +4,8 @@
 //! a query killed by its timeout, the connection dropped while a large
 //! result streams, and the MaxCompute endpoint going away and coming back.
 //!
-//! Restarts and outages use a private cluster (`support::pg_cluster`): the
-//! shared server on 5432 must stay up for every other test.
+//! Restarts and outages use a cluster of their own (`support::pg_cluster`):
+//! the test server must stay up for every other test.
 #![allow(clippy::unwrap_used)]
 
 use std::path::Path;

@@ -3,15 +3,17 @@
 //! This is the proof that the emulator speaks the real protocol: pyodps
 //! signs every request (V2, and V4 with `ODPS_REGION_NAME`), parses the
 //! XML and JSON, decodes the tunnel stream with its CRC checks and reads
-//! the `?result` CSV. pyodps must be installed (`pip install pyodps`); a
-//! missing SDK fails these tests with the script's ImportError.
+//! the `?result` CSV. pyodps must be installed (`python3 -m pip install
+//! pyodps`); a missing SDK fails these tests with that command.
 
 use serde_json::{json, Value};
 
 use crate::support::maxcompute::{fixture, EmulatorHandle, Mode, SignatureVersion};
+use crate::support::require;
 
 /// Run `tests/pyodps/<script>.py` against `emu` and parse its JSON output.
 async fn run_script(script: &str, emu: &EmulatorHandle, env: &[(&str, &str)]) -> Value {
+    require::pyodps();
     let path = format!("{}/tests/pyodps/{script}.py", env!("CARGO_MANIFEST_DIR"));
     let mut cmd = tokio::process::Command::new("python3");
     cmd.arg(&path)

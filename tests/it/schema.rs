@@ -114,7 +114,7 @@ fn every_example_file_validates_against_its_schema() {
     let args = demo::DemoArgs {
         force: false,
         pg_host: "127.0.0.1".into(),
-        pg_port: 5432,
+        pg_port: 6543,
         pg_user: "postgres".into(),
         dbname: "sqlwarden_demo".into(),
     };

@@ -12,7 +12,7 @@ use sqlwarden::secrets::{
     self, env, MaxComputeKeys, Secret, SecretDoc, SecretSource, SecretsError,
 };
 
-use crate::support::child;
+use crate::support::{child, require};
 
 /// Carries the connection name from the parent test to the child.
 const NAME_VAR: &str = "SQLWARDEN_TEST_CONNECTION";
@@ -61,6 +61,7 @@ const REVOKED_SESSION: &[&str] = &[
 /// Run inner test `test` under `wrapper` with only `set` among the secret
 /// variables.
 fn run_wrapped(wrapper: &[&str], test: &str, name: &str, set: &[(&str, &str)]) {
+    require::keyctl();
     let removed = secret_vars(name);
     let removed: Vec<&str> = removed.iter().map(String::as_str).collect();
     let mut vars = vec![(NAME_VAR, name)];

@@ -39,7 +39,9 @@ pub fn run_test(name: &str, set: &[(&str, &str)], remove: &[&str], wrapper: &[&s
             "--nocapture",
             "--test-threads=1",
         ])
-        .env(CHILD_ENV, "1");
+        .env(CHILD_ENV, "1")
+        // The child uses this process's PostgreSQL rather than its own.
+        .envs(super::pg::child_env());
     for var in remove {
         command.env_remove(var);
     }

@@ -10,3 +10,4 @@ pub mod maxcompute;
 pub mod output;
 pub mod pg;
 pub mod pg_cluster;
+pub mod require;

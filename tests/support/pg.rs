@@ -1,40 +1,44 @@
 //! A fresh PostgreSQL database per test, dropped afterwards.
 //!
-//! Tests talk to the real server on `127.0.0.1:5432` as `postgres` (trust
-//! auth); `SQLWARDEN_TEST_PG_HOST` / `SQLWARDEN_TEST_PG_PORT` override it.
-//! When the server is unreachable the test fails loudly: it never skips.
+//! The server is the test process's own throwaway cluster
+//! (`sqlwarden::local_pg::testing`: initdb into a temporary directory, a
+//! free port of 127.0.0.1, user `postgres`, trust auth, stopped and deleted
+//! when the process ends however it ends), or the server named by
+//! `SQLWARDEN_TEST_PG_HOST` / `SQLWARDEN_TEST_PG_PORT`. Every test that
+//! needs PostgreSQL goes through [`host`], [`port`] or [`connect`]; none
+//! assumes a server of its own. Without PostgreSQL's server programs the
+//! first test fails with what to install: nothing is skipped.
 
 use std::sync::atomic::{AtomicU32, Ordering};
 
+use sqlwarden::local_pg::testing;
 use tokio_postgres::{Client, NoTls};
 
 /// Host of the test server.
 pub fn host() -> String {
-    std::env::var("SQLWARDEN_TEST_PG_HOST").unwrap_or_else(|_| "127.0.0.1".into())
+    testing::server().host.clone()
 }
 
 /// Port of the test server.
 pub fn port() -> u16 {
-    std::env::var("SQLWARDEN_TEST_PG_PORT")
-        .ok()
-        .and_then(|p| p.parse().ok())
-        .unwrap_or(5432)
+    testing::server().port
+}
+
+/// The environment that points a child process (another test binary, a
+/// script) at the same server.
+pub fn child_env() -> [(&'static str, String); 2] {
+    testing::child_env()
 }
 
 /// Connect as `postgres` to `dbname`, panicking with a clear message when
 /// the server is not there.
 pub async fn connect(dbname: &str) -> Client {
-    let conn_str = format!(
-        "host={} port={} user=postgres dbname={dbname}",
-        host(),
-        port()
-    );
+    let conn_str = testing::server().conninfo(dbname);
     let (client, connection) = tokio_postgres::connect(&conn_str, NoTls)
         .await
         .unwrap_or_else(|e| {
             panic!(
-                "PostgreSQL is not reachable at {}:{} ({e}); these tests need it. \
-                 Start it with: pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start",
+                "the test PostgreSQL at {}:{} is not reachable ({e})",
                 host(),
                 port()
             )

@@ -56,6 +56,7 @@ pub(crate) async fn run(config_dir: Option<&Path>, args: CheckArgs) -> ExitStatu
                 .managed_policy
                 .as_ref()
                 .map(|p| p.display().to_string());
+            super::demo::start_if_down(policy.config());
             for (name, connection) in &policy.config().connections.connections {
                 report
                     .connections

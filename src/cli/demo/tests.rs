@@ -26,7 +26,7 @@ fn the_demo_catalog_is_valid_against_the_demo_policy() {
     let args = DemoArgs {
         force: false,
         pg_host: "127.0.0.1".into(),
-        pg_port: 5432,
+        pg_port: 6543,
         pg_user: "postgres".into(),
         dbname: "sqlwarden_demo".into(),
     };
@@ -49,6 +49,86 @@ fn database_names_are_plain_identifiers() {
     assert!(!valid_identifier("x; DROP DATABASE postgres"));
     assert!(!valid_identifier("Demo"));
     assert!(!valid_identifier(""));
+}
+
+#[test]
+fn a_service_section_is_read_and_others_are_not() {
+    let text = "# comment\n[other]\nhost=elsewhere\n\n[demo]\nhost = db.local\nport=6544\nuser= me\n[last]\nuser=x\n";
+    let demo = service::section(text, "demo").unwrap();
+    assert_eq!(demo.get("host").map(String::as_str), Some("db.local"));
+    assert_eq!(demo.get("port").map(String::as_str), Some("6544"));
+    assert_eq!(demo.get("user").map(String::as_str), Some("me"));
+    assert_eq!(demo.len(), 3);
+    assert!(service::section(text, "missing").is_none());
+    assert!(service::section("[empty]\n", "empty").unwrap().is_empty());
+}
+
+#[test]
+fn a_url_names_every_host_and_its_port() {
+    let explicit = target::Explicit {
+        url: Some("postgresql://alice:pw@db1:6000,db2:6001/postgres".into()),
+        ..target::Explicit::default()
+    };
+    let found = target::candidates(&explicit, "me").unwrap();
+    let named: Vec<_> = found
+        .iter()
+        .map(|c| {
+            (
+                c.host.as_str(),
+                c.port,
+                c.user.as_str(),
+                c.password.as_deref(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        named,
+        [
+            ("db1", 6000, "alice", Some("pw")),
+            ("db2", 6001, "alice", Some("pw"))
+        ]
+    );
+    // A flag beside the URL wins over it.
+    let explicit = target::Explicit {
+        url: Some("host=/run/pg port=6000 user=alice".into()),
+        port: Some(7000),
+        ..target::Explicit::default()
+    };
+    let found = target::candidates(&explicit, "me").unwrap();
+    assert_eq!(found.len(), 1);
+    assert_eq!((found[0].host.as_str(), found[0].port), ("/run/pg", 7000));
+
+    let bad = target::Explicit {
+        url: Some("postgresql://[::1".into()),
+        ..target::Explicit::default()
+    };
+    assert!(target::candidates(&bad, "me")
+        .unwrap_err()
+        .contains("--pg-url"));
+}
+
+#[test]
+fn the_private_marker_replaces_the_password_advice_and_the_config_still_loads() {
+    let dir = tempfile::tempdir().unwrap();
+    let args = DemoArgs {
+        force: false,
+        pg_host: "/home/me/.local/share/sqlwarden/demo-pg".into(),
+        pg_port: 5432,
+        pg_user: "postgres".into(),
+        dbname: "sqlwarden_demo".into(),
+    };
+    let mut files = config_files(&args);
+    let connections = &mut files[0].1;
+    *connections = mark_private(connections, &args.pg_host);
+    assert!(connections.contains(PRIVATE_MARKER));
+    assert!(connections.contains("demo --remove"));
+    assert!(!connections.contains("pg_hba.conf"));
+    write_files(dir.path(), &files).unwrap();
+    let config = config::load(dir.path()).unwrap();
+    let crate::config::Connection::Postgres(pg) = &config.connections.connections["demo"] else {
+        panic!("not postgres");
+    };
+    assert_eq!(pg.host, args.pg_host);
 }
 
 /// The printed commands name this binary by its absolute path unless

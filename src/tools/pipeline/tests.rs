@@ -71,7 +71,7 @@ fn demo_policy(extra: &str) -> Policy {
     let args = DemoArgs {
         force: false,
         pg_host: "127.0.0.1".into(),
-        pg_port: 5432,
+        pg_port: 6543,
         pg_user: "postgres".into(),
         dbname: "sqlwarden_demo".into(),
     };

@@ -3,7 +3,7 @@ use super::*;
 fn settings(host: &str, sslmode: SslMode) -> ConnectSettings {
     let conn = PostgresConnection {
         host: host.into(),
-        port: 5432,
+        port: 6543,
         dbname: "crm".into(),
         user: "agent".into(),
         sslmode,

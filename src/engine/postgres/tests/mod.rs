@@ -1,5 +1,6 @@
-//! Engine tests against the real local PostgreSQL (127.0.0.1:5432, user
-//! `postgres`, or `SQLWARDEN_TEST_PG_HOST` / `SQLWARDEN_TEST_PG_PORT`).
+//! Engine tests against a real PostgreSQL: this test process's throwaway
+//! cluster (`crate::local_pg::testing`), user `postgres`, or the server
+//! named by `SQLWARDEN_TEST_PG_HOST` / `SQLWARDEN_TEST_PG_PORT`.
 //!
 //! They live inside the crate because [`CheckedQuery`] can only be made by
 //! the gate, and these tests exercise the engine on its own
@@ -23,25 +24,19 @@ use crate::config::{PostgresConnection, SslMode};
 use crate::engine::{Engine, QueryResult, RunContext, Safeguards};
 use crate::error::ToolError;
 use crate::guard::CheckedQuery;
+use crate::local_pg::testing;
 
 pub(super) fn host() -> String {
-    std::env::var("SQLWARDEN_TEST_PG_HOST").unwrap_or_else(|_| "127.0.0.1".into())
+    testing::server().host.clone()
 }
 
 pub(super) fn port() -> u16 {
-    std::env::var("SQLWARDEN_TEST_PG_PORT")
-        .ok()
-        .and_then(|p| p.parse().ok())
-        .unwrap_or(5432)
+    testing::server().port
 }
 
 /// A client connected as `postgres` to `dbname`.
 pub(super) async fn admin(dbname: &str) -> Client {
-    let conn = format!(
-        "host={} port={} user=postgres dbname={dbname}",
-        host(),
-        port()
-    );
+    let conn = testing::server().conninfo(dbname);
     let (client, connection) = tokio_postgres::connect(&conn, NoTls)
         .await
         .unwrap_or_else(|e| {
