@@ -8,6 +8,7 @@
 
 mod catalog;
 mod hostile;
+mod flight;
 mod layers;
 mod run;
 mod types;
