@@ -17,6 +17,9 @@
 //! `MC_OFFLINE_QUEUE_MS` (4000), `MC_OFFLINE_RUN_MS` (1000),
 //! `MC_MAXQA_QUEUE_MS` (100), `MC_MAXQA_RUN_MS` (400). Needs the local
 //! PostgreSQL (the emulator's store). Measured and printed, never asserted.
+
+// Test support is written once for several test crates; each uses part of it.
+#![allow(unreachable_pub)]
 #![allow(clippy::unwrap_used, clippy::print_stdout, missing_docs)]
 
 // The support modules' own unit tests are built here too (with no

@@ -14,6 +14,9 @@
 //!
 //! `tool_call - engine_run` is the pipeline's overhead. Needs the local
 //! PostgreSQL (the emulator's backing store). Measured, never asserted.
+
+// Test support is written once for several test crates; each uses part of it.
+#![allow(unreachable_pub)]
 #![allow(clippy::unwrap_used, missing_docs)]
 
 // The support modules' own unit tests are built here too (with no

@@ -110,7 +110,7 @@ impl ErrorCode {
     /// True when the code is a policy decision (the gate or policy said no),
     /// as opposed to a failure of the backend or of sqlwarden itself. The
     /// audit record's `policy_decision` is `deny` exactly for these.
-    pub fn is_policy_denial(self) -> bool {
+    pub(crate) fn is_policy_denial(self) -> bool {
         matches!(
             self,
             Self::TableNotAllowed
@@ -217,13 +217,13 @@ impl ToolError {
     }
 
     /// Attach text that came from the database.
-    pub fn with_untrusted_detail(mut self, detail: impl Into<String>) -> Self {
+    pub(crate) fn with_untrusted_detail(mut self, detail: impl Into<String>) -> Self {
         self.untrusted_detail = Some(detail.into());
         self
     }
 
     /// Attach detail for the log only.
-    pub fn with_internal(mut self, detail: impl Into<String>) -> Self {
+    pub(crate) fn with_internal(mut self, detail: impl Into<String>) -> Self {
         self.internal = Some(detail.into());
         self
     }

@@ -159,7 +159,7 @@ impl AuditLog {
     /// succeeded, today's file opens for append, and the filesystem has
     /// room. The pipeline checks this before a call runs, so a query never
     /// reaches an engine while its record could not be written.
-    pub fn ready(&self) -> Result<(), AuditError> {
+    pub(crate) fn ready(&self) -> Result<(), AuditError> {
         let path = self.dir.join(file_name(Utc::now().date_naive()));
         let failure = self
             .last_failure
@@ -298,7 +298,7 @@ impl AuditLog {
     /// Delete, under the directory lock, the daily files older than
     /// `retention_days` (today counts as one; `0` keeps everything) and
     /// return the paths removed, oldest first.
-    pub fn prune(&self, retention_days: u32) -> Result<Vec<PathBuf>, AuditError> {
+    pub(crate) fn prune(&self, retention_days: u32) -> Result<Vec<PathBuf>, AuditError> {
         if retention_days == 0 {
             return Ok(Vec::new());
         }

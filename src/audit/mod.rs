@@ -15,7 +15,7 @@
 mod chain;
 mod log;
 pub mod read;
-pub mod stats;
+pub(crate) mod stats;
 mod verify;
 
 use std::path::PathBuf;
@@ -25,13 +25,13 @@ use serde::{Deserialize, Serialize};
 use crate::error::{ErrorCode, ToolError};
 
 pub use log::{file_name, AuditLog};
-pub use verify::{verify, BreakKind, ChainBreak, VerifyReport};
+pub use verify::{verify, BreakKind};
 
 /// Environment variable that overrides the audit directory.
 pub const AUDIT_DIR_ENV: &str = "SQLWARDEN_AUDIT_DIR";
 
 /// Days of audit files kept when policy sets no `audit.retention_days`.
-pub const DEFAULT_RETENTION_DAYS: u32 = 90;
+pub(crate) const DEFAULT_RETENTION_DAYS: u32 = 90;
 
 /// How a call ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -63,25 +63,25 @@ pub enum PolicyDecision {
 #[serde(deny_unknown_fields)]
 pub struct AuditRecord {
     /// This record's id (returned to the agent as `audit_id`).
-    pub audit_id: String,
+    pub(crate) audit_id: String,
     /// The tool call's request id (`metadata.request_id`).
-    pub request_id: String,
+    pub(crate) request_id: String,
     /// When the call was received, RFC 3339 UTC.
-    pub timestamp: String,
+    pub(crate) timestamp: String,
     /// The sqlwarden process (one MCP session).
-    pub session_id: String,
+    pub(crate) session_id: String,
     /// The operating-system user running sqlwarden.
     pub os_user: Option<String>,
     /// MCP client name from `initialize`.
-    pub client_name: Option<String>,
+    pub(crate) client_name: Option<String>,
     /// MCP client version from `initialize`.
-    pub client_version: Option<String>,
+    pub(crate) client_version: Option<String>,
     /// Identity `user_id` from policy.
-    pub user_id: Option<String>,
+    pub(crate) user_id: Option<String>,
     /// Identity roles from policy.
     pub roles: Vec<String>,
     /// The tool called.
-    pub tool_name: String,
+    pub(crate) tool_name: String,
     /// The `source` argument, when there was one.
     pub source: Option<String>,
     /// How the call ended.
@@ -89,11 +89,11 @@ pub struct AuditRecord {
     /// What the policy decided.
     pub policy_decision: PolicyDecision,
     /// Why policy refused (the refusal's message), for `deny`.
-    pub deny_reason: Option<String>,
+    pub(crate) deny_reason: Option<String>,
     /// The error code, for `denied` and `error`.
     pub error_code: Option<ErrorCode>,
     /// Internal cause of an error (never shown to the agent).
-    pub error_detail: Option<String>,
+    pub(crate) error_detail: Option<String>,
     /// Wall time of the call in milliseconds.
     pub latency_ms: f64,
     /// The arguments as sent (the SQL as the agent wrote it).
@@ -122,7 +122,7 @@ pub struct AuditRecord {
     /// The previous record's `hash` (set by [`AuditLog::append`]).
     pub prev_hash: String,
     /// This record's hash (set by [`AuditLog::append`]).
-    pub hash: String,
+    pub(crate) hash: String,
 }
 
 impl AuditRecord {

@@ -19,7 +19,7 @@ use crate::error::ErrorCode;
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Filter {
     /// Tool name, exactly.
-    pub tool: Option<String>,
+    pub(crate) tool: Option<String>,
     /// How the call ended.
     pub outcome: Option<Outcome>,
     /// A table in `tables_used` (case-insensitive).
@@ -29,9 +29,9 @@ pub struct Filter {
     /// The `source` argument, exactly.
     pub source: Option<String>,
     /// At or after this instant.
-    pub since: Option<DateTime<Utc>>,
+    pub(crate) since: Option<DateTime<Utc>>,
     /// Before this instant.
-    pub until: Option<DateTime<Utc>>,
+    pub(crate) until: Option<DateTime<Utc>>,
     /// Text that must occur in the SQL as sent, the rewritten SQL, the
     /// deny reason or the error detail (case-insensitive).
     pub text: Option<String>,
@@ -39,7 +39,7 @@ pub struct Filter {
 
 impl Filter {
     /// Whether `record` passes.
-    pub fn matches(&self, record: &AuditRecord) -> bool {
+    pub(crate) fn matches(&self, record: &AuditRecord) -> bool {
         let when = DateTime::parse_from_rfc3339(&record.timestamp)
             .ok()
             .map(|t| t.with_timezone(&Utc));
@@ -74,7 +74,7 @@ impl Filter {
     }
 
     /// Whether a daily file of `day` can hold matching records.
-    pub fn may_hold(&self, day: NaiveDate) -> bool {
+    pub(crate) fn may_hold(&self, day: NaiveDate) -> bool {
         self.since.is_none_or(|s| day >= s.date_naive())
             && self.until.is_none_or(|u| day <= u.date_naive())
     }
@@ -83,7 +83,7 @@ impl Filter {
 /// Parse a time bound: RFC 3339 (`2026-01-09T10:00:00Z`), a date
 /// (`2026-01-09`, midnight UTC), or an age before `now` (`30m`, `12h`,
 /// `7d`).
-pub fn parse_time(text: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>, NotATime> {
+pub(crate) fn parse_time(text: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>, NotATime> {
     let text = text.trim();
     if let Ok(t) = DateTime::parse_from_rfc3339(text) {
         return Ok(t.with_timezone(&Utc));
@@ -108,7 +108,7 @@ pub fn parse_time(text: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>, NotAT
 /// A time bound that is none of the three spellings.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("`{0}` is not a time: use RFC 3339 (2026-01-09T10:00:00Z), a date (2026-01-09) or an age (30m, 12h, 7d)")]
-pub struct NotATime(pub String);
+pub(crate) struct NotATime(pub String);
 
 /// Records read from a directory.
 #[derive(Debug, Clone, Default)]
@@ -159,7 +159,7 @@ pub(crate) fn parse_lines(text: &str, filter: &Filter, out: &mut Records) {
 /// rows, bytes, latency, then the SQL as sent (or the refusal). Every
 /// field an agent chose is escaped ([`escape_line`]): the line is always
 /// one line and holds no terminal control.
-pub fn one_line(record: &AuditRecord) -> String {
+pub(crate) fn one_line(record: &AuditRecord) -> String {
     let outcome = match record.outcome {
         Outcome::Ok => "ok",
         Outcome::Denied => "DENIED",
@@ -216,7 +216,7 @@ pub fn one_line(record: &AuditRecord) -> String {
 /// roll-over (`sqlwarden audit tail -f`). Call [`Follower::poll`]
 /// repeatedly; each call returns the whole new lines since the last.
 #[derive(Debug)]
-pub struct Follower {
+pub(crate) struct Follower {
     dir: PathBuf,
     /// The file being followed and the byte offset read up to.
     current: Option<(NaiveDate, PathBuf, u64)>,
@@ -227,7 +227,7 @@ pub struct Follower {
 impl Follower {
     /// Start at the end of the newest daily file (records already there
     /// are not returned).
-    pub fn at_end(dir: &Path) -> Result<Self, AuditError> {
+    pub(crate) fn at_end(dir: &Path) -> Result<Self, AuditError> {
         let mut follower = Self {
             dir: dir.to_path_buf(),
             current: None,
@@ -245,7 +245,7 @@ impl Follower {
     }
 
     /// New matching records since the last poll, oldest first.
-    pub fn poll(&mut self, filter: &Filter) -> Result<Records, AuditError> {
+    pub(crate) fn poll(&mut self, filter: &Filter) -> Result<Records, AuditError> {
         let mut out = Records::default();
         if !self.dir.exists() {
             return Ok(out);

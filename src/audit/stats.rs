@@ -9,19 +9,19 @@ use super::{AuditRecord, Outcome};
 
 /// Totals of one UTC day.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-pub struct DayStats {
+pub(crate) struct DayStats {
     /// The day, `YYYY-MM-DD`.
-    pub day: String,
+    pub(crate) day: String,
     /// Tool calls.
-    pub calls: u64,
+    pub(crate) calls: u64,
     /// Calls that succeeded.
-    pub ok: u64,
+    pub(crate) ok: u64,
     /// Calls the policy or gate refused.
-    pub denied: u64,
+    pub(crate) denied: u64,
     /// Calls that failed otherwise.
-    pub errors: u64,
+    pub(crate) errors: u64,
     /// Refused and failed calls by error code.
-    pub by_code: BTreeMap<String, u64>,
+    pub(crate) by_code: BTreeMap<String, u64>,
     /// Rows returned by successful calls.
     pub rows: u64,
     /// Result bytes returned by successful calls (records from before
@@ -30,7 +30,7 @@ pub struct DayStats {
 }
 
 /// Totals per day, oldest first, over `records`.
-pub fn per_day<'a>(records: impl IntoIterator<Item = &'a AuditRecord>) -> Vec<DayStats> {
+pub(crate) fn per_day<'a>(records: impl IntoIterator<Item = &'a AuditRecord>) -> Vec<DayStats> {
     let mut days: BTreeMap<String, DayStats> = BTreeMap::new();
     for record in records {
         let day: String = record.timestamp.chars().take(10).collect();
@@ -56,7 +56,7 @@ pub fn per_day<'a>(records: impl IntoIterator<Item = &'a AuditRecord>) -> Vec<Da
 }
 
 /// The totals as an aligned text table, then one line per error code.
-pub fn to_text(days: &[DayStats]) -> String {
+pub(crate) fn to_text(days: &[DayStats]) -> String {
     let mut out = vec![format!(
         "{:<10}  {:>7}  {:>7}  {:>7}  {:>7}  {:>10}  {:>12}",
         "day", "calls", "ok", "denied", "errors", "rows", "bytes"

@@ -17,15 +17,15 @@ use super::{printer, session, ExitStatus};
 
 /// Arguments of `sqlwarden auth`.
 #[derive(Debug, Args)]
-pub struct AuthArgs {
+pub(crate) struct AuthArgs {
     /// What to do.
     #[command(subcommand)]
-    pub action: AuthAction,
+    pub(crate) action: AuthAction,
 }
 
 /// `auth` subcommands.
 #[derive(Debug, Subcommand)]
-pub enum AuthAction {
+pub(crate) enum AuthAction {
     /// Store the secret of a connection (password, or MaxCompute keys).
     Set {
         /// Connection name from `connections.yaml`.
@@ -49,7 +49,7 @@ pub enum AuthAction {
 }
 
 /// Run `sqlwarden auth`.
-pub fn run(config_dir: Option<&Path>, args: AuthArgs) -> ExitStatus {
+pub(crate) fn run(config_dir: Option<&Path>, args: AuthArgs) -> ExitStatus {
     let policy = match session::load_policy(config_dir) {
         Ok(policy) => policy,
         Err(status) => return status,

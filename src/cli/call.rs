@@ -16,20 +16,20 @@ use super::{printer, session, ExitStatus};
 
 /// Arguments of `sqlwarden call`.
 #[derive(Debug, Args)]
-pub struct CallArgs {
+pub(crate) struct CallArgs {
     /// Tool name, for example `list_allowed_tables` or `run_select_sql`.
-    pub tool: String,
+    pub(crate) tool: String,
     /// The tool's arguments as one JSON object, for example
     /// '{"sql": "SELECT 1 FROM public.orders"}'.
     #[arg(default_value = "{}")]
-    pub arguments: String,
+    pub(crate) arguments: String,
     /// Print the text an agent reads instead of the JSON envelope.
     #[arg(long)]
     pub text: bool,
 }
 
 /// Run `sqlwarden call`.
-pub async fn run(config_dir: Option<&Path>, args: CallArgs) -> ExitStatus {
+pub(crate) async fn run(config_dir: Option<&Path>, args: CallArgs) -> ExitStatus {
     let arguments: serde_json::Value = match serde_json::from_str(&args.arguments) {
         Ok(value) => value,
         Err(e) => {

@@ -15,14 +15,14 @@ use super::{printer, Cli, ExitStatus};
   sqlwarden completions zsh > \"${fpath[1]}/_sqlwarden\"
   sqlwarden completions fish > ~/.config/fish/completions/sqlwarden.fish
   sqlwarden completions powershell >> $PROFILE")]
-pub struct CompletionsArgs {
+pub(crate) struct CompletionsArgs {
     /// The shell to complete for.
     #[arg(value_enum)]
-    pub shell: Shell,
+    pub(crate) shell: Shell,
 }
 
 /// The completion script for `shell`.
-pub fn script(shell: Shell) -> String {
+pub(crate) fn script(shell: Shell) -> String {
     let mut command = Cli::command();
     let mut out = Vec::new();
     generate(shell, &mut command, "sqlwarden", &mut out);
@@ -30,7 +30,7 @@ pub fn script(shell: Shell) -> String {
 }
 
 /// Run `sqlwarden completions`.
-pub fn run(args: CompletionsArgs) -> ExitStatus {
+pub(crate) fn run(args: CompletionsArgs) -> ExitStatus {
     printer::out(script(args.shell).trim_end());
     ExitStatus::Success
 }

@@ -31,10 +31,10 @@ const METRICS_YAML: &str = include_str!("../../config/demo/catalog/metrics.yaml"
 
 /// The least-privilege login of the demo connection (created by
 /// [`WAREHOUSE_SQL`]).
-pub const DEMO_LOGIN: &str = "sqlwarden_demo_ro";
+pub(crate) const DEMO_LOGIN: &str = "sqlwarden_demo_ro";
 
 /// Environment variable naming the demo database (tests use their own).
-pub const DEMO_DB_ENV: &str = "SQLWARDEN_DEMO_DB";
+pub(crate) const DEMO_DB_ENV: &str = "SQLWARDEN_DEMO_DB";
 
 /// Arguments of `sqlwarden demo`.
 #[derive(Debug, Args)]

@@ -29,10 +29,10 @@ const DEFAULT_ROLE: &str = "sqlwarden_ro";
 
 /// Arguments of `sqlwarden grants`.
 #[derive(Debug, Args)]
-pub struct GrantsArgs {
+pub(crate) struct GrantsArgs {
     /// Print the SQL (the only mode: sqlwarden never applies grants itself).
     #[arg(long)]
-    pub emit_sql: bool,
+    pub(crate) emit_sql: bool,
     /// The PostgreSQL connection (optional when only one exists).
     #[arg(long)]
     pub source: Option<String>,
@@ -42,11 +42,11 @@ pub struct GrantsArgs {
     pub role: Option<String>,
     /// A login to make a member of the role, so it may `SET ROLE` to it.
     #[arg(long, value_name = "LOGIN")]
-    pub grant_to: Option<String>,
+    pub(crate) grant_to: Option<String>,
 }
 
 /// Run `sqlwarden grants`.
-pub async fn run(config_dir: Option<&Path>, args: GrantsArgs) -> ExitStatus {
+pub(crate) async fn run(config_dir: Option<&Path>, args: GrantsArgs) -> ExitStatus {
     if !args.emit_sql {
         printer::error(
             "`sqlwarden grants` only prints SQL for you to review and apply",

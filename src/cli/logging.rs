@@ -6,7 +6,7 @@
 use tracing_subscriber::EnvFilter;
 
 /// Send logs to stderr at the level `verbose` asks for.
-pub fn init(verbose: u8) {
+pub(crate) fn init(verbose: u8) {
     let level = match verbose {
         0 => "warn",
         1 => "info",

@@ -1,24 +1,24 @@
 //! The command line: flag definitions and one module per subcommand.
 //!
-//! `main.rs` parses a [`Cli`] and calls the subcommand's `run`; each `run`
+//! [`main`] parses a [`Cli`] and calls the subcommand's `run`; each `run`
 //! takes only what it needs and returns an [`ExitStatus`]. Everything the
 //! CLI prints to stdout goes through [`printer`]; diagnostics go to stderr.
 //! `--help`, `--version` and `init` read no config and no keyring.
 
-pub mod audit;
-pub mod auth;
-pub mod call;
-pub mod check;
-pub mod completions;
+pub(crate) mod audit;
+pub(crate) mod auth;
+pub(crate) mod call;
+pub(crate) mod check;
+pub(crate) mod completions;
 pub mod demo;
-pub mod grants;
+pub(crate) mod grants;
 pub mod init;
 pub mod install;
-pub mod logging;
-pub mod printer;
-pub mod query;
-pub mod schema;
-pub mod serve;
+pub(crate) mod logging;
+pub(crate) mod printer;
+pub(crate) mod query;
+pub(crate) mod schema;
+pub(crate) mod serve;
 pub mod session;
 
 use std::path::PathBuf;
@@ -27,10 +27,65 @@ use clap::{Parser, Subcommand};
 
 use crate::config::CONFIG_DIR_ENV;
 
+/// The whole program: parse the flags, set up logging and the runtime, run
+/// one subcommand; returns the process exit code.
+pub fn main() -> i32 {
+    let cli = Cli::parse();
+    logging::init(cli.verbose);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        // The gate's walks recurse once per level of a query's tree; the
+        // gate bounds the depth (`guard::parse::MAX_NESTING`), and this
+        // leaves room for it in debug builds too. Untouched stack pages
+        // cost no memory.
+        .thread_stack_size(32 << 20)
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            printer::error(&format!("Could not start the async runtime: {e}"), None);
+            return ExitStatus::Error.code();
+        }
+    };
+    // The command runs on a worker thread, whose stack is sized above.
+    let status = match runtime.block_on(runtime.spawn(run(cli))) {
+        Ok(status) => status,
+        Err(e) => {
+            printer::error(&format!("sqlwarden stopped unexpectedly: {e}"), None);
+            ExitStatus::Error
+        }
+    };
+    // In-flight calls were drained by the command itself; do not wait for
+    // a stdin reader blocked in its thread.
+    runtime.shutdown_timeout(std::time::Duration::from_millis(50));
+    status.code()
+}
+
+/// Runs the subcommand `cli` names (MCP over stdio when it names none).
+async fn run(cli: Cli) -> ExitStatus {
+    let dir = cli.config_dir.as_deref();
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => serve::run(dir).await,
+        Command::Init(args) => init::run(dir, args),
+        Command::Check(args) => check::run(dir, args).await,
+        Command::Query(args) => query::run(dir, args).await,
+        Command::Call(args) => call::run(dir, args).await,
+        Command::Auth(args) => auth::run(dir, args),
+        Command::Audit(args) => audit::run(dir, args).await,
+        Command::Grants(args) => grants::run(dir, args).await,
+        Command::Demo(args) => demo::run(dir, args).await,
+        Command::Install(args) => install::run_install(dir, args),
+        Command::Uninstall(args) => install::run_uninstall(dir, args),
+        Command::Completions(args) => completions::run(args),
+        Command::Schema(args) => schema::run(args),
+    }
+}
+
 /// What `--version` prints: the crate version and the git commit the
 /// binary was built from (`-dirty` when the tree had uncommitted changes,
 /// `unknown` when built outside a git checkout; see `build.rs`).
-pub const VERSION: &str = concat!(
+pub(crate) const VERSION: &str = concat!(
     env!("CARGO_PKG_VERSION"),
     " (git ",
     env!("SQLWARDEN_GIT_HASH"),
@@ -46,26 +101,26 @@ pub const VERSION: &str = concat!(
 /// or failed query); 2 the command could not run (bad usage or config).
 #[derive(Debug, Parser)]
 #[command(name = "sqlwarden", version = VERSION, about, long_about)]
-pub struct Cli {
+pub(crate) struct Cli {
     /// The configuration directory (connections.yaml, policy.yaml,
     /// catalog/).
     ///
     /// Defaults to the user's config directory for sqlwarden.
     #[arg(long, global = true, env = CONFIG_DIR_ENV, value_name = "DIR")]
-    pub config_dir: Option<PathBuf>,
+    pub(crate) config_dir: Option<PathBuf>,
 
     /// More log output on stderr (-v info, -vv debug, -vvv trace).
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
-    pub verbose: u8,
+    pub(crate) verbose: u8,
 
     /// What to do (default: `serve`).
     #[command(subcommand)]
-    pub command: Option<Command>,
+    pub(crate) command: Option<Command>,
 }
 
 /// The subcommands.
 #[derive(Debug, Subcommand)]
-pub enum Command {
+pub(crate) enum Command {
     /// Serve MCP over stdin/stdout (the default).
     Serve,
     /// Write the commented example config set into the config directory.

@@ -18,14 +18,14 @@ use std::borrow::Cow;
 use std::io::Write;
 
 /// Write `text` and a newline to stdout.
-pub fn out(text: &str) {
+pub(crate) fn out(text: &str) {
     let mut stdout = std::io::stdout().lock();
     let _ = writeln!(stdout, "{}", escape_controls(text));
     let _ = stdout.flush();
 }
 
 /// Write an error and its hint to stderr.
-pub fn error(message: &str, hint: Option<&str>) {
+pub(crate) fn error(message: &str, hint: Option<&str>) {
     let mut stderr = std::io::stderr().lock();
     let _ = writeln!(stderr, "error: {}", escape_controls(message));
     if let Some(hint) = hint {
@@ -34,7 +34,7 @@ pub fn error(message: &str, hint: Option<&str>) {
 }
 
 /// Write a warning to stderr.
-pub fn warn(message: &str) {
+pub(crate) fn warn(message: &str) {
     let _ = writeln!(
         std::io::stderr().lock(),
         "warning: {}",
@@ -43,14 +43,14 @@ pub fn warn(message: &str) {
 }
 
 /// Write a progress or status line to stderr.
-pub fn status(message: &str) {
+pub(crate) fn status(message: &str) {
     let _ = writeln!(std::io::stderr().lock(), "{}", escape_controls(message));
 }
 
 /// Redraw the one-line progress indicator on stderr (a terminal: the
 /// caller checks). The line is cleared, not scrolled, so a long job shows
 /// one changing line.
-pub fn progress(message: &str) {
+pub(crate) fn progress(message: &str) {
     let mut stderr = std::io::stderr().lock();
     let _ = write!(stderr, "\r\x1b[2K{}", escape_line(message));
     let _ = stderr.flush();
@@ -81,18 +81,18 @@ fn escape_where(text: &str, escape: impl Fn(char) -> bool) -> Cow<'_, str> {
 
 /// `text` with every dangerous character but newline and tab escaped as
 /// `\uXXXX`.
-pub fn escape_controls(text: &str) -> Cow<'_, str> {
+pub(crate) fn escape_controls(text: &str) -> Cow<'_, str> {
     escape_where(text, |c| is_dangerous(c) && c != '\n' && c != '\t')
 }
 
 /// `text` with every dangerous character escaped, newlines and tabs
 /// included: for a value that must stay on its own line or cell.
-pub fn escape_line(text: &str) -> Cow<'_, str> {
+pub(crate) fn escape_line(text: &str) -> Cow<'_, str> {
     escape_where(text, is_dangerous)
 }
 
 /// Erase the progress line, before the result or an error is printed.
-pub fn clear_progress() {
+pub(crate) fn clear_progress() {
     let mut stderr = std::io::stderr().lock();
     let _ = write!(stderr, "\r\x1b[2K");
     let _ = stderr.flush();
@@ -100,7 +100,7 @@ pub fn clear_progress() {
 
 /// Render query result columns and rows as an aligned text table; a cell
 /// is one line whatever it holds.
-pub fn table(columns: &[String], rows: &[Vec<String>]) -> String {
+pub(crate) fn table(columns: &[String], rows: &[Vec<String>]) -> String {
     let columns: Vec<String> = columns
         .iter()
         .map(|c| escape_line(c).into_owned())

@@ -28,7 +28,7 @@ use super::{printer, session, ExitStatus};
 
 /// Arguments of `sqlwarden query`.
 #[derive(Debug, Args)]
-pub struct QueryArgs {
+pub(crate) struct QueryArgs {
     /// Connection name (optional when only one connection is configured).
     #[arg(long, short)]
     pub source: Option<String>,
@@ -38,13 +38,13 @@ pub struct QueryArgs {
     pub limit: Option<u64>,
     /// Print the JSON envelope instead of a table.
     #[arg(long)]
-    pub json: bool,
+    pub(crate) json: bool,
     /// One read-only SELECT.
     pub sql: String,
 }
 
 /// Run `sqlwarden query`.
-pub async fn run(config_dir: Option<&Path>, args: QueryArgs) -> ExitStatus {
+pub(crate) async fn run(config_dir: Option<&Path>, args: QueryArgs) -> ExitStatus {
     let session = match session::open(config_dir) {
         Ok(session) => session,
         Err(status) => return status,

@@ -15,18 +15,18 @@ use super::{printer, ExitStatus};
 
 /// Arguments of `sqlwarden schema`.
 #[derive(Debug, Args)]
-pub struct SchemaArgs {
+pub(crate) struct SchemaArgs {
     /// Which file's schema to print: connections, policy, joins, domains,
     /// terms or metrics.
     #[arg(required_unless_present = "out", conflicts_with = "out")]
     pub name: Option<String>,
     /// Write every schema into this directory instead.
     #[arg(long, value_name = "DIR")]
-    pub out: Option<PathBuf>,
+    pub(crate) out: Option<PathBuf>,
 }
 
 /// Run `sqlwarden schema`.
-pub fn run(args: SchemaArgs) -> ExitStatus {
+pub(crate) fn run(args: SchemaArgs) -> ExitStatus {
     if let Some(dir) = args.out {
         for schema in SCHEMA_FILES {
             let path = dir.join(schema.file_name);

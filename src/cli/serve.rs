@@ -12,7 +12,7 @@ use crate::server::SqlwardenServer;
 use super::{printer, session, ExitStatus};
 
 /// Run `sqlwarden serve`.
-pub async fn run(config_dir: Option<&Path>) -> ExitStatus {
+pub(crate) async fn run(config_dir: Option<&Path>) -> ExitStatus {
     let session = match session::open(config_dir) {
         Ok(session) => session,
         Err(status) => return status,

@@ -65,7 +65,7 @@ pub fn load(dir: &Path) -> Result<Policy, Vec<ConfigError>> {
 
 /// Resolve the config dir and [`load`] it, printing every error with its
 /// position.
-pub fn load_policy(config_dir: Option<&Path>) -> Result<Policy, ExitStatus> {
+pub(crate) fn load_policy(config_dir: Option<&Path>) -> Result<Policy, ExitStatus> {
     let Some(dir) = config::resolve_dir(config_dir) else {
         printer::error(
             "No config directory could be determined",

@@ -20,31 +20,31 @@ pub struct JoinDef {
     /// Connection name.
     pub source: String,
     /// Table key as in policy.
-    pub left_table: String,
+    pub(crate) left_table: String,
     /// Table key as in policy.
-    pub right_table: String,
+    pub(crate) right_table: String,
     /// Column pairs that must be equated; all of them.
-    pub on: Vec<JoinColumns>,
+    pub(crate) on: Vec<JoinColumns>,
     /// `1:1`, `N:1`, `1:N` or `N:N`; informational.
     #[serde(default)]
-    pub cardinality: Option<String>,
+    pub(crate) cardinality: Option<String>,
     /// Only approved joins let queries through.
     #[serde(default)]
-    pub approved: bool,
+    pub(crate) approved: bool,
     /// Why the join exists, for the agent.
     #[serde(default)]
-    pub business_purpose: Option<String>,
+    pub(crate) business_purpose: Option<String>,
     /// A query that uses the join, for the agent.
     #[serde(default)]
-    pub example_sql: Option<String>,
+    pub(crate) example_sql: Option<String>,
 }
 
 /// One equated column pair of a join.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct JoinColumns {
+pub(crate) struct JoinColumns {
     /// Column of `left_table`.
-    pub left_field: String,
+    pub(crate) left_field: String,
     /// Column of `right_table`.
-    pub right_field: String,
+    pub(crate) right_field: String,
 }

@@ -25,7 +25,7 @@ pub enum Connection {
 
 impl Connection {
     /// The engine this connection speaks.
-    pub fn engine(&self) -> EngineKind {
+    pub(crate) fn engine(&self) -> EngineKind {
         match self {
             Self::Postgres(_) => EngineKind::Postgres,
             Self::Maxcompute(_) => EngineKind::MaxCompute,
@@ -34,7 +34,7 @@ impl Connection {
 
     /// The schema (Postgres) or project (MaxCompute) that unqualified table
     /// names resolve to.
-    pub fn default_namespace(&self) -> &str {
+    pub(crate) fn default_namespace(&self) -> &str {
         match self {
             Self::Postgres(pg) => pg.default_schema.as_str(),
             Self::Maxcompute(mc) => mc.project.as_str(),
@@ -98,12 +98,12 @@ pub struct PostgresConnection {
 impl PostgresConnection {
     /// Whether `host` is a Unix socket directory or a loopback address:
     /// traffic that never leaves the machine.
-    pub fn is_local(&self) -> bool {
+    pub(crate) fn is_local(&self) -> bool {
         is_local_host(&self.host)
     }
 
     /// The `sslmode` in effect: a Unix socket never carries TLS (as libpq).
-    pub fn effective_sslmode(&self) -> SslMode {
+    pub(crate) fn effective_sslmode(&self) -> SslMode {
         if self.host.starts_with('/') {
             SslMode::Disable
         } else {
@@ -112,14 +112,14 @@ impl PostgresConnection {
     }
 
     /// Which authentication methods the connection accepts.
-    pub fn auth_rule(&self) -> AuthRule {
+    pub(crate) fn auth_rule(&self) -> AuthRule {
         AuthRule::new(self.require_auth.clone())
     }
 
     /// What the connection accepts, in words (for `sqlwarden check`): the
     /// transport, and the authentication methods over each channel it may
     /// end up on.
-    pub fn acceptance(&self) -> String {
+    pub(crate) fn acceptance(&self) -> String {
         let rule = self.auth_rule();
         let methods = |channel| {
             let list: Vec<&str> = rule
@@ -172,7 +172,7 @@ fn is_local_host(host: &str) -> bool {
 #[derive(Debug, Clone, PartialEq, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 #[schemars(rename = "PostgresConnection")]
-pub struct PostgresConnectionFile {
+pub(crate) struct PostgresConnectionFile {
     /// Host name, IP address, or a Unix socket directory (starts with `/`).
     pub host: String,
     /// TCP port.
@@ -268,7 +268,7 @@ impl AuthMethod {
 
     /// Whether the method sends the password, or a replayable hash of it,
     /// to the server.
-    pub fn reveals_password(self) -> bool {
+    pub(crate) fn reveals_password(self) -> bool {
         matches!(self, Self::Md5 | Self::Password)
     }
 }
@@ -303,7 +303,7 @@ pub enum SslMode {
 
 /// What protects the bytes between sqlwarden and the server.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Channel {
+pub(crate) enum Channel {
     /// Plain TCP or a Unix socket.
     Plain,
     /// TLS, certificate not verified (`prefer`, `require`): anyone on the
@@ -315,7 +315,7 @@ pub enum Channel {
 
 impl Channel {
     /// In words, for messages.
-    pub fn describe(self) -> &'static str {
+    pub(crate) fn describe(self) -> &'static str {
         match self {
             Self::Plain => "a connection without TLS",
             Self::UnverifiedTls => "TLS whose certificate is not verified",
@@ -324,7 +324,7 @@ impl Channel {
     }
 
     /// The protection TLS negotiated under `sslmode` gives.
-    pub fn of_tls(sslmode: SslMode) -> Self {
+    pub(crate) fn of_tls(sslmode: SslMode) -> Self {
         match sslmode {
             SslMode::VerifyCa | SslMode::VerifyFull => Self::VerifiedTls,
             SslMode::Disable | SslMode::Prefer | SslMode::Require => Self::UnverifiedTls,
@@ -334,19 +334,19 @@ impl Channel {
 
 /// Which authentication methods a connection accepts.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AuthRule {
+pub(crate) struct AuthRule {
     /// The connection's `require_auth` list, if it has one.
     explicit: Option<Vec<AuthMethod>>,
 }
 
 impl AuthRule {
     /// The rule for a connection's `require_auth` setting.
-    pub fn new(explicit: Option<Vec<AuthMethod>>) -> Self {
+    pub(crate) fn new(explicit: Option<Vec<AuthMethod>>) -> Self {
         Self { explicit }
     }
 
     /// Whether the server may use `method` over `channel`.
-    pub fn permits(&self, method: AuthMethod, channel: Channel) -> bool {
+    pub(crate) fn permits(&self, method: AuthMethod, channel: Channel) -> bool {
         match &self.explicit {
             Some(list) => list.contains(&method),
             // The password, or a replayable hash of it, only to a server
@@ -356,7 +356,7 @@ impl AuthRule {
     }
 
     /// The methods accepted over `channel`, for `sqlwarden check`.
-    pub fn accepted(&self, channel: Channel) -> Vec<AuthMethod> {
+    pub(crate) fn accepted(&self, channel: Channel) -> Vec<AuthMethod> {
         [
             AuthMethod::None,
             AuthMethod::ScramSha256,
@@ -369,7 +369,7 @@ impl AuthRule {
     }
 
     /// Whether the rule is the default one (no `require_auth`).
-    pub fn is_default(&self) -> bool {
+    pub(crate) fn is_default(&self) -> bool {
         self.explicit.is_none()
     }
 }

@@ -75,7 +75,7 @@ fn system_path() -> PathBuf {
 ///   file does not turn it off; its bounds take the lower value, and a
 ///   table's `cache_ttl_seconds` is the user's, capped by the managed one
 ///   (the managed file cannot make a table cacheable on its own).
-pub fn tighten(user: PolicyFile, managed: &PolicyFile) -> PolicyFile {
+pub(crate) fn tighten(user: PolicyFile, managed: &PolicyFile) -> PolicyFile {
     let mut user_sources = user.sources;
     // A source only the managed file names gets an empty entry, so its
     // limits hold for it too (it has no tables either way).

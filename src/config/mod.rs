@@ -20,13 +20,13 @@
 //! and by `sqlwarden check`, reports through [`CatalogFiles::locator`] with
 //! the same `file:line:column` errors.
 
-pub mod builtin;
-pub mod catalog;
-pub mod connections;
+pub(crate) mod builtin;
+pub(crate) mod catalog;
+pub(crate) mod connections;
 mod loader;
 pub mod managed;
 mod parse;
-pub mod policy_file;
+pub(crate) mod policy_file;
 pub mod schema;
 pub mod semantic_catalog;
 mod validate;
@@ -35,31 +35,32 @@ mod yaml_tree;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-pub use catalog::{JoinColumns, JoinDef, JoinsFile};
+pub(crate) use catalog::JoinDef;
+pub use catalog::JoinsFile;
+pub(crate) use connections::{Acceleration, AuthRule, Channel};
 pub use connections::{
-    Acceleration, AccelerationMode, AuthMethod, AuthRule, Channel, Connection, ConnectionsFile,
-    EngineKind, MaxComputeConnection, PostgresConnection, PostgresConnectionFile, ResultRead,
-    SslMode,
+    AccelerationMode, AuthMethod, Connection, ConnectionsFile, EngineKind, MaxComputeConnection,
+    PostgresConnection, ResultRead, SslMode,
 };
-pub use policy_file::{
-    AttributeValue, AuditSettings, AuditSync, CacheSettings, DefaultPartition, Identity, Limits,
-    PartitionStrategy, PolicyFile, RateLimit, RateLimits, RowPolicy, Scalar, Security,
-    SourcePolicy, TablePolicy,
+pub(crate) use policy_file::{
+    AttributeValue, AuditSettings, CacheSettings, Identity, Limits, RateLimit, RateLimits,
+    RowPolicy, Scalar, Security, SourcePolicy, TablePolicy,
 };
-pub use semantic_catalog::{CatalogFiles, SemanticCatalog};
+pub use policy_file::{AuditSync, PolicyFile};
+pub(crate) use semantic_catalog::{CatalogFiles, SemanticCatalog};
 
 /// Environment variable that overrides the config directory.
 pub const CONFIG_DIR_ENV: &str = "SQLWARDEN_CONFIG_DIR";
 
 /// The connections file, relative to the config directory.
-pub const CONNECTIONS_FILE: &str = "connections.yaml";
+pub(crate) const CONNECTIONS_FILE: &str = "connections.yaml";
 /// The policy file, relative to the config directory.
-pub const POLICY_FILE: &str = "policy.yaml";
+pub(crate) const POLICY_FILE: &str = "policy.yaml";
 /// The approved-joins file, relative to the config directory (optional).
-pub const JOINS_FILE: &str = "catalog/joins.yaml";
+pub(crate) const JOINS_FILE: &str = "catalog/joins.yaml";
 
 /// Every tool name `tools:` in `policy.yaml` may switch off.
-pub const TOOL_NAMES: &[&str] = &[
+pub(crate) const TOOL_NAMES: &[&str] = &[
     "list_sources",
     "list_allowed_tables",
     "describe_table",

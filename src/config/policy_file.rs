@@ -27,16 +27,16 @@ pub struct PolicyFile {
     pub tools: BTreeMap<String, bool>,
     /// Audit log settings.
     #[serde(default)]
-    pub audit: AuditSettings,
+    pub(crate) audit: AuditSettings,
     /// Per-source tables and overrides.
     #[serde(default)]
     pub sources: BTreeMap<String, SourcePolicy>,
     /// Call rate limits, per session and per tool (none unless set).
     #[serde(default)]
-    pub rate_limits: RateLimits,
+    pub(crate) rate_limits: RateLimits,
     /// The in-memory result cache (off unless `enabled: true`).
     #[serde(default)]
-    pub cache: CacheSettings,
+    pub(crate) cache: CacheSettings,
 }
 
 /// The caller's identity, used by row policies.
@@ -44,19 +44,19 @@ pub struct PolicyFile {
 #[serde(deny_unknown_fields)]
 pub struct Identity {
     /// A stable user id.
-    pub user_id: String,
+    pub(crate) user_id: String,
     /// Roles; row policies apply by role.
     #[serde(default)]
     pub roles: Vec<String>,
     /// Values row-policy templates can use as `${user.<name>}`.
     #[serde(default)]
-    pub attributes: BTreeMap<String, AttributeValue>,
+    pub(crate) attributes: BTreeMap<String, AttributeValue>,
 }
 
 /// An identity attribute: a scalar or a list of scalars.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(untagged)]
-pub enum AttributeValue {
+pub(crate) enum AttributeValue {
     /// A list, rendered as a comma-separated list of literals.
     List(Vec<Scalar>),
     /// One value.
@@ -66,7 +66,7 @@ pub enum AttributeValue {
 /// A scalar attribute value.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(untagged)]
-pub enum Scalar {
+pub(crate) enum Scalar {
     /// A boolean.
     Bool(bool),
     /// An integer.
@@ -83,40 +83,40 @@ pub enum Scalar {
 pub struct Limits {
     /// Rows returned when the caller asks for no limit.
     #[serde(default)]
-    pub default_limit: Option<u64>,
+    pub(crate) default_limit: Option<u64>,
     /// Most rows any query returns.
     #[serde(default)]
     pub max_limit: Option<u64>,
     /// Seconds before a query is cancelled.
     #[serde(default)]
-    pub query_timeout_seconds: Option<u64>,
+    pub(crate) query_timeout_seconds: Option<u64>,
     /// Bytes one cell may hold before it is cut.
     #[serde(default)]
-    pub max_cell_bytes: Option<u64>,
+    pub(crate) max_cell_bytes: Option<u64>,
     /// Bytes one result may hold before rows are cut.
     #[serde(default)]
-    pub max_result_bytes: Option<u64>,
+    pub(crate) max_result_bytes: Option<u64>,
     /// MaxCompute: estimated bytes one query may scan.
     #[serde(default)]
-    pub max_scan_bytes: Option<u64>,
+    pub(crate) max_scan_bytes: Option<u64>,
     /// MaxCompute: estimated bytes all queries of one session may scan.
     #[serde(default)]
-    pub max_session_scan_bytes: Option<u64>,
+    pub(crate) max_session_scan_bytes: Option<u64>,
     /// Rows all query tools together may return from this source in one
     /// session (`run_select_sql`, `preview_table`, `query_table`,
     /// `run_metric_query`).
     #[serde(default)]
-    pub max_session_rows: Option<u64>,
+    pub(crate) max_session_rows: Option<u64>,
     /// PostgreSQL: memory one sort or hash of a query may use before it
     /// spills to disk (`work_mem`, set for every query), in bytes.
     #[serde(default)]
-    pub work_mem_bytes: Option<u64>,
+    pub(crate) work_mem_bytes: Option<u64>,
     /// PostgreSQL: temporary file space one query may use
     /// (`temp_file_limit`), in bytes. Only a superuser or a login granted
     /// `SET` on it may set it per query; otherwise the administrator sets it
     /// on the login (`sqlwarden grants --emit-sql` prints the statement).
     #[serde(default)]
-    pub temp_file_limit_bytes: Option<u64>,
+    pub(crate) temp_file_limit_bytes: Option<u64>,
 }
 
 /// Security switches. `None` means "not set at this layer".
@@ -128,10 +128,10 @@ pub struct Security {
     pub ban_select_star: Option<bool>,
     /// Refuse joins that are not approved in `catalog/joins.yaml`.
     #[serde(default)]
-    pub deny_unapproved_join: Option<bool>,
+    pub(crate) deny_unapproved_join: Option<bool>,
     /// Most distinct tables in one query.
     #[serde(default)]
-    pub max_join_tables: Option<u32>,
+    pub(crate) max_join_tables: Option<u32>,
     /// PostgreSQL: serve queries even when the login is a superuser, has
     /// BYPASSRLS or CREATEROLE, may read or write server files, or can
     /// write (off unless `true`). SQL that reaches the server can undo a
@@ -154,13 +154,13 @@ pub struct Security {
 /// Audit log settings.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct AuditSettings {
+pub(crate) struct AuditSettings {
     /// Days of daily files to keep; older ones are pruned at start-up.
     #[serde(default)]
-    pub retention_days: Option<u32>,
+    pub(crate) retention_days: Option<u32>,
     /// When records are forced to disk (`background` unless set).
     #[serde(default)]
-    pub sync: Option<AuditSync>,
+    pub(crate) sync: Option<AuditSync>,
 }
 
 /// When audit records are forced to stable storage.
@@ -207,20 +207,20 @@ pub struct TablePolicy {
     pub domain: Option<String>,
     /// Owning team.
     #[serde(default)]
-    pub owner: Option<String>,
+    pub(crate) owner: Option<String>,
     /// Sensitivity label.
     #[serde(default)]
-    pub sensitivity: Option<String>,
+    pub(crate) sensitivity: Option<String>,
     /// What one row is.
     #[serde(default)]
-    pub description: Option<String>,
+    pub(crate) description: Option<String>,
     /// When present, only these columns.
     #[serde(default)]
     pub allowed_columns: Option<Vec<String>>,
     /// Columns never allowed (applies when `allowed_columns` is absent, and
     /// also subtracts from it when both are given).
     #[serde(default)]
-    pub denied_columns: Vec<String>,
+    pub(crate) denied_columns: Vec<String>,
     /// Column descriptions.
     #[serde(default)]
     pub columns: BTreeMap<String, String>,
@@ -229,29 +229,29 @@ pub struct TablePolicy {
     pub max_limit: Option<u64>,
     /// Row filters by role.
     #[serde(default)]
-    pub row_policies: Vec<RowPolicy>,
+    pub(crate) row_policies: Vec<RowPolicy>,
     /// Partition injected when a query gives no partition predicate.
     #[serde(default)]
-    pub default_partition: Option<DefaultPartition>,
+    pub(crate) default_partition: Option<DefaultPartition>,
     /// Refuse queries without a predicate on the partition column (unless a
     /// default partition can be injected).
     #[serde(default)]
-    pub require_partition_filter: bool,
+    pub(crate) require_partition_filter: bool,
     /// Seconds a cached result of a query over this table stays fresh; a
     /// table without it makes every query that reads it uncacheable.
     #[serde(default)]
-    pub cache_ttl_seconds: Option<u64>,
+    pub(crate) cache_ttl_seconds: Option<u64>,
 }
 
 /// A row filter that applies to callers holding `role`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct RowPolicy {
+pub(crate) struct RowPolicy {
     /// The role it applies to.
     pub role: String,
     /// A SQL boolean expression over the table's columns; `${user.<attr>}`
     /// placeholders become quoted literals from the identity.
-    pub predicate: String,
+    pub(crate) predicate: String,
     /// Most rows a query under this policy returns.
     #[serde(default)]
     pub max_limit: Option<u64>,
@@ -260,17 +260,17 @@ pub struct RowPolicy {
 /// Which partition to read when the query names none.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct DefaultPartition {
+pub(crate) struct DefaultPartition {
     /// Partition column.
-    pub field: String,
+    pub(crate) field: String,
     /// How the value is chosen.
-    pub strategy: PartitionStrategy,
+    pub(crate) strategy: PartitionStrategy,
 }
 
 /// Partition choice strategies.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
-pub enum PartitionStrategy {
+pub(crate) enum PartitionStrategy {
     /// The newest partition that holds data.
     MaxPt,
 }
@@ -279,10 +279,10 @@ pub enum PartitionStrategy {
 /// tool's; `None` / absent means no limit at this layer.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct RateLimits {
+pub(crate) struct RateLimits {
     /// Every tool call of the session together.
     #[serde(default)]
-    pub per_session: Option<RateLimit>,
+    pub(crate) per_session: Option<RateLimit>,
     /// One tool's calls, keyed by tool name.
     #[serde(default)]
     pub tools: BTreeMap<String, RateLimit>,
@@ -296,26 +296,26 @@ pub struct RateLimits {
 /// of each window, and both layers' limits then hold at once.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct RateLimit {
+pub(crate) struct RateLimit {
     /// Most calls in any one second.
     #[serde(default)]
-    pub per_second: Option<u64>,
+    pub(crate) per_second: Option<u64>,
     /// Most calls in any one minute.
     #[serde(default)]
-    pub per_minute: Option<u64>,
+    pub(crate) per_minute: Option<u64>,
     /// Most calls in any one hour.
     #[serde(default)]
-    pub per_hour: Option<u64>,
+    pub(crate) per_hour: Option<u64>,
 }
 
 /// The in-memory result cache. Which queries it may hold is decided per
 /// table (`cache_ttl_seconds`); this switches it on and bounds it.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct CacheSettings {
+pub(crate) struct CacheSettings {
     /// Whether results are cached at all (off unless `true`).
     #[serde(default)]
-    pub enabled: Option<bool>,
+    pub(crate) enabled: Option<bool>,
     /// Most results held; the least recently used goes first.
     #[serde(default)]
     pub max_entries: Option<u64>,

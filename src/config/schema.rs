@@ -17,7 +17,7 @@ use super::policy_file::PolicyFile;
 use super::semantic_catalog::{DomainsFile, MetricsFile, TermsFile};
 
 /// The directory, relative to a config directory, that holds the schemas.
-pub const SCHEMA_DIR: &str = "schema";
+pub(crate) const SCHEMA_DIR: &str = "schema";
 
 /// The comment that points the YAML language server at a schema.
 pub const HEADER_PREFIX: &str = "# yaml-language-server: $schema=";
@@ -47,13 +47,13 @@ impl SchemaFile {
     }
 
     /// The schema's path relative to the config directory.
-    pub fn path(&self) -> String {
+    pub(crate) fn path(&self) -> String {
         format!("{SCHEMA_DIR}/{}", self.file_name)
     }
 
     /// The header line for the config file: the schema's path relative to
     /// the directory the config file sits in.
-    pub fn header(&self) -> String {
+    pub(crate) fn header(&self) -> String {
         let depth = self.config_file.matches('/').count();
         format!("{HEADER_PREFIX}{}{}", "../".repeat(depth), self.path())
     }
@@ -118,7 +118,7 @@ pub fn for_config_file(config_file: &str) -> Option<&'static SchemaFile> {
 /// `contents` with its first line set to the schema header that resolves
 /// from `config_file`'s place in a config directory. A file without a
 /// header, or without a schema, is returned as it is.
-pub fn with_header(config_file: &str, contents: &str) -> String {
+pub(crate) fn with_header(config_file: &str, contents: &str) -> String {
     let Some(schema) = for_config_file(config_file) else {
         return contents.to_string();
     };
@@ -132,7 +132,7 @@ pub fn with_header(config_file: &str, contents: &str) -> String {
 
 /// The published schemas as (path relative to the config directory,
 /// contents), for `init` and `demo` to write.
-pub fn published_files() -> impl Iterator<Item = (String, &'static str)> {
+pub(crate) fn published_files() -> impl Iterator<Item = (String, &'static str)> {
     SCHEMA_FILES.iter().map(|s| (s.path(), s.published))
 }
 

@@ -22,11 +22,11 @@ use super::yaml_tree::{Node, YamlTree};
 use super::ConfigError;
 
 /// The domains file, relative to the config directory (optional).
-pub const DOMAINS_FILE: &str = "catalog/domains.yaml";
+pub(crate) const DOMAINS_FILE: &str = "catalog/domains.yaml";
 /// The business terms file, relative to the config directory (optional).
-pub const TERMS_FILE: &str = "catalog/terms.yaml";
+pub(crate) const TERMS_FILE: &str = "catalog/terms.yaml";
 /// The metrics file, relative to the config directory (optional).
-pub const METRICS_FILE: &str = "catalog/metrics.yaml";
+pub(crate) const METRICS_FILE: &str = "catalog/metrics.yaml";
 
 /// The whole `catalog/domains.yaml` file.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
@@ -45,13 +45,13 @@ pub struct DomainDef {
     pub name: String,
     /// Owning team.
     #[serde(default)]
-    pub owner: Option<String>,
+    pub(crate) owner: Option<String>,
     /// What the domain covers.
     #[serde(default)]
-    pub description: Option<String>,
+    pub(crate) description: Option<String>,
     /// Connection the domain's metrics and terms read when they name none.
     #[serde(default)]
-    pub default_source: Option<String>,
+    pub(crate) default_source: Option<String>,
 }
 
 /// The whole `catalog/terms.yaml` file.
@@ -71,9 +71,9 @@ pub struct TermDef {
     pub name: String,
     /// Other names, in any language.
     #[serde(default)]
-    pub synonyms: Vec<String>,
+    pub(crate) synonyms: Vec<String>,
     /// What the term means.
-    pub definition: String,
+    pub(crate) definition: String,
     /// Domain the term belongs to.
     #[serde(default)]
     pub domain: Option<String>,
@@ -109,15 +109,15 @@ pub struct MetricDef {
     /// Domain (from `domains.yaml`).
     pub domain: String,
     /// What the metric measures.
-    pub description: String,
+    pub(crate) description: String,
     /// Connection (default: the domain's `default_source`).
     #[serde(default)]
     pub source: Option<String>,
     /// Table key (as in policy) the metric is computed over.
-    pub base_table: String,
+    pub(crate) base_table: String,
     /// Aggregate SQL expression over columns of `base_table`, for example
     /// `sum(amount)`.
-    pub expression: String,
+    pub(crate) expression: String,
     /// Ids of approved joins (from `joins.yaml`) dimensions may use.
     #[serde(default)]
     pub joins: Vec<String>,
@@ -129,10 +129,10 @@ pub struct MetricDef {
     pub time_dimension: Option<TimeDimension>,
     /// SQL conditions over `base_table` columns that always apply.
     #[serde(default)]
-    pub default_filters: Vec<String>,
+    pub(crate) default_filters: Vec<String>,
     /// How to show values (`currency`, `percent`, `integer`, ...).
     #[serde(default)]
-    pub format: Option<String>,
+    pub(crate) format: Option<String>,
     /// Unit of the values (`CNY`, `orders`, ...).
     #[serde(default)]
     pub unit: Option<String>,
@@ -152,7 +152,7 @@ pub struct DimensionDef {
     pub table: Option<String>,
     /// What the dimension means.
     #[serde(default)]
-    pub description: Option<String>,
+    pub(crate) description: Option<String>,
 }
 
 /// The time column of a metric and the grains it may be bucketed by.
@@ -162,7 +162,7 @@ pub struct TimeDimension {
     /// Column of `base_table`.
     pub column: String,
     /// Grains the caller may ask for.
-    pub grains: Vec<Grain>,
+    pub(crate) grains: Vec<Grain>,
     /// The grain the data team suggests, shown by `get_dimensions`; a query
     /// is bucketed only when the caller passes `grain`.
     #[serde(default)]
@@ -227,7 +227,7 @@ impl SemanticCatalog {
 
 /// One of the three catalog files, each a top-level list of entries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CatalogList {
+pub(crate) enum CatalogList {
     /// `catalog/domains.yaml`, list `domains`.
     Domains,
     /// `catalog/terms.yaml`, list `terms`.
@@ -269,7 +269,7 @@ pub struct CatalogFiles {
 impl CatalogFiles {
     /// Points errors at the entries of one file (its positioned tree is
     /// built here, once; call this only to report problems).
-    pub fn locator(&self, list: CatalogList) -> Locator {
+    pub(crate) fn locator(&self, list: CatalogList) -> Locator {
         let file = match list {
             CatalogList::Domains => &self.domains,
             CatalogList::Terms => &self.terms,
@@ -288,7 +288,7 @@ impl CatalogFiles {
 }
 
 /// Points errors at the entries of one catalog file.
-pub struct Locator {
+pub(crate) struct Locator {
     file: PathBuf,
     list: &'static str,
     root: Option<Node>,
@@ -298,7 +298,7 @@ impl Locator {
     /// An error at item `index` of the file's list, then at `path` inside
     /// it (keys, or list indexes written as numbers), or at the nearest of
     /// those nodes that exists; about the whole file when none does.
-    pub fn error(&self, index: usize, path: &[&str], message: String) -> ConfigError {
+    pub(crate) fn error(&self, index: usize, path: &[&str], message: String) -> ConfigError {
         let item = self
             .root
             .as_ref()

@@ -21,10 +21,10 @@ use crate::error::ToolError;
 use crate::guard::CheckedQuery;
 
 /// A boxed future, so that [`Engine`] stays object-safe.
-pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+pub(crate) type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
 /// What engines return.
-pub type EngineResult<T> = Result<T, ToolError>;
+pub(crate) type EngineResult<T> = Result<T, ToolError>;
 
 /// A database sqlwarden can query.
 pub trait Engine: Send + Sync {
@@ -108,13 +108,13 @@ pub struct RunContext {
 }
 
 /// A callback for progress reports.
-pub type ProgressSink = Arc<dyn Fn(Progress) + Send + Sync>;
+pub(crate) type ProgressSink = Arc<dyn Fn(Progress) + Send + Sync>;
 
 /// One progress report of a running job.
 #[derive(Debug, Clone, Serialize)]
 pub struct Progress {
     /// Work done so far, in `total` units.
-    pub done: f64,
+    pub(crate) done: f64,
     /// Total work, when known.
     pub total: Option<f64>,
     /// A short status line, for example `running (stage 2 of 3)`.
@@ -182,11 +182,11 @@ pub struct CostEstimate {
     /// Estimated bytes scanned, when the engine says.
     pub input_bytes: Option<u64>,
     /// Estimated rows, when the engine says.
-    pub estimated_rows: Option<f64>,
+    pub(crate) estimated_rows: Option<f64>,
     /// The engine's abstract cost (Postgres total cost, MaxCompute complexity).
     pub cost: Option<f64>,
     /// The engine's plan or report, as text (untrusted data).
-    pub plan: String,
+    pub(crate) plan: String,
     /// Engine-specific facts.
     pub details: serde_json::Map<String, serde_json::Value>,
 }

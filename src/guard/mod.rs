@@ -126,7 +126,7 @@ pub struct TableFacts {
     /// on a table without `default_partition` is satisfied by a predicate
     /// on any of them; a table missing here has no known partition column,
     /// so such a query is refused.
-    pub partition_keys: BTreeMap<String, Vec<String>>,
+    pub(crate) partition_keys: BTreeMap<String, Vec<String>>,
 }
 
 /// A query that passed the gate: the only thing an engine will run.
@@ -475,7 +475,7 @@ impl CheckedQuery {
     /// true when that changed it. The engines stop reading at
     /// [`Self::applied_limit`] + 1 rows whatever the SQL's `LIMIT`, so
     /// truncation is still reported truthfully.
-    pub fn cap_rows(&mut self, cap: u64) -> bool {
+    pub(crate) fn cap_rows(&mut self, cap: u64) -> bool {
         let lowered = cap < self.applied_limit;
         self.applied_limit = self.applied_limit.min(cap);
         lowered
@@ -487,17 +487,17 @@ impl CheckedQuery {
     }
 
     /// Bytes one cell may hold before it is cut.
-    pub fn max_cell_bytes(&self) -> u64 {
+    pub(crate) fn max_cell_bytes(&self) -> u64 {
         self.max_cell_bytes
     }
 
     /// Bytes of row data the result may hold.
-    pub fn max_result_bytes(&self) -> u64 {
+    pub(crate) fn max_result_bytes(&self) -> u64 {
         self.max_result_bytes
     }
 
     /// Time before the engine cancels the query.
-    pub fn timeout(&self) -> Duration {
+    pub(crate) fn timeout(&self) -> Duration {
         self.timeout
     }
 }

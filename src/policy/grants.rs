@@ -13,7 +13,7 @@
 
 /// One table and the columns the role may read.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TableGrant {
+pub(crate) struct TableGrant {
     /// Schema name, as the database spells it.
     pub schema: String,
     /// Table name.
@@ -24,25 +24,25 @@ pub struct TableGrant {
 
 /// What the script sets up.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct GrantPlan {
+pub(crate) struct GrantPlan {
     /// The NOLOGIN role to create or narrow.
     pub role: String,
     /// A login to make a member of the role (so it may `SET ROLE`).
-    pub grant_to: Option<String>,
+    pub(crate) grant_to: Option<String>,
     /// A comment line for the top of the script (the source, the policy).
-    pub header: String,
+    pub(crate) header: String,
     /// The tables, in the order they should appear.
     pub tables: Vec<TableGrant>,
 }
 
 /// `name` quoted as a PostgreSQL identifier.
-pub fn quote_ident(name: &str) -> String {
+pub(crate) fn quote_ident(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
 }
 
 /// `text` quoted as a PostgreSQL string literal (standard strings: only
 /// `'` needs doubling).
-pub fn quote_literal(text: &str) -> String {
+pub(crate) fn quote_literal(text: &str) -> String {
     format!("'{}'", text.replace('\'', "''"))
 }
 
@@ -59,7 +59,7 @@ fn dollar_tag(body: &str) -> String {
 
 impl GrantPlan {
     /// The SQL script, one transaction.
-    pub fn to_sql(&self) -> String {
+    pub(crate) fn to_sql(&self) -> String {
         let role = quote_ident(&self.role);
         let mut out = Vec::new();
         for line in self.header.lines() {
@@ -114,7 +114,7 @@ impl GrantPlan {
 /// The columns of a table the role may read: `allowed` when policy lists
 /// them (in that order), else every column the database has, less
 /// `denied` either way. `same_name` is the engine's name comparison.
-pub fn readable_columns(
+pub(crate) fn readable_columns(
     allowed: Option<&[String]>,
     denied: &[String],
     database_columns: &[String],

@@ -15,7 +15,7 @@
 //! gate has already folded unquoted identifiers to lower case); MaxCompute
 //! names are case-insensitive and compared in lower case.
 
-pub mod grants;
+pub(crate) mod grants;
 
 use std::time::Duration;
 
@@ -34,23 +34,23 @@ pub struct Policy {
 
 /// Limits with every layer applied.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct EffectiveLimits {
+pub(crate) struct EffectiveLimits {
     /// Rows returned when the caller asks for no limit.
-    pub default_limit: u64,
+    pub(crate) default_limit: u64,
     /// Most rows any query returns.
     pub max_limit: u64,
     /// Time before a query is cancelled.
-    pub query_timeout: Duration,
+    pub(crate) query_timeout: Duration,
     /// Bytes one cell may hold before it is cut.
-    pub max_cell_bytes: u64,
+    pub(crate) max_cell_bytes: u64,
     /// Bytes one result may hold before rows are cut.
-    pub max_result_bytes: u64,
+    pub(crate) max_result_bytes: u64,
     /// Estimated bytes one query may scan (MaxCompute), if budgeted.
-    pub max_scan_bytes: Option<u64>,
+    pub(crate) max_scan_bytes: Option<u64>,
     /// Estimated bytes one session may scan (MaxCompute), if budgeted.
-    pub max_session_scan_bytes: Option<u64>,
+    pub(crate) max_session_scan_bytes: Option<u64>,
     /// Rows the query tools together may return in one session, if budgeted.
-    pub max_session_rows: Option<u64>,
+    pub(crate) max_session_rows: Option<u64>,
 }
 
 /// The result cache's bounds, when policy switches it on.
@@ -68,9 +68,9 @@ pub struct EffectiveSecurity {
     /// Refuse `*` and `t.*` on every table.
     pub ban_select_star: bool,
     /// Refuse joins that are not approved.
-    pub deny_unapproved_join: bool,
+    pub(crate) deny_unapproved_join: bool,
     /// Most distinct tables in one query.
-    pub max_join_tables: u32,
+    pub(crate) max_join_tables: u32,
     /// PostgreSQL operators beyond the built-ins that queries may call, as
     /// `schema.op` (`OPERATOR(schema.op)` in SQL).
     pub allowed_operators: Vec<String>,
@@ -78,7 +78,7 @@ pub struct EffectiveSecurity {
 
 impl EffectiveSecurity {
     /// Whether policy allows the operator `schema.op`.
-    pub fn operator_allowed(&self, schema: &str, symbol: &str) -> bool {
+    pub(crate) fn operator_allowed(&self, schema: &str, symbol: &str) -> bool {
         self.allowed_operators.iter().any(|entry| {
             entry
                 .split_once('.')
@@ -93,11 +93,11 @@ pub struct SourceRules<'a> {
     /// Connection name.
     pub name: &'a str,
     /// Engine of the connection.
-    pub engine: EngineKind,
+    pub(crate) engine: EngineKind,
     /// Schema (Postgres) or project (MaxCompute) for unqualified names.
-    pub default_namespace: &'a str,
+    pub(crate) default_namespace: &'a str,
     /// Limits for this source.
-    pub limits: EffectiveLimits,
+    pub(crate) limits: EffectiveLimits,
     /// Security switches for this source.
     pub security: EffectiveSecurity,
     /// The caller.
@@ -122,7 +122,7 @@ impl Policy {
 
     /// Whether `tool` is switched on (every tool is, unless `policy.yaml`
     /// sets it to `false`).
-    pub fn tool_enabled(&self, tool: &str) -> bool {
+    pub(crate) fn tool_enabled(&self, tool: &str) -> bool {
         self.config.policy.tools.get(tool).copied().unwrap_or(true)
     }
 
@@ -132,12 +132,12 @@ impl Policy {
     }
 
     /// The call rate limits (empty when policy sets none).
-    pub fn rate_limits(&self) -> &RateLimits {
+    pub(crate) fn rate_limits(&self) -> &RateLimits {
         &self.config.policy.rate_limits
     }
 
     /// The result cache's bounds, or `None` when policy leaves it off.
-    pub fn result_cache(&self) -> Option<CacheBounds> {
+    pub(crate) fn result_cache(&self) -> Option<CacheBounds> {
         let cache = &self.config.policy.cache;
         (cache.enabled == Some(true)).then(|| CacheBounds {
             max_entries: cache.max_entries.unwrap_or(builtin::CACHE_MAX_ENTRIES),
@@ -229,7 +229,7 @@ impl<'a> SourceRules<'a> {
     }
 
     /// Whether two names are the same under this engine's rules.
-    pub fn same_name(&self, a: &str, b: &str) -> bool {
+    pub(crate) fn same_name(&self, a: &str, b: &str) -> bool {
         match self.engine {
             EngineKind::Postgres => a == b,
             EngineKind::MaxCompute => a.eq_ignore_ascii_case(b),
@@ -262,7 +262,7 @@ impl<'a> SourceRules<'a> {
     }
 
     /// Normalise a table key for this engine (lower case on MaxCompute).
-    pub fn normalize_key(&self, key: &str) -> String {
+    pub(crate) fn normalize_key(&self, key: &str) -> String {
         match self.engine {
             EngineKind::Postgres => key.to_string(),
             EngineKind::MaxCompute => key.to_ascii_lowercase(),
@@ -270,7 +270,7 @@ impl<'a> SourceRules<'a> {
     }
 
     /// Whether `column` of allowed table `table` may be read.
-    pub fn column_allowed(&self, table: &str, column: &str) -> bool {
+    pub(crate) fn column_allowed(&self, table: &str, column: &str) -> bool {
         let Some(policy) = self.table(table) else {
             return false;
         };
@@ -286,14 +286,14 @@ impl<'a> SourceRules<'a> {
 
     /// Whether the table has column rules (`allowed_columns` or
     /// `denied_columns`), which makes `*` on it refused.
-    pub fn has_column_rules(&self, table: &str) -> bool {
+    pub(crate) fn has_column_rules(&self, table: &str) -> bool {
         self.table(table)
             .is_some_and(|t| t.allowed_columns.is_some() || !t.denied_columns.is_empty())
     }
 
     /// The row policies that apply to the caller on `table` (all of them
     /// hold at once).
-    pub fn row_policies(&self, table: &str) -> Vec<&'a RowPolicy> {
+    pub(crate) fn row_policies(&self, table: &str) -> Vec<&'a RowPolicy> {
         let roles = &self.identity.roles;
         self.table(table)
             .map(|t| {
@@ -307,7 +307,7 @@ impl<'a> SourceRules<'a> {
 
     /// Approved joins of this source that touch `table` (all approved joins
     /// when `table` is `None`).
-    pub fn approved_joins(&self, table: Option<&str>) -> Vec<&'a JoinDef> {
+    pub(crate) fn approved_joins(&self, table: Option<&str>) -> Vec<&'a JoinDef> {
         self.policy
             .config
             .joins
@@ -325,7 +325,7 @@ impl<'a> SourceRules<'a> {
     /// How long a result of a query over `tables` may be served from the
     /// cache: the shortest `cache_ttl_seconds` among them, or `None` (never
     /// cached) when any of them has none or there are no tables.
-    pub fn cache_ttl(&self, tables: &[String]) -> Option<Duration> {
+    pub(crate) fn cache_ttl(&self, tables: &[String]) -> Option<Duration> {
         let mut shortest: Option<u64> = None;
         for table in tables {
             let ttl = self.table(table)?.cache_ttl_seconds?;
@@ -337,7 +337,7 @@ impl<'a> SourceRules<'a> {
     /// The most restrictive row limit for a query over `tables`: the
     /// requested limit (or `default_limit`), each table's `max_limit`, each
     /// applying row policy's `max_limit`, and the source's `max_limit`.
-    pub fn row_limit(&self, tables: &[&str], requested: Option<u64>) -> u64 {
+    pub(crate) fn row_limit(&self, tables: &[&str], requested: Option<u64>) -> u64 {
         let mut limit = requested
             .unwrap_or(self.limits.default_limit)
             .min(self.limits.max_limit);

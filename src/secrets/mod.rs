@@ -27,7 +27,7 @@ use crate::config::EngineKind;
 use keyring::{Lookup, Unusable};
 
 /// Keyring service name.
-pub const KEYRING_SERVICE: &str = "sqlwarden";
+pub(crate) const KEYRING_SERVICE: &str = "sqlwarden";
 
 /// A secret string whose `Debug` and `Display` are redacted.
 #[derive(Clone, PartialEq, Eq)]

@@ -15,7 +15,7 @@ use crate::config::semantic_catalog::Grain;
 /// Arguments of `list_domains` (none).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct ListDomainsArgs {}
+pub(crate) struct ListDomainsArgs {}
 
 /// Arguments of `search_business_terms`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -52,11 +52,11 @@ pub struct MetricArgs {
 /// A half-open time interval: `start` included, `end` excluded.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct TimeRange {
+pub(crate) struct TimeRange {
     /// First instant included: `YYYY-MM-DD` or `YYYY-MM-DDTHH:MM:SS`.
-    pub start: String,
+    pub(crate) start: String,
     /// First instant excluded: `YYYY-MM-DD` or `YYYY-MM-DDTHH:MM:SS`.
-    pub end: String,
+    pub(crate) end: String,
 }
 
 /// Arguments of `generate_metric_sql`, `validate_metric_query` and
@@ -73,14 +73,14 @@ pub struct MetricQueryArgs {
     /// Conditions on the metric's dimensions (`field` is a dimension name);
     /// all of them hold.
     #[serde(default)]
-    pub filters: Vec<Filter>,
+    pub(crate) filters: Vec<Filter>,
     /// Restrict the metric's time column to this interval.
     #[serde(default)]
-    pub time_range: Option<TimeRange>,
+    pub(crate) time_range: Option<TimeRange>,
     /// Bucket the time column by this grain (one of the metric's grains);
     /// adds a `period` column. Default: no time bucketing.
     #[serde(default)]
-    pub grain: Option<Grain>,
+    pub(crate) grain: Option<Grain>,
     /// Most rows to return (default and maximum from policy).
     #[serde(default)]
     pub limit: Option<u64>,
@@ -89,12 +89,12 @@ pub struct MetricQueryArgs {
 /// One `order_by` entry of `query_table`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct OrderBy {
+pub(crate) struct OrderBy {
     /// Column to sort by.
     pub column: String,
     /// Sort descending (default ascending).
     #[serde(default)]
-    pub descending: bool,
+    pub(crate) descending: bool,
 }
 
 /// Arguments of `query_table`.
@@ -111,16 +111,16 @@ pub struct QueryTableArgs {
     pub columns: Vec<String>,
     /// Condition on rows (`field` is a column name).
     #[serde(default)]
-    pub filter: Option<Filter>,
+    pub(crate) filter: Option<Filter>,
     /// Sort order. Default: the returned columns in order, ascending, so
     /// pages are stable.
     #[serde(default)]
-    pub order_by: Vec<OrderBy>,
+    pub(crate) order_by: Vec<OrderBy>,
     /// Rows per page (default and maximum from policy).
     #[serde(default)]
     pub limit: Option<u64>,
     /// `next_cursor` of the previous page, to fetch the next one. Only valid
     /// with the same table, columns, filter and order.
     #[serde(default)]
-    pub cursor: Option<String>,
+    pub(crate) cursor: Option<String>,
 }

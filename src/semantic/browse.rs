@@ -20,11 +20,11 @@ pub struct DomainView {
     /// Domain name.
     pub name: String,
     /// Owning team.
-    pub owner: Option<String>,
+    pub(crate) owner: Option<String>,
     /// What it covers.
-    pub description: Option<String>,
+    pub(crate) description: Option<String>,
     /// Connection its metrics read by default.
-    pub default_source: Option<String>,
+    pub(crate) default_source: Option<String>,
     /// Names of its metrics.
     pub metrics: Vec<String>,
     /// How many business terms it has.
@@ -39,7 +39,7 @@ pub struct MetricSummary {
     /// Its domain.
     pub domain: String,
     /// What it measures.
-    pub description: String,
+    pub(crate) description: String,
     /// Unit of its values.
     pub unit: Option<String>,
 }
@@ -65,7 +65,7 @@ pub struct DimensionView {
     /// Column.
     pub column: String,
     /// What it means.
-    pub description: Option<String>,
+    pub(crate) description: Option<String>,
 }
 
 /// The time dimension of a metric.
@@ -74,7 +74,7 @@ pub struct TimeView {
     /// Column the `time_range` applies to.
     pub column: String,
     /// Grains `grain` may take.
-    pub grains: Vec<Grain>,
+    pub(crate) grains: Vec<Grain>,
     /// The grain the data team suggests.
     pub default_grain: Option<Grain>,
 }

@@ -25,7 +25,7 @@ const MAX_LEAVES: usize = 200;
 /// A condition on rows, as a tree. Every node has an `op`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(tag = "op", rename_all = "snake_case", deny_unknown_fields)]
-pub enum Filter {
+pub(crate) enum Filter {
     /// `field = value`.
     Eq {
         /// Column (query_table) or dimension (metric tools).
@@ -119,7 +119,7 @@ pub enum Filter {
 /// A JSON scalar: string, number or boolean.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(untagged)]
-pub enum Scalar {
+pub(crate) enum Scalar {
     /// `true` or `false`.
     Bool(bool),
     /// A whole number.

@@ -24,7 +24,7 @@ use crate::error::ToolError;
 use crate::policy::{Policy, SourceRules};
 
 /// Output name of the time bucket column.
-pub const PERIOD_COLUMN: &str = "period";
+pub(crate) const PERIOD_COLUMN: &str = "period";
 
 /// Alias of the metric's base table in generated SQL.
 const BASE_ALIAS: &str = "t0";

@@ -43,7 +43,7 @@ mod browse;
 mod catalog;
 mod check;
 mod cursor;
-pub mod filter;
+pub(crate) mod filter;
 mod gated;
 mod metric;
 mod refusal;
@@ -51,14 +51,11 @@ mod search;
 mod sql;
 mod table_query;
 
-pub use crate::config::semantic_catalog::SemanticCatalog;
-pub use browse::{
-    get_dimensions, get_metric_definition, list_domains, list_metrics, DimensionView,
-    DimensionsView, DomainView, MetricSummary, TimeView,
-};
+pub(crate) use crate::config::semantic_catalog::SemanticCatalog;
+pub use browse::{get_dimensions, get_metric_definition, list_domains, list_metrics};
 pub use catalog::check_catalog;
 pub use cursor::CursorKey;
 pub use gated::GatedQuery;
-pub use metric::{generate_metric_sql, validate_metric_query, MetricQuery, PERIOD_COLUMN};
-pub use search::{search_business_terms, SearchHit};
+pub use metric::{generate_metric_sql, validate_metric_query, MetricQuery};
+pub use search::search_business_terms;
 pub use table_query::{compile_query_table, TableQuery};

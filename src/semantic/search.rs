@@ -36,9 +36,9 @@ pub struct SearchHit {
     /// Relevance, higher is better (100 for an exact name match).
     pub score: u32,
     /// Synonyms (terms only).
-    pub synonyms: Vec<String>,
+    pub(crate) synonyms: Vec<String>,
     /// Definition (terms) or description (metrics).
-    pub definition: String,
+    pub(crate) definition: String,
     /// Tables the term maps to (a metric's base table).
     pub tables: Vec<String>,
     /// Columns the term maps to, `table.column`.

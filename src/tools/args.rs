@@ -18,7 +18,7 @@ use crate::error::{ErrorCode, ToolError};
 /// Arguments of tools that take nothing but an optional source.
 #[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct SourceArgs {
+pub(crate) struct SourceArgs {
     /// Connection name from `list_sources`. Optional when exactly one
     /// connection is configured.
     #[serde(default)]
@@ -28,12 +28,12 @@ pub struct SourceArgs {
 /// Arguments of `list_sources`: none.
 #[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct NoArgs {}
+pub(crate) struct NoArgs {}
 
 /// Arguments of tools about one table.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct TableArgs {
+pub(crate) struct TableArgs {
     /// Connection name from `list_sources`. Optional when exactly one
     /// connection is configured.
     #[serde(default)]
@@ -47,7 +47,7 @@ pub struct TableArgs {
 /// Arguments of `list_partitions`.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct ListPartitionsArgs {
+pub(crate) struct ListPartitionsArgs {
     /// Connection name from `list_sources`. Optional when exactly one
     /// connection is configured.
     #[serde(default)]
@@ -65,7 +65,7 @@ pub struct ListPartitionsArgs {
 /// Arguments of `preview_table`.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct PreviewTableArgs {
+pub(crate) struct PreviewTableArgs {
     /// Connection name from `list_sources`. Optional when exactly one
     /// connection is configured.
     #[serde(default)]
@@ -81,7 +81,7 @@ pub struct PreviewTableArgs {
 /// Arguments of `run_select_sql` and `estimate_query_cost`.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct SqlArgs {
+pub(crate) struct SqlArgs {
     /// Connection name from `list_sources`. Optional when exactly one
     /// connection is configured.
     #[serde(default)]

@@ -40,7 +40,7 @@ pub(crate) struct ScanLedger {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct SessionBudget {
     /// Estimated bytes of the queries admitted so far.
-    pub spent: u64,
+    pub(crate) spent: u64,
     /// `max_session_scan_bytes`, if set.
     pub limit: Option<u64>,
 }

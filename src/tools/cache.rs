@@ -92,9 +92,9 @@ struct Entry {
 #[derive(Debug)]
 pub(crate) struct CacheHit {
     /// The result as it was stored.
-    pub result: QueryResult,
+    pub(crate) result: QueryResult,
     /// Time since it was stored.
-    pub age: Duration,
+    pub(crate) age: Duration,
 }
 
 impl Entries {

@@ -51,49 +51,49 @@ pub(crate) struct CallFacts {
     pub rewritten_sql: Option<String>,
     /// How old the result was, when it came from the result cache.
     #[serde(skip)]
-    pub cache_age: Option<Duration>,
+    pub(crate) cache_age: Option<Duration>,
     /// Where the source's session row budget stands after this call, when
     /// one is set.
-    pub session_rows: Option<SessionRows>,
+    pub(crate) session_rows: Option<SessionRows>,
     /// How the engine ran the query, when it says (MaxCompute: the mode,
     /// the quota, whether MaxQA fell back).
-    pub execution: Option<serde_json::Map<String, Value>>,
+    pub(crate) execution: Option<serde_json::Map<String, Value>>,
 }
 
 /// A source's session row budget (`max_session_rows`) after a call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub(crate) struct SessionRows {
     /// The budget.
-    pub max_session_rows: u64,
+    pub(crate) max_session_rows: u64,
     /// Rows returned from the source in this session so far, this call's
     /// included.
-    pub used: u64,
+    pub(crate) used: u64,
     /// Rows the session may still get from the source.
-    pub remaining: u64,
+    pub(crate) remaining: u64,
     /// Whether the budget lowered this call's row limit.
-    pub limited_this_call: bool,
+    pub(crate) limited_this_call: bool,
 }
 
 /// A tool's successful answer, before the pipeline wraps it.
 #[derive(Debug, Clone)]
 pub(crate) struct ToolSuccess {
     /// The envelope's `data`.
-    pub data: Value,
+    pub(crate) data: Value,
     /// The summary line of the text rendering.
-    pub summary: String,
+    pub(crate) summary: String,
 }
 
 /// Identity of one call, fixed by the pipeline.
 #[derive(Debug, Clone)]
 pub(crate) struct CallIds {
     /// Unique per call.
-    pub request_id: String,
+    pub(crate) request_id: String,
     /// Unique per audit record.
-    pub audit_id: String,
+    pub(crate) audit_id: String,
     /// Tool name as called.
-    pub tool_name: String,
+    pub(crate) tool_name: String,
     /// RFC 3339 start time.
-    pub timestamp: String,
+    pub(crate) timestamp: String,
     /// Wall time of the call.
     pub latency_ms: f64,
 }

@@ -17,8 +17,8 @@
 //! - `args`, `envelope`, `record`, `fence`, `session` and the session's
 //!   ledgers (`budget`, `cache`, `rate`, `clock`) are below all of them.
 //!
-//! This module knows nothing of rmcp: [`crate::server`] turns [`TOOLS`]
-//! and [`ToolOutput`] into MCP types.
+//! This module knows nothing of rmcp: `crate::server` turns the registry's
+//! `TOOLS` and [`ToolOutput`] into MCP types.
 
 mod args;
 mod budget;
@@ -44,7 +44,8 @@ pub use call::CallContext;
 pub use clock::Clock;
 pub use engines::ConfiguredEngines;
 pub use envelope::ToolOutput;
-pub use fence::DATA_HANDLING;
 pub use record::AuditSink;
-pub use registry::{enabled_tools, spec, Annotations, ToolSpec, TOOLS};
+#[cfg(test)]
+pub(crate) use registry::TOOLS;
+pub(crate) use registry::{enabled_tools, ToolSpec};
 pub use session::{EngineFactory, Session};

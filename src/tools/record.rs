@@ -40,10 +40,10 @@ impl AuditSink for AuditLog {
 /// Who is calling, fixed for a session.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Caller {
-    pub session_id: String,
-    pub client_name: Option<String>,
-    pub client_version: Option<String>,
-    pub user_id: String,
+    pub(crate) session_id: String,
+    pub(crate) client_name: Option<String>,
+    pub(crate) client_version: Option<String>,
+    pub(crate) user_id: String,
     pub roles: Vec<String>,
     pub policy_sha256: String,
 }

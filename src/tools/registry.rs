@@ -31,7 +31,7 @@ use super::{catalog, query, semantic, table};
 const METRIC_QUERY_EXAMPLE: &str = r#"{"metric": "revenue", "dimensions": ["region"], "filters": [{"op": "eq", "field": "status", "value": "paid"}], "time_range": {"start": "2024-01-01", "end": "2024-04-01"}, "grain": "month"}"#;
 
 /// Every tool sqlwarden has, in the order clients list them.
-pub const TOOLS: &[ToolSpec] = &[
+pub(crate) const TOOLS: &[ToolSpec] = &[
     ToolSpec {
         name: "list_sources",
         title: "List data sources",
@@ -172,37 +172,37 @@ pub const TOOLS: &[ToolSpec] = &[
 
 /// A tool as listed to clients, and the handler that answers it.
 #[derive(Debug, Clone, Copy)]
-pub struct ToolSpec {
+pub(crate) struct ToolSpec {
     /// Wire name; also the audit `tool_name` and the key of the tool's
     /// switch under `tools:` in `policy.yaml`.
     pub name: &'static str,
     /// Short human title.
-    pub title: &'static str,
+    pub(crate) title: &'static str,
     /// What it returns, what it refuses, what to call first.
-    pub description: &'static str,
+    pub(crate) description: &'static str,
     /// A correct call, shown in the hint of an `INVALID_ARGUMENT` refusal.
-    pub example: &'static str,
+    pub(crate) example: &'static str,
     /// What the tool promises about its effects.
-    pub annotations: Annotations,
+    pub(crate) annotations: Annotations,
     handler: Handle,
 }
 
 /// What a tool promises clients about its effects (MCP tool annotations).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Annotations {
+pub(crate) struct Annotations {
     /// It changes nothing.
-    pub read_only: bool,
+    pub(crate) read_only: bool,
     /// It may destroy data.
-    pub destructive: bool,
+    pub(crate) destructive: bool,
     /// Calling it again with the same arguments has no further effect.
-    pub idempotent: bool,
+    pub(crate) idempotent: bool,
     /// It reaches beyond the configured sources.
-    pub open_world: bool,
+    pub(crate) open_world: bool,
 }
 
 impl Annotations {
     /// A tool that only reads the configured sources: every sqlwarden tool.
-    pub const READ_ONLY: Self = Self {
+    pub(crate) const READ_ONLY: Self = Self {
         read_only: true,
         destructive: false,
         idempotent: true,
@@ -250,7 +250,7 @@ fn invoke<'a, H: Handler>(
 
 impl ToolSpec {
     /// The JSON Schema of its arguments (MCP `inputSchema`).
-    pub fn input_schema(&self) -> Map<String, Value> {
+    pub(crate) fn input_schema(&self) -> Map<String, Value> {
         (self.handler.input_schema)()
     }
 
@@ -261,12 +261,12 @@ impl ToolSpec {
 }
 
 /// The spec of a tool by name.
-pub fn spec(name: &str) -> Option<&'static ToolSpec> {
+pub(crate) fn spec(name: &str) -> Option<&'static ToolSpec> {
     TOOLS.iter().find(|t| t.name == name)
 }
 
 /// The tools the policy leaves switched on.
-pub fn enabled_tools(policy: &Policy) -> Vec<&'static ToolSpec> {
+pub(crate) fn enabled_tools(policy: &Policy) -> Vec<&'static ToolSpec> {
     TOOLS
         .iter()
         .filter(|t| policy.tool_enabled(t.name))

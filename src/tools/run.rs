@@ -55,20 +55,20 @@ pub(crate) struct Gated {
     /// The source's name.
     pub source: String,
     /// The source's limits (for the budgets).
-    pub limits: EffectiveLimits,
+    pub(crate) limits: EffectiveLimits,
     /// The source's engine.
-    pub engine: SharedEngine,
+    pub(crate) engine: SharedEngine,
     /// The gate's rendering and what it decided.
-    pub checked: CheckedQuery,
+    pub(crate) checked: CheckedQuery,
 }
 
 /// A query that ran (or was served from the cache).
 pub(crate) struct Ran {
     /// The query as admitted: its row limit may have been lowered to the
     /// session row budget's remainder.
-    pub checked: CheckedQuery,
+    pub(crate) checked: CheckedQuery,
     /// Its rows.
-    pub result: QueryResult,
+    pub(crate) result: QueryResult,
 }
 
 /// The gate's first step done: the tables whose facts the second needs.

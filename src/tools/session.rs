@@ -118,7 +118,7 @@ impl Session {
     }
 
     /// Record the client's name and version (from `initialize`).
-    pub fn set_client(&self, name: &str, version: &str) {
+    pub(crate) fn set_client(&self, name: &str, version: &str) {
         if let Ok(mut caller) = self.caller.write() {
             caller.client_name = Some(name.to_string());
             caller.client_version = Some(version.to_string());
@@ -126,7 +126,7 @@ impl Session {
     }
 
     /// The session id written to every audit record.
-    pub fn session_id(&self) -> String {
+    pub(crate) fn session_id(&self) -> String {
         self.caller().session_id
     }
 

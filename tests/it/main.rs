@@ -3,6 +3,9 @@
 //! real components: the local PostgreSQL, the built binary over stdio, and
 //! the in-repo MaxCompute emulator.
 
+// Test support is written once for several test crates; each uses part of it.
+#![allow(unreachable_pub)]
+
 #[path = "../support/mod.rs"]
 mod support;
 

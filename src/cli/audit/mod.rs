@@ -22,15 +22,15 @@ use super::{printer, ExitStatus};
 
 /// Arguments of `sqlwarden audit`.
 #[derive(Debug, Args)]
-pub struct AuditArgs {
+pub(crate) struct AuditArgs {
     /// What to do.
     #[command(subcommand)]
-    pub action: AuditAction,
+    pub(crate) action: AuditAction,
 }
 
 /// Where the audit files are.
 #[derive(Debug, Args, Clone)]
-pub struct DirArg {
+pub(crate) struct DirArg {
     /// The audit directory (default: `SQLWARDEN_AUDIT_DIR`, else
     /// sqlwarden's data directory).
     #[arg(long)]
@@ -39,10 +39,10 @@ pub struct DirArg {
 
 /// Which records to show.
 #[derive(Debug, Args, Clone, Default)]
-pub struct FilterArgs {
+pub(crate) struct FilterArgs {
     /// Only calls of this tool (e.g. `run_select_sql`).
     #[arg(long)]
-    pub tool: Option<String>,
+    pub(crate) tool: Option<String>,
     /// Only calls that ended so: ok, denied or error.
     #[arg(long, value_parser = parse_outcome)]
     pub outcome: Option<Outcome>,
@@ -57,15 +57,15 @@ pub struct FilterArgs {
     pub source: Option<String>,
     /// From this time: RFC 3339, a date (2026-01-09) or an age (30m, 12h, 7d).
     #[arg(long)]
-    pub since: Option<String>,
+    pub(crate) since: Option<String>,
     /// Before this time (same forms as --since).
     #[arg(long)]
-    pub until: Option<String>,
+    pub(crate) until: Option<String>,
 }
 
 /// `audit` subcommands.
 #[derive(Debug, Subcommand)]
-pub enum AuditAction {
+pub(crate) enum AuditAction {
     /// The last records, oldest first; `-f` keeps printing new ones.
     Tail {
         /// How many records to show.
@@ -133,7 +133,7 @@ pub enum AuditAction {
 }
 
 /// Run `sqlwarden audit`.
-pub async fn run(config_dir: Option<&Path>, args: AuditArgs) -> ExitStatus {
+pub(crate) async fn run(config_dir: Option<&Path>, args: AuditArgs) -> ExitStatus {
     let dir = match &args.action {
         AuditAction::Tail { dir, .. }
         | AuditAction::Search { dir, .. }

@@ -8,7 +8,7 @@ use crate::audit::{self, AuditLog};
 use super::super::{printer, session, ExitStatus};
 
 /// Run `audit prune`: `days` overrides the policy's `audit.retention_days`.
-pub fn run(config_dir: Option<&Path>, dir: &Path, days: Option<u32>) -> ExitStatus {
+pub(crate) fn run(config_dir: Option<&Path>, dir: &Path, days: Option<u32>) -> ExitStatus {
     let retention = match days {
         Some(days) => days,
         None => match session::load_policy(config_dir) {

@@ -14,7 +14,7 @@ const FOLLOW_EVERY: Duration = Duration::from_millis(200);
 
 /// `audit tail`: the last `lines` matching records, then (with `follow`)
 /// new ones until Ctrl-C.
-pub async fn tail(
+pub(crate) async fn tail(
     dir: &Path,
     filter: &Filter,
     lines: usize,
@@ -59,7 +59,7 @@ pub async fn tail(
 }
 
 /// `audit search`: every matching record.
-pub fn search(dir: &Path, filter: &Filter, json: bool) -> ExitStatus {
+pub(crate) fn search(dir: &Path, filter: &Filter, json: bool) -> ExitStatus {
     match read::read(dir, filter) {
         Ok(found) => {
             print_records(&found.records, json);
@@ -74,7 +74,7 @@ pub fn search(dir: &Path, filter: &Filter, json: bool) -> ExitStatus {
 }
 
 /// `audit stats`: totals per day.
-pub fn stats(dir: &Path, filter: &Filter, json: bool) -> ExitStatus {
+pub(crate) fn stats(dir: &Path, filter: &Filter, json: bool) -> ExitStatus {
     let found = match read::read(dir, filter) {
         Ok(found) => found,
         Err(e) => return read_failed(dir, &e),

@@ -12,7 +12,7 @@ use crate::audit::{self, BreakKind};
 use super::super::{printer, ExitStatus};
 
 /// Run `audit verify`.
-pub fn run(dir: &Path, json: bool) -> ExitStatus {
+pub(crate) fn run(dir: &Path, json: bool) -> ExitStatus {
     let report = match audit::verify(dir) {
         Ok(report) => report,
         Err(e) => {

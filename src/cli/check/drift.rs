@@ -22,13 +22,13 @@ use crate::policy::SourceRules;
 
 /// One name in config that the database does not have.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Drift {
+pub(crate) struct Drift {
     /// The config file, relative to the config directory.
     pub file: &'static str,
     /// The entry in it, as a dotted path (`sources.crm.tables.public.orders.allowed_columns`).
-    pub entry: String,
+    pub(crate) entry: String,
     /// What is missing (`table public.orders`, `column public.orders.amount`).
-    pub missing: String,
+    pub(crate) missing: String,
 }
 
 /// What the database said about the tables config names: columns, or
@@ -38,7 +38,7 @@ type Catalog = BTreeMap<String, Option<Vec<ColumnInfo>>>;
 /// Check the policy of source `rules.name` and the approved joins of that
 /// source against `engine`. An engine error (not a missing table) ends the
 /// check and is returned as is.
-pub async fn check(
+pub(crate) async fn check(
     engine: &dyn Engine,
     rules: &SourceRules<'_>,
     config: &Config,

@@ -23,21 +23,21 @@ use crate::policy::Policy;
 use crate::secrets::{self, SecretSource};
 use crate::tools::{ConfiguredEngines, EngineFactory};
 
-pub use drift::Drift;
-pub use report::{ConnectionReport, Finding, Kind, Level, Report};
+pub(crate) use drift::Drift;
+pub(crate) use report::{ConnectionReport, Finding, Kind, Level, Report};
 
 use super::{printer, session, ExitStatus};
 
 /// Arguments of `sqlwarden check`.
 #[derive(Debug, Args, Default)]
-pub struct CheckArgs {
+pub(crate) struct CheckArgs {
     /// Print the report as one JSON document (for scripts).
     #[arg(long)]
-    pub json: bool,
+    pub(crate) json: bool,
 }
 
 /// Run `sqlwarden check`.
-pub async fn run(config_dir: Option<&Path>, args: CheckArgs) -> ExitStatus {
+pub(crate) async fn run(config_dir: Option<&Path>, args: CheckArgs) -> ExitStatus {
     let Some(dir) = config::resolve_dir(config_dir) else {
         printer::error(
             "No config directory could be determined",

@@ -10,51 +10,51 @@ use crate::error::ErrorCode;
 
 /// Everything `sqlwarden check` found.
 #[derive(Debug, Clone, Default, Serialize)]
-pub struct Report {
+pub(crate) struct Report {
     /// The config directory read.
-    pub config_dir: String,
+    pub(crate) config_dir: String,
     /// The managed policy merged in, if any.
     pub managed_policy: Option<String>,
     /// Config errors (`file:line:column: message`); empty when the config
     /// loaded.
-    pub config_errors: Vec<String>,
+    pub(crate) config_errors: Vec<String>,
     /// One entry per connection, in name order.
     pub connections: Vec<ConnectionReport>,
     /// Findings at level error, over all connections and the config.
-    pub problems: usize,
+    pub(crate) problems: usize,
     /// Findings at level warning.
     pub warnings: usize,
 }
 
 /// What the doctor found about one connection.
 #[derive(Debug, Clone, Serialize)]
-pub struct ConnectionReport {
+pub(crate) struct ConnectionReport {
     /// Connection name.
     pub name: String,
     /// `postgres` or `maxcompute`.
-    pub engine: &'static str,
+    pub(crate) engine: &'static str,
     /// Where its secret comes from: `keyring`, `environment` or `none`.
-    pub credentials: &'static str,
+    pub(crate) credentials: &'static str,
     /// The environment variable holding the secret, for `environment`.
-    pub credentials_variable: Option<String>,
+    pub(crate) credentials_variable: Option<String>,
     /// Whether the database answered (`None`: not tried, the engine could
     /// not even be built).
-    pub reachable: Option<bool>,
+    pub(crate) reachable: Option<bool>,
     /// Server version or project description.
-    pub server: Option<String>,
+    pub(crate) server: Option<String>,
     /// The login the engine connects as.
     pub login: Option<String>,
     /// PostgreSQL: the transport and the authentication methods the
     /// connection will accept from the server.
-    pub accepts: Option<String>,
+    pub(crate) accepts: Option<String>,
     /// Everything worth a line, worst first within each kind.
-    pub findings: Vec<Finding>,
+    pub(crate) findings: Vec<Finding>,
 }
 
 /// How bad a finding is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
-pub enum Level {
+pub(crate) enum Level {
     /// Works, but weaker than it should be.
     Warning,
     /// Broken: exit 1.
@@ -64,7 +64,7 @@ pub enum Level {
 /// What a finding is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
-pub enum Kind {
+pub(crate) enum Kind {
     /// The engine could not be set up (credentials, endpoint).
     Setup,
     /// The database did not answer.
@@ -79,9 +79,9 @@ pub enum Kind {
 
 /// One finding.
 #[derive(Debug, Clone, Serialize)]
-pub struct Finding {
+pub(crate) struct Finding {
     /// How bad it is.
-    pub level: Level,
+    pub(crate) level: Level,
     /// What it is about.
     pub kind: Kind,
     /// The error code, for setup and reachability errors.
@@ -91,12 +91,12 @@ pub struct Finding {
     /// What to do about it.
     pub hint: Option<String>,
     /// For drift: the config entry and the missing object.
-    pub drift: Option<Drift>,
+    pub(crate) drift: Option<Drift>,
 }
 
 impl Finding {
     /// A finding with no code and no drift details.
-    pub fn new(level: Level, kind: Kind, message: String, hint: Option<String>) -> Self {
+    pub(crate) fn new(level: Level, kind: Kind, message: String, hint: Option<String>) -> Self {
         Self {
             level,
             kind,
@@ -110,7 +110,7 @@ impl Finding {
 
 impl Report {
     /// Count problems and warnings over every finding.
-    pub fn tally(&mut self) {
+    pub(crate) fn tally(&mut self) {
         let findings = || self.connections.iter().flat_map(|c| &c.findings);
         self.problems =
             self.config_errors.len() + findings().filter(|f| f.level == Level::Error).count();
@@ -118,7 +118,7 @@ impl Report {
     }
 
     /// The report for a person, one connection after another.
-    pub fn to_text(&self) -> String {
+    pub(crate) fn to_text(&self) -> String {
         let mut out = Vec::new();
         if self.config_errors.is_empty() {
             out.push(format!(

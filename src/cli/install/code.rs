@@ -19,7 +19,7 @@ use crate::cli::{printer, ExitStatus};
 
 /// Where Claude Code keeps the registration.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Scope {
+pub(crate) enum Scope {
     /// You, in the current project only (Claude Code's default).
     Local,
     /// You, in every project.
@@ -30,7 +30,7 @@ pub enum Scope {
 
 impl Scope {
     /// The spelling `claude mcp` takes.
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Self::Local => "local",
             Self::User => "user",
@@ -41,10 +41,10 @@ impl Scope {
 
 /// Arguments of `sqlwarden install|uninstall claude-code`.
 #[derive(Debug, Args)]
-pub struct CodeArgs {
+pub(crate) struct CodeArgs {
     /// Where Claude Code keeps the registration.
     #[arg(long, value_enum, default_value_t = Scope::Local)]
-    pub scope: Scope,
+    pub(crate) scope: Scope,
     /// The server's name in Claude Code; use one per profile.
     #[arg(long, default_value = DEFAULT_NAME)]
     pub name: String,
@@ -53,11 +53,11 @@ pub struct CodeArgs {
     pub force: bool,
     /// Print the `claude mcp` command instead of running it.
     #[arg(long)]
-    pub print: bool,
+    pub(crate) print: bool,
 }
 
 /// The arguments of `claude` that register `entry`.
-pub fn add_command(entry: &ServerEntry, scope: Scope, name: &str) -> Vec<String> {
+pub(crate) fn add_command(entry: &ServerEntry, scope: Scope, name: &str) -> Vec<String> {
     let mut argv: Vec<String> = ["mcp", "add", "--scope", scope.as_str(), name, "--"]
         .map(String::from)
         .to_vec();
@@ -67,14 +67,14 @@ pub fn add_command(entry: &ServerEntry, scope: Scope, name: &str) -> Vec<String>
 }
 
 /// The arguments of `claude` that remove the registration `name`.
-pub fn remove_command(scope: Scope, name: &str) -> Vec<String> {
+pub(crate) fn remove_command(scope: Scope, name: &str) -> Vec<String> {
     ["mcp", "remove", "--scope", scope.as_str(), name]
         .map(String::from)
         .to_vec()
 }
 
 /// `claude` followed by `argv`, quoted for a POSIX shell.
-pub fn shell_line(argv: &[String]) -> String {
+pub(crate) fn shell_line(argv: &[String]) -> String {
     std::iter::once("claude".to_string())
         .chain(argv.iter().map(|a| shell_quote(a)))
         .collect::<Vec<_>>()
@@ -124,7 +124,7 @@ fn is_executable(path: &Path) -> bool {
 }
 
 /// Run `sqlwarden install claude-code`.
-pub fn install(entry: &ServerEntry, args: &CodeArgs) -> ExitStatus {
+pub(crate) fn install(entry: &ServerEntry, args: &CodeArgs) -> ExitStatus {
     let add = add_command(entry, args.scope, &args.name);
     let Some(claude) = claude_or_print(&add, args.print) else {
         return ExitStatus::Success;
@@ -182,7 +182,7 @@ pub fn install(entry: &ServerEntry, args: &CodeArgs) -> ExitStatus {
 }
 
 /// Run `sqlwarden uninstall claude-code`.
-pub fn uninstall(args: &CodeArgs) -> ExitStatus {
+pub(crate) fn uninstall(args: &CodeArgs) -> ExitStatus {
     let remove = remove_command(args.scope, &args.name);
     let Some(claude) = claude_or_print(&remove, args.print) else {
         return ExitStatus::Success;

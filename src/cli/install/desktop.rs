@@ -18,40 +18,40 @@ use super::{write, ServerEntry, DEFAULT_NAME};
 use crate::cli::{printer, ExitStatus};
 
 /// The file name Claude Desktop reads.
-pub const FILE_NAME: &str = "claude_desktop_config.json";
+pub(crate) const FILE_NAME: &str = "claude_desktop_config.json";
 
 /// Environment variable that overrides the Claude Desktop config file (as
 /// `--client-config` does).
-pub const CLIENT_CONFIG_ENV: &str = "SQLWARDEN_CLAUDE_DESKTOP_CONFIG";
+pub(crate) const CLIENT_CONFIG_ENV: &str = "SQLWARDEN_CLAUDE_DESKTOP_CONFIG";
 
 /// Arguments of `sqlwarden install|uninstall claude-desktop`.
 #[derive(Debug, Args)]
-pub struct DesktopArgs {
+pub(crate) struct DesktopArgs {
     /// The entry's name under `mcpServers`; use one per profile.
     #[arg(long, default_value = DEFAULT_NAME)]
     pub name: String,
     /// The Claude Desktop config file (default: the one for this OS, see
     /// the README).
     #[arg(long, env = CLIENT_CONFIG_ENV, value_name = "FILE")]
-    pub client_config: Option<PathBuf>,
+    pub(crate) client_config: Option<PathBuf>,
     /// Replace (or remove) an entry of the same name that differs from
     /// this one.
     #[arg(long)]
     pub force: bool,
     /// Print the resulting file instead of writing it.
     #[arg(long)]
-    pub print: bool,
+    pub(crate) print: bool,
 }
 
 /// Where Claude Desktop keeps its config on this OS: macOS
 /// `~/Library/Application Support/Claude/`, Windows `%APPDATA%\Claude\`,
 /// elsewhere `$XDG_CONFIG_HOME/Claude/` (`~/.config/Claude/`).
-pub fn default_config_path() -> Option<PathBuf> {
+pub(crate) fn default_config_path() -> Option<PathBuf> {
     directories::BaseDirs::new().map(|dirs| dirs.config_dir().join("Claude").join(FILE_NAME))
 }
 
 /// Run `sqlwarden install claude-desktop`.
-pub fn install(entry: &ServerEntry, args: &DesktopArgs) -> ExitStatus {
+pub(crate) fn install(entry: &ServerEntry, args: &DesktopArgs) -> ExitStatus {
     let Some(path) = target_path(args) else {
         return ExitStatus::Error;
     };
@@ -104,7 +104,7 @@ pub fn install(entry: &ServerEntry, args: &DesktopArgs) -> ExitStatus {
 }
 
 /// Run `sqlwarden uninstall claude-desktop`.
-pub fn uninstall(entry: &ServerEntry, args: &DesktopArgs) -> ExitStatus {
+pub(crate) fn uninstall(entry: &ServerEntry, args: &DesktopArgs) -> ExitStatus {
     let Some(path) = target_path(args) else {
         return ExitStatus::Error;
     };

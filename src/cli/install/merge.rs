@@ -12,7 +12,7 @@ use super::ServerEntry;
 
 /// Why the file cannot be changed.
 #[derive(Debug, thiserror::Error)]
-pub enum DesktopError {
+pub(crate) enum DesktopError {
     /// The file is not JSON.
     #[error("`{path}` is not valid JSON (line {line}, column {column}): {message}")]
     Malformed {
@@ -49,7 +49,7 @@ pub enum DesktopError {
 
 /// What [`add`] did to the document.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Added {
+pub(crate) enum Added {
     /// The entry was new.
     New,
     /// A differing entry was replaced (`--force`).
@@ -60,7 +60,7 @@ pub enum Added {
 
 /// What [`remove`] did to the document.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Removed {
+pub(crate) enum Removed {
     /// The entry was taken out.
     Removed,
     /// There was no entry of that name; nothing changed.
@@ -68,7 +68,7 @@ pub enum Removed {
 }
 
 /// The JSON value of an entry, as Claude Desktop expects it.
-pub fn entry_json(entry: &ServerEntry) -> Value {
+pub(crate) fn entry_json(entry: &ServerEntry) -> Value {
     serde_json::json!({
         "command": entry.command.to_string_lossy(),
         "args": entry.args,
@@ -77,7 +77,7 @@ pub fn entry_json(entry: &ServerEntry) -> Value {
 
 /// Parse the file's text. Empty (or all-whitespace) text is an empty
 /// object, as Claude Desktop treats a file it has just created.
-pub fn parse(text: &str, path: &Path) -> Result<Map<String, Value>, DesktopError> {
+pub(crate) fn parse(text: &str, path: &Path) -> Result<Map<String, Value>, DesktopError> {
     // Windows editors may save a byte-order mark, which JSON forbids.
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     if text.trim().is_empty() {
@@ -118,7 +118,7 @@ fn not_an_object(path: &Path, what: &'static str, value: &Value) -> DesktopError
 
 /// Put `entry` under `mcpServers.<name>` (creating `mcpServers` at the end
 /// when absent). `root` must have come from [`parse`].
-pub fn add(
+pub(crate) fn add(
     root: &mut Map<String, Value>,
     path: &Path,
     name: &str,
@@ -146,7 +146,7 @@ pub fn add(
 
 /// Take `mcpServers.<name>` out when it is `entry` (or whatever it is, with
 /// `force`). Everything else, an emptied `mcpServers` included, stays.
-pub fn remove(
+pub(crate) fn remove(
     root: &mut Map<String, Value>,
     path: &Path,
     name: &str,
@@ -177,7 +177,7 @@ fn differs(path: &Path, name: &str, existing: &Value) -> DesktopError {
 
 /// The document as Claude Desktop writes it: two-space indent, final
 /// newline.
-pub fn render(root: &Map<String, Value>) -> String {
+pub(crate) fn render(root: &Map<String, Value>) -> String {
     let mut text = serde_json::to_string_pretty(root).unwrap_or_else(|_| "{}".to_string());
     text.push('\n');
     text

@@ -9,8 +9,8 @@
 //! prints) Claude Code's own `claude mcp` command.
 
 pub mod code;
-pub mod desktop;
-pub mod merge;
+pub(crate) mod desktop;
+pub(crate) mod merge;
 mod write;
 
 use std::path::{Path, PathBuf};
@@ -20,19 +20,19 @@ use clap::{Args, Subcommand};
 use super::{printer, ExitStatus};
 
 /// The server name used when `--name` is not given.
-pub const DEFAULT_NAME: &str = "sqlwarden";
+pub(crate) const DEFAULT_NAME: &str = "sqlwarden";
 
 /// Arguments of `sqlwarden install` and `sqlwarden uninstall`.
 #[derive(Debug, Args)]
-pub struct RegisterArgs {
+pub(crate) struct RegisterArgs {
     /// The client to register with.
     #[command(subcommand)]
-    pub client: Client,
+    pub(crate) client: Client,
 }
 
 /// The MCP clients sqlwarden can register with.
 #[derive(Debug, Subcommand)]
-pub enum Client {
+pub(crate) enum Client {
     /// Claude Desktop: edit `mcpServers` in `claude_desktop_config.json`.
     ClaudeDesktop(desktop::DesktopArgs),
     /// Claude Code: run `claude mcp add` / `claude mcp remove`.
@@ -41,18 +41,18 @@ pub enum Client {
 
 /// What a client is told to launch: a command and its arguments.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ServerEntry {
+pub(crate) struct ServerEntry {
     /// Absolute path of the sqlwarden executable.
-    pub command: PathBuf,
+    pub(crate) command: PathBuf,
     /// Arguments: `--config-dir DIR` when a profile was chosen, then `serve`.
-    pub args: Vec<String>,
+    pub(crate) args: Vec<String>,
 }
 
 impl ServerEntry {
     /// The entry for this executable and an optional config directory
     /// (made absolute: a client starts the server from a directory of its
     /// own choosing).
-    pub fn for_this_executable(config_dir: Option<&Path>) -> Result<Self, EntryError> {
+    pub(crate) fn for_this_executable(config_dir: Option<&Path>) -> Result<Self, EntryError> {
         let exe = std::env::current_exe().map_err(EntryError::Executable)?;
         // A symlinked install (Homebrew, a package manager) is kept as the
         // path the user ran only when resolving it fails.
@@ -73,7 +73,7 @@ impl ServerEntry {
 
 /// Why the entry for this executable could not be written.
 #[derive(Debug, thiserror::Error)]
-pub enum EntryError {
+pub(crate) enum EntryError {
     /// The OS could not say where this executable is.
     #[error("Could not find the path of this executable: {0}")]
     Executable(std::io::Error),
@@ -88,7 +88,7 @@ pub enum EntryError {
 }
 
 /// Run `sqlwarden install <client>`.
-pub fn run_install(config_dir: Option<&Path>, args: RegisterArgs) -> ExitStatus {
+pub(crate) fn run_install(config_dir: Option<&Path>, args: RegisterArgs) -> ExitStatus {
     let Some(entry) = entry_or_report(config_dir) else {
         return ExitStatus::Error;
     };
@@ -99,7 +99,7 @@ pub fn run_install(config_dir: Option<&Path>, args: RegisterArgs) -> ExitStatus 
 }
 
 /// Run `sqlwarden uninstall <client>`.
-pub fn run_uninstall(config_dir: Option<&Path>, args: RegisterArgs) -> ExitStatus {
+pub(crate) fn run_uninstall(config_dir: Option<&Path>, args: RegisterArgs) -> ExitStatus {
     let Some(entry) = entry_or_report(config_dir) else {
         return ExitStatus::Error;
     };

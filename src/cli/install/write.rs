@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 /// Copy `path` (which exists) to `<path>.backup-<UTC timestamp>` and return
 /// the backup's path. An existing backup is never overwritten.
-pub fn backup(path: &Path) -> io::Result<PathBuf> {
+pub(crate) fn backup(path: &Path) -> io::Result<PathBuf> {
     let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%S%.3fZ");
     let original = fs_err::read(path)?;
     for attempt in 0..100u32 {
@@ -41,7 +41,7 @@ pub fn backup(path: &Path) -> io::Result<PathBuf> {
 
 /// Replace (or create) `path` with `contents` atomically, keeping the old
 /// file's permissions.
-pub fn atomic_write(path: &Path, contents: &[u8]) -> io::Result<()> {
+pub(crate) fn atomic_write(path: &Path, contents: &[u8]) -> io::Result<()> {
     if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
         fs_err::create_dir_all(parent)?;
     }

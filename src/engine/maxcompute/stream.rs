@@ -26,7 +26,7 @@ const END_METRICS: u64 = 33_554_176;
 const WIRE_LENGTH_DELIMITED: u64 = 2;
 /// Longest single record or field accepted. MaxCompute caps a string at
 /// 8 MiB by default and 256 MiB when raised; anything longer is corruption.
-pub const MAX_RECORD_BYTES: usize = 256 * 1024 * 1024;
+pub(crate) const MAX_RECORD_BYTES: usize = 256 * 1024 * 1024;
 
 /// What went wrong in a stream.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
