@@ -350,7 +350,10 @@ fn a_record_another_process_appends_in_between_is_chained_to() {
         })
         .collect();
     assert_eq!(hashes.len(), 5, "{text}");
-    assert_eq!(mine.prev_hash, hashes[3], "not chained to the other process's record");
+    assert_eq!(
+        mine.prev_hash, hashes[3],
+        "not chained to the other process's record"
+    );
     let report = audit::verify(dir.path()).unwrap();
     assert!(report.is_intact(), "{:?}", report.first_break);
     assert_eq!(report.records, 5);

@@ -140,7 +140,6 @@ pub(crate) async fn settle<T>(
     Outcome::Ran(result, reuse)
 }
 
-
 /// Run `query` on `client` inside a read-only transaction and collect the
 /// capped result, in two flights.
 pub(crate) async fn execute(
@@ -381,4 +380,3 @@ fn render_row(row: &Row, max_cell_bytes: usize) -> Result<(Vec<Value>, u64), Too
     }
     Ok((cells, cut))
 }
-

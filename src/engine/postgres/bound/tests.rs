@@ -19,4 +19,3 @@ fn each_column_is_bounded_and_cut_text_trails() {
              FROM (SELECT * FROM (\nSELECT a, b FROM t -- note\n) AS q0 (c1, c2) OFFSET 0) AS q\nLIMIT 101"
     );
 }
-

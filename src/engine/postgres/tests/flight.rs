@@ -58,7 +58,11 @@ async fn a_failing_setting_stops_the_query_before_it_runs() {
     let result = run(&engine, "SELECT public.probe()").await.expect("run");
     assert_eq!(result.rows, vec![vec![json!(1)]]);
     drop(engine);
-    assert_eq!(probe_calls(&db, 1).await, 1, "the control call was not counted");
+    assert_eq!(
+        probe_calls(&db, 1).await,
+        1,
+        "the control call was not counted"
+    );
 
     // `SET LOCAL ROLE` fails in flight one: the query is in the same write
     // as the settings, yet never runs.
@@ -70,11 +74,19 @@ async fn a_failing_setting_stops_the_query_before_it_runs() {
         .expect_err("the role does not exist");
     assert_eq!(error.code, ErrorCode::BackendError);
     assert!(error.message.contains("cannot switch to role"), "{error:?}");
-    assert_eq!(engine.idle_connections(), 0, "the failed connection is closed");
+    assert_eq!(
+        engine.idle_connections(),
+        0,
+        "the failed connection is closed"
+    );
     drop(engine);
     // The failed backend has ended; give its statistics time to arrive.
     tokio::time::sleep(Duration::from_millis(500)).await;
-    assert_eq!(probe_calls(&db, 2).await, 1, "the query ran after its setting failed");
+    assert_eq!(
+        probe_calls(&db, 2).await,
+        1,
+        "the query ran after its setting failed"
+    );
 }
 
 /// This database's backends other than the caller's, with their state.
@@ -103,14 +115,28 @@ async fn a_byte_cap_with_few_rows_left_keeps_a_clean_connection() {
     let engine = db.engine();
     // ["xxxxxxxx"] is 12 bytes: 100 bytes hold 8 of the 50 rows asked for,
     // and the 43 left in flight are read and dropped.
-    let checked = capped("SELECT repeat('x', 8) FROM generate_series(1, 1000)", 50, 100);
-    let result = engine.run(&checked, RunContext::default()).await.expect("run");
+    let checked = capped(
+        "SELECT repeat('x', 8) FROM generate_series(1, 1000)",
+        50,
+        100,
+    );
+    let result = engine
+        .run(&checked, RunContext::default())
+        .await
+        .expect("run");
     assert_eq!(result.rows.len(), 8);
     assert_eq!(result.truncation, Some(Truncation::ResultBytes));
-    assert_eq!(engine.idle_connections(), 1, "the drained connection is kept");
+    assert_eq!(
+        engine.idle_connections(),
+        1,
+        "the drained connection is kept"
+    );
     let idle = backends(&db).await;
     assert_eq!(idle.len(), 1, "{idle:?}");
-    assert_eq!(idle[0].1, "idle", "the kept connection is outside any transaction");
+    assert_eq!(
+        idle[0].1, "idle",
+        "the kept connection is outside any transaction"
+    );
     // It serves the next call, on the same backend, with settings reset.
     let next = run(
         &engine,
@@ -119,7 +145,10 @@ async fn a_byte_cap_with_few_rows_left_keeps_a_clean_connection() {
     )
     .await
     .expect("next call");
-    assert_eq!(next.rows[0], vec![json!(idle[0].0), json!("on"), json!("30s")]);
+    assert_eq!(
+        next.rows[0],
+        vec![json!(idle[0].0), json!("on"), json!("30s")]
+    );
 }
 
 #[tokio::test]
@@ -134,10 +163,21 @@ async fn a_byte_cap_with_many_rows_left_cancels_the_backend() {
         100_000,
         200,
     );
-    let result = engine.run(&checked, RunContext::default()).await.expect("run");
+    let result = engine
+        .run(&checked, RunContext::default())
+        .await
+        .expect("run");
     assert_eq!(result.truncation, Some(Truncation::ResultBytes));
-    assert!(!result.rows.is_empty() && result.rows.len() < 10, "{}", result.rows.len());
-    assert_eq!(engine.idle_connections(), 0, "the cancelled connection is closed");
+    assert!(
+        !result.rows.is_empty() && result.rows.len() < 10,
+        "{}",
+        result.rows.len()
+    );
+    assert_eq!(
+        engine.idle_connections(),
+        0,
+        "the cancelled connection is closed"
+    );
     let left = backends_left(&db).await;
     assert!(left.is_empty(), "a backend is still there: {left:?}");
     let next = run(&engine, "SELECT 1").await.expect("next call");
@@ -154,7 +194,10 @@ async fn truncation_is_reported_exactly_at_one_row_past_the_limit() {
             limit,
             1 << 20,
         );
-        let result = engine.run(&checked, RunContext::default()).await.expect("run");
+        let result = engine
+            .run(&checked, RunContext::default())
+            .await
+            .expect("run");
         let expected: Vec<_> = (1..=rows.min(limit)).map(|i| vec![json!(i)]).collect();
         assert_eq!(result.rows, expected, "{rows} rows, limit {limit}");
         assert_eq!(
@@ -185,7 +228,9 @@ async fn backends_left(db: &Db) -> Vec<(i32, String)> {
 async fn a_statement_without_columns_runs_under_the_row_cap() {
     let db = Db::create("flightnocols").await;
     let engine = db.engine();
-    let result = run(&engine, "SELECT FROM generate_series(1, 3)").await.expect("run");
+    let result = run(&engine, "SELECT FROM generate_series(1, 3)")
+        .await
+        .expect("run");
     assert_eq!(result.rows.len(), 3);
     assert!(result.columns.is_empty());
     assert_eq!(engine.idle_connections(), 1);
@@ -196,10 +241,40 @@ async fn a_statement_without_columns_runs_under_the_row_cap() {
         5,
         1 << 20,
     );
-    let result = engine.run(&checked, RunContext::default()).await.expect("run");
+    let result = engine
+        .run(&checked, RunContext::default())
+        .await
+        .expect("run");
     assert_eq!(result.rows.len(), 5);
     assert_eq!(result.truncation, Some(Truncation::RowLimit));
     assert_eq!(engine.idle_connections(), 0);
     let left = backends_left(&db).await;
     assert!(left.is_empty(), "a backend is still there: {left:?}");
+}
+
+#[tokio::test]
+async fn concurrent_calls_each_finish_on_their_own_connection() {
+    let db = Db::create("flightmany").await;
+    db.client()
+        .await
+        .batch_execute("CREATE TABLE public.t AS SELECT i FROM generate_series(1, 100) AS i")
+        .await
+        .expect("setup");
+    let engine = db.engine();
+    let calls = (0..64).map(|_| {
+        let checked = capped("SELECT i FROM public.t", 1, 1 << 20);
+        let engine = &engine;
+        async move { engine.run(&checked, RunContext::default()).await }
+    });
+    let results = tokio::time::timeout(
+        Duration::from_secs(120),
+        futures_util::future::join_all(calls),
+    )
+    .await
+    .expect("every call finished");
+    for result in results {
+        let result = result.expect("run");
+        assert_eq!(result.rows.len(), 1);
+        assert_eq!(result.truncation, Some(Truncation::RowLimit));
+    }
 }

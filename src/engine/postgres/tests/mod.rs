@@ -7,8 +7,8 @@
 //! dropped afterwards; a missing server fails the test loudly.
 
 mod catalog;
-mod hostile;
 mod flight;
+mod hostile;
 mod layers;
 mod run;
 mod types;
