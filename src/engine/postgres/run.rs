@@ -169,7 +169,13 @@ pub(crate) async fn execute(
             .iter()
             .map(|c| ResultColumn {
                 name: c.name().to_owned(),
-                type_name: types::display_name(c.type_()),
+                // What the bounding query makes of it, for a result without
+                // rows (rows bring their own types): a literal's `unknown`
+                // becomes `text` there.
+                type_name: match *c.type_() {
+                    Type::UNKNOWN => types::display_name(&Type::TEXT),
+                    ref ty => types::display_name(ty),
+                },
             })
             .collect(),
         query.applied_limit(),

@@ -278,3 +278,14 @@ async fn concurrent_calls_each_finish_on_their_own_connection() {
         assert_eq!(result.truncation, Some(Truncation::RowLimit));
     }
 }
+
+#[tokio::test]
+async fn an_empty_result_names_the_types_rows_would_have() {
+    let db = Db::create("flightempty").await;
+    let engine = db.engine();
+    for sql in ["SELECT 'a' AS x WHERE false", "SELECT 'a' AS x"] {
+        let result = run(&engine, sql).await.expect("run");
+        assert_eq!(result.columns[0].name, "x");
+        assert_eq!(result.columns[0].type_name, "text", "{sql}");
+    }
+}
