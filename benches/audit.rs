@@ -8,6 +8,8 @@
 //! (as another process would) appends between every two records, so the
 //! tail of the file is read back each time.
 
+#![allow(clippy::expect_used)]
+
 use criterion::{criterion_group, criterion_main, Criterion};
 use sqlwarden::audit::{AuditLog, AuditRecord};
 

@@ -13,7 +13,12 @@
 //!
 //! The target is under 100 µs for the typical query; this is measured here,
 //! never asserted in tests.
-#![allow(clippy::unwrap_used, missing_docs)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::print_stderr,
+    missing_docs
+)]
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use sqlparser::ast::Statement;

@@ -20,7 +20,13 @@
 
 // Test support is written once for several test crates; each uses part of it.
 #![allow(unreachable_pub)]
-#![allow(clippy::unwrap_used, clippy::print_stdout, missing_docs)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::print_stderr,
+    clippy::print_stdout,
+    missing_docs
+)]
 
 // The support modules' own unit tests are built here too (with no
 // `#[test]` harness to use them).

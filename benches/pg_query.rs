@@ -16,7 +16,12 @@
 //!
 //! Needs the local test server (`SQLWARDEN_TEST_PG_HOST` / `_PORT`
 //! override 127.0.0.1:5432, user `postgres`). Measured here, never asserted.
-#![allow(clippy::unwrap_used, missing_docs)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::print_stderr,
+    missing_docs
+)]
 
 use std::time::{Duration, Instant};
 

@@ -7,6 +7,8 @@
 //! temporary config directory with one PostgreSQL connection that is never
 //! contacted.
 
+#![allow(clippy::expect_used, clippy::print_stderr)]
+
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Child, ChildStdout, Command, Stdio};
 use std::time::{Duration, Instant};

@@ -7,6 +7,8 @@
 //! docs/maxcompute-rest.md §4.5.1), then decoded the way the engine does:
 //! whole-buffer, and fed in 64 KiB network-sized chunks.
 
+#![allow(clippy::expect_used, clippy::print_stderr)]
+
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use sqlwarden::engine::maxcompute::stream::{RecordDecoder, Step};
 

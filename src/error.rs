@@ -30,6 +30,11 @@ macro_rules! error_codes {
             /// Every wire spelling, in the same order.
             const WIRE: &'static [&'static str] = &[$($wire,)+];
 
+            /// Every code, in declaration order.
+            pub fn all() -> &'static [ErrorCode] {
+                Self::ALL
+            }
+
             /// The wire spelling, for example `TABLE_NOT_ALLOWED`.
             pub fn as_str(self) -> &'static str {
                 match self {

@@ -13,7 +13,9 @@
 //! Neither `initialize` nor `tools/list` touches the network or the
 //! keyring: engines are made on first use.
 
+mod catalog;
 mod intake;
+mod logging;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -21,10 +23,12 @@ use std::time::Duration;
 use tokio::sync::{RwLock, Semaphore};
 
 use rmcp::model::{
-    CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, CustomRequest,
-    CustomResult, Implementation, InitializeRequestParams, InitializeResult, ListToolsResult,
-    PaginatedRequestParams, ProgressNotificationParam, ServerCapabilities, ServerConfig, Tool,
-    ToolAnnotations,
+    CallToolRequestParams, CallToolResponse, CallToolResult, CompleteRequestParams, CompleteResult,
+    ContentBlock, CustomRequest, CustomResult, GetPromptRequestParams, GetPromptResponse,
+    Implementation, InitializeRequestParams, InitializeResult, ListPromptsResult,
+    ListResourceTemplatesResult, ListResourcesResult, ListToolsResult, PaginatedRequestParams,
+    ProgressNotificationParam, ReadResourceRequestParams, ReadResourceResponse, ServerCapabilities,
+    ServerConfig, Tool, ToolAnnotations,
 };
 use rmcp::service::{RequestContext, ServerInitializeError};
 use rmcp::{ErrorData, Peer, RoleServer, ServerHandler, ServiceExt};
@@ -53,6 +57,8 @@ pub(crate) struct SqlwardenServer {
     /// client that pipelines thousands of requests must not make the server
     /// open thousands of database connections or hold thousands of results.
     running: Arc<Semaphore>,
+    /// The level of `notifications/message` the client asked for.
+    log: logging::ClientLog,
 }
 
 /// Most tool calls that run at the same time.
@@ -72,6 +78,7 @@ impl SqlwardenServer {
             session,
             in_flight: Arc::new(RwLock::new(())),
             running: Arc::new(Semaphore::new(MAX_CONCURRENT_CALLS)),
+            log: logging::ClientLog::default(),
         }
     }
 
@@ -156,6 +163,7 @@ async fn shutdown_signal() {
 pub(crate) fn mcp_tool(spec: &ToolSpec) -> Tool {
     let promises = spec.annotations;
     Tool::new(spec.name, spec.description, Arc::new(spec.input_schema()))
+        .with_raw_output_schema(Arc::new(spec.output_schema()))
         .with_title(spec.title)
         .with_annotations(
             ToolAnnotations::with_title(spec.title)
@@ -184,9 +192,20 @@ fn progress_sink(context: &RequestContext<RoleServer>) -> Option<ProgressSink> {
 }
 
 impl SqlwardenServer {
-    /// The `initialize` answer; the same for every session.
+    /// The `initialize` answer; the same for every session. Resources,
+    /// prompts and completion are declared even when policy leaves them
+    /// empty, so that a client asks; logging is declared for clients of
+    /// the revisions before 2026-07-28 (see [`logging`]).
+    #[allow(deprecated)]
     fn server_config() -> ServerConfig {
-        ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
+        let capabilities = ServerCapabilities::builder()
+            .enable_logging()
+            .enable_completions()
+            .enable_prompts()
+            .enable_resources()
+            .enable_tools()
+            .build();
+        ServerConfig::new(capabilities)
             .with_server_info(
                 Implementation::new("sqlwarden", env!("CARGO_PKG_VERSION"))
                     .with_title("sqlwarden: read-only, policy-governed SQL"),
@@ -233,6 +252,80 @@ impl ServerHandler for SqlwardenServer {
             .run_tool(&request.name, arguments, &context)
             .await
             .into())
+    }
+
+    async fn list_resources(
+        &self,
+        request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListResourcesResult, ErrorData> {
+        catalog::list_resources(&self.session, request.as_ref())
+    }
+
+    async fn list_resource_templates(
+        &self,
+        request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListResourceTemplatesResult, ErrorData> {
+        catalog::list_templates(&self.session, request.as_ref())
+    }
+
+    async fn read_resource(
+        &self,
+        request: ReadResourceRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<ReadResourceResponse, ErrorData> {
+        let _running = self.in_flight.read().await;
+        let _slot = self.running.acquire().await.ok();
+        let ctx = CallContext {
+            cancel: context.ct.clone(),
+            progress: progress_sink(&context),
+        };
+        let read = catalog::read_resource(&self.session, &request.uri, ctx).await;
+        let code = read.as_ref().err().map(|e| {
+            e.data
+                .as_ref()
+                .and_then(|d| d["code"].as_str())
+                .unwrap_or("RESOURCE_NOT_FOUND")
+                .to_string()
+        });
+        self.log.read(&context.peer, &request.uri, code.as_deref());
+        read.map(Into::into)
+    }
+
+    async fn list_prompts(
+        &self,
+        request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListPromptsResult, ErrorData> {
+        catalog::list_prompts(&self.session, request.as_ref())
+    }
+
+    async fn get_prompt(
+        &self,
+        request: GetPromptRequestParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<GetPromptResponse, ErrorData> {
+        catalog::get_prompt(&self.session, &request.name, request.arguments.as_ref())
+            .map(Into::into)
+    }
+
+    async fn complete(
+        &self,
+        request: CompleteRequestParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<CompleteResult, ErrorData> {
+        catalog::complete(&self.session, &request)
+    }
+
+    #[allow(deprecated)]
+    async fn set_level(
+        &self,
+        request: rmcp::model::SetLevelRequestParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<(), ErrorData> {
+        self.log.set(request.level);
+        Ok(())
     }
 
     async fn on_custom_request(
@@ -297,6 +390,7 @@ impl SqlwardenServer {
             progress: progress_sink(context),
         };
         let output = self.session.call(name, arguments, ctx).await;
+        self.log.call(&context.peer, name, &output.envelope);
         let content = vec![ContentBlock::text(output.text)];
         let mut result = if output.is_error {
             CallToolResult::error(content)

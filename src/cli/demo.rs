@@ -236,35 +236,80 @@ fn valid_identifier(name: &str) -> bool {
 }
 
 fn print_next_steps(dir: &Path, args: &DemoArgs) {
-    let dir_flag = format!("--config-dir '{}'", dir.display());
+    let exe = std::env::current_exe().ok();
+    let bin = invocation(exe.as_deref(), std::env::var_os("PATH").as_deref());
+    let dir_flag = format!("--config-dir {}", shell_quote(&dir.display().to_string()));
+    let desktop = serde_json::json!({"mcpServers": {"sqlwarden": {
+        "command": exe.as_deref().map_or_else(|| "sqlwarden".into(), |e| e.display().to_string()),
+        "args": ["--config-dir", dir.display().to_string(), "serve"],
+    }}});
     printer::out(&format!(
         "Loaded the demo warehouse into `{db}` and wrote its config to `{dir}`.
 
 Try it:
-  sqlwarden {flag} check
-  sqlwarden {flag} query \"SELECT region_code, count(order_id) AS orders, sum(amount) AS revenue FROM orders GROUP BY region_code\"
-  sqlwarden {flag} call describe_table '{{\"table\": \"public.customers\"}}'
-  sqlwarden {flag} query \"SELECT name, phone FROM customers\"      (refused: `phone` is denied)
-  sqlwarden {flag} query \"SELECT salary FROM employees\"           (refused: table not allowed)
-  sqlwarden {flag} call search_business_terms '{{\"keyword\": \"销售额\"}}'
-  sqlwarden {flag} call run_metric_query '{{\"metric\": \"revenue\", \"dimensions\": [\"region\"], \"grain\": \"quarter\"}}'
+  {bin} {flag} check
+  {bin} {flag} query \"SELECT region_code, count(order_id) AS orders, sum(amount) AS revenue FROM orders GROUP BY region_code\"
+  {bin} {flag} call describe_table '{{\"table\": \"public.customers\"}}'
+  {bin} {flag} query \"SELECT name, phone FROM customers\"      (refused: `phone` is denied)
+  {bin} {flag} query \"SELECT salary FROM employees\"           (refused: table not allowed)
+  {bin} {flag} call search_business_terms '{{\"keyword\": \"销售额\"}}'
+  {bin} {flag} call run_metric_query '{{\"metric\": \"revenue\", \"dimensions\": [\"region\"], \"grain\": \"quarter\"}}'
 
 The row policy shows only regions EAST and NORTH; edit `{dir}/policy.yaml` to change it.
 
 Queries run as the login `{login}`, which can read the demo tables and nothing
 else. If the server asks it for a password, set one as an administrator
-(`ALTER ROLE {login} PASSWORD '…'`) and store it with `sqlwarden {flag} auth set demo`.
+(`ALTER ROLE {login} PASSWORD '…'`) and store it with `{bin} {flag} auth set demo`.
 
-Register it with Claude Code:
-  claude mcp add sqlwarden -- sqlwarden {flag} serve
+Register it with Claude Code (it runs `claude mcp add` with this binary's absolute path):
+  {bin} {flag} install claude-code
+or by hand:
+  claude mcp add sqlwarden -- {abs} {flag} serve
 
-Or with Claude Desktop (claude_desktop_config.json):
-  {{\"mcpServers\": {{\"sqlwarden\": {{\"command\": \"sqlwarden\", \"args\": [\"--config-dir\", \"{dir}\", \"serve\"]}}}}}}",
+Register it with Claude Desktop (it edits claude_desktop_config.json):
+  {bin} {flag} install claude-desktop
+or add this to claude_desktop_config.json yourself:
+  {desktop}",
         db = args.dbname,
         login = DEMO_LOGIN,
         dir = dir.display(),
         flag = dir_flag,
+        abs = exe
+            .as_deref()
+            .map_or_else(|| "sqlwarden".into(), |e| shell_quote(&e.display().to_string())),
     ));
+}
+
+/// How to run this binary from a shell: `sqlwarden` when that name on
+/// `path` is this very file, else its absolute path (quoted), so that every
+/// printed command works when the binary is not on `PATH`.
+fn invocation(exe: Option<&Path>, path: Option<&std::ffi::OsStr>) -> String {
+    let Some(exe) = exe else {
+        return "sqlwarden".into();
+    };
+    let this = fs_err::canonicalize(exe).ok();
+    let on_path = path
+        .map(|p| std::env::split_paths(p).collect::<Vec<_>>())
+        .unwrap_or_default()
+        .into_iter()
+        .map(|dir| dir.join("sqlwarden"))
+        .find(|candidate| candidate.is_file());
+    match (on_path.and_then(|p| fs_err::canonicalize(p).ok()), this) {
+        (Some(found), Some(this)) if found == this => "sqlwarden".into(),
+        _ => shell_quote(&exe.display().to_string()),
+    }
+}
+
+/// `text` as one POSIX shell word.
+fn shell_quote(text: &str) -> String {
+    if !text.is_empty()
+        && text
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "/._-+=:,@".contains(c))
+    {
+        return text.to_string();
+    }
+    format!("'{}'", text.replace('\'', "'\\''"))
 }
 
 #[cfg(test)]

@@ -16,6 +16,9 @@
 //! names are case-insensitive and compared in lower case.
 
 pub(crate) mod grants;
+mod safeguards;
+
+pub use safeguards::Safeguards;
 
 use std::time::Duration;
 
@@ -23,7 +26,6 @@ use crate::config::{
     builtin, Config, EngineKind, Identity, JoinDef, Limits, RateLimits, RowPolicy, Security,
     SourcePolicy, TablePolicy,
 };
-use crate::engine::Safeguards;
 
 /// The merged policy of one process.
 #[derive(Debug, Clone)]

@@ -104,7 +104,7 @@ impl<'a> Call<'a> {
 }
 
 /// The one lookup that turns the agent's `table` into a policy key.
-fn allowed_table<'r>(
+pub(super) fn allowed_table<'r>(
     rules: &SourceRules<'r>,
     requested: &str,
 ) -> Result<(String, &'r TablePolicy), ToolError> {

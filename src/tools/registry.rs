@@ -5,9 +5,9 @@
 //! in `policy.yaml`), title, description, an example call for hints, its
 //! MCP annotations, and its handler, whose argument type gives the input
 //! schema. `tools/list` ([`crate::server`]), the pipeline's dispatch and the
-//! hints all read this list. Adding a tool is one entry here and one
+//! hints all read this list. Adding a tool is one entry here, one
 //! [`Handler`] (in a tool file of its own, declared in `tools/mod.rs`, or
-//! in the file of its family).
+//! in the file of its family) and the schema of its data in `output.rs`.
 //!
 //! `config` validates the `tools:` and `rate_limits.tools:` keys of
 //! `policy.yaml` (with file, line and column) while it loads, before any
@@ -16,7 +16,6 @@
 //! build until that list names the registry's tools, in the same order.
 
 use futures_util::future::BoxFuture;
-use schemars::JsonSchema;
 use serde_json::{Map, Value};
 
 use crate::error::ToolError;
@@ -25,7 +24,8 @@ use crate::policy::Policy;
 use super::args::parse;
 use super::call::{Call, Handler};
 use super::envelope::ToolSuccess;
-use super::{catalog, query, semantic, table};
+use super::input::schema;
+use super::{catalog, output, query, semantic, table};
 
 /// The example call of the three metric request tools.
 const METRIC_QUERY_EXAMPLE: &str = r#"{"metric": "revenue", "dimensions": ["region"], "filters": [{"op": "eq", "field": "status", "value": "paid"}], "time_range": {"start": "2024-01-01", "end": "2024-04-01"}, "grain": "month"}"#;
@@ -39,6 +39,7 @@ pub(crate) const TOOLS: &[ToolSpec] = &[
         example: "{}",
         annotations: Annotations::READ_ONLY,
         handler: Handle::of::<catalog::ListSources>(),
+        output: output::sources,
     },
     ToolSpec {
         name: "list_allowed_tables",
@@ -47,6 +48,7 @@ pub(crate) const TOOLS: &[ToolSpec] = &[
         example: r#"{"source": "crm"}"#,
         annotations: Annotations::READ_ONLY,
         handler: Handle::of::<catalog::ListAllowedTables>(),
+        output: output::allowed_tables,
     },
     ToolSpec {
         name: "describe_table",
@@ -55,6 +57,7 @@ pub(crate) const TOOLS: &[ToolSpec] = &[
         example: r#"{"table": "public.orders"}"#,
         annotations: Annotations::READ_ONLY,
         handler: Handle::of::<table::DescribeTable>(),
+        output: output::table_description,
     },
     ToolSpec {
         name: "list_partitions",
@@ -63,6 +66,7 @@ pub(crate) const TOOLS: &[ToolSpec] = &[
         example: r#"{"table": "project.table", "limit": 20}"#,
         annotations: Annotations::READ_ONLY,
         handler: Handle::of::<table::ListPartitions>(),
+        output: output::partitions,
     },
     ToolSpec {
         name: "get_join_paths",
@@ -71,6 +75,7 @@ pub(crate) const TOOLS: &[ToolSpec] = &[
         example: r#"{"table": "public.orders"}"#,
         annotations: Annotations::READ_ONLY,
         handler: Handle::of::<catalog::GetJoinPaths>(),
+        output: output::join_paths,
     },
     ToolSpec {
         name: "preview_table",
@@ -79,6 +84,7 @@ pub(crate) const TOOLS: &[ToolSpec] = &[
         example: r#"{"table": "public.orders", "limit": 5}"#,
         annotations: Annotations::READ_ONLY,
         handler: Handle::of::<table::PreviewTable>(),
+        output: output::query_rows,
     },
     ToolSpec {
         name: "run_select_sql",
@@ -87,6 +93,7 @@ pub(crate) const TOOLS: &[ToolSpec] = &[
         example: r#"{"sql": "SELECT order_id, amount FROM public.orders", "limit": 20}"#,
         annotations: Annotations::READ_ONLY,
         handler: Handle::of::<query::RunSelectSql>(),
+        output: output::query_rows,
     },
     ToolSpec {
         name: "estimate_query_cost",
@@ -95,6 +102,7 @@ pub(crate) const TOOLS: &[ToolSpec] = &[
         example: r#"{"sql": "SELECT order_id, amount FROM public.orders", "limit": 20}"#,
         annotations: Annotations::READ_ONLY,
         handler: Handle::of::<query::EstimateQueryCost>(),
+        output: output::estimate,
     },
     ToolSpec {
         name: "list_domains",
@@ -103,6 +111,7 @@ pub(crate) const TOOLS: &[ToolSpec] = &[
         example: "{}",
         annotations: Annotations::READ_ONLY,
         handler: Handle::of::<semantic::ListDomains>(),
+        output: output::domains,
     },
     ToolSpec {
         name: "search_business_terms",
@@ -111,6 +120,7 @@ pub(crate) const TOOLS: &[ToolSpec] = &[
         example: r#"{"keyword": "revenue"}"#,
         annotations: Annotations::READ_ONLY,
         handler: Handle::of::<semantic::SearchBusinessTerms>(),
+        output: output::term_matches,
     },
     ToolSpec {
         name: "list_metrics",
@@ -119,6 +129,7 @@ pub(crate) const TOOLS: &[ToolSpec] = &[
         example: r#"{"domain": "sales"}"#,
         annotations: Annotations::READ_ONLY,
         handler: Handle::of::<semantic::ListMetrics>(),
+        output: output::metrics,
     },
     ToolSpec {
         name: "get_metric_definition",
@@ -127,6 +138,7 @@ pub(crate) const TOOLS: &[ToolSpec] = &[
         example: r#"{"metric": "revenue"}"#,
         annotations: Annotations::READ_ONLY,
         handler: Handle::of::<semantic::GetMetricDefinition>(),
+        output: output::metric_definition,
     },
     ToolSpec {
         name: "get_dimensions",
@@ -135,6 +147,7 @@ pub(crate) const TOOLS: &[ToolSpec] = &[
         example: r#"{"metric": "revenue"}"#,
         annotations: Annotations::READ_ONLY,
         handler: Handle::of::<semantic::GetDimensions>(),
+        output: output::dimensions,
     },
     ToolSpec {
         name: "generate_metric_sql",
@@ -143,6 +156,7 @@ pub(crate) const TOOLS: &[ToolSpec] = &[
         example: METRIC_QUERY_EXAMPLE,
         annotations: Annotations::READ_ONLY,
         handler: Handle::of::<semantic::GenerateMetricSql>(),
+        output: output::metric_sql,
     },
     ToolSpec {
         name: "validate_metric_query",
@@ -151,6 +165,7 @@ pub(crate) const TOOLS: &[ToolSpec] = &[
         example: METRIC_QUERY_EXAMPLE,
         annotations: Annotations::READ_ONLY,
         handler: Handle::of::<semantic::ValidateMetricQuery>(),
+        output: output::metric_validation,
     },
     ToolSpec {
         name: "run_metric_query",
@@ -159,6 +174,7 @@ pub(crate) const TOOLS: &[ToolSpec] = &[
         example: METRIC_QUERY_EXAMPLE,
         annotations: Annotations::READ_ONLY,
         handler: Handle::of::<semantic::RunMetricQuery>(),
+        output: output::query_rows,
     },
     ToolSpec {
         name: "query_table",
@@ -167,6 +183,7 @@ pub(crate) const TOOLS: &[ToolSpec] = &[
         example: r#"{"table": "public.orders", "columns": ["order_id", "amount"], "filter": {"op": "gt", "field": "amount", "value": 100}, "limit": 20}"#,
         annotations: Annotations::READ_ONLY,
         handler: Handle::of::<semantic::QueryTable>(),
+        output: output::table_rows,
     },
 ];
 
@@ -185,6 +202,8 @@ pub(crate) struct ToolSpec {
     /// What the tool promises about its effects.
     pub(crate) annotations: Annotations,
     handler: Handle,
+    /// The schema of its successful `data` (see [`super::output`]).
+    output: fn() -> Value,
 }
 
 /// What a tool promises clients about its effects (MCP tool annotations).
@@ -254,6 +273,12 @@ impl ToolSpec {
         (self.handler.input_schema)()
     }
 
+    /// The JSON Schema of its results (MCP `outputSchema`): the envelope
+    /// with this tool's `data`.
+    pub(crate) fn output_schema(&self) -> Map<String, Value> {
+        output::envelope((self.output)())
+    }
+
     /// Parse `raw` as this tool's arguments and answer the call.
     pub(crate) fn invoke<'a>(&'static self, call: Call<'a>, raw: Option<Value>) -> Answer<'a> {
         (self.handler.invoke)(self, call, raw)
@@ -271,16 +296,6 @@ pub(crate) fn enabled_tools(policy: &Policy) -> Vec<&'static ToolSpec> {
         .iter()
         .filter(|t| policy.tool_enabled(t.name))
         .collect()
-}
-
-/// The draft 2020-12 schema of `T`, as MCP expects for `inputSchema`.
-fn schema<T: JsonSchema>() -> Map<String, Value> {
-    let generator = schemars::generate::SchemaSettings::draft2020_12().into_generator();
-    let root = generator.into_root_schema_for::<T>();
-    match serde_json::to_value(root) {
-        Ok(Value::Object(map)) => map,
-        _ => Map::new(),
-    }
 }
 
 const _: () = assert!(

@@ -187,6 +187,24 @@ async fn demo_loads_a_database_and_writes_a_working_config() {
     assert!(next.contains("sqlwarden --config-dir"), "{next}");
     assert!(next.contains("claude mcp add"), "{next}");
     assert!(next.contains("mcpServers"), "{next}");
+    // The test binary is not on PATH: every command names it by its
+    // absolute path, and the install commands are offered.
+    let exe = env!("CARGO_BIN_EXE_sqlwarden");
+    let add = next
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("claude mcp add sqlwarden -- "))
+        .unwrap_or_else(|| panic!("{next}"));
+    assert!(add.starts_with(&format!("{exe} --config-dir ")), "{add}");
+    for client in ["claude-code", "claude-desktop"] {
+        assert!(
+            next.contains(&format!(
+                "{exe} --config-dir {} install {client}",
+                dir.path().display()
+            )),
+            "{next}"
+        );
+    }
+    assert!(next.contains(&format!("\"command\":\"{exe}\"")), "{next}");
 
     let again = sqlwarden(
         dir.path(),

@@ -69,10 +69,12 @@ fn session(dir: &Path) -> Session {
 }
 
 async fn session_call(session: &Session, tool: &str, args: Value) -> Value {
-    session
+    let envelope = session
         .call(tool, Some(args), CallContext::default())
         .await
-        .envelope
+        .envelope;
+    crate::support::output::assert_valid(tool, &envelope).await;
+    envelope
 }
 
 /// The count query every check below runs; its answer is known.
@@ -182,6 +184,7 @@ async fn stdio_call(client: &RunningService<RoleClient, ()>, tool: &str, args: V
         .await
         .expect("tools/call answered");
     let envelope = result.structured_content.expect("structuredContent");
+    crate::support::output::assert_valid(tool, &envelope).await;
     assert_eq!(
         result.is_error,
         Some(envelope["ok"] == false),

@@ -1,6 +1,7 @@
 //! The source tree keeps the shape `docs/architecture.md` describes:
 //! the config is the ground floor (nothing in `src/config` reaches a module
-//! above it), and unit tests have one form (a child module `tests` in its
+//! above it), every top-level module imports only modules on a lower floor
+//! (so there is no cycle between them), and unit tests have one form (a child module `tests` in its
 //! own file, so the files the library is built from hold no test code).
 //!
 //! These read the source text: an import is a path, and a path is text.
@@ -87,6 +88,79 @@ fn unit_tests_live_in_their_own_file() {
     assert!(
         found.is_empty(),
         "unit tests are a `#[cfg(test)] mod tests;` whose body is in `tests.rs` beside the module (`foo/tests.rs` for `foo.rs`):\n{}",
+        found.join("\n")
+    );
+}
+
+/// The floors of the crate, lowest first: a module may import only modules
+/// on a lower floor. `engine` sits above `guard` because it takes the
+/// gate's `CheckedQuery`, and above `policy` for the `Safeguards` policy
+/// sets; `fuzzing` is test code over the gate and the engines.
+const FLOORS: &[&[&str]] = &[
+    &["error"],
+    &["config"],
+    &["policy", "secrets", "audit"],
+    &["guard"],
+    &["semantic", "engine"],
+    &["tools", "fuzzing"],
+    &["server"],
+    &["cli"],
+];
+
+fn floor(module: &str) -> Option<usize> {
+    FLOORS.iter().position(|floor| floor.contains(&module))
+}
+
+#[test]
+fn modules_import_only_lower_floors() {
+    let mut found = Vec::new();
+    for file in rust_files(&src()) {
+        let relative = file.strip_prefix(src()).unwrap();
+        let is_test = relative.components().any(|c| c.as_os_str() == "tests")
+            || relative.file_name().is_some_and(|n| n == "tests.rs");
+        let Some(top) = relative
+            .components()
+            .next()
+            .and_then(|c| c.as_os_str().to_str())
+            .map(|c| c.trim_end_matches(".rs"))
+        else {
+            continue;
+        };
+        if is_test || top == "lib" || top == "main" {
+            continue;
+        }
+        let Some(own) = floor(top) else {
+            found.push(format!("{}: module `{top}` is on no floor", file.display()));
+            continue;
+        };
+        let text = std::fs::read_to_string(&file).unwrap();
+        for (n, line) in text.lines().enumerate() {
+            if line.trim_start().starts_with("//") {
+                continue;
+            }
+            for (at, _) in line.match_indices("crate::") {
+                let rest = &line[at + "crate::".len()..];
+                let target: String = rest
+                    .chars()
+                    .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                    .collect();
+                if target == top {
+                    continue;
+                }
+                match floor(&target) {
+                    Some(other) if other < own => {}
+                    _ => found.push(format!(
+                        "{}:{}: `{top}` imports `{target}`: {line}",
+                        file.display(),
+                        n + 1
+                    )),
+                }
+            }
+        }
+    }
+    assert!(
+        found.is_empty(),
+        "a module may import only modules on a lower floor (see FLOORS):\n{}",
         found.join("\n")
     );
 }

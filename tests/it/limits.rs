@@ -95,9 +95,12 @@ impl Harness {
     }
 
     async fn call(&self, tool: &str, args: Value) -> ToolOutput {
-        self.session
+        let output = self
+            .session
             .call(tool, Some(args), CallContext::default())
-            .await
+            .await;
+        crate::support::output::assert_valid(tool, &output.envelope).await;
+        output
     }
 
     fn last_record(&self) -> AuditRecord {

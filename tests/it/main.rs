@@ -5,6 +5,9 @@
 
 // Test support is written once for several test crates; each uses part of it.
 #![allow(unreachable_pub)]
+// Helpers outside `#[test]` functions panic on a broken fixture and print
+// what they measured, like the tests themselves.
+#![allow(clippy::expect_used, clippy::print_stderr)]
 
 #[path = "../support/mod.rs"]
 mod support;
@@ -12,6 +15,7 @@ mod support;
 mod audit;
 mod audit_durability;
 mod cli;
+mod clients;
 mod config;
 mod deep_sql;
 mod doctor;

@@ -122,7 +122,11 @@ pub(crate) async fn call(
     if let Value::Object(map) = args {
         params = params.with_arguments(map);
     }
-    client.call_tool(params).await.expect("tools/call answered")
+    let result = client.call_tool(params).await.expect("tools/call answered");
+    if let Some(envelope) = &result.structured_content {
+        crate::support::output::assert_valid(tool, envelope).await;
+    }
+    result
 }
 
 pub(crate) fn envelope(result: &CallToolResult) -> &Value {

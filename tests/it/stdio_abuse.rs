@@ -176,7 +176,9 @@ impl Raw {
     pub(crate) async fn call_tool(&mut self, id: i64, tool: &str, arguments: Value) -> Value {
         self.line(&call(id, tool, arguments)).await;
         self.wait_for(&[json!(id)]).await;
-        self.response(json!(id))["result"]["structuredContent"].clone()
+        let envelope = self.response(json!(id))["result"]["structuredContent"].clone();
+        crate::support::output::assert_valid(tool, &envelope).await;
+        envelope
     }
 
     /// Peak resident memory of the server (VmHWM), in KiB.

@@ -79,7 +79,9 @@ async fn call<S: rmcp::Service<RoleClient>>(
         .call_tool(CallToolRequestParams::new(tool.to_string()).with_arguments(map))
         .await
         .unwrap();
-    result.structured_content.unwrap()
+    let envelope = result.structured_content.unwrap();
+    crate::support::output::assert_valid(tool, &envelope).await;
+    envelope
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -7,5 +7,6 @@ pub mod child;
 pub mod demo;
 pub mod gate;
 pub mod maxcompute;
+pub mod output;
 pub mod pg;
 pub mod pg_cluster;

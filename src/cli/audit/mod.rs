@@ -6,6 +6,7 @@
 //! The reading, filtering and totalling live in [`crate::audit`]; this
 //! module only parses flags and prints.
 
+mod line;
 mod prune;
 mod show;
 mod verify;

@@ -4,7 +4,8 @@
 use std::path::Path;
 use std::time::Duration;
 
-use crate::audit::read::{self, one_line, Filter, Follower};
+use super::line::one_line;
+use crate::audit::read::{self, Filter, Follower};
 use crate::audit::{stats, AuditError, AuditRecord};
 
 use super::super::{printer, ExitStatus};

@@ -50,3 +50,32 @@ fn database_names_are_plain_identifiers() {
     assert!(!valid_identifier("Demo"));
     assert!(!valid_identifier(""));
 }
+
+/// The printed commands name this binary by its absolute path unless
+/// `sqlwarden` on `PATH` is this very file.
+#[test]
+fn commands_use_the_absolute_path_unless_path_finds_this_binary() {
+    let dir = tempfile::tempdir().unwrap();
+    let exe = dir.path().join("sqlwarden");
+    std::fs::write(&exe, "").unwrap();
+    let elsewhere = tempfile::tempdir().unwrap();
+    let other = elsewhere.path().join("sqlwarden");
+    std::fs::write(&other, "").unwrap();
+    let path_with = std::env::join_paths([elsewhere.path(), dir.path()]).unwrap();
+    assert_eq!(
+        invocation(Some(&exe), Some(&path_with)),
+        exe.display().to_string(),
+        "another sqlwarden comes first on PATH"
+    );
+    let path_this = std::env::join_paths([dir.path()]).unwrap();
+    assert_eq!(invocation(Some(&exe), Some(&path_this)), "sqlwarden");
+    assert_eq!(invocation(Some(&exe), None), exe.display().to_string());
+}
+
+#[test]
+fn shell_words_are_quoted_when_needed() {
+    assert_eq!(shell_quote("/usr/bin/sqlwarden"), "/usr/bin/sqlwarden");
+    assert_eq!(shell_quote("/My Apps/sqlwarden"), "'/My Apps/sqlwarden'");
+    assert_eq!(shell_quote("/it's/x"), "'/it'\\''s/x'");
+    assert_eq!(shell_quote(""), "''");
+}

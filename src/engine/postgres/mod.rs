@@ -33,6 +33,7 @@ mod login;
 mod metadata;
 mod pool;
 mod probe;
+mod progress;
 mod run;
 mod session;
 #[cfg(test)]
@@ -40,6 +41,7 @@ mod tests;
 mod tls;
 mod types;
 
+use std::sync::atomic::AtomicU64;
 use std::time::{Duration, Instant};
 
 use tokio_postgres::{Client, Transaction};
@@ -317,19 +319,22 @@ impl Engine for PostgresEngine {
     ) -> BoxFuture<'a, EngineResult<QueryResult>> {
         let settings = &self.settings;
         Box::pin(async move {
-            self.guarded(
+            let rows = AtomicU64::new(0);
+            let rows = &rows;
+            let work = self.guarded(
                 Sql::Agent,
                 query.timeout(),
                 &ctx.cancel,
                 move |mut client, deadline, prelude| {
                     Box::pin(async move {
                         let outcome =
-                            run::execute(&mut client, settings, query, deadline, prelude).await;
+                            run::execute(&mut client, settings, query, deadline, prelude, rows)
+                                .await;
                         (client, outcome)
                     })
                 },
-            )
-            .await
+            );
+            progress::report(work, ctx.progress.as_ref(), rows).await
         })
     }
 

@@ -22,6 +22,7 @@
 //! cancellation are handled by the caller (`mod.rs`), which owns the
 //! connection.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use futures_util::TryStreamExt;
@@ -141,13 +142,15 @@ pub(crate) async fn settle<T>(
 }
 
 /// Run `query` on `client` inside a read-only transaction and collect the
-/// capped result, in two flights.
+/// capped result, in two flights, counting the rows received in `rows`
+/// for progress reports.
 pub(crate) async fn execute(
     client: &mut Client,
     settings: &ConnectSettings,
     query: &CheckedQuery,
     deadline: Instant,
     prelude: Prelude<'_>,
+    rows: &AtomicU64,
 ) -> Outcome<QueryResult> {
     let map = map_error(settings, deadline);
     let statement = match open(client, settings, query, deadline, prelude).await {
@@ -198,11 +201,11 @@ pub(crate) async fn execute(
     // The three requests go out in this order as they are first polled
     // (`biased`), in one write; the rows are read while the others wait.
     let read = async {
-        let rows = client
+        let stream = client
             .query_typed_raw(&sql, no_params())
             .await
             .map_err(|e| not_a_plain_query(&e).unwrap_or_else(|| map(e)))?;
-        let (result, left) = collect(rows, builder, server_stops, &map).await?;
+        let (result, left) = collect(stream, builder, server_stops, &map, rows).await?;
         if left == Left::Cancel {
             // Before the rollback's answer is awaited: it queues behind
             // every row the server still sends.
@@ -322,18 +325,21 @@ enum Left {
     Cancel,
 }
 
-/// Read rows into `builder` until a cap or the end; the server sends at
-/// most `server_stops` rows, when it is known.
+/// Read rows into `builder` until a cap or the end, counting them in
+/// `fetched`; the server sends at most `server_stops` rows, when it is
+/// known.
 async fn collect(
     rows: RowStream,
     mut builder: ResultBuilder,
     server_stops: Option<u64>,
     map: &impl Fn(tokio_postgres::Error) -> ToolError,
+    fetched: &AtomicU64,
 ) -> Result<(QueryResult, Left), ToolError> {
     futures_util::pin_mut!(rows);
     let mut seen = 0_u64;
     while let Some(row) = rows.try_next().await.map_err(map)? {
         seen += 1;
+        fetched.fetch_add(1, Ordering::Relaxed);
         if seen == 1 {
             // The bounding query's value columns decide the types (a
             // literal's `unknown` is `text` there).
