@@ -25,6 +25,8 @@ SHAPES = [1_000, 10_000, 100_000]
 POLICY = """identity:
   user_id: bench
   roles: [analyst]
+security:
+  allow_privileged_login: true
 sources:
   above:
     defaults:

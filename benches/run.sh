@@ -10,7 +10,10 @@
 # 2. Peak memory (VmHWM, via wait4's ru_maxrss) of a whole
 #    `sqlwarden call run_select_sql` process for 1,000 / 10,000 / 100,000
 #    rows, with the caps above the result and below it.
-# 3. A summary: the median of every criterion benchmark (and its rate when
+# 3. sqlwarden next to `@modelcontextprotocol/server-postgres` through the
+#    official MCP Python SDK (benches/side_by_side.py), when `mcp` is
+#    installed for python3 and npm is there.
+# 4. A summary: the median of every criterion benchmark (and its rate when
 #    it has a throughput), then the lines from 1 and 2.
 #
 # Needs the local PostgreSQL (`SQLWARDEN_TEST_PG_HOST` / `_PORT` override
@@ -31,7 +34,7 @@ if ! psql -h "$host" -p "$port" -U postgres -d postgres -Atc 'SELECT 1' >/dev/nu
 fi
 
 echo "== load: $(uptime)" >&2
-benches=(startup gate pg_query large_results tunnel mc_tool_call)
+benches=(startup gate pg_query large_results tunnel mc_tool_call audit)
 bench_flags=()
 for bench in "${benches[@]}"; do
     bench_flags+=(--bench "$bench")
@@ -41,6 +44,13 @@ cargo bench "${bench_flags[@]}" -- "${criterion_args[@]}" 2> >(tee "$work/bench.
 cargo build --release --quiet
 python3 benches/peak_memory.py --host "$host" --port "$port" \
     --binary target/release/sqlwarden --work "$work" | tee "$work/memory.txt"
+
+if python3 -c 'import mcp' 2>/dev/null && command -v npm >/dev/null; then
+    python3 benches/side_by_side.py --host "$host" --port "$port" \
+        --binary target/release/sqlwarden | tee "$work/side_by_side.txt"
+else
+    echo "== side by side skipped: needs \`pip install mcp\` and npm" | tee "$work/side_by_side.txt"
+fi
 
 python3 - "$work" <<'EOF'
 import json, pathlib, sys
@@ -62,4 +72,5 @@ for text in (work / "bench.stderr").read_text().splitlines():
     if text.startswith(("idle resident memory", "pg_one_row percentiles", "large_result bytes")):
         print(text)
 print((work / "memory.txt").read_text(), end="")
+print((work / "side_by_side.txt").read_text(), end="")
 EOF

@@ -159,7 +159,7 @@ impl AuditLog {
     /// succeeded, today's file opens for append, and the filesystem has
     /// room. The pipeline checks this before a call runs, so a query never
     /// reaches an engine while its record could not be written.
-    pub(crate) fn ready(&self) -> Result<(), AuditError> {
+    pub fn ready(&self) -> Result<(), AuditError> {
         let path = self.dir.join(file_name(Utc::now().date_naive()));
         let failure = self
             .last_failure

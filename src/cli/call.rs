@@ -10,7 +10,7 @@ use std::path::Path;
 
 use clap::Args;
 
-use crate::tools::CallContext;
+use crate::tools::{CallContext, ToolOutput};
 
 use super::{printer, session, ExitStatus};
 
@@ -47,14 +47,24 @@ pub(crate) async fn run(config_dir: Option<&Path>, args: CallArgs) -> ExitStatus
     let output = session
         .call(&args.tool, Some(arguments), CallContext::default())
         .await;
+    // Only one of the two forms is printed; the other is dropped first, so
+    // a large result is not held three times at once.
+    let ToolOutput {
+        envelope,
+        text,
+        is_error,
+    } = output;
     if args.text {
-        printer::out(&output.text);
+        drop(envelope);
+        printer::out(&text);
     } else {
-        let pretty = serde_json::to_string_pretty(&output.envelope)
-            .unwrap_or_else(|_| output.envelope.to_string());
+        drop(text);
+        let pretty =
+            serde_json::to_string_pretty(&envelope).unwrap_or_else(|_| envelope.to_string());
+        drop(envelope);
         printer::out(&pretty);
     }
-    if output.is_error {
+    if is_error {
         ExitStatus::Failure
     } else {
         ExitStatus::Success

@@ -8,6 +8,7 @@
 
 pub mod maxcompute;
 pub mod postgres;
+pub(crate) mod result;
 
 use std::future::Future;
 use std::pin::Pin;

@@ -11,11 +11,12 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use serde::Serialize;
-use serde_json::{json, Value};
+use serde_json::{json, Map, Value};
 
+use crate::engine::result::json_len;
 use crate::error::{ErrorCode, ToolError};
 
-use super::fence::{Fence, DATA_HANDLING};
+use super::fence::{push_defanged, Fence, DATA_HANDLING};
 
 /// What a tool call returns to its caller (MCP or the CLI).
 #[derive(Debug, Clone)]
@@ -97,10 +98,11 @@ pub(crate) struct CallIds {
     pub latency_ms: f64,
 }
 
-/// Render a finished call into the envelope and its text.
+/// Render a finished call into the envelope and its text. The data moves
+/// into the envelope; the text is written from it first, in one string.
 pub(crate) fn render(
     ids: &CallIds,
-    outcome: &Result<ToolSuccess, ToolError>,
+    outcome: Result<ToolSuccess, ToolError>,
     facts: &CallFacts,
 ) -> ToolOutput {
     let mut metadata = json!({
@@ -132,17 +134,20 @@ pub(crate) fn render(
         }
     }
     match outcome {
-        Ok(success) => ToolOutput {
-            envelope: json!({
-                "ok": true,
-                "data": success.data,
-                "error": null,
-                "metadata": metadata,
-                "audit_id": ids.audit_id,
-            }),
-            is_error: false,
-            text: success_text(&success.summary, &success.data),
-        },
+        Ok(success) => {
+            let text = success_text(&success.summary, &success.data);
+            let mut envelope = Map::new();
+            envelope.insert("ok".into(), Value::Bool(true));
+            envelope.insert("data".into(), success.data);
+            envelope.insert("error".into(), Value::Null);
+            envelope.insert("metadata".into(), metadata);
+            envelope.insert("audit_id".into(), Value::String(ids.audit_id.clone()));
+            ToolOutput {
+                envelope: Value::Object(envelope),
+                is_error: false,
+                text,
+            }
+        }
         Err(error) => ToolOutput {
             envelope: json!({
                 "ok": false,
@@ -156,22 +161,28 @@ pub(crate) fn render(
                 "audit_id": ids.audit_id,
             }),
             is_error: true,
-            text: error_text(error),
+            text: error_text(&error),
         },
     }
 }
 
 fn success_text(summary: &str, data: &Value) -> String {
     let fence = Fence::new();
-    format!(
-        "{summary}\n{}\n{DATA_HANDLING}",
-        fence.wrap(&data_body(data))
-    )
+    let mut text = String::with_capacity(summary.len() + DATA_HANDLING.len() + 128);
+    text.push_str(summary);
+    text.push('\n');
+    fence.open(&mut text);
+    push_data_body(&mut text, data);
+    fence.close(&mut text);
+    text.push('\n');
+    text.push_str(DATA_HANDLING);
+    text
 }
 
 /// Query results read best as a header and one JSON array per row; other
-/// data as indented JSON.
-fn data_body(data: &Value) -> String {
+/// data as indented JSON. Rows are written one at a time through a reused
+/// buffer, so the text is the only copy that grows with the result.
+fn push_data_body(text: &mut String, data: &Value) {
     if let (Some(columns), Some(rows)) = (
         data.get("columns").and_then(Value::as_array),
         data.get("rows").and_then(Value::as_array),
@@ -180,14 +191,23 @@ fn data_body(data: &Value) -> String {
             .iter()
             .map(|c| c.get("name").cloned().unwrap_or(Value::Null))
             .collect();
-        let mut body = format!("columns: {}", Value::Array(names));
+        push_defanged(text, &format!("columns: {}", Value::Array(names)));
+        // Sized once, rather than grown by doubling past twice the need.
+        let body: u64 = rows.iter().map(|row| json_len(row) + 1).sum();
+        text.reserve(usize::try_from(body).unwrap_or(0));
+        let mut row_text = Vec::new();
         for row in rows {
-            body.push('\n');
-            body.push_str(&row.to_string());
+            text.push('\n');
+            row_text.clear();
+            // Writing a `Value` to a vector cannot fail, and its JSON is
+            // UTF-8.
+            let _ = serde_json::to_writer(&mut row_text, row);
+            push_defanged(text, &String::from_utf8_lossy(&row_text));
         }
-        return body;
+        return;
     }
-    serde_json::to_string_pretty(data).unwrap_or_else(|_| data.to_string())
+    let pretty = serde_json::to_string_pretty(data).unwrap_or_else(|_| data.to_string());
+    push_defanged(text, &pretty);
 }
 
 fn error_text(error: &ToolError) -> String {

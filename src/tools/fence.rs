@@ -35,28 +35,51 @@ impl Fence {
 
     /// `body`, defanged and wrapped in this fence's tags.
     pub(crate) fn wrap(&self, body: &str) -> String {
-        format!("<{tag}>\n{}\n</{tag}>", defang(body), tag = self.tag)
+        let mut out = String::with_capacity(body.len() + 2 * self.tag.len() + 8);
+        self.open(&mut out);
+        push_defanged(&mut out, body);
+        self.close(&mut out);
+        out
+    }
+
+    /// Append the opening tag and its line break to `out`; the body follows
+    /// through [`push_defanged`], piece by piece.
+    pub(crate) fn open(&self, out: &mut String) {
+        out.push('<');
+        out.push_str(&self.tag);
+        out.push_str(">\n");
+    }
+
+    /// Append a line break and the closing tag to `out`.
+    pub(crate) fn close(&self, out: &mut String) {
+        out.push_str("\n</");
+        out.push_str(&self.tag);
+        out.push('>');
     }
 }
 
-/// Replace every case-insensitive occurrence of the tag stem, so that no
-/// text inside can form an opening or closing fence tag.
-fn defang(body: &str) -> String {
-    let lower = body.to_ascii_lowercase();
-    if !lower.contains(TAG_STEM) {
-        return body.to_string();
-    }
-    let mut out = String::with_capacity(body.len());
+/// Append `body` to `out` with every case-insensitive occurrence of the tag
+/// stem replaced, so that no text inside can form an opening or closing
+/// fence tag. The stem has no line break, so a body appended line by line
+/// is defanged as if whole.
+pub(crate) fn push_defanged(out: &mut String, body: &str) {
+    let bytes = body.as_bytes();
+    let stem = TAG_STEM.as_bytes();
     let mut rest = 0;
-    // ASCII lower-casing keeps byte offsets, so matches in `lower` are valid
-    // char boundaries in `body`.
-    for (at, _) in lower.match_indices(TAG_STEM) {
-        out.push_str(&body[rest..at]);
-        out.push_str(DEFANGED_STEM);
-        rest = at + TAG_STEM.len();
+    let mut at = 0;
+    while at + stem.len() <= bytes.len() {
+        if bytes[at..at + stem.len()].eq_ignore_ascii_case(stem) {
+            // The stem is ASCII, so both ends of a match are character
+            // boundaries of `body`.
+            out.push_str(&body[rest..at]);
+            out.push_str(DEFANGED_STEM);
+            at += stem.len();
+            rest = at;
+        } else {
+            at += 1;
+        }
     }
     out.push_str(&body[rest..]);
-    out
 }
 
 #[cfg(test)]

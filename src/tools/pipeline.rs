@@ -68,7 +68,7 @@ impl Session {
             &outcome,
         );
         match self.audit().append(&mut record) {
-            Ok(()) => render(&ids, &outcome, &facts),
+            Ok(()) => render(&ids, outcome, &facts),
             Err(cause) => {
                 let cause = sink_detail(&cause);
                 tracing::error!(tool, %cause, "audit append failed; the call is refused");
@@ -77,7 +77,7 @@ impl Session {
                     source: facts.source,
                     ..CallFacts::default()
                 };
-                render(&ids, &refused, &facts)
+                render(&ids, refused, &facts)
             }
         }
     }

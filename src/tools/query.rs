@@ -6,6 +6,7 @@
 
 use serde_json::json;
 
+use crate::engine::result::cut_string;
 use crate::error::ToolError;
 use crate::policy::EffectiveLimits;
 
@@ -136,14 +137,10 @@ impl Handler for EstimateQueryCost {
 /// boundary, saying where it was cut. Whether it was cut.
 fn cut_plan(plan: &mut String, max_bytes: u64) -> bool {
     let max = usize::try_from(max_bytes).unwrap_or(usize::MAX);
-    if plan.len() <= max {
+    if !cut_string(plan, max) {
         return false;
     }
-    let mut at = max;
-    while !plan.is_char_boundary(at) {
-        at -= 1;
-    }
-    plan.truncate(at);
+    let at = plan.len();
     plan.push_str(&format!(
         "\n… (plan cut at {at} bytes, the result cap `max_result_bytes`)"
     ));

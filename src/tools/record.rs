@@ -9,6 +9,7 @@
 //! fills in the facts, and never result rows or secrets.
 
 use crate::audit::{AuditError, AuditLog, AuditRecord, PolicyDecision};
+use crate::engine::result::json_len;
 use crate::error::ToolError;
 
 use super::envelope::{CallFacts, CallIds, ToolSuccess};
@@ -92,25 +93,6 @@ pub(crate) fn build(
         }
     }
     record
-}
-
-/// The length of `value` as compact JSON, counted without building the
-/// text (a result may be a megabyte).
-fn json_len(value: &serde_json::Value) -> u64 {
-    struct Counter(u64);
-    impl std::io::Write for Counter {
-        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            self.0 += buf.len() as u64;
-            Ok(buf.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-    let mut counter = Counter(0);
-    // Writing a Value to an infallible writer cannot fail.
-    let _ = serde_json::to_writer(&mut counter, value);
-    counter.0
 }
 
 #[cfg(test)]

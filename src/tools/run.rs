@@ -16,7 +16,7 @@
 //! rules. Both steps note what they decided in the call's facts, which the
 //! envelope and the audit record report.
 
-use serde_json::json;
+use serde_json::{json, Map, Value};
 
 use crate::engine::{QueryResult, SharedEngine, Truncation};
 use crate::error::ToolError;
@@ -271,13 +271,7 @@ impl Call<'_> {
                 facts.source.as_deref().unwrap_or("?"),
                 checked.applied_limit(),
             ),
-            data: json!({
-                "columns": result.columns,
-                "rows": result.rows,
-                "truncation": result.truncation,
-                "cells_truncated": result.cells_truncated,
-                "engine": result.engine_metadata,
-            }),
+            data: result_data(result),
         }
     }
 
@@ -290,6 +284,21 @@ impl Call<'_> {
         facts.partitions_used = checked.partitions_used().clone();
         facts.rewritten_sql = Some(checked.sql().to_string());
     }
+}
+
+/// The envelope data of a query result. The rows are moved, not copied
+/// (`json!` would serialize a copy): they are the bulk of the answer.
+fn result_data(result: QueryResult) -> Value {
+    let mut data = Map::new();
+    data.insert("columns".into(), json!(result.columns));
+    data.insert(
+        "rows".into(),
+        Value::Array(result.rows.into_iter().map(Value::Array).collect()),
+    );
+    data.insert("truncation".into(), json!(result.truncation));
+    data.insert("cells_truncated".into(), json!(result.cells_truncated));
+    data.insert("engine".into(), Value::Object(result.engine_metadata));
+    Value::Object(data)
 }
 
 /// The cache key and time to live of `checked`, when the session caches

@@ -327,6 +327,49 @@ fn writer_child() {
     write_records(&log, 0..100);
 }
 
+/// This process keeps the chain's last hash in memory while the file is
+/// unchanged; a record another process appends in between changes the
+/// file, so the next record here chains to that one, not to the hash kept.
+#[test]
+fn a_record_another_process_appends_in_between_is_chained_to() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = AuditLog::open(dir.path(), 30).unwrap();
+    write_records(&log, 0..3);
+    let dir_str = dir.path().to_str().unwrap();
+    let out = child::run_test("audit::one_record_child", &[(DIR_VAR, dir_str)], &[], &[]);
+    assert!(out.status.success(), "{out:?}");
+    let mut mine = record(10);
+    log.append(&mut mine).unwrap();
+
+    let text = std::fs::read_to_string(today_file(dir.path())).unwrap();
+    let hashes: Vec<String> = text
+        .lines()
+        .map(|line| {
+            let value: serde_json::Value = serde_json::from_str(line).unwrap();
+            value["hash"].as_str().unwrap().to_string()
+        })
+        .collect();
+    assert_eq!(hashes.len(), 5, "{text}");
+    assert_eq!(
+        mine.prev_hash, hashes[3],
+        "not chained to the other process's record"
+    );
+    let report = audit::verify(dir.path()).unwrap();
+    assert!(report.is_intact(), "{:?}", report.first_break);
+    assert_eq!(report.records, 5);
+}
+
+#[test]
+#[ignore = "run by a_record_another_process_appends_in_between_is_chained_to in a child process"]
+fn one_record_child() {
+    if !child::is_child() {
+        return;
+    }
+    let dir = std::env::var(DIR_VAR).unwrap();
+    let log = AuditLog::open(Path::new(&dir), 30).unwrap();
+    write_records(&log, 100..101);
+}
+
 #[test]
 fn retention_prunes_old_days_only() {
     let dir = tempfile::tempdir().unwrap();

@@ -9,7 +9,7 @@
 //! MaxQA), [`maxqa`] (connection lookup, fallback header, result
 //! descriptor), [`tunnel`] + [`stream`] (record download and decoding),
 //! [`result_csv`] (inline CSV), [`result_inline`] (typing it by the
-//! descriptor), [`result_rows`] (caps), [`cache`] (brief reuse), and
+//! descriptor; caps in `engine/result.rs`), [`cache`] (brief reuse), and
 //! [`query`] (run and estimate, with deadline and cancellation).
 //!
 //! The one idea: building an engine never touches the network, and the
@@ -32,7 +32,6 @@ mod metadata;
 mod query;
 mod result_csv;
 mod result_inline;
-mod result_rows;
 mod retry;
 mod sign;
 pub mod stream;

@@ -25,6 +25,7 @@ use tokio::time::{sleep_until, timeout, Instant};
 use tokio_util::sync::CancellationToken;
 
 use crate::config::{AccelerationMode, ResultRead};
+use crate::engine::result::ResultBuilder;
 use crate::engine::{CostEstimate, EngineResult, QueryResult, ResultColumn, RunContext};
 use crate::error::{ErrorCode, ToolError};
 use crate::guard::CheckedQuery;
@@ -36,7 +37,6 @@ use super::job_sql::JobSql;
 use super::maxqa::{self, ResultDescriptor, SelectStatus};
 use super::result_csv;
 use super::result_inline;
-use super::result_rows::ResultBuilder;
 use super::tunnel;
 use super::types::McType;
 use super::MaxComputeEngine;

@@ -10,12 +10,12 @@
 
 use serde::Deserialize;
 
+use crate::engine::result::ResultBuilder;
 use crate::engine::ResultColumn;
 
 use super::client::{Call, Plane, RestClient};
 use super::endpoint::{Endpoint, Resource};
 use super::error::McError;
-use super::result_rows::ResultBuilder;
 use super::stream::{RecordDecoder, Step};
 
 pub(crate) use super::stream::StreamError;

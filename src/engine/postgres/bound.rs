@@ -14,7 +14,11 @@
 //! SELECT CASE WHEN octet_length(q.c1::text) <= K THEN q.c1 END, …,
 //!        ARRAY[CASE WHEN octet_length(q.c1::text) > K THEN left(q.c1::text, K) END, …]
 //! FROM (SELECT * FROM (<checked query>) AS q0 (c1, …) OFFSET 0) AS q
+//! LIMIT <rows>
 //! ```
+//!
+//! The `LIMIT` is the engine's own row cap (`applied_limit + 1`): the
+//! server stops there whatever the checked query asks for.
 //!
 //! The cut text is what the caller would have seen cut: the value's own
 //! text for strings, `bytea`, JSON and XML, and its JSON text (`to_json`)
@@ -59,9 +63,9 @@ fn shown_as_text(ty: &Type) -> bool {
     }
 }
 
-/// The bounding query around `sql`, whose result columns have `types`
-/// (at least one), for cells of at most `max_cell_bytes`.
-pub(crate) fn wrap(sql: &str, types: &[Type], max_cell_bytes: u64) -> String {
+/// The bounding query around `sql`, whose result columns have `types` (at
+/// least one), for cells of at most `max_cell_bytes` and at most `rows` rows.
+pub(crate) fn wrap(sql: &str, types: &[Type], max_cell_bytes: u64, rows: u64) -> String {
     let k = max_cell_bytes;
     let columns = types.len();
     let mut out = String::with_capacity(sql.len() + 160 * columns);
@@ -97,7 +101,7 @@ pub(crate) fn wrap(sql: &str, types: &[Type], max_cell_bytes: u64) -> String {
         }
         let _ = write!(out, "c{i}");
     }
-    out.push_str(") OFFSET 0) AS q");
+    let _ = write!(out, ") OFFSET 0) AS q\nLIMIT {rows}");
     out
 }
 

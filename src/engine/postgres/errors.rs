@@ -8,6 +8,7 @@
 use tokio_postgres::error::{DbError, SqlState};
 
 use super::connect::{ConnectSettings, MessageTooLarge};
+use crate::engine::result::cut_str;
 use crate::error::{ErrorCode, ToolError};
 use crate::secrets::env;
 
@@ -38,11 +39,7 @@ fn server_text(db: &DbError) -> String {
 
 /// `text` cut to at most [`MAX_SERVER_TEXT`] bytes, on a character boundary.
 fn cut(text: &str) -> &str {
-    let mut end = text.len().min(MAX_SERVER_TEXT);
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    &text[..end]
+    cut_str(text, MAX_SERVER_TEXT)
 }
 
 /// Why the server did not let the login in.

@@ -4,8 +4,9 @@
 //! touching the network; the first call connects. Every call checks out a
 //! connection (idle ones are reused), opens a `READ ONLY` transaction with
 //! `SET LOCAL` timeouts, resource caps and role (`session.rs`), does its
-//! work, and ends with the rollback and a session reset (`DISCARD ALL`) in
-//! one flight; only a connection whose reset succeeded is reused. A
+//! work, and ends with the rollback and a session reset (`DISCARD ALL`);
+//! a query does all of it in two flights (`run.rs`). Only a connection
+//! whose reset succeeded is reused. A
 //! connection that saw any error, a timeout or a cancellation is dropped,
 //! never reused. On timeout or client cancellation the connection is
 //! dropped and the backend query is cancelled with its cancel token (a
@@ -18,7 +19,8 @@
 //! anything through.
 //!
 //! Phases live in their own files: `connect.rs` (settings, TLS in `tls.rs`,
-//! credentials), `login.rs`, `run.rs` (portal streaming with caps),
+//! credentials), `login.rs`, `run.rs` (the call in two flights, rows streamed
+//! into the shared result builder under the caps),
 //! `bound.rs` (cells bounded on the server), `types/` (lossless JSON),
 //! `metadata.rs`, `explain.rs`, `probe.rs`, `errors.rs` (SQLSTATE to error
 //! codes).

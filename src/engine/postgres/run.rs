@@ -1,20 +1,27 @@
-//! Running a checked query: extended protocol, a portal, and caps that stop
-//! the fetch itself.
+//! Running a checked query: the whole call in two flights over the
+//! extended protocol, with caps that stop reading as rows arrive.
 //!
-//! The query is prepared (Parse) on its own, so exactly one statement can
-//! run: a second statement in the text is a parse error on the server,
-//! never a second command. It then runs inside the bounding query of
-//! `bound.rs`, so no cell larger than the caps ever leaves the server. Rows
-//! come back in batches from a portal and are rendered one at a time as
-//! they arrive (tokio-postgres stops reading the socket while a row waits),
-//! so at most one row and the result built so far are held; as soon as the
-//! row cap (`applied_limit + 1`, to report truncation truthfully) or the
-//! byte cap is reached, fetching stops. The call ends with the rollback and
-//! the session reset in one flight (`session.rs`). Timeouts and
+//! Flight one opens the read-only transaction with its `SET LOCAL` guards
+//! (one simple-query text, `session.rs`) and prepares the checked query
+//! behind it (Parse and Describe: nothing runs). Exactly one statement can
+//! be prepared, so a second statement in the text is a parse error on the
+//! server, never a second command. If the transaction or a setting fails,
+//! the transaction is aborted and the prepare fails with it: the query
+//! never ran, and flight two is never sent.
+//!
+//! Flight two sends the bounding query of `bound.rs` around the checked one
+//! (the column types from flight one decide how cells are bounded, so no
+//! cell larger than the caps ever leaves the server, and its `LIMIT` stops
+//! the server at `applied_limit + 1` rows, to report truncation
+//! truthfully), then the `ROLLBACK` and the session reset, all at once.
+//! Rows are decoded one at a time as they arrive, into the shared
+//! [`ResultBuilder`] (tokio-postgres stops reading the socket while a row
+//! waits). When a cap stops the result early, the rows left in flight are
+//! read and dropped when they are few; when more could follow, the backend
+//! is cancelled and the connection closed instead. Timeouts and client
 //! cancellation are handled by the caller (`mod.rs`), which owns the
 //! connection.
 
-use std::io;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
@@ -22,19 +29,21 @@ use futures_util::TryStreamExt;
 use serde_json::Value;
 use tokio_postgres::error::SqlState;
 use tokio_postgres::types::Type;
-use tokio_postgres::{Client, Column, Row, Statement, Transaction};
+use tokio_postgres::{Client, Column, Row, RowStream, Statement, Transaction};
 
 use super::bound;
 use super::connect::ConnectSettings;
 use super::errors::{self, Deadline};
 use super::session::{self, Prelude};
 use super::types::{self, RawCell};
-use crate::engine::{QueryResult, ResultColumn, Truncation};
+use crate::engine::result::{cut_string, ResultBuilder};
+use crate::engine::{QueryResult, ResultColumn};
 use crate::error::{ErrorCode, ToolError};
 use crate::guard::CheckedQuery;
 
-/// Rows asked of the portal per round trip.
-const BATCH_ROWS: u64 = 500;
+/// Rows that may still be in flight when a cap stops the result and the
+/// connection reads and drops them rather than cancelling the backend.
+const DRAIN_ROWS: u64 = 500;
 
 /// Map a driver error, knowing whether our deadline had passed.
 pub(crate) fn map_error(
@@ -133,7 +142,8 @@ pub(crate) async fn settle<T>(
 }
 
 /// Run `query` on `client` inside a read-only transaction and collect the
-/// capped result.
+/// capped result, in two flights, counting the rows received in `rows`
+/// for progress reports.
 pub(crate) async fn execute(
     client: &mut Client,
     settings: &ConnectSettings,
@@ -142,23 +152,134 @@ pub(crate) async fn execute(
     prelude: Prelude<'_>,
     rows: &AtomicU64,
 ) -> Outcome<QueryResult> {
-    let tx = match begin(client, settings, deadline).await {
-        Ok(tx) => tx,
+    let map = map_error(settings, deadline);
+    let statement = match open(client, settings, query, deadline, prelude).await {
+        Ok(statement) => statement,
         Err(outcome) => return outcome,
     };
-    let mut custom_types = false;
-    let result = stream(
-        &tx,
-        settings,
-        query,
-        deadline,
-        prelude,
-        &mut custom_types,
-        rows,
-    )
-    .await;
-    drop(tx);
-    settle(client, settings, result, custom_types).await
+    if let Err(refused) = plain(&statement) {
+        return Outcome::Ran(Err(refused), Reuse::Discard);
+    }
+    let custom_types = has_custom_types(&statement);
+    let types: Vec<Type> = statement
+        .columns()
+        .iter()
+        .map(|c| c.type_().clone())
+        .collect();
+    let builder = ResultBuilder::new(
+        statement
+            .columns()
+            .iter()
+            .map(|c| ResultColumn {
+                name: c.name().to_owned(),
+                // What the bounding query makes of it, for a result without
+                // rows (rows bring their own types): a literal's `unknown`
+                // becomes `text` there.
+                type_name: match *c.type_() {
+                    Type::UNKNOWN => types::display_name(&Type::TEXT),
+                    ref ty => types::display_name(ty),
+                },
+            })
+            .collect(),
+        query.applied_limit(),
+        query.max_cell_bytes(),
+        query.max_result_bytes(),
+    );
+    // Closed now, ahead of flight two, rather than behind the reset.
+    drop(statement);
+    let rows_wanted = query.applied_limit().saturating_add(1);
+    // A statement without columns has no cell to bound; it runs as it is
+    // (a write fails in the read-only transaction), and the server does not
+    // stop at the row cap for it.
+    let (sql, server_stops) = if types.is_empty() {
+        (query.sql().to_owned(), None)
+    } else {
+        let bounded = bound::wrap(query.sql(), &types, query.max_cell_bytes(), rows_wanted);
+        (bounded, Some(rows_wanted))
+    };
+
+    // The three requests go out in this order as they are first polled
+    // (`biased`), in one write; the rows are read while the others wait.
+    let read = async {
+        let stream = client
+            .query_typed_raw(&sql, no_params())
+            .await
+            .map_err(|e| not_a_plain_query(&e).unwrap_or_else(|| map(e)))?;
+        let (result, left) = collect(stream, builder, server_stops, &map, rows).await?;
+        if left == Left::Cancel {
+            // Before the rollback's answer is awaited: it queues behind
+            // every row the server still sends.
+            settings.cancel(client.cancel_token()).await;
+        }
+        Ok((result, left))
+    };
+    let (read, rolled_back, reset) = tokio::join!(
+        biased;
+        read,
+        client.batch_execute("ROLLBACK"),
+        session::reset(client),
+    );
+    let (result, left) = match read {
+        Ok(read) => read,
+        Err(error) => return Outcome::Ran(Err(error), Reuse::Discard),
+    };
+    let reuse = match (rolled_back, reset) {
+        (Ok(()), Ok(())) if !custom_types && left == Left::Drained => Reuse::Clean,
+        (Ok(()), Ok(())) => Reuse::Discard,
+        (Err(e), _) | (_, Err(e)) => {
+            tracing::debug!(connection = %settings.name, error = %e, "rollback or session reset failed; closing the connection");
+            Reuse::Discard
+        }
+    };
+    Outcome::Ran(Ok(result), reuse)
+}
+
+/// No parameters: a statement with placeholders is refused (see [`plain`]).
+fn no_params() -> std::iter::Empty<(&'static str, Type)> {
+    std::iter::empty()
+}
+
+/// Flight one: open the read-only transaction with its settings and
+/// prepare the checked query behind them. Nothing of the query runs here,
+/// so a connection found dead in this flight may be replaced
+/// ([`Outcome::NotSent`]).
+async fn open(
+    client: &Client,
+    settings: &ConnectSettings,
+    query: &CheckedQuery,
+    deadline: Instant,
+    prelude: Prelude<'_>,
+) -> Result<Statement, Outcome<QueryResult>> {
+    let opening = prelude.opening_sql();
+    let (opened, prepared) = tokio::join!(
+        biased;
+        client.batch_execute(&opening),
+        client.prepare(query.sql()),
+    );
+    if let Err(e) = opened {
+        let error = errors::prelude_error(settings, &e, deadline_state(deadline));
+        return Err(if connection_lost(&e) {
+            Outcome::NotSent(error)
+        } else {
+            Outcome::Ran(Err(error), Reuse::Discard)
+        });
+    }
+    prepared.map_err(|e| {
+        let error = errors::query_error(settings, &e, deadline_state(deadline));
+        Outcome::Ran(Err(error), Reuse::Discard)
+    })
+}
+
+/// Refuse parameter placeholders: nothing could fill them.
+fn plain(statement: &Statement) -> Result<(), ToolError> {
+    if statement.params().is_empty() {
+        return Ok(());
+    }
+    Err(ToolError::new(
+        ErrorCode::SqlParseError,
+        "the query has parameter placeholders (`$1`, ...) that nothing can fill",
+        "Write the values into the SQL as literals",
+    ))
 }
 
 /// Whether tokio-postgres had to look up a type of `statement` (a type
@@ -170,52 +291,6 @@ fn has_custom_types(statement: &Statement) -> bool {
         .map(Column::type_)
         .chain(statement.params())
         .any(|ty| Type::from_oid(ty.oid()).is_none())
-}
-
-/// Prepare, bind and fetch `query` in the open transaction `tx`.
-async fn stream(
-    tx: &Transaction<'_>,
-    settings: &ConnectSettings,
-    query: &CheckedQuery,
-    deadline: Instant,
-    prelude: Prelude<'_>,
-    custom_types: &mut bool,
-    rows: &AtomicU64,
-) -> Result<QueryResult, ToolError> {
-    let map = map_error(settings, deadline);
-    // The settings and the Parse go out together (tokio-postgres pipelines
-    // concurrent requests in order), saving a round trip. The server still
-    // applies the settings first; if they fail, the transaction is aborted
-    // and the Parse fails too, so the settings' error is the one reported.
-    let prelude = prelude.sql();
-    let (applied, prepared) = tokio::join!(tx.batch_execute(&prelude), tx.prepare(query.sql()));
-    applied.map_err(|e| errors::prelude_error(settings, &e, deadline_state(deadline)))?;
-    let checked = prepared.map_err(&map)?;
-    *custom_types |= has_custom_types(&checked);
-    if !checked.params().is_empty() {
-        return Err(ToolError::new(
-            ErrorCode::SqlParseError,
-            "the query has parameter placeholders (`$1`, ...) that nothing can fill",
-            "Write the values into the SQL as literals",
-        ));
-    }
-    let mut collector = Collector::new(query, checked.columns());
-    if checked.columns().is_empty() {
-        // No column, no cell to bound: the rows alone are counted.
-        return fetch(tx, &checked, collector, &map, rows).await;
-    }
-    let types: Vec<Type> = checked
-        .columns()
-        .iter()
-        .map(|c| c.type_().clone())
-        .collect();
-    let bounded = tx
-        .prepare(&bound::wrap(query.sql(), &types, query.max_cell_bytes()))
-        .await
-        .map_err(|e| not_a_plain_query(&e).unwrap_or_else(|| map(e)))?;
-    *custom_types |= has_custom_types(&bounded);
-    collector.bounded(&bounded);
-    fetch(tx, &bounded, collector, &map, rows).await
 }
 
 /// The refusal when a statement that prepared on its own cannot be read as
@@ -239,196 +314,81 @@ fn not_a_plain_query(e: &tokio_postgres::Error) -> Option<ToolError> {
     })
 }
 
-/// Bind `statement` to a portal and fetch until a cap or the end, counting
-/// the rows in `fetched` for progress reports.
-async fn fetch(
-    tx: &Transaction<'_>,
-    statement: &Statement,
-    mut collector: Collector,
+/// What becomes of the rows still in flight when reading stops.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Left {
+    /// None are left, or few enough that the connection reads and drops
+    /// them before the rollback's answer.
+    Drained,
+    /// Too many could follow: the backend is cancelled and the connection
+    /// closed.
+    Cancel,
+}
+
+/// Read rows into `builder` until a cap or the end, counting them in
+/// `fetched`; the server sends at most `server_stops` rows, when it is
+/// known.
+async fn collect(
+    rows: RowStream,
+    mut builder: ResultBuilder,
+    server_stops: Option<u64>,
     map: &impl Fn(tokio_postgres::Error) -> ToolError,
     fetched: &AtomicU64,
-) -> Result<QueryResult, ToolError> {
-    let portal = tx.bind(statement, &[]).await.map_err(map)?;
-    'batches: while let Some(batch) = collector.next_batch() {
-        let rows = tx.query_portal_raw(&portal, batch).await.map_err(map)?;
-        futures_util::pin_mut!(rows);
-        let mut received = 0_i64;
-        while let Some(row) = rows.try_next().await.map_err(map)? {
-            received += 1;
-            fetched.fetch_add(1, Ordering::Relaxed);
-            if collector.push_row(&row)? {
-                break 'batches;
+) -> Result<(QueryResult, Left), ToolError> {
+    futures_util::pin_mut!(rows);
+    let mut seen = 0_u64;
+    while let Some(row) = rows.try_next().await.map_err(map)? {
+        seen += 1;
+        fetched.fetch_add(1, Ordering::Relaxed);
+        if seen == 1 {
+            // The bounding query's value columns decide the types (a
+            // literal's `unknown` is `text` there).
+            for (column, value) in builder.columns_mut().iter_mut().zip(row.columns()) {
+                column.type_name = types::display_name(value.type_());
             }
         }
-        if received < i64::from(batch) {
+        if builder.at_row_limit() {
+            break;
+        }
+        let (cells, cut) = render_row(&row, builder.max_cell_bytes())?;
+        if !builder.push_cut(cells, cut) {
             break;
         }
     }
-    Ok(collector.finish())
+    let many_left = server_stops.is_none_or(|rows| rows.saturating_sub(seen) > DRAIN_ROWS);
+    let left = if builder.stopped() && many_left {
+        Left::Cancel
+    } else {
+        Left::Drained
+    };
+    Ok((builder.finish(), left))
 }
 
-/// Builds the result row by row and decides when to stop.
-struct Collector {
-    result: QueryResult,
-    /// Rows to read before we know whether more exist.
-    rows_wanted: u64,
-    max_cell_bytes: usize,
-    max_result_bytes: u64,
-    types: Vec<Type>,
-    /// Whether rows come from the bounding query (one more column, the
-    /// cut text of each cell the server held back).
-    bounded: bool,
-}
-
-impl Collector {
-    fn new(query: &CheckedQuery, columns: &[Column]) -> Self {
-        Self {
-            result: QueryResult {
-                columns: columns
-                    .iter()
-                    .map(|c| ResultColumn {
-                        name: c.name().to_owned(),
-                        type_name: types::display_name(c.type_()),
-                    })
-                    .collect(),
-                ..QueryResult::default()
-            },
-            rows_wanted: query.applied_limit().saturating_add(1),
-            max_cell_bytes: usize::try_from(query.max_cell_bytes()).unwrap_or(usize::MAX),
-            max_result_bytes: query.max_result_bytes(),
-            types: columns.iter().map(|c| c.type_().clone()).collect(),
-            bounded: false,
-        }
+/// A row's cells, decoded once, and how many of them the server cut (it
+/// sends a held-back cell as NULL, with its cut text in the last column of
+/// the bounding query; a row without columns has neither).
+fn render_row(row: &Row, max_cell_bytes: usize) -> Result<(Vec<Value>, u64), ToolError> {
+    if row.is_empty() {
+        return Ok((Vec::new(), 0));
     }
-
-    /// Rows now come from the bounding query `statement`: its value
-    /// columns decide the types (a literal's `unknown` is `text` there).
-    fn bounded(&mut self, statement: &Statement) {
-        let values = statement.columns().len().saturating_sub(1);
-        self.types = statement.columns()[..values]
-            .iter()
-            .map(|c| c.type_().clone())
-            .collect();
-        for (column, ty) in self.result.columns.iter_mut().zip(&self.types) {
-            column.type_name = types::display_name(ty);
-        }
-        self.bounded = true;
-    }
-
-    /// Rows to ask for next, or `None` when the row cap is reached.
-    fn next_batch(&self) -> Option<i32> {
-        let seen = self.result.rows.len() as u64;
-        let left = self.rows_wanted.saturating_sub(seen);
-        // 0 would mean "all rows" to the portal, so it is never asked for.
-        (left > 0 && self.result.truncation.is_none())
-            .then(|| i32::try_from(left.min(BATCH_ROWS)).unwrap_or(i32::MAX))
-    }
-
-    /// Add a row; true when a cap stopped the result.
-    fn push_row(&mut self, row: &Row) -> Result<bool, ToolError> {
-        if self.result.rows.len() as u64 + 1 >= self.rows_wanted {
-            // This is row applied_limit + 1: it proves truncation and is
-            // not returned.
-            self.result.truncation = Some(Truncation::RowLimit);
-            return Ok(true);
-        }
-        let (rendered, cells_cut) = self.render_row(row)?;
-        let size = row_size(&rendered);
-        // A row that does not fit is left out whole; with cells capped far
-        // below the result cap, this only ends long results.
-        if self.result.bytes + size > self.max_result_bytes {
-            self.result.truncation = Some(Truncation::ResultBytes);
-            return Ok(true);
-        }
-        self.result.bytes += size;
-        self.result.cells_truncated += cells_cut;
-        self.result.rows.push(rendered);
-        Ok(false)
-    }
-
-    /// The row's cells, capped, and how many of them were cut (here or,
-    /// for cells the bounding query held back, on the server).
-    fn render_row(&self, row: &Row) -> Result<(Vec<Value>, u64), ToolError> {
-        let held_back: Vec<Option<String>> = if self.bounded {
-            row.try_get(self.types.len()).map_err(ToolError::internal)?
-        } else {
-            Vec::new()
-        };
-        let mut cells = Vec::with_capacity(self.types.len());
-        let mut cut_count = 0;
-        for (i, ty) in self.types.iter().enumerate() {
-            let (value, cut) = match held_back.get(i).cloned().flatten() {
-                Some(text) => (cap_cell(Value::String(text), self.max_cell_bytes).0, true),
-                None => {
-                    let raw: Option<RawCell<'_>> = row.try_get(i).map_err(ToolError::internal)?;
-                    cap_cell(types::render(ty, raw.map(|r| r.0)), self.max_cell_bytes)
-                }
-            };
-            cut_count += u64::from(cut);
-            cells.push(value);
-        }
-        Ok((cells, cut_count))
-    }
-
-    fn finish(self) -> QueryResult {
-        self.result
-    }
-}
-
-/// Cut a cell to `max` bytes. Strings are cut on a character boundary;
-/// arrays and objects over the cap become their JSON text, cut the same
-/// way (they cannot be cut and stay valid). Returns whether it was cut.
-fn cap_cell(value: Value, max: usize) -> (Value, bool) {
-    match value {
-        Value::String(mut text) if text.len() > max => {
-            text.truncate(floor_char_boundary(&text, max));
-            (Value::String(text), true)
-        }
-        Value::Array(_) | Value::Object(_) => {
-            let size = usize::try_from(json_size(&value)).unwrap_or(usize::MAX);
-            if size <= max {
-                return (value, false);
+    let values = row.columns().len() - 1;
+    let held_back: Vec<Option<String>> = row.try_get(values).map_err(ToolError::internal)?;
+    let mut held_back = held_back.into_iter();
+    let mut cells = Vec::with_capacity(values);
+    let mut cut = 0;
+    for (i, column) in row.columns()[..values].iter().enumerate() {
+        let cell = match held_back.next().flatten() {
+            Some(mut text) => {
+                cut_string(&mut text, max_cell_bytes);
+                cut += 1;
+                Value::String(text)
             }
-            let mut text = value.to_string();
-            text.truncate(floor_char_boundary(&text, max));
-            (Value::String(text), true)
-        }
-        other => (other, false),
+            None => {
+                let raw: Option<RawCell<'_>> = row.try_get(i).map_err(ToolError::internal)?;
+                types::render(column.type_(), raw.map(|r| r.0))
+            }
+        };
+        cells.push(cell);
     }
+    Ok((cells, cut))
 }
-
-/// The largest index `<= max` that starts a character.
-fn floor_char_boundary(text: &str, max: usize) -> usize {
-    let mut at = max.min(text.len());
-    while !text.is_char_boundary(at) {
-        at -= 1;
-    }
-    at
-}
-
-/// Bytes of a row as a compact JSON array.
-fn row_size(cells: &[Value]) -> u64 {
-    let separators = cells.len().saturating_sub(1) as u64;
-    2 + separators + cells.iter().map(json_size).sum::<u64>()
-}
-
-/// Bytes of the compact JSON serialization, without building it.
-fn json_size(value: &Value) -> u64 {
-    struct Counter(u64);
-    impl io::Write for Counter {
-        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-            self.0 += buf.len() as u64;
-            Ok(buf.len())
-        }
-        fn flush(&mut self) -> io::Result<()> {
-            Ok(())
-        }
-    }
-    let mut counter = Counter(0);
-    // Writing to a counter cannot fail, and a `Value` always serializes.
-    let _ = serde_json::to_writer(&mut counter, value);
-    counter.0
-}
-
-#[cfg(test)]
-mod tests;

@@ -81,6 +81,13 @@ impl<'a> Prelude<'a> {
         }
     }
 
+    /// `START TRANSACTION READ ONLY` and the statements, as one
+    /// simple-query text: if any of it fails, the transaction is left
+    /// aborted and whatever follows in the same flight fails too.
+    pub(crate) fn opening_sql(&self) -> String {
+        format!("START TRANSACTION READ ONLY; {}", self.sql())
+    }
+
     /// The statements, as one simple-query text.
     pub(crate) fn sql(&self) -> String {
         // PostgreSQL takes these settings in milliseconds as a 32-bit

@@ -6,6 +6,7 @@ fn each_column_is_bounded_and_cut_text_trails() {
         "SELECT a, b FROM t -- note",
         &[Type::TEXT, Type::INT4_ARRAY],
         10,
+        101,
     );
     assert_eq!(
         sql,
@@ -15,6 +16,6 @@ fn each_column_is_bounded_and_cut_text_trails() {
              THEN pg_catalog.left(q.c1::pg_catalog.text, 10) END, \
              CASE WHEN pg_catalog.octet_length(q.c2::pg_catalog.text) > 10 \
              THEN pg_catalog.left(pg_catalog.to_json(q.c2)::pg_catalog.text, 10) END]::pg_catalog.text[]\n\
-             FROM (SELECT * FROM (\nSELECT a, b FROM t -- note\n) AS q0 (c1, c2) OFFSET 0) AS q"
+             FROM (SELECT * FROM (\nSELECT a, b FROM t -- note\n) AS q0 (c1, c2) OFFSET 0) AS q\nLIMIT 101"
     );
 }

@@ -8,6 +8,7 @@
 //! dropped afterwards; a missing server fails the test loudly.
 
 mod catalog;
+mod flight;
 mod hostile;
 mod layers;
 mod run;

@@ -44,3 +44,41 @@ fn the_byte_cap_stops_before_the_row_that_crosses_it() {
     assert_eq!(result.bytes, 14);
     assert_eq!(result.truncation, Some(Truncation::ResultBytes));
 }
+
+fn capped(mut value: Value, max: usize) -> (Value, bool) {
+    let cut = cap_cell(&mut value, max);
+    (value, cut)
+}
+
+#[test]
+fn cells_are_cut_on_char_boundaries() {
+    assert_eq!(capped(json!("aé€"), 4), (json!("aé"), true));
+    assert_eq!(capped(json!("abc"), 3), (json!("abc"), false));
+    assert_eq!(cut_str("é", 1), "");
+    let mut text = String::from("a€b");
+    assert!(cut_string(&mut text, 3));
+    assert_eq!(text, "a");
+}
+
+#[test]
+fn oversized_arrays_become_cut_text() {
+    assert_eq!(capped(json!([1, 2, 3, 4]), 5), (json!("[1,2,"), true));
+    assert_eq!(capped(json!([1, 2]), 5), (json!([1, 2]), false));
+    assert_eq!(capped(json!(12345678), 2), (json!(12345678), false));
+}
+
+#[test]
+fn json_len_counts_compact_bytes() {
+    assert_eq!(json_len(&json!(["ab", null, 1])), 13);
+    assert_eq!(row_len(&[json!("ab"), json!(null), json!(1)]), 13);
+}
+
+#[test]
+fn cells_cut_at_the_source_count_once() {
+    let mut b = builder(10, 4, 1000);
+    assert!(b.push_cut(vec![json!("abcd")], 1));
+    assert!(b.push_cut(vec![json!("abcdef")], 0));
+    let result = b.finish();
+    assert_eq!(result.cells_truncated, 2);
+    assert_eq!(result.rows[1], vec![json!("abcd")]);
+}

@@ -1,0 +1,184 @@
+//! Assembling a [`QueryResult`] under the caps of a [`CheckedQuery`], for
+//! every engine: the applied row limit (one row more is read, so the extra
+//! row proves truncation), the per-cell byte cap and the total byte cap.
+//!
+//! Each engine decodes a row once, into its cells, and pushes it here as it
+//! arrives; the builder cuts the cells, counts the row's bytes as compact
+//! JSON (without writing them anywhere) and says when to stop reading. It
+//! never reads anything itself, so the caps hold the same way on every
+//! path (PostgreSQL's portal, MaxCompute's tunnel stream and `?result`
+//! CSV).
+//!
+//! [`CheckedQuery`]: crate::guard::CheckedQuery
+
+use std::io;
+
+use serde_json::Value;
+
+use crate::engine::{QueryResult, ResultColumn, Truncation};
+
+/// Collects rows until a cap is hit.
+#[derive(Debug)]
+pub(crate) struct ResultBuilder {
+    limit: u64,
+    max_cell_bytes: usize,
+    max_result_bytes: u64,
+    result: QueryResult,
+}
+
+impl ResultBuilder {
+    /// A builder for `columns` with the query's caps.
+    pub(crate) fn new(
+        columns: Vec<ResultColumn>,
+        limit: u64,
+        max_cell_bytes: u64,
+        max_result_bytes: u64,
+    ) -> Self {
+        Self {
+            limit,
+            max_cell_bytes: usize::try_from(max_cell_bytes).unwrap_or(usize::MAX),
+            max_result_bytes,
+            result: QueryResult {
+                columns,
+                ..QueryResult::default()
+            },
+        }
+    }
+
+    /// The result's columns, for an engine that learns their types late.
+    pub(crate) fn columns_mut(&mut self) -> &mut [ResultColumn] {
+        &mut self.result.columns
+    }
+
+    /// The per-cell byte cap.
+    pub(crate) fn max_cell_bytes(&self) -> usize {
+        self.max_cell_bytes
+    }
+
+    /// Whether a row arriving now is the one past the applied limit (it
+    /// proves truncation and is not kept); marks the result cut by rows.
+    /// An engine asks before it decodes a row.
+    pub(crate) fn at_row_limit(&mut self) -> bool {
+        let full = self.result.rows.len() as u64 >= self.limit;
+        if full {
+            self.result.truncation = Some(Truncation::RowLimit);
+        }
+        full
+    }
+
+    /// Add a row; `false` means a cap was reached and reading should stop
+    /// (the row was not added).
+    pub(crate) fn push(&mut self, row: Vec<Value>) -> bool {
+        self.push_cut(row, 0)
+    }
+
+    /// [`Self::push`] for a row of which `cut_at_source` cells were already
+    /// cut where they came from (they count as cut).
+    pub(crate) fn push_cut(&mut self, mut row: Vec<Value>, cut_at_source: u64) -> bool {
+        if self.at_row_limit() {
+            return false;
+        }
+        let mut cut = cut_at_source;
+        for cell in &mut row {
+            cut += u64::from(cap_cell(cell, self.max_cell_bytes));
+        }
+        // A row that does not fit is left out whole; with cells capped far
+        // below the result cap, this only ends long results.
+        let bytes = row_len(&row);
+        if self.result.bytes + bytes > self.max_result_bytes {
+            self.result.truncation = Some(Truncation::ResultBytes);
+            return false;
+        }
+        self.result.bytes += bytes;
+        self.result.cells_truncated += cut;
+        self.result.rows.push(row);
+        true
+    }
+
+    /// Mark the result as cut by rows even though no extra row was seen
+    /// (the server's own cap on inline results).
+    pub(crate) fn mark_row_limit(&mut self) {
+        self.result.truncation.get_or_insert(Truncation::RowLimit);
+    }
+
+    /// Whether a cap already stopped the result.
+    pub(crate) fn stopped(&self) -> bool {
+        self.result.truncation.is_some()
+    }
+
+    /// Rows collected so far.
+    pub(crate) fn len(&self) -> usize {
+        self.result.rows.len()
+    }
+
+    /// The finished result.
+    pub(crate) fn finish(self) -> QueryResult {
+        self.result
+    }
+}
+
+/// Cut a cell to `max` bytes; `true` when it was cut. Text is cut at a
+/// character boundary; a nested value (array, map, struct, JSON) over the
+/// cap becomes its JSON text, cut, because half a structure is not valid.
+fn cap_cell(cell: &mut Value, max: usize) -> bool {
+    match cell {
+        Value::String(text) => cut_string(text, max),
+        Value::Array(_) | Value::Object(_) => {
+            if usize::try_from(json_len(cell)).unwrap_or(usize::MAX) <= max {
+                return false;
+            }
+            let mut text = cell.to_string();
+            cut_string(&mut text, max);
+            *cell = Value::String(text);
+            true
+        }
+        _ => false,
+    }
+}
+
+/// `text` cut to at most `max` bytes, on a character boundary.
+pub(crate) fn cut_str(text: &str, max: usize) -> &str {
+    let mut end = text.len().min(max);
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    &text[..end]
+}
+
+/// Cut `text` to at most `max` bytes, on a character boundary; `true` when
+/// it was cut.
+pub(crate) fn cut_string(text: &mut String, max: usize) -> bool {
+    let end = cut_str(text, max).len();
+    let cut = end < text.len();
+    text.truncate(end);
+    cut
+}
+
+/// Bytes of a row as a compact JSON array.
+fn row_len(cells: &[Value]) -> u64 {
+    let separators = cells.len().saturating_sub(1) as u64;
+    2 + separators + cells.iter().map(json_len).sum::<u64>()
+}
+
+/// Bytes of `value` as compact JSON, counted without writing the text (a
+/// result may be many megabytes).
+pub(crate) fn json_len(value: &Value) -> u64 {
+    struct Counter(u64);
+    impl io::Write for Counter {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            self.0 += buf.len() as u64;
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut counter = Counter(0);
+    // Writing to a counter cannot fail, and a `Value` always serializes.
+    let _ = serde_json::to_writer(&mut counter, value);
+    counter.0
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests;
