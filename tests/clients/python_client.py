@@ -163,7 +163,7 @@ async def main():
             # Progress: a PostgreSQL query over a second reports elapsed time and rows.
             result = await session.call_tool(
                 "run_select_sql",
-                {"source": "demo", "sql": "SELECT count(order_id) AS n FROM orders, generate_series(1, 20000) AS g"},
+                {"source": "demo", "sql": "SELECT count(order_id) AS n FROM orders, generate_series(1, 60000) AS g"},
                 progress_callback=on_progress,
             )
             report["slow_query_code"] = (result.structured_content.get("error") or {}).get("code")

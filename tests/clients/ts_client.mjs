@@ -73,7 +73,7 @@ check(done.completion.values.includes("revenue"), `metric completion ${done.comp
 
 const progress = [];
 await client.callTool(
-  { name: "run_select_sql", arguments: { source: "demo", sql: "SELECT count(order_id) AS n FROM orders, generate_series(1, 20000) AS g" } },
+  { name: "run_select_sql", arguments: { source: "demo", sql: "SELECT count(order_id) AS n FROM orders, generate_series(1, 60000) AS g" } },
   undefined,
   { onprogress: (p) => progress.push(p), timeout: 60000 },
 );
