@@ -239,4 +239,4 @@ fn read_from(path: &Path, offset: u64) -> Result<Vec<u8>, AuditError> {
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
-mod tests;
+pub(crate) mod tests;

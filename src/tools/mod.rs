@@ -52,6 +52,8 @@ pub(crate) use prompts::{Completes, PromptError, PROMPTS};
 pub use record::AuditSink;
 #[cfg(test)]
 pub(crate) use registry::TOOLS;
+#[cfg(test)]
+pub(crate) mod tests;
 pub(crate) use registry::{enabled_tools, ToolSpec};
 pub(crate) use resources::{ResourceError, CATALOG_URI, TABLE_TEMPLATE};
 pub use session::{EngineFactory, Session};

@@ -1,7 +1,8 @@
 use super::*;
 use crate::error::ToolError;
 
-fn at(ts: &str) -> AuditRecord {
+/// A `run_select_sql` record at `ts` on source `crm`, with multi-line SQL.
+pub(crate) fn at(ts: &str) -> AuditRecord {
     let mut r = AuditRecord::new("run_select_sql", "r", "s", "p");
     r.timestamp = ts.into();
     r.source = Some("crm".into());

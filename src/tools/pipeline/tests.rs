@@ -4,10 +4,9 @@ use serde_json::json;
 
 use super::*;
 use crate::audit::{AuditRecord, Outcome, PolicyDecision};
-use crate::cli::demo::{config_files, DemoArgs};
 use crate::config::Connection;
 use crate::engine::{Safeguards, SharedEngine};
-use crate::policy::Policy;
+use crate::tools::tests::demo_policy;
 use crate::tools::{AuditSink, EngineFactory};
 
 /// Keeps records in memory so tests can read them back.
@@ -64,26 +63,6 @@ impl EngineFactory for NoEngine {
             "Run the integration tests",
         ))
     }
-}
-
-fn demo_policy(extra: &str) -> Policy {
-    let dir = tempfile::tempdir().unwrap();
-    let args = DemoArgs {
-        force: false,
-        pg_host: "127.0.0.1".into(),
-        pg_port: 6543,
-        pg_user: "postgres".into(),
-        dbname: "sqlwarden_demo".into(),
-    };
-    for (relative, mut contents) in config_files(&args) {
-        if relative.ends_with("policy.yaml") {
-            contents.push_str(extra);
-        }
-        let path = dir.path().join(relative);
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(path, contents).unwrap();
-    }
-    Policy::new(crate::config::load(dir.path()).unwrap())
 }
 
 fn session(extra: &str, audit: Arc<dyn AuditSink>, panic: bool) -> Session {

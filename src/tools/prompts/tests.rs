@@ -2,41 +2,14 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use super::*;
-use crate::audit::{AuditError, AuditRecord};
-use crate::cli::demo::{config_files, write_files, DemoArgs};
-use crate::policy::Policy;
-use crate::tools::{AuditSink, ConfiguredEngines};
+use crate::tools::tests::{demo_policy, Discard};
+use crate::tools::ConfiguredEngines;
 
-struct Discard;
-
-impl AuditSink for Discard {
-    fn append(&self, _: &mut AuditRecord) -> Result<(), AuditError> {
-        Ok(())
-    }
-}
-
+/// A session over the demo config (its database is not reachable), with
+/// `extra` appended to `policy.yaml`.
 fn session(extra: &str) -> Session {
-    let dir = tempfile::tempdir().unwrap();
-    let args = DemoArgs {
-        force: false,
-        pg_host: "127.0.0.1".into(),
-        pg_port: 1,
-        pg_user: "postgres".into(),
-        dbname: "nothing_here".into(),
-    };
-    let files: Vec<_> = config_files(&args)
-        .into_iter()
-        .map(|(relative, mut contents)| {
-            if relative.ends_with("policy.yaml") {
-                contents.push_str(extra);
-            }
-            (relative, contents)
-        })
-        .collect();
-    write_files(dir.path(), &files).unwrap();
-    let config = crate::config::load(dir.path()).unwrap();
     Session::new(
-        Policy::new(config),
+        demo_policy(extra),
         Arc::new(ConfiguredEngines),
         Arc::new(Discard),
     )

@@ -1,13 +1,5 @@
 use super::*;
-
-fn at(ts: &str) -> AuditRecord {
-    let mut r = AuditRecord::new("run_select_sql", "r", "s", "p");
-    r.timestamp = ts.into();
-    r.source = Some("crm".into());
-    r.tables_used = vec!["public.Orders".into()];
-    r.request_params = serde_json::json!({"sql": "SELECT id\n  FROM orders"});
-    r
-}
+use crate::audit::read::tests::at;
 
 #[test]
 fn one_line_is_one_line() {
