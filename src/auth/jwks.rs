@@ -10,6 +10,7 @@
 //! already held, so an issuer outage does not log everyone out.
 
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -139,10 +140,7 @@ fn usable_key(jwk: &Jwk, algorithms: &[JwtAlgorithm]) -> Result<VerifyKey, Strin
         return Err("not a signature key (`use`)".into());
     }
     if let Some(ops) = &jwk.common.key_operations {
-        if !ops
-            .iter()
-            .any(|op| *op == jsonwebtoken::jwk::KeyOperations::Verify)
-        {
+        if !ops.contains(&jsonwebtoken::jwk::KeyOperations::Verify) {
             return Err("`key_ops` does not allow `verify`".into());
         }
     }
@@ -243,6 +241,9 @@ pub(crate) struct KeyCache {
     max_age: Duration,
     min_refetch: Duration,
     held: RwLock<Held>,
+    /// Bumped by every successful refresh, so what was verified with an
+    /// older set can be told apart.
+    generation: AtomicU64,
     /// When the last refresh was tried; held while one runs, so
     /// concurrent requests wait for it rather than fetch again.
     last_refresh: Mutex<Option<Instant>>,
@@ -275,6 +276,7 @@ impl KeyCache {
                 fetched: Instant::now(),
             }),
             last_refresh: Mutex::new(None),
+            generation: AtomicU64::new(0),
         };
         let keys = cache.fetch().await.map_err(|reason| AuthError::Keys {
             source_name: cache.source.name(),
@@ -285,6 +287,11 @@ impl KeyCache {
             fetched: Instant::now(),
         });
         Ok(cache)
+    }
+
+    /// Which key set is held: changes whenever a refresh replaced it.
+    pub(crate) fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
     }
 
     /// The keys to use now: refreshed first when older than the cache
@@ -316,6 +323,7 @@ impl KeyCache {
                     keys: Arc::clone(&keys),
                     fetched: Instant::now(),
                 };
+                self.generation.fetch_add(1, Ordering::AcqRel);
                 keys
             }
             Err(reason) => {

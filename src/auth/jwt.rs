@@ -9,6 +9,15 @@
 //! then does `jsonwebtoken` verify the signature with that one algorithm
 //! and check `exp` and `nbf` (with the skew), `iss` and `aud`, all of
 //! which must be present.
+//!
+//! A client sends the same token with every request, so a token that
+//! passed is remembered (by its SHA-256) for at most [`VERIFIED_TTL`] and
+//! never past its `exp` plus the skew; a refresh of the key set forgets
+//! them all, so a key the issuer withdrew stops working at once.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use base64::Engine as _;
 use jsonwebtoken::errors::ErrorKind;
@@ -25,6 +34,20 @@ use super::Caller;
 /// Longest `jti` carried into the token id as is.
 const MAX_JTI_LEN: usize = 128;
 
+/// How long a verified token is remembered at most.
+pub(crate) const VERIFIED_TTL: Duration = Duration::from_secs(60);
+
+/// How many verified tokens are remembered at most (a bound on memory
+/// whatever clients send).
+const VERIFIED_MAX: usize = 4096;
+
+/// A token that passed, and until when that stands.
+struct Verified {
+    caller: Caller,
+    until: Instant,
+    generation: u64,
+}
+
 /// Validates access tokens of one issuer for one audience.
 pub(crate) struct JwtValidator {
     issuer: String,
@@ -33,6 +56,7 @@ pub(crate) struct JwtValidator {
     skew_seconds: u64,
     mapping: ClaimMapping,
     keys: KeyCache,
+    verified: Mutex<HashMap<[u8; 32], Verified>>,
 }
 
 impl JwtValidator {
@@ -45,11 +69,65 @@ impl JwtValidator {
             skew_seconds: oauth.clock_skew_seconds,
             mapping: oauth.claims.clone(),
             keys,
+            verified: Mutex::new(HashMap::new()),
         }
     }
 
     /// The caller a token stands for, or why it is refused.
     pub(crate) async fn validate(&self, token: &str) -> Result<Caller, AuthFailure> {
+        let digest: [u8; 32] = Sha256::digest(token.as_bytes()).into();
+        if let Some(caller) = self.remembered(&digest) {
+            return Ok(caller);
+        }
+        let generation = self.keys.generation();
+        let (caller, exp) = self.verify(token, &digest).await?;
+        self.remember(digest, &caller, exp, generation);
+        Ok(caller)
+    }
+
+    /// The caller of a token verified before, if that still stands.
+    fn remembered(&self, digest: &[u8; 32]) -> Option<Caller> {
+        let verified = self.verified.lock().unwrap_or_else(|p| p.into_inner());
+        let entry = verified.get(digest)?;
+        (entry.until > Instant::now() && entry.generation == self.keys.generation())
+            .then(|| entry.caller.clone())
+    }
+
+    /// Remember a verified token until `exp` plus the skew, at most
+    /// [`VERIFIED_TTL`].
+    fn remember(&self, digest: [u8; 32], caller: &Caller, exp: Option<i64>, generation: u64) {
+        let Some(exp) = exp else { return };
+        let left = exp
+            .saturating_add(i64::try_from(self.skew_seconds).unwrap_or(i64::MAX))
+            .saturating_sub(chrono::Utc::now().timestamp());
+        let Ok(left) = u64::try_from(left) else {
+            return;
+        };
+        let now = Instant::now();
+        let until = now + Duration::from_secs(left).min(VERIFIED_TTL);
+        let mut verified = self.verified.lock().unwrap_or_else(|p| p.into_inner());
+        if verified.len() >= VERIFIED_MAX {
+            verified.retain(|_, v| v.until > now);
+            if verified.len() >= VERIFIED_MAX {
+                verified.clear();
+            }
+        }
+        verified.insert(
+            digest,
+            Verified {
+                caller: caller.clone(),
+                until,
+                generation,
+            },
+        );
+    }
+
+    /// The full check of a token not remembered: the caller, and `exp`.
+    async fn verify(
+        &self,
+        token: &str,
+        digest: &[u8; 32],
+    ) -> Result<(Caller, Option<i64>), AuthFailure> {
         let header = header(token)?;
         if header.contains_key("crit") {
             // RFC 7515 §4.1.11: an extension we do not understand must
@@ -87,10 +165,14 @@ impl JwtValidator {
         let data = jsonwebtoken::decode::<Map<String, Value>>(token, &key.key, &validation)
             .map_err(|e| failure(e.kind()))?;
         let identity = claims::identity(&data.claims, &self.mapping)?;
-        Ok(Caller {
-            identity,
-            token_id: token_id(&data.claims, token),
-        })
+        let exp = data.claims.get("exp").and_then(Value::as_i64);
+        Ok((
+            Caller {
+                identity,
+                token_id: token_id(&data.claims, digest),
+            },
+            exp,
+        ))
     }
 
     /// The key for `kid` that can verify `alg`.
@@ -201,7 +283,7 @@ fn known_claim(claim: &str) -> &'static str {
 
 /// The id the audit record carries: the token's `jti` when it has a short
 /// printable one, else a fingerprint (never the token).
-fn token_id(claims: &Map<String, Value>, token: &str) -> String {
+fn token_id(claims: &Map<String, Value>, digest: &[u8; 32]) -> String {
     match claims.get("jti").and_then(Value::as_str) {
         Some(jti)
             if !jti.is_empty()
@@ -210,9 +292,6 @@ fn token_id(claims: &Map<String, Value>, token: &str) -> String {
         {
             format!("jwt:{jti}")
         }
-        _ => format!(
-            "jwt-sha256:{}",
-            &hex::encode(Sha256::digest(token.as_bytes()))[..16]
-        ),
+        _ => format!("jwt-sha256:{}", hex::encode(&digest[..8])),
     }
 }

@@ -92,7 +92,10 @@ fn create_prints_the_token_once_and_stores_only_its_hash() {
     );
     assert_eq!(alice["sha256"].as_str().unwrap().len(), 64);
     assert!(alice["expires"].is_string());
-    assert_eq!(doc["tokens"][1]["roles"], serde_json::json!(["ops", "finance"]));
+    assert_eq!(
+        doc["tokens"][1]["roles"],
+        serde_json::json!(["ops", "finance"])
+    );
 }
 
 #[test]
@@ -117,7 +120,10 @@ fn list_shows_no_secret_and_revoke_marks_the_token() {
 
     let table = sqlwarden(dir.path(), &["token", "list"]);
     assert_eq!(table.status.code(), Some(0));
-    for shown in [stdout(&table), stdout(&sqlwarden(dir.path(), &["token", "list", "--json"]))] {
+    for shown in [
+        stdout(&table),
+        stdout(&sqlwarden(dir.path(), &["token", "list", "--json"])),
+    ] {
         assert!(!shown.contains(&token), "{shown}");
         assert!(!shown.contains(&hash), "{shown}");
     }
@@ -145,7 +151,14 @@ fn bad_input_is_refused_with_a_hint_and_writes_nothing() {
     for args in [
         &["token", "create", "--user", "alice", "--attr", "region"][..],
         &["token", "create", "--user", "alice", "--attr", "bad name=1"],
-        &["token", "create", "--user", "alice", "--expires", "2001-01-01"],
+        &[
+            "token",
+            "create",
+            "--user",
+            "alice",
+            "--expires",
+            "2001-01-01",
+        ],
         &["token", "create", "--user", "", "--roles", "x"],
     ] {
         let out = sqlwarden(dir.path(), args);
@@ -178,7 +191,10 @@ fn file_names_another_store() {
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert!(store.is_file());
     assert!(!dir.path().join("tokens.json").exists());
-    let out = sqlwarden(dir.path(), &["token", "list", "--json", "--file", store_arg]);
+    let out = sqlwarden(
+        dir.path(),
+        &["token", "list", "--json", "--file", store_arg],
+    );
     let listed: Value = serde_json::from_str(&stdout(&out)).unwrap();
     assert_eq!(listed.as_array().unwrap().len(), 1);
 }

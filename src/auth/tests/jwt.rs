@@ -403,3 +403,43 @@ async fn a_static_token_is_not_accepted_without_static_tokens() {
     let failure = refusal(&auth, "sqlw_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA").await;
     assert_eq!(reason(&failure), FailureReason::UnknownToken);
 }
+
+#[tokio::test]
+async fn a_remembered_token_still_expires_on_time() {
+    let (_dir, auth) = all_keys().await;
+    // Valid for two more seconds thanks to the 60 s skew.
+    let mut claims = good_claims();
+    claims["exp"] = json!(now() - 58);
+    let token = mint(&rsa_a(), &claims);
+    for _ in 0..3 {
+        auth.authenticate(Some(&bearer(&token))).await.unwrap();
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    assert_eq!(
+        reason(&refusal(&auth, &token).await),
+        FailureReason::Expired
+    );
+}
+
+#[tokio::test]
+async fn keys_offered_by_the_token_itself_are_ignored() {
+    let (_dir, auth) = all_keys().await;
+    // The attacker signs with its own key and embeds that key (`jwk`) or
+    // points to it (`jku`, `x5u`); only the configured set counts.
+    let attacker = rsa_b();
+    let embedded: jsonwebtoken::jwk::Jwk = serde_json::from_value(attacker.jwk.clone()).unwrap();
+    for kid in ["rsa-a", "rsa-b"] {
+        let mut header = Header::new(Algorithm::RS256);
+        header.kid = Some(kid.into());
+        header.jwk = Some(embedded.clone());
+        header.jku = Some("https://evil.example.test/jwks".into());
+        header.x5u = Some("https://evil.example.test/cert".into());
+        let token = jsonwebtoken::encode(&header, &good_claims(), &attacker.key).unwrap();
+        let want = if kid == "rsa-a" {
+            FailureReason::BadSignature
+        } else {
+            FailureReason::UnknownKey
+        };
+        assert_eq!(reason(&refusal(&auth, &token).await), want, "{kid}");
+    }
+}
