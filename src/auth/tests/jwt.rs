@@ -407,9 +407,10 @@ async fn a_static_token_is_not_accepted_without_static_tokens() {
 #[tokio::test]
 async fn a_remembered_token_still_expires_on_time() {
     let (_dir, auth) = all_keys().await;
-    // Valid for two more seconds thanks to the 60 s skew.
+    // Valid for at most two more seconds thanks to the 60 s skew (whole
+    // seconds: refused once `now - 60 > exp`).
     let mut claims = good_claims();
-    claims["exp"] = json!(now() - 58);
+    claims["exp"] = json!(now() - 59);
     let token = mint(&rsa_a(), &claims);
     for _ in 0..3 {
         auth.authenticate(Some(&bearer(&token))).await.unwrap();
