@@ -20,6 +20,7 @@ pub(crate) mod query;
 pub(crate) mod schema;
 pub(crate) mod serve;
 pub mod session;
+pub(crate) mod token;
 
 use std::path::PathBuf;
 
@@ -73,6 +74,7 @@ async fn run(cli: Cli) -> ExitStatus {
         Command::Call(args) => call::run(dir, args).await,
         Command::Auth(args) => auth::run(dir, args),
         Command::Audit(args) => audit::run(dir, args).await,
+        Command::Token(args) => token::run(dir, args),
         Command::Grants(args) => grants::run(dir, args).await,
         Command::Demo(args) => demo::run(dir, args).await,
         Command::Install(args) => install::run_install(dir, args),
@@ -136,6 +138,9 @@ pub(crate) enum Command {
     Auth(auth::AuthArgs),
     /// Work with the audit log.
     Audit(audit::AuditArgs),
+    /// Create, list or revoke the static bearer tokens of team mode
+    /// (`serve --http`).
+    Token(token::TokenArgs),
     /// Print the SQL for a NOLOGIN role that reads exactly what policy allows.
     Grants(grants::GrantsArgs),
     /// Load a demo sales warehouse into the local PostgreSQL and write a

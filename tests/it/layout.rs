@@ -95,13 +95,14 @@ fn unit_tests_live_in_their_own_file() {
 /// The floors of the crate, lowest first: a module may import only modules
 /// on a lower floor. `engine` sits above `guard` because it takes the
 /// gate's `CheckedQuery`, and above `policy` for the `Safeguards` policy
-/// sets; `fuzzing` is test code over the gate and the engines. `local_pg`
+/// sets; `fuzzing` is test code over the gate and the engines. `auth`
+/// (team mode's bearer tokens) needs only the config's identity types. `local_pg`
 /// (running PostgreSQL's own programs) imports nothing of the crate: the
 /// engine's tests use its test cluster, the demo its private one.
 const FLOORS: &[&[&str]] = &[
     &["error", "local_pg"],
     &["config"],
-    &["policy", "secrets", "audit"],
+    &["policy", "secrets", "audit", "auth"],
     &["guard"],
     &["semantic", "engine"],
     &["tools", "fuzzing"],

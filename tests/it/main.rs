@@ -49,6 +49,7 @@ mod stdio_protocol;
 mod stdio_semantic;
 mod terminal_escape;
 mod test_server;
+mod token;
 mod tpcds;
 mod tpch;
 mod version;
