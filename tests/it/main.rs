@@ -14,6 +14,7 @@ mod support;
 
 mod audit;
 mod audit_durability;
+mod bundle;
 mod cli;
 mod clients;
 mod config;

@@ -22,6 +22,8 @@ pub enum Auth<'a> {
 pub struct PgCluster {
     _parent: tempfile::TempDir,
     cluster: Cluster,
+    /// The bootstrap login's password, for [`PgCluster::client`].
+    password: Option<String>,
 }
 
 impl PgCluster {
@@ -58,6 +60,10 @@ impl PgCluster {
         PgCluster {
             _parent: parent,
             cluster,
+            password: match auth {
+                Auth::Trust => None,
+                Auth::Password(password) => Some(password.to_owned()),
+            },
         }
     }
 
@@ -90,13 +96,20 @@ impl PgCluster {
             .unwrap_or_else(|e| panic!("start again: {e}"));
     }
 
-    /// A tokio-postgres client as `postgres` on database `dbname`.
+    /// A tokio-postgres client as `postgres` on database `dbname` (with
+    /// the password, on a cluster that asks for one).
     pub async fn client(&self, dbname: &str) -> tokio_postgres::Client {
-        let conn = format!(
-            "host=127.0.0.1 port={} user=postgres dbname={dbname}",
-            self.port()
-        );
-        let (client, connection) = tokio_postgres::connect(&conn, tokio_postgres::NoTls)
+        let mut config = tokio_postgres::Config::new();
+        config
+            .host("127.0.0.1")
+            .port(self.port())
+            .user("postgres")
+            .dbname(dbname);
+        if let Some(password) = &self.password {
+            config.password(password);
+        }
+        let (client, connection) = config
+            .connect(tokio_postgres::NoTls)
             .await
             .unwrap_or_else(|e| panic!("the private cluster on port {}: {e}", self.port()));
         tokio::spawn(async move {

@@ -1,0 +1,52 @@
+//! Where `tests/clients/setup.sh` (run by `.ci/run`) installs the real MCP
+//! clients and tools the tests drive, under `target/clients/`, and the
+//! scripts in `tests/clients/` they run. A missing one fails its test at
+//! once with the command that installs it.
+
+use std::path::PathBuf;
+
+/// `target/clients/`.
+pub fn dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/clients")
+}
+
+/// `tests/clients/`.
+pub fn scripts() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/clients")
+}
+
+/// `path` under `target/clients/`, which must exist.
+pub fn installed(path: &str) -> PathBuf {
+    let full = dir().join(path);
+    assert!(
+        full.exists(),
+        "{} is missing: run tests/clients/setup.sh",
+        full.display()
+    );
+    full
+}
+
+/// The virtualenv's Python with the official MCP Python SDK.
+pub fn python() -> PathBuf {
+    installed("venv/bin/python")
+}
+
+/// The Node project holding the TypeScript SDK and the MCPB packer; an ES
+/// module script resolves packages only next to itself, so `script` from
+/// `tests/clients/` is copied in and the copy's path returned.
+pub fn node_script(script: &str) -> PathBuf {
+    let node_dir = installed("node/node_modules/@anthropic-ai/mcpb")
+        .parent()
+        .and_then(|p| p.parent())
+        .and_then(|p| p.parent())
+        .expect("target/clients/node")
+        .to_path_buf();
+    let copy = node_dir.join(script);
+    std::fs::copy(scripts().join(script), &copy).expect("copy the script next to node_modules");
+    copy
+}
+
+/// The official MCPB CLI (npm `@anthropic-ai/mcpb`).
+pub fn mcpb() -> PathBuf {
+    installed("node/node_modules/.bin/mcpb")
+}
