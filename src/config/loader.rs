@@ -46,15 +46,12 @@ pub(crate) fn load(dir: &Path, managed_path: &Path) -> Result<Config, Vec<Config
         return Err(errors);
     }
     // Before validation, so what is validated (and used) is what runs.
-    let env_fields = match env_fields::apply(
+    let env_fields = env_fields::apply(
         &connections_src.path,
         connections_src.text.as_deref().unwrap_or_default(),
         &mut connections,
         std::env::vars_os(),
-    ) {
-        Ok(applied) => applied,
-        Err(env_errors) => return Err(env_errors),
-    };
+    )?;
 
     let identity = managed
         .as_ref()

@@ -18,6 +18,7 @@ mod bundle;
 mod cli;
 mod clients;
 mod config;
+mod conformance;
 mod deep_sql;
 mod demo_servers;
 mod doctor;

@@ -35,13 +35,7 @@ pub fn python() -> PathBuf {
 /// module script resolves packages only next to itself, so `script` from
 /// `tests/clients/` is copied in and the copy's path returned.
 pub fn node_script(script: &str) -> PathBuf {
-    let node_dir = installed("node/node_modules/@anthropic-ai/mcpb")
-        .parent()
-        .and_then(|p| p.parent())
-        .and_then(|p| p.parent())
-        .expect("target/clients/node")
-        .to_path_buf();
-    let copy = node_dir.join(script);
+    let copy = installed("node/node_modules").with_file_name(script);
     std::fs::copy(scripts().join(script), &copy).expect("copy the script next to node_modules");
     copy
 }
