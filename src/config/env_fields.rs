@@ -129,7 +129,7 @@ pub(crate) fn apply(
         let Some((name, field)) = split_field(rest) else {
             if !is_secret_var(key, connections) {
                 errors.push(error(format!(
-                    "it names no connection field; expected {}",
+                    "it names no connection field; expected {} (a password goes in `SQLWARDEN_<NAME>_PASSWORD`)",
                     expected_vars("<NAME>")
                 )));
             }
@@ -217,14 +217,23 @@ fn split_field(rest: &str) -> Option<(&str, ConnField)> {
     })
 }
 
-/// Whether `key` is in the secret namespace of a connection whose name
-/// starts with `conn` (`SQLWARDEN_CONN_X_PASSWORD` for connection
-/// `conn_x`): that variable belongs to the secrets, not to this module.
+/// The suffixes of the secret variables `SQLWARDEN_<NAME>_<SUFFIX>`
+/// (`crate::secrets::env`, whose tests keep the two lists equal).
+pub(crate) const SECRET_SUFFIXES: [&str; 4] = [
+    "PASSWORD",
+    "ACCESS_KEY_ID",
+    "ACCESS_KEY_SECRET",
+    "SECURITY_TOKEN",
+];
+
+/// Whether `key` is the secret variable of a connection whose name starts
+/// with `conn` (`SQLWARDEN_CONN_X_PASSWORD` for connection `conn_x`): that
+/// variable belongs to the secrets, not to this module.
 fn is_secret_var(key: &str, connections: &ConnectionsFile) -> bool {
-    connections
-        .connections
-        .keys()
-        .any(|c| key.starts_with(&format!("SQLWARDEN_{}_", env_name(c))))
+    connections.connections.keys().any(|c| {
+        key.strip_prefix(&format!("SQLWARDEN_{}_", env_name(c)))
+            .is_some_and(|suffix| SECRET_SUFFIXES.contains(&suffix))
+    })
 }
 
 /// A variable's value, checked for its field.

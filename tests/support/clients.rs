@@ -36,7 +36,12 @@ pub fn python() -> PathBuf {
 /// `tests/clients/` is copied in and the copy's path returned.
 pub fn node_script(script: &str) -> PathBuf {
     let copy = installed("node/node_modules").with_file_name(script);
-    std::fs::copy(scripts().join(script), &copy).expect("copy the script next to node_modules");
+    // Tests run in parallel and may copy the same script while another
+    // runs it: write a private file and rename it over, so a reader only
+    // ever sees a whole file.
+    let private = copy.with_extension(format!("{}.tmp", uuid::Uuid::new_v4().simple()));
+    std::fs::copy(scripts().join(script), &private).expect("copy the script next to node_modules");
+    std::fs::rename(&private, &copy).expect("move the script into place");
     copy
 }
 

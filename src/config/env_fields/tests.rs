@@ -169,6 +169,13 @@ fn a_misspelt_field_is_refused_but_a_secret_variable_is_left_to_the_secrets() {
     // `SQLWARDEN_CONN_X_PASSWORD` is connection `conn_x`'s password.
     let (_, result) = run(&[("SQLWARDEN_CONN_X_PASSWORD", "secret")]);
     assert_eq!(result.unwrap(), []);
+    // Only a secret's own suffixes: `conn_x` does not swallow other typos.
+    let error = one_error(&[("SQLWARDEN_CONN_X_DATABASE", "sales")]);
+    assert!(error.contains("names no connection field"), "{error}");
+    // A password under the field prefix, for a connection without `conn`.
+    let error = one_error(&[("SQLWARDEN_CONN_WAREHOUSE_PASSWORD", "secret")]);
+    assert!(error.contains("`SQLWARDEN_<NAME>_PASSWORD`"), "{error}");
+    assert!(!error.contains("secret`"), "{error}");
 }
 
 #[test]
