@@ -32,8 +32,8 @@ pub struct TestServer {
     pub host: String,
     /// The port.
     pub port: u16,
-    /// The watchdog's pipe, held open for the life of the process.
-    _watchdog: Option<Mutex<ChildStdin>>,
+    /// Held for the life of the process.
+    _watchdog: Option<Watchdog>,
 }
 
 impl TestServer {
@@ -121,11 +121,11 @@ fn start() -> Result<TestServer, String> {
             .map_err(failed)?;
         match cluster.start() {
             Ok(()) => {
-                let watchdog = watch(&cluster, &dir).map_err(failed)?;
+                let watchdog = Watchdog::start(&cluster, &dir).map_err(failed)?;
                 return Ok(TestServer {
                     host: "127.0.0.1".into(),
                     port: cluster.port(),
-                    _watchdog: Some(Mutex::new(watchdog)),
+                    _watchdog: Some(watchdog),
                 });
             }
             Err(e) => last = Some(e),
@@ -170,33 +170,49 @@ fn write_certificate(dir: &std::path::Path) -> Result<(PathBuf, PathBuf), String
     Ok((cert, key))
 }
 
-/// Start the watchdog: it blocks reading its stdin, which is this
-/// process's pipe, and on end of file stops `cluster` and deletes `dir`.
-fn watch(cluster: &Cluster, dir: &std::path::Path) -> Result<ChildStdin, super::ClusterError> {
-    let stop = cluster.stop_command("immediate")?;
-    let io = |source| super::ClusterError::Io {
-        what: "start the watchdog for",
-        path: dir.to_path_buf(),
-        source,
-    };
-    let mut command = Command::new("sh");
-    command
-        .arg("-c")
-        .arg(r#"read _ignored; "$@"; rm -rf -- "$SQLWARDEN_TEST_PG_DIR""#)
-        .arg("sqlwarden-test-pg-watchdog")
-        .args(stop)
-        .env("SQLWARDEN_TEST_PG_DIR", dir)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null());
-    #[cfg(unix)]
-    {
-        use std::os::unix::process::CommandExt;
-        command.process_group(0);
+/// Stops a cluster and deletes its directory when this process lets go of
+/// it, however that happens: a drop, a clean exit, a panic or a kill.
+///
+/// The watchdog is `sh`, in its own process group so Ctrl-C does not reach
+/// it, blocked reading a pipe from this process; the kernel closes the
+/// pipe when this process drops the [`Watchdog`] or dies, and `sh` then
+/// runs `pg_ctl stop -m immediate` and `rm -rf` on the directory.
+#[derive(Debug)]
+pub struct Watchdog {
+    _pipe: Mutex<ChildStdin>,
+}
+
+impl Watchdog {
+    /// Watch `cluster`, whose files are all under `dir`.
+    pub fn start(cluster: &Cluster, dir: &std::path::Path) -> Result<Self, super::ClusterError> {
+        let stop = cluster.stop_command("immediate")?;
+        let io = |source| super::ClusterError::Io {
+            what: "start the watchdog for",
+            path: dir.to_path_buf(),
+            source,
+        };
+        let mut command = Command::new("sh");
+        command
+            .arg("-c")
+            .arg(r#"read _ignored; "$@"; rm -rf -- "$SQLWARDEN_TEST_PG_DIR""#)
+            .arg("sqlwarden-test-pg-watchdog")
+            .args(stop)
+            .env("SQLWARDEN_TEST_PG_DIR", dir)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        #[cfg(unix)]
+        {
+            use std::os::unix::process::CommandExt;
+            command.process_group(0);
+        }
+        let mut child = command.spawn().map_err(io)?;
+        let pipe = child
+            .stdin
+            .take()
+            .ok_or_else(|| io(std::io::Error::other("no pipe to the watchdog")))?;
+        Ok(Self {
+            _pipe: Mutex::new(pipe),
+        })
     }
-    let mut child = command.spawn().map_err(io)?;
-    child
-        .stdin
-        .take()
-        .ok_or_else(|| io(std::io::Error::other("no pipe to the watchdog")))
 }

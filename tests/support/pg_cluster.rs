@@ -7,6 +7,7 @@
 
 use std::net::TcpListener;
 
+use sqlwarden::local_pg::testing::Watchdog;
 use sqlwarden::local_pg::{Cluster, Init, Listen};
 
 /// How the cluster authenticates local logins.
@@ -19,9 +20,12 @@ pub enum Auth<'a> {
 }
 
 /// A running private cluster; user `postgres`, database `postgres`.
+/// Stopped and deleted on drop, and by its watchdog if the test process
+/// is killed.
 pub struct PgCluster {
-    _parent: tempfile::TempDir,
+    parent: tempfile::TempDir,
     cluster: Cluster,
+    _watchdog: Watchdog,
     /// The bootstrap login's password, for [`PgCluster::client`].
     password: Option<String>,
 }
@@ -57,9 +61,12 @@ impl PgCluster {
             })
             .unwrap_or_else(|e| panic!("initdb: {e}"));
         cluster.start().unwrap_or_else(|e| panic!("start: {e}"));
+        let watchdog =
+            Watchdog::start(&cluster, parent.path()).unwrap_or_else(|e| panic!("watchdog: {e}"));
         PgCluster {
-            _parent: parent,
+            parent,
             cluster,
+            _watchdog: watchdog,
             password: match auth {
                 Auth::Trust => None,
                 Auth::Password(password) => Some(password.to_owned()),
@@ -70,6 +77,11 @@ impl PgCluster {
     /// The TCP port on 127.0.0.1.
     pub fn port(&self) -> u16 {
         self.cluster.port()
+    }
+
+    /// The directory that holds all of the cluster's files.
+    pub fn dir(&self) -> &std::path::Path {
+        self.parent.path()
     }
 
     /// The Unix socket directory.
