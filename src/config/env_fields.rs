@@ -218,7 +218,7 @@ fn split_field(rest: &str) -> Option<(&str, ConnField)> {
 }
 
 /// The suffixes of the secret variables `SQLWARDEN_<NAME>_<SUFFIX>`
-/// (`crate::secrets::env`, whose tests keep the two lists equal).
+/// (`src/secrets/env.rs`, whose tests keep the two lists equal).
 pub(crate) const SECRET_SUFFIXES: [&str; 4] = [
     "PASSWORD",
     "ACCESS_KEY_ID",
