@@ -18,6 +18,15 @@ pub(crate) async fn run(config_dir: Option<&Path>) -> ExitStatus {
         Err(status) => return status,
     };
     tracing::info!(session_id = %session.session_id(), "serving MCP on stdio");
+    // Names only: which fields the environment set, never their values.
+    for field in &session.policy().config().env_fields {
+        tracing::info!(
+            connection = %field.connection,
+            field = field.field.key(),
+            variable = %field.variable,
+            "connection field from the environment"
+        );
+    }
     match SqlwardenServer::new(Arc::new(session)).serve_stdio().await {
         Ok(()) => ExitStatus::Success,
         Err(e) => {

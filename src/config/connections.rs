@@ -212,11 +212,7 @@ pub(crate) struct PostgresConnectionFile {
 
 impl From<PostgresConnectionFile> for PostgresConnection {
     fn from(file: PostgresConnectionFile) -> Self {
-        let sslmode = file.sslmode.unwrap_or(if is_local_host(&file.host) {
-            SslMode::Prefer
-        } else {
-            SslMode::VerifyFull
-        });
+        let sslmode = file.sslmode.unwrap_or_else(|| default_sslmode(&file.host));
         Self {
             host: file.host,
             port: file.port,
@@ -270,6 +266,17 @@ impl AuthMethod {
     /// to the server.
     pub(crate) fn reveals_password(self) -> bool {
         matches!(self, Self::Md5 | Self::Password)
+    }
+}
+
+/// The `sslmode` of a connection to `host` that does not set one:
+/// `verify-full`, or `prefer` for loopback and Unix sockets, where the
+/// traffic never leaves the machine.
+pub(crate) fn default_sslmode(host: &str) -> SslMode {
+    if is_local_host(host) {
+        SslMode::Prefer
+    } else {
+        SslMode::VerifyFull
     }
 }
 

@@ -1,4 +1,5 @@
-//! Reading a config directory: the files, then parse, validate and merge,
+//! Reading a config directory: the files, then parse, the connection
+//! fields the environment sets ([`super::env_fields`]), validate and merge,
 //! then the semantic catalog files.
 //!
 //! Errors are collected across all files before anything is returned, so one
@@ -16,7 +17,9 @@ use super::managed::tighten;
 use super::parse::{self, ParseResult};
 use super::validate::{self, PolicyContext};
 use super::yaml_tree::{Node, YamlTree};
-use super::{semantic_catalog, Config, ConfigError, CONNECTIONS_FILE, JOINS_FILE, POLICY_FILE};
+use super::{
+    env_fields, semantic_catalog, Config, ConfigError, CONNECTIONS_FILE, JOINS_FILE, POLICY_FILE,
+};
 
 /// One file as read: its path and text (`None` when optional and absent).
 struct Source {
@@ -36,12 +39,19 @@ pub(crate) fn load(dir: &Path, managed_path: &Path) -> Result<Config, Vec<Config
     let policy = parsed(&policy_src, parse::policy, &mut errors);
     let joins = parsed(&joins_src, parse::joins, &mut errors);
     let managed = parsed(&managed_src, parse::policy, &mut errors);
-    let (Some(connections), Some(policy)) = (connections, policy) else {
+    let (Some(mut connections), Some(policy)) = (connections, policy) else {
         return Err(errors);
     };
     if !errors.is_empty() {
         return Err(errors);
     }
+    // Before validation, so what is validated (and used) is what runs.
+    let env_fields = env_fields::apply(
+        &connections_src.path,
+        connections_src.text.as_deref().unwrap_or_default(),
+        &mut connections,
+        std::env::vars_os(),
+    )?;
 
     let identity = managed
         .as_ref()
@@ -90,6 +100,7 @@ pub(crate) fn load(dir: &Path, managed_path: &Path) -> Result<Config, Vec<Config
         catalog,
         policy_sha256,
         managed_policy: managed.map(|_| managed_src.path),
+        env_fields,
     })
 }
 

@@ -23,6 +23,7 @@
 pub(crate) mod builtin;
 pub(crate) mod catalog;
 pub(crate) mod connections;
+pub mod env_fields;
 mod loader;
 pub mod managed;
 mod parse;
@@ -42,6 +43,7 @@ pub use connections::{
     AccelerationMode, AuthMethod, Connection, ConnectionsFile, EngineKind, MaxComputeConnection,
     PostgresConnection, ResultRead, SslMode,
 };
+pub use env_fields::{ConnField, EnvField};
 pub(crate) use policy_file::{
     AttributeValue, AuditSettings, CacheSettings, Identity, Limits, RateLimit, RateLimits,
     RowPolicy, Scalar, Security, SourcePolicy, TablePolicy,
@@ -101,6 +103,9 @@ pub struct Config {
     pub policy_sha256: String,
     /// The managed policy file that was merged in, if any.
     pub managed_policy: Option<PathBuf>,
+    /// Connection fields that `SQLWARDEN_CONN_<NAME>_*` variables replaced
+    /// ([`env_fields`]), by variable name.
+    pub env_fields: Vec<EnvField>,
 }
 
 /// A configuration problem, located in a file.

@@ -7,6 +7,7 @@
 //! Alibaba Cloud tools already read. Nothing here logs a value.
 
 use super::{MaxComputeKeys, Secret, SecretsError};
+use crate::config::env_fields::env_name;
 
 /// PostgreSQL password for every connection without its own variable
 /// (libpq's name).
@@ -31,17 +32,7 @@ pub const SECURITY_TOKEN_SUFFIX: &str = "SECURITY_TOKEN";
 /// connection name upper-cased, every character that is not an ASCII letter
 /// or digit replaced by `_` (so `crm-eu` gives `SQLWARDEN_CRM_EU_PASSWORD`).
 pub fn connection_var(connection: &str, suffix: &str) -> String {
-    let name: String = connection
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() {
-                c.to_ascii_uppercase()
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    format!("SQLWARDEN_{name}_{suffix}")
+    format!("SQLWARDEN_{}_{suffix}", env_name(connection))
 }
 
 /// A variable's value; unset, empty and non-UTF-8 all count as absent.

@@ -8,21 +8,12 @@
 //! `target/clients/`.
 #![allow(clippy::unwrap_used)]
 
-use std::path::PathBuf;
 use std::process::Command;
 
 use serde_json::Value;
 
 use crate::stdio::Fixture;
-
-/// Where `tests/clients/setup.sh` installs the clients.
-fn clients_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/clients")
-}
-
-fn scripts_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/clients")
-}
+use crate::support::clients;
 
 /// Run `program args` against `fx` and return the report it prints last.
 fn run(fx: &Fixture, mut command: Command, what: &str) -> Value {
@@ -47,14 +38,8 @@ fn run(fx: &Fixture, mut command: Command, what: &str) -> Value {
 #[tokio::test]
 async fn the_official_python_sdk_drives_every_mcp_feature() {
     let fx = Fixture::new("client_python", "").await;
-    let python = clients_dir().join("venv/bin/python");
-    assert!(
-        python.exists(),
-        "{} is missing: run tests/clients/setup.sh",
-        python.display()
-    );
-    let mut command = Command::new(python);
-    command.arg(scripts_dir().join("python_client.py"));
+    let mut command = Command::new(clients::python());
+    command.arg(clients::scripts().join("python_client.py"));
     // The client is another process: blocking this test's thread on it
     // holds up nothing the server needs.
     let report = run(&fx, command, "the Python SDK client");
@@ -67,18 +52,8 @@ async fn the_official_python_sdk_drives_every_mcp_feature() {
 #[tokio::test]
 async fn the_official_typescript_sdk_drives_every_mcp_feature() {
     let fx = Fixture::new("client_ts", "").await;
-    let node_dir = clients_dir().join("node");
-    assert!(
-        node_dir
-            .join("node_modules/@modelcontextprotocol/sdk")
-            .exists(),
-        "the TypeScript SDK is missing under {}: run tests/clients/setup.sh",
-        node_dir.display()
-    );
-    // ES modules resolve packages next to the script, so it runs from
-    // the directory that holds node_modules.
-    let script = node_dir.join("ts_client.mjs");
-    std::fs::copy(scripts_dir().join("ts_client.mjs"), &script).unwrap();
+    clients::installed("node/node_modules/@modelcontextprotocol/sdk");
+    let script = clients::node_script("ts_client.mjs");
     let mut command = Command::new("node");
     command.arg(&script);
     let report = run(&fx, command, "the TypeScript SDK client");

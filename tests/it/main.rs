@@ -14,9 +14,11 @@ mod support;
 
 mod audit;
 mod audit_durability;
+mod bundle;
 mod cli;
 mod clients;
 mod config;
+mod conformance;
 mod deep_sql;
 mod demo_servers;
 mod doctor;

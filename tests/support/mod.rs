@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod child;
+pub mod clients;
 pub mod demo;
 pub mod gate;
 pub mod maxcompute;

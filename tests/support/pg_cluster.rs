@@ -26,6 +26,8 @@ pub struct PgCluster {
     parent: tempfile::TempDir,
     cluster: Cluster,
     _watchdog: Watchdog,
+    /// The bootstrap login's password, for [`PgCluster::client`].
+    password: Option<String>,
 }
 
 impl PgCluster {
@@ -65,6 +67,10 @@ impl PgCluster {
             parent,
             cluster,
             _watchdog: watchdog,
+            password: match auth {
+                Auth::Trust => None,
+                Auth::Password(password) => Some(password.to_owned()),
+            },
         }
     }
 
@@ -102,13 +108,20 @@ impl PgCluster {
             .unwrap_or_else(|e| panic!("start again: {e}"));
     }
 
-    /// A tokio-postgres client as `postgres` on database `dbname`.
+    /// A tokio-postgres client as `postgres` on database `dbname` (with
+    /// the password, on a cluster that asks for one).
     pub async fn client(&self, dbname: &str) -> tokio_postgres::Client {
-        let conn = format!(
-            "host=127.0.0.1 port={} user=postgres dbname={dbname}",
-            self.port()
-        );
-        let (client, connection) = tokio_postgres::connect(&conn, tokio_postgres::NoTls)
+        let mut config = tokio_postgres::Config::new();
+        config
+            .host("127.0.0.1")
+            .port(self.port())
+            .user("postgres")
+            .dbname(dbname);
+        if let Some(password) = &self.password {
+            config.password(password);
+        }
+        let (client, connection) = config
+            .connect(tokio_postgres::NoTls)
             .await
             .unwrap_or_else(|e| panic!("the private cluster on port {}: {e}", self.port()));
         tokio::spawn(async move {

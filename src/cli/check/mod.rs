@@ -118,6 +118,13 @@ async fn check_connection(
         engine: connection.engine().as_str(),
         credentials,
         credentials_variable,
+        fields_from_environment: policy
+            .config()
+            .env_fields
+            .iter()
+            .filter(|f| f.connection == name)
+            .map(|f| f.variable.clone())
+            .collect(),
         reachable: None,
         server: None,
         login: None,

@@ -37,6 +37,9 @@ pub(crate) struct ConnectionReport {
     pub(crate) credentials: &'static str,
     /// The environment variable holding the secret, for `environment`.
     pub(crate) credentials_variable: Option<String>,
+    /// The `SQLWARDEN_CONN_<NAME>_*` variables that replaced fields of
+    /// the connection as `connections.yaml` writes it.
+    pub(crate) fields_from_environment: Vec<String>,
     /// Whether the database answered (`None`: not tried, the engine could
     /// not even be built).
     pub(crate) reachable: Option<bool>,
@@ -151,6 +154,17 @@ impl ConnectionReport {
                 _ => "none stored (fine for trust, peer or certificate auth; `sqlwarden auth set` stores one)".to_owned(),
             }
         ));
+        if !self.fields_from_environment.is_empty() {
+            let vars: Vec<String> = self
+                .fields_from_environment
+                .iter()
+                .map(|v| format!("`{v}`"))
+                .collect();
+            out.push(format!(
+                "  from the environment (over connections.yaml): {}",
+                vars.join(", ")
+            ));
+        }
         if let Some(accepts) = &self.accepts {
             out.push(format!("  accepts: {accepts}"));
         }

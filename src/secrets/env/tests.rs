@@ -15,3 +15,17 @@ fn connection_names_become_variable_names() {
         "SQLWARDEN_CAF__PASSWORD"
     );
 }
+
+#[test]
+fn the_config_layer_knows_the_secret_suffixes() {
+    // `config::env_fields` leaves these variables to the secrets.
+    assert_eq!(
+        crate::config::env_fields::SECRET_SUFFIXES,
+        [
+            PASSWORD_SUFFIX,
+            ACCESS_KEY_ID_SUFFIX,
+            ACCESS_KEY_SECRET_SUFFIX,
+            SECURITY_TOKEN_SUFFIX
+        ]
+    );
+}
