@@ -43,10 +43,11 @@ pub use connections::{
     PostgresConnection, ResultRead, SslMode,
 };
 pub(crate) use policy_file::{
-    AttributeValue, AuditSettings, CacheSettings, Identity, Limits, RateLimit, RateLimits,
+    AttributeValue, AuditSettings, CacheSettings, Limits, RateLimit, RateLimits,
     RowPolicy, Scalar, Security, SourcePolicy, TablePolicy,
 };
-pub use policy_file::{AuditSync, PolicyFile};
+pub(crate) use parse::sections as parse_sections;
+pub use policy_file::{AuditSync, Identity, PolicyFile};
 pub(crate) use semantic_catalog::{CatalogFiles, SemanticCatalog};
 
 /// Environment variable that overrides the config directory.

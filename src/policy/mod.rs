@@ -117,6 +117,15 @@ impl Policy {
         Self { config, identity }
     }
 
+    /// The same policy acting for `identity` instead of the one the file
+    /// names: team mode's caller, from their token.
+    pub fn for_identity(&self, identity: Identity) -> Self {
+        Self {
+            config: self.config.clone(),
+            identity,
+        }
+    }
+
     /// The config this policy was built from.
     pub fn config(&self) -> &Config {
         &self.config
