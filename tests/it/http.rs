@@ -618,3 +618,5 @@ async fn the_binary_refuses_unsafe_starts() {
 }
 
 
+
+

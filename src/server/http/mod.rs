@@ -16,9 +16,10 @@
 //!
 //! Shutdown (SIGTERM): readiness goes false, the listener closes, running
 //! tool calls get `limits.shutdown_grace_seconds` to finish and be audited
-//! (new ones wait), then MCP sessions are cancelled (a call still running
-//! is cancelled, and its read-only transaction rolls back) and connections
-//! close once their last response is written.
+//! (new ones wait), connections get a moment to write those answers, then
+//! MCP sessions are cancelled (a call still running is cancelled, and its
+//! read-only transaction rolls back) and connections close once their last
+//! response is written.
 
 mod auth;
 mod auth_config;
@@ -64,6 +65,10 @@ pub use settings::{ServerFile, SessionMode, DEFAULT_LISTEN, SERVER_FILE, SERVER_
 /// Longest wait, after sessions are cancelled, for connections to write
 /// their last response and close.
 const CLOSE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Longest wait at shutdown, once every call finished, for connections to
+/// write the answers and close before sessions are cancelled.
+const ANSWER_FLUSH: Duration = Duration::from_secs(2);
 
 /// What [`start`] needs besides the policy.
 pub struct Options<'a> {
@@ -242,13 +247,27 @@ impl Running {
         if drained.is_err() {
             tracing::warn!("tool calls still running after the grace period are cancelled");
         }
-        cancel.cancel();
-        if tokio::time::timeout(CLOSE_TIMEOUT, graceful.shutdown())
-            .await
-            .is_err()
+        // Connections finish the response they are writing, then close;
+        // a finished call's answer is still on its way to its response
+        // stream, so when every call finished, sessions (and the event
+        // streams that never end by themselves) are cancelled only after
+        // a moment for those answers to go out.
+        let closing = graceful.shutdown();
+        tokio::pin!(closing);
+        if drained.is_err()
+            || tokio::time::timeout(ANSWER_FLUSH, &mut closing)
+                .await
+                .is_err()
         {
-            tracing::warn!("connections still open at shutdown were dropped");
+            cancel.cancel();
+            if tokio::time::timeout(CLOSE_TIMEOUT, &mut closing)
+                .await
+                .is_err()
+            {
+                tracing::warn!("connections still open at shutdown were dropped");
+            }
         }
+        cancel.cancel();
         if drained.is_err() {
             // Cancelled calls end (and are audited) once they see it.
             let _ = tokio::time::timeout(CLOSE_TIMEOUT, in_flight.write()).await;
