@@ -402,8 +402,7 @@ impl ServerHandler for SqlwardenServer {
         context: RequestContext<RoleServer>,
     ) -> Result<GetPromptResponse, ErrorData> {
         let (session, _) = self.session_of(&context)?;
-        catalog::get_prompt(&session, &request.name, request.arguments.as_ref())
-            .map(Into::into)
+        catalog::get_prompt(&session, &request.name, request.arguments.as_ref()).map(Into::into)
     }
 
     async fn complete(

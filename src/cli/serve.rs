@@ -106,11 +106,11 @@ async fn run_http(config_dir: Option<&Path>, listen: &str, insecure_no_tls: bool
         listen,
         config_dir: &dir,
     };
-    let running =
-        match http::start(options, policy, Arc::new(ConfiguredEngines), audit, auth).await {
-            Ok(running) => running,
-            Err(e) => return refuse(&e),
-        };
+    let running = match http::start(options, policy, Arc::new(ConfiguredEngines), audit, auth).await
+    {
+        Ok(running) => running,
+        Err(e) => return refuse(&e),
+    };
     let scheme = if running.tls() { "https" } else { "http" };
     printer::status(&format!(
         "serving MCP at {scheme}://{}/mcp (Ctrl-C or SIGTERM stops)",

@@ -42,11 +42,11 @@ pub use connections::{
     AccelerationMode, AuthMethod, Connection, ConnectionsFile, EngineKind, MaxComputeConnection,
     PostgresConnection, ResultRead, SslMode,
 };
-pub(crate) use policy_file::{
-    AttributeValue, AuditSettings, CacheSettings, Limits, RateLimit, RateLimits,
-    RowPolicy, Scalar, Security, SourcePolicy, TablePolicy,
-};
 pub(crate) use parse::sections as parse_sections;
+pub(crate) use policy_file::{
+    AttributeValue, AuditSettings, CacheSettings, Limits, RateLimit, RateLimits, RowPolicy, Scalar,
+    Security, SourcePolicy, TablePolicy,
+};
 pub use policy_file::{AuditSync, Identity, PolicyFile};
 pub(crate) use semantic_catalog::{CatalogFiles, SemanticCatalog};
 

@@ -13,9 +13,9 @@
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use tokio::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use tokio::process::Command;
 
 use futures_util::future::BoxFuture;
 use serde_json::{json, Value};
@@ -86,7 +86,9 @@ impl Authenticate for StaticTokens {
     }
 
     fn protected_resource_metadata(&self) -> Option<Value> {
-        Some(json!({"resource": "http://127.0.0.1/mcp", "authorization_servers": ["https://issuer.example"]}))
+        Some(
+            json!({"resource": "http://127.0.0.1/mcp", "authorization_servers": ["https://issuer.example"]}),
+        )
     }
 }
 
@@ -188,14 +190,24 @@ impl Reply {
 
     fn error_code(&self) -> String {
         let body: Value = serde_json::from_str(&self.body).unwrap_or(Value::Null);
-        body["error"]["code"].as_str().unwrap_or_default().to_string()
+        body["error"]["code"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
     }
 }
 
 /// Send `head` (without the final blank line) and `body`, with
 /// `Connection: close`, and read the whole answer.
 async fn send(addr: SocketAddr, head: &str, body: &[u8]) -> Reply {
-    let mut stream = TcpStream::connect(addr).await.unwrap();
+    send_on(TcpStream::connect(addr).await.unwrap(), head, body).await
+}
+
+/// [`send`] on an open stream (TLS or not).
+async fn send_on<S>(mut stream: S, head: &str, body: &[u8]) -> Reply
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
     let request = format!(
         "{head}\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Length: {}\r\n\r\n",
         body.len()
@@ -226,7 +238,11 @@ fn parse(raw: &[u8]) -> Reply {
     let chunked = headers
         .iter()
         .any(|(n, v)| n.eq_ignore_ascii_case("transfer-encoding") && v.contains("chunked"));
-    let body = if chunked { dechunk(rest) } else { rest.to_string() };
+    let body = if chunked {
+        dechunk(rest)
+    } else {
+        rest.to_string()
+    };
     Reply {
         status,
         headers,
@@ -251,7 +267,13 @@ fn dechunk(mut rest: &str) -> String {
 }
 
 /// POST one JSON-RPC message to `/mcp`.
-async fn post(addr: SocketAddr, token: Option<&str>, session: Option<&str>, extra: &str, message: &Value) -> Reply {
+async fn post(
+    addr: SocketAddr,
+    token: Option<&str>,
+    session: Option<&str>,
+    extra: &str,
+    message: &Value,
+) -> Reply {
     let mut head = String::from(
         "POST /mcp HTTP/1.1\r\nContent-Type: application/json\r\nAccept: application/json, text/event-stream\r\nMCP-Protocol-Version: 2025-06-18",
     );
@@ -278,7 +300,10 @@ fn initialize() -> Value {
 async fn open_session(addr: SocketAddr, token: &str) -> String {
     let reply = post(addr, Some(token), None, "", &initialize()).await;
     assert_eq!(reply.status, 200, "{reply:?}");
-    let id = reply.header("mcp-session-id").expect("session id").to_string();
+    let id = reply
+        .header("mcp-session-id")
+        .expect("session id")
+        .to_string();
     let ack = json!({"jsonrpc": "2.0", "method": "notifications/initialized"});
     let reply = post(addr, Some(token), Some(&id), "", &ack).await;
     assert_eq!(reply.status, 202, "{reply:?}");
@@ -295,7 +320,14 @@ fn tool_call(id: u64, tool: &str, arguments: Value) -> Value {
 async fn call(addr: SocketAddr, token: &str, session: &str, tool: &str, arguments: Value) -> Value {
     static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(100);
     let id = NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let reply = post(addr, Some(token), Some(session), "", &tool_call(id, tool, arguments)).await;
+    let reply = post(
+        addr,
+        Some(token),
+        Some(session),
+        "",
+        &tool_call(id, tool, arguments),
+    )
+    .await;
     assert_eq!(reply.status, 200, "{reply:?}");
     let answer = reply.rpc();
     answer["result"]["structuredContent"].clone()
@@ -304,7 +336,14 @@ async fn call(addr: SocketAddr, token: &str, session: &str, tool: &str, argument
 const REGIONS: &str = "SELECT DISTINCT region_code FROM orders ORDER BY region_code";
 
 async fn regions(addr: SocketAddr, token: &str, session: &str) -> Vec<String> {
-    let envelope = call(addr, token, session, "run_select_sql", json!({"source": "demo", "sql": REGIONS})).await;
+    let envelope = call(
+        addr,
+        token,
+        session,
+        "run_select_sql",
+        json!({"source": "demo", "sql": REGIONS}),
+    )
+    .await;
     assert_eq!(envelope["ok"], true, "{envelope:#}");
     envelope["data"]["rows"]
         .as_array()
@@ -327,10 +366,26 @@ async fn two_identities_see_their_own_rows_and_cannot_use_each_others_sessions()
 
     // Bob's token on alice's session: refused before anything runs.
     let before = team.fx.audit_records().len();
-    let reply = post(addr, Some(BOB), Some(&alice), "", &tool_call(9, "run_select_sql", json!({"source": "demo", "sql": REGIONS}))).await;
+    let reply = post(
+        addr,
+        Some(BOB),
+        Some(&alice),
+        "",
+        &tool_call(
+            9,
+            "run_select_sql",
+            json!({"source": "demo", "sql": REGIONS}),
+        ),
+    )
+    .await;
     assert_eq!(reply.status, 403, "{reply:?}");
     assert_eq!(reply.error_code(), "SESSION_OF_ANOTHER_CALLER");
-    let delete = send(addr, &format!("DELETE /mcp HTTP/1.1\r\nAuthorization: Bearer {BOB}\r\nMcp-Session-Id: {alice}"), b"").await;
+    let delete = send(
+        addr,
+        &format!("DELETE /mcp HTTP/1.1\r\nAuthorization: Bearer {BOB}\r\nMcp-Session-Id: {alice}"),
+        b"",
+    )
+    .await;
     assert_eq!(delete.status, 403, "{delete:?}");
     assert_eq!(team.fx.audit_records().len(), before, "nothing ran for bob");
     // Alice's session still works, still as alice.
@@ -342,13 +397,36 @@ async fn two_identities_see_their_own_rows_and_cannot_use_each_others_sessions()
     let records = fx.audit_records();
     let users: Vec<(&str, &str)> = records
         .iter()
-        .map(|r| (r["user_id"].as_str().unwrap(), r["token_id"].as_str().unwrap()))
+        .map(|r| {
+            (
+                r["user_id"].as_str().unwrap(),
+                r["token_id"].as_str().unwrap(),
+            )
+        })
         .collect();
-    assert_eq!(users, [("alice", "tid-alice"), ("bob", "tid-bob"), ("alice", "tid-alice")]);
+    assert_eq!(
+        users,
+        [
+            ("alice", "tid-alice"),
+            ("bob", "tid-bob"),
+            ("alice", "tid-alice")
+        ]
+    );
     assert_eq!(records[0]["session_id"], alice.as_str());
     assert_eq!(records[0]["client_name"], "raw-http-test");
-    let text = std::fs::read_to_string(std::fs::read_dir(fx.audit_dir()).unwrap().next().unwrap().unwrap().path()).unwrap();
-    assert!(!text.contains(ALICE) && !text.contains(BOB), "a token leaked into the audit log");
+    let text = std::fs::read_to_string(
+        std::fs::read_dir(fx.audit_dir())
+            .unwrap()
+            .next()
+            .unwrap()
+            .unwrap()
+            .path(),
+    )
+    .unwrap();
+    assert!(
+        !text.contains(ALICE) && !text.contains(BOB),
+        "a token leaked into the audit log"
+    );
     let report = sqlwarden::audit::verify(&fx.audit_dir()).unwrap();
     assert_eq!(report.records, 3);
     assert!(report.first_break.is_none());
@@ -358,7 +436,11 @@ async fn two_identities_see_their_own_rows_and_cannot_use_each_others_sessions()
 async fn missing_or_bad_credentials_get_401_with_a_challenge_and_nothing_runs() {
     let team = Team::start("http_unauthenticated", BASIC).await;
     let addr = team.addr;
-    let message = tool_call(1, "run_select_sql", json!({"source": "demo", "sql": REGIONS}));
+    let message = tool_call(
+        1,
+        "run_select_sql",
+        json!({"source": "demo", "sql": REGIONS}),
+    );
     for token in [None, Some("nope"), Some(""), Some("tok-alice-0123456789x")] {
         let reply = post(addr, token, None, "", &message).await;
         assert_eq!(reply.status, 401, "{token:?}: {reply:?}");
@@ -366,11 +448,23 @@ async fn missing_or_bad_credentials_get_401_with_a_challenge_and_nothing_runs() 
         assert_eq!(reply.error_code(), "UNAUTHENTICATED");
     }
     // A non-bearer scheme and a header that is not text.
-    let reply = post(addr, None, None, "Authorization: Basic YWxpY2U6eA==", &message).await;
+    let reply = post(
+        addr,
+        None,
+        None,
+        "Authorization: Basic YWxpY2U6eA==",
+        &message,
+    )
+    .await;
     assert_eq!(reply.status, 401);
-    let mut head = "POST /mcp HTTP/1.1\r\nContent-Type: application/json\r\nAuthorization: Bearer ".as_bytes().to_vec();
+    let mut head = "POST /mcp HTTP/1.1\r\nContent-Type: application/json\r\nAuthorization: Bearer "
+        .as_bytes()
+        .to_vec();
     head.extend_from_slice(&[0xff, 0xfe]);
-    let raw = format!("\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Length: {}\r\n\r\n{message}", message.to_string().len());
+    let raw = format!(
+        "\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Length: {}\r\n\r\n{message}",
+        message.to_string().len()
+    );
     head.extend_from_slice(raw.as_bytes());
     let mut stream = TcpStream::connect(addr).await.unwrap();
     stream.write_all(&head).await.unwrap();
@@ -378,13 +472,21 @@ async fn missing_or_bad_credentials_get_401_with_a_challenge_and_nothing_runs() 
     stream.read_to_end(&mut answer).await.unwrap();
     assert_eq!(parse(&answer).status, 401);
     // The metadata document and health need no token.
-    let meta = send(addr, "GET /.well-known/oauth-protected-resource HTTP/1.1", b"").await;
+    let meta = send(
+        addr,
+        "GET /.well-known/oauth-protected-resource HTTP/1.1",
+        b"",
+    )
+    .await;
     assert_eq!(meta.status, 200);
     assert!(meta.body.contains("authorization_servers"));
     assert_eq!(send(addr, "GET /healthz HTTP/1.1", b"").await.status, 200);
     assert_eq!(send(addr, "GET /readyz HTTP/1.1", b"").await.status, 200);
     assert_eq!(send(addr, "GET /elsewhere HTTP/1.1", b"").await.status, 404);
-    assert!(team.fx.audit_records().is_empty(), "an unauthenticated request ran a tool");
+    assert!(
+        team.fx.audit_records().is_empty(),
+        "an unauthenticated request ran a tool"
+    );
     // And the server still serves a valid caller.
     let alice = open_session(addr, ALICE).await;
     assert_eq!(regions(addr, ALICE, &alice).await, ["EAST"]);
@@ -393,20 +495,42 @@ async fn missing_or_bad_credentials_get_401_with_a_challenge_and_nothing_runs() 
 
 #[tokio::test]
 async fn a_foreign_origin_is_refused_before_authentication() {
-    let team = Team::start("http_origin", "allowed_origins: [\"https://app.example.com\"]\nauth: {}\n").await;
+    let team = Team::start(
+        "http_origin",
+        "allowed_origins: [\"https://app.example.com\"]\nauth: {}\n",
+    )
+    .await;
     let addr = team.addr;
-    let reply = post(addr, Some(ALICE), None, "Origin: https://evil.example", &initialize()).await;
+    let reply = post(
+        addr,
+        Some(ALICE),
+        None,
+        "Origin: https://evil.example",
+        &initialize(),
+    )
+    .await;
     assert_eq!(reply.status, 403, "{reply:?}");
     assert_eq!(reply.error_code(), "ORIGIN_NOT_ALLOWED");
     // Refused before credentials are looked at: no challenge either.
-    let reply = post(addr, None, None, "Origin: http://rebind.attacker.example:8080", &initialize()).await;
+    let reply = post(
+        addr,
+        None,
+        None,
+        "Origin: http://rebind.attacker.example:8080",
+        &initialize(),
+    )
+    .await;
     assert_eq!(reply.status, 403);
     assert!(reply.header("www-authenticate").is_none());
     let reply = post(addr, Some(ALICE), None, "Origin: null", &initialize()).await;
     assert_eq!(reply.status, 403);
     // The allowed origin, a loopback page (the server is on loopback) and
     // no Origin at all are served.
-    for origin in ["Origin: https://app.example.com", "Origin: http://localhost:5173", ""] {
+    for origin in [
+        "Origin: https://app.example.com",
+        "Origin: http://localhost:5173",
+        "",
+    ] {
         let reply = post(addr, Some(ALICE), None, origin, &initialize()).await;
         assert_eq!(reply.status, 200, "{origin}: {reply:?}");
     }
@@ -430,7 +554,8 @@ async fn abuse_is_refused_early_and_the_server_keeps_serving() {
     let dribbler = tokio::spawn(async move {
         let mut stream = TcpStream::connect(addr).await.unwrap();
         let started = Instant::now();
-        for byte in b"POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: aaaaaaaaaaaaaaaaaaaaaaaaaaa" {
+        for byte in b"POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: aaaaaaaaaaaaaaaaaaaaaaaaaaa"
+        {
             if stream.write_all(&[*byte]).await.is_err() {
                 break;
             }
@@ -445,7 +570,10 @@ async fn abuse_is_refused_early_and_the_server_keeps_serving() {
     });
     assert_eq!(regions(addr, ALICE, &alice).await, ["EAST"]);
     let held = dribbler.await.unwrap();
-    assert!(held < Duration::from_secs(8), "a slow client held its connection {held:?}");
+    assert!(
+        held < Duration::from_secs(8),
+        "a slow client held its connection {held:?}"
+    );
 
     // A flood of sessions: alice is capped at 4 of her own, the process
     // at 5; bob still gets in until the global cap.
@@ -454,14 +582,26 @@ async fn abuse_is_refused_early_and_the_server_keeps_serving() {
         let reply = post(addr, Some(ALICE), None, "", &initialize()).await;
         codes.push((reply.status, reply.error_code()));
     }
-    assert_eq!(codes.iter().filter(|(s, _)| *s == 200).count(), 3, "{codes:?}");
-    assert!(codes.iter().filter(|(s, _)| *s == 503).all(|(_, c)| c == "TOO_MANY_SESSIONS"));
+    assert_eq!(
+        codes.iter().filter(|(s, _)| *s == 200).count(),
+        3,
+        "{codes:?}"
+    );
+    assert!(codes
+        .iter()
+        .filter(|(s, _)| *s == 503)
+        .all(|(_, c)| c == "TOO_MANY_SESSIONS"));
     let bob = open_session(addr, BOB).await;
     let reply = post(addr, Some(BOB), None, "", &initialize()).await;
     assert_eq!(reply.status, 503, "the process cap: {reply:?}");
     assert!(reply.body.contains("most allowed"));
     // Closing a session makes room again.
-    let closed = send(addr, &format!("DELETE /mcp HTTP/1.1\r\nAuthorization: Bearer {BOB}\r\nMcp-Session-Id: {bob}"), b"").await;
+    let closed = send(
+        addr,
+        &format!("DELETE /mcp HTTP/1.1\r\nAuthorization: Bearer {BOB}\r\nMcp-Session-Id: {bob}"),
+        b"",
+    )
+    .await;
     assert!(closed.status < 300, "{closed:?}");
     tokio::time::sleep(Duration::from_millis(200)).await;
     let bob = open_session(addr, BOB).await;
@@ -472,7 +612,11 @@ async fn abuse_is_refused_early_and_the_server_keeps_serving() {
 
 #[tokio::test]
 async fn calls_per_identity_are_capped_and_shutdown_finishes_running_calls() {
-    let team = Team::start("http_shutdown", "auth: {}\nlimits: {max_calls_per_identity: 1}\n").await;
+    let team = Team::start(
+        "http_shutdown",
+        "auth: {}\nlimits: {max_calls_per_identity: 1}\n",
+    )
+    .await;
     let addr = team.addr;
     let alice = open_session(addr, ALICE).await;
     let bob = open_session(addr, BOB).await;
@@ -495,11 +639,19 @@ async fn calls_per_identity_are_capped_and_shutdown_finishes_running_calls() {
     tokio::time::sleep(Duration::from_millis(100)).await;
     let finished = running.await.unwrap();
     assert_eq!(finished["ok"], true, "{finished:#}");
-    tokio::time::timeout(Duration::from_secs(30), &mut team.served).await.unwrap().unwrap();
-    assert!(TcpStream::connect(addr).await.is_err(), "still listening after shutdown");
+    tokio::time::timeout(Duration::from_secs(30), &mut team.served)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        TcpStream::connect(addr).await.is_err(),
+        "still listening after shutdown"
+    );
     let records = team.fx.audit_records();
     assert_eq!(records.len(), 3, "{records:#?}");
-    assert!(records.iter().any(|r| r["tool_name"] == "run_select_sql" && r["outcome"] == "ok"));
+    assert!(records
+        .iter()
+        .any(|r| r["tool_name"] == "run_select_sql" && r["outcome"] == "ok"));
 }
 
 /// Run a client script with `program`, pointed at `team` as `token`; its
@@ -543,7 +695,10 @@ async fn the_official_sdks_over_http_each_see_their_callers_rows() {
     let ts = client(&team, command, BOB, "the TypeScript SDK").await;
     assert_eq!(ts["regions"], json!(["NORTH"]), "{ts}");
     assert_eq!(ts["refusal"], "COLUMN_NOT_ALLOWED");
-    assert!(ts["session"].as_str().is_some_and(|s| !s.is_empty()), "{ts}");
+    assert!(
+        ts["session"].as_str().is_some_and(|s| !s.is_empty()),
+        "{ts}"
+    );
 
     // A forged token: the SDK's `initialize` is answered 401, which it
     // reports as an error response, and the client exits non-zero; the
@@ -556,15 +711,32 @@ async fn the_official_sdks_over_http_each_see_their_callers_rows() {
     let output = command.output().await.unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(!output.status.success());
-    assert!(stderr.contains("Server returned an error response"), "{stderr}");
+    assert!(
+        stderr.contains("Server returned an error response"),
+        "{stderr}"
+    );
 
     let fx = team.shut_down().await;
     let users: Vec<String> = fx
         .audit_records()
         .iter()
-        .map(|r| format!("{}/{}", r["user_id"].as_str().unwrap(), r["token_id"].as_str().unwrap()))
+        .map(|r| {
+            format!(
+                "{}/{}",
+                r["user_id"].as_str().unwrap(),
+                r["token_id"].as_str().unwrap()
+            )
+        })
         .collect();
-    assert_eq!(users, ["alice/tid-alice", "alice/tid-alice", "bob/tid-bob", "bob/tid-bob"]);
+    assert_eq!(
+        users,
+        [
+            "alice/tid-alice",
+            "alice/tid-alice",
+            "bob/tid-bob",
+            "bob/tid-bob"
+        ]
+    );
 }
 
 /// The binary refuses to start team mode without a server.yaml, without
@@ -588,7 +760,10 @@ async fn the_binary_refuses_unsafe_starts() {
     };
     let (code, stderr) = run(&["serve", "--http", "127.0.0.1:0"]);
     assert_eq!(code, Some(2), "{stderr}");
-    assert!(stderr.contains("server.yaml") && stderr.contains("hint:"), "{stderr}");
+    assert!(
+        stderr.contains("server.yaml") && stderr.contains("hint:"),
+        "{stderr}"
+    );
 
     let server = fx.dir.path().join(http::SERVER_FILE);
     std::fs::write(&server, "listen: 127.0.0.1:0\n").unwrap();
@@ -601,7 +776,10 @@ async fn the_binary_refuses_unsafe_starts() {
     std::fs::write(&server, "auth: {}\n").unwrap();
     let (code, stderr) = run(&["serve", "--http", "0.0.0.0:0"]);
     assert_eq!(code, Some(2));
-    assert!(stderr.contains("plain HTTP on the non-loopback address"), "{stderr}");
+    assert!(
+        stderr.contains("plain HTTP on the non-loopback address"),
+        "{stderr}"
+    );
     assert!(stderr.contains("--insecure-no-tls"), "{stderr}");
 
     std::fs::write(&server, "auth: {}\nlimts: {}\n").unwrap();
@@ -614,9 +792,103 @@ async fn the_binary_refuses_unsafe_starts() {
     std::fs::write(&server, "auth: {}\n").unwrap();
     let (code, stderr) = run(&["serve", "--http", "127.0.0.1:0"]);
     assert_eq!(code, Some(2));
-    assert!(stderr.contains("Authentication could not be set up"), "{stderr}");
+    assert!(
+        stderr.contains("Authentication could not be set up"),
+        "{stderr}"
+    );
 }
 
+#[tokio::test]
+async fn tls_from_configured_files_serves_and_plain_text_gets_nothing() {
+    let fx = Fixture::new("http_tls", "").await;
+    let certified = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
+    std::fs::create_dir_all(fx.dir.path().join("tls")).unwrap();
+    std::fs::write(fx.dir.path().join("tls/server.crt"), certified.cert.pem()).unwrap();
+    std::fs::write(
+        fx.dir.path().join("tls/server.key"),
+        certified.signing_key.serialize_pem(),
+    )
+    .unwrap();
+    let team = Team::on(
+        fx,
+        "tls: {cert: tls/server.crt, key: tls/server.key}\nauth: {}\n",
+    )
+    .await;
+    let addr = team.addr;
 
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(certified.cert.der().clone()).unwrap();
+    let config = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
+    let tls = |connector: tokio_rustls::TlsConnector| async move {
+        let tcp = TcpStream::connect(addr).await.unwrap();
+        let name = rustls_pki_types::ServerName::try_from("localhost").unwrap();
+        connector.connect(name, tcp).await.unwrap()
+    };
+    let head = format!(
+        "POST /mcp HTTP/1.1\r\nContent-Type: application/json\r\nAccept: application/json, text/event-stream\r\nAuthorization: Bearer {ALICE}"
+    );
+    let reply = send_on(
+        tls(connector.clone()).await,
+        &head,
+        initialize().to_string().as_bytes(),
+    )
+    .await;
+    assert_eq!(reply.status, 200, "{reply:?}");
+    let session = reply.header("mcp-session-id").unwrap().to_string();
+    let ack = json!({"jsonrpc": "2.0", "method": "notifications/initialized"});
+    let reply = send_on(
+        tls(connector.clone()).await,
+        &format!("{head}\r\nMcp-Session-Id: {session}"),
+        ack.to_string().as_bytes(),
+    )
+    .await;
+    assert_eq!(reply.status, 202);
+    let query = tool_call(
+        3,
+        "run_select_sql",
+        json!({"source": "demo", "sql": REGIONS}),
+    );
+    let reply = send_on(
+        tls(connector.clone()).await,
+        &format!("{head}\r\nMcp-Session-Id: {session}"),
+        query.to_string().as_bytes(),
+    )
+    .await;
+    assert_eq!(
+        reply.rpc()["result"]["structuredContent"]["data"]["rows"],
+        json!([["EAST"]])
+    );
 
+    // Plain HTTP to the TLS port: no HTTP answer, and the server goes on.
+    let plain = send(addr, "GET /healthz HTTP/1.1", b"").await;
+    assert_eq!(plain.status, 0, "{plain:?}");
+    let health = send_on(tls(connector).await, "GET /healthz HTTP/1.1", b"").await;
+    assert_eq!(health.status, 200);
+    team.shut_down().await;
+}
 
+#[tokio::test]
+async fn stateless_mode_serves_the_python_sdk_without_sessions() {
+    let team = Team::start("http_stateless", "sessions: stateless\nauth: {}\n").await;
+    // A legacy initialize gets no session id: every request stands alone.
+    let reply = post(team.addr, Some(ALICE), None, "", &initialize()).await;
+    assert_eq!(reply.status, 200, "{reply:?}");
+    assert!(reply.header("mcp-session-id").is_none(), "{reply:?}");
+    let mut command = Command::new(repo().join("target/clients/venv/bin/python"));
+    command.arg(repo().join("tests/clients/python_http_client.py"));
+    let py = client(&team, command, BOB, "the Python SDK").await;
+    assert_eq!(py["regions"], json!(["NORTH"]), "{py}");
+    let fx = team.shut_down().await;
+    let records = fx.audit_records();
+    assert_eq!(records.len(), 2);
+    assert!(records
+        .iter()
+        .all(|r| r["user_id"] == "bob" && r["token_id"] == "tid-bob"));
+}

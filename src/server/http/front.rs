@@ -54,6 +54,9 @@ pub(crate) struct Front {
     pub(crate) origins: OriginPolicy,
     /// False before the listener is up and once shutdown begins.
     pub(crate) ready: AtomicBool,
+    /// Whether MCP sessions are kept (`sessions: stateful`); stateless
+    /// requests open none, so they reserve no room under the caps.
+    pub(crate) stateful: bool,
 }
 
 impl Front {
@@ -61,9 +64,14 @@ impl Front {
     pub(crate) async fn handle(&self, request: Request<Incoming>) -> Response<Body> {
         let path = request.uri().path();
         match (request.method(), path) {
-            (&Method::GET, "/healthz") => json(StatusCode::OK, &serde_json::json!({"status": "ok"})),
+            (&Method::GET, "/healthz") => {
+                json(StatusCode::OK, &serde_json::json!({"status": "ok"}))
+            }
             (&Method::GET, "/readyz") => self.readiness(),
-            (&Method::GET, p) if p == METADATA_PATH || p.starts_with("/.well-known/oauth-protected-resource/") => {
+            (&Method::GET, p)
+                if p == METADATA_PATH
+                    || p.starts_with("/.well-known/oauth-protected-resource/") =>
+            {
                 match self.auth.protected_resource_metadata() {
                     Some(metadata) => json(StatusCode::OK, &metadata),
                     None => Refusal::NotFound.response(),
@@ -119,18 +127,17 @@ impl Front {
             .and_then(|v| v.to_str().ok());
         let mut reservation = None;
         match session_id {
-            Some(id) => {
-                if self.bindings.owner(id, &identity) == Owner::Other {
-                    tracing::warn!(
-                        user_id = %session.policy().identity().user_id,
-                        token_id = %caller.token_id,
-                        "request named another identity's MCP session; refused"
-                    );
-                    return Err(Refusal::SessionOfAnotherCaller.response());
-                }
+            Some(id) if self.bindings.owner(id, &identity) == Owner::Other => {
+                tracing::warn!(
+                    user_id = %session.policy().identity().user_id,
+                    token_id = %caller.token_id,
+                    "request named another identity's MCP session; refused"
+                );
+                return Err(Refusal::SessionOfAnotherCaller.response());
             }
+            Some(_) => {}
             // Only a POST without a session opens one (`initialize`).
-            None if request.method() == Method::POST => {
+            None if self.stateful && request.method() == Method::POST => {
                 let reserved = self.bindings.reserve(&identity).await.map_err(|cap| {
                     let (limit, per_identity) = match cap {
                         SessionCap::Global(n) => (n, false),

@@ -6,8 +6,8 @@
 //! streams stay alive: rmcp writes a keep-alive comment every 15 seconds,
 //! and the idle timeout is checked to be longer than that.
 
-use std::io;
 use std::future::Future;
+use std::io;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;

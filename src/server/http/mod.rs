@@ -130,9 +130,7 @@ pub async fn start(
     let mut config = StreamableHttpServerConfig::default()
         .with_legacy_session_mode(settings.sessions == SessionMode::Stateful)
         .with_json_response(settings.sessions == SessionMode::Stateless)
-        .with_sse_keep_alive(Some(Duration::from_secs(
-            settings::SSE_KEEP_ALIVE_SECONDS,
-        )))
+        .with_sse_keep_alive(Some(Duration::from_secs(settings::SSE_KEEP_ALIVE_SECONDS)))
         .with_cancellation_token(cancel.clone())
         .with_max_request_body_bytes(limits.max_body_bytes)
         // The front door checks `Origin` itself (with loopback's rule).
@@ -145,11 +143,7 @@ pub async fn start(
         config.disable_allowed_hosts()
     };
     let template = SqlwardenServer::per_caller(in_flight.clone(), running);
-    let mcp = StreamableHttpService::new(
-        move || Ok(template.fresh()),
-        manager.clone(),
-        config,
-    );
+    let mcp = StreamableHttpService::new(move || Ok(template.fresh()), manager.clone(), config);
     let front = Arc::new(front::Front {
         mcp,
         auth,
@@ -167,6 +161,7 @@ pub async fn start(
         )),
         origins: origin::OriginPolicy::new(&settings.allowed_origins, loopback),
         ready: AtomicBool::new(false),
+        stateful: settings.sessions == SessionMode::Stateful,
     });
     Ok(Running {
         listener,

@@ -31,7 +31,12 @@ fn unknown_keys_and_bad_values_are_located_errors() {
     )
     .unwrap_err();
     let text = errors.join("\n");
-    for expected in ["`listen: nowhere`", "`evil`", "max_sessions", "idle_timeout_seconds"] {
+    for expected in [
+        "`listen: nowhere`",
+        "`evil`",
+        "max_sessions",
+        "idle_timeout_seconds",
+    ] {
         assert!(text.contains(expected), "{expected}: {text}");
     }
 }
