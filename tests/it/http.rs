@@ -549,6 +549,10 @@ async fn abuse_is_refused_early_and_the_server_keeps_serving() {
     let reply = post(addr, Some(ALICE), Some(&alice), "", &big).await;
     assert_eq!(reply.status, 413, "{reply:?}");
 
+    // An oversized request head: 431 (the default bound is 16 KiB).
+    let huge = format!("GET /healthz HTTP/1.1\r\nX-Big: {}", "a".repeat(20_000));
+    assert_eq!(send(addr, &huge, b"").await.status, 431);
+
     // Slow headers: a client that dribbles its request line is cut off
     // after the header timeout, while others are served meanwhile.
     let dribbler = tokio::spawn(async move {
