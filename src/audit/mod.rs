@@ -80,6 +80,11 @@ pub struct AuditRecord {
     pub(crate) user_id: Option<String>,
     /// Identity roles from policy.
     pub roles: Vec<String>,
+    /// The id of the bearer token the call came with (team mode; never
+    /// the token itself). Written only when there was one, so stdio
+    /// records read as before.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_id: Option<String>,
     /// The tool called.
     pub(crate) tool_name: String,
     /// The `source` argument, when there was one.
@@ -139,6 +144,7 @@ impl AuditRecord {
             client_version: None,
             user_id: None,
             roles: Vec::new(),
+            token_id: None,
             tool_name: tool_name.to_string(),
             source: None,
             outcome: Outcome::Ok,

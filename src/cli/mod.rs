@@ -66,8 +66,8 @@ pub fn main() -> i32 {
 /// Runs the subcommand `cli` names (MCP over stdio when it names none).
 async fn run(cli: Cli) -> ExitStatus {
     let dir = cli.config_dir.as_deref();
-    match cli.command.unwrap_or(Command::Serve) {
-        Command::Serve => serve::run(dir).await,
+    match cli.command.unwrap_or_default() {
+        Command::Serve(args) => serve::run(dir, args).await,
         Command::Init(args) => init::run(dir, args),
         Command::Check(args) => check::run(dir, args).await,
         Command::Query(args) => query::run(dir, args).await,
@@ -123,8 +123,9 @@ pub(crate) struct Cli {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub(crate) enum Command {
-    /// Serve MCP over stdin/stdout (the default).
-    Serve,
+    /// Serve MCP over stdin/stdout (the default), or over HTTP for a team
+    /// (`--http`).
+    Serve(serve::ServeArgs),
     /// Write the commented example config set into the config directory.
     Init(init::InitArgs),
     /// Doctor: config, connections, privileges, policy drift; exit 1 on any problem.
@@ -157,6 +158,12 @@ pub(crate) enum Command {
     /// `sqlwarden schema --out config/schema`).
     #[command(hide = true)]
     Schema(schema::SchemaArgs),
+}
+
+impl Default for Command {
+    fn default() -> Self {
+        Self::Serve(serve::ServeArgs::default())
+    }
 }
 
 /// How a command ended, as the process exit code.

@@ -73,6 +73,7 @@ pub(crate) async fn run(config_dir: Option<&Path>, args: QueryArgs) -> ExitStatu
         progress: std::io::stderr()
             .is_terminal()
             .then(|| progress_line(drawn.clone())),
+        origin: Default::default(),
     };
     let output = session.call("run_select_sql", Some(arguments), ctx).await;
     interrupts.abort();

@@ -9,7 +9,8 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use crate::config::schema::SCHEMA_FILES;
+use crate::config::schema::{SchemaFile, SCHEMA_FILES};
+use crate::server::http::SERVER_SCHEMA;
 
 use super::{printer, ExitStatus};
 
@@ -17,7 +18,7 @@ use super::{printer, ExitStatus};
 #[derive(Debug, Args)]
 pub(crate) struct SchemaArgs {
     /// Which file's schema to print: connections, policy, joins, domains,
-    /// terms or metrics.
+    /// terms, metrics or server.
     #[arg(required_unless_present = "out", conflicts_with = "out")]
     pub name: Option<String>,
     /// Write every schema into this directory instead.
@@ -25,10 +26,15 @@ pub(crate) struct SchemaArgs {
     pub(crate) out: Option<PathBuf>,
 }
 
+/// Every schema: the config floor's and team mode's `server.yaml`.
+fn all() -> impl Iterator<Item = &'static SchemaFile> {
+    SCHEMA_FILES.iter().chain(std::iter::once(&SERVER_SCHEMA))
+}
+
 /// Run `sqlwarden schema`.
 pub(crate) fn run(args: SchemaArgs) -> ExitStatus {
     if let Some(dir) = args.out {
-        for schema in SCHEMA_FILES {
+        for schema in all() {
             let path = dir.join(schema.file_name);
             let written =
                 fs_err::create_dir_all(&dir).and_then(|()| fs_err::write(&path, schema.generate()));
@@ -44,13 +50,13 @@ pub(crate) fn run(args: SchemaArgs) -> ExitStatus {
         return ExitStatus::Success;
     }
     let name = args.name.unwrap_or_default();
-    match SCHEMA_FILES.iter().find(|s| s.name == name) {
+    match all().find(|s| s.name == name) {
         Some(schema) => {
             printer::out(schema.generate().trim_end());
             ExitStatus::Success
         }
         None => {
-            let names: Vec<&str> = SCHEMA_FILES.iter().map(|s| s.name).collect();
+            let names: Vec<&str> = all().map(|s| s.name).collect();
             printer::error(
                 &format!("No config file is called `{name}`"),
                 Some(&format!("Use one of: {}", names.join(", "))),

@@ -26,8 +26,18 @@ use super::{printer, ExitStatus};
 /// Load the config in `config_dir` (or the default) and open a session.
 pub fn open(config_dir: Option<&Path>) -> Result<Session, ExitStatus> {
     let policy = load_policy(config_dir)?;
+    super::demo::start_if_down(policy.config());
+    let log = open_audit(&policy)?;
+    Ok(Session::new(
+        policy,
+        Arc::new(ConfiguredEngines),
+        Arc::new(log),
+    ))
+}
+
+/// Open the audit log `policy` configures, printing why when it cannot be.
+pub(crate) fn open_audit(policy: &Policy) -> Result<AuditLog, ExitStatus> {
     let config = policy.config();
-    super::demo::start_if_down(config);
     let retention = config
         .policy
         .audit
@@ -44,18 +54,13 @@ pub fn open(config_dir: Option<&Path>) -> Result<Session, ExitStatus> {
         return Err(ExitStatus::Error);
     };
     let sync = config.policy.audit.sync.unwrap_or_default();
-    let log = AuditLog::open_with_sync(&audit_dir, retention, sync).map_err(|e| {
+    AuditLog::open_with_sync(&audit_dir, retention, sync).map_err(|e| {
         printer::error(
             &format!("Could not open the audit log: {e}"),
             Some(&e.hint()),
         );
         ExitStatus::Error
-    })?;
-    Ok(Session::new(
-        policy,
-        Arc::new(ConfiguredEngines),
-        Arc::new(log),
-    ))
+    })
 }
 
 /// Load the config in `dir` and check the semantic catalog against the

@@ -44,11 +44,12 @@ pub use connections::{
     PostgresConnection, ResultRead, SslMode,
 };
 pub use env_fields::{ConnField, EnvField};
+pub(crate) use parse::sections as parse_sections;
 pub(crate) use policy_file::{
-    AttributeValue, AuditSettings, CacheSettings, Identity, Limits, RateLimit, RateLimits,
-    RowPolicy, Scalar, Security, SourcePolicy, TablePolicy,
+    AttributeValue, AuditSettings, CacheSettings, Limits, RateLimit, RateLimits, RowPolicy, Scalar,
+    Security, SourcePolicy, TablePolicy,
 };
-pub use policy_file::{AuditSync, PolicyFile};
+pub use policy_file::{AuditSync, Identity, PolicyFile};
 pub(crate) use semantic_catalog::{CatalogFiles, SemanticCatalog};
 
 /// Environment variable that overrides the config directory.

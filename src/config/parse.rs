@@ -96,6 +96,19 @@ pub(crate) fn catalog_list<T: DeserializeOwned, Item: DeserializeOwned>(
     })
 }
 
+/// Parse a file of type `T` whose top-level keys are each checked on their
+/// own when the whole does not parse (every field of `T` optional or
+/// defaulted, so a one-key mapping parses when that key is right): one
+/// error per broken section. For files above this floor, such as team
+/// mode's `server.yaml`.
+pub(crate) fn sections<T: DeserializeOwned>(file: &Path, text: &str) -> ParseResult<T> {
+    parse_file(file, text, |probe, root| {
+        for (key, value) in root.entries() {
+            probe.part::<T>(Range::entry(key, value), &[]);
+        }
+    })
+}
+
 /// Parse the whole file; on failure, run `split` over the tree to find every
 /// broken part.
 fn parse_file<T: DeserializeOwned>(

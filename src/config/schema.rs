@@ -37,6 +37,25 @@ pub struct SchemaFile {
 }
 
 impl SchemaFile {
+    /// A schema for a config file whose struct lives above the config
+    /// floor (team mode's `server.yaml`): `generate` makes it from that
+    /// struct.
+    pub(crate) const fn new(
+        name: &'static str,
+        config_file: &'static str,
+        file_name: &'static str,
+        published: &'static str,
+        generate: fn() -> Value,
+    ) -> Self {
+        Self {
+            name,
+            config_file,
+            file_name,
+            published,
+            generate,
+        }
+    }
+
     /// The schema generated from the structs, as pretty JSON with a final
     /// newline (the form committed in `config/schema/`).
     pub fn generate(&self) -> String {
@@ -59,7 +78,8 @@ impl SchemaFile {
     }
 }
 
-fn schema_of<T: JsonSchema>() -> Value {
+/// The JSON Schema of `T`.
+pub(crate) fn schema_of<T: JsonSchema>() -> Value {
     serde_json::to_value(schemars::schema_for!(T)).unwrap_or(Value::Null)
 }
 

@@ -30,7 +30,8 @@ use crate::config::{
 /// The merged policy of one process.
 #[derive(Debug, Clone)]
 pub struct Policy {
-    config: Config,
+    /// Shared by the policies of every identity team mode serves.
+    config: std::sync::Arc<Config>,
     identity: Identity,
 }
 
@@ -114,7 +115,19 @@ impl Policy {
             user_id: "anonymous".into(),
             ..Identity::default()
         });
-        Self { config, identity }
+        Self {
+            config: std::sync::Arc::new(config),
+            identity,
+        }
+    }
+
+    /// The same policy acting for `identity` instead of the one the file
+    /// names: team mode's caller, from their token.
+    pub fn for_identity(&self, identity: Identity) -> Self {
+        Self {
+            config: std::sync::Arc::clone(&self.config),
+            identity,
+        }
     }
 
     /// The config this policy was built from.

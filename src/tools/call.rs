@@ -29,6 +29,22 @@ pub struct CallContext {
     pub cancel: CancellationToken,
     /// Receives progress of long jobs.
     pub progress: Option<ProgressSink>,
+    /// Who sent the call, where the transport knows better than the
+    /// session (team mode); empty over stdio.
+    pub origin: CallOrigin,
+}
+
+/// What a transport that serves many clients from one session knows about
+/// one call's sender. Each field that is set replaces the session's own
+/// value in the call's audit record.
+#[derive(Debug, Clone, Default)]
+pub struct CallOrigin {
+    /// The MCP session the call came in (the `Mcp-Session-Id`).
+    pub session_id: Option<String>,
+    /// The MCP client's name and version, from its `initialize`.
+    pub client: Option<(String, String)>,
+    /// The id of the bearer token that authenticated the call.
+    pub token_id: Option<String>,
 }
 
 impl CallContext {

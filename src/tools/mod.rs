@@ -44,7 +44,7 @@ mod session;
 mod table;
 
 pub use cache::ResultCache;
-pub use call::CallContext;
+pub use call::{CallContext, CallOrigin};
 pub use clock::Clock;
 pub use engines::ConfiguredEngines;
 pub use envelope::ToolOutput;

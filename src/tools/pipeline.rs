@@ -14,7 +14,8 @@
 //! Rate limits (`rate_limits` in policy, see [`super::rate`]) are checked
 //! as soon as the tool is known to exist and be switched on, before its
 //! arguments are parsed: a refused call does no work and touches no engine,
-//! and is audited like every other call.
+//! and is audited like every other call. So is the cap on calls running at
+//! once that a team-mode session (one per identity) may carry.
 
 use std::panic::AssertUnwindSafe;
 use std::time::Instant;
@@ -60,8 +61,20 @@ impl Session {
         if let Err(error) = &outcome {
             log_failure(tool, error);
         }
+        let mut caller = self.caller();
+        let origin = &ctx.origin;
+        if let Some(session_id) = &origin.session_id {
+            caller.session_id.clone_from(session_id);
+        }
+        if let Some((name, version)) = &origin.client {
+            caller.client_name = Some(name.clone());
+            caller.client_version = Some(version.clone());
+        }
+        if origin.token_id.is_some() {
+            caller.token_id.clone_from(&origin.token_id);
+        }
         let mut record = record::build(
-            &self.caller(),
+            &caller,
             &ids,
             arguments.unwrap_or(Value::Null),
             &facts,
@@ -103,6 +116,7 @@ impl Session {
             ));
         }
         self.rate().admit(tool, self.now())?;
+        let _slot = self.admit_running()?;
         spec.invoke(Call::new(self, ctx, facts), raw).await
     }
 

@@ -46,6 +46,8 @@ pub(crate) struct Caller {
     pub(crate) user_id: String,
     pub roles: Vec<String>,
     pub policy_sha256: String,
+    /// The bearer token's id, in team mode.
+    pub(crate) token_id: Option<String>,
 }
 
 /// Assemble the record of a finished call.
@@ -69,6 +71,7 @@ pub(crate) fn build(
     record.client_version.clone_from(&caller.client_version);
     record.user_id = Some(caller.user_id.clone());
     record.roles.clone_from(&caller.roles);
+    record.token_id.clone_from(&caller.token_id);
     record.source.clone_from(&facts.source);
     // Policy was consulted once the call resolved a source; a later failure
     // (a backend down) keeps that decision, a refusal turns it into `deny`.

@@ -58,6 +58,9 @@ pub struct Session {
     rate: RateLimiter,
     cache: Option<Arc<ResultCache>>,
     clock: Arc<dyn Clock>,
+    /// Calls of this session allowed to run at once, when capped (team
+    /// mode, where one session serves one identity's every client).
+    running: Option<(usize, tokio::sync::Semaphore)>,
 }
 
 impl Session {
@@ -72,6 +75,7 @@ impl Session {
             user_id: identity.user_id.clone(),
             roles: identity.roles.clone(),
             policy_sha256: policy.config().policy_sha256.clone(),
+            token_id: None,
         };
         // Session start (`cli::session`) already checked the catalog against
         // this policy; should a caller skip that, only the semantic tools
@@ -96,7 +100,35 @@ impl Session {
             rate,
             cache,
             clock: Arc::new(SystemClock::default()),
+            running: None,
         }
+    }
+
+    /// Let at most `limit` calls of this session run at once; one more is
+    /// refused with `RATE_LIMIT_EXCEEDED` (and audited) rather than queued,
+    /// so a client that floods cannot hold work for later.
+    pub fn with_call_limit(mut self, limit: usize) -> Self {
+        self.running = Some((limit, tokio::sync::Semaphore::new(limit)));
+        self
+    }
+
+    /// A slot for one call under the session's cap, if it has one.
+    pub(crate) fn admit_running(
+        &self,
+    ) -> Result<Option<tokio::sync::SemaphorePermit<'_>>, ToolError> {
+        let Some((limit, slots)) = &self.running else {
+            return Ok(None);
+        };
+        slots.try_acquire().map(Some).map_err(|_| {
+            ToolError::new(
+                ErrorCode::RateLimitExceeded,
+                format!(
+                    "`{}` already has {limit} tool call(s) running, the most one identity may run at once",
+                    self.policy.identity().user_id
+                ),
+                "Wait for a running call to finish, then retry; run calls one after another rather than all at once",
+            )
+        })
     }
 
     /// Read time from `clock` (rate limits and cache ages) instead of the

@@ -29,6 +29,7 @@ mod gate_corpus;
 mod gate_quoting;
 mod gate_relations;
 mod grants;
+mod http;
 mod install;
 mod layout;
 mod limits;

@@ -10,6 +10,7 @@ use std::process::Command;
 use serde_json::Value;
 use sqlwarden::cli::{demo, init};
 use sqlwarden::config::schema::{self, SchemaFile, HEADER_PREFIX, SCHEMA_FILES};
+use sqlwarden::server::http::SERVER_SCHEMA;
 
 fn repo() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -34,7 +35,7 @@ fn errors(schema: &str, text: &str) -> Vec<String> {
 
 #[test]
 fn committed_schemas_match_the_structs() {
-    for schema in SCHEMA_FILES {
+    for schema in SCHEMA_FILES.iter().chain([&SERVER_SCHEMA]) {
         let path = repo().join("config/schema").join(schema.file_name);
         let committed = std::fs::read_to_string(&path).unwrap();
         assert!(
@@ -47,7 +48,7 @@ fn committed_schemas_match_the_structs() {
 
 #[test]
 fn schemas_carry_doc_comments_and_refuse_unknown_keys() {
-    for schema in SCHEMA_FILES {
+    for schema in SCHEMA_FILES.iter().chain([&SERVER_SCHEMA]) {
         let value: Value = serde_json::from_str(schema.published).unwrap();
         assert_eq!(value["additionalProperties"], false, "{}", schema.name);
         assert!(value["description"].as_str().is_some_and(|d| !d.is_empty()));

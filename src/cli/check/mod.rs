@@ -21,6 +21,7 @@ use crate::config::{self, Connection};
 use crate::engine::ProbeReport;
 use crate::policy::Policy;
 use crate::secrets::{self, SecretSource};
+use crate::server::http;
 use crate::tools::{ConfiguredEngines, EngineFactory};
 
 pub(crate) use drift::Drift;
@@ -65,6 +66,7 @@ pub(crate) async fn run(config_dir: Option<&Path>, args: CheckArgs) -> ExitStatu
         }
         Err(errors) => report.config_errors = errors.iter().map(ToString::to_string).collect(),
     }
+    report.config_errors.extend(server_file_errors(&dir));
     report.tally();
     if args.json {
         match serde_json::to_string_pretty(&report) {
@@ -100,6 +102,20 @@ pub(crate) async fn run(config_dir: Option<&Path>, args: CheckArgs) -> ExitStatu
         );
     }
     ExitStatus::Failure
+}
+
+/// What is wrong with team mode's `server.yaml`, when there is one (stdio
+/// never reads it, so its absence is no problem).
+fn server_file_errors(dir: &Path) -> Vec<String> {
+    match http::settings::load(dir) {
+        Ok(None) => Vec::new(),
+        Ok(Some(file)) if file.auth.is_none() => vec![format!(
+            "{}: no `auth:` section; `sqlwarden serve --http` refuses to start without authentication",
+            dir.join(http::SERVER_FILE).display()
+        )],
+        Ok(Some(_)) => Vec::new(),
+        Err(errors) => errors.iter().map(ToString::to_string).collect(),
+    }
 }
 
 /// Every check of one connection.
