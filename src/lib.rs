@@ -10,9 +10,6 @@
 //! in [`server`].
 
 pub mod audit;
-// Team mode's authentication; `serve --http` (src/server) is what calls
-// the authenticator, so until it does only the token CLI and the tests use it.
-#[allow(dead_code)]
 pub(crate) mod auth;
 pub mod cli;
 pub mod config;

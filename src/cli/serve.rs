@@ -103,7 +103,7 @@ async fn run_http(config_dir: Option<&Path>, listen: &str, insecure_no_tls: bool
     };
     let auth = match http::authenticator(auth_config, &dir).await {
         Ok(auth) => auth,
-        Err(cause) => return refuse(&StartError::Auth(cause)),
+        Err((cause, hint)) => return refuse(&StartError::Auth(cause, hint)),
     };
     super::demo::start_if_down(policy.config());
     let audit = match session::open_audit(&policy) {

@@ -16,6 +16,7 @@ use clap::{Args, Subcommand};
 use crate::auth::store::{self, NewToken, TokenRecord};
 use crate::auth::{is_attribute_name, AuthError, DEFAULT_TOKEN_FILE};
 use crate::config::{self, AttributeValue, Scalar};
+use crate::server::http;
 
 use super::{printer, ExitStatus};
 
@@ -76,7 +77,10 @@ pub(crate) struct CreateArgs {
 pub(crate) fn run(config_dir: Option<&Path>, args: TokenArgs) -> ExitStatus {
     let path = match (args.file, config::resolve_dir(config_dir)) {
         (Some(file), _) => file,
-        (None, Some(dir)) => dir.join(DEFAULT_TOKEN_FILE),
+        (None, Some(dir)) => match store_of(&dir) {
+            Ok(path) => path,
+            Err(status) => return status,
+        },
         (None, None) => {
             printer::error(
                 "No config directory: no home directory was found",
@@ -99,6 +103,24 @@ pub(crate) fn run(config_dir: Option<&Path>, args: TokenArgs) -> ExitStatus {
             Err(e) => fail(&e),
         },
     }
+}
+
+/// The store `server.yaml` in `dir` names (`auth.static_tokens.file`), or
+/// `tokens.json` there when it names none, so the operator and the server
+/// always mean the same file.
+fn store_of(dir: &Path) -> Result<PathBuf, ExitStatus> {
+    let named = match http::settings::load(dir) {
+        Ok(file) => file
+            .and_then(|file| file.auth)
+            .and_then(|auth| auth.token_file(dir)),
+        Err(errors) => {
+            for error in &errors {
+                printer::error(&error.to_string(), None);
+            }
+            return Err(ExitStatus::Error);
+        }
+    };
+    Ok(named.unwrap_or_else(|| dir.join(DEFAULT_TOKEN_FILE)))
 }
 
 fn run_create(path: &Path, args: CreateArgs) -> ExitStatus {

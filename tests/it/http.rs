@@ -28,6 +28,8 @@ use tokio::sync::oneshot;
 
 use crate::stdio::Fixture;
 
+mod binary;
+
 const ALICE: &str = "tok-alice-0123456789";
 const BOB: &str = "tok-bob-0123456789";
 const CHALLENGE: &str = r#"Bearer realm="sqlwarden", resource_metadata="http://127.0.0.1/.well-known/oauth-protected-resource""#;
@@ -791,15 +793,17 @@ async fn the_binary_refuses_unsafe_starts() {
     assert_eq!(code, Some(2));
     assert!(stderr.contains("server.yaml:2"), "{stderr}");
 
-    // With the stand-in `auth:` no authenticator can be built, so the
-    // binary does not serve (until the authentication half is wired in).
+    // An `auth:` that names no way to authenticate lets nobody in, so
+    // the binary does not serve; `check` says so too.
     std::fs::write(&server, "auth: {}\n").unwrap();
     let (code, stderr) = run(&["serve", "--http", "127.0.0.1:0"]);
     assert_eq!(code, Some(2));
     assert!(
-        stderr.contains("Authentication could not be set up"),
+        stderr.contains("Authentication could not be set up") && stderr.contains("hint:"),
         "{stderr}"
     );
+    let (_, check) = run(&["check"]);
+    assert!(check.contains("`auth:`"), "{check}");
 }
 
 #[tokio::test]

@@ -113,7 +113,19 @@ fn server_file_errors(dir: &Path) -> Vec<String> {
             "{}: no `auth:` section; `sqlwarden serve --http` refuses to start without authentication",
             dir.join(http::SERVER_FILE).display()
         )],
-        Ok(Some(_)) => Vec::new(),
+        Ok(Some(file)) => file
+            .auth
+            .iter()
+            .flat_map(|auth| auth.validate())
+            .map(|e| {
+                format!(
+                    "{}: `auth:` {e} ({}); {}",
+                    dir.join(http::SERVER_FILE).display(),
+                    e.code(),
+                    e.hint()
+                )
+            })
+            .collect(),
         Err(errors) => errors.iter().map(ToString::to_string).collect(),
     }
 }

@@ -6,23 +6,7 @@
 //! `WWW-Authenticate` header the implementation chose. Implementations own
 //! token formats and keys; this module owns none.
 //!
-//! Wiring the authenticator of `crate::auth` is an adapter:
-//!
-//! ```ignore
-//! impl Authenticate for crate::auth::Authenticator {
-//!     fn authenticate<'a>(&'a self, header: Option<&'a str>) -> BoxFuture<'a, Result<Authenticated, AuthRefusal>> {
-//!         Box::pin(async move {
-//!             match crate::auth::Authenticator::authenticate(self, header).await {
-//!                 Ok(c) => Ok(Authenticated { identity: c.identity, token_id: c.token_id }),
-//!                 Err(f) => Err(AuthRefusal { reason: f.reason().to_string(), www_authenticate: self.www_authenticate(&f) }),
-//!             }
-//!         })
-//!     }
-//!     fn protected_resource_metadata(&self) -> Option<serde_json::Value> {
-//!         crate::auth::Authenticator::protected_resource_metadata(self)
-//!     }
-//! }
-//! ```
+//! The crate's own implementation is in [`super::authenticator`].
 
 use futures_util::future::BoxFuture;
 
@@ -40,6 +24,13 @@ pub trait Authenticate: Send + Sync + 'static {
     /// The body of `GET /.well-known/oauth-protected-resource` (RFC 9728),
     /// `None` when OAuth is not configured.
     fn protected_resource_metadata(&self) -> Option<serde_json::Value>;
+
+    /// Where that document is served besides the bare well-known path:
+    /// RFC 9728 puts a resource's path after the well-known segment
+    /// (`/.well-known/oauth-protected-resource/mcp` for `https://h/mcp`).
+    fn protected_resource_metadata_path(&self) -> Option<&str> {
+        None
+    }
 }
 
 /// An authenticated caller.

@@ -70,7 +70,7 @@ impl Front {
             (&Method::GET, "/readyz") => self.readiness(),
             (&Method::GET, p)
                 if p == METADATA_PATH
-                    || p.starts_with("/.well-known/oauth-protected-resource/") =>
+                    || Some(p) == self.auth.protected_resource_metadata_path() =>
             {
                 match self.auth.protected_resource_metadata() {
                     Some(metadata) => json(StatusCode::OK, &metadata),

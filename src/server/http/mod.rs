@@ -22,7 +22,7 @@
 //! response is written.
 
 mod auth;
-mod auth_config;
+mod authenticator;
 mod bindings;
 mod front;
 mod identities;
@@ -55,8 +55,7 @@ use crate::tools::{AuditSink, EngineFactory};
 use super::{SqlwardenServer, MAX_CONCURRENT_CALLS};
 
 pub use auth::{AuthRefusal, Authenticate, Authenticated};
-pub(crate) use auth_config::authenticator;
-pub use auth_config::AuthConfig;
+pub(crate) use authenticator::authenticator;
 pub(crate) use front::BoundCaller;
 pub use front::SESSION_ID_HEADER;
 pub use posture::StartError;

@@ -23,8 +23,9 @@ pub enum StartError {
     PlainTextOnNetwork(SocketAddr),
     /// The address does not parse.
     BadAddress(String),
-    /// The authenticator could not be built.
-    Auth(String),
+    /// The authenticator could not be built: what went wrong, and how to
+    /// fix it.
+    Auth(String, String),
     /// The TLS files could not be used.
     Tls(String),
     /// The address could not be bound.
@@ -45,7 +46,7 @@ impl StartError {
             ),
             Self::PlainTextOnNetwork(_) => "Configure `tls: {cert: ..., key: ...}` in server.yaml, listen on 127.0.0.1, or pass `--insecure-no-tls` only when a TLS-terminating proxy is in front".into(),
             Self::BadAddress(_) => "Write the address as `127.0.0.1:8080` or `[::]:8443`".into(),
-            Self::Auth(_) => "Fix the `auth:` section of server.yaml and run `sqlwarden check`".into(),
+            Self::Auth(_, hint) => hint.clone(),
             Self::Tls(_) => "Point `tls.cert` and `tls.key` in server.yaml at readable PEM files (paths are relative to the config directory)".into(),
             Self::Bind(..) => "Pick a free port, or stop what listens there; ports below 1024 need privileges".into(),
         }
@@ -68,7 +69,7 @@ impl fmt::Display for StartError {
                 "Refusing to serve plain HTTP on the non-loopback address {addr}: tokens and results would cross the network unencrypted"
             ),
             Self::BadAddress(given) => write!(f, "`{given}` is not an address and port"),
-            Self::Auth(cause) => write!(f, "Authentication could not be set up: {cause}"),
+            Self::Auth(cause, _) => write!(f, "Authentication could not be set up: {cause}"),
             Self::Tls(cause) => write!(f, "TLS could not be set up: {cause}"),
             Self::Bind(addr, e) => write!(f, "Could not listen on {addr}: {e}"),
         }

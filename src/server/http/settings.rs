@@ -13,7 +13,7 @@ use serde::Deserialize;
 use crate::config::schema::{schema_of, SchemaFile};
 use crate::config::{parse_sections, ConfigError};
 
-use super::auth_config::AuthConfig;
+use crate::auth::AuthConfig;
 
 /// The file, relative to the config directory.
 pub const SERVER_FILE: &str = "server.yaml";
@@ -72,7 +72,7 @@ pub struct ServerFile {
     /// How callers authenticate. Required: HTTP mode never serves an
     /// unauthenticated caller.
     #[serde(default)]
-    pub auth: Option<AuthConfig>,
+    pub(crate) auth: Option<AuthConfig>,
 }
 
 /// TLS files.

@@ -1,0 +1,382 @@
+//! Team mode as an operator runs it: `sqlwarden token create`, a
+//! `server.yaml` with static tokens and an OAuth issuer's JWKS, and
+//! `sqlwarden serve --http` as a process. The official Python SDK gets in
+//! with a static token and with a JWT, each seeing its own rows; every bad
+//! credential is answered 401 with a challenge before anything runs, and
+//! no token reaches the audit log or the server's output.
+
+use jsonwebtoken::jwk::Jwk;
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use tokio::io::AsyncBufReadExt;
+
+use super::*;
+
+const ISSUER: &str = "https://issuer.sqlwarden.test";
+const AUDIENCE: &str = "https://sqlwarden.test/mcp";
+
+fn key(name: &str) -> Vec<u8> {
+    std::fs::read(repo().join("tests/fixtures/auth").join(name)).unwrap()
+}
+
+fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+}
+
+fn sign(alg: Algorithm, kid: &str, key: &EncodingKey, claims: &Value) -> String {
+    let mut header = Header::new(alg);
+    header.kid = Some(kid.into());
+    jsonwebtoken::encode(&header, claims, key).unwrap()
+}
+
+/// An unsigned token with a hand-made header (`alg: none` and friends).
+fn handmade(header: &Value, claims: &Value, signature: &[u8]) -> String {
+    use base64::Engine as _;
+    let b64 = |bytes: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
+    format!(
+        "{}.{}.{}",
+        b64(header.to_string().as_bytes()),
+        b64(claims.to_string().as_bytes()),
+        b64(signature)
+    )
+}
+
+fn sqlwarden(fx: &Fixture, args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_sqlwarden"))
+        .env("SQLWARDEN_CONFIG_DIR", fx.dir.path())
+        .env("SQLWARDEN_AUDIT_DIR", fx.audit_dir())
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn the_binary_lets_in_static_tokens_and_jwts_and_nothing_else() {
+    let fx = Fixture::new("http_binary", "").await;
+    let dir = fx.dir.path().to_path_buf();
+
+    // The issuer's keys: rsa-a signs good tokens; rsa-b is a stranger.
+    let signer = EncodingKey::from_rsa_pem(&key("rsa-a.pem")).unwrap();
+    let stranger = EncodingKey::from_rsa_pem(&key("rsa-b.pem")).unwrap();
+    let mut jwk = Jwk::from_encoding_key(&signer, Algorithm::RS256).unwrap();
+    jwk.common.key_id = Some("k1".into());
+    std::fs::write(
+        dir.join("issuer-keys.json"),
+        json!({"keys": [jwk]}).to_string(),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join(http::SERVER_FILE),
+        format!(
+            "auth:\n  static_tokens: {{file: team-tokens.json}}\n  oauth:\n    issuer: {ISSUER}\n    audience: {AUDIENCE}\n    jwks_file: issuer-keys.json\n    claims:\n      roles: roles\n      attributes: {{regions: region_codes}}\n"
+        ),
+    )
+    .unwrap();
+    // `check` finds nothing wrong with server.yaml (the fixture's `down`
+    // connection is its one problem).
+    let check = sqlwarden(&fx, &["check"]);
+    let said = String::from_utf8_lossy(&check.stdout).to_string()
+        + &String::from_utf8_lossy(&check.stderr);
+    assert!(said.contains("1 problem(s)"), "{said}");
+    assert!(!said.contains(http::SERVER_FILE), "{said}");
+
+    // Static tokens, made as an operator does; the CLI finds the store
+    // server.yaml names.
+    let create = |user: &str, region: &str| {
+        let out = sqlwarden(
+            &fx,
+            &[
+                "token",
+                "create",
+                "--user",
+                user,
+                "--roles",
+                "analyst,region_manager",
+                "--attr",
+                &format!("region_codes={region}"),
+            ],
+        );
+        assert!(out.status.success(), "{out:?}");
+        String::from_utf8(out.stdout).unwrap().trim().to_string()
+    };
+    let alice = create("alice", "EAST");
+    let revoked = create("mallory", "SOUTH");
+    assert!(dir.join("team-tokens.json").is_file());
+    let list = sqlwarden(&fx, &["token", "list", "--json"]);
+    let listed: Value = serde_json::from_slice(&list.stdout).unwrap();
+    let mallory_id = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["user_id"] == "mallory")
+        .unwrap_or_else(|| panic!("{listed:#}"))["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(sqlwarden(&fx, &["token", "revoke", &mallory_id])
+        .status
+        .success());
+
+    let good_claims = |user: &str, region: &str| {
+        json!({
+            "iss": ISSUER, "aud": AUDIENCE, "sub": user, "exp": now() + 300, "iat": now(),
+            "jti": format!("jti-{user}"), "roles": ["analyst", "region_manager"], "regions": [region],
+        })
+    };
+    let carol = sign(
+        Algorithm::RS256,
+        "k1",
+        &signer,
+        &good_claims("carol", "NORTH"),
+    );
+
+    let mut server = tokio::process::Command::new(env!("CARGO_BIN_EXE_sqlwarden"))
+        .env("SQLWARDEN_CONFIG_DIR", &dir)
+        .env("SQLWARDEN_AUDIT_DIR", fx.audit_dir())
+        .env("RUST_LOG", "debug")
+        .args(["serve", "--http", "127.0.0.1:0"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut stderr = tokio::io::BufReader::new(server.stderr.take().unwrap()).lines();
+    let mut seen = String::new();
+    let url = loop {
+        let line = tokio::time::timeout(Duration::from_secs(60), stderr.next_line())
+            .await
+            .expect("the server starts")
+            .unwrap()
+            .unwrap_or_else(|| panic!("the server ended:\n{seen}"));
+        seen.push_str(&line);
+        seen.push('\n');
+        if let Some(at) = line.find("http://") {
+            break line[at..].split_whitespace().next().unwrap().to_string();
+        }
+    };
+    let addr: SocketAddr = url
+        .trim_start_matches("http://")
+        .trim_end_matches("/mcp")
+        .parse()
+        .unwrap();
+    let rest = tokio::spawn(async move {
+        let mut text = String::new();
+        while let Ok(Some(line)) = stderr.next_line().await {
+            text.push_str(&line);
+            text.push('\n');
+        }
+        text
+    });
+
+    // The official SDK, once per kind of token: each sees its own rows.
+    let sdk = |token: &str| {
+        let mut command = Command::new(repo().join("target/clients/venv/bin/python"));
+        command
+            .arg(repo().join("tests/clients/python_http_client.py"))
+            .env("SQLWARDEN_URL", &url)
+            .env("SQLWARDEN_TOKEN", token);
+        command
+    };
+    let run = |mut command: Command, what: &'static str| async move {
+        let output = command.output().await.unwrap();
+        let stdout = String::from_utf8_lossy(&output.stdout).to_string();
+        assert!(
+            output.status.success(),
+            "{what}:\n{stdout}\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        serde_json::from_str::<Value>(stdout.lines().last().unwrap_or_default()).unwrap()
+    };
+    let by_static = run(sdk(&alice), "static token").await;
+    assert_eq!(by_static["regions"], json!(["EAST"]), "{by_static}");
+    let by_jwt = run(sdk(&carol), "JWT").await;
+    assert_eq!(by_jwt["regions"], json!(["NORTH"]), "{by_jwt}");
+    let records_before = fx.audit_records().len();
+
+    // Every bad credential: 401, a challenge pointing at the metadata,
+    // nothing run.
+    let rsa_public_pem = key("rsa-a.pub.pem");
+    let hs256_with_public_key = sign(
+        Algorithm::HS256,
+        "k1",
+        &EncodingKey::from_secret(&rsa_public_pem).unwrap(),
+        &good_claims("eve", "EAST"),
+    );
+    let mut expired = good_claims("eve", "EAST");
+    expired["exp"] = json!(now() - 3600);
+    let mut early = good_claims("eve", "EAST");
+    early["nbf"] = json!(now() + 3600);
+    let mut wrong_issuer = good_claims("eve", "EAST");
+    wrong_issuer["iss"] = json!("https://elsewhere.test");
+    let mut wrong_audience = good_claims("eve", "EAST");
+    wrong_audience["aud"] = json!("https://other.test/mcp");
+    let bad: Vec<(&str, Option<String>)> = vec![
+        ("missing", None),
+        ("malformed", Some("Bearer not-a-token".into())),
+        ("not bearer", Some(format!("Basic {alice}"))),
+        (
+            "expired",
+            Some(sign(Algorithm::RS256, "k1", &signer, &expired)),
+        ),
+        (
+            "not yet valid",
+            Some(sign(Algorithm::RS256, "k1", &signer, &early)),
+        ),
+        (
+            "wrong issuer",
+            Some(sign(Algorithm::RS256, "k1", &signer, &wrong_issuer)),
+        ),
+        (
+            "wrong audience",
+            Some(sign(Algorithm::RS256, "k1", &signer, &wrong_audience)),
+        ),
+        (
+            "wrong signature",
+            Some(sign(
+                Algorithm::RS256,
+                "k1",
+                &stranger,
+                &good_claims("eve", "EAST"),
+            )),
+        ),
+        (
+            "alg none",
+            Some(handmade(
+                &json!({"alg": "none", "kid": "k1"}),
+                &good_claims("eve", "EAST"),
+                b"",
+            )),
+        ),
+        (
+            "HS256 keyed with the public key",
+            Some(hs256_with_public_key),
+        ),
+        ("revoked static token", Some(revoked.clone())),
+        ("unknown static token", Some(format!("{alice}x"))),
+    ];
+    let initialize = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+        "protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "raw", "version": "0"}}})
+    .to_string();
+    let mut sent_tokens = vec![alice.clone(), carol.clone(), revoked.clone()];
+    for (what, credential) in &bad {
+        let authorization = match credential {
+            None => String::new(),
+            Some(c) if c.starts_with("Bearer ") || c.starts_with("Basic ") => {
+                format!("\r\nAuthorization: {c}")
+            }
+            Some(token) => {
+                sent_tokens.push(token.clone());
+                format!("\r\nAuthorization: Bearer {token}")
+            }
+        };
+        let reply = send(
+            addr,
+            &format!("POST /mcp HTTP/1.1\r\nContent-Type: application/json\r\nAccept: application/json, text/event-stream{authorization}"),
+            initialize.as_bytes(),
+        )
+        .await;
+        assert_eq!(reply.status, 401, "{what}: {reply:?}");
+        let challenge = reply.header("WWW-Authenticate").unwrap_or_default();
+        assert!(
+            challenge.starts_with("Bearer ")
+                && challenge.contains(
+                    "resource_metadata=\"https://sqlwarden.test/.well-known/oauth-protected-resource/mcp\""
+                ),
+            "{what}: {challenge}"
+        );
+        assert_eq!(
+            challenge.contains("error=\"invalid_token\""),
+            credential.is_some(),
+            "{what}: {challenge}"
+        );
+    }
+    assert_eq!(
+        fx.audit_records().len(),
+        records_before,
+        "a refused credential ran nothing"
+    );
+
+    // The metadata document, where the challenge points.
+    let metadata = send(
+        addr,
+        "GET /.well-known/oauth-protected-resource/mcp HTTP/1.1",
+        b"",
+    )
+    .await;
+    assert_eq!(metadata.status, 200, "{metadata:?}");
+    let document: Value = serde_json::from_str(&metadata.body).unwrap();
+    assert_eq!(document["resource"], AUDIENCE);
+    assert_eq!(document["authorization_servers"], json!([ISSUER]));
+
+    // SIGTERM: a clean stop.
+    let pid = server.id().unwrap();
+    std::process::Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status()
+        .unwrap();
+    let status = tokio::time::timeout(Duration::from_secs(30), server.wait())
+        .await
+        .expect("stops on SIGTERM")
+        .unwrap();
+    assert!(status.success(), "{status:?}");
+    let mut stdout = String::new();
+    server
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut stdout)
+        .await
+        .unwrap();
+    assert_eq!(stdout, "", "team mode writes nothing on stdout");
+    let log = seen + &rest.await.unwrap();
+
+    // Who did what, by token id; no token anywhere.
+    let records = fx.audit_records();
+    let users: std::collections::BTreeSet<String> = records
+        .iter()
+        .map(|r| {
+            format!(
+                "{}:{}",
+                r["user_id"].as_str().unwrap(),
+                r["token_id"].as_str().unwrap_or("")
+            )
+        })
+        .collect();
+    assert_eq!(
+        users
+            .iter()
+            .map(|u| u.split(':').next().unwrap())
+            .collect::<Vec<_>>(),
+        ["alice", "carol"],
+        "{users:?}"
+    );
+    assert!(
+        users.iter().any(|u| u.starts_with("alice:tok_")),
+        "{users:?}"
+    );
+    assert!(users.contains("carol:jwt:jti-carol"), "{users:?}");
+    let audit_text: String = std::fs::read_dir(fx.audit_dir())
+        .unwrap()
+        .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
+        .collect();
+    let store = std::fs::read_to_string(dir.join("team-tokens.json")).unwrap();
+    for token in &sent_tokens {
+        // A JWT's signature is what makes it usable; `alg: none` has none.
+        let secret_part = match token.rsplit('.').next() {
+            Some(signature) if !signature.is_empty() => signature,
+            _ => token.as_str(),
+        };
+        assert!(
+            !audit_text.contains(secret_part),
+            "a token in the audit log: {token}"
+        );
+        assert!(
+            !log.contains(secret_part),
+            "a token in the server's log: {token}"
+        );
+        assert!(!store.contains(token.as_str()), "a token in the store");
+    }
+    assert!(sqlwarden::audit::verify(&fx.audit_dir()).is_ok());
+}
