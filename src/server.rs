@@ -390,14 +390,15 @@ impl SqlwardenServer {
             progress: progress_sink(context),
         };
         let output = self.session.call(name, arguments, ctx).await;
-        self.log.call(&context.peer, name, &output.envelope);
-        let content = vec![ContentBlock::text(output.text)];
+        self.log.call(&context.peer, name, output.head());
+        let content = vec![ContentBlock::text(output.text())];
         let mut result = if output.is_error {
             CallToolResult::error(content)
         } else {
             CallToolResult::success(content)
         };
-        result.structured_content = Some(output.envelope);
+        // rmcp takes structured content as a tree of values only.
+        result.structured_content = Some(output.into_envelope());
         result
     }
 }
