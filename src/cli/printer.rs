@@ -209,4 +209,5 @@ pub(crate) fn table(columns: &[String], rows: &[Vec<String>]) -> String {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests;

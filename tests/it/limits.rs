@@ -311,7 +311,8 @@ async fn the_row_budget_spans_every_query_tool_and_clamps_the_last_query() {
     ] {
         let out = h.call(tool, args).await;
         assert_eq!(code(&out), "COST_BUDGET_EXCEEDED", "{tool}");
-        let message = out.envelope()["error"]["message"].as_str().unwrap();
+        let envelope = out.envelope();
+        let message = envelope["error"]["message"].as_str().unwrap();
         assert!(message.contains("`max_session_rows`"), "{message}");
         let record = h.last_record();
         assert_eq!(record.outcome, Outcome::Denied, "{tool}");

@@ -734,8 +734,8 @@ async fn run_applies_the_row_limit_with_one_extra_row() {
         .expect("run");
     assert_eq!(result.rows.len(), 2);
     assert_eq!(result.truncation, Some(Truncation::RowLimit));
-    let ids: Vec<&Value> = result.rows.iter().map(|r| &r[0]).collect();
-    assert_eq!(ids, [&json!(1), &json!(2)]);
+    let ids: Vec<Value> = result.rows.iter().map(|r| r[0].clone()).collect();
+    assert_eq!(ids, [json!(1), json!(2)]);
 }
 
 #[tokio::test]

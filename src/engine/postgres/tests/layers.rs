@@ -250,7 +250,11 @@ async fn catalog_reads_still_work_on_a_privileged_login() {
 /// Run `sql` and return the first cell of its first row.
 async fn cell(engine: &PostgresEngine, sql: &str) -> Value {
     let result: Result<QueryResult, ToolError> = run(engine, sql).await;
-    result.unwrap_or_else(|e| panic!("{sql}: {e:?}")).rows.to_vec()[0][0].clone()
+    result
+        .unwrap_or_else(|e| panic!("{sql}: {e:?}"))
+        .rows
+        .to_vec()[0][0]
+        .clone()
 }
 
 #[tokio::test]

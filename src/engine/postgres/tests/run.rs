@@ -237,7 +237,10 @@ async fn role_is_set_for_the_transaction_only() {
     let result = run(&engine, "SELECT current_user::text, session_user::text")
         .await
         .expect("run");
-    assert_eq!(result.rows.to_vec()[0], vec![json!(role), json!("postgres")]);
+    assert_eq!(
+        result.rows.to_vec()[0],
+        vec![json!(role), json!("postgres")]
+    );
     drop(engine);
     client
         .batch_execute(&format!("DROP ROLE \"{}\"", role.replace('"', "\"\"")))
