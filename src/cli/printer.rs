@@ -28,11 +28,13 @@ pub(crate) fn out(text: &str) {
 /// serialized (a large result is never one string), with control and
 /// bidirectional characters escaped as [`out`] escapes them.
 pub(crate) fn out_json(value: &impl serde::Serialize) {
-    let stdout = std::io::stdout().lock();
-    let mut escaped = Escaping::new(std::io::BufWriter::with_capacity(64 * 1024, stdout));
-    let _ = serde_json::to_writer_pretty(&mut escaped, value);
-    let _ = escaped.write_all(b"\n");
-    let _ = escaped.flush();
+    // Buffered ahead of the escaping, which then scans large pieces rather
+    // than every token serde_json writes.
+    let stdout = Escaping::new(std::io::stdout().lock());
+    let mut out = std::io::BufWriter::with_capacity(64 * 1024, stdout);
+    let _ = serde_json::to_writer_pretty(&mut out, value);
+    let _ = out.write_all(b"\n");
+    let _ = out.flush();
 }
 
 /// A writer that escapes what [`escape_controls`] escapes on the way
