@@ -145,14 +145,14 @@ fn large_results(c: &mut Criterion) {
                 )
             };
             let output = runtime.block_on(call());
-            let envelope = &output.envelope;
+            let envelope = &output.envelope();
             let returned = envelope["metadata"]["row_count"].as_u64().unwrap_or(0);
             eprintln!(
                 "large_result bytes: {rows} rows, caps {source}: ok {}, {returned} rows returned, truncated {}, envelope {} bytes, text {} bytes",
                 envelope["ok"],
                 envelope["metadata"]["truncated"],
                 envelope.to_string().len(),
-                output.text.len(),
+                output.text().len(),
             );
             group.throughput(Throughput::Elements(rows));
             group.bench_function(format!("rows_{rows}_caps_{source}"), |b| {

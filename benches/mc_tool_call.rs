@@ -108,8 +108,8 @@ fn bench(c: &mut Criterion) {
         Some(arguments.clone()),
         CallContext::default(),
     ));
-    assert!(!warm.is_error, "{}", warm.envelope);
-    assert_eq!(warm.envelope["metadata"]["row_count"], 1);
+    assert!(!warm.is_error, "{}", warm.envelope());
+    assert_eq!(warm.envelope()["metadata"]["row_count"], 1);
 
     let engine = FixtureKeys
         .create("dw", &connection, Safeguards::default())

@@ -178,7 +178,7 @@ fn one_row_query(c: &mut Criterion) {
         )
     };
     let warm = runtime.block_on(call());
-    assert!(!warm.is_error, "{}", warm.envelope);
+    assert!(!warm.is_error, "{}", warm.envelope());
     group.bench_function("whole_tool_call", |b| b.iter(|| runtime.block_on(call())));
     group.finish();
 
@@ -198,7 +198,7 @@ fn one_row_query(c: &mut Criterion) {
         let started = Instant::now();
         let output = runtime.block_on(call());
         call_times.push(started.elapsed());
-        assert!(!output.is_error, "{}", output.envelope);
+        assert!(!output.is_error, "{}", output.envelope());
     }
     let (direct_median, direct_p99) = percentiles(&mut direct_times);
     let (call_median, call_p99) = percentiles(&mut call_times);

@@ -488,14 +488,15 @@ impl SqlwardenServer {
             origin,
         };
         let output = session.call(name, arguments, ctx).await;
-        self.log.call(&context.peer, name, &output.envelope);
-        let content = vec![ContentBlock::text(output.text)];
+        self.log.call(&context.peer, name, output.head());
+        let content = vec![ContentBlock::text(output.text())];
         let mut result = if output.is_error {
             CallToolResult::error(content)
         } else {
             CallToolResult::success(content)
         };
-        result.structured_content = Some(output.envelope);
+        // rmcp takes structured content as a tree of values only.
+        result.structured_content = Some(output.into_envelope());
         Ok(result)
     }
 }

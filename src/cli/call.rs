@@ -10,7 +10,7 @@ use std::path::Path;
 
 use clap::Args;
 
-use crate::tools::{CallContext, ToolOutput};
+use crate::tools::CallContext;
 
 use super::{printer, session, ExitStatus};
 
@@ -47,24 +47,14 @@ pub(crate) async fn run(config_dir: Option<&Path>, args: CallArgs) -> ExitStatus
     let output = session
         .call(&args.tool, Some(arguments), CallContext::default())
         .await;
-    // Only one of the two forms is printed; the other is dropped first, so
-    // a large result is not held three times at once.
-    let ToolOutput {
-        envelope,
-        text,
-        is_error,
-    } = output;
+    // Only the form printed is written, from the rows held once; the
+    // envelope is streamed out rather than built as one string.
     if args.text {
-        drop(envelope);
-        printer::out(&text);
+        printer::out(&output.text());
     } else {
-        drop(text);
-        let pretty =
-            serde_json::to_string_pretty(&envelope).unwrap_or_else(|_| envelope.to_string());
-        drop(envelope);
-        printer::out(&pretty);
+        printer::out_json(&output.envelope_writer());
     }
-    if is_error {
+    if output.is_error {
         ExitStatus::Failure
     } else {
         ExitStatus::Success

@@ -24,6 +24,77 @@ pub(crate) fn out(text: &str) {
     let _ = stdout.flush();
 }
 
+/// Write `value` to stdout as indented JSON and a line break, as it is
+/// serialized (a large result is never one string), with control and
+/// bidirectional characters escaped as [`out`] escapes them.
+pub(crate) fn out_json(value: &impl serde::Serialize) {
+    // Buffered ahead of the escaping, which then scans large pieces rather
+    // than every token serde_json writes.
+    let stdout = Escaping::new(std::io::stdout().lock());
+    let mut out = std::io::BufWriter::with_capacity(64 * 1024, stdout);
+    let _ = serde_json::to_writer_pretty(&mut out, value);
+    let _ = out.write_all(b"\n");
+    let _ = out.flush();
+}
+
+/// A writer that escapes what [`escape_controls`] escapes on the way
+/// through; a character split across two writes is held until it is whole.
+struct Escaping<W: Write> {
+    out: W,
+    /// Bytes of a character not yet complete.
+    pending: Vec<u8>,
+}
+
+impl<W: Write> Escaping<W> {
+    fn new(out: W) -> Self {
+        Self {
+            out,
+            pending: Vec::new(),
+        }
+    }
+
+    fn write_text(&mut self, text: &str) -> std::io::Result<()> {
+        self.out.write_all(escape_controls(text).as_bytes())
+    }
+}
+
+impl<W: Write> Write for Escaping<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let joined;
+        let bytes = if self.pending.is_empty() {
+            buf
+        } else {
+            let mut held = std::mem::take(&mut self.pending);
+            held.extend_from_slice(buf);
+            joined = held;
+            &joined[..]
+        };
+        match std::str::from_utf8(bytes) {
+            Ok(text) => self.write_text(text)?,
+            Err(e) => {
+                let (valid, rest) = bytes.split_at(e.valid_up_to());
+                // `valid_up_to` ends on a character boundary.
+                self.write_text(std::str::from_utf8(valid).unwrap_or_default())?;
+                match e.error_len() {
+                    // An incomplete character at the end: wait for the rest.
+                    None => self.pending = rest.to_vec(),
+                    // Not UTF-8 at all (serde_json never writes that).
+                    Some(_) => self.write_text(&String::from_utf8_lossy(rest))?,
+                }
+            }
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        if !self.pending.is_empty() {
+            let rest = std::mem::take(&mut self.pending);
+            self.write_text(&String::from_utf8_lossy(&rest))?;
+        }
+        self.out.flush()
+    }
+}
+
 /// Write an error and its hint to stderr.
 pub(crate) fn error(message: &str, hint: Option<&str>) {
     let mut stderr = std::io::stderr().lock();
@@ -140,4 +211,5 @@ pub(crate) fn table(columns: &[String], rows: &[Vec<String>]) -> String {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests;

@@ -84,9 +84,7 @@ pub(crate) async fn run(config_dir: Option<&Path>, args: QueryArgs) -> ExitStatu
         printer::status("Interrupted: the query was cancelled and its job terminated");
     }
     if args.json {
-        let pretty = serde_json::to_string_pretty(&output.envelope)
-            .unwrap_or_else(|_| output.envelope.to_string());
-        printer::out(&pretty);
+        printer::out_json(&output.envelope_writer());
     } else {
         print_human(&output);
     }
@@ -149,7 +147,7 @@ fn progress_line(drawn: Arc<AtomicBool>) -> ProgressSink {
 }
 
 fn print_human(output: &ToolOutput) {
-    let envelope = &output.envelope;
+    let envelope = &output.envelope();
     if output.is_error {
         let error = &envelope["error"];
         printer::error(
@@ -184,7 +182,7 @@ fn print_human(output: &ToolOutput) {
         })
         .unwrap_or_default();
     printer::out(&printer::table(&columns, &rows));
-    if let Some(summary) = output.text.lines().next() {
+    if let Some(summary) = output.summary_line() {
         printer::out(&format!("\n{summary}"));
     }
 }

@@ -9,6 +9,7 @@
 pub mod maxcompute;
 pub mod postgres;
 pub(crate) mod result;
+mod rows;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -20,6 +21,7 @@ use tokio_util::sync::CancellationToken;
 use crate::error::ToolError;
 use crate::guard::CheckedQuery;
 pub use crate::policy::Safeguards;
+pub use rows::Rows;
 
 /// A boxed future, so that [`Engine`] stays object-safe.
 pub(crate) type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -119,8 +121,8 @@ pub enum Truncation {
 pub struct QueryResult {
     /// Columns in order.
     pub columns: Vec<ResultColumn>,
-    /// Rows as arrays in column order.
-    pub rows: Vec<Vec<serde_json::Value>>,
+    /// Rows as arrays in column order, held as their compact JSON.
+    pub rows: Rows,
     /// Why rows were cut, if they were.
     pub truncation: Option<Truncation>,
     /// How many cells were cut to the per-cell byte cap.

@@ -3,8 +3,9 @@
 //! row proves truncation), the per-cell byte cap and the total byte cap.
 //!
 //! Each engine decodes a row once, into its cells, and pushes it here as it
-//! arrives; the builder cuts the cells, counts the row's bytes as compact
-//! JSON (without writing them anywhere) and says when to stop reading. It
+//! arrives; the builder cuts the cells, writes the row once as compact JSON
+//! into the result's [`Rows`](crate::engine::Rows) (the text the response is made of), counts
+//! those bytes and says when to stop reading. It
 //! never reads anything itself, so the caps hold the same way on every
 //! path (PostgreSQL's portal, MaxCompute's tunnel stream and `?result`
 //! CSV).
@@ -82,16 +83,17 @@ impl ResultBuilder {
         for cell in &mut row {
             cut += u64::from(cap_cell(cell, self.max_cell_bytes));
         }
-        // A row that does not fit is left out whole; with cells capped far
-        // below the result cap, this only ends long results.
-        let bytes = row_len(&row);
+        // Written once, where it stays; a row that does not fit is taken
+        // back out whole. With cells capped far below the result cap, this
+        // only ends long results.
+        let bytes = self.result.rows.push(&row);
         if self.result.bytes + bytes > self.max_result_bytes {
+            self.result.rows.pop();
             self.result.truncation = Some(Truncation::ResultBytes);
             return false;
         }
         self.result.bytes += bytes;
         self.result.cells_truncated += cut;
-        self.result.rows.push(row);
         true
     }
 
@@ -154,15 +156,9 @@ pub(crate) fn cut_string(text: &mut String, max: usize) -> bool {
     cut
 }
 
-/// Bytes of a row as a compact JSON array.
-fn row_len(cells: &[Value]) -> u64 {
-    let separators = cells.len().saturating_sub(1) as u64;
-    2 + separators + cells.iter().map(json_len).sum::<u64>()
-}
-
 /// Bytes of `value` as compact JSON, counted without writing the text (a
 /// result may be many megabytes).
-pub(crate) fn json_len(value: &Value) -> u64 {
+pub(crate) fn json_len(value: &impl serde::Serialize) -> u64 {
     struct Counter(u64);
     impl io::Write for Counter {
         fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
@@ -174,7 +170,8 @@ pub(crate) fn json_len(value: &Value) -> u64 {
         }
     }
     let mut counter = Counter(0);
-    // Writing to a counter cannot fail, and a `Value` always serializes.
+    // Writing to a counter cannot fail; a value that does not serialize
+    // counts what was written before it failed.
     let _ = serde_json::to_writer(&mut counter, value);
     counter.0
 }

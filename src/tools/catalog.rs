@@ -43,6 +43,7 @@ impl Handler for ListSources {
         }
         call.facts.row_count = Some(sources.len() as u64);
         Ok(ToolSuccess {
+            rows: None,
             summary: format!("{} configured source(s)", sources.len()),
             data: json!({ "sources": sources }),
         })
@@ -76,6 +77,7 @@ impl Handler for ListAllowedTables {
             .collect();
         call.facts.row_count = Some(tables.len() as u64);
         Ok(ToolSuccess {
+            rows: None,
             summary: format!("source `{}`: {} allowed table(s)", rules.name, tables.len()),
             data: json!({ "source": rules.name, "tables": tables }),
         })
@@ -122,6 +124,7 @@ impl Handler for GetJoinPaths {
         .collect();
         call.facts.row_count = Some(joins.len() as u64);
         Ok(ToolSuccess {
+            rows: None,
             summary: format!(
                 "source `{}`: {} approved join(s) touch `{key}`",
                 rules.name,

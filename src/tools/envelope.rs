@@ -10,23 +10,140 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use serde::Serialize;
+use serde::ser::SerializeMap;
+use serde::{Serialize, Serializer};
 use serde_json::{json, Map, Value};
 
 use crate::engine::result::json_len;
+use crate::engine::Rows;
 use crate::error::{ErrorCode, ToolError};
 
 use super::fence::{push_defanged, Fence, DATA_HANDLING};
 
-/// What a tool call returns to its caller (MCP or the CLI).
+/// What a tool call returns to its caller (MCP or the CLI): the envelope
+/// (MCP `structuredContent`) and its text rendering (MCP `content`).
+///
+/// The rows of a query result are held once, as compact JSON ([`Rows`]),
+/// beside the rest of the envelope, whose `data.rows` is null until one of
+/// the two forms is written. Both are written from them on demand: the CLI
+/// streams the one it prints, without a tree of values or a second copy.
 #[derive(Debug, Clone)]
 pub struct ToolOutput {
-    /// The envelope (MCP `structuredContent`).
-    pub envelope: Value,
+    /// The envelope; for a query result, without its rows.
+    head: Value,
+    /// A query result's rows, when `head`'s `data.rows` stands for them.
+    rows: Option<Rows>,
     /// True when `ok` is false (MCP `isError`).
     pub is_error: bool,
+    /// How the text rendering is made.
+    text: Text,
+}
+
+/// The text rendering, or what it is written from.
+#[derive(Debug, Clone)]
+enum Text {
+    /// Written already (a refusal: short).
+    Written(String),
+    /// A success: its summary line, then the data in this fence.
+    Success { summary: String, fence: Fence },
+}
+
+impl ToolOutput {
+    /// The whole envelope as a tree of values.
+    pub fn envelope(&self) -> Value {
+        self.clone().into_envelope()
+    }
+
+    /// The whole envelope as a tree of values, built from the rows once.
+    pub fn into_envelope(self) -> Value {
+        let mut envelope = self.head;
+        if let (Some(rows), Some(Value::Object(data))) = (self.rows, envelope.get_mut("data")) {
+            // Replaced in place: the key keeps its position.
+            data.insert("rows".into(), rows.to_value());
+        }
+        envelope
+    }
+
+    /// The envelope without the rows of a query result (its `data.rows` is
+    /// null): the call's metadata, cheaply.
+    pub fn head(&self) -> &Value {
+        &self.head
+    }
+
+    /// The whole envelope, serializable without a tree of its rows: they
+    /// are decoded one at a time as they are written.
+    pub(crate) fn envelope_writer(&self) -> impl Serialize + '_ {
+        Envelope {
+            head: &self.head,
+            rows: self.rows.as_ref(),
+        }
+    }
+
+    /// The first line of the text rendering, without writing the rest.
+    pub(crate) fn summary_line(&self) -> Option<&str> {
+        match &self.text {
+            Text::Written(text) => text.lines().next(),
+            Text::Success { summary, .. } => summary.lines().next(),
+        }
+    }
+
     /// The text rendering (MCP `content`).
-    pub text: String,
+    pub fn text(&self) -> String {
+        match &self.text {
+            Text::Written(text) => text.clone(),
+            Text::Success { summary, fence } => {
+                success_text(summary, fence, &self.head["data"], self.rows.as_ref())
+            }
+        }
+    }
+}
+
+/// The envelope with a query result's rows put back where `data.rows` is.
+struct Envelope<'a> {
+    head: &'a Value,
+    rows: Option<&'a Rows>,
+}
+
+impl Serialize for Envelope<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match (self.head, self.rows) {
+            (Value::Object(head), Some(rows)) => {
+                let mut map = serializer.serialize_map(Some(head.len()))?;
+                for (key, value) in head {
+                    if key == "data" {
+                        map.serialize_entry(key, &WithRows { data: value, rows })?;
+                    } else {
+                        map.serialize_entry(key, value)?;
+                    }
+                }
+                map.end()
+            }
+            (head, _) => head.serialize(serializer),
+        }
+    }
+}
+
+/// A query result's `data` with its rows in place of the null `rows`.
+struct WithRows<'a> {
+    data: &'a Value,
+    rows: &'a Rows,
+}
+
+impl Serialize for WithRows<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let Value::Object(data) = self.data else {
+            return self.data.serialize(serializer);
+        };
+        let mut map = serializer.serialize_map(Some(data.len()))?;
+        for (key, value) in data {
+            if key == "rows" {
+                map.serialize_entry(key, self.rows)?;
+            } else {
+                map.serialize_entry(key, value)?;
+            }
+        }
+        map.end()
+    }
 }
 
 /// Facts about a call that go into `metadata` and the audit record.
@@ -77,10 +194,23 @@ pub(crate) struct SessionRows {
 /// A tool's successful answer, before the pipeline wraps it.
 #[derive(Debug, Clone)]
 pub(crate) struct ToolSuccess {
-    /// The envelope's `data`.
+    /// The envelope's `data`; for a query result, with a null `rows`.
     pub(crate) data: Value,
+    /// A query result's rows, held as compact JSON rather than in `data`.
+    pub(crate) rows: Option<Rows>,
     /// The summary line of the text rendering.
     pub(crate) summary: String,
+}
+
+impl ToolSuccess {
+    /// Bytes of `data` as compact JSON, its rows included.
+    pub(crate) fn json_len(&self) -> u64 {
+        match (&self.rows, self.data.get("rows")) {
+            // `null` (4 bytes) stands for the rows.
+            (Some(rows), Some(Value::Null)) => json_len(&self.data) - 4 + rows.json_len(),
+            _ => json_len(&self.data),
+        }
+    }
 }
 
 /// Identity of one call, fixed by the pipeline.
@@ -99,7 +229,7 @@ pub(crate) struct CallIds {
 }
 
 /// Render a finished call into the envelope and its text. The data moves
-/// into the envelope; the text is written from it first, in one string.
+/// into the envelope; the text is written from it when asked for.
 pub(crate) fn render(
     ids: &CallIds,
     outcome: Result<ToolSuccess, ToolError>,
@@ -134,22 +264,29 @@ pub(crate) fn render(
         }
     }
     match outcome {
-        Ok(success) => {
-            let text = success_text(&success.summary, &success.data);
+        Ok(ToolSuccess {
+            data,
+            rows,
+            summary,
+        }) => {
             let mut envelope = Map::new();
             envelope.insert("ok".into(), Value::Bool(true));
-            envelope.insert("data".into(), success.data);
+            envelope.insert("data".into(), data);
             envelope.insert("error".into(), Value::Null);
             envelope.insert("metadata".into(), metadata);
             envelope.insert("audit_id".into(), Value::String(ids.audit_id.clone()));
             ToolOutput {
-                envelope: Value::Object(envelope),
+                head: Value::Object(envelope),
+                rows,
                 is_error: false,
-                text,
+                text: Text::Success {
+                    summary,
+                    fence: Fence::new(),
+                },
             }
         }
         Err(error) => ToolOutput {
-            envelope: json!({
+            head: json!({
                 "ok": false,
                 "data": null,
                 "error": {
@@ -160,19 +297,19 @@ pub(crate) fn render(
                 "metadata": metadata,
                 "audit_id": ids.audit_id,
             }),
+            rows: None,
             is_error: true,
-            text: error_text(&error),
+            text: Text::Written(error_text(&error)),
         },
     }
 }
 
-fn success_text(summary: &str, data: &Value) -> String {
-    let fence = Fence::new();
+fn success_text(summary: &str, fence: &Fence, data: &Value, rows: Option<&Rows>) -> String {
     let mut text = String::with_capacity(summary.len() + DATA_HANDLING.len() + 128);
     text.push_str(summary);
     text.push('\n');
     fence.open(&mut text);
-    push_data_body(&mut text, data);
+    push_data_body(&mut text, data, rows);
     fence.close(&mut text);
     text.push('\n');
     text.push_str(DATA_HANDLING);
@@ -180,18 +317,23 @@ fn success_text(summary: &str, data: &Value) -> String {
 }
 
 /// Query results read best as a header and one JSON array per row; other
-/// data as indented JSON. Rows are written one at a time through a reused
-/// buffer, so the text is the only copy that grows with the result.
-fn push_data_body(text: &mut String, data: &Value) {
-    if let (Some(columns), Some(rows)) = (
-        data.get("columns").and_then(Value::as_array),
-        data.get("rows").and_then(Value::as_array),
-    ) {
-        let names: Vec<Value> = columns
-            .iter()
-            .map(|c| c.get("name").cloned().unwrap_or(Value::Null))
-            .collect();
-        push_defanged(text, &format!("columns: {}", Value::Array(names)));
+/// data as indented JSON. Held rows are copied from their compact JSON as
+/// they are, so the text is the only new copy that grows with the result.
+fn push_data_body(text: &mut String, data: &Value, held: Option<&Rows>) {
+    let columns = data.get("columns").and_then(Value::as_array);
+    if let (Some(columns), Some(rows)) = (columns, held) {
+        push_columns(text, columns);
+        // Each row's line break in the held text stands for the one
+        // written before it here.
+        text.reserve(usize::try_from(rows.json_len()).unwrap_or(0));
+        for row in rows.json_rows() {
+            text.push('\n');
+            push_defanged(text, row);
+        }
+        return;
+    }
+    if let (Some(columns), Some(rows)) = (columns, data.get("rows").and_then(Value::as_array)) {
+        push_columns(text, columns);
         // Sized once, rather than grown by doubling past twice the need.
         let body: u64 = rows.iter().map(|row| json_len(row) + 1).sum();
         text.reserve(usize::try_from(body).unwrap_or(0));
@@ -208,6 +350,15 @@ fn push_data_body(text: &mut String, data: &Value) {
     }
     let pretty = serde_json::to_string_pretty(data).unwrap_or_else(|_| data.to_string());
     push_defanged(text, &pretty);
+}
+
+/// The header line of a query result: its column names.
+fn push_columns(text: &mut String, columns: &[Value]) {
+    let names: Vec<Value> = columns
+        .iter()
+        .map(|c| c.get("name").cloned().unwrap_or(Value::Null))
+        .collect();
+    push_defanged(text, &format!("columns: {}", Value::Array(names)));
 }
 
 fn error_text(error: &ToolError) -> String {

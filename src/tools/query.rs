@@ -111,6 +111,7 @@ impl Handler for EstimateQueryCost {
         )
         };
         Ok(ToolSuccess {
+            rows: None,
             summary: format!(
                 "source `{source}`: estimate only, nothing ran ({numbers}; {budget_line})"
             ),

@@ -9,7 +9,6 @@
 //! fills in the facts, and never result rows or secrets.
 
 use crate::audit::{AuditError, AuditLog, AuditRecord, PolicyDecision};
-use crate::engine::result::json_len;
 use crate::error::ToolError;
 
 use super::envelope::{CallFacts, CallIds, ToolSuccess};
@@ -86,7 +85,7 @@ pub(crate) fn build(
     record.row_count = facts.row_count;
     record.truncated = facts.row_count.map(|_| facts.truncated);
     record.cache_hit = facts.cache_age.is_some();
-    record.result_bytes = outcome.as_ref().ok().map(|success| json_len(&success.data));
+    record.result_bytes = outcome.as_ref().ok().map(ToolSuccess::json_len);
     if let Some(error) = error {
         record.fail(error);
         if record.error_detail.is_none() {

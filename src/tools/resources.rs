@@ -193,9 +193,10 @@ impl Session {
         ctx: &CallContext,
     ) -> Result<Map<String, Value>, ResourceError> {
         let output = self.call(tool, Some(args.clone()), ctx.clone()).await;
-        let envelope = output.envelope;
+        let is_error = output.is_error;
+        let envelope = output.into_envelope();
         if let Some(Value::Object(data)) = envelope.get("data") {
-            if !output.is_error {
+            if !is_error {
                 return Ok(data.clone());
             }
         }

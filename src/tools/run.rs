@@ -18,7 +18,7 @@
 
 use serde_json::{json, Map, Value};
 
-use crate::engine::{QueryResult, SharedEngine, Truncation};
+use crate::engine::{QueryResult, ResultColumn, SharedEngine, Truncation};
 use crate::error::ToolError;
 use crate::guard::{CheckedQuery, Gate, PreparedQuery, TableFacts};
 use crate::policy::{EffectiveLimits, SourceRules};
@@ -271,7 +271,8 @@ impl Call<'_> {
                 facts.source.as_deref().unwrap_or("?"),
                 checked.applied_limit(),
             ),
-            data: result_data(result),
+            rows: Some(result.rows),
+            data: result_data(result.columns, result.truncation, result.cells_truncated, result.engine_metadata),
         }
     }
 
@@ -286,18 +287,21 @@ impl Call<'_> {
     }
 }
 
-/// The envelope data of a query result. The rows are moved, not copied
-/// (`json!` would serialize a copy): they are the bulk of the answer.
-fn result_data(result: QueryResult) -> Value {
+/// The envelope data of a query result but its rows: they stay in their
+/// compact JSON beside it ([`ToolSuccess::rows`]), the bulk of the answer,
+/// and `rows` is null here until the envelope is written.
+fn result_data(
+    columns: Vec<ResultColumn>,
+    truncation: Option<Truncation>,
+    cells_truncated: u64,
+    engine: Map<String, Value>,
+) -> Value {
     let mut data = Map::new();
-    data.insert("columns".into(), json!(result.columns));
-    data.insert(
-        "rows".into(),
-        Value::Array(result.rows.into_iter().map(Value::Array).collect()),
-    );
-    data.insert("truncation".into(), json!(result.truncation));
-    data.insert("cells_truncated".into(), json!(result.cells_truncated));
-    data.insert("engine".into(), Value::Object(result.engine_metadata));
+    data.insert("columns".into(), json!(columns));
+    data.insert("rows".into(), Value::Null);
+    data.insert("truncation".into(), json!(truncation));
+    data.insert("cells_truncated".into(), json!(cells_truncated));
+    data.insert("engine".into(), Value::Object(engine));
     Value::Object(data)
 }
 

@@ -35,6 +35,7 @@ impl Handler for ListDomains {
         let domains = semantic::list_domains(call.session.catalog()?);
         call.facts.row_count = Some(domains.len() as u64);
         Ok(ToolSuccess {
+            rows: None,
             summary: format!("{} domain(s)", domains.len()),
             data: json!({ "domains": domains }),
         })
@@ -51,6 +52,7 @@ impl Handler for SearchBusinessTerms {
         let hits = semantic::search_business_terms(call.session.catalog()?, &args)?;
         call.facts.row_count = Some(hits.len() as u64);
         Ok(ToolSuccess {
+            rows: None,
             summary: format!("{} match(es), best first", hits.len()),
             data: json!({ "matches": hits }),
         })
@@ -67,6 +69,7 @@ impl Handler for ListMetrics {
         let metrics = semantic::list_metrics(call.session.catalog()?, &args)?;
         call.facts.row_count = Some(metrics.len() as u64);
         Ok(ToolSuccess {
+            rows: None,
             summary: format!("{} metric(s)", metrics.len()),
             data: json!({ "metrics": metrics }),
         })
@@ -85,6 +88,7 @@ impl Handler for GetMetricDefinition {
         call.facts.source = metric.source.clone();
         call.facts.tables_used = vec![metric.base_table.clone()];
         Ok(ToolSuccess {
+            rows: None,
             summary: format!("metric `{}`", metric.name),
             data: json!({ "metric": metric }),
         })
@@ -101,6 +105,7 @@ impl Handler for GetDimensions {
         let view = semantic::get_dimensions(call.session.catalog()?, &args)?;
         call.facts.row_count = Some(view.dimensions.len() as u64);
         Ok(ToolSuccess {
+            rows: None,
             summary: format!(
                 "metric `{}`: {} dimension(s)",
                 view.metric,
@@ -126,6 +131,7 @@ impl Handler for GenerateMetricSql {
             .await?
             .checked;
         Ok(ToolSuccess {
+            rows: None,
             summary: format!(
                 "source `{}`: metric `{}` compiled and checked, nothing ran (applied limit {})",
                 query.source(),
@@ -168,6 +174,7 @@ impl Handler for ValidateMetricQuery {
             .map(|p| json!({"code": p.code, "message": p.message, "hint": p.hint}))
             .collect();
         Ok(ToolSuccess {
+            rows: None,
             // The metric name is not echoed: an unknown one is the caller's
             // text, of any length.
             summary: if problems.is_empty() {

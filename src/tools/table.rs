@@ -59,6 +59,7 @@ impl Handler for DescribeTable {
         call.facts.row_count = Some(columns.len() as u64);
         let hidden = all.len() - columns.len();
         Ok(ToolSuccess {
+            rows: None,
             summary: format!(
                 "source `{}`: table `{key}` has {} allowed column(s){}",
                 rules.name,
@@ -115,6 +116,7 @@ impl Handler for ListPartitions {
         call.facts.row_count = Some(page.partitions.len() as u64);
         call.facts.truncated = page.next_marker.is_some();
         Ok(ToolSuccess {
+            rows: None,
             summary: format!(
                 "source `{}`: {} partition(s) of `{key}`{}",
                 rules.name,

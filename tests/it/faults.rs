@@ -72,7 +72,7 @@ async fn session_call(session: &Session, tool: &str, args: Value) -> Value {
     let envelope = session
         .call(tool, Some(args), CallContext::default())
         .await
-        .envelope;
+        .envelope();
     crate::support::output::assert_valid(tool, &envelope).await;
     envelope
 }

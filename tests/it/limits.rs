@@ -99,7 +99,7 @@ impl Harness {
             .session
             .call(tool, Some(args), CallContext::default())
             .await;
-        crate::support::output::assert_valid(tool, &output.envelope).await;
+        crate::support::output::assert_valid(tool, &output.envelope()).await;
         output
     }
 
@@ -108,17 +108,20 @@ impl Harness {
     }
 }
 
-fn ok(out: &ToolOutput) -> &Value {
-    assert!(!out.is_error, "{}", out.envelope);
-    &out.envelope
+fn ok(out: &ToolOutput) -> Value {
+    assert!(!out.is_error, "{}", out.envelope());
+    out.envelope()
 }
 
-fn code(out: &ToolOutput) -> &str {
-    out.envelope["error"]["code"].as_str().unwrap_or("")
+fn code(out: &ToolOutput) -> String {
+    out.envelope()["error"]["code"]
+        .as_str()
+        .unwrap_or("")
+        .to_owned()
 }
 
-fn rows(out: &ToolOutput) -> &Vec<Value> {
-    ok(out)["data"]["rows"].as_array().unwrap()
+fn rows(out: &ToolOutput) -> Vec<Value> {
+    ok(out)["data"]["rows"].as_array().unwrap().clone()
 }
 
 fn sql(text: &str) -> Value {
@@ -151,7 +154,7 @@ async fn an_agent_hammering_run_select_sql_is_refused_and_other_tools_keep_worki
     assert!(outcomes[5..].iter().all(|o| o == "RATE_LIMIT_EXCEEDED"));
 
     let refused = h.call("run_select_sql", query.clone()).await;
-    let error = &refused.envelope["error"];
+    let error = &refused.envelope()["error"];
     assert!(
         error["message"]
             .as_str()
@@ -212,7 +215,7 @@ async fn the_session_limit_covers_every_tool() {
         .call("describe_table", json!({"table": "public.orders"}))
         .await;
     assert_eq!(code(&refused), "RATE_LIMIT_EXCEEDED");
-    assert!(refused.envelope["error"]["message"]
+    assert!(refused.envelope()["error"]["message"]
         .as_str()
         .unwrap()
         .contains("This session may make at most 3 tool call(s) per second"));
@@ -260,15 +263,15 @@ async fn the_row_budget_spans_every_query_tool_and_clamps_the_last_query() {
         )
         .await;
     assert_eq!(rows(&metric).len(), 2);
-    let budget = &metric.envelope["metadata"]["session_row_budget"];
+    let budget = &metric.envelope()["metadata"]["session_row_budget"];
     assert_eq!(
         budget,
         &json!({"max_session_rows": 30, "used": 2, "remaining": 28, "limited_this_call": true})
     );
     // The budget lowered the limit (100 by default) to the 30 rows left,
     // but the result was not cut by it.
-    assert_eq!(metric.envelope["metadata"]["applied_limit"], 30);
-    assert_eq!(metric.envelope["metadata"]["truncated"], false);
+    assert_eq!(metric.envelope()["metadata"]["applied_limit"], 30);
+    assert_eq!(metric.envelope()["metadata"]["truncated"], false);
 
     let raw = h
         .call(
@@ -277,7 +280,7 @@ async fn the_row_budget_spans_every_query_tool_and_clamps_the_last_query() {
         )
         .await;
     assert_eq!(rows(&raw).len(), 20);
-    assert_eq!(raw.envelope["metadata"]["session_row_budget"]["used"], 22);
+    assert_eq!(raw.envelope()["metadata"]["session_row_budget"]["used"], 22);
 
     // 8 rows are left: the next query is clamped to them, says so, and is
     // truthfully truncated (more products exist).
@@ -288,13 +291,13 @@ async fn the_row_budget_spans_every_query_tool_and_clamps_the_last_query() {
         )
         .await;
     assert_eq!(rows(&page).len(), 8);
-    let metadata = &page.envelope["metadata"];
+    let metadata = &page.envelope()["metadata"];
     assert_eq!(metadata["applied_limit"], 8);
     assert_eq!(metadata["truncated"], true);
     assert_eq!(metadata["session_row_budget"]["remaining"], 0);
     assert_eq!(metadata["session_row_budget"]["limited_this_call"], true);
-    assert!(page.text.contains("row budget"), "{}", page.text);
-    assert!(page.envelope["data"]["next_cursor"].is_string());
+    assert!(page.text().contains("row budget"), "{}", page.text());
+    assert!(page.envelope()["data"]["next_cursor"].is_string());
 
     // Nothing left: every row-returning tool is refused before it runs.
     for (tool, args) in [
@@ -308,7 +311,8 @@ async fn the_row_budget_spans_every_query_tool_and_clamps_the_last_query() {
     ] {
         let out = h.call(tool, args).await;
         assert_eq!(code(&out), "COST_BUDGET_EXCEEDED", "{tool}");
-        let message = out.envelope["error"]["message"].as_str().unwrap();
+        let envelope = out.envelope();
+        let message = envelope["error"]["message"].as_str().unwrap();
         assert!(message.contains("`max_session_rows`"), "{message}");
         let record = h.last_record();
         assert_eq!(record.outcome, Outcome::Denied, "{tool}");
@@ -376,7 +380,7 @@ async fn a_cached_result_is_served_until_its_ttl_passes() {
 
     let first = h.call("run_select_sql", sql(PRODUCT_ONE)).await;
     assert_eq!(first_name(&first), "Coffee #1");
-    assert_eq!(first.envelope["metadata"]["cached"], false);
+    assert_eq!(first.envelope()["metadata"]["cached"], false);
     assert!(!h.last_record().cache_hit);
 
     rename_product_one(&db, "Renamed").await;
@@ -384,10 +388,10 @@ async fn a_cached_result_is_served_until_its_ttl_passes() {
     let second = h.call("run_select_sql", sql(PRODUCT_ONE)).await;
     // The database changed, the answer did not: it came from the cache.
     assert_eq!(first_name(&second), "Coffee #1");
-    let metadata = &second.envelope["metadata"];
+    let metadata = &second.envelope()["metadata"];
     assert_eq!(metadata["cached"], true);
     assert_eq!(metadata["cache_age_seconds"], 20.0);
-    assert!(second.text.contains("served from the result cache"));
+    assert!(second.text().contains("served from the result cache"));
     let record = h.last_record();
     assert!(record.cache_hit);
     assert_eq!(record.outcome, Outcome::Ok);
@@ -412,8 +416,8 @@ async fn a_cached_result_is_served_until_its_ttl_passes() {
     h.clock.advance(Duration::from_secs(41));
     let fresh = h.call("run_select_sql", sql(PRODUCT_ONE)).await;
     assert_eq!(first_name(&fresh), "Renamed");
-    assert_eq!(fresh.envelope["metadata"]["cached"], false);
-    assert!(fresh.envelope["metadata"]
+    assert_eq!(fresh.envelope()["metadata"]["cached"], false);
+    assert!(fresh.envelope()["metadata"]
         .get("cache_age_seconds")
         .is_none());
 }
@@ -448,7 +452,7 @@ async fn tables_without_a_ttl_are_never_cached_not_even_in_a_join() {
     let after = h.call("run_select_sql", orders).await;
     assert_ne!(rows(&before)[0][1], rows(&after)[0][1]);
     assert_eq!(rows(&after)[0][1], "changed");
-    assert_eq!(after.envelope["metadata"]["cached"], false);
+    assert_eq!(after.envelope()["metadata"]["cached"], false);
 
     // Orders (no TTL) joined to products (60 s): not cached.
     let join = sql(&format!(
@@ -473,7 +477,7 @@ async fn tables_without_a_ttl_are_never_cached_not_even_in_a_join() {
     let after = h.call("run_select_sql", join).await;
     assert_ne!(rows(&before)[0][1], rows(&after)[0][1]);
     assert_eq!(rows(&after)[0][1], "joined");
-    assert_eq!(after.envelope["metadata"]["cached"], false);
+    assert_eq!(after.envelope()["metadata"]["cached"], false);
     assert!(h.audit.0.lock().unwrap().iter().all(|r| !r.cache_hit));
 }
 
@@ -494,7 +498,7 @@ async fn another_identity_or_policy_never_sees_a_cached_result() {
     let twin = Harness::new(dir.path(), None).sharing(&shared);
     let hit = twin.call("run_select_sql", sql(PRODUCT_ONE)).await;
     assert_eq!(first_name(&hit), "Coffee #1");
-    assert_eq!(hit.envelope["metadata"]["cached"], true);
+    assert_eq!(hit.envelope()["metadata"]["cached"], true);
 
     // Other roles: a miss.
     let other_roles = config_dir(&db, |p| {
@@ -503,7 +507,7 @@ async fn another_identity_or_policy_never_sees_a_cached_result() {
     let analyst = Harness::new(other_roles.path(), None).sharing(&shared);
     let miss = analyst.call("run_select_sql", sql(PRODUCT_ONE)).await;
     assert_eq!(first_name(&miss), "Renamed");
-    assert_eq!(miss.envelope["metadata"]["cached"], false);
+    assert_eq!(miss.envelope()["metadata"]["cached"], false);
 
     // Another user id: a miss.
     let other_user = config_dir(&db, |p| {
@@ -511,14 +515,14 @@ async fn another_identity_or_policy_never_sees_a_cached_result() {
     });
     let bob = Harness::new(other_user.path(), None).sharing(&shared);
     let miss = bob.call("run_select_sql", sql(PRODUCT_ONE)).await;
-    assert_eq!(miss.envelope["metadata"]["cached"], false);
+    assert_eq!(miss.envelope()["metadata"]["cached"], false);
 
     // The same identity under an edited policy (a new policy hash): a miss.
     let edited = config_dir(&db, |p| cached_policy(p) + "# edited\n");
     let after_edit = Harness::new(edited.path(), None).sharing(&shared);
     let miss = after_edit.call("run_select_sql", sql(PRODUCT_ONE)).await;
     assert_eq!(first_name(&miss), "Renamed");
-    assert_eq!(miss.envelope["metadata"]["cached"], false);
+    assert_eq!(miss.envelope()["metadata"]["cached"], false);
     assert_eq!(shared.len(), 4);
 }
 
@@ -538,7 +542,7 @@ async fn cache_hits_skip_the_engine_but_count_against_the_row_budget() {
     // runs, and then nothing is left even for a query the cache holds.
     let second = h.call("run_select_sql", regions.clone()).await;
     assert_eq!(rows(&second).len(), 2);
-    assert_eq!(second.envelope["metadata"]["cached"], false);
+    assert_eq!(second.envelope()["metadata"]["cached"], false);
     assert_eq!(
         code(&h.call("run_select_sql", regions).await),
         "COST_BUDGET_EXCEEDED"
@@ -551,8 +555,8 @@ async fn cache_hits_skip_the_engine_but_count_against_the_row_budget() {
     let h = Harness::new(dir.path(), None);
     ok(&h.call("run_select_sql", sql(PRODUCT_ONE)).await);
     let hit = h.call("run_select_sql", sql(PRODUCT_ONE)).await;
-    assert_eq!(hit.envelope["metadata"]["cached"], true);
-    assert_eq!(hit.envelope["metadata"]["session_row_budget"]["used"], 2);
+    assert_eq!(hit.envelope()["metadata"]["cached"], true);
+    assert_eq!(hit.envelope()["metadata"]["session_row_budget"]["used"], 2);
     // 199 rows left, below the default limit of 100 plus the next query's
     // 100: the budget, not the cache, decides.
     let products = sql("SELECT product_id FROM products");
@@ -570,7 +574,7 @@ async fn cache_hits_skip_the_engine_but_count_against_the_row_budget() {
     );
     let last = h.call("run_select_sql", products.clone()).await;
     assert_eq!(rows(&last).len(), 49);
-    assert_eq!(last.envelope["metadata"]["truncated"], true);
+    assert_eq!(last.envelope()["metadata"]["truncated"], true);
     assert_eq!(
         code(&h.call("run_select_sql", products).await),
         "COST_BUDGET_EXCEEDED"
@@ -588,7 +592,7 @@ async fn the_managed_policy_can_switch_the_cache_off() {
     rename_product_one(&db, "Renamed").await;
     let second = h.call("run_select_sql", sql(PRODUCT_ONE)).await;
     assert_eq!(first_name(&second), "Renamed");
-    assert_eq!(second.envelope["metadata"]["cached"], false);
+    assert_eq!(second.envelope()["metadata"]["cached"], false);
     // And a shared cache handed to such a session is not used either.
     let shared = Arc::new(ResultCache::new(CacheBounds {
         max_entries: 10,

@@ -610,7 +610,7 @@ async fn run_returns_every_type_without_loss_through_the_tunnel() {
     assert_eq!(result.rows.len(), 3);
     assert_eq!(result.truncation, None);
     assert_eq!(
-        result.rows[0],
+        result.rows.to_vec()[0],
         vec![
             json!(1),
             json!(2.5),
@@ -634,10 +634,10 @@ async fn run_returns_every_type_without_loss_through_the_tunnel() {
     bob[0] = json!(2);
     bob[3] = json!("bob");
     bob[5] = json!(false);
-    assert_eq!(result.rows[1], bob, "NULLs stay null");
-    assert_eq!(result.rows[2][3], json!("carol \"c\", 中文"));
-    assert_eq!(result.rows[2][7], json!("1969-12-31"));
-    assert_eq!(result.rows[2][14], json!(["z", null]));
+    assert_eq!(result.rows.to_vec()[1], bob, "NULLs stay null");
+    assert_eq!(result.rows.to_vec()[2][3], json!("carol \"c\", 中文"));
+    assert_eq!(result.rows.to_vec()[2][7], json!("1969-12-31"));
+    assert_eq!(result.rows.to_vec()[2][14], json!(["z", null]));
     assert_eq!(
         result.engine_metadata["result_source"],
         json!("instance_tunnel")
@@ -734,8 +734,8 @@ async fn run_applies_the_row_limit_with_one_extra_row() {
         .expect("run");
     assert_eq!(result.rows.len(), 2);
     assert_eq!(result.truncation, Some(Truncation::RowLimit));
-    let ids: Vec<&Value> = result.rows.iter().map(|r| &r[0]).collect();
-    assert_eq!(ids, [&json!(1), &json!(2)]);
+    let ids: Vec<Value> = result.rows.iter().map(|r| r[0].clone()).collect();
+    assert_eq!(ids, [json!(1), json!(2)]);
 }
 
 #[tokio::test]
@@ -749,7 +749,7 @@ async fn run_applies_the_cell_and_result_byte_caps() {
         .run(&query, RunContext::default())
         .await
         .expect("run");
-    assert_eq!(result.rows[0], vec![json!("ali")]);
+    assert_eq!(result.rows.to_vec()[0], vec![json!("ali")]);
     // "alice" and "carol …" are cut; "bob" fits.
     assert_eq!(result.cells_truncated, 2);
 

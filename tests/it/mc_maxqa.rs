@@ -110,7 +110,7 @@ async fn an_offline_small_query_is_seen_as_soon_as_it_ends() {
     assert_eq!(result.engine_metadata["execution_mode"], "offline");
     assert_eq!(result.engine_metadata["result_source"], "result_csv");
     // Inline offline rows carry no types: text, as `result_read: inline` says.
-    assert_eq!(result.rows[0][0], json!("1"));
+    assert_eq!(result.rows.to_vec()[0][0], json!("1"));
     all_signed(&emu);
 }
 

@@ -163,7 +163,7 @@ async fn through_gate(
     if result.truncation.is_some() || result.cells_truncated > 0 {
         return Err(format!("result was truncated: {:?}", result.truncation));
     }
-    Ok(result.rows.iter().map(|r| as_text(r)).collect())
+    Ok(result.rows.iter().map(|r| as_text(&r)).collect())
 }
 
 /// Rows compare in order when the query orders them, as a multiset when not.

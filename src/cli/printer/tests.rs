@@ -36,3 +36,34 @@ fn table_aligns_columns() {
     );
     assert_eq!(text, "id  | name\n----+-----\n1   | Ann\n100 | B");
 }
+
+#[test]
+fn streamed_json_is_escaped_as_the_whole_string_would_be() {
+    let text = "{\"a\": \"x\u{85}y \u{202e}z 中文 🦀 \u{1b}[31m\"}\n";
+    let bytes = text.as_bytes();
+    // Every split point, through the middle of every multi-byte character.
+    for cut in 0..=bytes.len() {
+        let mut out = Vec::new();
+        {
+            let mut escaping = Escaping::new(&mut out);
+            escaping.write_all(&bytes[..cut]).unwrap();
+            escaping.write_all(&bytes[cut..]).unwrap();
+            escaping.flush().unwrap();
+        }
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            escape_controls(text),
+            "cut at {cut}"
+        );
+    }
+    // One byte at a time.
+    let mut out = Vec::new();
+    {
+        let mut escaping = Escaping::new(&mut out);
+        for byte in bytes {
+            escaping.write_all(std::slice::from_ref(byte)).unwrap();
+        }
+        escaping.flush().unwrap();
+    }
+    assert_eq!(String::from_utf8(out).unwrap(), escape_controls(text));
+}

@@ -262,9 +262,11 @@ impl MaxComputeEngine {
         Ok(result
             .rows
             .first()
-            .and_then(|row| row.first())
-            .and_then(|value| value.as_str())
-            .map(str::to_owned))
+            .and_then(|row| row.into_iter().next())
+            .and_then(|value| match value {
+                serde_json::Value::String(text) => Some(text),
+                _ => None,
+            }))
     }
 
     async fn partition_page(&self, table: &str, page: PageRequest) -> EngineResult<PartitionPage> {

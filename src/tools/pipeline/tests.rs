@@ -76,13 +76,13 @@ async fn every_outcome_is_audited() {
     let ok = session
         .call("list_allowed_tables", None, CallContext::default())
         .await;
-    assert!(!ok.is_error, "{}", ok.envelope);
-    let tables = ok.envelope["data"]["tables"].as_array().unwrap().len();
+    assert!(!ok.is_error, "{}", ok.envelope());
+    let tables = ok.envelope()["data"]["tables"].as_array().unwrap().len();
     assert_eq!(tables, 4);
     let unknown = session
         .call("drop_table", Some(json!({})), CallContext::default())
         .await;
-    assert_eq!(unknown.envelope["error"]["code"], "INVALID_ARGUMENT");
+    assert_eq!(unknown.envelope()["error"]["code"], "INVALID_ARGUMENT");
     let bad = session
         .call(
             "run_select_sql",
@@ -90,7 +90,7 @@ async fn every_outcome_is_audited() {
             CallContext::default(),
         )
         .await;
-    assert_eq!(bad.envelope["error"]["code"], "INVALID_ARGUMENT");
+    assert_eq!(bad.envelope()["error"]["code"], "INVALID_ARGUMENT");
     let down = session
         .call(
             "describe_table",
@@ -98,7 +98,7 @@ async fn every_outcome_is_audited() {
             CallContext::default(),
         )
         .await;
-    assert_eq!(down.envelope["error"]["code"], "BACKEND_UNAVAILABLE");
+    assert_eq!(down.envelope()["error"]["code"], "BACKEND_UNAVAILABLE");
 
     let records = audit.0.lock().unwrap();
     let summary: Vec<_> = records
@@ -146,7 +146,7 @@ async fn every_outcome_is_audited() {
     assert_eq!(records[0].user_id.as_deref(), Some("demo_analyst"));
     assert_eq!(
         records[0].audit_id,
-        ok.envelope["audit_id"].as_str().unwrap()
+        ok.envelope()["audit_id"].as_str().unwrap()
     );
 }
 
@@ -156,8 +156,8 @@ async fn a_huge_unknown_tool_name_is_cut_short() {
     let session = session("", audit.clone(), false);
     let name = "x".repeat(100_000);
     let out = session.call(&name, None, CallContext::default()).await;
-    assert_eq!(out.envelope["error"]["code"], "INVALID_ARGUMENT");
-    assert!(out.envelope.to_string().len() < 4096);
+    assert_eq!(out.envelope()["error"]["code"], "INVALID_ARGUMENT");
+    assert!(out.envelope().to_string().len() < 4096);
     assert_eq!(audit.0.lock().unwrap()[0].tool_name.len(), 128);
 }
 
@@ -168,13 +168,13 @@ async fn an_unwritable_audit_log_fails_the_call_and_drops_its_data() {
         .call("list_sources", None, CallContext::default())
         .await;
     assert!(out.is_error);
-    assert_eq!(out.envelope["error"]["code"], "INTERNAL_ERROR");
-    assert!(out.envelope["error"]["hint"]
+    assert_eq!(out.envelope()["error"]["code"], "INTERNAL_ERROR");
+    assert!(out.envelope()["error"]["hint"]
         .as_str()
         .unwrap()
         .contains("SQLWARDEN_AUDIT_DIR"));
-    assert_eq!(out.envelope["data"], serde_json::Value::Null);
-    assert!(!out.text.contains("demo_analyst"));
+    assert_eq!(out.envelope()["data"], serde_json::Value::Null);
+    assert!(!out.text().contains("demo_analyst"));
 }
 
 #[tokio::test]
@@ -189,8 +189,8 @@ async fn a_sink_that_is_not_ready_stops_the_call_before_any_engine() {
             CallContext::default(),
         )
         .await;
-    assert_eq!(out.envelope["error"]["code"], "INTERNAL_ERROR");
-    assert!(out.envelope["error"]["message"]
+    assert_eq!(out.envelope()["error"]["code"], "INTERNAL_ERROR");
+    assert!(out.envelope()["error"]["message"]
         .as_str()
         .unwrap()
         .contains("could not write the audit log"));
@@ -214,8 +214,8 @@ async fn a_disabled_tool_is_refused_as_a_policy_decision() {
             CallContext::default(),
         )
         .await;
-    assert_eq!(out.envelope["error"]["code"], "TOOL_DISABLED");
-    assert!(!out.envelope["error"]["hint"]
+    assert_eq!(out.envelope()["error"]["code"], "TOOL_DISABLED");
+    assert!(!out.envelope()["error"]["hint"]
         .as_str()
         .unwrap()
         .contains("get_join_paths"));
@@ -234,8 +234,8 @@ async fn tables_outside_policy_are_refused_with_near_misses() {
             CallContext::default(),
         )
         .await;
-    assert_eq!(out.envelope["error"]["code"], "TABLE_NOT_ALLOWED");
-    assert!(out.envelope["error"]["hint"]
+    assert_eq!(out.envelope()["error"]["code"], "TABLE_NOT_ALLOWED");
+    assert!(out.envelope()["error"]["hint"]
         .as_str()
         .unwrap()
         .contains("`public.orders`"));
@@ -246,8 +246,9 @@ async fn tables_outside_policy_are_refused_with_near_misses() {
             CallContext::default(),
         )
         .await;
-    assert!(!unqualified.is_error, "{}", unqualified.envelope);
-    let ids: Vec<&str> = unqualified.envelope["data"]["joins"]
+    assert!(!unqualified.is_error, "{}", unqualified.envelope());
+    let envelope = unqualified.envelope();
+    let ids: Vec<&str> = envelope["data"]["joins"]
         .as_array()
         .unwrap()
         .iter()
@@ -261,8 +262,8 @@ async fn tables_outside_policy_are_refused_with_near_misses() {
             CallContext::default(),
         )
         .await;
-    assert_eq!(missing.envelope["error"]["code"], "SOURCE_NOT_FOUND");
-    assert!(missing.envelope["error"]["hint"]
+    assert_eq!(missing.envelope()["error"]["code"], "SOURCE_NOT_FOUND");
+    assert!(missing.envelope()["error"]["hint"]
         .as_str()
         .unwrap()
         .contains("`demo`"));
@@ -279,8 +280,8 @@ async fn a_panic_inside_a_tool_is_an_audited_internal_error() {
             CallContext::default(),
         )
         .await;
-    assert_eq!(out.envelope["error"]["code"], "INTERNAL_ERROR");
-    assert!(!out.text.contains("exploded"));
+    assert_eq!(out.envelope()["error"]["code"], "INTERNAL_ERROR");
+    assert!(!out.text().contains("exploded"));
     let records = audit.0.lock().unwrap();
     assert!(records[0]
         .error_detail

@@ -1,4 +1,4 @@
-use super::json_len;
+use crate::engine::result::json_len;
 
 #[test]
 fn json_len_is_the_compact_length() {

@@ -23,7 +23,7 @@ async fn lists_the_allowed_tables_and_the_catalog() {
     let listed = session
         .call("list_allowed_tables", None, CallContext::default())
         .await;
-    let mut expected: Vec<String> = listed.envelope["data"]["tables"]
+    let mut expected: Vec<String> = listed.envelope()["data"]["tables"]
         .as_array()
         .unwrap()
         .iter()

@@ -74,7 +74,7 @@ async fn row_limit_cell_cap_and_estimate_follow_the_policy() {
         .expect("run");
     assert_eq!(result.rows.len(), 5);
     assert_eq!(result.truncation, Some(Truncation::RowLimit));
-    assert_eq!(result.rows[0][1], serde_json::json!("item num"));
+    assert_eq!(result.rows.to_vec()[0][1], serde_json::json!("item num"));
     assert_eq!(result.cells_truncated, 5);
 
     let checked = gate

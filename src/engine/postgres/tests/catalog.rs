@@ -77,5 +77,5 @@ async fn unix_socket_hosts_connect_without_tls() {
     let result = run(&engine, "SELECT inet_client_addr() IS NULL")
         .await
         .expect("socket connection");
-    assert_eq!(result.rows[0][0], json!(true));
+    assert_eq!(result.rows.to_vec()[0][0], json!(true));
 }

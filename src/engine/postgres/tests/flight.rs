@@ -146,7 +146,7 @@ async fn a_byte_cap_with_few_rows_left_keeps_a_clean_connection() {
     .await
     .expect("next call");
     assert_eq!(
-        next.rows[0],
+        next.rows.to_vec()[0],
         vec![json!(idle[0].0), json!("on"), json!("30s")]
     );
 }

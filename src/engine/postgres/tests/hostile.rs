@@ -278,7 +278,7 @@ async fn with_the_gate_off_the_layers_behind_it_hold() {
     assert_eq!(before, after, "the database changed");
     assert_eq!(advisory, 0, "an advisory lock outlived its call");
     assert_eq!(
-        leftovers.rows[0][0],
+        leftovers.rows.to_vec()[0][0],
         Value::String(format!("0 0 0 4MB {login}")),
         "session state outlived its call"
     );

@@ -250,7 +250,11 @@ async fn catalog_reads_still_work_on_a_privileged_login() {
 /// Run `sql` and return the first cell of its first row.
 async fn cell(engine: &PostgresEngine, sql: &str) -> Value {
     let result: Result<QueryResult, ToolError> = run(engine, sql).await;
-    result.unwrap_or_else(|e| panic!("{sql}: {e:?}")).rows[0][0].clone()
+    result
+        .unwrap_or_else(|e| panic!("{sql}: {e:?}"))
+        .rows
+        .to_vec()[0][0]
+        .clone()
 }
 
 #[tokio::test]
@@ -497,7 +501,7 @@ async fn huge_values_are_cut_on_the_server() {
             .run(&capped(sql), RunContext::default())
             .await
             .unwrap_or_else(|e| panic!("{label}: {e:?}"));
-        let big = &result.rows[0][0];
+        let big = &result.rows.to_vec()[0][0];
         let text = big.as_str().unwrap_or_else(|| panic!("{label}: {big}"));
         assert!(
             text.len() <= 4096 && text.len() > 4000,
@@ -546,7 +550,7 @@ async fn the_bounding_query_keeps_names_order_and_types() {
     let firsts: Vec<Value> = result.rows.iter().map(|r| r[0].clone()).collect();
     assert_eq!(firsts, [json!(5), json!(4), json!(3), json!(2), json!(1)]);
     assert_eq!(
-        result.rows[0],
+        result.rows.to_vec()[0],
         vec![json!(5), json!(-5), json!("x"), Value::Null]
     );
     // A statement that is not a plain query cannot be bounded: refused.

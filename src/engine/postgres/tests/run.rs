@@ -92,7 +92,7 @@ async fn cells_over_the_cap_are_cut_and_counted() {
         .await
         .expect("run");
     assert_eq!(
-        result.rows[0],
+        result.rows.to_vec()[0],
         vec![json!("éé"), json!("short"), json!("[1000")]
     );
     assert_eq!(result.cells_truncated, 2);
@@ -237,7 +237,10 @@ async fn role_is_set_for_the_transaction_only() {
     let result = run(&engine, "SELECT current_user::text, session_user::text")
         .await
         .expect("run");
-    assert_eq!(result.rows[0], vec![json!(role), json!("postgres")]);
+    assert_eq!(
+        result.rows.to_vec()[0],
+        vec![json!(role), json!("postgres")]
+    );
     drop(engine);
     client
         .batch_execute(&format!("DROP ROLE \"{}\"", role.replace('"', "\"\"")))
@@ -320,7 +323,7 @@ async fn client_cancellation_cancels_the_backend_query() {
 async fn connections_are_reused_after_success_and_dropped_after_errors() {
     let db = Db::create("pool").await;
     let engine = db.engine();
-    let pid = |r: crate::engine::QueryResult| r.rows[0][0].clone();
+    let pid = |r: crate::engine::QueryResult| r.rows.to_vec()[0][0].clone();
     let first = pid(run(&engine, "SELECT pg_backend_pid()").await.expect("run"));
     let second = pid(run(&engine, "SELECT pg_backend_pid()").await.expect("run"));
     assert_eq!(first, second, "an idle connection is reused");
@@ -349,7 +352,7 @@ async fn every_query_runs_read_only_and_is_rolled_back() {
     .await
     .expect("run");
     assert_eq!(
-        result.rows[0],
+        result.rows.to_vec()[0],
         vec![json!("on"), json!("30s"), json!("30s"), json!("30s")]
     );
     // The pooled connection is back outside any transaction.

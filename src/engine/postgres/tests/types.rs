@@ -10,7 +10,7 @@ async fn one(engine: &super::PostgresEngine, expr: &str) -> Value {
     let result = run(engine, &format!("SELECT {expr}"))
         .await
         .unwrap_or_else(|e| panic!("SELECT {expr}: {e:?}"));
-    result.rows[0][0].clone()
+    result.rows.to_vec()[0][0].clone()
 }
 
 #[tokio::test]

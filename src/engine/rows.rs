@@ -1,0 +1,193 @@
+//! The rows of a result, held once, as the compact JSON the response is
+//! made of.
+//!
+//! Each row is serialized when it arrives (by the [`ResultBuilder`]) and
+//! kept as its compact JSON array text, one row per line, in one growing
+//! string: no tree of values per cell, and nothing to serialize again.
+//! Compact JSON never holds a raw line break (it is escaped inside
+//! strings), so the line breaks are the row boundaries and no index is
+//! kept. The response is written from that text: the fenced text content
+//! verbatim, the envelope through [`Serialize`], which decodes one row at a
+//! time and writes it through the caller's serializer (so a pretty printer
+//! still indents every cell, exactly as it did for a tree of values).
+//!
+//! The decode is exact: serde_json prints a double as the shortest text
+//! that reads back as the same double, and the `float_roundtrip` feature
+//! makes that read exact; integers, strings and objects (in order) read
+//! back as they were.
+//!
+//! [`ResultBuilder`]: super::result::ResultBuilder
+
+use std::fmt;
+
+use serde::ser::{Error as _, SerializeSeq};
+use serde::{Serialize, Serializer};
+use serde_json::Value;
+
+/// Containers deeper than this inside one cell are kept as the cell's JSON
+/// text: serde_json reads at most 128 levels, and a row, its envelope and
+/// the JSON-RPC message add their own around the cell, so a deeper value
+/// could be written but not read back by the client.
+const MAX_CELL_DEPTH: usize = 100;
+
+/// Rows of a query result, each a compact JSON array, in order.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct Rows {
+    /// Every row's compact JSON text followed by a line break.
+    text: String,
+    /// How many rows `text` holds.
+    count: usize,
+}
+
+impl Rows {
+    /// No rows.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// How many rows there are.
+    pub fn len(&self) -> usize {
+        self.count
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+
+    /// Each row's compact JSON array text, in order.
+    pub fn json_rows(&self) -> impl Iterator<Item = &str> + '_ {
+        self.text.split_terminator('\n')
+    }
+
+    /// Each row, decoded into its cells.
+    pub fn iter(&self) -> impl Iterator<Item = Vec<Value>> + '_ {
+        self.json_rows().map(decode)
+    }
+
+    /// Row `index`, decoded, if there is one.
+    pub fn get(&self, index: usize) -> Option<Vec<Value>> {
+        self.json_rows().nth(index).map(decode)
+    }
+
+    /// The first row, decoded, if there is one.
+    pub fn first(&self) -> Option<Vec<Value>> {
+        self.get(0)
+    }
+
+    /// Every row, decoded (for a caller that wants a tree; the response is
+    /// written without one).
+    pub fn to_vec(&self) -> Vec<Vec<Value>> {
+        self.iter().collect()
+    }
+
+    /// The rows as a JSON array value.
+    pub fn to_value(&self) -> Value {
+        Value::Array(self.iter().map(Value::Array).collect())
+    }
+
+    /// Bytes of the rows written as one compact JSON array.
+    pub fn json_len(&self) -> u64 {
+        // Each row's line break stands for a comma, the last one for `]`.
+        (self.text.len() as u64 + 1).max(2)
+    }
+
+    /// Append a row, serialized once; returns its bytes as compact JSON.
+    pub(crate) fn push(&mut self, cells: &[Value]) -> u64 {
+        let start = self.text.len();
+        self.text.push('[');
+        for (i, cell) in cells.iter().enumerate() {
+            if i > 0 {
+                self.text.push(',');
+            }
+            if depth(cell) > MAX_CELL_DEPTH {
+                push_json(&mut self.text, &Value::String(cell.to_string()));
+            } else {
+                push_json(&mut self.text, cell);
+            }
+        }
+        self.text.push(']');
+        let bytes = (self.text.len() - start) as u64;
+        self.text.push('\n');
+        self.count += 1;
+        bytes
+    }
+
+    /// Drop the last row (one that did not fit).
+    pub(crate) fn pop(&mut self) {
+        if self.count == 0 {
+            return;
+        }
+        // The last row's own line break is the text's last byte.
+        let body = &self.text[..self.text.len() - 1];
+        let start = body.rfind('\n').map_or(0, |at| at + 1);
+        self.text.truncate(start);
+        self.count -= 1;
+    }
+}
+
+/// Append `value` as compact JSON.
+fn push_json(text: &mut String, value: &Value) {
+    // `Value`'s `Display` is its compact JSON and cannot fail.
+    use std::fmt::Write as _;
+    let _ = write!(text, "{value}");
+}
+
+/// Containers nested in `value` (0 for a scalar).
+fn depth(value: &Value) -> usize {
+    match value {
+        Value::Array(items) => 1 + items.iter().map(depth).max().unwrap_or(0),
+        Value::Object(map) => 1 + map.values().map(depth).max().unwrap_or(0),
+        _ => 0,
+    }
+}
+
+/// A row's cells from its text. The text was written from values by
+/// [`Rows::push`], within the reader's depth, so it always reads back.
+fn decode(row: &str) -> Vec<Value> {
+    serde_json::from_str(row).unwrap_or_default()
+}
+
+impl Serialize for Rows {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut seq = serializer.serialize_seq(Some(self.count))?;
+        for row in self.json_rows() {
+            // One row's tree at a time, never the whole result's.
+            let cells: Vec<Value> = serde_json::from_str(row).map_err(S::Error::custom)?;
+            seq.serialize_element(&cells)?;
+        }
+        seq.end()
+    }
+}
+
+impl From<Vec<Vec<Value>>> for Rows {
+    fn from(rows: Vec<Vec<Value>>) -> Self {
+        rows.into_iter().collect()
+    }
+}
+
+impl FromIterator<Vec<Value>> for Rows {
+    fn from_iter<I: IntoIterator<Item = Vec<Value>>>(rows: I) -> Self {
+        let mut out = Self::new();
+        for row in rows {
+            out.push(&row);
+        }
+        out
+    }
+}
+
+impl PartialEq<Vec<Vec<Value>>> for Rows {
+    fn eq(&self, other: &Vec<Vec<Value>>) -> bool {
+        self.count == other.len() && self.iter().zip(other).all(|(a, b)| &a == b)
+    }
+}
+
+impl fmt::Debug for Rows {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list().entries(self.iter()).finish()
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests;
