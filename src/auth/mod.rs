@@ -194,8 +194,10 @@ fn bearer_token(authorization: Option<&str>) -> Result<&str, AuthFailure> {
         ));
     };
     if !scheme.eq_ignore_ascii_case("bearer") {
+        // RFC 6750 §3.1: a credential of another scheme counts as none,
+        // so the challenge carries no error code.
         return Err(AuthFailure::with_note(
-            FailureReason::Malformed,
+            FailureReason::Missing,
             "not a Bearer credential",
         ));
     }

@@ -62,8 +62,15 @@ async fn missing_and_malformed_credentials_are_refused() {
     let missing = auth.authenticate(None).await.unwrap_err();
     assert_eq!(reason(&missing), FailureReason::Missing);
     let good = mint(&rsa_a(), &good_claims());
+    // Another scheme is no bearer credential at all (RFC 6750 §3.1).
+    let basic = auth
+        .authenticate(Some(&format!("Basic {good}")))
+        .await
+        .unwrap_err();
+    assert_eq!(reason(&basic), FailureReason::Missing);
+    assert!(!auth.www_authenticate(&basic).contains("error="));
+    assert_leaks_nothing(&basic, &good);
     for header in [
-        format!("Basic {good}"),
         "Bearer".to_owned(),
         "Bearer ".to_owned(),
         good.clone(),

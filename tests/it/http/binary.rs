@@ -1,9 +1,10 @@
 //! Team mode as an operator runs it: `sqlwarden token create`, a
 //! `server.yaml` with static tokens and an OAuth issuer's JWKS, and
-//! `sqlwarden serve --http` as a process. The official Python SDK gets in
-//! with a static token and with a JWT, each seeing its own rows; every bad
-//! credential is answered 401 with a challenge before anything runs, and
-//! no token reaches the audit log or the server's output.
+//! `sqlwarden serve --http` as a process. The official Python and
+//! TypeScript SDKs get in with a static token and with a JWT, each seeing
+//! its caller's rows; every bad credential is answered 401 with a
+//! challenge before anything runs, and no token reaches the audit log or
+//! the server's output.
 
 use jsonwebtoken::jwk::Jwk;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
@@ -193,6 +194,18 @@ async fn the_binary_lets_in_static_tokens_and_jwts_and_nothing_else() {
     assert_eq!(by_static["regions"], json!(["EAST"]), "{by_static}");
     let by_jwt = run(sdk(&carol), "JWT").await;
     assert_eq!(by_jwt["regions"], json!(["NORTH"]), "{by_jwt}");
+    // And the official TypeScript SDK, with each kind of token.
+    let script = repo().join("target/clients/node/ts_http_client.mjs");
+    std::fs::copy(repo().join("tests/clients/ts_http_client.mjs"), &script).unwrap();
+    for (token, region) in [(&alice, "EAST"), (&carol, "NORTH")] {
+        let mut command = Command::new("node");
+        command
+            .arg(&script)
+            .env("SQLWARDEN_URL", &url)
+            .env("SQLWARDEN_TOKEN", token);
+        let by_ts = run(command, "TypeScript SDK").await;
+        assert_eq!(by_ts["regions"], json!([region]), "{by_ts}");
+    }
     let records_before = fx.audit_records().len();
 
     // Every bad credential: 401, a challenge pointing at the metadata,
@@ -288,7 +301,9 @@ async fn the_binary_lets_in_static_tokens_and_jwts_and_nothing_else() {
         );
         assert_eq!(
             challenge.contains("error=\"invalid_token\""),
-            credential.is_some(),
+            credential
+                .as_deref()
+                .is_some_and(|c| !c.starts_with("Basic ")),
             "{what}: {challenge}"
         );
     }
