@@ -4,8 +4,8 @@
 //! session each), one after another; then point calls per second with 32
 //! concurrent HTTP clients, each with its own session.
 //!
-//! The HTTP server runs in this process with a static bearer-token
-//! authenticator (the binary's `auth:` is not wired yet), on its own
+//! The HTTP server runs in this process with a bench authenticator that
+//! knows one bearer token (so token checks cost nothing here), on its own
 //! runtime threads; the clients share the machine with it, as stdio's do.
 //! Prints medians and rates to stderr; not run in CI. Run with
 //! `cargo bench --bench http`; `SQLWARDEN_BENCH_CALLS` (default 300) sets
