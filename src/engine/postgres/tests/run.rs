@@ -320,6 +320,29 @@ async fn client_cancellation_cancels_the_backend_query() {
 }
 
 #[tokio::test]
+async fn as_many_connections_as_calls_ran_at_once_stay_for_reuse() {
+    let db = Db::create("pool_width").await;
+    let engine = db.engine();
+    let pids = |results: Vec<crate::engine::EngineResult<crate::engine::QueryResult>>| {
+        results
+            .into_iter()
+            .map(|r| r.expect("run").rows.to_vec()[0][0].to_string())
+            .collect::<std::collections::BTreeSet<_>>()
+    };
+    // Sixteen calls at once, each holding its connection for a while (a
+    // call that starts late on a loaded machine may reuse one that
+    // finished, so fewer than sixteen may be opened, but far more than
+    // four).
+    let sql = "SELECT pg_backend_pid() FROM pg_sleep(1)";
+    let first = pids(futures_util::future::join_all((0..16).map(|_| run(&engine, sql))).await);
+    assert!(first.len() > 4, "only {} ran at once", first.len());
+    assert_eq!(engine.idle_connections(), first.len(), "every one is kept");
+    // The next sixteen open no connection: they reuse those.
+    let second = pids(futures_util::future::join_all((0..16).map(|_| run(&engine, sql))).await);
+    assert!(second.is_subset(&first), "{second:?} beyond {first:?}");
+}
+
+#[tokio::test]
 async fn connections_are_reused_after_success_and_dropped_after_errors() {
     let db = Db::create("pool").await;
     let engine = db.engine();
