@@ -83,6 +83,21 @@ pub struct DemoArgs {
     pub dbname: String,
 }
 
+#[cfg(any(test, feature = "testing"))]
+impl DemoArgs {
+    /// The demo on database `dbname` at 127.0.0.1 port 1, where no server
+    /// listens: for tests that need the demo config but never its data.
+    pub fn unreachable(dbname: &str) -> Self {
+        Self {
+            force: false,
+            pg_host: "127.0.0.1".into(),
+            pg_port: 1,
+            pg_user: "postgres".into(),
+            dbname: dbname.into(),
+        }
+    }
+}
+
 /// The demo config set for `args`, with the JSON Schemas its headers
 /// point at, as (relative path, contents).
 pub fn config_files(args: &DemoArgs) -> Vec<(PathBuf, String)> {

@@ -7,13 +7,7 @@ use crate::tools::{ConfiguredEngines, TOOLS};
 /// A session over the demo config (pointing at a port where nothing
 /// listens) with a real audit log, both in `dir`.
 fn session(dir: &std::path::Path) -> Session {
-    let args = DemoArgs {
-        force: false,
-        pg_host: "127.0.0.1".into(),
-        pg_port: 1,
-        pg_user: "postgres".into(),
-        dbname: "nothing_here".into(),
-    };
+    let args = DemoArgs::unreachable("nothing_here");
     write_files(dir, &config_files(&args)).unwrap();
     let config = crate::config::load(dir).unwrap();
     let log = AuditLog::open(&dir.join("audit"), 1).unwrap();

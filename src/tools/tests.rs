@@ -20,13 +20,7 @@ impl AuditSink for Discard {
 /// database (port 1) is never reachable.
 pub(crate) fn demo_policy(extra: &str) -> Policy {
     let dir = tempfile::tempdir().unwrap();
-    let args = DemoArgs {
-        force: false,
-        pg_host: "127.0.0.1".into(),
-        pg_port: 1,
-        pg_user: "postgres".into(),
-        dbname: "nothing_here".into(),
-    };
+    let args = DemoArgs::unreachable("nothing_here");
     let files: Vec<_> = config_files(&args)
         .into_iter()
         .map(|(relative, mut contents)| {

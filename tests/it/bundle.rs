@@ -138,13 +138,7 @@ async fn password_server(password: &str) -> PgCluster {
 /// so only the form's values can make it work.
 fn config_dir() -> TempDir {
     let dir = tempfile::tempdir().unwrap();
-    let args = DemoArgs {
-        force: false,
-        pg_host: "127.0.0.1".into(),
-        pg_port: 1,
-        pg_user: "postgres".into(),
-        dbname: "written_in_the_file".into(),
-    };
+    let args = DemoArgs::unreachable("written_in_the_file");
     write_files(dir.path(), &config_files(&args)).unwrap();
     dir
 }
@@ -183,6 +177,15 @@ fn drive(launch: &Value, mode: &str, home: &Path) -> (Value, String) {
     let report = serde_json::from_str(stdout.lines().last().unwrap_or_default())
         .unwrap_or_else(|e| panic!("no report ({e}):\n{stdout}"));
     (report, format!("{stdout}\n{stderr}"))
+}
+
+/// The environment a launch command sets (the form's values).
+fn launch_env(launch: &Value) -> impl Iterator<Item = (&String, &str)> {
+    launch["env"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(k, v)| (k, v.as_str().unwrap()))
 }
 
 /// Every audit record under `home`, as text.
@@ -296,13 +299,7 @@ async fn the_bundle_serves_rows_with_the_password_from_its_form() {
         .args(["--config-dir"])
         .arg(config.path())
         .arg("check")
-        .envs(
-            launch["env"]
-                .as_object()
-                .unwrap()
-                .iter()
-                .map(|(k, v)| (k, v.as_str().unwrap())),
-        )
+        .envs(launch_env(&launch))
         .output()
         .unwrap();
     let text = output_text(&check);
@@ -359,13 +356,7 @@ fn a_port_that_is_no_port_stops_the_server_with_a_config_error() {
                     .iter()
                     .map(|a| a.as_str().unwrap()),
             )
-            .envs(
-                launch["env"]
-                    .as_object()
-                    .unwrap()
-                    .iter()
-                    .map(|(k, v)| (k, v.as_str().unwrap())),
-            )
+            .envs(launch_env(&launch))
             .env("SQLWARDEN_AUDIT_DIR", config.path().join("audit"))
             .stdin(std::process::Stdio::null())
             .output()

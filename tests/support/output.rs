@@ -25,13 +25,7 @@ pub async fn declared() -> &'static HashMap<String, Value> {
     DECLARED
         .get_or_init(|| async {
             let dir = tempfile::tempdir().expect("tempdir");
-            let args = DemoArgs {
-                force: false,
-                pg_host: "127.0.0.1".into(),
-                pg_port: 1,
-                pg_user: "postgres".into(),
-                dbname: "nothing_here".into(),
-            };
+            let args = DemoArgs::unreachable("nothing_here");
             write_files(dir.path(), &config_files(&args)).expect("demo config");
             let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_sqlwarden"));
             cmd.arg("serve")
