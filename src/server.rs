@@ -367,15 +367,8 @@ impl ServerHandler for SqlwardenServer {
         request: ReadResourceRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<ReadResourceResponse, ErrorData> {
-        let (session, origin) = self.session_of(&context)?;
-        let _running = self.in_flight.read().await;
-        let _slot = self.running.acquire().await.ok();
-        let ctx = CallContext {
-            cancel: context.ct.clone(),
-            progress: progress_sink(&context),
-            origin,
-        };
-        let read = catalog::read_resource(&session, &request.uri, ctx).await;
+        let admitted = self.admit(&context).await?;
+        let read = catalog::read_resource(&admitted.session, &request.uri, admitted.ctx).await;
         let code = read.as_ref().err().map(|e| {
             e.data
                 .as_ref()
@@ -469,7 +462,38 @@ impl ServerHandler for SqlwardenServer {
     }
 }
 
+/// A call let in to run: its session and context, holding its place
+/// among the running calls until dropped.
+struct Admitted<'a> {
+    session: Arc<Session>,
+    ctx: CallContext,
+    _in_flight: tokio::sync::RwLockReadGuard<'a, ()>,
+    _slot: Option<tokio::sync::SemaphorePermit<'a>>,
+}
+
 impl SqlwardenServer {
+    /// Let a call that runs queries in: its caller's session, a read guard
+    /// that shutdown waits for, and a slot among the calls allowed at once.
+    async fn admit<'a>(
+        &'a self,
+        context: &RequestContext<RoleServer>,
+    ) -> Result<Admitted<'a>, ErrorData> {
+        let (session, origin) = self.session_of(context)?;
+        let in_flight = self.in_flight.read().await;
+        // The semaphore is never closed, so this waits for a slot.
+        let slot = self.running.acquire().await.ok();
+        Ok(Admitted {
+            session,
+            ctx: CallContext {
+                cancel: context.ct.clone(),
+                progress: progress_sink(context),
+                origin,
+            },
+            _in_flight: in_flight,
+            _slot: slot,
+        })
+    }
+
     /// One tool call through the session, as an MCP result: the envelope as
     /// structured content, `isError` on failure.
     async fn run_tool(
@@ -478,16 +502,8 @@ impl SqlwardenServer {
         arguments: Option<serde_json::Value>,
         context: &RequestContext<RoleServer>,
     ) -> Result<CallToolResult, ErrorData> {
-        let (session, origin) = self.session_of(context)?;
-        let _running = self.in_flight.read().await;
-        // The semaphore is never closed, so this waits for a slot.
-        let _slot = self.running.acquire().await.ok();
-        let ctx = CallContext {
-            cancel: context.ct.clone(),
-            progress: progress_sink(context),
-            origin,
-        };
-        let output = session.call(name, arguments, ctx).await;
+        let admitted = self.admit(context).await?;
+        let output = admitted.session.call(name, arguments, admitted.ctx).await;
         self.log.call(&context.peer, name, output.head());
         let content = vec![ContentBlock::text(output.text())];
         let mut result = if output.is_error {
