@@ -97,7 +97,7 @@ pub struct Progress {
 }
 
 /// A column of a result.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct ResultColumn {
     /// Column name as the database reports it.
     pub name: String,

@@ -36,6 +36,9 @@ pub(crate) struct Analysis {
     pub(crate) columns_used: BTreeSet<String>,
     /// The outermost query's literal limit, if any.
     pub(crate) top_limit: Option<u64>,
+    /// How many columns the outermost query returns, as the gate resolved
+    /// them (`*` expanded from the table facts).
+    pub(crate) top_columns: usize,
     /// Every column-to-column equality anywhere in the query.
     pub(crate) equalities: Vec<(Vec<BaseColumn>, Vec<BaseColumn>)>,
     /// Equalities and constant predicates that hold for whole blocks.
@@ -131,7 +134,7 @@ impl<'r, 'a> Analyzer<'r, 'a> {
     pub(crate) fn run(mut self, query: &Query) -> Result<Analysis, ToolError> {
         limit::single_limit(query)?;
         self.out.top_limit = limit::literal_limit(limit::outermost(query))?;
-        self.query(query, false)?;
+        self.out.top_columns = self.query(query, false)?.len();
         if self.out.instances.is_empty() {
             return Err(refusal::no_table());
         }

@@ -140,6 +140,7 @@ pub struct CheckedQuery {
     max_cell_bytes: u64,
     max_result_bytes: u64,
     timeout: Duration,
+    output_columns: Option<usize>,
 }
 
 impl<'a> Gate<'a> {
@@ -217,6 +218,7 @@ impl<'a> Gate<'a> {
             max_cell_bytes: limits.max_cell_bytes,
             max_result_bytes: limits.max_result_bytes,
             timeout: limits.query_timeout,
+            output_columns: Some(analysis.top_columns),
         })
     }
 
@@ -447,7 +449,17 @@ impl CheckedQuery {
             max_cell_bytes,
             max_result_bytes,
             timeout,
+            output_columns: None,
         }
+    }
+
+    /// The same query, with the column count the gate would have resolved
+    /// for it (engine unit tests only).
+    #[cfg(test)]
+    #[allow(dead_code)] // the engines' unit tests call it
+    pub(crate) fn with_output_columns(mut self, columns: usize) -> Self {
+        self.output_columns = Some(columns);
+        self
     }
 
     /// The rendered, rewritten SQL; what the engine runs. Its `LIMIT` is
@@ -464,6 +476,14 @@ impl CheckedQuery {
     /// `table.column` of every column read.
     pub fn columns_used(&self) -> &[String] {
         &self.columns_used
+    }
+
+    /// How many columns the query returns as the gate resolved them, from
+    /// its table facts; `None` when it was not resolved. The engine checks
+    /// it against the server's own description before it uses a result
+    /// built on it.
+    pub fn output_columns(&self) -> Option<usize> {
+        self.output_columns
     }
 
     /// The row limit the caller gets.

@@ -14,6 +14,7 @@ use sqlwarden::guard::Gate;
 
 use crate::support::gate::{
     assert_stable_rendering, fingerprint, fixture_db, fixture_facts, fixture_policy, run_read_only,
+    same_column_count,
 };
 
 const ATTACKS: &[(&str, &str)] = &[
@@ -385,6 +386,8 @@ async fn legitimate_queries_pass_and_run() {
                 assert_stable_rendering(checked.sql());
                 if let Err(e) = run_read_only(&client, checked.sql()).await {
                     failures.push(format!("{sql:?}: rendered {:?} failed: {e}", checked.sql()));
+                } else if let Err(e) = same_column_count(&client, &checked).await {
+                    failures.push(format!("{sql:?}: {e}"));
                 }
             }
             Err(e) => failures.push(format!(

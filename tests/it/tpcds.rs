@@ -11,7 +11,7 @@ use sqlwarden::guard::{Gate, TableFacts};
 use sqlwarden::policy::Policy;
 use tokio_postgres::Client;
 
-use crate::support::gate::run_read_only;
+use crate::support::gate::{run_read_only, same_column_count};
 use crate::support::pg::TestDb;
 
 /// Queries as (name, SQL): each starts with a `-- qNN` line and ends with
@@ -99,6 +99,8 @@ async fn run_all(
                         "{name}: rendered SQL failed: {e:?}\n{}",
                         checked.sql()
                     ));
+                } else if let Err(e) = same_column_count(client, &checked).await {
+                    failures.push(format!("{name}: {e}"));
                 }
             }
             Err(e) => failures.push(format!("{name}: refused {} {}", e.code, e.message)),

@@ -19,6 +19,7 @@ use sqlwarden::guard::{Gate, TableFacts};
 use sqlwarden::policy::Policy;
 use tokio_postgres::{Client, SimpleQueryMessage};
 
+use crate::support::gate;
 use crate::support::pg::{self, TestDb};
 
 /// The source name used in the fixtures' policy and joins.
@@ -139,6 +140,7 @@ fn connection(dbname: &str) -> PostgresConnection {
 async fn through_gate(
     gate: &Gate<'_>,
     engine: &PostgresEngine,
+    client: &Client,
     sql: &str,
 ) -> Result<Vec<TextRow>, String> {
     let prepared = gate.prepare(sql).map_err(|e| format!("prepare: {e:?}"))?;
@@ -156,6 +158,7 @@ async fn through_gate(
     let checked = gate
         .check(prepared, &facts, Some(LIMIT))
         .map_err(|e| format!("check: {e:?}"))?;
+    gate::same_column_count(client, &checked).await?;
     let result = engine
         .run(&checked, RunContext::default())
         .await
@@ -213,7 +216,7 @@ async fn tpch_queries_pass_the_gate_and_match_direct_results() {
     let mut failures = Vec::new();
     for (name, sql) in QUERIES {
         let expected = direct(&client, sql).await;
-        match through_gate(&gate, &engine, sql).await {
+        match through_gate(&gate, &engine, &client, sql).await {
             Ok(got) if same_rows(sql, expected.clone(), got.clone()) => {}
             Ok(got) => failures.push(format!(
                 "{name}: different rows\n  direct: {:?}\n  gated:  {:?}",

@@ -4,7 +4,7 @@
 #![allow(clippy::unwrap_used)]
 
 use sqlwarden::config::{Config, ConnectionsFile, JoinsFile, PolicyFile};
-use sqlwarden::guard::TableFacts;
+use sqlwarden::guard::{CheckedQuery, TableFacts};
 use sqlwarden::policy::Policy;
 use tokio_postgres::Client;
 
@@ -99,6 +99,24 @@ pub async fn run_read_only(
     let rows = client.query(sql, &[]).await;
     client.batch_execute("ROLLBACK").await?;
     rows
+}
+
+/// Whether the gate resolved as many result columns for `checked` as the
+/// server describes: the PostgreSQL engine sends a query in one flight on
+/// the gate's count, and runs it again in two when the server disagrees.
+pub async fn same_column_count(client: &Client, checked: &CheckedQuery) -> Result<(), String> {
+    let described = client
+        .prepare(checked.sql())
+        .await
+        .map_err(|e| format!("prepare: {e}"))?
+        .columns()
+        .len();
+    match checked.output_columns() {
+        Some(resolved) if resolved == described => Ok(()),
+        resolved => Err(format!(
+            "the gate resolved {resolved:?} columns, the server describes {described}"
+        )),
+    }
 }
 
 /// Row counts and content hashes of every table, the table list and the

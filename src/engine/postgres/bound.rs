@@ -20,15 +20,21 @@
 //! The `LIMIT` is the engine's own row cap (`applied_limit + 1`): the
 //! server stops there whatever the checked query asks for.
 //!
-//! The cut text is what the caller would have seen cut: the value's own
-//! text for strings, `bytea`, JSON and XML, and its JSON text (`to_json`)
-//! for everything else, so an array still reads as `[1, 2, …`.
+//! The cut text is what the caller would have seen cut: a value that
+//! JSON shows as a string (text, `bytea`, XML, dates, enums, …) is cut from
+//! its own text, and any other from its JSON text (`to_json`), so an array
+//! still reads as `[1, 2, …` and a JSON document as its own text. The
+//! choice is made on the server, per value (`json_typeof(to_json(v))`),
+//! and only for a value that is cut: the wrap needs no column types, only
+//! how many columns there are, so it can be written before the server has
+//! described the query (`run.rs` sends it in the same flight).
 //!
 //! `OFFSET 0` keeps the planner from pulling the query up and computing
 //! each expression once per reference. The text of the checked query is
-//! the gate's rendering, already prepared on its own (so it is one
-//! statement); it is placed on lines of its own, so a trailing comment
-//! cannot swallow the closing parenthesis. The row order of the checked
+//! the gate's rendering, which the engine also prepares on its own (a
+//! result is used only when that prepare succeeded, see `run.rs`); it is
+//! placed on lines of its own, so a trailing comment cannot swallow the
+//! closing parenthesis. The row order of the checked
 //! query is kept: the outer query only projects.
 //!
 //! The bound on what arrives: a value sent whole has a text form of at most
@@ -40,35 +46,11 @@
 
 use std::fmt::Write as _;
 
-use tokio_postgres::types::{Kind, Type};
-
-/// Whether the type's own text is what the caller sees (as a string, or
-/// as the JSON it holds).
-fn shown_as_text(ty: &Type) -> bool {
-    match ty.kind() {
-        Kind::Domain(base) => shown_as_text(base),
-        _ => [
-            Type::TEXT,
-            Type::VARCHAR,
-            Type::BPCHAR,
-            Type::NAME,
-            Type::CHAR,
-            Type::UNKNOWN,
-            Type::BYTEA,
-            Type::JSON,
-            Type::JSONB,
-            Type::XML,
-        ]
-        .contains(ty),
-    }
-}
-
-/// The bounding query around `sql`, whose result columns have `types` (at
+/// The bounding query around `sql`, which returns `columns` columns (at
 /// least one), for cells of at most `max_cell_bytes` and at most `rows` rows.
-pub(crate) fn wrap(sql: &str, types: &[Type], max_cell_bytes: u64, rows: u64) -> String {
+pub(crate) fn wrap(sql: &str, columns: usize, max_cell_bytes: u64, rows: u64) -> String {
     let k = max_cell_bytes;
-    let columns = types.len();
-    let mut out = String::with_capacity(sql.len() + 160 * columns);
+    let mut out = String::with_capacity(sql.len() + 360 * columns);
     out.push_str("SELECT ");
     for i in 1..=columns {
         let _ = write!(
@@ -77,19 +59,15 @@ pub(crate) fn wrap(sql: &str, types: &[Type], max_cell_bytes: u64, rows: u64) ->
         );
     }
     out.push_str("ARRAY[");
-    for (i, ty) in (1..).zip(types) {
+    for i in 1..=columns {
         if i > 1 {
             out.push_str(", ");
         }
-        let text = if shown_as_text(ty) {
-            format!("q.c{i}::pg_catalog.text")
-        } else {
-            format!("pg_catalog.to_json(q.c{i})::pg_catalog.text")
-        };
         let _ = write!(
             out,
             "CASE WHEN pg_catalog.octet_length(q.c{i}::pg_catalog.text) > {k} \
-             THEN pg_catalog.left({text}, {k}) END"
+             THEN pg_catalog.left(CASE WHEN pg_catalog.json_typeof(pg_catalog.to_json(q.c{i})) = 'string' \
+             THEN q.c{i}::pg_catalog.text ELSE pg_catalog.to_json(q.c{i})::pg_catalog.text END, {k}) END"
         );
     }
     out.push_str("]::pg_catalog.text[]\nFROM (SELECT * FROM (\n");

@@ -5,7 +5,7 @@
 //! connection (idle ones are reused), opens a `READ ONLY` transaction with
 //! `SET LOCAL` timeouts, resource caps and role (`session.rs`), does its
 //! work, and ends with the rollback and a session reset (`DISCARD ALL`);
-//! a query does all of it in two flights (`run.rs`). Only a connection
+//! a query does all of it in one flight (`run.rs`). Only a connection
 //! whose reset succeeded is reused. A
 //! connection that saw any error, a timeout or a cancellation is dropped,
 //! never reused. On timeout or client cancellation the connection is
@@ -19,7 +19,7 @@
 //! anything through.
 //!
 //! Phases live in their own files: `connect.rs` (settings, TLS in `tls.rs`,
-//! credentials), `login.rs`, `run.rs` (the call in two flights, rows streamed
+//! credentials), `login.rs`, `run.rs` (the call in one flight, rows streamed
 //! into the shared result builder under the caps),
 //! `bound.rs` (cells bounded on the server), `types/` (lossless JSON),
 //! `metadata.rs`, `explain.rs`, `probe.rs`, `errors.rs` (SQLSTATE to error

@@ -1,19 +1,35 @@
-//! Running a checked query: the whole call in two flights over the
+//! Running a checked query: the whole call in one flight over the
 //! extended protocol, with caps that stop reading as rows arrive.
 //!
-//! Flight one opens the read-only transaction with its `SET LOCAL` guards
-//! (one simple-query text, `session.rs`) and prepares the checked query
-//! behind it (Parse and Describe: nothing runs). Exactly one statement can
-//! be prepared, so a second statement in the text is a parse error on the
-//! server, never a second command. If the transaction or a setting fails,
-//! the transaction is aborted and the prepare fails with it: the query
-//! never ran, and flight two is never sent.
+//! When the gate resolved how many columns the query returns, everything
+//! goes out in one write and the answers are read in order:
 //!
-//! Flight two sends the bounding query of `bound.rs` around the checked one
-//! (the column types from flight one decide how cells are bounded, so no
-//! cell larger than the caps ever leaves the server, and its `LIMIT` stops
-//! the server at `applied_limit + 1` rows, to report truncation
-//! truthfully), then the `ROLLBACK` and the session reset, all at once.
+//! 1. `START TRANSACTION READ ONLY` and the `SET LOCAL` guards (one
+//!    simple-query text, `session.rs`);
+//! 2. the checked query, prepared on its own (Parse and Describe: nothing
+//!    runs), which tells its parameters and its columns;
+//! 3. the bounding query of `bound.rs` around it (Parse, Bind, Execute),
+//!    written for the gate's column count: no cell larger than the caps
+//!    ever leaves the server, and its `LIMIT` stops the server at
+//!    `applied_limit + 1` rows, to report truncation truthfully;
+//! 4. the `ROLLBACK` and the session reset.
+//!
+//! If the transaction, a setting or the prepare fails, the transaction is
+//! aborted and every statement behind it fails with it: the query never
+//! runs, so a text that only parses once wrapped never runs either. The
+//! bounding query is one statement (the extended protocol prepares exactly
+//! one), in the read-only transaction, under the role; its rows are used
+//! only when the checked query also prepared on its own, without
+//! parameters, with exactly the columns the wrap was written for, and the
+//! refusal is the prepare's own answer otherwise. When the server
+//! describes a different number of columns than
+//! the gate resolved (a table changed after its facts were read), the
+//! rows are dropped and the call runs again in two flights.
+//!
+//! Two flights, when the column count is not known (or did not match):
+//! flight one is 1 and 2; only when both succeeded does flight two send 3
+//! (written for the columns the server described) and 4.
+//!
 //! Rows are decoded one at a time as they arrive, into the shared
 //! [`ResultBuilder`] (tokio-postgres stops reading the socket while a row
 //! waits). When a cap stops the result early, the rows left in flight are
@@ -142,9 +158,183 @@ pub(crate) async fn settle<T>(
 }
 
 /// Run `query` on `client` inside a read-only transaction and collect the
-/// capped result, in two flights, counting the rows received in `rows`
-/// for progress reports.
+/// capped result, in one flight when the gate resolved the query's columns
+/// and in two otherwise, counting the rows received in `rows` for progress
+/// reports.
 pub(crate) async fn execute(
+    client: &mut Client,
+    settings: &ConnectSettings,
+    query: &CheckedQuery,
+    deadline: Instant,
+    prelude: Prelude<'_>,
+    rows: &AtomicU64,
+) -> Outcome<QueryResult> {
+    // A query without columns has no cell to bound and runs as it is; only
+    // the server's own description may say so.
+    if let Some(columns) = query.output_columns().filter(|&n| n > 0) {
+        match one_flight(client, settings, query, columns, deadline, prelude, rows).await {
+            Flight::Done(outcome) => return outcome,
+            Flight::Redo { described } => {
+                tracing::debug!(
+                    connection = %settings.name,
+                    gate = columns,
+                    server = described,
+                    "the server describes other columns than the gate resolved; running the query again in two flights"
+                );
+                rows.store(0, Ordering::Relaxed);
+            }
+        }
+    }
+    two_flights(client, settings, query, deadline, prelude, rows).await
+}
+
+/// How the one-flight attempt ended.
+enum Flight {
+    /// The answer, whatever it is.
+    Done(Outcome<QueryResult>),
+    /// The checked query prepared with `described` columns, not the number
+    /// the wrap was written for; the connection is clean and the query has
+    /// to run again, described first.
+    Redo { described: usize },
+}
+
+/// Everything in one write: the transaction and its settings, the checked
+/// query prepared on its own, the bounding query for `columns` columns, the
+/// rollback and the reset.
+async fn one_flight(
+    client: &mut Client,
+    settings: &ConnectSettings,
+    query: &CheckedQuery,
+    columns: usize,
+    deadline: Instant,
+    prelude: Prelude<'_>,
+    rows: &AtomicU64,
+) -> Flight {
+    let map = map_error(settings, deadline);
+    let rows_wanted = query.applied_limit().saturating_add(1);
+    let bounded = bound::wrap(query.sql(), columns, query.max_cell_bytes(), rows_wanted);
+    // Names and types come from the prepare (and from the first row);
+    // neither counts toward the caps.
+    let builder = ResultBuilder::new(
+        vec![ResultColumn::default(); columns],
+        query.applied_limit(),
+        query.max_cell_bytes(),
+        query.max_result_bytes(),
+    );
+    let opening = prelude.opening_sql();
+    let read = async {
+        let stream = client
+            .query_typed_raw(&bounded, no_params())
+            .await
+            .map_err(|e| not_a_plain_query(&e).unwrap_or_else(|| map(e)))?;
+        let (result, left) = collect(stream, builder, Some(rows_wanted), &map, rows).await?;
+        if left == Left::Cancel {
+            // Before the rollback's answer is awaited: it queues behind
+            // every row the server still sends.
+            settings.cancel(client.cancel_token()).await;
+        }
+        Ok::<_, ToolError>((result, left))
+    };
+    // The five requests go out in this order as they are first polled
+    // (`biased`), in one write; the answers come back in the same order.
+    let (opened, prepared, read, rolled_back, reset) = tokio::join!(
+        biased;
+        client.batch_execute(&opening),
+        client.prepare(query.sql()),
+        read,
+        client.batch_execute("ROLLBACK"),
+        session::reset(client),
+    );
+    if let Err(e) = opened {
+        let error = errors::prelude_error(settings, &e, deadline_state(deadline));
+        // No answer even to the opening: the connection was gone before
+        // anything ran (or, at worst, a read-only query ran and its answer
+        // was lost), so another connection may try.
+        return Flight::Done(if connection_lost(&e) {
+            Outcome::NotSent(error)
+        } else {
+            Outcome::Ran(Err(error), Reuse::Discard)
+        });
+    }
+    let statement = match prepared {
+        Ok(statement) => statement,
+        Err(e) => {
+            let error = errors::query_error(settings, &e, deadline_state(deadline));
+            return Flight::Done(Outcome::Ran(Err(error), Reuse::Discard));
+        }
+    };
+    if let Err(refused) = plain(&statement) {
+        return Flight::Done(Outcome::Ran(Err(refused), Reuse::Discard));
+    }
+    let clean = rolled_back.is_ok() && reset.is_ok();
+    if statement.columns().len() != columns {
+        if clean
+            && read
+                .as_ref()
+                .map_or(true, |(_, left)| *left == Left::Drained)
+        {
+            return Flight::Redo {
+                described: statement.columns().len(),
+            };
+        }
+        let error = ToolError::internal(format!(
+            "the server describes {} columns where the gate resolved {columns}, and the connection could not be reset",
+            statement.columns().len()
+        ));
+        return Flight::Done(Outcome::Ran(Err(error), Reuse::Discard));
+    }
+    let (mut result, left) = match read {
+        Ok(read) => read,
+        Err(error) => return Flight::Done(Outcome::Ran(Err(error), Reuse::Discard)),
+    };
+    for (column, described) in result.columns.iter_mut().zip(statement.columns()) {
+        column.name = described.name().to_owned();
+        if result.rows.is_empty() {
+            column.type_name = described_type(described.type_());
+        }
+    }
+    let reuse = settled(
+        settings,
+        rolled_back,
+        reset,
+        has_custom_types(&statement),
+        left,
+    );
+    Flight::Done(Outcome::Ran(Ok(result), reuse))
+}
+
+/// Whether the connection may be reused after the rollback and the reset
+/// answered as they did.
+fn settled(
+    settings: &ConnectSettings,
+    rolled_back: Result<(), tokio_postgres::Error>,
+    reset: Result<(), tokio_postgres::Error>,
+    custom_types: bool,
+    left: Left,
+) -> Reuse {
+    match (rolled_back, reset) {
+        (Ok(()), Ok(())) if !custom_types && left == Left::Drained => Reuse::Clean,
+        (Ok(()), Ok(())) => Reuse::Discard,
+        (Err(e), _) | (_, Err(e)) => {
+            tracing::debug!(connection = %settings.name, error = %e, "rollback or session reset failed; closing the connection");
+            Reuse::Discard
+        }
+    }
+}
+
+/// The type name a column shows when no row brought its own: what the
+/// bounding query makes of it, where a literal's `unknown` becomes `text`.
+fn described_type(ty: &Type) -> String {
+    match *ty {
+        Type::UNKNOWN => types::display_name(&Type::TEXT),
+        ref ty => types::display_name(ty),
+    }
+}
+
+/// The call in two flights: the transaction, its settings and the prepare
+/// first; the bounding query, written for the columns the server
+/// described, with the rollback and the reset only when those succeeded.
+async fn two_flights(
     client: &mut Client,
     settings: &ConnectSettings,
     query: &CheckedQuery,
@@ -161,24 +351,14 @@ pub(crate) async fn execute(
         return Outcome::Ran(Err(refused), Reuse::Discard);
     }
     let custom_types = has_custom_types(&statement);
-    let types: Vec<Type> = statement
-        .columns()
-        .iter()
-        .map(|c| c.type_().clone())
-        .collect();
+    let columns = statement.columns().len();
     let builder = ResultBuilder::new(
         statement
             .columns()
             .iter()
             .map(|c| ResultColumn {
                 name: c.name().to_owned(),
-                // What the bounding query makes of it, for a result without
-                // rows (rows bring their own types): a literal's `unknown`
-                // becomes `text` there.
-                type_name: match *c.type_() {
-                    Type::UNKNOWN => types::display_name(&Type::TEXT),
-                    ref ty => types::display_name(ty),
-                },
+                type_name: described_type(c.type_()),
             })
             .collect(),
         query.applied_limit(),
@@ -191,10 +371,10 @@ pub(crate) async fn execute(
     // A statement without columns has no cell to bound; it runs as it is
     // (a write fails in the read-only transaction), and the server does not
     // stop at the row cap for it.
-    let (sql, server_stops) = if types.is_empty() {
+    let (sql, server_stops) = if columns == 0 {
         (query.sql().to_owned(), None)
     } else {
-        let bounded = bound::wrap(query.sql(), &types, query.max_cell_bytes(), rows_wanted);
+        let bounded = bound::wrap(query.sql(), columns, query.max_cell_bytes(), rows_wanted);
         (bounded, Some(rows_wanted))
     };
 
@@ -223,15 +403,10 @@ pub(crate) async fn execute(
         Ok(read) => read,
         Err(error) => return Outcome::Ran(Err(error), Reuse::Discard),
     };
-    let reuse = match (rolled_back, reset) {
-        (Ok(()), Ok(())) if !custom_types && left == Left::Drained => Reuse::Clean,
-        (Ok(()), Ok(())) => Reuse::Discard,
-        (Err(e), _) | (_, Err(e)) => {
-            tracing::debug!(connection = %settings.name, error = %e, "rollback or session reset failed; closing the connection");
-            Reuse::Discard
-        }
-    };
-    Outcome::Ran(Ok(result), reuse)
+    Outcome::Ran(
+        Ok(result),
+        settled(settings, rolled_back, reset, custom_types, left),
+    )
 }
 
 /// No parameters: a statement with placeholders is refused (see [`plain`]).

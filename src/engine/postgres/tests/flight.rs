@@ -1,13 +1,19 @@
-//! The call in two flights keeps every guarantee of a call made one
-//! statement at a time: a failing setting stops the query before it runs,
-//! a cap that stops reading mid-stream leaves no connection in a bad state,
-//! and truncation is reported exactly at `applied_limit + 1` rows.
+//! The call in one flight (and in two, when the gate's column count is not
+//! known or wrong) keeps every guarantee of a call made one statement at a
+//! time: a failing setting stops the query before it runs, a text that
+//! only parses wrapped gives nothing, a cap that stops reading mid-stream
+//! leaves no connection in a bad state, and truncation is reported exactly
+//! at `applied_limit + 1` rows. A relay between the engine and the server
+//! shows what goes out in each write.
 
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde_json::json;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
 
-use super::{admin, run, trusting, Db, PostgresEngine};
+use super::{admin, host, port, run, run_one_flight, trusting, Db, PostgresEngine};
 use crate::engine::{Engine, RunContext, Truncation};
 use crate::error::ErrorCode;
 use crate::guard::CheckedQuery;
@@ -40,9 +46,9 @@ async fn probe_calls(db: &Db, at_least: i64) -> i64 {
     calls
 }
 
-#[tokio::test]
-async fn a_failing_setting_stops_the_query_before_it_runs() {
-    let db = Db::create("flightset").await;
+/// A database with `public.probe()`, whose calls the server counts.
+async fn probe_db(label: &str) -> Db {
+    let db = Db::create(label).await;
     db.client()
         .await
         .batch_execute(&format!(
@@ -53,6 +59,12 @@ async fn a_failing_setting_stops_the_query_before_it_runs() {
         ))
         .await
         .expect("setup");
+    db
+}
+
+#[tokio::test]
+async fn a_failing_setting_stops_the_query_before_it_runs() {
+    let db = probe_db("flightset").await;
     // The control: on a working connection the query runs, and is counted.
     let engine = db.engine();
     let result = run(&engine, "SELECT public.probe()").await.expect("run");
@@ -69,16 +81,19 @@ async fn a_failing_setting_stops_the_query_before_it_runs() {
     let mut conn = db.connection();
     conn.role = Some("sqlwarden_flight_missing_role".into());
     let engine = PostgresEngine::new("test", &conn, None, trusting());
-    let error = run(&engine, "SELECT public.probe(), 1/0")
-        .await
-        .expect_err("the role does not exist");
-    assert_eq!(error.code, ErrorCode::BackendError);
-    assert!(error.message.contains("cannot switch to role"), "{error:?}");
-    assert_eq!(
-        engine.idle_connections(),
-        0,
-        "the failed connection is closed"
-    );
+    for error in [
+        run(&engine, "SELECT public.probe(), 1/0").await,
+        run_one_flight(&engine, "SELECT public.probe(), 1/0", 2).await,
+    ] {
+        let error = error.expect_err("the role does not exist");
+        assert_eq!(error.code, ErrorCode::BackendError);
+        assert!(error.message.contains("cannot switch to role"), "{error:?}");
+        assert_eq!(
+            engine.idle_connections(),
+            0,
+            "the failed connection is closed"
+        );
+    }
     drop(engine);
     // The failed backend has ended; give its statistics time to arrive.
     tokio::time::sleep(Duration::from_millis(500)).await;
@@ -109,17 +124,31 @@ fn capped(sql: &str, limit: u64, max_result_bytes: u64) -> CheckedQuery {
     CheckedQuery::for_engine_tests(sql, limit, 4096, max_result_bytes, Duration::from_secs(30))
 }
 
+/// `checked` as two flights run it, then as one flight runs it, for a
+/// query of `columns` columns.
+fn both_ways(checked: CheckedQuery, columns: usize) -> [CheckedQuery; 2] {
+    [checked.clone(), checked.with_output_columns(columns)]
+}
+
 #[tokio::test]
 async fn a_byte_cap_with_few_rows_left_keeps_a_clean_connection() {
+    for checked in both_ways(
+        // ["xxxxxxxx"] is 12 bytes: 100 bytes hold 8 of the 50 rows asked
+        // for, and the 43 left in flight are read and dropped.
+        capped(
+            "SELECT repeat('x', 8) FROM generate_series(1, 1000)",
+            50,
+            100,
+        ),
+        1,
+    ) {
+        a_byte_cap_with_few_rows_left(checked).await;
+    }
+}
+
+async fn a_byte_cap_with_few_rows_left(checked: CheckedQuery) {
     let db = Db::create("flightdrain").await;
     let engine = db.engine();
-    // ["xxxxxxxx"] is 12 bytes: 100 bytes hold 8 of the 50 rows asked for,
-    // and the 43 left in flight are read and dropped.
-    let checked = capped(
-        "SELECT repeat('x', 8) FROM generate_series(1, 1000)",
-        50,
-        100,
-    );
     let result = engine
         .run(&checked, RunContext::default())
         .await
@@ -153,16 +182,24 @@ async fn a_byte_cap_with_few_rows_left_keeps_a_clean_connection() {
 
 #[tokio::test]
 async fn a_byte_cap_with_many_rows_left_cancels_the_backend() {
+    for checked in both_ways(
+        // The server could send 100,001 rows of a slow query; reading
+        // stops after 8, and the backend must not go on computing the rest.
+        capped(
+            "SELECT repeat('x', 8), 'flight-cancel-marker' || i FROM generate_series(1, 100000) AS i \
+             WHERE pg_catalog.pg_sleep(0.0001) IS NOT NULL",
+            100_000,
+            200,
+        ),
+        2,
+    ) {
+        a_byte_cap_with_many_rows_left(checked).await;
+    }
+}
+
+async fn a_byte_cap_with_many_rows_left(checked: CheckedQuery) {
     let db = Db::create("flightcancel").await;
     let engine = db.engine();
-    // The server could send 100,001 rows of a slow query; reading stops
-    // after 8, and the backend must not go on computing the rest.
-    let checked = capped(
-        "SELECT repeat('x', 8), 'flight-cancel-marker' || i FROM generate_series(1, 100000) AS i \
-         WHERE pg_catalog.pg_sleep(0.0001) IS NOT NULL",
-        100_000,
-        200,
-    );
     let result = engine
         .run(&checked, RunContext::default())
         .await
@@ -194,17 +231,19 @@ async fn truncation_is_reported_exactly_at_one_row_past_the_limit() {
             limit,
             1 << 20,
         );
-        let result = engine
-            .run(&checked, RunContext::default())
-            .await
-            .expect("run");
-        let expected: Vec<_> = (1..=rows.min(limit)).map(|i| vec![json!(i)]).collect();
-        assert_eq!(result.rows, expected, "{rows} rows, limit {limit}");
-        assert_eq!(
-            result.truncation,
-            truncated.then_some(Truncation::RowLimit),
-            "{rows} rows, limit {limit}"
-        );
+        for checked in both_ways(checked, 1) {
+            let result = engine
+                .run(&checked, RunContext::default())
+                .await
+                .expect("run");
+            let expected: Vec<_> = (1..=rows.min(limit)).map(|i| vec![json!(i)]).collect();
+            assert_eq!(result.rows, expected, "{rows} rows, limit {limit}");
+            assert_eq!(
+                result.truncation,
+                truncated.then_some(Truncation::RowLimit),
+                "{rows} rows, limit {limit}"
+            );
+        }
     }
     // Every one of those calls ended cleanly on the one connection.
     assert_eq!(engine.idle_connections(), 1);
@@ -284,8 +323,244 @@ async fn an_empty_result_names_the_types_rows_would_have() {
     let db = Db::create("flightempty").await;
     let engine = db.engine();
     for sql in ["SELECT 'a' AS x WHERE false", "SELECT 'a' AS x"] {
-        let result = run(&engine, sql).await.expect("run");
-        assert_eq!(result.columns[0].name, "x");
-        assert_eq!(result.columns[0].type_name, "text", "{sql}");
+        for result in [
+            run(&engine, sql).await,
+            run_one_flight(&engine, sql, 1).await,
+        ] {
+            let result = result.expect("run");
+            assert_eq!(result.columns[0].name, "x");
+            assert_eq!(result.columns[0].type_name, "text", "{sql}");
+        }
     }
+}
+
+/// The frontend messages a relayed connection sent, by their type byte,
+/// grouped by write: a new group starts when the client sends again after
+/// the server has answered.
+#[derive(Default)]
+struct Writes {
+    groups: Vec<String>,
+    server_spoke: bool,
+}
+
+/// A TCP relay in front of the test server that records [`Writes`].
+struct Relay {
+    port: u16,
+    writes: Arc<Mutex<Writes>>,
+}
+
+impl Relay {
+    async fn start() -> Relay {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let relay_port = listener.local_addr().expect("address").port();
+        let writes = Arc::new(Mutex::new(Writes::default()));
+        let shared = Arc::clone(&writes);
+        tokio::spawn(async move {
+            while let Ok((client, _)) = listener.accept().await {
+                let server = TcpStream::connect((host(), port())).await.expect("server");
+                tokio::spawn(relay(client, server, Arc::clone(&shared)));
+            }
+        });
+        Relay {
+            port: relay_port,
+            writes,
+        }
+    }
+
+    /// Forget what was recorded so far.
+    fn clear(&self) {
+        let mut writes = self.writes.lock().expect("writes");
+        writes.groups.clear();
+        writes.server_spoke = true;
+    }
+
+    fn groups(&self) -> Vec<String> {
+        self.writes.lock().expect("writes").groups.clone()
+    }
+}
+
+async fn relay(client: TcpStream, server: TcpStream, writes: Arc<Mutex<Writes>>) {
+    let (mut client_in, mut client_out) = client.into_split();
+    let (mut server_in, mut server_out) = server.into_split();
+    let spoke = Arc::clone(&writes);
+    let answers = async move {
+        let mut buf = vec![0_u8; 1 << 16];
+        while let Ok(n @ 1..) = server_in.read(&mut buf).await {
+            spoke.lock().expect("writes").server_spoke = true;
+            if client_out.write_all(&buf[..n]).await.is_err() {
+                break;
+            }
+        }
+    };
+    let requests = async move {
+        let mut buf = vec![0_u8; 1 << 16];
+        // Bytes of the message being read that are still to come, and
+        // whether the untyped startup message is behind us.
+        let (mut pending, mut started, mut header) = (0_usize, false, Vec::new());
+        while let Ok(n @ 1..) = client_in.read(&mut buf).await {
+            {
+                let mut writes = writes.lock().expect("writes");
+                if std::mem::take(&mut writes.server_spoke) {
+                    writes.groups.push(String::new());
+                }
+                let mut at = 0;
+                while at < n {
+                    if pending > 0 {
+                        let skip = pending.min(n - at);
+                        pending -= skip;
+                        at += skip;
+                        continue;
+                    }
+                    header.push(buf[at]);
+                    at += 1;
+                    let need = if started { 5 } else { 4 };
+                    if header.len() < need {
+                        continue;
+                    }
+                    let length = &header[need - 4..];
+                    let length = u32::from_be_bytes([length[0], length[1], length[2], length[3]]);
+                    pending = length as usize - 4;
+                    if started {
+                        if let Some(group) = writes.groups.last_mut() {
+                            group.push(char::from(header[0]));
+                        }
+                    }
+                    started = true;
+                    header.clear();
+                }
+            }
+            if server_out.write_all(&buf[..n]).await.is_err() {
+                break;
+            }
+        }
+    };
+    tokio::join!(answers, requests);
+}
+
+/// The writes of one call after the connection is warm (login vetted), and
+/// the call's result.
+async fn writes_of(checked: &CheckedQuery) -> (Vec<String>, Vec<Vec<serde_json::Value>>) {
+    let db = Db::create("flightwrites").await;
+    let relay = Relay::start().await;
+    let mut conn = db.connection();
+    conn.port = relay.port;
+    let engine = PostgresEngine::new("test", &conn, None, trusting());
+    run(&engine, "SELECT 1").await.expect("warm-up");
+    // The warm-up's statement is closed after it returned.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    relay.clear();
+    let result = engine
+        .run(checked, RunContext::default())
+        .await
+        .expect("run");
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(engine.idle_connections(), 1, "the connection is kept");
+    (relay.groups(), result.rows.to_vec())
+}
+
+#[tokio::test]
+async fn a_query_goes_out_in_one_write_and_its_answer_is_whole() {
+    let checked = capped(
+        "SELECT i, repeat('x', i) FROM generate_series(1, 4) AS i",
+        3,
+        1 << 20,
+    );
+    let expected: Vec<_> = (1..=3)
+        .map(|i: usize| vec![json!(i), json!("x".repeat(i))])
+        .collect();
+    // Opening (Q), prepare (P D S), bounding query (P B D E S), rollback
+    // (Q) and reset (Q), all in one write; after it only the prepared
+    // statement's close (C S), which nothing waits for.
+    let (groups, rows) = writes_of(&checked.clone().with_output_columns(2)).await;
+    assert_eq!(rows, expected);
+    assert_eq!(
+        groups.first().map(String::as_str),
+        Some("QPDSPBDESQQ"),
+        "{groups:?}"
+    );
+    assert!(groups[1..].iter().all(|g| g == "CS"), "{groups:?}");
+    // The control: without the gate's column count it takes two writes
+    // before the answer, so the relay can tell them apart.
+    let (groups, rows) = writes_of(&checked).await;
+    assert_eq!(rows, expected);
+    assert_eq!(
+        groups.first().map(String::as_str),
+        Some("QPDS"),
+        "{groups:?}"
+    );
+    assert!(
+        groups.get(1).is_some_and(|g| g.ends_with("PBDESQQ")),
+        "{groups:?}"
+    );
+}
+
+#[tokio::test]
+async fn other_columns_than_the_gate_resolved_run_again_described() {
+    let db = Db::create("flightredo").await;
+    db.client()
+        .await
+        .batch_execute(
+            "CREATE TABLE public.t (a int, b text); INSERT INTO public.t VALUES (1, 'one')",
+        )
+        .await
+        .expect("setup");
+    let engine = db.engine();
+    // The table gained or lost a column after the gate read its facts: too
+    // few names leave a column out of the wrap, too many fail on the
+    // server. Either way the answer is the server's, whole.
+    for gate_columns in [1, 3] {
+        let result = run_one_flight(&engine, "SELECT * FROM public.t", gate_columns)
+            .await
+            .expect("run");
+        assert_eq!(
+            result.rows,
+            vec![vec![json!(1), json!("one")]],
+            "{gate_columns}"
+        );
+        let names: Vec<&str> = result.columns.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(names, ["a", "b"]);
+        assert_eq!(engine.idle_connections(), 1, "the connection stays clean");
+    }
+}
+
+#[tokio::test]
+async fn a_text_that_parses_only_once_wrapped_gives_nothing() {
+    let db = probe_db("flightwrapped").await;
+    let engine = db.engine();
+    // As if the gate had let it through: alone this is a syntax error, but
+    // inside the bounding query it closes the derived tables early and
+    // opens another, whose value the outer query would return. The failed
+    // prepare aborts the transaction, so the bounding query never runs.
+    let sql = "SELECT 1) AS z0 (c1) OFFSET 0) AS z, \
+               (SELECT * FROM (SELECT public.probe() || '-wrapped-leak'";
+    let error = run_one_flight(&engine, sql, 1)
+        .await
+        .expect_err("the text alone does not parse");
+    assert_eq!(error.code, ErrorCode::BackendError, "{error:?}");
+    assert!(
+        error
+            .untrusted_detail
+            .as_deref()
+            .is_some_and(|d| d.contains("42601")),
+        "{error:?}"
+    );
+    assert_eq!(engine.idle_connections(), 0, "the connection is closed");
+    // The control: the bounding query the engine sent does return the
+    // value, so only the prepare's answer kept it out of the result.
+    drop(engine);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(probe_calls(&db, 1).await, 0, "the wrapped text ran");
+    let wrapped = crate::engine::postgres::bound::wrap(sql, 1, 4096, 1001);
+    let rows = db
+        .client()
+        .await
+        .query(&wrapped, &[])
+        .await
+        .expect("wrapped");
+    assert_eq!(rows.len(), 1);
+    assert_eq!(
+        rows[0].get::<_, Option<String>>(0).as_deref(),
+        Some("1-wrapped-leak")
+    );
+    assert_eq!(probe_calls(&db, 1).await, 1, "the control was not counted");
 }

@@ -144,3 +144,14 @@ pub(super) fn query(sql: &str) -> CheckedQuery {
 pub(super) async fn run(engine: &PostgresEngine, sql: &str) -> Result<QueryResult, ToolError> {
     engine.run(&query(sql), RunContext::default()).await
 }
+
+/// Run `sql`, which returns `columns` columns as the gate would have
+/// resolved them, so the engine sends it in one flight.
+pub(super) async fn run_one_flight(
+    engine: &PostgresEngine,
+    sql: &str,
+    columns: usize,
+) -> Result<QueryResult, ToolError> {
+    let checked = query(sql).with_output_columns(columns);
+    engine.run(&checked, RunContext::default()).await
+}

@@ -6,7 +6,7 @@ use std::time::Duration;
 use serde_json::json;
 use tokio_util::sync::CancellationToken;
 
-use super::{admin, query, run, Db};
+use super::{admin, query, run, run_one_flight, Db};
 use crate::engine::{Engine, RunContext, Truncation};
 use crate::error::ErrorCode;
 use crate::guard::CheckedQuery;
@@ -150,15 +150,21 @@ async fn extended_protocol_runs_one_statement_only() {
         "SELECT 1; COMMIT; DROP TABLE t",
         "SELECT 1; DROP TABLE t",
     ] {
-        let error = run(&engine, sql).await.expect_err(sql);
-        assert_eq!(error.code, ErrorCode::BackendError, "{sql}");
-        assert!(
-            error
-                .untrusted_detail
-                .as_deref()
-                .is_some_and(|d| d.contains("42601")),
-            "{error:?}"
-        );
+        // In two flights, and in one (where the bounding query goes out
+        // before the prepare has answered).
+        for error in [
+            run(&engine, sql).await.expect_err(sql),
+            run_one_flight(&engine, sql, 1).await.expect_err(sql),
+        ] {
+            assert_eq!(error.code, ErrorCode::BackendError, "{sql}");
+            assert!(
+                error
+                    .untrusted_detail
+                    .as_deref()
+                    .is_some_and(|d| d.contains("42601")),
+                "{error:?}"
+            );
+        }
     }
     let exists = db.client().await.query("SELECT 1 FROM t", &[]).await;
     assert!(exists.is_ok(), "the table must still exist");
@@ -167,10 +173,17 @@ async fn extended_protocol_runs_one_statement_only() {
 #[tokio::test]
 async fn placeholders_are_refused_not_a_panic() {
     let db = Db::create("params").await;
-    let error = run(&db.engine(), "SELECT $1::int")
-        .await
-        .expect_err("placeholder");
-    assert_eq!(error.code, ErrorCode::SqlParseError);
+    let engine = db.engine();
+    for error in [
+        run(&engine, "SELECT $1::int")
+            .await
+            .expect_err("placeholder"),
+        run_one_flight(&engine, "SELECT $1::int", 1)
+            .await
+            .expect_err("placeholder"),
+    ] {
+        assert_eq!(error.code, ErrorCode::SqlParseError, "{error:?}");
+    }
 }
 
 #[tokio::test]
@@ -272,51 +285,55 @@ async fn timeout_cancels_the_backend_query() {
         1 << 20,
         Duration::from_millis(300),
     );
-    let error = engine
-        .run(&checked, RunContext::default())
-        .await
-        .expect_err("timeout");
-    assert_eq!(error.code, ErrorCode::QueryTimeout);
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    assert!(
-        !backend_running(&db, "timeout-marker").await,
-        "backend still running"
-    );
-    assert_eq!(
-        engine.idle_connections(),
-        0,
-        "a timed-out connection is discarded"
-    );
+    for checked in [checked.clone(), checked.with_output_columns(2)] {
+        let error = engine
+            .run(&checked, RunContext::default())
+            .await
+            .expect_err("timeout");
+        assert_eq!(error.code, ErrorCode::QueryTimeout);
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert!(
+            !backend_running(&db, "timeout-marker").await,
+            "backend still running"
+        );
+        assert_eq!(
+            engine.idle_connections(),
+            0,
+            "a timed-out connection is discarded"
+        );
+    }
 }
 
 #[tokio::test]
 async fn client_cancellation_cancels_the_backend_query() {
     let db = Db::create("cancel").await;
     let engine = db.engine();
-    let cancel = CancellationToken::new();
-    let ctx = RunContext {
-        cancel: cancel.clone(),
-        progress: None,
-    };
     let checked = query("SELECT pg_sleep(30), 'cancel-marker'");
-    let trigger = async {
-        for _ in 0..100 {
-            if backend_running(&db, "cancel-marker").await {
-                break;
+    for checked in [checked.clone(), checked.with_output_columns(2)] {
+        let cancel = CancellationToken::new();
+        let ctx = RunContext {
+            cancel: cancel.clone(),
+            progress: None,
+        };
+        let trigger = async {
+            for _ in 0..100 {
+                if backend_running(&db, "cancel-marker").await {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(20)).await;
             }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-        cancel.cancel();
-    };
-    let (result, ()) = tokio::join!(engine.run(&checked, ctx), trigger);
-    let error = result.expect_err("cancelled");
-    assert_eq!(error.code, ErrorCode::BackendError);
-    assert!(error.message.contains("cancelled"));
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    assert!(
-        !backend_running(&db, "cancel-marker").await,
-        "backend still running"
-    );
+            cancel.cancel();
+        };
+        let (result, ()) = tokio::join!(engine.run(&checked, ctx), trigger);
+        let error = result.expect_err("cancelled");
+        assert_eq!(error.code, ErrorCode::BackendError);
+        assert!(error.message.contains("cancelled"));
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert!(
+            !backend_running(&db, "cancel-marker").await,
+            "backend still running"
+        );
+    }
 }
 
 #[tokio::test]
