@@ -14,9 +14,17 @@ columns, created here and dropped afterwards):
    call, median;
 4. peak resident memory of the server process over that session
    (`VmHWM` from /proc, read just before the client closes it), and its
-   resident memory right after `initialize` (idle).
+   resident memory right after `initialize` (idle);
+5. figures 2 and 3 again over bare pipes, JSON-RPC lines written and read
+   without an SDK: the server's and the pipe's share of the whole call,
+   without the client's parsing and schema validation (the official SDK
+   validates structured content against the tool's output schema; the
+   reference server declares none).
 
-Each figure is printed for both servers with the ratio (reference /
+Both servers are spawned alternately, and then run side by side, one
+session each, called in turn with the same SQL (the same k), so a change in
+the machine's load moves both sides alike. Each figure is printed for both
+servers with the ratio (reference /
 sqlwarden: above 1 means sqlwarden is faster or smaller). Absolute times
 drift from run to run on a shared machine; the ratios are what the README
 quotes. Printed, never asserted.
@@ -31,6 +39,8 @@ audit log, with caps set above the 10,000-row result.
 
 import argparse
 import asyncio
+import contextlib
+import json
 import os
 import pathlib
 import random
@@ -77,6 +87,19 @@ sources:
     tables:
       public.orders: {}
 """
+
+
+ORDER = [
+    "spawn -> initialize, median (ms)",
+    "point SELECT, whole call, median (ms)",
+    "10k-row SELECT, whole call, median (ms)",
+    "peak resident over the session (MiB)",
+    "resident after initialize (MiB)",
+    "10k-row answer text (KiB)",
+    "point SELECT, bare pipe, median (ms)",
+    "10k-row SELECT, bare pipe, median (ms)",
+    "10k-row whole answer (KiB)",
+]
 
 
 def psql(args, dbname, sql):
@@ -137,40 +160,163 @@ async def call(session, server, sql, limit):
     return elapsed, result
 
 
-async def measure(server, args):
-    figures = {}
-    spawns = [await spawn_once(server) for _ in range(args.spawns)]
-    figures["spawn -> initialize, median (ms)"] = statistics.median(spawns) * 1000
-    before = set(children_of(os.getpid()))
-    async with stdio_client(server.params) as (read, write):
-        async with ClientSession(read, write) as session:
-            await session.initialize()
-            pids = [p for p in children_of(os.getpid()) if p not in before]
-            if len(pids) != 1:
-                raise SystemExit(f"{server.name}: expected one server process, found {pids}")
-            pid = pids[0]
-            figures["resident after initialize (MiB)"] = memory_kib(pid, "VmRSS") / 1024
-            rng = random.Random(12)
-            for _ in range(args.warmup):
-                await call(session, server,
-                           f"SELECT * FROM orders WHERE order_id = {rng.randint(1, 100000)}", 1)
-            point = []
-            for _ in range(args.points):
-                k = rng.randint(1, 100000)
-                elapsed, _ = await call(session, server,
-                                        f"SELECT * FROM orders WHERE order_id = {k}", 1)
-                point.append(elapsed)
-            figures["point SELECT, whole call, median (ms)"] = statistics.median(point) * 1000
-            wide = []
-            size = 0
-            for _ in range(args.wide):
-                elapsed, result = await call(
-                    session, server, "SELECT * FROM orders WHERE order_id <= 10000", 10000)
-                wide.append(elapsed)
-                size = sum(len(c.text) for c in result.content if hasattr(c, "text"))
-            figures["10k-row SELECT, whole call, median (ms)"] = statistics.median(wide) * 1000
-            figures["peak resident over the session (MiB)"] = memory_kib(pid, "VmHWM") / 1024
-            figures["10k-row answer text (KiB)"] = size / 1024
+class Session:
+    """One spawned server with its client session, for interleaved calls."""
+
+    def __init__(self, server):
+        self.server = server
+        self.stack = contextlib.AsyncExitStack()
+        self.session = None
+        self.pid = None
+
+    async def open(self):
+        before = set(children_of(os.getpid()))
+        read, write = await self.stack.enter_async_context(stdio_client(self.server.params))
+        self.session = await self.stack.enter_async_context(ClientSession(read, write))
+        await self.session.initialize()
+        pids = [p for p in children_of(os.getpid()) if p not in before]
+        if len(pids) != 1:
+            raise SystemExit(f"{self.server.name}: expected one server process, found {pids}")
+        self.pid = pids[0]
+
+    async def call(self, sql, limit):
+        return await call(self.session, self.server, sql, limit)
+
+
+class RawPipe:
+    """One spawned server spoken to as bare JSON-RPC lines over its pipes,
+    without an SDK: what the server and the pipe cost, without the client's
+    parsing and schema validation."""
+
+    def __init__(self, server):
+        self.server = server
+        self.process = None
+        self.next_id = 0
+
+    async def open(self):
+        params = self.server.params
+        self.process = await asyncio.create_subprocess_exec(
+            params.command, *params.args, env=params.env,
+            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.DEVNULL, limit=1 << 30)
+        await self.request("initialize", {
+            "protocolVersion": "2025-06-18", "capabilities": {},
+            "clientInfo": {"name": "side-by-side", "version": "1"}})
+        self.send({"jsonrpc": "2.0", "method": "notifications/initialized"})
+
+    def send(self, message):
+        self.process.stdin.write(json.dumps(message).encode() + b"\n")
+
+    async def request(self, method, params):
+        self.next_id += 1
+        self.send({"jsonrpc": "2.0", "id": self.next_id, "method": method, "params": params})
+        while True:
+            line = await self.process.stdout.readline()
+            if not line:
+                raise SystemExit(f"{self.server.name} closed its output")
+            # Only the answer is parsed; notifications are skipped unread.
+            if b'"id"' in line:
+                answer = json.loads(line)
+                if answer.get("id") == self.next_id:
+                    return answer, len(line)
+
+    async def call(self, sql, limit):
+        started = time.perf_counter()
+        answer, size = await self.request("tools/call", {
+            "name": self.server.tool, "arguments": self.server.arguments(sql, limit)})
+        elapsed = time.perf_counter() - started
+        if "error" in answer or answer["result"].get("isError"):
+            raise SystemExit(f"{self.server.name}: {sql!r} failed: {answer}")
+        return elapsed, size
+
+    async def close(self):
+        self.process.stdin.close()
+        await self.process.wait()
+
+
+async def measure_raw(servers, args):
+    """The point and 10k-row calls over bare pipes, alternating servers."""
+    figures = {server.name: {} for server in servers}
+    pipes = [RawPipe(server) for server in servers]
+    try:
+        for pipe in pipes:
+            await pipe.open()
+        rng = random.Random(13)
+        point = {server.name: [] for server in servers}
+        for i in range(args.warmup + args.points):
+            k = rng.randint(1, 100000)
+            for pipe in pipes:
+                elapsed, _ = await pipe.call(f"SELECT * FROM orders WHERE order_id = {k}", 1)
+                if i >= args.warmup:
+                    point[pipe.server.name].append(elapsed)
+        wide = {server.name: [] for server in servers}
+        size = {}
+        for _ in range(args.wide):
+            for pipe in pipes:
+                elapsed, size[pipe.server.name] = await pipe.call(
+                    "SELECT * FROM orders WHERE order_id <= 10000", 10000)
+                wide[pipe.server.name].append(elapsed)
+        for server in servers:
+            name = server.name
+            figures[name]["point SELECT, bare pipe, median (ms)"] = (
+                statistics.median(point[name]) * 1000)
+            figures[name]["10k-row SELECT, bare pipe, median (ms)"] = (
+                statistics.median(wide[name]) * 1000)
+            figures[name]["10k-row whole answer (KiB)"] = size[name] / 1024
+    finally:
+        for pipe in pipes:
+            await pipe.close()
+    return figures
+
+
+async def measure(servers, args):
+    """Every figure for every server. Spawns alternate between the servers,
+    and so do the calls of one open session each, so a change in the
+    machine's load moves both sides alike."""
+    figures = {server.name: {} for server in servers}
+    spawns = {server.name: [] for server in servers}
+    for _ in range(args.spawns):
+        for server in servers:
+            spawns[server.name].append(await spawn_once(server))
+    sessions = [Session(server) for server in servers]
+    try:
+        for session in sessions:
+            await session.open()
+            figures[session.server.name]["resident after initialize (MiB)"] = (
+                memory_kib(session.pid, "VmRSS") / 1024)
+        rng = random.Random(12)
+        for _ in range(args.warmup):
+            k = rng.randint(1, 100000)
+            for session in sessions:
+                await session.call(f"SELECT * FROM orders WHERE order_id = {k}", 1)
+        point = {server.name: [] for server in servers}
+        for _ in range(args.points):
+            k = rng.randint(1, 100000)
+            for session in sessions:
+                elapsed, _ = await session.call(f"SELECT * FROM orders WHERE order_id = {k}", 1)
+                point[session.server.name].append(elapsed)
+        wide = {server.name: [] for server in servers}
+        size = {}
+        for _ in range(args.wide):
+            for session in sessions:
+                elapsed, result = await session.call(
+                    "SELECT * FROM orders WHERE order_id <= 10000", 10000)
+                wide[session.server.name].append(elapsed)
+                size[session.server.name] = sum(
+                    len(c.text) for c in result.content if hasattr(c, "text"))
+        for session in sessions:
+            name = session.server.name
+            figures[name]["spawn -> initialize, median (ms)"] = statistics.median(spawns[name]) * 1000
+            figures[name]["point SELECT, whole call, median (ms)"] = (
+                statistics.median(point[name]) * 1000)
+            figures[name]["10k-row SELECT, whole call, median (ms)"] = (
+                statistics.median(wide[name]) * 1000)
+            figures[name]["peak resident over the session (MiB)"] = (
+                memory_kib(session.pid, "VmHWM") / 1024)
+            figures[name]["10k-row answer text (KiB)"] = size[name] / 1024
+    finally:
+        for session in reversed(sessions):
+            await session.stack.aclose()
     return figures
 
 
@@ -226,10 +372,12 @@ def main():
     try:
         psql(args, dbname, TABLE)
         print(f"== side by side: {args.binary} and {REFERENCE}, load {os.getloadavg()[0]:.2f}")
-        results = {server.name: asyncio.run(measure(server, args)) for server in servers}
+        results = asyncio.run(measure(servers, args))
+        for name, figures in asyncio.run(measure_raw(servers, args)).items():
+            results[name].update(figures)
         ours, theirs = results["sqlwarden"], results["reference"]
         print(f"{'figure':<42} {'sqlwarden':>10} {'reference':>10} {'ratio':>7}")
-        for figure, value in ours.items():
+        for figure, value in sorted(ours.items(), key=lambda item: ORDER.index(item[0])):
             other = theirs[figure]
             ratio = other / value if value else float("nan")
             print(f"{figure:<42} {value:>10.2f} {other:>10.2f} {ratio:>6.2f}x")
