@@ -45,8 +45,14 @@ cargo build --release --quiet
 python3 benches/peak_memory.py --host "$host" --port "$port" \
     --binary target/release/sqlwarden --work "$work" | tee "$work/memory.txt"
 
-if python3 -c 'import mcp' 2>/dev/null && command -v npm >/dev/null; then
-    python3 benches/side_by_side.py --host "$host" --port "$port" \
+# The MCP SDK that tests/clients/setup.sh installs will do when python3
+# has none of its own.
+sdk_python=python3
+if ! python3 -c 'import mcp' 2>/dev/null && [ -x target/clients/venv/bin/python ]; then
+    sdk_python=target/clients/venv/bin/python
+fi
+if "$sdk_python" -c 'import mcp' 2>/dev/null && command -v npm >/dev/null; then
+    "$sdk_python" benches/side_by_side.py --host "$host" --port "$port" \
         --binary target/release/sqlwarden | tee "$work/side_by_side.txt"
 else
     echo "== side by side skipped: needs \`pip install mcp\` and npm" | tee "$work/side_by_side.txt"
