@@ -462,6 +462,14 @@ impl CheckedQuery {
         self
     }
 
+    /// The same query, reading `tables` (engine unit tests only).
+    #[cfg(test)]
+    #[allow(dead_code)] // the engines' unit tests call it
+    pub(crate) fn with_tables_used(mut self, tables: &[&str]) -> Self {
+        self.tables_used = tables.iter().map(|t| (*t).to_owned()).collect();
+        self
+    }
+
     /// The rendered, rewritten SQL; what the engine runs. Its `LIMIT` is
     /// [`Self::applied_limit`] + 1 so truncation is detected truthfully.
     pub fn sql(&self) -> &str {

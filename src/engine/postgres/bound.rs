@@ -8,26 +8,33 @@
 //! column: a value whose text form is at most `max_cell_bytes` is sent as
 //! is (in binary); a larger one is sent as NULL, with its text form cut to
 //! `max_cell_bytes` characters in a trailing `text[]` column, one element
-//! per output column (NULL where nothing was cut):
+//! per output column (NULL where nothing was cut, and NULL as a whole for
+//! a row where nothing was):
 //!
 //! ```sql
-//! SELECT CASE WHEN octet_length(q.c1::text) <= K THEN q.c1 END, …,
-//!        ARRAY[CASE WHEN octet_length(q.c1::text) > K THEN left(q.c1::text, K) END, …]
-//! FROM (SELECT * FROM (<checked query>) AS q0 (c1, …) OFFSET 0) AS q
+//! SELECT CASE WHEN q.w1 THEN q.c1 END, …,
+//!        CASE WHEN NOT q.w1 OR … THEN
+//!          ARRAY[CASE WHEN NOT q.w1 THEN left(<cut text of q.c1>, K) END, …] END
+//! FROM (SELECT q0.c1, …, octet_length(q0.c1::text) <= K AS w1, …
+//!       FROM (<checked query>) AS q0 (c1, …) OFFSET 0) AS q
 //! LIMIT <rows>
 //! ```
+//!
+//! Each value's text length is measured once (the text conversion is most
+//! of the server's work here), and the array is only built for a row with
+//! a cut value; it is NULL otherwise.
 //!
 //! The `LIMIT` is the engine's own row cap (`applied_limit + 1`): the
 //! server stops there whatever the checked query asks for.
 //!
-//! The cut text is what the caller would have seen cut: a value that
-//! JSON shows as a string (text, `bytea`, XML, dates, enums, …) is cut from
-//! its own text, and any other from its JSON text (`to_json`), so an array
-//! still reads as `[1, 2, …` and a JSON document as its own text. The
-//! choice is made on the server, per value (`json_typeof(to_json(v))`),
-//! and only for a value that is cut: the wrap needs no column types, only
-//! how many columns there are, so it can be written before the server has
-//! described the query (`run.rs` sends it in the same flight).
+//! The cut text is what the caller would have seen cut: an array, a
+//! composite or a record (type categories `A`, `C` and `P`, domains over
+//! them included) is cut from its JSON text (`to_json`), so it still reads
+//! as `[1, 2, …`; any other value from its own text (strings, `bytea`, JSON,
+//! XML, …). The choice is made on the server, and only for a value that is
+//! cut: the wrap needs no column types, only how many columns there are,
+//! so it can be written before the server has described the query
+//! (`run.rs` sends it in the same flight).
 //!
 //! `OFFSET 0` keeps the planner from pulling the query up and computing
 //! each expression once per reference. The text of the checked query is
@@ -50,27 +57,45 @@ use std::fmt::Write as _;
 /// least one), for cells of at most `max_cell_bytes` and at most `rows` rows.
 pub(crate) fn wrap(sql: &str, columns: usize, max_cell_bytes: u64, rows: u64) -> String {
     let k = max_cell_bytes;
-    let mut out = String::with_capacity(sql.len() + 360 * columns);
+    let mut out = String::with_capacity(sql.len() + 400 * columns);
     out.push_str("SELECT ");
     for i in 1..=columns {
-        let _ = write!(
-            out,
-            "CASE WHEN pg_catalog.octet_length(q.c{i}::pg_catalog.text) <= {k} THEN q.c{i} END, "
-        );
+        let _ = write!(out, "CASE WHEN q.w{i} THEN q.c{i} END, ");
     }
-    out.push_str("ARRAY[");
+    out.push_str("CASE WHEN ");
+    for i in 1..=columns {
+        if i > 1 {
+            out.push_str(" OR ");
+        }
+        let _ = write!(out, "NOT q.w{i}");
+    }
+    out.push_str(" THEN ARRAY[");
     for i in 1..=columns {
         if i > 1 {
             out.push_str(", ");
         }
         let _ = write!(
             out,
-            "CASE WHEN pg_catalog.octet_length(q.c{i}::pg_catalog.text) > {k} \
-             THEN pg_catalog.left(CASE WHEN pg_catalog.json_typeof(pg_catalog.to_json(q.c{i})) = 'string' \
-             THEN q.c{i}::pg_catalog.text ELSE pg_catalog.to_json(q.c{i})::pg_catalog.text END, {k}) END"
+            "CASE WHEN NOT q.w{i} THEN pg_catalog.left(CASE WHEN \
+             (SELECT t.typcategory FROM pg_catalog.pg_type AS t WHERE t.oid = pg_catalog.pg_typeof(q.c{i})) \
+             IN ('A', 'C', 'P') \
+             THEN pg_catalog.to_json(q.c{i})::pg_catalog.text ELSE q.c{i}::pg_catalog.text END, {k}) END"
         );
     }
-    out.push_str("]::pg_catalog.text[]\nFROM (SELECT * FROM (\n");
+    out.push_str("]::pg_catalog.text[] END\nFROM (SELECT ");
+    for i in 1..=columns {
+        let _ = write!(out, "q0.c{i}, ");
+    }
+    for i in 1..=columns {
+        if i > 1 {
+            out.push_str(", ");
+        }
+        let _ = write!(
+            out,
+            "pg_catalog.octet_length(q0.c{i}::pg_catalog.text) <= {k} AS w{i}"
+        );
+    }
+    out.push_str(" FROM (\n");
     out.push_str(sql);
     out.push_str("\n) AS q0 (");
     for i in 1..=columns {

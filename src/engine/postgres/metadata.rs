@@ -9,6 +9,7 @@
 
 use std::cmp::Ordering;
 
+use tokio_postgres::types::Type;
 use tokio_postgres::Transaction;
 
 use super::session::quote_ident;
@@ -27,7 +28,7 @@ const TABLE_OID: &str = "SELECT c.oid FROM pg_catalog.pg_class c \
 const COLUMNS: &str = "SELECT a.attname::text, pg_catalog.format_type(a.atttypid, a.atttypmod), \
      NOT a.attnotnull, pg_catalog.col_description(a.attrelid, a.attnum), \
      COALESCE(a.attnum = ANY (i.indkey::int2[]), false), \
-     COALESCE(a.attnum = ANY (p.partattrs::int2[]), false) \
+     COALESCE(a.attnum = ANY (p.partattrs::int2[]), false), a.atttypid \
      FROM pg_catalog.pg_attribute a \
      LEFT JOIN pg_catalog.pg_index i ON i.indrelid = a.attrelid AND i.indisprimary \
      LEFT JOIN pg_catalog.pg_partitioned_table p ON p.partrelid = a.attrelid \
@@ -54,18 +55,31 @@ async fn table_oid(
     row.map(|r| r.try_get(0)).transpose()
 }
 
+/// The columns of a table.
+pub(crate) struct TableColumns {
+    /// Every column, in order.
+    pub(crate) columns: Vec<ColumnInfo>,
+    /// Whether the driver knows every column's type without asking the
+    /// server (`run.rs` sends a query in one flight only then: looking a
+    /// type up in the middle of a flight would wait behind its own rows).
+    pub(crate) built_in_types: bool,
+}
+
 /// Every column of `schema.table`, or `None` when it does not exist.
 pub(crate) async fn columns(
     tx: &Transaction<'_>,
     schema: &str,
     table: &str,
-) -> Result<Option<Vec<ColumnInfo>>, tokio_postgres::Error> {
+) -> Result<Option<TableColumns>, tokio_postgres::Error> {
     let Some(oid) = table_oid(tx, schema, table).await? else {
         return Ok(None);
     };
     let rows = tx.query(COLUMNS, &[&oid]).await?;
-    rows.iter()
+    let mut built_in_types = true;
+    let columns = rows
+        .iter()
         .map(|r| {
+            built_in_types &= Type::from_oid(r.try_get(6)?).is_some();
             Ok(ColumnInfo {
                 name: r.try_get(0)?,
                 type_name: r.try_get(1)?,
@@ -75,8 +89,11 @@ pub(crate) async fn columns(
                 partition_key: r.try_get(5)?,
             })
         })
-        .collect::<Result<Vec<_>, _>>()
-        .map(Some)
+        .collect::<Result<Vec<_>, tokio_postgres::Error>>()?;
+    Ok(Some(TableColumns {
+        columns,
+        built_in_types,
+    }))
 }
 
 /// The greatest value of `column` in `schema.table`, as text; `None` when

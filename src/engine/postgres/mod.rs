@@ -41,7 +41,9 @@ mod tests;
 mod tls;
 mod types;
 
+use std::collections::HashMap;
 use std::sync::atomic::AtomicU64;
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use tokio_postgres::{Client, Transaction};
@@ -78,6 +80,9 @@ pub struct PostgresEngine {
     settings: ConnectSettings,
     safeguards: Safeguards,
     pool: Pool,
+    /// Tables whose columns this engine has read, and whether all their
+    /// types are built in (see [`Self::one_flight`]).
+    built_in_types: Mutex<HashMap<String, bool>>,
 }
 
 impl PostgresEngine {
@@ -93,7 +98,24 @@ impl PostgresEngine {
             settings: ConnectSettings::new(name, conn, password),
             safeguards,
             pool: Pool::default(),
+            built_in_types: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// Whether `query` may go out in one flight: every table it reads was
+    /// described by this engine with built-in column types only. A value
+    /// of any other type makes the driver look the type up while the rows
+    /// of the same flight wait to be read, which would stall the
+    /// connection. The gate allows casts to built-in types only and
+    /// `pg_catalog` functions only, so a result's types come from these.
+    fn one_flight(&self, query: &CheckedQuery) -> bool {
+        let Ok(known) = self.built_in_types.lock() else {
+            return false;
+        };
+        query
+            .tables_used()
+            .iter()
+            .all(|table| known.get(table).copied().unwrap_or(false))
     }
 
     /// An idle connection (`true`: reused), or a new one (`false`); only a
@@ -321,15 +343,23 @@ impl Engine for PostgresEngine {
         Box::pin(async move {
             let rows = AtomicU64::new(0);
             let rows = &rows;
+            let one_flight = self.one_flight(query);
             let work = self.guarded(
                 Sql::Agent,
                 query.timeout(),
                 &ctx.cancel,
                 move |mut client, deadline, prelude| {
                     Box::pin(async move {
-                        let outcome =
-                            run::execute(&mut client, settings, query, deadline, prelude, rows)
-                                .await;
+                        let outcome = run::execute(
+                            &mut client,
+                            settings,
+                            query,
+                            one_flight,
+                            deadline,
+                            prelude,
+                            rows,
+                        )
+                        .await;
                         (client, outcome)
                     })
                 },
@@ -356,9 +386,19 @@ impl Engine for PostgresEngine {
         table: &'a str,
     ) -> BoxFuture<'a, EngineResult<Option<Vec<ColumnInfo>>>> {
         let (schema, name) = owned_key(table, &self.settings.default_schema);
-        Box::pin(self.catalog(move |tx| {
-            Box::pin(async move { metadata::columns(tx, &schema, &name).await })
-        }))
+        Box::pin(async move {
+            let described = self
+                .catalog(move |tx| {
+                    Box::pin(async move { metadata::columns(tx, &schema, &name).await })
+                })
+                .await?;
+            Ok(described.map(|table_columns| {
+                if let Ok(mut known) = self.built_in_types.lock() {
+                    known.insert(table.to_owned(), table_columns.built_in_types);
+                }
+                table_columns.columns
+            }))
+        })
     }
 
     fn max_partition<'a>(

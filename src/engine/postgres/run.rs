@@ -1,8 +1,11 @@
 //! Running a checked query: the whole call in one flight over the
 //! extended protocol, with caps that stop reading as rows arrive.
 //!
-//! When the gate resolved how many columns the query returns, everything
-//! goes out in one write and the answers are read in order:
+//! When the gate resolved how many columns the query returns and every
+//! table it reads has columns of built-in types only (the driver looks any
+//! other type up with a query of its own, which in one flight would wait
+//! behind the flight's unread rows), everything goes out in one write and
+//! the answers are read in order:
 //!
 //! 1. `START TRANSACTION READ ONLY` and the `SET LOCAL` guards (one
 //!    simple-query text, `session.rs`);
@@ -26,7 +29,8 @@
 //! the gate resolved (a table changed after its facts were read), the
 //! rows are dropped and the call runs again in two flights.
 //!
-//! Two flights, when the column count is not known (or did not match):
+//! Two flights, when the column count is not known (or did not match), or
+//! a table has a column of another type:
 //! flight one is 1 and 2; only when both succeeded does flight two send 3
 //! (written for the columns the server described) and 4.
 //!
@@ -158,21 +162,23 @@ pub(crate) async fn settle<T>(
 }
 
 /// Run `query` on `client` inside a read-only transaction and collect the
-/// capped result, in one flight when the gate resolved the query's columns
-/// and in two otherwise, counting the rows received in `rows` for progress
-/// reports.
+/// capped result, in one flight when `one_flight` allows it and the gate
+/// resolved the query's columns, and in two otherwise, counting the rows
+/// received in `rows` for progress reports.
 pub(crate) async fn execute(
     client: &mut Client,
     settings: &ConnectSettings,
     query: &CheckedQuery,
+    one_flight: bool,
     deadline: Instant,
     prelude: Prelude<'_>,
     rows: &AtomicU64,
 ) -> Outcome<QueryResult> {
     // A query without columns has no cell to bound and runs as it is; only
     // the server's own description may say so.
-    if let Some(columns) = query.output_columns().filter(|&n| n > 0) {
-        match one_flight(client, settings, query, columns, deadline, prelude, rows).await {
+    let columns = query.output_columns().filter(|&n| n > 0 && one_flight);
+    if let Some(columns) = columns {
+        match in_one_flight(client, settings, query, columns, deadline, prelude, rows).await {
             Flight::Done(outcome) => return outcome,
             Flight::Redo { described } => {
                 tracing::debug!(
@@ -201,7 +207,7 @@ enum Flight {
 /// Everything in one write: the transaction and its settings, the checked
 /// query prepared on its own, the bounding query for `columns` columns, the
 /// rollback and the reset.
-async fn one_flight(
+async fn in_one_flight(
     client: &mut Client,
     settings: &ConnectSettings,
     query: &CheckedQuery,
@@ -547,8 +553,10 @@ fn render_row(row: &Row, max_cell_bytes: usize) -> Result<(Vec<Value>, u64), Too
         return Ok((Vec::new(), 0));
     }
     let values = row.columns().len() - 1;
-    let held_back: Vec<Option<String>> = row.try_get(values).map_err(ToolError::internal)?;
-    let mut held_back = held_back.into_iter();
+    // NULL when no cell of the row was held back.
+    let held_back: Option<Vec<Option<String>>> =
+        row.try_get(values).map_err(ToolError::internal)?;
+    let mut held_back = held_back.unwrap_or_default().into_iter();
     let mut cells = Vec::with_capacity(values);
     let mut cut = 0;
     for (i, column) in row.columns()[..values].iter().enumerate() {

@@ -531,8 +531,8 @@ async fn a_text_that_parses_only_once_wrapped_gives_nothing() {
     // inside the bounding query it closes the derived tables early and
     // opens another, whose value the outer query would return. The failed
     // prepare aborts the transaction, so the bounding query never runs.
-    let sql = "SELECT 1) AS z0 (c1) OFFSET 0) AS z, \
-               (SELECT * FROM (SELECT public.probe() || '-wrapped-leak'";
+    let sql = "SELECT 1) AS q0 (c1)) AS z, \
+               (SELECT q0.c1, true AS w1 FROM (SELECT public.probe() || '-wrapped-leak'";
     let error = run_one_flight(&engine, sql, 1)
         .await
         .expect_err("the text alone does not parse");

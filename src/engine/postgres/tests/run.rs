@@ -99,6 +99,49 @@ async fn cells_over_the_cap_are_cut_and_counted() {
 }
 
 #[tokio::test]
+async fn a_cut_value_reads_as_its_json_text_or_its_own_text() {
+    let db = with_table(
+        "cuttext",
+        "CREATE DOMAIN public.dtext AS text; CREATE DOMAIN public.darr AS int[]; \
+         CREATE TYPE public.pair AS (a int, b text)",
+    )
+    .await;
+    let engine = db.engine();
+    // Arrays, composites and records (domains over them too) are cut from
+    // their JSON text; everything else from its own text. Values of
+    // built-in types go in one flight and in two; the others only ever go
+    // in two (see `one_flight_only_for_tables_of_built_in_types`).
+    let cases = [
+        ("repeat('a', 20)", "aaaaaaaa", true),
+        ("repeat('d', 20)::public.dtext", "dddddddd", false),
+        ("ARRAY[1, 2, 3, 4, 5, 6, 7]", "[1,2,3,4", true),
+        ("ARRAY[1, 2, 3, 4, 5, 6, 7]::public.darr", "[1,2,3,4", false),
+        ("ROW(1, 'abcdefgh')::public.pair", "{\"a\":1,\"", false),
+        ("ROW(1, 'abcdefgh')", "{\"f1\":1,", true),
+        ("'{\"k\": \"vvvvvvvv\"}'::json", "{\"k\": \"v", true),
+        ("'\\x00010203040506070809'::bytea", "\\x000102", true),
+        ("int4range(1000000, 2000000)", "[1000000", true),
+    ];
+    for (expr, cut, built_in) in cases {
+        let sql = format!("SELECT {expr}");
+        let checked = CheckedQuery::for_engine_tests(&sql, 10, 8, 1 << 20, Duration::from_secs(30));
+        let ways = if built_in {
+            vec![checked.clone(), checked.with_output_columns(1)]
+        } else {
+            vec![checked]
+        };
+        for checked in ways {
+            let result = engine
+                .run(&checked, RunContext::default())
+                .await
+                .expect(&sql);
+            assert_eq!(result.rows.to_vec()[0], vec![json!(cut)], "{sql}");
+            assert_eq!(result.cells_truncated, 1, "{sql}");
+        }
+    }
+}
+
+#[tokio::test]
 async fn writes_fail_inside_the_read_only_transaction() {
     let db = with_table(
         "readonly",
@@ -139,6 +182,48 @@ async fn writes_fail_inside_the_read_only_transaction() {
         .expect("seq")
         .get(0);
     assert_eq!(last, 1, "the sequence must be untouched");
+}
+
+#[tokio::test]
+async fn one_flight_only_for_tables_of_built_in_types() {
+    let db = with_table(
+        "builtin",
+        "CREATE TYPE public.mood AS ENUM ('calm', 'cross'); \
+         CREATE TABLE public.plain (n int, t text, a int[]); \
+         CREATE TABLE public.moods (n int, m public.mood); \
+         INSERT INTO public.moods VALUES (1, 'calm'), (2, 'cross')",
+    )
+    .await;
+    let engine = db.engine();
+    let reads = |tables: &[&str]| {
+        query("SELECT 1")
+            .with_output_columns(1)
+            .with_tables_used(tables)
+    };
+    // Nothing is known of a table this engine has not described.
+    assert!(!engine.one_flight(&reads(&["public.plain"])));
+    engine.table_columns("public.plain").await.expect("plain");
+    engine.table_columns("public.moods").await.expect("moods");
+    assert!(engine.one_flight(&reads(&["public.plain"])));
+    assert!(!engine.one_flight(&reads(&["public.moods"])));
+    assert!(!engine.one_flight(&reads(&["public.plain", "public.moods"])));
+    // The enum's type is looked up in two flights, well within the timeout
+    // (in one flight the lookup would wait behind the flight's own rows).
+    let checked = CheckedQuery::for_engine_tests(
+        "SELECT n, m FROM public.moods ORDER BY n",
+        10,
+        4096,
+        1 << 20,
+        Duration::from_secs(10),
+    )
+    .with_output_columns(2)
+    .with_tables_used(&["public.moods"]);
+    let result = engine
+        .run(&checked, RunContext::default())
+        .await
+        .expect("run");
+    assert_eq!(result.rows.len(), 2);
+    assert_eq!(result.columns[1].name, "m");
 }
 
 #[tokio::test]
