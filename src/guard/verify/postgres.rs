@@ -1,10 +1,12 @@
 //! The PostgreSQL re-check: libpg_query (the server's own grammar) parses
 //! the text that will be sent, and its tree must say what the gate checked.
 //!
-//! The tree is walked generically (as the serde form of its protobuf,
-//! [`Tree`]: what `serde_json::to_value` would give), so a node kind this
+//! The tree is walked generically (as the serde form of its protobuf, what
+//! `serde_json::to_value` would give; see [`tree`]), so a node kind this
 //! module does not name is still searched for the nodes it does name:
-//! nothing hides inside a container the walk does not know.
+//! nothing hides inside a container the walk does not know. Each check is
+//! shown its node after everything inside it, holding the fields the
+//! check reads.
 //!
 //! From the tree, independently of sqlparser:
 //! - exactly one statement, a `SELECT`, with no `INTO`, no locking clause
@@ -18,11 +20,10 @@
 //!   `reg*` catalog types, no schema but `pg_catalog`), checked against the
 //!   same allow-lists the gate uses.
 
-use std::borrow::Cow;
-
+use pg_query::NodeEnum;
 use sqlparser::ast::Query;
 
-use super::tree::Tree;
+use super::tree::{self, Inspector, Stop, Tree};
 use super::{gate_facts, mismatch, Facts};
 use crate::error::{ErrorCode, ToolError};
 use crate::guard::dialect::Flavor;
@@ -85,21 +86,16 @@ pub(super) fn verify(
         )
         .with_untrusted_detail(e.to_string())
     })?;
-    let tree = Tree::of(&parsed.protobuf)
-        .map_err(|e| ToolError::internal(format!("libpg_query tree: {e}")))?;
-    let statements = tree
-        .get("stmts")
-        .and_then(Tree::as_list)
-        .unwrap_or_default();
-    let [statement] = statements else {
+    let [statement] = parsed.protobuf.stmts.as_slice() else {
         return Err(mismatch(format!(
             "PostgreSQL reads {} statements",
-            statements.len()
+            parsed.protobuf.stmts.len()
         )));
     };
-    let is_select = statement
-        .path(&["stmt", "node", "SelectStmt"])
-        .is_some_and(Tree::is_object);
+    let is_select = matches!(
+        statement.stmt.as_ref().and_then(|n| n.node.as_ref()),
+        Some(NodeEnum::SelectStmt(_))
+    );
     if !is_select {
         return Err(mismatch("PostgreSQL does not read a SELECT statement"));
     }
@@ -107,7 +103,11 @@ pub(super) fn verify(
         facts: Facts::default(),
         security,
     };
-    walk.value(statement, 0)?;
+    tree::walk(statement, &mut walk, MAX_DEPTH).map_err(|stop| match stop {
+        Stop::Refused(refusal) => refusal,
+        Stop::TooDeep => mismatch("the parse tree is deeper than the walk follows"),
+        Stop::Malformed(e) => ToolError::internal(format!("libpg_query tree: {e}")),
+    })?;
     let ours = gate_facts(Flavor::Postgres, checked);
     if ours != walk.facts {
         return Err(mismatch(format!(
@@ -118,43 +118,47 @@ pub(super) fn verify(
     Ok(())
 }
 
+/// The walk's findings: the facts PostgreSQL's tree states.
 struct Walk<'s> {
     facts: Facts,
     /// The operators policy allows beyond the built-ins.
     security: &'s EffectiveSecurity,
 }
 
+impl Inspector for Walk<'_> {
+    type Error = ToolError;
+
+    /// The fields each check below reads.
+    fn reads(&self, key: &str) -> &'static [&'static str] {
+        match key {
+            "SelectStmt" => &["into_clause"],
+            "RangeVar" => &["catalogname", "schemaname", "relname"],
+            "ColumnRef" => &["fields"],
+            "JoinExpr" => &["is_natural", "using_clause"],
+            "FuncCall" => &["funcname", "funcformat"],
+            "AExpr" => &["kind", "name"],
+            "SortBy" => &["use_op"],
+            "SubLink" => &["oper_name"],
+            "type_name" | "TypeName" => &["names", "setof", "pct_type"],
+            "SqlvalueFunction" => &["op"],
+            "RangeTableSample" => &["method"],
+            _ => &[],
+        }
+    }
+
+    fn inspect(&mut self, key: &str, value: &Tree) -> Result<(), ToolError> {
+        self.node(key, value)
+    }
+}
+
 impl Walk<'_> {
-    fn value(&mut self, value: &Tree, depth: usize) -> Result<(), ToolError> {
-        if depth > MAX_DEPTH {
-            return Err(mismatch("the parse tree is deeper than the walk follows"));
-        }
-        match value {
-            Tree::Object(map) => self.object(map, depth),
-            Tree::List(items) => {
-                for item in items {
-                    self.value(item, depth + 1)?;
-                }
-                Ok(())
-            }
-            _ => Ok(()),
-        }
-    }
-
-    fn object(&mut self, map: &[(Cow<'static, str>, Tree)], depth: usize) -> Result<(), ToolError> {
-        for (key, inner) in map {
-            self.node(key, inner)?;
-            self.value(inner, depth + 1)?;
-        }
-        Ok(())
-    }
-
     fn check_operator(&self, name: &[String], kind: i64) -> Result<(), ToolError> {
         check_operator(name, kind, self.security)
     }
 
     /// Check one keyed entry: a node variant (`"ColumnRef": {…}`) or a
-    /// field that holds a type name or a clause.
+    /// field that holds a type name or a clause. What each check reads of
+    /// `node` is listed in [`Inspector::reads`]; the walk keeps only that.
     fn node(&mut self, key: &str, node: &Tree) -> Result<(), ToolError> {
         match key {
             "SelectStmt" if node.get("into_clause").is_some_and(|v| !v.is_null()) => {

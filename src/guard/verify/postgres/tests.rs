@@ -177,3 +177,90 @@ fn analytics_syntax_reads_the_same() {
     }
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
 }
+
+/// The walk as it was before it kept only what the checks read: over the
+/// whole tree, each entry checked before everything inside it.
+fn whole_tree_walk(walk: &mut Walk<'_>, tree: &Tree) -> Result<(), ToolError> {
+    match tree {
+        Tree::Object(entries) => {
+            for (key, inner) in entries {
+                walk.node(key, inner)?;
+                whole_tree_walk(walk, inner)?;
+            }
+        }
+        Tree::List(items) => {
+            for item in items {
+                whole_tree_walk(walk, item)?;
+            }
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+/// Keeping only the fields [`Inspector::reads`] names changes nothing:
+/// on every corpus text and on texts that trip each check, the walk
+/// refuses what the walk over the whole tree refuses, and otherwise finds
+/// the same facts. (A check that read a field its `reads` entry leaves out
+/// would see it missing here and differ.)
+#[test]
+fn keeping_only_what_the_checks_read_changes_no_verdict() {
+    let tripping = [
+        "SELECT a INTO x FROM t",
+        "SELECT a FROM t FOR UPDATE",
+        "SELECT a FROM t FOR KEY SHARE",
+        "SELECT a FROM t TABLESAMPLE evil (1)",
+        "SELECT a FROM t TABLESAMPLE system (1)",
+        "SELECT 'pg_authid'::regclass FROM t",
+        "SELECT a::public.mydomain, b::pg_catalog.int4, c::int[] FROM t",
+        "SELECT CAST(a AS regtype) FROM t",
+        "SELECT a FROM t ORDER BY a USING OPERATOR(public.<)",
+        "SELECT a OPERATOR(s.+) 1, a OPERATOR(pg_catalog.+) 1 FROM t",
+        "SELECT a FROM t WHERE a = ANY (SELECT b FROM u) AND a < ALL (SELECT b FROM u)",
+        "SELECT a FROM t WHERE a OPERATOR(public.=) ANY (SELECT b FROM u)",
+        "SELECT a FROM t WHERE a BETWEEN SYMMETRIC 1 AND 2",
+        "SELECT pg_read_file('x'), public.lower(a), pg_catalog.lower(a) FROM t",
+        "WITH d AS (DELETE FROM t RETURNING a) SELECT a FROM d",
+        "SELECT a FROM t NATURAL JOIN u JOIN v USING (a, b)",
+        "SELECT current_user, session_user, current_date FROM t",
+        "SELECT xmlelement(name x, a), json_object('k': a) FROM t",
+        "SELECT x.* , t, \"T\".\"A\", cat.s.t.a FROM cat.s.t AS x",
+        "SELECT a FROM ROWS FROM (generate_series(1, 2)) AS g(a)",
+        "SELECT a FROM XMLTABLE('/x' PASSING '<x/>' COLUMNS a int) AS x",
+    ];
+    let corpus = crate::guard::verify::tree::tests::corpus();
+    let allowed = security(&["ext.<->"]);
+    let (mut same_facts, mut refused) = (0, 0);
+    for text in tripping.iter().map(|s| s.to_string()).chain(corpus) {
+        let Ok(parsed) = pg_query::parse(&text, 0) else {
+            continue;
+        };
+        for statement in &parsed.protobuf.stmts {
+            let mut kept = Walk {
+                facts: Facts::default(),
+                security: &allowed,
+            };
+            let kept_verdict = tree::walk(statement, &mut kept, MAX_DEPTH);
+            let mut whole = Walk {
+                facts: Facts::default(),
+                security: &allowed,
+            };
+            let whole_verdict = whole_tree_walk(&mut whole, &Tree::of(statement).unwrap());
+            match (kept_verdict, whole_verdict) {
+                (Ok(()), Ok(())) => {
+                    assert_eq!(kept.facts, whole.facts, "{text}");
+                    same_facts += 1;
+                }
+                (Err(Stop::Refused(a)), Err(b)) => {
+                    assert_eq!(a.code, b.code, "{text}");
+                    refused += 1;
+                }
+                (kept, whole) => panic!("{text}\nkept: {kept:?}\nwhole: {whole:?}"),
+            }
+        }
+    }
+    assert!(
+        same_facts > 200 && refused > 20,
+        "{same_facts} read alike, {refused} refused"
+    );
+}

@@ -23,7 +23,7 @@ fn to_json(tree: &Tree) -> Value {
 
 /// Every text of the committed corpora: the TPC-H 22, the TPC-DS subset,
 /// and the fuzz corpora and regressions of the gate targets.
-fn corpus() -> Vec<String> {
+pub(crate) fn corpus() -> Vec<String> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let mut texts = Vec::new();
     for i in 1..=22 {
