@@ -807,8 +807,8 @@ async fn the_official_sdks_over_http_each_see_their_callers_rows() {
         .map(|r| {
             format!(
                 "{}/{}",
-                r["user_id"].as_str().unwrap(),
-                r["token_id"].as_str().unwrap()
+                r["user_id"].as_str().unwrap_or(r["tool_name"].as_str().unwrap()),
+                r["token_id"].as_str().unwrap_or_default()
             )
         })
         .collect();
@@ -818,7 +818,8 @@ async fn the_official_sdks_over_http_each_see_their_callers_rows() {
             "alice/tid-alice",
             "alice/tid-alice",
             "bob/tid-bob",
-            "bob/tid-bob"
+            "bob/tid-bob",
+            "auth_refused/"
         ]
     );
 }

@@ -14,7 +14,7 @@ use super::binary::{key, serve, sqlwarden, stop, Served};
 use super::*;
 
 /// How much the peak may exceed the warm server's resident memory.
-const BOUND_MIB: u64 = 96;
+const BOUND_MIB: u64 = 64;
 
 /// Requests of each kind thrown at the server.
 const FLOOD: usize = 2000;
