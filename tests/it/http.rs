@@ -512,7 +512,10 @@ async fn missing_or_bad_credentials_get_401_with_a_challenge_and_nothing_runs() 
             .is_some_and(|a| a.starts_with("127.0.0.1:")));
         assert!(record["token_id"].is_null() && record["user_id"].is_null());
         let text = record.to_string();
-        assert!(!text.contains("nope") && !text.contains("0123456789x"), "{text}");
+        assert!(
+            !text.contains("nope") && !text.contains("0123456789x"),
+            "{text}"
+        );
     }
     // And the server still serves a valid caller.
     let alice = open_session(addr, ALICE).await;
@@ -564,9 +567,7 @@ async fn a_flood_of_bad_tokens_is_audited_within_the_rate_limit() {
         .map(|r| 1 + r["suppressed"].as_u64().unwrap())
         .sum();
     assert_eq!(stood_for, FLOOD, "{refusals:#?}");
-    assert!(!records
-        .iter()
-        .any(|r| r.to_string().contains("forged-")));
+    assert!(!records.iter().any(|r| r.to_string().contains("forged-")));
     assert!(sqlwarden::audit::verify(&fx.audit_dir())
         .unwrap()
         .first_break
@@ -807,7 +808,9 @@ async fn the_official_sdks_over_http_each_see_their_callers_rows() {
         .map(|r| {
             format!(
                 "{}/{}",
-                r["user_id"].as_str().unwrap_or(r["tool_name"].as_str().unwrap()),
+                r["user_id"]
+                    .as_str()
+                    .unwrap_or(r["tool_name"].as_str().unwrap()),
                 r["token_id"].as_str().unwrap_or_default()
             )
         })

@@ -169,9 +169,8 @@ async fn abuse_leaves_the_binarys_memory_bounded_and_it_keeps_serving() {
         } else {
             let jwt_header = json!({"alg": "RS256", "kid": format!("k{i}")});
             use base64::Engine as _;
-            let b64 = |v: &Value| {
-                base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string())
-            };
+            let b64 =
+                |v: &Value| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string());
             format!("{}.{}.c2ln", b64(&jwt_header), b64(&json!({"sub": i})))
         };
         (
@@ -244,7 +243,11 @@ async fn abuse_leaves_the_binarys_memory_bounded_and_it_keeps_serving() {
             }
         }
     }
-    assert_eq!(opened.len(), MAX_SESSIONS - warm_sessions.len(), "{refused} refused");
+    assert_eq!(
+        opened.len(),
+        MAX_SESSIONS - warm_sessions.len(),
+        "{refused} refused"
+    );
 
     // Still serving: the warm sessions query, and once one flood session
     // is closed the official Python SDK gets in.
@@ -252,7 +255,9 @@ async fn abuse_leaves_the_binarys_memory_bounded_and_it_keeps_serving() {
     let (token, session) = &opened[0];
     let closed = send(
         addr,
-        &format!("DELETE /mcp HTTP/1.1\r\nAuthorization: Bearer {token}\r\nMcp-Session-Id: {session}"),
+        &format!(
+            "DELETE /mcp HTTP/1.1\r\nAuthorization: Bearer {token}\r\nMcp-Session-Id: {session}"
+        ),
         b"",
     )
     .await;
@@ -269,10 +274,17 @@ async fn abuse_leaves_the_binarys_memory_bounded_and_it_keeps_serving() {
         "{}",
         String::from_utf8_lossy(&output.stderr)
     );
-    let report: Value =
-        serde_json::from_str(String::from_utf8_lossy(&output.stdout).lines().last().unwrap())
-            .unwrap();
-    assert!(report["regions"].as_array().is_some_and(|r| r.len() == 1), "{report}");
+    let report: Value = serde_json::from_str(
+        String::from_utf8_lossy(&output.stdout)
+            .lines()
+            .last()
+            .unwrap(),
+    )
+    .unwrap();
+    assert!(
+        report["regions"].as_array().is_some_and(|r| r.len() == 1),
+        "{report}"
+    );
 
     let (rss, hwm) = memory(pid);
     eprintln!(
@@ -298,10 +310,7 @@ async fn abuse_leaves_the_binarys_memory_bounded_and_it_keeps_serving() {
         .sum();
     assert_eq!(stood_for, FLOOD as u64);
     assert!(refusals.len() < FLOOD / 20, "{} records", refusals.len());
-    let text = records
-        .iter()
-        .map(Value::to_string)
-        .collect::<String>();
+    let text = records.iter().map(Value::to_string).collect::<String>();
     assert!(!text.contains("sqlw_") && !text.contains(".c2ln"));
     assert!(sqlwarden::audit::verify(&fx.audit_dir())
         .unwrap()

@@ -416,11 +416,20 @@ async fn the_binary_lets_in_static_tokens_and_jwts_and_nothing_else() {
             if sdk == "Python" {
                 assert_eq!(report["error"], "MCPError", "{what}");
                 assert_eq!(report["code"], -32603, "{what}");
-                assert_eq!(report["message"], "Server returned an error response", "{what}");
+                assert_eq!(
+                    report["message"], "Server returned an error response",
+                    "{what}"
+                );
             } else {
                 assert_eq!(report["error"], "StreamableHTTPError", "{what}");
                 assert_eq!(report["code"], 401, "{what}");
-                assert!(report["message"].as_str().unwrap().contains("UNAUTHENTICATED"), "{what}");
+                assert!(
+                    report["message"]
+                        .as_str()
+                        .unwrap()
+                        .contains("UNAUTHENTICATED"),
+                    "{what}"
+                );
                 assert_eq!(report["session"], Value::Null, "{what}");
             }
             let responses = report["responses"].as_array().unwrap();

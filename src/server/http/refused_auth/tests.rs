@@ -87,7 +87,10 @@ fn a_new_minute_starts_a_new_budget_and_carries_the_count() {
     audit.refused_at(from("198.51.100.1", "bad_signature"), t0 + WINDOW);
     let records = kept.take();
     assert_eq!(
-        records.iter().map(|r| r.suppressed.unwrap()).collect::<Vec<_>>(),
+        records
+            .iter()
+            .map(|r| r.suppressed.unwrap())
+            .collect::<Vec<_>>(),
         [0, 0, 3]
     );
 }
