@@ -54,6 +54,9 @@ impl Authenticate for OneToken {
                 .ok_or(AuthRefusal {
                     reason: "bad token".into(),
                     www_authenticate: "Bearer".into(),
+                    // The bench never sends a bad token; nothing to audit.
+                    failure: None,
+                    token_id: None,
                 })
         })
     }

@@ -85,6 +85,19 @@ pub struct AuditRecord {
     /// records read as before.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub token_id: Option<String>,
+    /// Where a refused credential came from (`ip:port`), on
+    /// `auth_refused` records of team mode; absent elsewhere.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remote_addr: Option<String>,
+    /// Why a credential was refused (`expired`, `revoked`, …), on
+    /// `auth_refused` records; absent elsewhere.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth_failure: Option<String>,
+    /// On `auth_refused` records: how many refusals from the same address
+    /// this record stands for besides its own (the ones the rate limit
+    /// counted but did not record since the address's previous record).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub suppressed: Option<u64>,
     /// The tool called.
     pub(crate) tool_name: String,
     /// The `source` argument, when there was one.
@@ -145,6 +158,9 @@ impl AuditRecord {
             user_id: None,
             roles: Vec::new(),
             token_id: None,
+            remote_addr: None,
+            auth_failure: None,
+            suppressed: None,
             tool_name: tool_name.to_string(),
             source: None,
             outcome: Outcome::Ok,

@@ -187,12 +187,17 @@ impl fmt::Display for FailureReason {
 pub(crate) struct AuthFailure {
     reason: FailureReason,
     note: Option<String>,
+    token_id: Option<String>,
 }
 
 impl AuthFailure {
     /// A failure with only a reason.
     pub(crate) fn new(reason: FailureReason) -> Self {
-        Self { reason, note: None }
+        Self {
+            reason,
+            note: None,
+            token_id: None,
+        }
     }
 
     /// A failure with a note for the log. The note must be sqlwarden's own
@@ -201,7 +206,22 @@ impl AuthFailure {
         Self {
             reason,
             note: Some(note.into()),
+            token_id: None,
         }
+    }
+
+    /// The same failure, naming the refused token's id for the audit
+    /// record. Only for an id known for sure: a static token found in the
+    /// store, or a JWT whose signature verified; never one read from an
+    /// unverified token.
+    pub(crate) fn with_token_id(mut self, token_id: String) -> Self {
+        self.token_id = Some(token_id);
+        self
+    }
+
+    /// The refused token's id, when it is known for sure.
+    pub(crate) fn token_id(&self) -> Option<&str> {
+        self.token_id.as_deref()
     }
 
     /// Why it was refused.

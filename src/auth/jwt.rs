@@ -163,8 +163,15 @@ impl JwtValidator {
         validation.set_audience(&[&self.audience]);
         validation.set_required_spec_claims(&["exp", "iss", "aud"]);
         let data = jsonwebtoken::decode::<Map<String, Value>>(token, &key.key, &validation)
-            .map_err(|e| failure(e.kind()))?;
-        let identity = claims::identity(&data.claims, &self.mapping)?;
+            .map_err(|e| {
+                let refused = failure(e.kind());
+                match signed_claims(token, e.kind()) {
+                    Some(claims) => refused.with_token_id(token_id(&claims, digest)),
+                    None => refused,
+                }
+            })?;
+        let identity = claims::identity(&data.claims, &self.mapping)
+            .map_err(|refused| refused.with_token_id(token_id(&data.claims, digest)))?;
         let exp = data.claims.get("exp").and_then(Value::as_i64);
         Ok((
             Caller {
@@ -230,6 +237,36 @@ fn header(token: &str) -> Result<Map<String, Value>, AuthFailure> {
             FailureReason::Malformed,
             "header is not a JSON object",
         )),
+    }
+}
+
+/// The claims of a token `jsonwebtoken` refused with `kind`, when that
+/// refusal comes after the signature verified: `decode` checks the
+/// signature before it reads any claim, so a refusal of a claim (time,
+/// issuer, audience, a required or ill-typed claim) means the issuer's key
+/// signed these very bytes, and their `jti` may name the token in the
+/// audit record. Any other refusal yields nothing: an unverified token's
+/// claims are whatever its sender wrote.
+fn signed_claims(token: &str, kind: &ErrorKind) -> Option<Map<String, Value>> {
+    let verified = matches!(
+        kind,
+        ErrorKind::ExpiredSignature
+            | ErrorKind::ImmatureSignature
+            | ErrorKind::InvalidIssuer
+            | ErrorKind::InvalidAudience
+            | ErrorKind::MissingRequiredClaim(_)
+            | ErrorKind::InvalidClaimFormat(_)
+    );
+    if !verified {
+        return None;
+    }
+    let payload = token.split('.').nth(1)?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload)
+        .ok()?;
+    match serde_json::from_slice(&bytes) {
+        Ok(Value::Object(claims)) => Some(claims),
+        _ => None,
     }
 }
 

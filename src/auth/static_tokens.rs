@@ -75,13 +75,15 @@ impl StaticTokens {
             return Err(AuthFailure::with_note(
                 FailureReason::Revoked,
                 format!("static token {}", record.id),
-            ));
+            )
+            .with_token_id(record.id.clone()));
         }
         if record.expires.is_some_and(|at| at <= Utc::now()) {
             return Err(AuthFailure::with_note(
                 FailureReason::Expired,
                 format!("static token {}", record.id),
-            ));
+            )
+            .with_token_id(record.id.clone()));
         }
         Ok(Caller {
             identity: Identity {

@@ -28,6 +28,7 @@ use tokio::sync::oneshot;
 
 use crate::stdio::Fixture;
 
+mod abuse;
 mod binary;
 
 const ALICE: &str = "tok-alice-0123456789";
@@ -73,17 +74,19 @@ impl Authenticate for StaticTokens {
         header: Option<&'a str>,
     ) -> BoxFuture<'a, Result<Authenticated, AuthRefusal>> {
         Box::pin(async move {
-            let refuse = |reason: &str| AuthRefusal {
+            let refuse = |reason: &str, failure: Option<&str>| AuthRefusal {
                 reason: reason.into(),
                 www_authenticate: CHALLENGE.into(),
+                failure: failure.map(str::to_owned),
+                token_id: None,
             };
             let token = header
                 .and_then(|h| h.strip_prefix("Bearer "))
-                .ok_or_else(|| refuse("no bearer token"))?;
+                .ok_or_else(|| refuse("no bearer token", None))?;
             self.0
                 .get(token)
                 .cloned()
-                .ok_or_else(|| refuse("unknown token"))
+                .ok_or_else(|| refuse("unknown token", Some("unknown_token")))
         })
     }
 
@@ -485,14 +488,90 @@ async fn missing_or_bad_credentials_get_401_with_a_challenge_and_nothing_runs() 
     assert_eq!(send(addr, "GET /healthz HTTP/1.1", b"").await.status, 200);
     assert_eq!(send(addr, "GET /readyz HTTP/1.1", b"").await.status, 200);
     assert_eq!(send(addr, "GET /elsewhere HTTP/1.1", b"").await.status, 404);
-    assert!(
-        team.fx.audit_records().is_empty(),
-        "an unauthenticated request ran a tool"
+    // Nothing ran. Each bearer token presented and refused left an
+    // `auth_refused` record naming the reason and the address; no
+    // credential, another scheme or a header that is not text left none.
+    let records = team.fx.audit_records();
+    let refused: Vec<(&str, &str)> = records
+        .iter()
+        .map(|r| {
+            (
+                r["tool_name"].as_str().unwrap(),
+                r["auth_failure"].as_str().unwrap_or_default(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        refused,
+        [("auth_refused", "unknown_token"); 2],
+        "{records:#?}"
     );
+    for record in &records {
+        assert!(record["remote_addr"]
+            .as_str()
+            .is_some_and(|a| a.starts_with("127.0.0.1:")));
+        assert!(record["token_id"].is_null() && record["user_id"].is_null());
+        let text = record.to_string();
+        assert!(
+            !text.contains("nope") && !text.contains("0123456789x"),
+            "{text}"
+        );
+    }
     // And the server still serves a valid caller.
     let alice = open_session(addr, ALICE).await;
     assert_eq!(regions(addr, ALICE, &alice).await, ["EAST"]);
     team.shut_down().await;
+}
+
+/// A flood of bad tokens from one address leaves a bounded number of
+/// `auth_refused` records, which still account for every refusal.
+#[tokio::test]
+async fn a_flood_of_bad_tokens_is_audited_within_the_rate_limit() {
+    const PER_MINUTE: u64 = 3;
+    const FLOOD: u64 = 200;
+    let team = Team::start(
+        "http_refusal_flood",
+        &format!("auth: {{}}\nlimits: {{refused_auth_records_per_minute: {PER_MINUTE}}}\n"),
+    )
+    .await;
+    let started = Instant::now();
+    for i in 0..FLOOD {
+        let reply = post(
+            team.addr,
+            Some(&format!("forged-{i}")),
+            None,
+            "",
+            &initialize(),
+        )
+        .await;
+        assert_eq!(reply.status, 401, "{reply:?}");
+    }
+    let minutes = started.elapsed().as_secs() / 60 + 1;
+    let alice = open_session(team.addr, ALICE).await;
+    assert_eq!(regions(team.addr, ALICE, &alice).await, ["EAST"]);
+    // Shutdown writes the counts still pending.
+    let fx = team.shut_down().await;
+    let records = fx.audit_records();
+    let (refusals, calls): (Vec<&Value>, Vec<&Value>) = records
+        .iter()
+        .partition(|r| r["tool_name"] == "auth_refused");
+    assert_eq!(calls.len(), 1, "only alice's call ran");
+    // Per minute: the limit, plus one record of the counted rest.
+    assert!(
+        refusals.len() as u64 <= (PER_MINUTE + 1) * minutes,
+        "{} records for {FLOOD} refusals in {minutes} minute(s)",
+        refusals.len()
+    );
+    let stood_for: u64 = refusals
+        .iter()
+        .map(|r| 1 + r["suppressed"].as_u64().unwrap())
+        .sum();
+    assert_eq!(stood_for, FLOOD, "{refusals:#?}");
+    assert!(!records.iter().any(|r| r.to_string().contains("forged-")));
+    assert!(sqlwarden::audit::verify(&fx.audit_dir())
+        .unwrap()
+        .first_break
+        .is_none());
 }
 
 #[tokio::test]
@@ -729,8 +808,10 @@ async fn the_official_sdks_over_http_each_see_their_callers_rows() {
         .map(|r| {
             format!(
                 "{}/{}",
-                r["user_id"].as_str().unwrap(),
-                r["token_id"].as_str().unwrap()
+                r["user_id"]
+                    .as_str()
+                    .unwrap_or(r["tool_name"].as_str().unwrap()),
+                r["token_id"].as_str().unwrap_or_default()
             )
         })
         .collect();
@@ -740,7 +821,8 @@ async fn the_official_sdks_over_http_each_see_their_callers_rows() {
             "alice/tid-alice",
             "alice/tid-alice",
             "bob/tid-bob",
-            "bob/tid-bob"
+            "bob/tid-bob",
+            "auth_refused/"
         ]
     );
 }

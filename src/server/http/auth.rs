@@ -49,4 +49,12 @@ pub struct AuthRefusal {
     pub reason: String,
     /// The `WWW-Authenticate` header value for the `401`.
     pub www_authenticate: String,
+    /// The reason's stable name (`expired`, `revoked`, …) when a
+    /// credential was presented and refused; such a refusal is audited.
+    /// `None` when none was sent, a client's first probe, which is not.
+    pub failure: Option<String>,
+    /// The refused token's id when it is known for sure (a static token
+    /// found in the store, a JWT whose signature verified); never the
+    /// token, never a claim of an unverified one.
+    pub token_id: Option<String>,
 }

@@ -44,6 +44,8 @@ impl Authenticate for Authenticator {
                 Err(failure) => Err(AuthRefusal {
                     reason: failure.to_string(),
                     www_authenticate: self.www_authenticate(&failure),
+                    failure: (!failure.is_missing()).then(|| failure.reason().as_str().to_owned()),
+                    token_id: failure.token_id().map(str::to_owned),
                 }),
             }
         })

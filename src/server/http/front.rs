@@ -3,12 +3,14 @@
 //! `/healthz`, `/readyz` and the protected-resource metadata answer
 //! without credentials. A request to `/mcp` is checked in order, cheapest
 //! first, and refused at the first failure, before rmcp reads its body:
-//! `Origin`, then credentials, then the caller's session (one per
+//! `Origin`, then credentials (a refused one is audited, see
+//! [`super::refused_auth`]), then the caller's session (one per
 //! identity), then whether the MCP session it names is the caller's, then
 //! (for a request that opens a session) the session caps. Only then does
 //! rmcp's streamable HTTP service see it, carrying a [`BoundCaller`] that
 //! the MCP handler runs the request as.
 
+use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
@@ -25,6 +27,7 @@ use super::bindings::{Bindings, Owner, SessionCap};
 use super::identities::Identities;
 use super::origin::OriginPolicy;
 use super::refusal::{json, Body, Refusal};
+use super::refused_auth::{RefusalAudit, Refused};
 
 /// The path MCP is served at.
 pub(crate) const MCP_PATH: &str = "/mcp";
@@ -52,6 +55,8 @@ pub(crate) struct Front {
     pub(crate) identities: Identities,
     pub(crate) bindings: Arc<Bindings>,
     pub(crate) origins: OriginPolicy,
+    /// Audit records of refused credentials.
+    pub(crate) refusals: RefusalAudit,
     /// False before the listener is up and once shutdown begins.
     pub(crate) ready: AtomicBool,
     /// Whether MCP sessions are kept (`sessions: stateful`); stateless
@@ -60,8 +65,12 @@ pub(crate) struct Front {
 }
 
 impl Front {
-    /// Answer one request.
-    pub(crate) async fn handle(&self, request: Request<Incoming>) -> Response<Body> {
+    /// Answer one request that came from `peer`.
+    pub(crate) async fn handle(
+        &self,
+        request: Request<Incoming>,
+        peer: SocketAddr,
+    ) -> Response<Body> {
         let path = request.uri().path();
         match (request.method(), path) {
             (&Method::GET, "/healthz") => {
@@ -77,7 +86,7 @@ impl Front {
                     None => Refusal::NotFound.response(),
                 }
             }
-            (_, MCP_PATH) => match self.mcp_request(request).await {
+            (_, MCP_PATH) => match self.mcp_request(request, peer).await {
                 Ok(response) | Err(response) => response,
             },
             _ => Refusal::NotFound.response(),
@@ -95,6 +104,7 @@ impl Front {
     async fn mcp_request(
         &self,
         mut request: Request<Incoming>,
+        peer: SocketAddr,
     ) -> Result<Response<Body>, Response<Body>> {
         let headers = request.headers();
         let origin = headers.get(http::header::ORIGIN).map(|v| v.as_bytes());
@@ -109,7 +119,15 @@ impl Front {
         let caller = match self.auth.authenticate(authorization).await {
             Ok(caller) => caller,
             Err(refusal) => {
-                tracing::info!(reason = %refusal.reason, "request not authenticated");
+                tracing::info!(reason = %refusal.reason, %peer, "request not authenticated");
+                if let Some(failure) = refusal.failure {
+                    self.refusals.refused(Refused {
+                        failure,
+                        message: refusal.reason,
+                        token_id: refusal.token_id,
+                        peer,
+                    });
+                }
                 return Err(Refusal::Unauthenticated {
                     challenge: refusal.www_authenticate,
                 }

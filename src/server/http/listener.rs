@@ -38,10 +38,10 @@ pub(crate) async fn connection(
     let _ = tcp.set_nodelay(true);
     let io = Idle::new(tcp, limits.idle_timeout);
     match tls {
-        None => http(io, front, limits, watcher).await,
+        None => http(io, peer, front, limits, watcher).await,
         Some(acceptor) => {
             match tokio::time::timeout(limits.header_timeout, acceptor.accept(io)).await {
-                Ok(Ok(stream)) => http(stream, front, limits, watcher).await,
+                Ok(Ok(stream)) => http(stream, peer, front, limits, watcher).await,
                 Ok(Err(e)) => tracing::debug!(%peer, error = %e, "TLS handshake failed"),
                 Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
             }
@@ -49,13 +49,13 @@ pub(crate) async fn connection(
     }
 }
 
-async fn http<T>(io: T, front: Arc<Front>, limits: Limits, watcher: Watcher)
+async fn http<T>(io: T, peer: SocketAddr, front: Arc<Front>, limits: Limits, watcher: Watcher)
 where
     T: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     let service = service_fn(move |request| {
         let front = front.clone();
-        async move { Ok::<_, Infallible>(front.handle(request).await) }
+        async move { Ok::<_, Infallible>(front.handle(request, peer).await) }
     });
     let mut builder = hyper::server::conn::http1::Builder::new();
     builder

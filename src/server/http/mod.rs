@@ -12,7 +12,8 @@
 //! - [`listener`]: connections, TLS ([`tls`]), header and idle timeouts
 //!   ([`idle`]), the connection cap;
 //! - [`front`], [`bindings`] (MCP session → identity, session caps),
-//!   [`origin`], [`refusal`].
+//!   [`origin`], [`refusal`], [`refused_auth`] (audit records of refused
+//!   credentials, rate-limited).
 //!
 //! Shutdown (SIGTERM): readiness goes false, the listener closes, running
 //! tool calls get `limits.shutdown_grace_seconds` to finish and be audited
@@ -31,6 +32,7 @@ mod listener;
 mod origin;
 pub mod posture;
 mod refusal;
+mod refused_auth;
 pub mod settings;
 mod tls;
 
@@ -141,6 +143,11 @@ pub async fn start(
     } else {
         config.disable_allowed_hosts()
     };
+    let refusals = refused_auth::RefusalAudit::new(
+        audit.clone(),
+        policy.config().policy_sha256.clone(),
+        limits.refused_auth_records_per_minute,
+    );
     let template = SqlwardenServer::per_caller(in_flight.clone(), running);
     let mcp = StreamableHttpService::new(move || Ok(template.fresh()), manager.clone(), config);
     let front = Arc::new(front::Front {
@@ -159,6 +166,7 @@ pub async fn start(
             limits.max_sessions_per_identity,
         )),
         origins: origin::OriginPolicy::new(&settings.allowed_origins, loopback),
+        refusals,
         ready: AtomicBool::new(false),
         stateful: settings.sessions == SessionMode::Stateful,
     });
@@ -199,6 +207,18 @@ impl Running {
         let graceful = GracefulShutdown::new();
         let connections = Arc::new(Semaphore::new(limits.max_connections));
         front.ready.store(true, Ordering::Release);
+        // Counts of refused credentials not yet recorded are written once
+        // their minute is over.
+        let sweeper = {
+            let front = front.clone();
+            tokio::spawn(async move {
+                let mut ticks = tokio::time::interval(refused_auth::WINDOW);
+                loop {
+                    ticks.tick().await;
+                    front.refusals.sweep(false);
+                }
+            })
+        };
         tokio::pin!(shutdown);
         loop {
             tokio::select! {
@@ -267,6 +287,8 @@ impl Running {
             let _ = tokio::time::timeout(CLOSE_TIMEOUT, in_flight.write()).await;
         }
         drop(drained);
+        sweeper.abort();
+        front.refusals.sweep(true);
         tracing::info!("shut down");
     }
 }

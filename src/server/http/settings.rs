@@ -143,6 +143,11 @@ pub struct HttpLimits {
     /// cancels them (default 30).
     #[serde(default)]
     pub shutdown_grace_seconds: Option<u64>,
+    /// Most audit records of refused credentials per remote address per
+    /// minute (default 10; all addresses together get ten times this);
+    /// refusals beyond it are counted in the next record. `0` writes none.
+    #[serde(default)]
+    pub refused_auth_records_per_minute: Option<u32>,
 }
 
 /// [`HttpLimits`] with every default applied.
@@ -159,6 +164,7 @@ pub(crate) struct Limits {
     pub(crate) max_calls_per_identity: usize,
     pub(crate) max_identities: usize,
     pub(crate) shutdown_grace: std::time::Duration,
+    pub(crate) refused_auth_records_per_minute: u32,
 }
 
 /// Seconds between SSE keep-alive comments; the idle timeout must exceed it.
@@ -183,6 +189,7 @@ impl HttpLimits {
             max_calls_per_identity: count(self.max_calls_per_identity, 16),
             max_identities: count(self.max_identities, 10_000),
             shutdown_grace: Duration::from_secs(self.shutdown_grace_seconds.unwrap_or(30)),
+            refused_auth_records_per_minute: self.refused_auth_records_per_minute.unwrap_or(10),
         }
     }
 }

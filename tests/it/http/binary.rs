@@ -15,7 +15,7 @@ use super::*;
 const ISSUER: &str = "https://issuer.sqlwarden.test";
 const AUDIENCE: &str = "https://sqlwarden.test/mcp";
 
-fn key(name: &str) -> Vec<u8> {
+pub(super) fn key(name: &str) -> Vec<u8> {
     std::fs::read(repo().join("tests/fixtures/auth").join(name)).unwrap()
 }
 
@@ -44,13 +44,99 @@ fn handmade(header: &Value, claims: &Value, signature: &[u8]) -> String {
     )
 }
 
-fn sqlwarden(fx: &Fixture, args: &[&str]) -> std::process::Output {
+pub(super) fn sqlwarden(fx: &Fixture, args: &[&str]) -> std::process::Output {
     std::process::Command::new(env!("CARGO_BIN_EXE_sqlwarden"))
         .env("SQLWARDEN_CONFIG_DIR", fx.dir.path())
         .env("SQLWARDEN_AUDIT_DIR", fx.audit_dir())
         .args(args)
         .output()
         .unwrap()
+}
+
+/// `sqlwarden serve --http` on a free loopback port, as a child process.
+pub(super) struct Served {
+    /// The process (killed when dropped).
+    pub(super) server: tokio::process::Child,
+    /// `http://127.0.0.1:PORT/mcp`.
+    pub(super) url: String,
+    /// Where it listens.
+    pub(super) addr: SocketAddr,
+    /// Its stderr up to the line naming the URL.
+    pub(super) log: String,
+    /// The rest of its stderr, once it ends.
+    pub(super) rest: tokio::task::JoinHandle<String>,
+}
+
+/// Start `sqlwarden serve --http 127.0.0.1:0` on `fx`'s config and audit
+/// directories, logging at debug level, and wait for its URL.
+pub(super) async fn serve(fx: &Fixture) -> Served {
+    let mut server = tokio::process::Command::new(env!("CARGO_BIN_EXE_sqlwarden"))
+        .env("SQLWARDEN_CONFIG_DIR", fx.dir.path())
+        .env("SQLWARDEN_AUDIT_DIR", fx.audit_dir())
+        .env("RUST_LOG", "debug")
+        .args(["serve", "--http", "127.0.0.1:0"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut stderr = tokio::io::BufReader::new(server.stderr.take().unwrap()).lines();
+    let mut log = String::new();
+    let url = loop {
+        let line = tokio::time::timeout(Duration::from_secs(60), stderr.next_line())
+            .await
+            .expect("the server starts")
+            .unwrap()
+            .unwrap_or_else(|| panic!("the server ended:\n{log}"));
+        log.push_str(&line);
+        log.push('\n');
+        if let Some(at) = line.find("http://") {
+            break line[at..].split_whitespace().next().unwrap().to_string();
+        }
+    };
+    let addr: SocketAddr = url
+        .trim_start_matches("http://")
+        .trim_end_matches("/mcp")
+        .parse()
+        .unwrap();
+    let rest = tokio::spawn(async move {
+        let mut text = String::new();
+        while let Ok(Some(line)) = stderr.next_line().await {
+            text.push_str(&line);
+            text.push('\n');
+        }
+        text
+    });
+    Served {
+        server,
+        url,
+        addr,
+        log,
+        rest,
+    }
+}
+
+/// SIGTERM `server`; it must stop cleanly having written nothing on stdout.
+pub(super) async fn stop(server: &mut tokio::process::Child) {
+    let pid = server.id().unwrap();
+    std::process::Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status()
+        .unwrap();
+    let status = tokio::time::timeout(Duration::from_secs(60), server.wait())
+        .await
+        .expect("stops on SIGTERM")
+        .unwrap();
+    assert!(status.success(), "{status:?}");
+    let mut stdout = String::new();
+    server
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut stdout)
+        .await
+        .unwrap();
+    assert_eq!(stdout, "", "team mode writes nothing on stdout");
 }
 
 #[tokio::test]
@@ -71,7 +157,7 @@ async fn the_binary_lets_in_static_tokens_and_jwts_and_nothing_else() {
     std::fs::write(
         dir.join(http::SERVER_FILE),
         format!(
-            "auth:\n  static_tokens: {{file: team-tokens.json}}\n  oauth:\n    issuer: {ISSUER}\n    audience: {AUDIENCE}\n    jwks_file: issuer-keys.json\n    claims:\n      roles: roles\n      attributes: {{regions: region_codes}}\n"
+            "auth:\n  static_tokens: {{file: team-tokens.json}}\n  oauth:\n    issuer: {ISSUER}\n    audience: {AUDIENCE}\n    jwks_file: issuer-keys.json\n    claims:\n      roles: roles\n      attributes: {{regions: region_codes}}\nlimits: {{refused_auth_records_per_minute: 1000}}\n"
         ),
     )
     .unwrap();
@@ -133,43 +219,13 @@ async fn the_binary_lets_in_static_tokens_and_jwts_and_nothing_else() {
         &good_claims("carol", "NORTH"),
     );
 
-    let mut server = tokio::process::Command::new(env!("CARGO_BIN_EXE_sqlwarden"))
-        .env("SQLWARDEN_CONFIG_DIR", &dir)
-        .env("SQLWARDEN_AUDIT_DIR", fx.audit_dir())
-        .env("RUST_LOG", "debug")
-        .args(["serve", "--http", "127.0.0.1:0"])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let mut stderr = tokio::io::BufReader::new(server.stderr.take().unwrap()).lines();
-    let mut seen = String::new();
-    let url = loop {
-        let line = tokio::time::timeout(Duration::from_secs(60), stderr.next_line())
-            .await
-            .expect("the server starts")
-            .unwrap()
-            .unwrap_or_else(|| panic!("the server ended:\n{seen}"));
-        seen.push_str(&line);
-        seen.push('\n');
-        if let Some(at) = line.find("http://") {
-            break line[at..].split_whitespace().next().unwrap().to_string();
-        }
-    };
-    let addr: SocketAddr = url
-        .trim_start_matches("http://")
-        .trim_end_matches("/mcp")
-        .parse()
-        .unwrap();
-    let rest = tokio::spawn(async move {
-        let mut text = String::new();
-        while let Ok(Some(line)) = stderr.next_line().await {
-            text.push_str(&line);
-            text.push('\n');
-        }
-        text
-    });
+    let Served {
+        mut server,
+        url,
+        addr,
+        log: seen,
+        rest,
+    } = serve(&fx).await;
 
     // The official SDK, once per kind of token: each sees its own rows.
     let sdk = |token: &str| {
@@ -307,10 +363,93 @@ async fn the_binary_lets_in_static_tokens_and_jwts_and_nothing_else() {
             "{what}: {challenge}"
         );
     }
+    let ran = |records: &[Value]| {
+        records
+            .iter()
+            .filter(|r| r["tool_name"] != "auth_refused")
+            .count()
+    };
     assert_eq!(
-        fx.audit_records().len(),
+        ran(&fx.audit_records()),
         records_before,
         "a refused credential ran nothing"
+    );
+
+    // The same bad credentials through each official SDK, one client
+    // run each: `initialize` is answered 401 with the challenge, the SDK
+    // raises it, and no session is opened.
+    let cases: Vec<Value> = bad
+        .iter()
+        .map(|(what, credential)| {
+            let authorization = credential.as_ref().map(|c| {
+                if c.starts_with("Bearer ") || c.starts_with("Basic ") {
+                    c.clone()
+                } else {
+                    format!("Bearer {c}")
+                }
+            });
+            json!({"name": what, "authorization": authorization})
+        })
+        .collect();
+    let cases_file = dir.join("bad-credentials.json");
+    std::fs::write(&cases_file, Value::Array(cases).to_string()).unwrap();
+    let mut python = Command::new(repo().join("target/clients/venv/bin/python"));
+    python.arg(repo().join("tests/clients/python_http_refused.py"));
+    let mut node = Command::new("node");
+    node.arg(crate::support::clients::node_script("ts_http_refused.mjs"));
+    let expected_challenge =
+        "resource_metadata=\"https://sqlwarden.test/.well-known/oauth-protected-resource/mcp\"";
+    for (sdk, mut command) in [("Python", python), ("TypeScript", node)] {
+        command
+            .env("SQLWARDEN_URL", &url)
+            .env("SQLWARDEN_CASES", &cases_file);
+        let reports = run(command, "an SDK given bad credentials").await;
+        let reports = reports.as_array().unwrap();
+        assert_eq!(reports.len(), bad.len(), "{sdk}: {reports:#?}");
+        for report in reports {
+            let what = format!("{sdk} SDK, {}: {report}", report["name"]);
+            assert_eq!(report["initialized"], false, "{what}");
+            // What the SDK raises: the TypeScript SDK's error carries the
+            // HTTP status as its code; the Python SDK turns any refused
+            // POST into a JSON-RPC error, so the status is read from the
+            // SDK's own HTTP client.
+            if sdk == "Python" {
+                assert_eq!(report["error"], "MCPError", "{what}");
+                assert_eq!(report["code"], -32603, "{what}");
+                assert_eq!(
+                    report["message"], "Server returned an error response",
+                    "{what}"
+                );
+            } else {
+                assert_eq!(report["error"], "StreamableHTTPError", "{what}");
+                assert_eq!(report["code"], 401, "{what}");
+                assert!(
+                    report["message"]
+                        .as_str()
+                        .unwrap()
+                        .contains("UNAUTHENTICATED"),
+                    "{what}"
+                );
+                assert_eq!(report["session"], Value::Null, "{what}");
+            }
+            let responses = report["responses"].as_array().unwrap();
+            assert!(!responses.is_empty(), "{what}");
+            for response in responses {
+                assert_eq!(response["status"], 401, "{what}");
+                assert_eq!(response["session"], Value::Null, "{what}");
+                assert!(
+                    response["challenge"]
+                        .as_str()
+                        .is_some_and(|c| c.starts_with("Bearer ") && c.contains(expected_challenge)),
+                    "{what}"
+                );
+            }
+        }
+    }
+    assert_eq!(
+        ran(&fx.audit_records()),
+        records_before,
+        "a refused credential ran nothing through an SDK"
     );
 
     // The metadata document, where the challenge points.
@@ -326,29 +465,14 @@ async fn the_binary_lets_in_static_tokens_and_jwts_and_nothing_else() {
     assert_eq!(document["authorization_servers"], json!([ISSUER]));
 
     // SIGTERM: a clean stop.
-    let pid = server.id().unwrap();
-    std::process::Command::new("kill")
-        .args(["-TERM", &pid.to_string()])
-        .status()
-        .unwrap();
-    let status = tokio::time::timeout(Duration::from_secs(30), server.wait())
-        .await
-        .expect("stops on SIGTERM")
-        .unwrap();
-    assert!(status.success(), "{status:?}");
-    let mut stdout = String::new();
-    server
-        .stdout
-        .take()
-        .unwrap()
-        .read_to_string(&mut stdout)
-        .await
-        .unwrap();
-    assert_eq!(stdout, "", "team mode writes nothing on stdout");
+    stop(&mut server).await;
     let log = seen + &rest.await.unwrap();
 
     // Who did what, by token id; no token anywhere.
     let records = fx.audit_records();
+    let (refusals, records): (Vec<Value>, Vec<Value>) = records
+        .into_iter()
+        .partition(|r| r["tool_name"] == "auth_refused");
     let users: std::collections::BTreeSet<String> = records
         .iter()
         .map(|r| {
@@ -372,6 +496,50 @@ async fn the_binary_lets_in_static_tokens_and_jwts_and_nothing_else() {
         "{users:?}"
     );
     assert!(users.contains("carol:jwt:jti-carol"), "{users:?}");
+
+    // Each presented credential refused, raw and through each SDK, left
+    // one `auth_refused` record (the limit is raised here so all are
+    // written): its reason, where it came from, and the token's id only
+    // where it is known for sure: a static token found in the store, a
+    // JWT whose signature verified. No credential, or another scheme,
+    // left none.
+    let mut seen: Vec<(String, String)> = refusals
+        .iter()
+        .map(|r| {
+            assert_eq!(r["outcome"], "denied", "{r}");
+            assert_eq!(r["suppressed"], 0, "{r}");
+            assert!(r["user_id"].is_null(), "{r}");
+            assert!(
+                r["remote_addr"]
+                    .as_str()
+                    .is_some_and(|a| a.starts_with("127.0.0.1:")),
+                "{r}"
+            );
+            (
+                r["auth_failure"].as_str().unwrap().to_string(),
+                r["token_id"].as_str().unwrap_or("").to_string(),
+            )
+        })
+        .collect();
+    seen.sort();
+    let verified_jwt = "jwt:jti-eve";
+    let mut expected: Vec<(String, String)> = [
+        ("malformed", ""),
+        ("expired", verified_jwt),
+        ("not_yet_valid", verified_jwt),
+        ("bad_issuer", verified_jwt),
+        ("bad_audience", verified_jwt),
+        ("bad_signature", ""),
+        ("alg_not_allowed", ""),
+        ("alg_not_allowed", ""),
+        ("revoked", mallory_id.as_str()),
+        ("unknown_token", ""),
+    ]
+    .iter()
+    .flat_map(|(reason, id)| std::iter::repeat_n((reason.to_string(), id.to_string()), 3))
+    .collect();
+    expected.sort();
+    assert_eq!(seen, expected);
     let audit_text: String = std::fs::read_dir(fx.audit_dir())
         .unwrap()
         .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
