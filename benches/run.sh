@@ -44,6 +44,8 @@ cargo bench "${bench_flags[@]}" -- "${criterion_args[@]}" 2> >(tee "$work/bench.
 cargo build --release --quiet
 python3 benches/peak_memory.py --host "$host" --port "$port" \
     --binary target/release/sqlwarden --work "$work" | tee "$work/memory.txt"
+python3 benches/peak_memory.py --host "$host" --port "$port" --mode serve \
+    --binary target/release/sqlwarden --work "$work" | tee -a "$work/memory.txt"
 
 if python3 -c 'import mcp' 2>/dev/null && command -v npm >/dev/null; then
     python3 benches/side_by_side.py --host "$host" --port "$port" \
