@@ -19,6 +19,7 @@
 //! answered the ordinary way, with the tree of values.
 
 use std::collections::HashMap;
+use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -47,7 +48,6 @@ impl Ticket {
 }
 
 /// The results waiting to be written, by request id.
-#[derive(Debug)]
 pub(crate) struct Held {
     /// Secret, random, the same for every placeholder of this process.
     nonce: String,
@@ -58,14 +58,12 @@ pub(crate) struct Held {
 }
 
 /// A request's place: its sequence number and, once finished, its result.
-#[derive(Debug)]
 struct Slot {
     seq: u64,
     output: Option<ToolOutput>,
 }
 
 /// What [`Held::take`] found for an answer.
-#[derive(Debug)]
 pub(crate) struct Taken {
     /// The placeholder of the structured content, as JSON text.
     pub(crate) envelope_token: String,
@@ -73,6 +71,14 @@ pub(crate) struct Taken {
     pub(crate) text_token: String,
     /// The result to write in their place.
     pub(crate) output: ToolOutput,
+}
+
+/// Neither the nonce nor the results: debug output may reach a log.
+impl fmt::Debug for Held {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let slots = self.slots.lock().map_or(0, |slots| slots.len());
+        f.debug_struct("Held").field("slots", &slots).finish_non_exhaustive()
+    }
 }
 
 impl Default for Held {
