@@ -77,7 +77,9 @@ pub(crate) struct Taken {
 impl fmt::Debug for Held {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let slots = self.slots.lock().map_or(0, |slots| slots.len());
-        f.debug_struct("Held").field("slots", &slots).finish_non_exhaustive()
+        f.debug_struct("Held")
+            .field("slots", &slots)
+            .finish_non_exhaustive()
     }
 }
 
@@ -198,3 +200,7 @@ fn result(is_error: bool, text: String, structured: Value) -> CallToolResult {
     result.structured_content = Some(structured);
     result
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests;
