@@ -43,9 +43,10 @@ fn a_call_cancelled_before_it_finishes_is_answered_as_values_and_not_held() {
     let held = table();
     let ticket = held.open(&id(1)).unwrap();
     held.close(&id(1));
-    let result = ticket.finish(&id(1), output());
-    assert_eq!(result.structured_content, Some(output().envelope()));
-    assert_eq!(text_of(&result), output().text());
+    let output = output();
+    let result = ticket.finish(&id(1), output.clone());
+    assert_eq!(result.structured_content, Some(output.envelope()));
+    assert_eq!(text_of(&result), output.text());
     assert_eq!(held.open_slots(), 0);
 }
 
