@@ -6,6 +6,8 @@
 //! the tool's output schema (`call` checks that).
 #![allow(clippy::unwrap_used)]
 
+use std::collections::HashMap;
+
 use serde_json::json;
 
 use crate::stdio::{assert_ok, call, envelope, Fixture};
@@ -78,7 +80,8 @@ async fn a_megabyte_answer_arrives_whole() {
     let admin = fx.admin().await;
     admin
         .batch_execute(
-            "UPDATE customers SET segment = repeat(segment || ' \"\\ é', 150) || customer_id",
+            "UPDATE customers SET name = repeat('abcdefghij', 350) || ' \"\\ é ' || customer_id, \
+             segment = repeat('0123456789', 350) || ' \"\\ é ' || customer_id",
         )
         .await
         .unwrap();
@@ -86,7 +89,7 @@ async fn a_megabyte_answer_arrives_whole() {
     let result = call(
         &client,
         "run_select_sql",
-        json!({"source": "demo", "sql": "SELECT customer_id, segment FROM public.customers ORDER BY customer_id", "limit": 1000}),
+        json!({"source": "demo", "sql": "SELECT customer_id, name, segment FROM public.customers ORDER BY customer_id", "limit": 1000}),
     )
     .await;
     let data = assert_ok(&result);
@@ -95,16 +98,19 @@ async fn a_megabyte_answer_arrives_whole() {
     let rows = data["rows"].as_array().unwrap();
     assert_eq!(env["metadata"]["row_count"], json!(rows.len()));
     assert!(rows.len() > 50, "{} rows", rows.len());
-    let stored: Vec<String> = admin
-        .query("SELECT segment FROM customers ORDER BY customer_id", &[])
+    // The demo identity sees some regions' customers: compare by id.
+    let stored: HashMap<i32, (String, String)> = admin
+        .query("SELECT customer_id, name, segment FROM customers", &[])
         .await
         .unwrap()
         .iter()
-        .map(|row| row.get(0))
+        .map(|row| (row.get(0), (row.get(1), row.get(2))))
         .collect();
     assert_eq!(data["cells_truncated"], 0);
-    for (i, row) in rows.iter().enumerate() {
-        assert_eq!(row[1], json!(stored[i]), "row {i}");
+    for row in rows {
+        let (name, segment) = &stored[&(row[0].as_i64().unwrap() as i32)];
+        assert_eq!(row[1], json!(name), "{}", row[0]);
+        assert_eq!(row[2], json!(segment), "{}", row[0]);
     }
     let text = text_of(&result);
     assert_eq!(
