@@ -35,7 +35,7 @@ pub(crate) enum Frame {
     Streamed {
         skeleton: String,
         cuts: [Cut; 2],
-        output: ToolOutput,
+        output: Box<ToolOutput>,
     },
 }
 
@@ -102,7 +102,7 @@ impl Frame {
                 Ok(Frame::Streamed {
                     skeleton,
                     cuts,
-                    output: taken.output,
+                    output: Box::new(taken.output),
                 })
             }
             _ => refusal(answered(message)),
@@ -121,7 +121,7 @@ impl Frame {
             } => {
                 let mut at = 0;
                 for cut in cuts {
-                    out.write_all(skeleton[at..cut.at.start].as_bytes())?;
+                    out.write_all(&skeleton.as_bytes()[at..cut.at.start])?;
                     match cut.part {
                         Part::Envelope => {
                             serde_json::to_writer(&mut out, &output.envelope_writer())?;
@@ -130,7 +130,7 @@ impl Frame {
                     }
                     at = cut.at.end;
                 }
-                out.write_all(skeleton[at..].as_bytes())?;
+                out.write_all(&skeleton.as_bytes()[at..])?;
             }
         }
         out.write_all(b"\n")?;
