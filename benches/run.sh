@@ -44,6 +44,8 @@ cargo bench "${bench_flags[@]}" -- "${criterion_args[@]}" 2> >(tee "$work/bench.
 cargo build --release --quiet
 python3 benches/peak_memory.py --host "$host" --port "$port" \
     --binary target/release/sqlwarden --work "$work" | tee "$work/memory.txt"
+python3 benches/peak_memory.py --host "$host" --port "$port" --mode serve \
+    --binary target/release/sqlwarden --work "$work" | tee -a "$work/memory.txt"
 
 # The MCP SDK that tests/clients/setup.sh installs will do when python3
 # has none of its own.

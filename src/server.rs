@@ -20,9 +20,13 @@
 //! from there ([`SqlwardenServer::session_of`]).
 
 mod catalog;
+mod frame;
+mod held;
 pub mod http;
 mod intake;
+mod json_text;
 mod logging;
+mod streamed;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -31,11 +35,11 @@ use tokio::sync::{RwLock, Semaphore};
 
 use rmcp::model::{
     CallToolRequestParams, CallToolResponse, CallToolResult, CompleteRequestParams, CompleteResult,
-    ContentBlock, CustomRequest, CustomResult, GetPromptRequestParams, GetPromptResponse,
-    Implementation, InitializeRequestParams, InitializeResult, ListPromptsResult,
-    ListResourceTemplatesResult, ListResourcesResult, ListToolsResult, PaginatedRequestParams,
-    ProgressNotificationParam, ReadResourceRequestParams, ReadResourceResponse, ServerCapabilities,
-    ServerConfig, Tool, ToolAnnotations,
+    CustomRequest, CustomResult, GetPromptRequestParams, GetPromptResponse, Implementation,
+    InitializeRequestParams, InitializeResult, ListPromptsResult, ListResourceTemplatesResult,
+    ListResourcesResult, ListToolsResult, PaginatedRequestParams, ProgressNotificationParam,
+    ReadResourceRequestParams, ReadResourceResponse, ServerCapabilities, ServerConfig, Tool,
+    ToolAnnotations,
 };
 use rmcp::service::{RequestContext, ServerInitializeError};
 use rmcp::{ErrorData, Peer, RoleServer, ServerHandler, ServiceExt};
@@ -178,7 +182,10 @@ impl SqlwardenServer {
             tokio::io::BufReader::new(tokio::io::stdin()),
             to_rmcp,
         ));
-        let transport = (from_intake, tokio::io::stdout());
+        // Tool results are written from their held rows, not through rmcp's
+        // writer (see `streamed`).
+        let transport =
+            streamed::StreamedStdio::new(from_intake, Box::new(std::io::stdout()), Arc::default());
         let running = tokio::select! {
             running = self.serve(transport) => match running {
                 Ok(running) => running,
@@ -495,7 +502,7 @@ impl SqlwardenServer {
     }
 
     /// One tool call through the session, as an MCP result: the envelope as
-    /// structured content, `isError` on failure.
+    /// structured content, its text as content, `isError` on failure.
     async fn run_tool(
         &self,
         name: &str,
@@ -505,15 +512,13 @@ impl SqlwardenServer {
         let admitted = self.admit(context).await?;
         let output = admitted.session.call(name, arguments, admitted.ctx).await;
         self.log.call(&context.peer, name, output.head());
-        let content = vec![ContentBlock::text(output.text())];
-        let mut result = if output.is_error {
-            CallToolResult::error(content)
-        } else {
-            CallToolResult::success(content)
-        };
-        // rmcp takes structured content as a tree of values only.
-        result.structured_content = Some(output.into_envelope());
-        Ok(result)
+        // Over stdio the transport gave the request a ticket: the result
+        // stays held and is written from its rows. Over HTTP, rmcp gets
+        // the tree of values.
+        Ok(match context.extensions.get::<held::Ticket>() {
+            Some(ticket) => ticket.finish(&context.id, output),
+            None => held::value_result(output),
+        })
     }
 }
 

@@ -6,7 +6,7 @@ use crate::tools::{ConfiguredEngines, TOOLS};
 
 /// A session over the demo config (pointing at a port where nothing
 /// listens) with a real audit log, both in `dir`.
-fn session(dir: &std::path::Path) -> Session {
+pub(super) fn session(dir: &std::path::Path) -> Session {
     let args = DemoArgs::unreachable("nothing_here");
     write_files(dir, &config_files(&args)).unwrap();
     let config = crate::config::load(dir).unwrap();

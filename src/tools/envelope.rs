@@ -8,6 +8,7 @@
 //! `data_handling` sentence. An internal error shows no detail here.
 
 use std::collections::BTreeMap;
+use std::fmt;
 use std::time::Duration;
 
 use serde::ser::SerializeMap;
@@ -18,7 +19,7 @@ use crate::engine::result::json_len;
 use crate::engine::Rows;
 use crate::error::{ErrorCode, ToolError};
 
-use super::fence::{push_defanged, Fence, DATA_HANDLING};
+use super::fence::{write_defanged, Fence, DATA_HANDLING};
 
 /// What a tool call returns to its caller (MCP or the CLI): the envelope
 /// (MCP `structuredContent`) and its text rendering (MCP `content`).
@@ -89,12 +90,39 @@ impl ToolOutput {
 
     /// The text rendering (MCP `content`).
     pub fn text(&self) -> String {
+        let mut text = String::with_capacity(self.text_capacity());
+        // Writing to a `String` cannot fail.
+        let _ = self.write_text(&mut text);
+        text
+    }
+
+    /// Write the text rendering to `out` piece by piece: held rows are
+    /// copied from their compact JSON, never gathered into one string
+    /// first (the stdio server escapes the pieces straight into the
+    /// response).
+    pub(crate) fn write_text<W: fmt::Write + ?Sized>(&self, out: &mut W) -> fmt::Result {
         match &self.text {
-            Text::Written(text) => text.clone(),
+            Text::Written(text) => out.write_str(text),
             Text::Success { summary, fence } => {
-                success_text(summary, fence, &self.head["data"], self.rows.as_ref())
+                write_success(out, summary, fence, &self.head["data"], self.rows.as_ref())
             }
         }
+    }
+
+    /// Bytes to reserve for the text rendering, so that a `String` is sized
+    /// once rather than grown by doubling past twice the need.
+    fn text_capacity(&self) -> usize {
+        let Text::Success { summary, .. } = &self.text else {
+            return 0;
+        };
+        let data = &self.head["data"];
+        let body = match (&self.rows, data.get("rows").and_then(Value::as_array)) {
+            (Some(rows), _) => rows.json_len(),
+            (None, Some(rows)) => rows.iter().map(|row| json_len(row) + 1).sum(),
+            (None, None) => 0,
+        };
+        let fixed = summary.len() + DATA_HANDLING.len() + 256;
+        usize::try_from(body).map_or(fixed, |body| body + fixed)
     }
 }
 
@@ -304,61 +332,66 @@ pub(crate) fn render(
     }
 }
 
-fn success_text(summary: &str, fence: &Fence, data: &Value, rows: Option<&Rows>) -> String {
-    let mut text = String::with_capacity(summary.len() + DATA_HANDLING.len() + 128);
-    text.push_str(summary);
-    text.push('\n');
-    fence.open(&mut text);
-    push_data_body(&mut text, data, rows);
-    fence.close(&mut text);
-    text.push('\n');
-    text.push_str(DATA_HANDLING);
-    text
+fn write_success<W: fmt::Write + ?Sized>(
+    out: &mut W,
+    summary: &str,
+    fence: &Fence,
+    data: &Value,
+    rows: Option<&Rows>,
+) -> fmt::Result {
+    out.write_str(summary)?;
+    out.write_char('\n')?;
+    fence.open(out)?;
+    write_data_body(out, data, rows)?;
+    fence.close(out)?;
+    out.write_char('\n')?;
+    out.write_str(DATA_HANDLING)
 }
 
 /// Query results read best as a header and one JSON array per row; other
 /// data as indented JSON. Held rows are copied from their compact JSON as
-/// they are, so the text is the only new copy that grows with the result.
-fn push_data_body(text: &mut String, data: &Value, held: Option<&Rows>) {
+/// they are, so the text is the only new copy that grows with the result
+/// (and none when it is written straight into a response).
+fn write_data_body<W: fmt::Write + ?Sized>(
+    out: &mut W,
+    data: &Value,
+    held: Option<&Rows>,
+) -> fmt::Result {
     let columns = data.get("columns").and_then(Value::as_array);
     if let (Some(columns), Some(rows)) = (columns, held) {
-        push_columns(text, columns);
+        write_columns(out, columns)?;
         // Each row's line break in the held text stands for the one
         // written before it here.
-        text.reserve(usize::try_from(rows.json_len()).unwrap_or(0));
         for row in rows.json_rows() {
-            text.push('\n');
-            push_defanged(text, row);
+            out.write_char('\n')?;
+            write_defanged(out, row)?;
         }
-        return;
+        return Ok(());
     }
     if let (Some(columns), Some(rows)) = (columns, data.get("rows").and_then(Value::as_array)) {
-        push_columns(text, columns);
-        // Sized once, rather than grown by doubling past twice the need.
-        let body: u64 = rows.iter().map(|row| json_len(row) + 1).sum();
-        text.reserve(usize::try_from(body).unwrap_or(0));
+        write_columns(out, columns)?;
         let mut row_text = Vec::new();
         for row in rows {
-            text.push('\n');
+            out.write_char('\n')?;
             row_text.clear();
             // Writing a `Value` to a vector cannot fail, and its JSON is
             // UTF-8.
             let _ = serde_json::to_writer(&mut row_text, row);
-            push_defanged(text, &String::from_utf8_lossy(&row_text));
+            write_defanged(out, &String::from_utf8_lossy(&row_text))?;
         }
-        return;
+        return Ok(());
     }
     let pretty = serde_json::to_string_pretty(data).unwrap_or_else(|_| data.to_string());
-    push_defanged(text, &pretty);
+    write_defanged(out, &pretty)
 }
 
 /// The header line of a query result: its column names.
-fn push_columns(text: &mut String, columns: &[Value]) {
+fn write_columns<W: fmt::Write + ?Sized>(out: &mut W, columns: &[Value]) -> fmt::Result {
     let names: Vec<Value> = columns
         .iter()
         .map(|c| c.get("name").cloned().unwrap_or(Value::Null))
         .collect();
-    push_defanged(text, &format!("columns: {}", Value::Array(names)));
+    write_defanged(out, &format!("columns: {}", Value::Array(names)))
 }
 
 fn error_text(error: &ToolError) -> String {

@@ -9,6 +9,8 @@
 //!
 //! This module only renders text; what goes inside is decided by the tools.
 
+use std::fmt::{self, Write};
+
 use uuid::Uuid;
 
 /// Told to the agent after every fence.
@@ -36,33 +38,35 @@ impl Fence {
     /// `body`, defanged and wrapped in this fence's tags.
     pub(crate) fn wrap(&self, body: &str) -> String {
         let mut out = String::with_capacity(body.len() + 2 * self.tag.len() + 8);
-        self.open(&mut out);
-        push_defanged(&mut out, body);
-        self.close(&mut out);
+        // Writing to a `String` cannot fail.
+        let _ = self
+            .open(&mut out)
+            .and_then(|()| write_defanged(&mut out, body))
+            .and_then(|()| self.close(&mut out));
         out
     }
 
-    /// Append the opening tag and its line break to `out`; the body follows
-    /// through [`push_defanged`], piece by piece.
-    pub(crate) fn open(&self, out: &mut String) {
-        out.push('<');
-        out.push_str(&self.tag);
-        out.push_str(">\n");
+    /// Write the opening tag and its line break to `out`; the body follows
+    /// through [`write_defanged`], piece by piece.
+    pub(crate) fn open<W: Write + ?Sized>(&self, out: &mut W) -> fmt::Result {
+        out.write_char('<')?;
+        out.write_str(&self.tag)?;
+        out.write_str(">\n")
     }
 
-    /// Append a line break and the closing tag to `out`.
-    pub(crate) fn close(&self, out: &mut String) {
-        out.push_str("\n</");
-        out.push_str(&self.tag);
-        out.push('>');
+    /// Write a line break and the closing tag to `out`.
+    pub(crate) fn close<W: Write + ?Sized>(&self, out: &mut W) -> fmt::Result {
+        out.write_str("\n</")?;
+        out.write_str(&self.tag)?;
+        out.write_char('>')
     }
 }
 
-/// Append `body` to `out` with every case-insensitive occurrence of the tag
+/// Write `body` to `out` with every case-insensitive occurrence of the tag
 /// stem replaced, so that no text inside can form an opening or closing
-/// fence tag. The stem has no line break, so a body appended line by line
+/// fence tag. The stem has no line break, so a body written line by line
 /// is defanged as if whole.
-pub(crate) fn push_defanged(out: &mut String, body: &str) {
+pub(crate) fn write_defanged<W: Write + ?Sized>(out: &mut W, body: &str) -> fmt::Result {
     let bytes = body.as_bytes();
     let stem = TAG_STEM.as_bytes();
     let mut rest = 0;
@@ -71,15 +75,15 @@ pub(crate) fn push_defanged(out: &mut String, body: &str) {
         if bytes[at..at + stem.len()].eq_ignore_ascii_case(stem) {
             // The stem is ASCII, so both ends of a match are character
             // boundaries of `body`.
-            out.push_str(&body[rest..at]);
-            out.push_str(DEFANGED_STEM);
+            out.write_str(&body[rest..at])?;
+            out.write_str(DEFANGED_STEM)?;
             at += stem.len();
             rest = at;
         } else {
             at += 1;
         }
     }
-    out.push_str(&body[rest..]);
+    out.write_str(&body[rest..])
 }
 
 #[cfg(test)]

@@ -1,11 +1,17 @@
-//! Fixtures the tools' unit tests share: the demo policy with extra
-//! lines, and an audit sink that keeps nothing.
+//! Fixtures the tools' unit tests share (and the server's): the demo
+//! policy with extra lines, an audit sink that keeps nothing, and tool
+//! outputs as the pipeline renders them.
+
+use serde_json::{json, Value};
 
 use crate::audit::{AuditError, AuditRecord};
 use crate::cli::demo::{config_files, write_files, DemoArgs};
+use crate::engine::Rows;
+use crate::error::{ErrorCode, ToolError};
 use crate::policy::Policy;
 
-use super::AuditSink;
+use super::envelope::{render, CallFacts, CallIds, ToolSuccess};
+use super::{AuditSink, ToolOutput};
 
 /// An audit sink that accepts every record and keeps none.
 pub(crate) struct Discard;
@@ -32,4 +38,52 @@ pub(crate) fn demo_policy(extra: &str) -> Policy {
         .collect();
     write_files(dir.path(), &files).unwrap();
     Policy::new(crate::config::load(dir.path()).unwrap())
+}
+
+/// The identity of a `run_select_sql` call.
+fn query_ids() -> CallIds {
+    CallIds {
+        request_id: "request".into(),
+        audit_id: "audit".into(),
+        tool_name: "run_select_sql".into(),
+        timestamp: "2026-01-01T00:00:00Z".into(),
+        latency_ms: 1.5,
+    }
+}
+
+/// A `run_select_sql` answer with these `columns` (name and type) and
+/// `rows`, held as the engine holds them.
+pub(crate) fn query_output(columns: &[(&str, &str)], rows: Vec<Vec<Value>>) -> ToolOutput {
+    let columns: Vec<Value> = columns
+        .iter()
+        .map(|(name, kind)| json!({"name": name, "type": kind}))
+        .collect();
+    let facts = CallFacts {
+        source: Some("demo".into()),
+        row_count: Some(rows.len() as u64),
+        ..CallFacts::default()
+    };
+    let success = ToolSuccess {
+        data: json!({
+            "columns": columns,
+            "rows": null,
+            "truncation": null,
+            "cells_truncated": 0,
+            "engine": {},
+        }),
+        summary: format!("{} rows", rows.len()),
+        rows: Some(Rows::from(rows)),
+    };
+    render(&query_ids(), Ok(success), &facts)
+}
+
+/// A refusal of a `run_select_sql` call whose database said `detail`.
+pub(crate) fn refused_output(detail: &str) -> ToolOutput {
+    let mut error = ToolError::new(
+        ErrorCode::BackendError,
+        "the database refused the query",
+        "fix the query as the database says",
+    );
+    error.untrusted_detail = Some(detail.into());
+    render(&query_ids(), Err(error), &CallFacts::default())
 }

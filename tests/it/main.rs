@@ -50,6 +50,7 @@ mod stdio_abuse;
 mod stdio_maxcompute;
 mod stdio_protocol;
 mod stdio_semantic;
+mod stdio_streamed;
 mod terminal_escape;
 mod test_server;
 mod token;

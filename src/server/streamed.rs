@@ -1,0 +1,174 @@
+//! The stdio transport: rmcp's own reader, and a writer that writes tool
+//! results straight from their held rows.
+//!
+//! rmcp takes a tool result only as typed values, which would hold a large
+//! result as a tree of values, its text and the serialized message at
+//! once. Over stdio the handler instead leaves the result in the
+//! [`Held`] table and hands rmcp placeholders ([`super::held`]); this
+//! transport writes each outgoing message through a [`Frame`], which puts
+//! the envelope and the text in their place as it writes, so the response
+//! is never in memory beyond the rows it is made of.
+//!
+//! Reading stays rmcp's ([`AsyncRwTransport`]): the transport only looks
+//! at what it read to open a slot for each `tools/call` (the ticket rides
+//! in the request's extensions to the handler) and to close the slot of a
+//! cancelled request. rmcp's reader also writes, rarely (an `Invalid
+//! Request` answer to a message it could not type); those lines reach the
+//! same writer through [`Relay`]. Writes are blocking, on tokio's blocking
+//! threads, one message at a time.
+
+use std::io::{self, Write};
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+
+use rmcp::model::{
+    ClientJsonRpcMessage, ClientNotification, ClientRequest, GetExtensions, ServerJsonRpcMessage,
+};
+use rmcp::transport::async_rw::AsyncRwTransport;
+use rmcp::transport::Transport;
+use rmcp::RoleServer;
+use tokio::io::{AsyncRead, AsyncWrite};
+
+use super::frame::{answered, Frame};
+use super::held::Held;
+
+/// Where every message goes, one whole message at a time.
+type Out = Arc<Mutex<Box<dyn Write + Send>>>;
+
+/// The stdio transport of [`super::SqlwardenServer::serve_stdio`].
+pub(crate) struct StreamedStdio<R: AsyncRead> {
+    /// rmcp's reader.
+    inner: AsyncRwTransport<RoleServer, R, Relay>,
+    /// Results waiting to be written.
+    held: Arc<Held>,
+    out: Out,
+}
+
+impl<R: AsyncRead + Send + Unpin + 'static> StreamedStdio<R> {
+    /// Read messages from `input`, write them to `output`.
+    pub(crate) fn new(input: R, output: Box<dyn Write + Send>, held: Arc<Held>) -> Self {
+        let out: Out = Arc::new(Mutex::new(output));
+        let relay = Relay {
+            line: Vec::new(),
+            out: out.clone(),
+        };
+        Self {
+            inner: AsyncRwTransport::new_server(input, relay),
+            held,
+            out,
+        }
+    }
+
+    /// Open a slot for a tool call, close the one of a cancelled request.
+    fn note(&self, message: &mut ClientJsonRpcMessage) {
+        match message {
+            ClientJsonRpcMessage::Request(request) if is_tool_call(&request.request) => {
+                if let Some(ticket) = self.held.open(&request.id) {
+                    request.request.extensions_mut().insert(ticket);
+                }
+            }
+            ClientJsonRpcMessage::Notification(notification) => {
+                if let ClientNotification::CancelledNotification(cancelled) =
+                    &notification.notification
+                {
+                    if let Some(id) = &cancelled.params.request_id {
+                        // rmcp drops the answer of a cancelled request.
+                        self.held.close(id);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// `tools/call`, typed or (with arguments that are not an object) not.
+fn is_tool_call(request: &ClientRequest) -> bool {
+    match request {
+        ClientRequest::CallToolRequest(_) => true,
+        ClientRequest::CustomRequest(custom) => custom.method == "tools/call",
+        _ => false,
+    }
+}
+
+impl<R: AsyncRead + Send + Unpin + 'static> Transport<RoleServer> for StreamedStdio<R> {
+    type Error = io::Error;
+
+    fn send(
+        &mut self,
+        item: ServerJsonRpcMessage,
+    ) -> impl std::future::Future<Output = Result<(), Self::Error>> + Send + 'static {
+        // The slot is closed now, as rmcp hands the answer over: a
+        // cancellation read after this point finds nothing to drop.
+        let taken = answered(&item).and_then(|id| self.held.take(id));
+        let held = self.held.clone();
+        let out = self.out.clone();
+        async move {
+            let written = tokio::task::spawn_blocking(move || {
+                let frame = Frame::new(&item, taken, held.nonce())?;
+                drop(item);
+                let mut out = out
+                    .lock()
+                    .map_err(|_| io::Error::other("the stdout writer failed earlier"))?;
+                frame.write_to(&mut *out)
+            });
+            written.await.map_err(io::Error::other)?
+        }
+    }
+
+    async fn receive(&mut self) -> Option<ClientJsonRpcMessage> {
+        let mut message = self.inner.receive().await?;
+        self.note(&mut message);
+        Some(message)
+    }
+
+    async fn close(&mut self) -> Result<(), Self::Error> {
+        self.inner.close().await
+    }
+}
+
+/// Where rmcp's reader writes its own answers: each whole line is handed
+/// to the writer as one message.
+pub(crate) struct Relay {
+    /// Bytes of a line not yet complete.
+    line: Vec<u8>,
+    out: Out,
+}
+
+impl AsyncWrite for Relay {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        _cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        let relay = self.get_mut();
+        relay.line.extend_from_slice(buf);
+        while let Some(end) = relay.line.iter().position(|b| *b == b'\n') {
+            let line: Vec<u8> = relay.line.drain(..=end).collect();
+            let out = relay.out.clone();
+            tokio::task::spawn_blocking(move || {
+                let written = match out.lock() {
+                    Ok(mut out) => out.write_all(&line).and_then(|()| out.flush()),
+                    Err(_) => Err(io::Error::other("the stdout writer failed earlier")),
+                };
+                if let Err(error) = written {
+                    tracing::warn!(%error, "an answer of the reader was not written");
+                }
+            });
+        }
+        Poll::Ready(Ok(buf.len()))
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests;
