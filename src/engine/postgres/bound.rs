@@ -27,14 +27,15 @@
 //! The `LIMIT` is the engine's own row cap (`applied_limit + 1`): the
 //! server stops there whatever the checked query asks for.
 //!
-//! The cut text is what the caller would have seen cut: an array, a
-//! composite or a record (type categories `A`, `C` and `P`, domains over
-//! them included) is cut from its JSON text (`to_json`), so it still reads
-//! as `[1, 2, …`; any other value from its own text (strings, `bytea`, JSON,
-//! XML, …). The choice is made on the server, and only for a value that is
-//! cut: the wrap needs no column types, only how many columns there are,
-//! so it can be written before the server has described the query
-//! (`run.rs` sends it in the same flight).
+//! The cut text is what the caller would have seen cut: the value's own
+//! text for strings, `bytea`, JSON and XML (domains over them too), and
+//! its JSON text (`to_json`) for everything else, so an array still reads
+//! as `[1, 2, …`. With the column types known ([`Cut::Typed`]) the choice
+//! is written into the query; without them ([`Cut::OnServer`], the one
+//! flight, where every type is built in) the server makes it per cut value
+//! from `pg_typeof`, against the same built-in types. No catalog lookup
+//! is involved: a subquery would raise the plan's estimated cost enough to
+//! have the server JIT-compile the query, which costs a second.
 //!
 //! `OFFSET 0` keeps the planner from pulling the query up and computing
 //! each expression once per reference. The text of the checked query is
@@ -53,10 +54,73 @@
 
 use std::fmt::Write as _;
 
-/// The bounding query around `sql`, which returns `columns` columns (at
-/// least one), for cells of at most `max_cell_bytes` and at most `rows` rows.
-pub(crate) fn wrap(sql: &str, columns: usize, max_cell_bytes: u64, rows: u64) -> String {
+use tokio_postgres::types::{Kind, Type};
+
+/// The types whose own text is what the caller sees (as a string, or as
+/// the JSON it holds).
+const SHOWN_AS_TEXT: [Type; 10] = [
+    Type::TEXT,
+    Type::VARCHAR,
+    Type::BPCHAR,
+    Type::NAME,
+    Type::CHAR,
+    Type::UNKNOWN,
+    Type::BYTEA,
+    Type::JSON,
+    Type::JSONB,
+    Type::XML,
+];
+
+/// Whether the type's own text is what the caller sees.
+fn shown_as_text(ty: &Type) -> bool {
+    match ty.kind() {
+        Kind::Domain(base) => shown_as_text(base),
+        _ => SHOWN_AS_TEXT.contains(ty),
+    }
+}
+
+/// How the bounding query learns which text of a cut value to send.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Cut<'a> {
+    /// From the columns' types, as the server described them.
+    Typed(&'a [Type]),
+    /// On the server, from each cut value's type, for this many columns
+    /// (all of built-in types).
+    OnServer(usize),
+}
+
+impl Cut<'_> {
+    fn columns(&self) -> usize {
+        match self {
+            Cut::Typed(types) => types.len(),
+            Cut::OnServer(columns) => *columns,
+        }
+    }
+
+    /// The text of column `i` (1-based) to cut.
+    fn text(&self, i: usize) -> String {
+        let own = format!("q.c{i}::pg_catalog.text");
+        let json = format!("pg_catalog.to_json(q.c{i})::pg_catalog.text");
+        match self {
+            Cut::Typed(types) if types.get(i - 1).is_some_and(shown_as_text) => own,
+            Cut::Typed(_) => json,
+            Cut::OnServer(_) => {
+                let oids: Vec<String> = SHOWN_AS_TEXT.iter().map(|t| t.oid().to_string()).collect();
+                format!(
+                    "CASE WHEN pg_catalog.pg_typeof(q.c{i})::pg_catalog.oid = ANY ('{{{}}}'::pg_catalog.oid[]) \
+                     THEN {own} ELSE {json} END",
+                    oids.join(",")
+                )
+            }
+        }
+    }
+}
+
+/// The bounding query around `sql` (at least one column), for cells of at
+/// most `max_cell_bytes` and at most `rows` rows.
+pub(crate) fn wrap(sql: &str, cut: Cut<'_>, max_cell_bytes: u64, rows: u64) -> String {
     let k = max_cell_bytes;
+    let columns = cut.columns();
     let mut out = String::with_capacity(sql.len() + 400 * columns);
     out.push_str("SELECT ");
     for i in 1..=columns {
@@ -76,10 +140,8 @@ pub(crate) fn wrap(sql: &str, columns: usize, max_cell_bytes: u64, rows: u64) ->
         }
         let _ = write!(
             out,
-            "CASE WHEN NOT q.w{i} THEN pg_catalog.left(CASE WHEN \
-             (SELECT t.typcategory FROM pg_catalog.pg_type AS t WHERE t.oid = pg_catalog.pg_typeof(q.c{i})) \
-             IN ('A', 'C', 'P') \
-             THEN pg_catalog.to_json(q.c{i})::pg_catalog.text ELSE q.c{i}::pg_catalog.text END, {k}) END"
+            "CASE WHEN NOT q.w{i} THEN pg_catalog.left({}, {k}) END",
+            cut.text(i)
         );
     }
     out.push_str("]::pg_catalog.text[] END\nFROM (SELECT ");

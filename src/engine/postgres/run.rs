@@ -218,7 +218,12 @@ async fn in_one_flight(
 ) -> Flight {
     let map = map_error(settings, deadline);
     let rows_wanted = query.applied_limit().saturating_add(1);
-    let bounded = bound::wrap(query.sql(), columns, query.max_cell_bytes(), rows_wanted);
+    let bounded = bound::wrap(
+        query.sql(),
+        bound::Cut::OnServer(columns),
+        query.max_cell_bytes(),
+        rows_wanted,
+    );
     // Names and types come from the prepare (and from the first row);
     // neither counts toward the caps.
     let builder = ResultBuilder::new(
@@ -357,7 +362,11 @@ async fn two_flights(
         return Outcome::Ran(Err(refused), Reuse::Discard);
     }
     let custom_types = has_custom_types(&statement);
-    let columns = statement.columns().len();
+    let types: Vec<Type> = statement
+        .columns()
+        .iter()
+        .map(|c| c.type_().clone())
+        .collect();
     let builder = ResultBuilder::new(
         statement
             .columns()
@@ -377,10 +386,15 @@ async fn two_flights(
     // A statement without columns has no cell to bound; it runs as it is
     // (a write fails in the read-only transaction), and the server does not
     // stop at the row cap for it.
-    let (sql, server_stops) = if columns == 0 {
+    let (sql, server_stops) = if types.is_empty() {
         (query.sql().to_owned(), None)
     } else {
-        let bounded = bound::wrap(query.sql(), columns, query.max_cell_bytes(), rows_wanted);
+        let bounded = bound::wrap(
+            query.sql(),
+            bound::Cut::Typed(&types),
+            query.max_cell_bytes(),
+            rows_wanted,
+        );
         (bounded, Some(rows_wanted))
     };
 

@@ -201,7 +201,7 @@ impl Mode {
     fn entry(self, key: &str, inspector: &impl Inspector) -> Mode {
         match self {
             Mode::Keep => Mode::Keep,
-            Mode::Fields(fields) if fields.iter().any(|f| *f == key) => Mode::Keep,
+            Mode::Fields(fields) if fields.contains(&key) => Mode::Keep,
             _ => match inspector.reads(key) {
                 [] => Mode::Skip,
                 fields => Mode::Fields(fields),
@@ -221,7 +221,7 @@ impl Mode {
     fn keeps_entry(self, key: &str) -> bool {
         match self {
             Mode::Skip => false,
-            Mode::Fields(fields) => fields.iter().any(|f| *f == key),
+            Mode::Fields(fields) => fields.contains(&key),
             Mode::Keep => true,
         }
     }

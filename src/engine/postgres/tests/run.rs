@@ -107,8 +107,8 @@ async fn a_cut_value_reads_as_its_json_text_or_its_own_text() {
     )
     .await;
     let engine = db.engine();
-    // Arrays, composites and records (domains over them too) are cut from
-    // their JSON text; everything else from its own text. Values of
+    // Strings, `bytea`, JSON and XML (domains over them too) are cut from
+    // their own text; everything else from its JSON text. Values of
     // built-in types go in one flight and in two; the others only ever go
     // in two (see `one_flight_only_for_tables_of_built_in_types`).
     let cases = [
@@ -120,7 +120,7 @@ async fn a_cut_value_reads_as_its_json_text_or_its_own_text() {
         ("ROW(1, 'abcdefgh')", "{\"f1\":1,", true),
         ("'{\"k\": \"vvvvvvvv\"}'::json", "{\"k\": \"v", true),
         ("'\\x00010203040506070809'::bytea", "\\x000102", true),
-        ("int4range(1000000, 2000000)", "[1000000", true),
+        ("int4range(1000000, 2000000)", "\"[100000", true),
     ];
     for (expr, cut, built_in) in cases {
         let sql = format!("SELECT {expr}");
