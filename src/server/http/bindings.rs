@@ -29,6 +29,11 @@ struct State {
     owners: HashMap<String, String>,
     /// Identity key → sessions being opened.
     pending: HashMap<String, usize>,
+    /// Sessions bound so far, counting up; with `bound_at`, it tells a
+    /// session bound after a look at rmcp's live set from one that ended.
+    binds: u64,
+    /// Session id → the value of `binds` when it was bound.
+    bound_at: HashMap<String, u64>,
 }
 
 /// Whose a session id is, as the request's caller sees it.
@@ -82,7 +87,9 @@ impl Bindings {
         self: &Arc<Self>,
         identity: &str,
     ) -> Result<Reservation, SessionCap> {
-        // The live set, read before the lock below (rmcp's is async).
+        // The live set, read before the lock below (rmcp's is async). A
+        // session bound meanwhile is missing from it and must be kept.
+        let seen = self.state().binds;
         let live: Vec<String> = self
             .manager
             .sessions
@@ -91,8 +98,16 @@ impl Bindings {
             .keys()
             .map(|id| id.to_string())
             .collect();
-        let mut state = self.state();
-        state.owners.retain(|id, _| live.contains(id));
+        let mut guard = self.state();
+        let state = &mut *guard;
+        let bound_at = &mut state.bound_at;
+        state.owners.retain(|id, _| {
+            let keep = live.contains(id) || bound_at.get(id).is_some_and(|at| *at > seen);
+            if !keep {
+                bound_at.remove(id);
+            }
+            keep
+        });
         let pending_total: usize = state.pending.values().sum();
         if state.owners.len() + pending_total >= self.max_sessions {
             return Err(SessionCap::Global(self.max_sessions));
@@ -120,8 +135,11 @@ pub(crate) struct Reservation {
 impl Reservation {
     /// The session opened as `session_id`.
     pub(crate) fn bind(self, session_id: &str) {
-        self.bindings
-            .state()
+        let mut state = self.bindings.state();
+        state.binds += 1;
+        let at = state.binds;
+        state.bound_at.insert(session_id.to_string(), at);
+        state
             .owners
             .insert(session_id.to_string(), self.identity.clone());
     }
