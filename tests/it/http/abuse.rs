@@ -7,10 +7,8 @@
 //! bound, not a timing.
 
 use futures_util::stream::{self, StreamExt};
-use jsonwebtoken::jwk::Jwk;
-use jsonwebtoken::{Algorithm, EncodingKey};
 
-use super::binary::{key, serve, sqlwarden, stop, Served};
+use super::binary::{issuer_keys, serve, sqlwarden, stop, Served};
 use super::*;
 
 /// How much the peak may exceed the warm server's resident memory.
@@ -84,14 +82,7 @@ const MCP_HEAD: &str = "POST /mcp HTTP/1.1\r\nContent-Type: application/json\r\n
 async fn abuse_leaves_the_binarys_memory_bounded_and_it_keeps_serving() {
     let fx = Fixture::new("http_memory", "").await;
     let dir = fx.dir.path().to_path_buf();
-    let signer = EncodingKey::from_rsa_pem(&key("rsa-a.pem")).unwrap();
-    let mut jwk = Jwk::from_encoding_key(&signer, Algorithm::RS256).unwrap();
-    jwk.common.key_id = Some("k1".into());
-    std::fs::write(
-        dir.join("issuer-keys.json"),
-        json!({"keys": [jwk]}).to_string(),
-    )
-    .unwrap();
+    issuer_keys(&dir);
     std::fs::write(
         dir.join(http::SERVER_FILE),
         format!(

@@ -139,14 +139,10 @@ pub(super) async fn stop(server: &mut tokio::process::Child) {
     assert_eq!(stdout, "", "team mode writes nothing on stdout");
 }
 
-#[tokio::test]
-async fn the_binary_lets_in_static_tokens_and_jwts_and_nothing_else() {
-    let fx = Fixture::new("http_binary", "").await;
-    let dir = fx.dir.path().to_path_buf();
-
-    // The issuer's keys: rsa-a signs good tokens; rsa-b is a stranger.
+/// Write `issuer-keys.json` (the JWKS of `rsa-a.pem` as key `k1`) into
+/// `dir`, and return the key that signs the issuer's tokens.
+pub(super) fn issuer_keys(dir: &std::path::Path) -> EncodingKey {
     let signer = EncodingKey::from_rsa_pem(&key("rsa-a.pem")).unwrap();
-    let stranger = EncodingKey::from_rsa_pem(&key("rsa-b.pem")).unwrap();
     let mut jwk = Jwk::from_encoding_key(&signer, Algorithm::RS256).unwrap();
     jwk.common.key_id = Some("k1".into());
     std::fs::write(
@@ -154,6 +150,17 @@ async fn the_binary_lets_in_static_tokens_and_jwts_and_nothing_else() {
         json!({"keys": [jwk]}).to_string(),
     )
     .unwrap();
+    signer
+}
+
+#[tokio::test]
+async fn the_binary_lets_in_static_tokens_and_jwts_and_nothing_else() {
+    let fx = Fixture::new("http_binary", "").await;
+    let dir = fx.dir.path().to_path_buf();
+
+    // The issuer's keys: rsa-a signs good tokens; rsa-b is a stranger.
+    let signer = issuer_keys(&dir);
+    let stranger = EncodingKey::from_rsa_pem(&key("rsa-b.pem")).unwrap();
     std::fs::write(
         dir.join(http::SERVER_FILE),
         format!(

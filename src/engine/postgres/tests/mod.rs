@@ -145,6 +145,17 @@ pub(super) async fn run(engine: &PostgresEngine, sql: &str) -> Result<QueryResul
     engine.run(&query(sql), RunContext::default()).await
 }
 
+/// Assert that the server refused with a syntax error (SQLSTATE 42601).
+pub(super) fn assert_syntax_error(error: &ToolError) {
+    assert!(
+        error
+            .untrusted_detail
+            .as_deref()
+            .is_some_and(|d| d.contains("42601")),
+        "{error:?}"
+    );
+}
+
 /// Run `sql`, which returns `columns` columns as the gate would have
 /// resolved them, so the engine sends it in one flight.
 pub(super) async fn run_one_flight(
