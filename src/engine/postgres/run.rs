@@ -218,12 +218,7 @@ async fn in_one_flight(
 ) -> Flight {
     let map = map_error(settings, deadline);
     let rows_wanted = query.applied_limit().saturating_add(1);
-    let bounded = bound::wrap(
-        query.sql(),
-        bound::Cut::OnServer(columns),
-        query.max_cell_bytes(),
-        rows_wanted,
-    );
+    let bounded = bound::wrap(query.sql(), columns, query.max_cell_bytes(), rows_wanted);
     // Names and types come from the prepare (and from the first row);
     // neither counts toward the caps.
     let builder = ResultBuilder::new(
@@ -391,7 +386,7 @@ async fn two_flights(
     } else {
         let bounded = bound::wrap(
             query.sql(),
-            bound::Cut::Typed(&types),
+            types.len(),
             query.max_cell_bytes(),
             rows_wanted,
         );
@@ -575,7 +570,8 @@ fn render_row(row: &Row, max_cell_bytes: usize) -> Result<(Vec<Value>, u64), Too
     let mut cut = 0;
     for (i, column) in row.columns()[..values].iter().enumerate() {
         let cell = match held_back.next().flatten() {
-            Some(mut text) => {
+            Some(sent) => {
+                let mut text = bound::cut_text(column.type_(), sent);
                 cut_string(&mut text, max_cell_bytes);
                 cut += 1;
                 Value::String(text)

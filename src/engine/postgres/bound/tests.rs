@@ -2,36 +2,75 @@ use super::*;
 
 #[test]
 fn each_column_is_bounded_and_cut_text_trails() {
-    let sql = wrap(
-        "SELECT a, b FROM t -- note",
-        Cut::Typed(&[Type::TEXT, Type::INT4_ARRAY]),
-        10,
-        101,
-    );
+    let sql = wrap("SELECT a, b FROM t -- note", 2, 10, 101);
     assert_eq!(
         sql,
         "SELECT CASE WHEN q.w1 THEN q.c1 END, CASE WHEN q.w2 THEN q.c2 END, \
          CASE WHEN NOT q.w1 OR NOT q.w2 THEN ARRAY[\
-         CASE WHEN NOT q.w1 THEN pg_catalog.left(q.c1::pg_catalog.text, 10) END, \
-         CASE WHEN NOT q.w2 THEN pg_catalog.left(pg_catalog.to_json(q.c2)::pg_catalog.text, 10) END\
+         CASE WHEN NOT q.w1 THEN pg_catalog.left(pg_catalog.to_json(q.c1)::pg_catalog.text, 21) END, \
+         CASE WHEN NOT q.w2 THEN pg_catalog.left(pg_catalog.to_json(q.c2)::pg_catalog.text, 21) END\
          ]::pg_catalog.text[] END\n\
          FROM (SELECT q0.c1, q0.c2, \
          pg_catalog.octet_length(q0.c1::pg_catalog.text) <= 10 AS w1, \
          pg_catalog.octet_length(q0.c2::pg_catalog.text) <= 10 AS w2 \
          FROM (\nSELECT a, b FROM t -- note\n) AS q0 (c1, c2) OFFSET 0) AS q\nLIMIT 101"
     );
+    assert!(!sql.contains("pg_typeof"), "no choice on the server: {sql}");
+    assert!(!sql.contains("pg_type "), "no catalog lookup: {sql}");
 }
 
 #[test]
-fn without_types_the_server_picks_the_text_by_built_in_type() {
-    let sql = wrap("SELECT a FROM t", Cut::OnServer(1), 10, 11);
-    assert!(
-        sql.contains(
-            "CASE WHEN pg_catalog.pg_typeof(q.c1)::pg_catalog.oid = \
-             ANY ('{25,1043,1042,19,18,705,17,114,3802,142}'::pg_catalog.oid[]) \
-             THEN q.c1::pg_catalog.text ELSE pg_catalog.to_json(q.c1)::pg_catalog.text END"
+fn a_string_reads_back_as_its_own_text_from_a_cut_json_string() {
+    let cases = [
+        // Cut anywhere: inside the text, right after the opening quote.
+        ("\"abcdef", "abcdef"),
+        ("\"", ""),
+        // Whole, with the closing quote (and nothing after it kept).
+        ("\"ab\"", "ab"),
+        // Every short escape.
+        (
+            r#""q\"b\\s\/b\bf\fn\nr\rt\t""#,
+            "q\"b\\s/b\u{8}f\u{c}n\nr\rt\t",
         ),
-        "{sql}"
-    );
-    assert!(!sql.contains("pg_type "), "no catalog lookup: {sql}");
+        // Unicode escapes, a surrogate pair joined, a lone one replaced.
+        (r#""\u0001\u00e9\ud83d\ude00\ud800x""#, "\u{1}é😀\u{FFFD}x"),
+        // Non-ASCII as it is.
+        ("\"日本語", "日本語"),
+        // The cut fell inside an escape: up to the last whole one.
+        (r#""ab\"#, "ab"),
+        (r#""ab\u00"#, "ab"),
+        (r#""ab\ud83d"#, "ab\u{FFFD}"),
+        (r#""ab\ud83d\ude0"#, "ab"),
+    ];
+    for (sent, own) in cases {
+        assert_eq!(cut_text(&Type::TEXT, sent.to_owned()), own, "{sent}");
+    }
+    // Not a JSON string (it cannot come from `to_json` of a string): as it
+    // is.
+    assert_eq!(cut_text(&Type::TEXT, r"ab\".to_owned()), "ab\\");
+}
+
+#[test]
+fn other_types_keep_their_json_text() {
+    for ty in [
+        Type::JSON,
+        Type::JSONB,
+        Type::INT4_ARRAY,
+        Type::RECORD,
+        Type::INT4_RANGE,
+    ] {
+        for sent in ["\"[1,2", "{\"a\": \"b", "[1,2,3"] {
+            assert_eq!(cut_text(&ty, sent.to_owned()), sent, "{ty}");
+        }
+    }
+    for ty in [
+        Type::VARCHAR,
+        Type::BPCHAR,
+        Type::NAME,
+        Type::CHAR,
+        Type::BYTEA,
+        Type::XML,
+    ] {
+        assert_eq!(cut_text(&ty, "\"\\\\x0001".to_owned()), "\\x0001", "{ty}");
+    }
 }

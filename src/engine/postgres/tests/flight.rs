@@ -546,12 +546,7 @@ async fn a_text_that_parses_only_once_wrapped_gives_nothing() {
     drop(engine);
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(probe_calls(&db, 1).await, 0, "the wrapped text ran");
-    let wrapped = crate::engine::postgres::bound::wrap(
-        sql,
-        crate::engine::postgres::bound::Cut::OnServer(1),
-        4096,
-        1001,
-    );
+    let wrapped = crate::engine::postgres::bound::wrap(sql, 1, 4096, 1001);
     let rows = db
         .client()
         .await

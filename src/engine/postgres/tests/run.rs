@@ -121,6 +121,12 @@ async fn a_cut_value_reads_as_its_json_text_or_its_own_text() {
         ("'{\"k\": \"vvvvvvvv\"}'::json", "{\"k\": \"v", true),
         ("'\\x00010203040506070809'::bytea", "\\x000102", true),
         ("int4range(1000000, 2000000)", "\"[100000", true),
+        // The server sends JSON text; a string's escapes are read back.
+        ("E'a\\nb\"c\\\\d' || repeat('e', 20)", "a\nb\"c\\de", true),
+        ("'日本語' || repeat('x', 20)", "日本", true),
+        // Six characters of JSON for each: a shorter start, still a true
+        // one.
+        ("repeat(chr(1), 20)", "\u{1}\u{1}", true),
     ];
     for (expr, cut, built_in) in cases {
         let sql = format!("SELECT {expr}");
