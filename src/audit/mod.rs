@@ -208,15 +208,23 @@ impl AuditRecord {
 /// database (the real uid on Unix), not from `USER`, which the launching
 /// client may leave unset or set to anything. The environment is only the
 /// fallback when the OS cannot name the account.
+///
+/// Looked up once per process: it reads the user database (on Linux,
+/// `/etc/nsswitch.conf` and `/etc/passwd`), and every audit record asks.
 pub fn os_user() -> Option<String> {
-    whoami::username()
-        .ok()
-        .filter(|name| !name.is_empty())
-        .or_else(|| {
-            ["USER", "USERNAME", "LOGNAME"]
-                .into_iter()
-                .find_map(|var| std::env::var(var).ok().filter(|v| !v.is_empty()))
+    static OS_USER: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
+    OS_USER
+        .get_or_init(|| {
+            whoami::username()
+                .ok()
+                .filter(|name| !name.is_empty())
+                .or_else(|| {
+                    ["USER", "USERNAME", "LOGNAME"]
+                        .into_iter()
+                        .find_map(|var| std::env::var(var).ok().filter(|v| !v.is_empty()))
+                })
         })
+        .clone()
 }
 
 /// The audit directory: `SQLWARDEN_AUDIT_DIR`, else `audit/` in the user's

@@ -34,12 +34,7 @@ pub fn main() -> i32 {
     let cli = Cli::parse();
     logging::init(cli.verbose);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(
-            std::env::var("XW")
-                .ok()
-                .and_then(|v| v.parse().ok())
-                .unwrap_or(2),
-        )
+        .worker_threads(2)
         // The gate's walks recurse once per level of a query's tree; the
         // gate bounds the depth (`guard::parse::MAX_NESTING`), and this
         // leaves room for it in debug builds too. Untouched stack pages
