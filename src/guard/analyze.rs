@@ -39,6 +39,9 @@ pub(crate) struct Analysis {
     /// How many columns the outermost query returns, as the gate resolved
     /// them (`*` expanded from the table facts).
     pub(crate) top_columns: usize,
+    /// For each of those columns, the base columns it is a plain copy of
+    /// (see [`super::CheckedQuery::output_copies`]).
+    pub(crate) top_copies: Vec<Vec<super::CopyOf>>,
     /// Every column-to-column equality anywhere in the query.
     pub(crate) equalities: Vec<(Vec<BaseColumn>, Vec<BaseColumn>)>,
     /// Equalities and constant predicates that hold for whole blocks.
@@ -134,7 +137,24 @@ impl<'r, 'a> Analyzer<'r, 'a> {
     pub(crate) fn run(mut self, query: &Query) -> Result<Analysis, ToolError> {
         limit::single_limit(query)?;
         self.out.top_limit = limit::literal_limit(limit::outermost(query))?;
-        self.out.top_columns = self.query(query, false)?.len();
+        let outputs = self.query(query, false)?;
+        self.out.top_columns = outputs.len();
+        self.out.top_copies = outputs
+            .iter()
+            .map(|output| {
+                output
+                    .lineage
+                    .iter()
+                    .filter_map(|base| {
+                        let instance = self.out.instances.get(base.instance)?;
+                        Some(super::CopyOf {
+                            table: instance.key.clone(),
+                            column: base.column.clone(),
+                        })
+                    })
+                    .collect()
+            })
+            .collect();
         if self.out.instances.is_empty() {
             return Err(refusal::no_table());
         }

@@ -129,6 +129,15 @@ pub struct TableFacts {
     pub(crate) partition_keys: BTreeMap<String, Vec<String>>,
 }
 
+/// A base column that an output column of a checked query copies.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CopyOf {
+    /// The policy key of its table.
+    pub table: String,
+    /// The column's real name.
+    pub column: String,
+}
+
 /// A query that passed the gate: the only thing an engine will run.
 #[derive(Debug, Clone)]
 pub struct CheckedQuery {
@@ -141,6 +150,7 @@ pub struct CheckedQuery {
     max_result_bytes: u64,
     timeout: Duration,
     output_columns: Option<usize>,
+    output_copies: Vec<Vec<CopyOf>>,
 }
 
 impl<'a> Gate<'a> {
@@ -219,6 +229,7 @@ impl<'a> Gate<'a> {
             max_result_bytes: limits.max_result_bytes,
             timeout: limits.query_timeout,
             output_columns: Some(analysis.top_columns),
+            output_copies: analysis.top_copies,
         })
     }
 
@@ -450,6 +461,7 @@ impl CheckedQuery {
             max_result_bytes,
             timeout,
             output_columns: None,
+            output_copies: Vec::new(),
         }
     }
 
@@ -459,6 +471,27 @@ impl CheckedQuery {
     #[allow(dead_code)] // the engines' unit tests call it
     pub(crate) fn with_output_columns(mut self, columns: usize) -> Self {
         self.output_columns = Some(columns);
+        self
+    }
+
+    /// The same query, its output columns copying `copies` (engine unit
+    /// tests only).
+    #[cfg(test)]
+    #[allow(dead_code)] // the engines' unit tests call it
+    pub(crate) fn with_output_copies(mut self, copies: &[&[(&str, &str)]]) -> Self {
+        self.output_columns = Some(copies.len());
+        self.output_copies = copies
+            .iter()
+            .map(|column| {
+                column
+                    .iter()
+                    .map(|(table, column)| CopyOf {
+                        table: (*table).to_owned(),
+                        column: (*column).to_owned(),
+                    })
+                    .collect()
+            })
+            .collect();
         self
     }
 
@@ -492,6 +525,16 @@ impl CheckedQuery {
     /// built on it.
     pub fn output_columns(&self) -> Option<usize> {
         self.output_columns
+    }
+
+    /// For each output column (when [`Self::output_columns`] is known), the
+    /// base columns it is a plain copy of: empty for a computed value,
+    /// several through a set operation or a `USING` join. A branch of a set
+    /// operation may also compute the value, so the result's type can be
+    /// wider than the copied columns': an engine relies on it only after
+    /// the server described the result.
+    pub fn output_copies(&self) -> &[Vec<CopyOf>] {
+        &self.output_copies
     }
 
     /// The row limit the caller gets.

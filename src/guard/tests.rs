@@ -1202,3 +1202,68 @@ fn chains_deeper_than_the_bound_are_refused_before_they_are_parsed() {
         }
     }
 }
+
+/// What each output column copies, as `table.column` lists.
+fn copies(sql: &str) -> Vec<Vec<String>> {
+    let checked = run(sql).unwrap_or_else(|e| panic!("{sql}: {} {}", e.code, e.message));
+    assert_eq!(
+        checked.output_columns(),
+        Some(checked.output_copies().len())
+    );
+    checked
+        .output_copies()
+        .iter()
+        .map(|column| {
+            column
+                .iter()
+                .map(|c| format!("{}.{}", c.table, c.column))
+                .collect()
+        })
+        .collect()
+}
+
+#[test]
+fn output_columns_name_the_base_columns_they_copy() {
+    let none: Vec<String> = Vec::new();
+    assert_eq!(
+        copies(
+            "SELECT o.order_id, (o.amount), o.amount + 1, upper(o.status), o.amount::text \
+             FROM orders o"
+        ),
+        [
+            vec!["public.orders.order_id".to_string()],
+            vec!["public.orders.amount".to_string()],
+            none.clone(),
+            none.clone(),
+            none.clone(),
+        ]
+    );
+    // Through a derived table, as copies; computed inside it, not.
+    assert_eq!(
+        copies(
+            "SELECT d.id, d.n FROM (SELECT customer_id AS id, name || '' AS n FROM customers) d"
+        ),
+        [
+            vec!["public.customers.customer_id".to_string()],
+            none.clone()
+        ]
+    );
+    // A CTE's columns are not followed: none (the engine bounds them).
+    assert_eq!(
+        copies("WITH c AS (SELECT customer_id AS id FROM customers) SELECT id FROM c"),
+        vec![Vec::<String>::new()]
+    );
+    // A set operation names the copies of every branch; a branch that
+    // computes adds none (the engine checks the server's description).
+    assert_eq!(
+        copies("SELECT order_id FROM orders UNION ALL SELECT customer_id FROM customers"),
+        [vec![
+            "public.orders.order_id".to_string(),
+            "public.customers.customer_id".to_string()
+        ]]
+    );
+    assert_eq!(
+        copies("SELECT order_id FROM orders UNION ALL SELECT 1"),
+        [vec!["public.orders.order_id".to_string()]]
+    );
+}

@@ -101,22 +101,52 @@ pub async fn run_read_only(
     rows
 }
 
-/// Whether the gate resolved as many result columns for `checked` as the
-/// server describes: the PostgreSQL engine sends a query in one flight on
-/// the gate's count, and runs it again in two when the server disagrees.
+/// Whether the gate resolved the result columns of `checked` as the server
+/// describes them: as many columns, and each column the gate says copies
+/// base columns all of one type has that type. The PostgreSQL engine sends
+/// a query in one flight on the gate's count, sends such a column without
+/// measuring it when its type is short, and runs the query again in two
+/// flights when the server disagrees.
 pub async fn same_column_count(client: &Client, checked: &CheckedQuery) -> Result<(), String> {
-    let described = client
+    let statement = client
         .prepare(checked.sql())
         .await
-        .map_err(|e| format!("prepare: {e}"))?
-        .columns()
-        .len();
+        .map_err(|e| format!("prepare: {e}"))?;
+    let described = statement.columns();
     match checked.output_columns() {
-        Some(resolved) if resolved == described => Ok(()),
-        resolved => Err(format!(
-            "the gate resolved {resolved:?} columns, the server describes {described}"
-        )),
+        Some(resolved) if resolved == described.len() => {}
+        resolved => {
+            return Err(format!(
+                "the gate resolved {resolved:?} columns, the server describes {}",
+                described.len()
+            ))
+        }
     }
+    for (i, (copies, column)) in checked.output_copies().iter().zip(described).enumerate() {
+        let mut types = Vec::new();
+        for copy in copies {
+            let row = client
+                .query_one(
+                    "SELECT a.atttypid FROM pg_catalog.pg_attribute a \
+                     WHERE a.attrelid = pg_catalog.to_regclass($1) AND a.attname = $2",
+                    &[&copy.table, &copy.column],
+                )
+                .await
+                .map_err(|e| format!("column {i}: {copy:?} is no column: {e}"))?;
+            types.push(row.get::<_, u32>(0));
+        }
+        let one_type = types.windows(2).all(|pair| pair[0] == pair[1]);
+        if let (Some(&copied), true) = (types.first(), one_type) {
+            if copied != column.type_().oid() {
+                return Err(format!(
+                    "column {i} ({}) copies {copies:?} of type oid {copied}, the server describes {}",
+                    column.name(),
+                    column.type_()
+                ));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Row counts and content hashes of every table, the table list and the

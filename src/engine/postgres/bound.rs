@@ -94,50 +94,95 @@ fn json_itself(ty: &Type) -> bool {
     }
 }
 
-/// The bounding query around `sql` for `columns` output columns (at least
-/// one), for cells of at most `max_cell_bytes` and at most `rows` rows.
-pub(crate) fn wrap(sql: &str, columns: usize, max_cell_bytes: u64, rows: u64) -> String {
+/// Types whose text form is never longer than [`SHORT_TEXT`] bytes, in
+/// any `DateStyle`, `IntervalStyle` or float setting (the longest is a
+/// `timestamptz` in the `Postgres` style with a BC year and a zone name,
+/// under 48 bytes).
+const SHORT: [Type; 13] = [
+    Type::BOOL,
+    Type::INT2,
+    Type::INT4,
+    Type::INT8,
+    Type::OID,
+    Type::FLOAT4,
+    Type::FLOAT8,
+    Type::DATE,
+    Type::TIME,
+    Type::TIMETZ,
+    Type::TIMESTAMP,
+    Type::TIMESTAMPTZ,
+    Type::UUID,
+];
+
+/// The most bytes a value of a [`SHORT`] type takes as text.
+const SHORT_TEXT: u64 = 64;
+
+/// Whether every value of `ty` fits `max_cell_bytes` as text, so the
+/// bounding query can send its column as it is, without measuring it.
+pub(crate) fn always_fits(ty: &Type, max_cell_bytes: u64) -> bool {
+    max_cell_bytes >= SHORT_TEXT && SHORT.contains(ty)
+}
+
+/// The bounding query around `sql`, one output column for each element of
+/// `whole` (at least one): `true` sends that column as it is (its type
+/// always fits, see [`always_fits`]), `false` bounds it to cells of at most
+/// `max_cell_bytes`; at most `rows` rows.
+pub(crate) fn wrap(sql: &str, whole: &[bool], max_cell_bytes: u64, rows: u64) -> String {
     let k = max_cell_bytes;
     let sent = k.saturating_mul(2).saturating_add(1);
-    let mut out = String::with_capacity(sql.len() + 250 * columns);
+    let bounded: Vec<usize> = (1..=whole.len()).filter(|&i| !whole[i - 1]).collect();
+    let mut out = String::with_capacity(sql.len() + 250 * bounded.len() + 20 * whole.len());
     out.push_str("SELECT ");
-    for i in 1..=columns {
-        let _ = write!(out, "CASE WHEN q.w{i} THEN q.c{i} END, ");
-    }
-    out.push_str("CASE WHEN ");
-    for i in 1..=columns {
-        if i > 1 {
-            out.push_str(" OR ");
+    for (i, &as_is) in (1..).zip(whole) {
+        if as_is {
+            let _ = write!(out, "q.c{i}, ");
+        } else {
+            let _ = write!(out, "CASE WHEN q.w{i} THEN q.c{i} END, ");
         }
-        let _ = write!(out, "NOT q.w{i}");
     }
-    out.push_str(" THEN ARRAY[");
-    for i in 1..=columns {
+    if bounded.is_empty() {
+        out.push_str("NULL::pg_catalog.text[]");
+    } else {
+        out.push_str("CASE WHEN ");
+        for (n, i) in bounded.iter().enumerate() {
+            if n > 0 {
+                out.push_str(" OR ");
+            }
+            let _ = write!(out, "NOT q.w{i}");
+        }
+        out.push_str(" THEN ARRAY[");
+        for (i, &as_is) in (1..).zip(whole) {
+            if i > 1 {
+                out.push_str(", ");
+            }
+            if as_is {
+                out.push_str("NULL");
+            } else {
+                let _ = write!(
+                    out,
+                    "CASE WHEN NOT q.w{i} THEN pg_catalog.left(pg_catalog.to_json(q.c{i})::pg_catalog.text, {sent}) END"
+                );
+            }
+        }
+        out.push_str("]::pg_catalog.text[] END");
+    }
+    out.push_str("\nFROM (SELECT ");
+    for i in 1..=whole.len() {
         if i > 1 {
             out.push_str(", ");
         }
+        let _ = write!(out, "q0.c{i}");
+    }
+    for i in &bounded {
         let _ = write!(
             out,
-            "CASE WHEN NOT q.w{i} THEN pg_catalog.left(pg_catalog.to_json(q.c{i})::pg_catalog.text, {sent}) END"
-        );
-    }
-    out.push_str("]::pg_catalog.text[] END\nFROM (SELECT ");
-    for i in 1..=columns {
-        let _ = write!(out, "q0.c{i}, ");
-    }
-    for i in 1..=columns {
-        if i > 1 {
-            out.push_str(", ");
-        }
-        let _ = write!(
-            out,
-            "pg_catalog.octet_length(q0.c{i}::pg_catalog.text) <= {k} AS w{i}"
+            ", pg_catalog.octet_length(q0.c{i}::pg_catalog.text) <= {k} AS w{i}"
         );
     }
     out.push_str(" FROM (\n");
     out.push_str(sql);
     out.push_str("\n) AS q0 (");
-    for i in 1..=columns {
+    for i in 1..=whole.len() {
         if i > 1 {
             out.push_str(", ");
         }

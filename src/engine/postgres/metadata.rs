@@ -8,6 +8,7 @@
 //! inside a transaction opened by the caller; they do not check policy.
 
 use std::cmp::Ordering;
+use std::collections::HashMap;
 
 use tokio_postgres::types::Type;
 use tokio_postgres::Transaction;
@@ -59,10 +60,11 @@ async fn table_oid(
 pub(crate) struct TableColumns {
     /// Every column, in order.
     pub(crate) columns: Vec<ColumnInfo>,
-    /// Whether the driver knows every column's type without asking the
-    /// server (`run.rs` sends a query in one flight only then: looking a
-    /// type up in the middle of a flight would wait behind its own rows).
-    pub(crate) built_in_types: bool,
+    /// Every column's type by name, when the driver knows all of them
+    /// without asking the server (`run.rs` sends a query in one flight only
+    /// then: looking a type up in the middle of a flight would wait behind
+    /// its own rows); `None` when a column has another type.
+    pub(crate) types: Option<HashMap<String, Type>>,
 }
 
 /// Every column of `schema.table`, or `None` when it does not exist.
@@ -75,13 +77,20 @@ pub(crate) async fn columns(
         return Ok(None);
     };
     let rows = tx.query(COLUMNS, &[&oid]).await?;
-    let mut built_in_types = true;
+    let mut types = Some(HashMap::with_capacity(rows.len()));
     let columns = rows
         .iter()
         .map(|r| {
-            built_in_types &= Type::from_oid(r.try_get(6)?).is_some();
+            let name: String = r.try_get(0)?;
+            match (Type::from_oid(r.try_get(6)?), &mut types) {
+                (Some(ty), Some(types)) => {
+                    types.insert(name.clone(), ty);
+                }
+                (None, _) => types = None,
+                (Some(_), None) => {}
+            }
             Ok(ColumnInfo {
-                name: r.try_get(0)?,
+                name,
                 type_name: r.try_get(1)?,
                 nullable: r.try_get(2)?,
                 comment: r.try_get(3)?,
@@ -90,10 +99,7 @@ pub(crate) async fn columns(
             })
         })
         .collect::<Result<Vec<_>, tokio_postgres::Error>>()?;
-    Ok(Some(TableColumns {
-        columns,
-        built_in_types,
-    }))
+    Ok(Some(TableColumns { columns, types }))
 }
 
 /// The greatest value of `column` in `schema.table`, as text; `None` when

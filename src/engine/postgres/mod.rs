@@ -46,6 +46,7 @@ use std::sync::atomic::AtomicU64;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use tokio_postgres::types::Type;
 use tokio_postgres::{Client, Transaction};
 use tokio_util::sync::CancellationToken;
 
@@ -59,7 +60,7 @@ use crate::engine::{
     ProbeReport, QueryResult, RunContext, Safeguards,
 };
 use crate::error::{ErrorCode, ToolError};
-use crate::guard::CheckedQuery;
+use crate::guard::{CheckedQuery, CopyOf};
 use crate::secrets::Secret;
 
 /// Timeout of catalog reads (`describe_table`, partitions, probe).
@@ -80,9 +81,9 @@ pub struct PostgresEngine {
     settings: ConnectSettings,
     safeguards: Safeguards,
     pool: Pool,
-    /// Tables whose columns this engine has read, and whether all their
-    /// types are built in (see [`Self::one_flight`]).
-    built_in_types: Mutex<HashMap<String, bool>>,
+    /// Tables whose columns this engine has read, with every column's type
+    /// when all of them are built in (see [`Self::one_flight`]).
+    known_types: Mutex<HashMap<String, Option<HashMap<String, Type>>>>,
 }
 
 impl PostgresEngine {
@@ -98,24 +99,43 @@ impl PostgresEngine {
             settings: ConnectSettings::new(name, conn, password),
             safeguards,
             pool: Pool::default(),
-            built_in_types: Mutex::new(HashMap::new()),
+            known_types: Mutex::new(HashMap::new()),
         }
     }
 
-    /// Whether `query` may go out in one flight: every table it reads was
-    /// described by this engine with built-in column types only. A value
-    /// of any other type makes the driver look the type up while the rows
-    /// of the same flight wait to be read, which would stall the
-    /// connection. The gate allows casts to built-in types only and
+    /// How `query` may go out in one flight, or `None` when it goes in
+    /// two: one element per output column, the type it is sent as without
+    /// being measured (it always fits the cell cap, see
+    /// [`bound::always_fits`]) or `None` to bound it on the server.
+    ///
+    /// One flight needs the column count the gate resolved and every table
+    /// the query reads described by this engine with built-in column types
+    /// only. A value of any other type makes the driver look the type up
+    /// while the rows of the same flight wait to be read, which would stall
+    /// the connection. The gate allows casts to built-in types only and
     /// `pg_catalog` functions only, so a result's types come from these.
-    fn one_flight(&self, query: &CheckedQuery) -> bool {
-        let Ok(known) = self.built_in_types.lock() else {
-            return false;
-        };
-        query
-            .tables_used()
-            .iter()
-            .all(|table| known.get(table).copied().unwrap_or(false))
+    /// An output column that copies base columns all of one such type is
+    /// taken to have it; `run.rs` uses the rows only when the server's own
+    /// description of the query agrees.
+    fn one_flight(&self, query: &CheckedQuery) -> Option<Vec<Option<Type>>> {
+        let columns = query.output_columns().filter(|&n| n > 0)?;
+        let known = self.known_types.lock().ok()?;
+        for table in query.tables_used() {
+            known.get(table)?.as_ref()?;
+        }
+        let type_of = |copy: &CopyOf| known.get(&copy.table)?.as_ref()?.get(&copy.column);
+        let copies = query.output_copies();
+        Some(
+            (0..columns)
+                .map(|i| {
+                    let mut types = copies.get(i)?.iter().map(type_of);
+                    let first = types.next()??;
+                    let one_type = types.all(|ty| ty == Some(first));
+                    (one_type && bound::always_fits(first, query.max_cell_bytes()))
+                        .then(|| first.clone())
+                })
+                .collect(),
+        )
     }
 
     /// An idle connection (`true`: reused), or a new one (`false`); only a
@@ -344,6 +364,7 @@ impl Engine for PostgresEngine {
             let rows = AtomicU64::new(0);
             let rows = &rows;
             let one_flight = self.one_flight(query);
+            let one_flight = one_flight.as_deref();
             let work = self.guarded(
                 Sql::Agent,
                 query.timeout(),
@@ -393,8 +414,8 @@ impl Engine for PostgresEngine {
                 })
                 .await?;
             Ok(described.map(|table_columns| {
-                if let Ok(mut known) = self.built_in_types.lock() {
-                    known.insert(table.to_owned(), table_columns.built_in_types);
+                if let Ok(mut known) = self.known_types.lock() {
+                    known.insert(table.to_owned(), table_columns.types);
                 }
                 table_columns.columns
             }))

@@ -162,30 +162,30 @@ pub(crate) async fn settle<T>(
 }
 
 /// Run `query` on `client` inside a read-only transaction and collect the
-/// capped result, in one flight when `one_flight` allows it and the gate
-/// resolved the query's columns, and in two otherwise, counting the rows
-/// received in `rows` for progress reports.
+/// capped result, in one flight when `one_flight` gives its columns (see
+/// `PostgresEngine::one_flight`: for each, the type it is sent whole as,
+/// or `None` to bound it) and in two otherwise, counting the rows received
+/// in `rows` for progress reports.
 pub(crate) async fn execute(
     client: &mut Client,
     settings: &ConnectSettings,
     query: &CheckedQuery,
-    one_flight: bool,
+    one_flight: Option<&[Option<Type>]>,
     deadline: Instant,
     prelude: Prelude<'_>,
     rows: &AtomicU64,
 ) -> Outcome<QueryResult> {
     // A query without columns has no cell to bound and runs as it is; only
     // the server's own description may say so.
-    let columns = query.output_columns().filter(|&n| n > 0 && one_flight);
-    if let Some(columns) = columns {
-        match in_one_flight(client, settings, query, columns, deadline, prelude, rows).await {
+    if let Some(assumed) = one_flight.filter(|columns| !columns.is_empty()) {
+        match in_one_flight(client, settings, query, assumed, deadline, prelude, rows).await {
             Flight::Done(outcome) => return outcome,
             Flight::Redo { described } => {
                 tracing::debug!(
                     connection = %settings.name,
-                    gate = columns,
-                    server = described,
-                    "the server describes other columns than the gate resolved; running the query again in two flights"
+                    gate = ?assumed,
+                    server = ?described,
+                    "the server describes other columns than the engine assumed; running the query again in two flights"
                 );
                 rows.store(0, Ordering::Relaxed);
             }
@@ -198,27 +198,30 @@ pub(crate) async fn execute(
 enum Flight {
     /// The answer, whatever it is.
     Done(Outcome<QueryResult>),
-    /// The checked query prepared with `described` columns, not the number
-    /// the wrap was written for; the connection is clean and the query has
-    /// to run again, described first.
-    Redo { described: usize },
+    /// The checked query prepared with `described` column types, not what
+    /// the wrap was written for (another count, or another type for a
+    /// column sent whole); the connection is clean and the query has to
+    /// run again, described first.
+    Redo { described: Vec<Type> },
 }
 
 /// Everything in one write: the transaction and its settings, the checked
-/// query prepared on its own, the bounding query for `columns` columns, the
-/// rollback and the reset.
+/// query prepared on its own, the bounding query for the `assumed` columns
+/// (see [`execute`]), the rollback and the reset.
 async fn in_one_flight(
     client: &mut Client,
     settings: &ConnectSettings,
     query: &CheckedQuery,
-    columns: usize,
+    assumed: &[Option<Type>],
     deadline: Instant,
     prelude: Prelude<'_>,
     rows: &AtomicU64,
 ) -> Flight {
     let map = map_error(settings, deadline);
     let rows_wanted = query.applied_limit().saturating_add(1);
-    let bounded = bound::wrap(query.sql(), columns, query.max_cell_bytes(), rows_wanted);
+    let columns = assumed.len();
+    let whole: Vec<bool> = assumed.iter().map(Option::is_some).collect();
+    let bounded = bound::wrap(query.sql(), &whole, query.max_cell_bytes(), rows_wanted);
     // Names and types come from the prepare (and from the first row);
     // neither counts toward the caps.
     let builder = ResultBuilder::new(
@@ -273,19 +276,26 @@ async fn in_one_flight(
         return Flight::Done(Outcome::Ran(Err(refused), Reuse::Discard));
     }
     let clean = rolled_back.is_ok() && reset.is_ok();
-    if statement.columns().len() != columns {
+    let as_assumed = statement.columns().len() == columns
+        && assumed
+            .iter()
+            .zip(statement.columns())
+            .all(|(assumed, described)| assumed.as_ref().is_none_or(|ty| ty == described.type_()));
+    if !as_assumed {
+        let described: Vec<Type> = statement
+            .columns()
+            .iter()
+            .map(|c| c.type_().clone())
+            .collect();
         if clean
             && read
                 .as_ref()
                 .map_or(true, |(_, left)| *left == Left::Drained)
         {
-            return Flight::Redo {
-                described: statement.columns().len(),
-            };
+            return Flight::Redo { described };
         }
         let error = ToolError::internal(format!(
-            "the server describes {} columns where the gate resolved {columns}, and the connection could not be reset",
-            statement.columns().len()
+            "the server describes columns {described:?} where the engine assumed {assumed:?}, and the connection could not be reset"
         ));
         return Flight::Done(Outcome::Ran(Err(error), Reuse::Discard));
     }
@@ -384,12 +394,11 @@ async fn two_flights(
     let (sql, server_stops) = if types.is_empty() {
         (query.sql().to_owned(), None)
     } else {
-        let bounded = bound::wrap(
-            query.sql(),
-            types.len(),
-            query.max_cell_bytes(),
-            rows_wanted,
-        );
+        let whole: Vec<bool> = types
+            .iter()
+            .map(|ty| bound::always_fits(ty, query.max_cell_bytes()))
+            .collect();
+        let bounded = bound::wrap(query.sql(), &whole, query.max_cell_bytes(), rows_wanted);
         (bounded, Some(rows_wanted))
     };
 

@@ -2,7 +2,7 @@ use super::*;
 
 #[test]
 fn each_column_is_bounded_and_cut_text_trails() {
-    let sql = wrap("SELECT a, b FROM t -- note", 2, 10, 101);
+    let sql = wrap("SELECT a, b FROM t -- note", &[false, false], 10, 101);
     assert_eq!(
         sql,
         "SELECT CASE WHEN q.w1 THEN q.c1 END, CASE WHEN q.w2 THEN q.c2 END, \
@@ -17,6 +17,56 @@ fn each_column_is_bounded_and_cut_text_trails() {
     );
     assert!(!sql.contains("pg_typeof"), "no choice on the server: {sql}");
     assert!(!sql.contains("pg_type "), "no catalog lookup: {sql}");
+}
+
+#[test]
+fn a_column_that_always_fits_is_sent_as_it_is() {
+    let sql = wrap("SELECT a, b, c FROM t", &[true, false, true], 4096, 11);
+    assert_eq!(
+        sql,
+        "SELECT q.c1, CASE WHEN q.w2 THEN q.c2 END, q.c3, \
+         CASE WHEN NOT q.w2 THEN ARRAY[NULL, \
+         CASE WHEN NOT q.w2 THEN pg_catalog.left(pg_catalog.to_json(q.c2)::pg_catalog.text, 8193) END, \
+         NULL]::pg_catalog.text[] END\n\
+         FROM (SELECT q0.c1, q0.c2, q0.c3, \
+         pg_catalog.octet_length(q0.c2::pg_catalog.text) <= 4096 AS w2 \
+         FROM (\nSELECT a, b, c FROM t\n) AS q0 (c1, c2, c3) OFFSET 0) AS q\nLIMIT 11"
+    );
+    // Nothing to bound: no flag, no array.
+    let sql = wrap("SELECT a FROM t", &[true], 4096, 11);
+    assert_eq!(
+        sql,
+        "SELECT q.c1, NULL::pg_catalog.text[]\nFROM (SELECT q0.c1 FROM (\nSELECT a FROM t\n) \
+         AS q0 (c1) OFFSET 0) AS q\nLIMIT 11"
+    );
+}
+
+#[test]
+fn only_short_types_always_fit_and_only_a_cap_above_their_text() {
+    for ty in [
+        Type::INT4,
+        Type::INT8,
+        Type::BOOL,
+        Type::TIMESTAMPTZ,
+        Type::UUID,
+        Type::FLOAT8,
+    ] {
+        assert!(always_fits(&ty, 4096), "{ty}");
+        assert!(always_fits(&ty, 64), "{ty}");
+        assert!(!always_fits(&ty, 63), "{ty}");
+    }
+    for ty in [
+        Type::TEXT,
+        Type::NUMERIC,
+        Type::INTERVAL,
+        Type::MONEY,
+        Type::INT4_ARRAY,
+        Type::JSONB,
+        Type::BYTEA,
+        Type::INET,
+    ] {
+        assert!(!always_fits(&ty, u64::MAX), "{ty}");
+    }
 }
 
 #[test]

@@ -546,7 +546,7 @@ async fn a_text_that_parses_only_once_wrapped_gives_nothing() {
     drop(engine);
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(probe_calls(&db, 1).await, 0, "the wrapped text ran");
-    let wrapped = crate::engine::postgres::bound::wrap(sql, 1, 4096, 1001);
+    let wrapped = crate::engine::postgres::bound::wrap(sql, &[false], 4096, 1001);
     let rows = db
         .client()
         .await
@@ -559,4 +559,67 @@ async fn a_text_that_parses_only_once_wrapped_gives_nothing() {
         Some("1-wrapped-leak")
     );
     assert_eq!(probe_calls(&db, 1).await, 1, "the control was not counted");
+}
+
+/// A column the engine sends whole because the table's facts say `int`,
+/// but whose type changed since: the flight's rows are dropped and the
+/// query runs again, described (a second flight, seen by the relay), so
+/// the value is bounded on the server like any other.
+#[tokio::test]
+async fn a_column_whose_type_changed_runs_again_described() {
+    let db = Db::create("flightassumed").await;
+    db.client()
+        .await
+        .batch_execute("CREATE TABLE public.t (n int); INSERT INTO public.t VALUES (1)")
+        .await
+        .expect("setup");
+    let relay = Relay::start().await;
+    let mut conn = db.connection();
+    conn.port = relay.port;
+    let engine = PostgresEngine::new("test", &conn, None, trusting());
+    engine.table_columns("public.t").await.expect("facts");
+    run(&engine, "SELECT 1").await.expect("warm-up");
+    db.client()
+        .await
+        .batch_execute(
+            "ALTER TABLE public.t ALTER COLUMN n TYPE text; \
+             INSERT INTO public.t VALUES (repeat('x', 100))",
+        )
+        .await
+        .expect("alter");
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    relay.clear();
+    let checked = CheckedQuery::for_engine_tests(
+        "SELECT n FROM public.t ORDER BY length(n)",
+        10,
+        64,
+        1 << 20,
+        Duration::from_secs(30),
+    )
+    .with_tables_used(&["public.t"])
+    .with_output_copies(&[&[("public.t", "n")]]);
+    let result = engine
+        .run(&checked, RunContext::default())
+        .await
+        .expect("run");
+    assert_eq!(
+        result.rows.to_vec(),
+        vec![vec![json!("1")], vec![json!("x".repeat(64))]]
+    );
+    assert_eq!(result.cells_truncated, 1);
+    assert_eq!(result.columns[0].type_name, "text");
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    // Closes of earlier statements (C S) may lead any write.
+    let groups: Vec<String> = relay
+        .groups()
+        .iter()
+        .map(|g| g.trim_start_matches("CS").to_owned())
+        .filter(|g| !g.is_empty())
+        .collect();
+    assert_eq!(
+        groups,
+        ["QPDSPBDESQQ", "QPDS", "PBDESQQ"],
+        "one flight, then two"
+    );
+    assert_eq!(engine.idle_connections(), 1, "the connection is kept");
 }

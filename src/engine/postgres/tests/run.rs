@@ -10,6 +10,7 @@ use super::{admin, assert_syntax_error, query, run, run_one_flight, Db};
 use crate::engine::{Engine, RunContext, Truncation};
 use crate::error::ErrorCode;
 use crate::guard::CheckedQuery;
+use tokio_postgres::types::Type;
 
 async fn with_table(label: &str, setup: &str) -> Db {
     let db = Db::create(label).await;
@@ -207,12 +208,14 @@ async fn one_flight_only_for_tables_of_built_in_types() {
             .with_tables_used(tables)
     };
     // Nothing is known of a table this engine has not described.
-    assert!(!engine.one_flight(&reads(&["public.plain"])));
+    assert!(engine.one_flight(&reads(&["public.plain"])).is_none());
     engine.table_columns("public.plain").await.expect("plain");
     engine.table_columns("public.moods").await.expect("moods");
-    assert!(engine.one_flight(&reads(&["public.plain"])));
-    assert!(!engine.one_flight(&reads(&["public.moods"])));
-    assert!(!engine.one_flight(&reads(&["public.plain", "public.moods"])));
+    assert!(engine.one_flight(&reads(&["public.plain"])).is_some());
+    assert!(engine.one_flight(&reads(&["public.moods"])).is_none());
+    assert!(engine
+        .one_flight(&reads(&["public.plain", "public.moods"]))
+        .is_none());
     // The enum's type is looked up in two flights, well within the timeout
     // (in one flight the lookup would wait behind the flight's own rows).
     let checked = CheckedQuery::for_engine_tests(
@@ -562,4 +565,151 @@ async fn a_public_function_cannot_shadow_a_builtin() {
         .await
         .expect("run");
     assert_eq!(result.rows, vec![vec![json!("A")]]);
+}
+
+/// A column that copies base columns of one short type is sent whole in one
+/// flight; any other column (computed, text, an array, copies of two
+/// types, a type unknown to the engine) is bounded.
+#[tokio::test]
+async fn only_copies_of_one_short_type_are_sent_whole() {
+    let db = with_table(
+        "whole",
+        "CREATE TABLE public.a (n int, big bigint, t text, arr int[], at timestamptz); \
+         CREATE TABLE public.b (n int, m bigint)",
+    )
+    .await;
+    let engine = db.engine();
+    engine.table_columns("public.a").await.expect("a");
+    engine.table_columns("public.b").await.expect("b");
+    let checked = query("SELECT 1").with_tables_used(&["public.a", "public.b"]);
+    let assumed = engine
+        .one_flight(&checked.with_output_copies(&[
+            &[("public.a", "n")],
+            &[("public.a", "big")],
+            &[("public.a", "t")],
+            &[("public.a", "arr")],
+            &[("public.a", "at")],
+            &[],
+            &[("public.a", "n"), ("public.b", "n")],
+            &[("public.a", "n"), ("public.b", "m")],
+            &[("public.a", "gone")],
+            &[("public.c", "n")],
+        ]))
+        .expect("one flight");
+    assert_eq!(
+        assumed,
+        vec![
+            Some(Type::INT4),
+            Some(Type::INT8),
+            None,
+            None,
+            Some(Type::TIMESTAMPTZ),
+            None,
+            Some(Type::INT4),
+            None,
+            None,
+            None,
+        ]
+    );
+    // A cell cap below the short types' longest text: everything bounded.
+    let small = CheckedQuery::for_engine_tests("SELECT 1", 10, 63, 1 << 20, Duration::from_secs(5))
+        .with_tables_used(&["public.a"])
+        .with_output_copies(&[&[("public.a", "n")]]);
+    assert_eq!(engine.one_flight(&small), Some(vec![None]));
+}
+
+/// The short types' text is at most 64 bytes for their longest values in
+/// every date, interval and float style a server may be set to, so a
+/// column of one is never measured.
+#[tokio::test]
+async fn the_longest_text_of_a_short_type_fits_64_bytes() {
+    let db = with_table("short", "SELECT 1").await;
+    let client = db.client().await;
+    let extremes = [
+        ("bool", "false"),
+        ("int2", "-32768"),
+        ("int4", "-2147483648"),
+        ("int8", "-9223372036854775808"),
+        ("oid", "4294967295"),
+        ("float4", "-1.17549435e-38"),
+        ("float4", "-3.4028235e+38"),
+        ("float8", "-2.2250738585072014e-308"),
+        ("float8", "-1.7976931348623157e+308"),
+        ("float8", "-infinity"),
+        ("date", "5874897-12-31"),
+        ("date", "4714-11-24 BC"),
+        ("time", "23:59:59.999999"),
+        ("timetz", "23:59:59.999999-15:59:59"),
+        ("timestamp", "294276-12-31 23:59:59.999999"),
+        ("timestamp", "4713-01-01 00:00:00.000001 BC"),
+        ("timestamptz", "294276-12-30 23:59:59.999999+00"),
+        ("timestamptz", "4713-01-02 00:00:00.000001+00 BC"),
+        ("uuid", "ffffffff-ffff-ffff-ffff-ffffffffffff"),
+    ];
+    let mut longest = 0;
+    for style in ["ISO, MDY", "SQL, DMY", "Postgres, DMY", "German, DMY"] {
+        for zone in [
+            "UTC",
+            "America/Argentina/ComodRivadavia",
+            "Pacific/Chatham",
+            "<+0545>-5:45",
+        ] {
+            for digits in ["-15", "0", "3"] {
+                client
+                    .batch_execute(&format!(
+                        "SET DateStyle = '{style}'; SET TimeZone = '{zone}'; \
+                         SET extra_float_digits = {digits}"
+                    ))
+                    .await
+                    .expect("settings");
+                for (ty, value) in extremes {
+                    let sql = format!(
+                        "SELECT octet_length('{value}'::{ty}::text), '{value}'::{ty}::text"
+                    );
+                    let row = client.query_one(&sql, &[]).await.expect(&sql);
+                    let length: i32 = row.get(0);
+                    let text: String = row.get(1);
+                    assert!(length <= 64, "{ty} under {style}, {zone}: {text:?}");
+                    longest = longest.max(length);
+                }
+            }
+        }
+    }
+    assert!(longest > 30, "the extremes reach long texts: {longest}");
+}
+
+/// When the server describes another type for a column the engine sent
+/// whole (here a set operation whose other branch computes a wider type),
+/// the query runs again, described, and the answer is the server's (see
+/// also `flight::a_column_whose_type_changed_runs_again_described`).
+#[tokio::test]
+async fn a_column_of_another_type_than_assumed_runs_again_bounded() {
+    let db = with_table(
+        "assumed",
+        "CREATE TABLE public.t (n int); INSERT INTO public.t VALUES (1)",
+    )
+    .await;
+    let engine = db.engine();
+    engine.table_columns("public.t").await.expect("t");
+    let copies: &[&[(&str, &str)]] = &[&[("public.t", "n")]];
+    // The other branch makes the column numeric: 1.5 stays 1.5.
+    let union = CheckedQuery::for_engine_tests(
+        "SELECT n FROM public.t UNION ALL SELECT 1.5 ORDER BY 1",
+        10,
+        4096,
+        1 << 20,
+        Duration::from_secs(10),
+    )
+    .with_tables_used(&["public.t"])
+    .with_output_copies(copies);
+    assert_eq!(engine.one_flight(&union), Some(vec![Some(Type::INT4)]));
+    let result = engine
+        .run(&union, RunContext::default())
+        .await
+        .expect("union");
+    assert_eq!(
+        result.rows.to_vec(),
+        vec![vec![json!("1")], vec![json!("1.5")]]
+    );
+    assert_eq!(result.columns[0].type_name, "numeric");
 }
