@@ -82,6 +82,13 @@ pub(crate) struct OAuthConfig {
     /// server hammer the issuer.
     #[serde(default = "default_jwks_refetch")]
     pub(crate) jwks_min_refetch_seconds: u64,
+    /// Accept only tokens whose header says `typ: at+jwt` (RFC 9068 access
+    /// tokens; `application/at+jwt` too). Default false: `typ: JWT` or no
+    /// `typ` is accepted as well, as many issuers send. Either way a token
+    /// whose `typ` names another kind of token (an ID token's `id+jwt`,
+    /// say) is refused.
+    #[serde(default)]
+    pub(crate) require_access_token_typ: bool,
     /// Authorization servers listed in the protected resource metadata
     /// (default: the issuer).
     #[serde(default)]

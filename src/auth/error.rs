@@ -122,6 +122,9 @@ pub(crate) enum FailureReason {
     AlgNotAllowed,
     /// No key in the key set has the token's `kid`.
     UnknownKey,
+    /// The header's `typ` names a kind of token other than an access token
+    /// (an ID token, say), or is not `at+jwt` when that is required.
+    BadType,
     /// A static token that is not in the store, or a kind of token this
     /// server is not configured for.
     UnknownToken,
@@ -146,6 +149,7 @@ impl FailureReason {
             Self::BadSignature => "bad_signature",
             Self::AlgNotAllowed => "alg_not_allowed",
             Self::UnknownKey => "unknown_key",
+            Self::BadType => "bad_typ",
             Self::UnknownToken => "unknown_token",
             Self::Revoked => "revoked",
             Self::MissingClaim => "missing_claim",
@@ -166,6 +170,7 @@ impl FailureReason {
             Self::BadSignature => "The token signature is invalid",
             Self::AlgNotAllowed => "The token signing algorithm is not allowed",
             Self::UnknownKey => "The token signing key is unknown",
+            Self::BadType => "The token is not an OAuth access token",
             Self::UnknownToken => "The token is not known to this server",
             Self::Revoked => "The token has been revoked",
             Self::MissingClaim => "The token lacks a required claim",

@@ -25,6 +25,7 @@ mod jwt;
 mod metadata;
 mod static_tokens;
 pub(crate) mod store;
+mod token_type;
 
 use std::path::Path;
 use std::time::Duration;

@@ -35,6 +35,7 @@ fn a_full_section_parses_with_defaults_filled_in() {
         ]
     );
     assert_eq!(oauth.clock_skew_seconds, 60);
+    assert!(!oauth.require_access_token_typ);
     assert_eq!(oauth.claims.user_id, "sub");
     assert_eq!(
         oauth.listed_authorization_servers(),

@@ -142,6 +142,7 @@ fn oauth(jwks_file: &str) -> OAuthConfig {
         clock_skew_seconds: 60,
         jwks_cache_seconds: 3600,
         jwks_min_refetch_seconds: 30,
+        require_access_token_typ: false,
         authorization_servers: Vec::new(),
         scopes_supported: vec!["sqlwarden".into()],
         resource_name: Some("sqlwarden test".into()),

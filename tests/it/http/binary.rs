@@ -27,8 +27,14 @@ fn now() -> i64 {
 }
 
 fn sign(alg: Algorithm, kid: &str, key: &EncodingKey, claims: &Value) -> String {
+    sign_typed(alg, kid, "JWT", key, claims)
+}
+
+/// [`sign`] with the header's `typ` set to `typ`.
+fn sign_typed(alg: Algorithm, kid: &str, typ: &str, key: &EncodingKey, claims: &Value) -> String {
     let mut header = Header::new(alg);
     header.kid = Some(kid.into());
+    header.typ = Some(typ.into());
     jsonwebtoken::encode(&header, claims, key).unwrap()
 }
 
@@ -329,6 +335,17 @@ async fn the_binary_lets_in_static_tokens_and_jwts_and_nothing_else() {
             "HS256 keyed with the public key",
             Some(hs256_with_public_key),
         ),
+        (
+            // The issuer's own key and good claims, but an ID token's type.
+            "typ of an ID token",
+            Some(sign_typed(
+                Algorithm::RS256,
+                "k1",
+                "id+jwt",
+                &signer,
+                &good_claims("eve", "EAST"),
+            )),
+        ),
         ("revoked static token", Some(revoked.clone())),
         ("unknown static token", Some(format!("{alice}x"))),
     ];
@@ -539,6 +556,7 @@ async fn the_binary_lets_in_static_tokens_and_jwts_and_nothing_else() {
         ("bad_signature", ""),
         ("alg_not_allowed", ""),
         ("alg_not_allowed", ""),
+        ("bad_typ", ""),
         ("revoked", mallory_id.as_str()),
         ("unknown_token", ""),
     ]
