@@ -134,6 +134,9 @@ pub(crate) enum FailureReason {
     MissingClaim,
     /// A mapped claim has a type the identity cannot hold.
     BadClaim,
+    /// A valid token that does not grant every scope in
+    /// `required_scopes`: the one refusal answered 403, not 401.
+    InsufficientScope,
 }
 
 impl FailureReason {
@@ -154,6 +157,7 @@ impl FailureReason {
             Self::Revoked => "revoked",
             Self::MissingClaim => "missing_claim",
             Self::BadClaim => "bad_claim",
+            Self::InsufficientScope => "insufficient_scope",
         }
     }
 
@@ -175,6 +179,7 @@ impl FailureReason {
             Self::Revoked => "The token has been revoked",
             Self::MissingClaim => "The token lacks a required claim",
             Self::BadClaim => "A token claim has an unusable type",
+            Self::InsufficientScope => "The token does not grant the scope this resource requires",
         }
     }
 }
@@ -238,6 +243,12 @@ impl AuthFailure {
     /// challenge carries no error code).
     pub(crate) fn is_missing(&self) -> bool {
         self.reason == FailureReason::Missing
+    }
+
+    /// True when the token is valid but lacks a required scope (RFC 6750
+    /// §3.1 `insufficient_scope`: 403, not 401).
+    pub(crate) fn is_insufficient_scope(&self) -> bool {
+        self.reason == FailureReason::InsufficientScope
     }
 }
 

@@ -9,7 +9,9 @@
 //! `alg` needs, and match the JWK's own `alg` when it declares one. Only
 //! then does `jsonwebtoken` verify the signature with that one algorithm
 //! and check `exp` and `nbf` (with the skew), `iss` and `aud`, all of
-//! which must be present.
+//! which must be present. Last, the claims must make an identity and grant
+//! the `required_scopes` ([`scopes`]; lacking one is the one refusal that
+//! is answered 403).
 //!
 //! A client sends the same token with every request, so a token that
 //! passed is remembered (by its SHA-256) for at most [`VERIFIED_TTL`] and
@@ -30,6 +32,7 @@ use super::claims;
 use super::config::{ClaimMapping, JwtAlgorithm, OAuthConfig};
 use super::error::{AuthFailure, FailureReason};
 use super::jwks::{KeyCache, VerifyKey};
+use super::scopes;
 use super::token_type::TokenType;
 use super::Caller;
 
@@ -57,6 +60,7 @@ pub(crate) struct JwtValidator {
     algorithms: Vec<JwtAlgorithm>,
     skew_seconds: u64,
     require_access_token_typ: bool,
+    required_scopes: Vec<String>,
     mapping: ClaimMapping,
     keys: KeyCache,
     verified: Mutex<HashMap<[u8; 32], Verified>>,
@@ -71,6 +75,7 @@ impl JwtValidator {
             algorithms: oauth.algorithms.clone(),
             skew_seconds: oauth.clock_skew_seconds,
             require_access_token_typ: oauth.require_access_token_typ,
+            required_scopes: oauth.required_scopes.clone(),
             mapping: oauth.claims.clone(),
             keys,
             verified: Mutex::new(HashMap::new()),
@@ -178,6 +183,9 @@ impl JwtValidator {
                 }
             })?;
         let identity = claims::identity(&data.claims, &self.mapping)
+            .and_then(|identity| {
+                scopes::check(&data.claims, &self.required_scopes).map(|()| identity)
+            })
             .map_err(|refused| refused.with_token_id(token_id(&data.claims, digest)))?;
         let exp = data.claims.get("exp").and_then(Value::as_i64);
         Ok((

@@ -20,7 +20,7 @@ use tokio::process::Command;
 use futures_util::future::BoxFuture;
 use serde_json::{json, Value};
 use sqlwarden::audit::AuditLog;
-use sqlwarden::server::http::{self, AuthRefusal, Authenticate, Authenticated};
+use sqlwarden::server::http::{self, AuthRefusal, Authenticate, Authenticated, RefusalKind};
 use sqlwarden::tools::ConfiguredEngines;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -76,6 +76,7 @@ impl Authenticate for StaticTokens {
         Box::pin(async move {
             let refuse = |reason: &str, failure: Option<&str>| AuthRefusal {
                 reason: reason.into(),
+                kind: RefusalKind::Unauthenticated,
                 www_authenticate: CHALLENGE.into(),
                 failure: failure.map(str::to_owned),
                 token_id: None,

@@ -80,6 +80,7 @@ fn validation_names_each_broken_setting() {
         .attributes
         .insert("other_region".into(), "region_codes".into());
     o.claims.attributes.insert("x".into(), "not a name".into());
+    o.required_scopes = vec!["sqlwarden.query".into(), "two words".into()];
     let cfg = AuthConfig {
         static_tokens: None,
         oauth: Some(o),
@@ -95,6 +96,7 @@ fn validation_names_each_broken_setting() {
         "auth.oauth.authorization_servers",
         "auth.oauth.claims.user_id",
         "auth.oauth.claims.attributes",
+        "auth.oauth.required_scopes",
     ] {
         assert!(
             found.iter().any(|f| f == setting),
@@ -103,6 +105,27 @@ fn validation_names_each_broken_setting() {
     }
     // Every problem carries a hint.
     assert!(cfg.validate().iter().all(|e| !e.hint().is_empty()));
+    // A scope must be one RFC 6749 scope-token: it is quoted in the
+    // challenge as is.
+    for (scope, ok) in [
+        ("sqlwarden.query", true),
+        ("https://api.example.test/read", true),
+        ("a:b", true),
+        ("", false),
+        ("two words", false),
+        ("quote\"d", false),
+        ("back\\slash", false),
+        ("tab\t", false),
+        ("é", false),
+    ] {
+        let mut o = oauth("jwks.json");
+        o.required_scopes = vec![scope.into()];
+        let cfg = AuthConfig {
+            static_tokens: None,
+            oauth: Some(o),
+        };
+        assert_eq!(cfg.validate().is_empty(), ok, "{scope:?}");
+    }
 
     let mut none = oauth("jwks.json");
     none.jwks_file = None;

@@ -85,6 +85,7 @@ async fn the_challenge_points_to_the_metadata_and_names_the_error() {
         FailureReason::Revoked,
         FailureReason::MissingClaim,
         FailureReason::BadClaim,
+        FailureReason::InsufficientScope,
     ] {
         assert!(
             reason

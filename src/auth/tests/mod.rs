@@ -8,6 +8,7 @@ mod config;
 mod jwks_uri;
 mod jwt;
 mod metadata;
+mod scopes;
 mod static_tokens;
 
 use std::path::{Path, PathBuf};
@@ -145,6 +146,7 @@ fn oauth(jwks_file: &str) -> OAuthConfig {
         require_access_token_typ: false,
         authorization_servers: Vec::new(),
         scopes_supported: vec!["sqlwarden".into()],
+        required_scopes: Vec::new(),
         resource_name: Some("sqlwarden test".into()),
         claims: ClaimMapping {
             user_id: "sub".into(),
