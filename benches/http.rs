@@ -29,7 +29,7 @@ use rmcp::transport::TokioChildProcess;
 use rmcp::ServiceExt;
 use serde_json::{json, Value};
 use sqlwarden::cli::demo::{config_files, write_files, DemoArgs, WAREHOUSE_SQL};
-use sqlwarden::server::http::{self, AuthRefusal, Authenticate, Authenticated};
+use sqlwarden::server::http::{self, AuthRefusal, Authenticate, Authenticated, RefusalKind};
 use sqlwarden::tools::ConfiguredEngines;
 use tokio_postgres::NoTls;
 
@@ -53,6 +53,7 @@ impl Authenticate for OneToken {
                 .and_then(|t| self.0.get(t).cloned())
                 .ok_or(AuthRefusal {
                     reason: "bad token".into(),
+                    kind: RefusalKind::Unauthenticated,
                     www_authenticate: "Bearer".into(),
                     // The bench never sends a bad token; nothing to audit.
                     failure: None,

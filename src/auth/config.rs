@@ -82,13 +82,28 @@ pub(crate) struct OAuthConfig {
     /// server hammer the issuer.
     #[serde(default = "default_jwks_refetch")]
     pub(crate) jwks_min_refetch_seconds: u64,
+    /// Accept only tokens whose header says `typ: at+jwt` (RFC 9068 access
+    /// tokens; `application/at+jwt` too). Default false: `typ: JWT` or no
+    /// `typ` is accepted as well, as many issuers send. Either way a token
+    /// whose `typ` names another kind of token (an ID token's `id+jwt`,
+    /// say) is refused.
+    #[serde(default)]
+    pub(crate) require_access_token_typ: bool,
     /// Authorization servers listed in the protected resource metadata
     /// (default: the issuer).
     #[serde(default)]
     pub(crate) authorization_servers: Vec<String>,
-    /// Scopes listed in the protected resource metadata.
+    /// Scopes listed in the protected resource metadata (with
+    /// `required_scopes` added).
     #[serde(default)]
     pub(crate) scopes_supported: Vec<String>,
+    /// Scopes every token must grant, in its `scope` claim (a
+    /// space-separated string) or `scp` (a list, or a space-separated
+    /// string, as some issuers write it). A token lacking one is refused
+    /// with 403 `insufficient_scope`. Default: none required. Static
+    /// tokens have no scopes and are not affected.
+    #[serde(default)]
+    pub(crate) required_scopes: Vec<String>,
     /// A human-readable name for the protected resource metadata.
     #[serde(default)]
     pub(crate) resource_name: Option<String>,
@@ -344,6 +359,15 @@ impl OAuthConfig {
                 );
             }
         }
+        for scope in &self.required_scopes {
+            if !is_scope_token(scope) {
+                invalid(
+                    "required_scopes",
+                    format!("{scope:?} is not a scope name"),
+                    "Write each scope as its own list item, as the issuer names it: printable ASCII without spaces, `\"` or `\\` (RFC 6749 §3.3), e.g. `[sqlwarden.query]`",
+                );
+            }
+        }
         if self.claims.user_id.is_empty() || self.claims.user_id == "/" {
             invalid(
                 "claims.user_id",
@@ -368,6 +392,18 @@ impl OAuthConfig {
                 );
             }
         }
+    }
+
+    /// The scopes the metadata document lists: `scopes_supported`, then
+    /// each required scope not already among them.
+    pub(crate) fn listed_scopes(&self) -> Vec<String> {
+        let mut scopes = self.scopes_supported.clone();
+        for scope in &self.required_scopes {
+            if !scopes.contains(scope) {
+                scopes.push(scope.clone());
+            }
+        }
+        scopes
     }
 
     /// The authorization servers the metadata document lists.
@@ -403,6 +439,16 @@ fn is_loopback(url: &reqwest::Url) -> bool {
         || bare
             .parse::<std::net::IpAddr>()
             .is_ok_and(|ip| ip.is_loopback())
+}
+
+/// An RFC 6749 §3.3 scope-token: one or more of `%x21 / %x23-5B /
+/// %x5D-7E` (printable ASCII but space, `"` and `\`), so it can be
+/// listed in a `scope` claim and quoted in a challenge as is.
+pub(crate) fn is_scope_token(scope: &str) -> bool {
+    !scope.is_empty()
+        && scope
+            .bytes()
+            .all(|b| matches!(b, 0x21 | 0x23..=0x5B | 0x5D..=0x7E))
 }
 
 /// What row-policy templates accept after `${user.`.

@@ -122,6 +122,9 @@ pub(crate) enum FailureReason {
     AlgNotAllowed,
     /// No key in the key set has the token's `kid`.
     UnknownKey,
+    /// The header's `typ` names a kind of token other than an access token
+    /// (an ID token, say), or is not `at+jwt` when that is required.
+    BadType,
     /// A static token that is not in the store, or a kind of token this
     /// server is not configured for.
     UnknownToken,
@@ -131,6 +134,9 @@ pub(crate) enum FailureReason {
     MissingClaim,
     /// A mapped claim has a type the identity cannot hold.
     BadClaim,
+    /// A valid token that does not grant every scope in
+    /// `required_scopes`: the one refusal answered 403, not 401.
+    InsufficientScope,
 }
 
 impl FailureReason {
@@ -146,10 +152,12 @@ impl FailureReason {
             Self::BadSignature => "bad_signature",
             Self::AlgNotAllowed => "alg_not_allowed",
             Self::UnknownKey => "unknown_key",
+            Self::BadType => "bad_typ",
             Self::UnknownToken => "unknown_token",
             Self::Revoked => "revoked",
             Self::MissingClaim => "missing_claim",
             Self::BadClaim => "bad_claim",
+            Self::InsufficientScope => "insufficient_scope",
         }
     }
 
@@ -166,10 +174,12 @@ impl FailureReason {
             Self::BadSignature => "The token signature is invalid",
             Self::AlgNotAllowed => "The token signing algorithm is not allowed",
             Self::UnknownKey => "The token signing key is unknown",
+            Self::BadType => "The token is not an OAuth access token",
             Self::UnknownToken => "The token is not known to this server",
             Self::Revoked => "The token has been revoked",
             Self::MissingClaim => "The token lacks a required claim",
             Self::BadClaim => "A token claim has an unusable type",
+            Self::InsufficientScope => "The token does not grant the scope this resource requires",
         }
     }
 }
@@ -233,6 +243,12 @@ impl AuthFailure {
     /// challenge carries no error code).
     pub(crate) fn is_missing(&self) -> bool {
         self.reason == FailureReason::Missing
+    }
+
+    /// True when the token is valid but lacks a required scope (RFC 6750
+    /// §3.1 `insufficient_scope`: 403, not 401).
+    pub(crate) fn is_insufficient_scope(&self) -> bool {
+        self.reason == FailureReason::InsufficientScope
     }
 }
 

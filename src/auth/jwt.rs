@@ -3,12 +3,15 @@
 //!
 //! The header is read first, by sqlwarden, so a refusal names its reason:
 //! an `alg` outside the allow-list (which never holds `none` or HMAC) is
-//! refused before any key is looked at; the `kid` picks the key (fetching
+//! refused before any key is looked at, and so is a `typ` that is not an
+//! access token's ([`TokenType`]); the `kid` picks the key (fetching
 //! the set again once when it is unknown); the key must be of the kind the
 //! `alg` needs, and match the JWK's own `alg` when it declares one. Only
 //! then does `jsonwebtoken` verify the signature with that one algorithm
 //! and check `exp` and `nbf` (with the skew), `iss` and `aud`, all of
-//! which must be present.
+//! which must be present. Last, the claims must make an identity and grant
+//! the `required_scopes` ([`scopes`]; lacking one is the one refusal that
+//! is answered 403).
 //!
 //! A client sends the same token with every request, so a token that
 //! passed is remembered (by its SHA-256) for at most [`VERIFIED_TTL`] and
@@ -29,6 +32,8 @@ use super::claims;
 use super::config::{ClaimMapping, JwtAlgorithm, OAuthConfig};
 use super::error::{AuthFailure, FailureReason};
 use super::jwks::{KeyCache, VerifyKey};
+use super::scopes;
+use super::token_type::TokenType;
 use super::Caller;
 
 /// Longest `jti` carried into the token id as is.
@@ -54,6 +59,8 @@ pub(crate) struct JwtValidator {
     audience: String,
     algorithms: Vec<JwtAlgorithm>,
     skew_seconds: u64,
+    require_access_token_typ: bool,
+    required_scopes: Vec<String>,
     mapping: ClaimMapping,
     keys: KeyCache,
     verified: Mutex<HashMap<[u8; 32], Verified>>,
@@ -67,6 +74,8 @@ impl JwtValidator {
             audience: oauth.audience.clone(),
             algorithms: oauth.algorithms.clone(),
             skew_seconds: oauth.clock_skew_seconds,
+            require_access_token_typ: oauth.require_access_token_typ,
+            required_scopes: oauth.required_scopes.clone(),
             mapping: oauth.claims.clone(),
             keys,
             verified: Mutex::new(HashMap::new()),
@@ -143,6 +152,9 @@ impl JwtValidator {
             .and_then(JwtAlgorithm::from_header)
             .filter(|alg| self.algorithms.contains(alg))
             .ok_or_else(|| AuthFailure::new(FailureReason::AlgNotAllowed))?;
+        // Before any key is fetched: a token of another kind is refused
+        // whoever signed it.
+        TokenType::of(&header)?.check(self.require_access_token_typ)?;
         let kid = match header.get("kid") {
             None => None,
             Some(Value::String(kid)) => Some(kid.as_str()),
@@ -171,6 +183,9 @@ impl JwtValidator {
                 }
             })?;
         let identity = claims::identity(&data.claims, &self.mapping)
+            .and_then(|identity| {
+                scopes::check(&data.claims, &self.required_scopes).map(|()| identity)
+            })
             .map_err(|refused| refused.with_token_id(token_id(&data.claims, digest)))?;
         let exp = data.claims.get("exp").and_then(Value::as_i64);
         Ok((

@@ -2,6 +2,10 @@
 //! Metadata document (RFC 9728) and the `WWW-Authenticate` challenge
 //! (RFC 6750 §3, with RFC 9728 §5.1's `resource_metadata`) that points to
 //! it, so the client can find the authorization server and get a token.
+//! When scopes are required, the challenge names them in `scope` (as the
+//! MCP authorization spec asks), and a valid token lacking one gets a 403
+//! with `error="insufficient_scope"` and the same parameters, from which
+//! the client can ask for a token with them.
 
 use serde_json::{json, Value};
 
@@ -20,6 +24,8 @@ pub(crate) struct ResourceMetadata {
     document: Value,
     url: String,
     path: String,
+    /// `required_scopes`, space-separated; empty when none.
+    required_scopes: String,
 }
 
 impl ResourceMetadata {
@@ -31,8 +37,9 @@ impl ResourceMetadata {
             "authorization_servers": oauth.listed_authorization_servers(),
             "bearer_methods_supported": ["header"],
         });
-        if !oauth.scopes_supported.is_empty() {
-            document["scopes_supported"] = json!(oauth.scopes_supported);
+        let scopes = oauth.listed_scopes();
+        if !scopes.is_empty() {
+            document["scopes_supported"] = json!(scopes);
         }
         if let Some(name) = &oauth.resource_name {
             document["resource_name"] = json!(name);
@@ -42,6 +49,7 @@ impl ResourceMetadata {
             document,
             url,
             path,
+            required_scopes: oauth.required_scopes.join(" "),
         }
     }
 
@@ -79,17 +87,32 @@ fn metadata_location(resource: &str) -> (String, String) {
 }
 
 /// The `WWW-Authenticate` value for a refusal: `Bearer`, then where the
-/// metadata is (or a realm without OAuth), then, unless no token was sent
-/// at all (RFC 6750 §3.1), `error="invalid_token"` and a fixed
-/// description of the reason.
+/// metadata is (or a realm without OAuth) and the required scopes if any,
+/// then, unless no token was sent at all (RFC 6750 §3.1), the error code
+/// (`insufficient_scope` for a token lacking a required scope, else
+/// `invalid_token`) and a fixed description of the reason.
 pub(crate) fn challenge(metadata: Option<&ResourceMetadata>, failure: &AuthFailure) -> String {
     let mut params = Vec::new();
     match metadata {
-        Some(metadata) => params.push(format!("resource_metadata={}", quoted(metadata.url()))),
+        Some(metadata) => {
+            params.push(format!("resource_metadata={}", quoted(metadata.url())));
+            if !metadata.required_scopes.is_empty() {
+                // Scope names were checked to be RFC 6749 scope-tokens,
+                // which need no escaping inside the quotes.
+                params.push(format!("scope={}", quoted(&metadata.required_scopes)));
+            }
+        }
         None => params.push(format!("realm={}", quoted(REALM))),
     }
-    if !failure.is_missing() {
-        params.push("error=\"invalid_token\"".to_owned());
+    let error = if failure.is_insufficient_scope() {
+        Some("insufficient_scope")
+    } else if failure.is_missing() {
+        None
+    } else {
+        Some("invalid_token")
+    };
+    if let Some(error) = error {
+        params.push(format!("error={}", quoted(error)));
         params.push(format!(
             "error_description={}",
             quoted(failure.reason().description())

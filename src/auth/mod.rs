@@ -23,8 +23,10 @@ mod error;
 mod jwks;
 mod jwt;
 mod metadata;
+mod scopes;
 mod static_tokens;
 pub(crate) mod store;
+mod token_type;
 
 use std::path::Path;
 use std::time::Duration;
@@ -167,8 +169,8 @@ impl Authenticator {
         self.metadata.as_ref().map(ResourceMetadata::path)
     }
 
-    /// The `WWW-Authenticate` value for a 401 (RFC 6750 + RFC 9728
-    /// `resource_metadata`).
+    /// The `WWW-Authenticate` value for a 401, or for the 403 of a token
+    /// lacking a required scope (RFC 6750 + RFC 9728 `resource_metadata`).
     pub(crate) fn www_authenticate(&self, failure: &AuthFailure) -> String {
         metadata::challenge(self.metadata.as_ref(), failure)
     }

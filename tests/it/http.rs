@@ -20,7 +20,7 @@ use tokio::process::Command;
 use futures_util::future::BoxFuture;
 use serde_json::{json, Value};
 use sqlwarden::audit::AuditLog;
-use sqlwarden::server::http::{self, AuthRefusal, Authenticate, Authenticated};
+use sqlwarden::server::http::{self, AuthRefusal, Authenticate, Authenticated, RefusalKind};
 use sqlwarden::tools::ConfiguredEngines;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -76,6 +76,7 @@ impl Authenticate for StaticTokens {
         Box::pin(async move {
             let refuse = |reason: &str, failure: Option<&str>| AuthRefusal {
                 reason: reason.into(),
+                kind: RefusalKind::Unauthenticated,
                 www_authenticate: CHALLENGE.into(),
                 failure: failure.map(str::to_owned),
                 token_id: None,
@@ -572,6 +573,35 @@ async fn a_flood_of_bad_tokens_is_audited_within_the_rate_limit() {
         .unwrap()
         .first_break
         .is_none());
+
+    // `audit stats` counts the refusals apart from the calls: one call, no
+    // denial, and every refusal the records stand for, by reason.
+    let stats = binary::sqlwarden(&fx, &["audit", "stats", "--json"]);
+    assert!(stats.status.success(), "{stats:?}");
+    let days: Vec<Value> = String::from_utf8(stats.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let total = |key: &str| days.iter().map(|d| d[key].as_u64().unwrap()).sum::<u64>();
+    assert_eq!(
+        (total("calls"), total("ok"), total("denied")),
+        (1, 1, 0),
+        "{days:#?}"
+    );
+    assert_eq!(total("refused_credentials"), FLOOD, "{days:#?}");
+    let unknown: u64 = days
+        .iter()
+        .map(|d| d["by_auth_failure"]["unknown_token"].as_u64().unwrap_or(0))
+        .sum();
+    assert_eq!(unknown, FLOOD, "{days:#?}");
+    let text = binary::sqlwarden(&fx, &["audit", "stats"]);
+    let text = String::from_utf8(text.stdout).unwrap();
+    assert!(
+        text.lines().next().unwrap().ends_with("auth_refused"),
+        "{text}"
+    );
+    assert!(text.contains("  auth_refused unknown_token: "), "{text}");
 }
 
 #[tokio::test]

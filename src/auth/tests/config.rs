@@ -35,6 +35,7 @@ fn a_full_section_parses_with_defaults_filled_in() {
         ]
     );
     assert_eq!(oauth.clock_skew_seconds, 60);
+    assert!(!oauth.require_access_token_typ);
     assert_eq!(oauth.claims.user_id, "sub");
     assert_eq!(
         oauth.listed_authorization_servers(),
@@ -79,6 +80,7 @@ fn validation_names_each_broken_setting() {
         .attributes
         .insert("other_region".into(), "region_codes".into());
     o.claims.attributes.insert("x".into(), "not a name".into());
+    o.required_scopes = vec!["sqlwarden.query".into(), "two words".into()];
     let cfg = AuthConfig {
         static_tokens: None,
         oauth: Some(o),
@@ -94,6 +96,7 @@ fn validation_names_each_broken_setting() {
         "auth.oauth.authorization_servers",
         "auth.oauth.claims.user_id",
         "auth.oauth.claims.attributes",
+        "auth.oauth.required_scopes",
     ] {
         assert!(
             found.iter().any(|f| f == setting),
@@ -102,6 +105,27 @@ fn validation_names_each_broken_setting() {
     }
     // Every problem carries a hint.
     assert!(cfg.validate().iter().all(|e| !e.hint().is_empty()));
+    // A scope must be one RFC 6749 scope-token: it is quoted in the
+    // challenge as is.
+    for (scope, ok) in [
+        ("sqlwarden.query", true),
+        ("https://api.example.test/read", true),
+        ("a:b", true),
+        ("", false),
+        ("two words", false),
+        ("quote\"d", false),
+        ("back\\slash", false),
+        ("tab\t", false),
+        ("é", false),
+    ] {
+        let mut o = oauth("jwks.json");
+        o.required_scopes = vec![scope.into()];
+        let cfg = AuthConfig {
+            static_tokens: None,
+            oauth: Some(o),
+        };
+        assert_eq!(cfg.validate().is_empty(), ok, "{scope:?}");
+    }
 
     let mut none = oauth("jwks.json");
     none.jwks_file = None;

@@ -451,3 +451,81 @@ async fn keys_offered_by_the_token_itself_are_ignored() {
         assert_eq!(reason(&refusal(&auth, &token).await), want, "{kid}");
     }
 }
+
+/// A token signed by the issuer's key with `typ` set as given (`None`:
+/// no `typ` at all).
+fn mint_typed(key: &SigningKey, typ: Option<&str>, claims: &Value) -> String {
+    let mut header = Header::new(key.alg);
+    header.kid = Some(key.kid.clone());
+    header.typ = typ.map(str::to_owned);
+    jsonwebtoken::encode(&header, claims, &key.key).unwrap()
+}
+
+#[tokio::test]
+async fn a_token_whose_typ_names_another_kind_is_refused() {
+    let (_dir, auth) = all_keys().await;
+    let key = rsa_a();
+    // What issuers send for access tokens: all accepted by default.
+    for typ in [
+        None,
+        Some("JWT"),
+        Some("jwt"),
+        Some("application/jwt"),
+        Some("at+jwt"),
+        Some("AT+JWT"),
+        Some("application/at+jwt"),
+    ] {
+        let token = mint_typed(&key, typ, &good_claims());
+        auth.authenticate(Some(&bearer(&token)))
+            .await
+            .unwrap_or_else(|e| panic!("{typ:?}: {e}"));
+    }
+    // An ID token (or any other kind) from the very same issuer and key,
+    // every claim good: refused, as not an access token.
+    for typ in [
+        "id+jwt",
+        "logout+jwt",
+        "secevent+jwt",
+        "JOSE",
+        "text/at+jwt",
+    ] {
+        let token = mint_typed(&key, Some(typ), &good_claims());
+        let failure = refusal(&auth, &token).await;
+        assert_eq!(reason(&failure), FailureReason::BadType, "{typ}");
+        assert_eq!(failure.token_id(), None, "refused before verifying");
+        assert_eq!(
+            auth.www_authenticate(&failure),
+            "Bearer resource_metadata=\"https://sqlwarden.example.test/.well-known/oauth-protected-resource/mcp\", error=\"invalid_token\", error_description=\"The token is not an OAuth access token\""
+        );
+    }
+    // A `typ` that is no string is malformed.
+    let header = json!({"alg": "RS256", "kid": "rsa-a", "typ": ["at+jwt"]});
+    let token = format!("{}.{}.c2ln", b64(&header), b64(&good_claims()));
+    assert_eq!(
+        reason(&refusal(&auth, &token).await),
+        FailureReason::Malformed
+    );
+}
+
+#[tokio::test]
+async fn require_access_token_typ_accepts_only_at_jwt() {
+    let (_dir, auth) = jwt_authenticator(&[rsa_a().jwk], |o| {
+        o.require_access_token_typ = true;
+    })
+    .await;
+    let key = rsa_a();
+    for typ in [Some("at+jwt"), Some("At+Jwt"), Some("application/at+jwt")] {
+        let token = mint_typed(&key, typ, &good_claims());
+        auth.authenticate(Some(&bearer(&token)))
+            .await
+            .unwrap_or_else(|e| panic!("{typ:?}: {e}"));
+    }
+    for typ in [None, Some("JWT"), Some("application/jwt"), Some("id+jwt")] {
+        let token = mint_typed(&key, typ, &good_claims());
+        assert_eq!(
+            reason(&refusal(&auth, &token).await),
+            FailureReason::BadType,
+            "{typ:?}"
+        );
+    }
+}

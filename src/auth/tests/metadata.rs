@@ -80,10 +80,12 @@ async fn the_challenge_points_to_the_metadata_and_names_the_error() {
         FailureReason::BadSignature,
         FailureReason::AlgNotAllowed,
         FailureReason::UnknownKey,
+        FailureReason::BadType,
         FailureReason::UnknownToken,
         FailureReason::Revoked,
         FailureReason::MissingClaim,
         FailureReason::BadClaim,
+        FailureReason::InsufficientScope,
     ] {
         assert!(
             reason

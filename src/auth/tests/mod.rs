@@ -8,6 +8,7 @@ mod config;
 mod jwks_uri;
 mod jwt;
 mod metadata;
+mod scopes;
 mod static_tokens;
 
 use std::path::{Path, PathBuf};
@@ -142,8 +143,10 @@ fn oauth(jwks_file: &str) -> OAuthConfig {
         clock_skew_seconds: 60,
         jwks_cache_seconds: 3600,
         jwks_min_refetch_seconds: 30,
+        require_access_token_typ: false,
         authorization_servers: Vec::new(),
         scopes_supported: vec!["sqlwarden".into()],
+        required_scopes: Vec::new(),
         resource_name: Some("sqlwarden test".into()),
         claims: ClaimMapping {
             user_id: "sub".into(),

@@ -101,7 +101,8 @@ pub(crate) enum AuditAction {
         #[command(flatten)]
         dir: DirArg,
     },
-    /// Per day: calls, refusals by error code, rows and bytes returned.
+    /// Per day: calls, refusals by error code, rows and bytes returned,
+    /// and (team mode) refused credentials by reason, apart from calls.
     Stats {
         /// One JSON object per day, one per line.
         #[arg(long)]

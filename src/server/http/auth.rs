@@ -2,8 +2,9 @@
 //! caller behind an `Authorization` header, or why there is none.
 //!
 //! The front door calls [`Authenticate::authenticate`] on every MCP
-//! request before anything else runs; a refusal becomes `401` with the
-//! `WWW-Authenticate` header the implementation chose. Implementations own
+//! request before anything else runs; a refusal becomes `401` (or `403`
+//! for a token lacking a required scope) with the `WWW-Authenticate`
+//! header the implementation chose. Implementations own
 //! token formats and keys; this module owns none.
 //!
 //! The crate's own implementation is in [`super::authenticator`].
@@ -42,12 +43,25 @@ pub struct Authenticated {
     pub token_id: String,
 }
 
+/// Which answer a refusal gets (RFC 6750 §3.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RefusalKind {
+    /// No credential, or one that is not valid: `401`.
+    Unauthenticated,
+    /// A valid token that does not grant a scope the server requires:
+    /// `403`, so the client asks for a token with more scope rather than
+    /// the same one again.
+    InsufficientScope,
+}
+
 /// Why a request was not authenticated.
 #[derive(Debug, Clone)]
 pub struct AuthRefusal {
     /// A short reason, safe to log (never the token).
     pub reason: String,
-    /// The `WWW-Authenticate` header value for the `401`.
+    /// Which answer the refusal gets.
+    pub kind: RefusalKind,
+    /// The `WWW-Authenticate` header value for the `401` or `403`.
     pub www_authenticate: String,
     /// The reason's stable name (`expired`, `revoked`, …) when a
     /// credential was presented and refused; such a refusal is audited.

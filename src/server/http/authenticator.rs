@@ -9,7 +9,7 @@ use futures_util::future::BoxFuture;
 
 use crate::auth::{AuthConfig, AuthError, Authenticator};
 
-use super::auth::{AuthRefusal, Authenticate, Authenticated};
+use super::auth::{AuthRefusal, Authenticate, Authenticated, RefusalKind};
 
 /// The authenticator `auth:` describes, or why it cannot be built (a
 /// message and a hint).
@@ -43,6 +43,11 @@ impl Authenticate for Authenticator {
                 }),
                 Err(failure) => Err(AuthRefusal {
                     reason: failure.to_string(),
+                    kind: if failure.is_insufficient_scope() {
+                        RefusalKind::InsufficientScope
+                    } else {
+                        RefusalKind::Unauthenticated
+                    },
                     www_authenticate: self.www_authenticate(&failure),
                     failure: (!failure.is_missing()).then(|| failure.reason().as_str().to_owned()),
                     token_id: failure.token_id().map(str::to_owned),

@@ -22,7 +22,7 @@ use rmcp::transport::StreamableHttpService;
 use crate::server::SqlwardenServer;
 use crate::tools::Session;
 
-use super::auth::Authenticate;
+use super::auth::{Authenticate, RefusalKind};
 use super::bindings::{Bindings, Owner, SessionCap};
 use super::identities::Identities;
 use super::origin::OriginPolicy;
@@ -128,8 +128,10 @@ impl Front {
                         peer,
                     });
                 }
-                return Err(Refusal::Unauthenticated {
-                    challenge: refusal.www_authenticate,
+                let challenge = refusal.www_authenticate;
+                return Err(match refusal.kind {
+                    RefusalKind::Unauthenticated => Refusal::Unauthenticated { challenge },
+                    RefusalKind::InsufficientScope => Refusal::InsufficientScope { challenge },
                 }
                 .response());
             }

@@ -56,7 +56,7 @@ use crate::tools::{AuditSink, EngineFactory};
 
 use super::{SqlwardenServer, MAX_CONCURRENT_CALLS};
 
-pub use auth::{AuthRefusal, Authenticate, Authenticated};
+pub use auth::{AuthRefusal, Authenticate, Authenticated, RefusalKind};
 pub(crate) use authenticator::authenticator;
 pub(crate) use front::BoundCaller;
 pub use front::SESSION_ID_HEADER;

@@ -22,6 +22,11 @@ pub(crate) enum Refusal {
         /// The `WWW-Authenticate` value.
         challenge: String,
     },
+    /// A valid token without a scope the server requires (403).
+    InsufficientScope {
+        /// The `WWW-Authenticate` value (`error="insufficient_scope"`).
+        challenge: String,
+    },
     /// `Origin` is not allowed (403).
     OriginNotAllowed,
     /// The session id belongs to another identity (403).
@@ -45,7 +50,9 @@ impl Refusal {
     fn status(&self) -> StatusCode {
         match self {
             Self::Unauthenticated { .. } => StatusCode::UNAUTHORIZED,
-            Self::OriginNotAllowed | Self::SessionOfAnotherCaller => StatusCode::FORBIDDEN,
+            Self::InsufficientScope { .. }
+            | Self::OriginNotAllowed
+            | Self::SessionOfAnotherCaller => StatusCode::FORBIDDEN,
             Self::TooManySessions { .. } | Self::TooManyIdentities(_) | Self::ShuttingDown => {
                 StatusCode::SERVICE_UNAVAILABLE
             }
@@ -57,6 +64,7 @@ impl Refusal {
     pub(crate) fn code(&self) -> &'static str {
         match self {
             Self::Unauthenticated { .. } => "UNAUTHENTICATED",
+            Self::InsufficientScope { .. } => "INSUFFICIENT_SCOPE",
             Self::OriginNotAllowed => "ORIGIN_NOT_ALLOWED",
             Self::SessionOfAnotherCaller => "SESSION_OF_ANOTHER_CALLER",
             Self::TooManySessions { .. } => "TOO_MANY_SESSIONS",
@@ -71,6 +79,10 @@ impl Refusal {
             Self::Unauthenticated { .. } => (
                 "The request has no valid credentials".into(),
                 "Send `Authorization: Bearer <token>` with a token the server's administrator issued (or one from the authorization server the `WWW-Authenticate` header names)",
+            ),
+            Self::InsufficientScope { .. } => (
+                "The token does not grant the scope this server requires".into(),
+                "Get a token that grants the scopes the `WWW-Authenticate` header names in `scope`",
             ),
             Self::OriginNotAllowed => (
                 "Requests from this web origin are not allowed".into(),
@@ -110,7 +122,7 @@ impl Refusal {
             "error": { "code": self.code(), "message": message, "hint": hint }
         });
         let mut response = json(self.status(), &body);
-        if let Self::Unauthenticated { challenge } = self {
+        if let Self::Unauthenticated { challenge } | Self::InsufficientScope { challenge } = self {
             if let Ok(value) = HeaderValue::from_str(challenge) {
                 response
                     .headers_mut()

@@ -27,8 +27,14 @@ fn now() -> i64 {
 }
 
 fn sign(alg: Algorithm, kid: &str, key: &EncodingKey, claims: &Value) -> String {
+    sign_typed(alg, kid, "JWT", key, claims)
+}
+
+/// [`sign`] with the header's `typ` set to `typ`.
+fn sign_typed(alg: Algorithm, kid: &str, typ: &str, key: &EncodingKey, claims: &Value) -> String {
     let mut header = Header::new(alg);
     header.kid = Some(kid.into());
+    header.typ = Some(typ.into());
     jsonwebtoken::encode(&header, claims, key).unwrap()
 }
 
@@ -329,6 +335,17 @@ async fn the_binary_lets_in_static_tokens_and_jwts_and_nothing_else() {
             "HS256 keyed with the public key",
             Some(hs256_with_public_key),
         ),
+        (
+            // The issuer's own key and good claims, but an ID token's type.
+            "typ of an ID token",
+            Some(sign_typed(
+                Algorithm::RS256,
+                "k1",
+                "id+jwt",
+                &signer,
+                &good_claims("eve", "EAST"),
+            )),
+        ),
         ("revoked static token", Some(revoked.clone())),
         ("unknown static token", Some(format!("{alice}x"))),
     ];
@@ -539,6 +556,7 @@ async fn the_binary_lets_in_static_tokens_and_jwts_and_nothing_else() {
         ("bad_signature", ""),
         ("alg_not_allowed", ""),
         ("alg_not_allowed", ""),
+        ("bad_typ", ""),
         ("revoked", mallory_id.as_str()),
         ("unknown_token", ""),
     ]
@@ -569,4 +587,164 @@ async fn the_binary_lets_in_static_tokens_and_jwts_and_nothing_else() {
         assert!(!store.contains(token.as_str()), "a token in the store");
     }
     assert!(sqlwarden::audit::verify(&fx.audit_dir()).is_ok());
+}
+
+/// `required_scopes`: a valid JWT without the scope is answered 403
+/// `insufficient_scope` with a challenge naming it (and still pointing at
+/// the metadata), nothing runs, and the refusal is audited; a JWT with the
+/// scope, in `scope` or in `scp`, is served.
+#[tokio::test]
+async fn a_jwt_without_a_required_scope_gets_403_and_one_with_it_is_served() {
+    let fx = Fixture::new("http_scopes", "").await;
+    let dir = fx.dir.path().to_path_buf();
+    let signer = issuer_keys(&dir);
+    std::fs::write(
+        dir.join(http::SERVER_FILE),
+        format!(
+            "auth:\n  oauth:\n    issuer: {ISSUER}\n    audience: {AUDIENCE}\n    jwks_file: issuer-keys.json\n    required_scopes: [sqlwarden.query]\n    claims:\n      roles: roles\n      attributes: {{regions: region_codes}}\n"
+        ),
+    )
+    .unwrap();
+    let claims = |user: &str, scope_claim: &str, scopes: Value| {
+        let mut claims = json!({
+            "iss": ISSUER, "aud": AUDIENCE, "sub": user, "exp": now() + 300, "iat": now(),
+            "jti": format!("jti-{user}"), "roles": ["analyst", "region_manager"], "regions": ["NORTH"],
+        });
+        claims[scope_claim] = scopes;
+        claims
+    };
+    let lacking = sign(
+        Algorithm::RS256,
+        "k1",
+        &signer,
+        &claims("dave", "scope", json!("openid profile")),
+    );
+    let by_scope = sign(
+        Algorithm::RS256,
+        "k1",
+        &signer,
+        &claims("carol", "scope", json!("openid sqlwarden.query")),
+    );
+    let by_scp = sign(
+        Algorithm::RS256,
+        "k1",
+        &signer,
+        &claims("erin", "scp", json!(["sqlwarden.query"])),
+    );
+
+    let Served {
+        mut server,
+        url,
+        addr,
+        ..
+    } = serve(&fx).await;
+
+    let metadata =
+        "resource_metadata=\"https://sqlwarden.test/.well-known/oauth-protected-resource/mcp\"";
+    for message in [
+        initialize(),
+        tool_call(
+            7,
+            "run_select_sql",
+            json!({"source": "demo", "sql": REGIONS}),
+        ),
+    ] {
+        let reply = post(addr, Some(&lacking), None, "", &message).await;
+        assert_eq!(reply.status, 403, "{reply:?}");
+        assert_eq!(reply.error_code(), "INSUFFICIENT_SCOPE");
+        let challenge = reply.header("WWW-Authenticate").unwrap_or_default();
+        assert!(
+            challenge.starts_with("Bearer ")
+                && challenge.contains(metadata)
+                && challenge.contains("error=\"insufficient_scope\"")
+                && challenge.contains("scope=\"sqlwarden.query\""),
+            "{challenge}"
+        );
+        assert!(reply.header("mcp-session-id").is_none(), "{reply:?}");
+    }
+    // An invalid token is still 401, and its challenge names the scope
+    // to ask for.
+    let mut expired = claims("dave", "scope", json!("sqlwarden.query"));
+    expired["exp"] = json!(now() - 3600);
+    let reply = post(
+        addr,
+        Some(&sign(Algorithm::RS256, "k1", &signer, &expired)),
+        None,
+        "",
+        &initialize(),
+    )
+    .await;
+    assert_eq!(reply.status, 401, "{reply:?}");
+    let challenge = reply.header("WWW-Authenticate").unwrap_or_default();
+    assert!(
+        challenge.contains("error=\"invalid_token\"")
+            && challenge.contains("scope=\"sqlwarden.query\""),
+        "{challenge}"
+    );
+    assert!(
+        fx.audit_records()
+            .iter()
+            .all(|r| r["tool_name"] == "auth_refused"),
+        "nothing ran without the scope"
+    );
+
+    // With the scope, in either claim: served, each its own rows.
+    for token in [&by_scope, &by_scp] {
+        let session = open_session(addr, token).await;
+        assert_eq!(regions(addr, token, &session).await, ["NORTH"]);
+    }
+    // And through the official Python SDK.
+    let output = Command::new(repo().join("target/clients/venv/bin/python"))
+        .arg(repo().join("tests/clients/python_http_client.py"))
+        .env("SQLWARDEN_URL", &url)
+        .env("SQLWARDEN_TOKEN", &by_scope)
+        .output()
+        .await
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let report: Value = serde_json::from_str(stdout.lines().last().unwrap_or_default()).unwrap();
+    assert_eq!(report["regions"], json!(["NORTH"]), "{report}");
+
+    // The metadata document lists the required scope.
+    let document = send(
+        addr,
+        "GET /.well-known/oauth-protected-resource/mcp HTTP/1.1",
+        b"",
+    )
+    .await;
+    let document: Value = serde_json::from_str(&document.body).unwrap();
+    assert_eq!(document["scopes_supported"], json!(["sqlwarden.query"]));
+
+    stop(&mut server).await;
+    let records = fx.audit_records();
+    let (refusals, calls): (Vec<&Value>, Vec<&Value>) = records
+        .iter()
+        .partition(|r| r["tool_name"] == "auth_refused");
+    let refused: Vec<(&str, &str)> = refusals
+        .iter()
+        .map(|r| {
+            (
+                r["auth_failure"].as_str().unwrap(),
+                r["token_id"].as_str().unwrap_or(""),
+            )
+        })
+        .collect();
+    assert_eq!(
+        refused,
+        [
+            ("insufficient_scope", "jwt:jti-dave"),
+            ("insufficient_scope", "jwt:jti-dave"),
+            ("expired", "jwt:jti-dave"),
+        ]
+    );
+    let users: std::collections::BTreeSet<&str> = calls
+        .iter()
+        .map(|r| r["user_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(users, ["carol", "erin"].into());
 }
