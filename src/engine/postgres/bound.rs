@@ -6,15 +6,15 @@
 //! `max_cell_bytes` could cut it. The engine therefore runs the checked
 //! query as a derived table and asks the server to bound each output
 //! column: a value whose text form is at most `max_cell_bytes` is sent as
-//! is (in binary); a larger one is sent as NULL, with its text form cut to
-//! `max_cell_bytes` characters in a trailing `text[]` column, one element
-//! per output column (NULL where nothing was cut, and NULL as a whole for
-//! a row where nothing was):
+//! is (in binary); a larger one is sent as NULL, with the start of its text
+//! (see below) in a trailing `text[]` column, one element per output
+//! column (NULL where nothing was cut, and NULL as a whole for a row where
+//! nothing was):
 //!
 //! ```sql
 //! SELECT CASE WHEN q.w1 THEN q.c1 END, …,
 //!        CASE WHEN NOT q.w1 OR … THEN
-//!          ARRAY[CASE WHEN NOT q.w1 THEN left(<cut text of q.c1>, K) END, …] END
+//!          ARRAY[CASE WHEN NOT q.w1 THEN left(to_json(q.c1)::text, 2K+1) END, …] END
 //! FROM (SELECT q0.c1, …, octet_length(q0.c1::text) <= K AS w1, …
 //!       FROM (<checked query>) AS q0 (c1, …) OFFSET 0) AS q
 //! LIMIT <rows>
@@ -22,7 +22,11 @@
 //!
 //! Each value's text length is measured once (the text conversion is most
 //! of the server's work here), and the array is only built for a row with
-//! a cut value; it is NULL otherwise.
+//! a cut value; it is NULL otherwise. A column of a type whose text always
+//! fits ([`always_fits`]) is not measured at all: it is sent as `q.cN`,
+//! with NULL for its array element. The engine says which columns those
+//! are; in one flight it takes their types from the table facts and uses
+//! the rows only when the server described the same types (`run.rs`).
 //!
 //! The `LIMIT` is the engine's own row cap (`applied_limit + 1`): the
 //! server stops there whatever the checked query asks for.
