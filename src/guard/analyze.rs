@@ -146,7 +146,9 @@ impl<'r, 'a> Analyzer<'r, 'a> {
                     .lineage
                     .iter()
                     .filter_map(|base| {
-                        let instance = self.out.instances.get(base.instance)?;
+                        // A CTE's references hold copies of its nodes.
+                        let id = self.out.instance_of(base.instance);
+                        let instance = self.out.instances.get(id)?;
                         Some(super::CopyOf {
                             table: instance.key.clone(),
                             column: base.column.clone(),

@@ -1248,11 +1248,21 @@ fn output_columns_name_the_base_columns_they_copy() {
             none.clone()
         ]
     );
-    // A CTE's columns are not followed: none (the engine bounds them).
-    assert_eq!(
-        copies("WITH c AS (SELECT customer_id AS id FROM customers) SELECT id FROM c"),
-        vec![Vec::<String>::new()]
-    );
+    // Through CTEs, as copies; computed inside one, not.
+    for sql in [
+        "WITH c AS (SELECT customer_id AS id, name || '' AS n FROM customers) SELECT id, n FROM c",
+        "WITH c AS (SELECT customer_id AS id, name || '' AS n FROM customers) \
+         SELECT d.id, d.n FROM (SELECT id, n FROM c) d",
+    ] {
+        assert_eq!(
+            copies(sql),
+            [
+                vec!["public.customers.customer_id".to_string()],
+                none.clone()
+            ],
+            "{sql}"
+        );
+    }
     // A set operation names the copies of every branch; a branch that
     // computes adds none (the engine checks the server's description).
     assert_eq!(
