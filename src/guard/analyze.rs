@@ -36,11 +36,9 @@ pub(crate) struct Analysis {
     pub(crate) columns_used: BTreeSet<String>,
     /// The outermost query's literal limit, if any.
     pub(crate) top_limit: Option<u64>,
-    /// How many columns the outermost query returns, as the gate resolved
-    /// them (`*` expanded from the table facts).
-    pub(crate) top_columns: usize,
-    /// For each of those columns, the base columns it is a plain copy of
-    /// (see [`super::CheckedQuery::output_copies`]).
+    /// The columns the outermost query returns, as the gate resolved them
+    /// (`*` expanded from the table facts): for each, the base columns it
+    /// is a plain copy of (see [`super::CheckedQuery::output_copies`]).
     pub(crate) top_copies: Vec<Vec<super::CopyOf>>,
     /// Every column-to-column equality anywhere in the query.
     pub(crate) equalities: Vec<(Vec<BaseColumn>, Vec<BaseColumn>)>,
@@ -138,7 +136,6 @@ impl<'r, 'a> Analyzer<'r, 'a> {
         limit::single_limit(query)?;
         self.out.top_limit = limit::literal_limit(limit::outermost(query))?;
         let outputs = self.query(query, false)?;
-        self.out.top_columns = outputs.len();
         self.out.top_copies = outputs
             .iter()
             .map(|output| {

@@ -149,8 +149,9 @@ pub struct CheckedQuery {
     max_cell_bytes: u64,
     max_result_bytes: u64,
     timeout: Duration,
-    output_columns: Option<usize>,
-    output_copies: Vec<Vec<CopyOf>>,
+    /// For each output column, what it copies (see
+    /// [`Self::output_copies`]); `None` when the columns were not resolved.
+    outputs: Option<Vec<Vec<CopyOf>>>,
 }
 
 impl<'a> Gate<'a> {
@@ -228,8 +229,7 @@ impl<'a> Gate<'a> {
             max_cell_bytes: limits.max_cell_bytes,
             max_result_bytes: limits.max_result_bytes,
             timeout: limits.query_timeout,
-            output_columns: Some(analysis.top_columns),
-            output_copies: analysis.top_copies,
+            outputs: Some(analysis.top_copies),
         })
     }
 
@@ -460,8 +460,7 @@ impl CheckedQuery {
             max_cell_bytes,
             max_result_bytes,
             timeout,
-            output_columns: None,
-            output_copies: Vec::new(),
+            outputs: None,
         }
     }
 
@@ -470,7 +469,7 @@ impl CheckedQuery {
     #[cfg(test)]
     #[allow(dead_code)] // the engines' unit tests call it
     pub(crate) fn with_output_columns(mut self, columns: usize) -> Self {
-        self.output_columns = Some(columns);
+        self.outputs = Some(vec![Vec::new(); columns]);
         self
     }
 
@@ -479,19 +478,20 @@ impl CheckedQuery {
     #[cfg(test)]
     #[allow(dead_code)] // the engines' unit tests call it
     pub(crate) fn with_output_copies(mut self, copies: &[&[(&str, &str)]]) -> Self {
-        self.output_columns = Some(copies.len());
-        self.output_copies = copies
-            .iter()
-            .map(|column| {
-                column
-                    .iter()
-                    .map(|(table, column)| CopyOf {
-                        table: (*table).to_owned(),
-                        column: (*column).to_owned(),
-                    })
-                    .collect()
-            })
-            .collect();
+        self.outputs = Some(
+            copies
+                .iter()
+                .map(|column| {
+                    column
+                        .iter()
+                        .map(|(table, column)| CopyOf {
+                            table: (*table).to_owned(),
+                            column: (*column).to_owned(),
+                        })
+                        .collect()
+                })
+                .collect(),
+        );
         self
     }
 
@@ -524,7 +524,7 @@ impl CheckedQuery {
     /// it against the server's own description before it uses a result
     /// built on it.
     pub fn output_columns(&self) -> Option<usize> {
-        self.output_columns
+        self.outputs.as_ref().map(Vec::len)
     }
 
     /// For each output column (when [`Self::output_columns`] is known), the
@@ -534,7 +534,7 @@ impl CheckedQuery {
     /// wider than the copied columns': an engine relies on it only after
     /// the server described the result.
     pub fn output_copies(&self) -> &[Vec<CopyOf>] {
-        &self.output_copies
+        self.outputs.as_deref().unwrap_or_default()
     }
 
     /// The row limit the caller gets.

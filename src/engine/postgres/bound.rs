@@ -66,9 +66,9 @@ use std::fmt::Write as _;
 
 use tokio_postgres::types::{Kind, Type};
 
-/// The types whose own text is what the caller sees (as a string, or as
-/// the JSON it holds).
-const SHOWN_AS_TEXT: [Type; 10] = [
+/// The types whose own text is what the caller sees and whose JSON text
+/// is a JSON string of it (JSON and JSONB are their own text already).
+const JSON_STRINGS: [Type; 8] = [
     Type::TEXT,
     Type::VARCHAR,
     Type::BPCHAR,
@@ -76,25 +76,14 @@ const SHOWN_AS_TEXT: [Type; 10] = [
     Type::CHAR,
     Type::UNKNOWN,
     Type::BYTEA,
-    Type::JSON,
-    Type::JSONB,
     Type::XML,
 ];
 
-/// Whether the type's own text is what the caller sees.
-fn shown_as_text(ty: &Type) -> bool {
+/// Whether `to_json` of a value of `ty` is a JSON string of its own text.
+fn json_string(ty: &Type) -> bool {
     match ty.kind() {
-        Kind::Domain(base) => shown_as_text(base),
-        _ => SHOWN_AS_TEXT.contains(ty),
-    }
-}
-
-/// Whether the type's JSON text is its own text (`to_json` of a JSON
-/// value is that value).
-fn json_itself(ty: &Type) -> bool {
-    match ty.kind() {
-        Kind::Domain(base) => json_itself(base),
-        _ => *ty == Type::JSON || *ty == Type::JSONB,
+        Kind::Domain(base) => json_string(base),
+        _ => JSON_STRINGS.contains(ty),
     }
 }
 
@@ -201,7 +190,7 @@ pub(crate) fn wrap(sql: &str, whole: &[bool], max_cell_bytes: u64, rows: u64) ->
 /// its JSON string, or the JSON text itself. The caller then cuts it to
 /// `max_cell_bytes`.
 pub(crate) fn cut_text(ty: &Type, sent: String) -> String {
-    if shown_as_text(ty) && !json_itself(ty) {
+    if json_string(ty) {
         json_string_start(&sent)
     } else {
         sent

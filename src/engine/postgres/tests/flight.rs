@@ -14,7 +14,8 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
 use super::{
-    admin, assert_syntax_error, host, port, run, run_one_flight, trusting, Db, PostgresEngine,
+    admin, assert_syntax_error, copying, host, port, run, run_one_flight, trusting, Db,
+    PostgresEngine,
 };
 use crate::engine::{Engine, RunContext, Truncation};
 use crate::error::ErrorCode;
@@ -589,15 +590,12 @@ async fn a_column_whose_type_changed_runs_again_described() {
         .expect("alter");
     tokio::time::sleep(Duration::from_millis(200)).await;
     relay.clear();
-    let checked = CheckedQuery::for_engine_tests(
+    let checked = copying(
         "SELECT n FROM public.t ORDER BY length(n)",
-        10,
+        "public.t",
+        "n",
         64,
-        1 << 20,
-        Duration::from_secs(30),
-    )
-    .with_tables_used(&["public.t"])
-    .with_output_copies(&[&[("public.t", "n")]]);
+    );
     let result = engine
         .run(&checked, RunContext::default())
         .await

@@ -140,6 +140,14 @@ pub(super) fn query(sql: &str) -> CheckedQuery {
     CheckedQuery::for_engine_tests(sql, 1000, 1 << 20, 1 << 24, Duration::from_secs(30))
 }
 
+/// `sql`, returning one column that copies `table.column` as the gate
+/// would have resolved it, with cells of at most `max_cell_bytes`.
+pub(super) fn copying(sql: &str, table: &str, column: &str, max_cell_bytes: u64) -> CheckedQuery {
+    CheckedQuery::for_engine_tests(sql, 10, max_cell_bytes, 1 << 20, Duration::from_secs(30))
+        .with_tables_used(&[table])
+        .with_output_copies(&[&[(table, column)]])
+}
+
 /// Run `sql` through the engine with generous caps.
 pub(super) async fn run(engine: &PostgresEngine, sql: &str) -> Result<QueryResult, ToolError> {
     engine.run(&query(sql), RunContext::default()).await

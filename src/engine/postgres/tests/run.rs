@@ -6,7 +6,7 @@ use std::time::Duration;
 use serde_json::json;
 use tokio_util::sync::CancellationToken;
 
-use super::{admin, assert_syntax_error, query, run, run_one_flight, Db};
+use super::{admin, assert_syntax_error, copying, query, run, run_one_flight, Db};
 use crate::engine::{Engine, RunContext, Truncation};
 use crate::error::ErrorCode;
 use crate::guard::CheckedQuery;
@@ -612,9 +612,7 @@ async fn only_copies_of_one_short_type_are_sent_whole() {
         ]
     );
     // A cell cap below the short types' longest text: everything bounded.
-    let small = CheckedQuery::for_engine_tests("SELECT 1", 10, 63, 1 << 20, Duration::from_secs(5))
-        .with_tables_used(&["public.a"])
-        .with_output_copies(&[&[("public.a", "n")]]);
+    let small = copying("SELECT 1", "public.a", "n", 63);
     assert_eq!(engine.one_flight(&small), Some(vec![None]));
 }
 
@@ -691,17 +689,13 @@ async fn a_column_of_another_type_than_assumed_runs_again_bounded() {
     .await;
     let engine = db.engine();
     engine.table_columns("public.t").await.expect("t");
-    let copies: &[&[(&str, &str)]] = &[&[("public.t", "n")]];
     // The other branch makes the column numeric: 1.5 stays 1.5.
-    let union = CheckedQuery::for_engine_tests(
+    let union = copying(
         "SELECT n FROM public.t UNION ALL SELECT 1.5 ORDER BY 1",
-        10,
+        "public.t",
+        "n",
         4096,
-        1 << 20,
-        Duration::from_secs(10),
-    )
-    .with_tables_used(&["public.t"])
-    .with_output_copies(copies);
+    );
     assert_eq!(engine.one_flight(&union), Some(vec![Some(Type::INT4)]));
     let result = engine
         .run(&union, RunContext::default())
