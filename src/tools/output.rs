@@ -9,6 +9,15 @@
 //! must not reject an answer because a newer server says more. No
 //! descriptions: the tool's description says what the data means, and
 //! `tools/list` is paid for in tokens.
+//!
+//! An array in every query's answer that grows with the result (its rows,
+//! its columns, the tables and columns it used) is declared as an array
+//! without an `items` schema: a validating client checks each element of
+//! such an array on every call, which in the official Python SDK costs
+//! about 8 µs per element (a 12-column point answer took 444 µs to
+//! validate against item schemas, 140 µs without them). What the elements
+//! are is in the tool's description; the stdio tests still check them
+//! (`tests/support/output.rs`).
 
 use serde_json::{json, Map, Value};
 
@@ -50,6 +59,12 @@ fn array(items: Value) -> Value {
     json!({"type": "array", "items": items})
 }
 
+/// An array that grows with a query's result, one element per row,
+/// column or table (see the module doc).
+fn per_result() -> Value {
+    json!({"type": "array"})
+}
+
 /// The envelope's `metadata`, the same for every tool.
 fn metadata() -> Value {
     object(
@@ -59,8 +74,8 @@ fn metadata() -> Value {
             "timestamp": string(),
             "latency_ms": {"type": "number"},
             "source": opt_string(),
-            "tables_used": strings(),
-            "columns_used": strings(),
+            "tables_used": per_result(),
+            "columns_used": per_result(),
             "row_count": {"type": ["integer", "null"]},
             "truncated": {"type": "boolean"},
             "applied_limit": {"type": ["integer", "null"]},
@@ -220,12 +235,12 @@ pub(crate) fn join_paths() -> Value {
 /// `run_metric_query`), plus `next_cursor` for `query_table`.
 fn rows(extra: Option<(&str, Value)>) -> Value {
     let mut properties = json!({
-        "columns": array(object(json!({"name": string(), "type": string()}), &[])),
-        // Each row is an array of cells, as the description says; an
-        // `items` schema here would have every validating client walk
-        // every row (the official Python SDK spent longer on that than on
-        // reading a 10,000-row answer).
-        "rows": {"type": "array"},
+        // A `{name, type}` object per column and an array of cells per
+        // row, as the description says. With a schema per row the
+        // official Python SDK spent longer validating a 10,000-row answer
+        // than reading it.
+        "columns": per_result(),
+        "rows": per_result(),
         "truncation": {"enum": ["row_limit", "result_bytes", null]},
         "cells_truncated": count(),
         "engine": {"type": "object"},

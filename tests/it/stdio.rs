@@ -630,6 +630,46 @@ async fn envelope_wire_format() {
     client.cancel().await.unwrap();
 }
 
+/// The arrays a query's answer declares without element schemas (rows,
+/// columns, the names used) are still checked element by element in
+/// these tests: a malformed column, row or name in a real answer fails.
+#[tokio::test]
+async fn the_tests_check_every_element_the_schema_leaves_open() {
+    let fx = Fixture::new("stdio_elements", "").await;
+    let client = fx.client().await;
+    let ok = call(
+        &client,
+        "run_select_sql",
+        json!({"source": "demo", "sql": "SELECT region_code, name FROM public.regions ORDER BY region_code", "limit": 2}),
+    )
+    .await;
+    client.cancel().await.unwrap();
+    let declared = crate::support::output::declared().await;
+    let schema = &declared["run_select_sql"];
+    let good = envelope(&ok).clone();
+    assert!(crate::support::output::violations(schema, &good).is_empty());
+    let broken: [(&str, Value); 5] = [
+        ("/data/columns/0", json!({"name": "region_code", "type": "text", "secret": 1})),
+        ("/data/columns/1", json!({"name": "name"})),
+        ("/data/rows/0", json!("not a row")),
+        ("/metadata/tables_used/0", json!(7)),
+        ("/metadata/columns_used/0", json!({"column": "name"})),
+    ];
+    for (at, value) in broken {
+        let mut bad = good.clone();
+        *bad.pointer_mut(at).unwrap_or_else(|| panic!("{at} in {good:#}")) = value;
+        assert!(
+            !crate::support::output::violations(schema, &bad).is_empty(),
+            "a malformed {at} passed"
+        );
+    }
+    // The schema a client sees leaves those elements open.
+    let listed = crate::support::output::listed("run_select_sql").await;
+    let mut loose = good.clone();
+    *loose.pointer_mut("/data/rows/0").unwrap() = json!("not a row");
+    assert!(crate::support::output::violations(&listed, &loose).is_empty());
+}
+
 /// `initialize`, `tools/list` and the config-only tools never wait on a
 /// database: here the only source is an address that never answers.
 #[tokio::test]
