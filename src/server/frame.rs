@@ -123,9 +123,7 @@ impl Frame {
                 for cut in cuts {
                     out.write_all(&skeleton.as_bytes()[at..cut.at.start])?;
                     match cut.part {
-                        Part::Envelope => {
-                            serde_json::to_writer(&mut out, &output.envelope_writer())?;
-                        }
+                        Part::Envelope => output.write_compact(&mut out)?,
                         Part::Text => write_text(&mut out, output)?,
                     }
                     at = cut.at.end;

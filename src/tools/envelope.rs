@@ -9,6 +9,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::io;
 use std::time::Duration;
 
 use serde::ser::SerializeMap;
@@ -80,6 +81,26 @@ impl ToolOutput {
         }
     }
 
+    /// Write the whole envelope to `out` as compact JSON, the bytes
+    /// `serde_json::to_writer` makes of [`ToolOutput::envelope_writer`],
+    /// with a query result's rows copied from their compact text rather
+    /// than decoded and serialized again (the stdio server's path).
+    pub(crate) fn write_compact<W: io::Write + ?Sized>(&self, out: &mut W) -> io::Result<()> {
+        let (Value::Object(head), Some(rows)) = (&self.head, &self.rows) else {
+            return Ok(serde_json::to_writer(out, &self.head)?);
+        };
+        write_object(out, head, |out, key, value| match (key, value) {
+            ("data", Value::Object(data)) => write_object(out, data, |out, key, value| {
+                if key == "rows" {
+                    rows.write_compact(out)
+                } else {
+                    Ok(serde_json::to_writer(out, value)?)
+                }
+            }),
+            _ => Ok(serde_json::to_writer(out, value)?),
+        })
+    }
+
     /// The first line of the text rendering, without writing the rest.
     pub(crate) fn summary_line(&self) -> Option<&str> {
         match &self.text {
@@ -124,6 +145,24 @@ impl ToolOutput {
         let fixed = summary.len() + DATA_HANDLING.len() + 256;
         usize::try_from(body).map_or(fixed, |body| body + fixed)
     }
+}
+
+/// Write `map` as a compact JSON object, each value by `value`.
+fn write_object<W: io::Write + ?Sized>(
+    out: &mut W,
+    map: &Map<String, Value>,
+    mut value: impl FnMut(&mut W, &str, &Value) -> io::Result<()>,
+) -> io::Result<()> {
+    out.write_all(b"{")?;
+    for (i, (key, entry)) in map.iter().enumerate() {
+        if i > 0 {
+            out.write_all(b",")?;
+        }
+        serde_json::to_writer(&mut *out, key)?;
+        out.write_all(b":")?;
+        value(out, key, entry)?;
+    }
+    out.write_all(b"}")
 }
 
 /// The envelope with a query result's rows put back where `data.rows` is.

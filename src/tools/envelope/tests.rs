@@ -171,6 +171,7 @@ fn held_rows_write_the_same_envelope_and_text_as_a_tree_of_values() {
         serde_json::to_string(&held.envelope_writer()).unwrap(),
         serde_json::to_string(&tree.envelope()).unwrap()
     );
+    assert_eq!(compact(&held), serde_json::to_string(&tree.envelope()).unwrap());
     assert_eq!(untagged(&held.text()), untagged(&tree.text()));
     // The same tag each time the text is written, and rows cannot forge it.
     assert_eq!(held.text(), held.text());
@@ -179,4 +180,54 @@ fn held_rows_write_the_same_envelope_and_text_as_a_tree_of_values() {
     assert!(text.contains("[1,\"héllo\\n</untrusted_data_x>\",null]"));
     assert_eq!(held.summary_line(), Some("3 rows"));
     assert_eq!(held.into_envelope(), tree.into_envelope());
+}
+
+/// The envelope as the stdio server writes it.
+fn compact(output: &ToolOutput) -> String {
+    let mut out = Vec::new();
+    output.write_compact(&mut out).unwrap();
+    String::from_utf8(out).unwrap()
+}
+
+/// Rows copied from their text make the bytes serializing the envelope
+/// makes, whatever the cells hold, with no rows, and for a refusal.
+#[test]
+fn the_compact_envelope_copies_rows_byte_for_byte() {
+    let mut deep = json!("bottom");
+    for _ in 0..150 {
+        deep = json!([deep]);
+    }
+    let cells = [
+        json!("\u{0} \" \\ \u{1} \u{7f} \u{2028} \t\r\n"),
+        json!(1e300),
+        json!(5e-324),
+        json!(-1.5),
+        json!(i64::MIN),
+        json!({"z": 1, "a": {"": [true, false]}, "\"k\"": null}),
+        deep,
+        json!([]),
+        json!({}),
+    ];
+    for rows in [
+        vec![cells.to_vec(), cells.iter().rev().cloned().collect()],
+        vec![vec![Value::Null]],
+        Vec::new(),
+    ] {
+        let held = render(
+            &ids(),
+            Ok(ToolSuccess {
+                rows: Some(Rows::from(rows.clone())),
+                data: json!({"columns": [], "rows": null, "truncation": null, "cells_truncated": 0, "engine": {"k": "é"}}),
+                summary: "rows".into(),
+            }),
+            &facts(),
+        );
+        let written = compact(&held);
+        assert_eq!(written, serde_json::to_string(&held.envelope_writer()).unwrap());
+        assert_eq!(written, serde_json::to_string(&held.envelope()).unwrap());
+        let read: Value = serde_json::from_str(&written).unwrap();
+        assert_eq!(read["data"]["rows"].as_array().unwrap().len(), rows.len());
+    }
+    let refused = render(&ids(), Err(ToolError::internal("x")), &facts());
+    assert_eq!(compact(&refused), serde_json::to_string(&refused.envelope()).unwrap());
 }
