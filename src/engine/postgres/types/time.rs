@@ -8,7 +8,7 @@
 use std::error::Error;
 use std::fmt::Write as _;
 
-use chrono::{Duration, NaiveDate};
+use chrono::{Datelike, Duration, NaiveDate};
 
 const USECS_PER_SEC: i64 = 1_000_000;
 const USECS_PER_MINUTE: i64 = 60 * USECS_PER_SEC;
@@ -24,13 +24,26 @@ pub(super) fn date(days: i32) -> String {
     match days {
         i32::MAX => "infinity".into(),
         i32::MIN => "-infinity".into(),
-        _ => epoch()
-            .checked_add_signed(Duration::days(i64::from(days)))
-            .map_or_else(
-                || format!("{days} days after 2000-01-01"),
-                |d| d.format("%Y-%m-%d").to_string(),
-            ),
+        _ => calendar_date(i64::from(days)),
     }
+}
+
+/// The date `days` after 2000-01-01 as `YYYY-MM-DD`, the text chrono's
+/// `%Y-%m-%d` gives (a sign and at least four digits for a year outside
+/// 0000..9999), written without parsing a format string for every cell.
+fn calendar_date(days: i64) -> String {
+    let Some(date) = epoch().checked_add_signed(Duration::days(days)) else {
+        return format!("{days} days after 2000-01-01");
+    };
+    let mut out = String::with_capacity(32);
+    let year = date.year();
+    let _ = if (0..=9999).contains(&year) {
+        write!(out, "{year:04}")
+    } else {
+        write!(out, "{year:+05}")
+    };
+    let _ = write!(out, "-{:02}-{:02}", date.month(), date.day());
+    out
 }
 
 /// `timestamp` (`utc = false`, no offset) or `timestamptz` (`utc = true`,
@@ -43,12 +56,7 @@ pub(super) fn timestamp(micros: i64, utc: bool) -> String {
     }
     let days = micros.div_euclid(USECS_PER_DAY);
     let in_day = micros.rem_euclid(USECS_PER_DAY);
-    let mut out = epoch()
-        .checked_add_signed(Duration::days(days))
-        .map_or_else(
-            || format!("{days} days after 2000-01-01"),
-            |d| d.format("%Y-%m-%d").to_string(),
-        );
+    let mut out = calendar_date(days);
     out.push('T');
     out.push_str(&time_of_day(in_day));
     if utc {
