@@ -9,7 +9,8 @@ columns, created here and dropped afterwards):
 
 1. spawn -> `initialize` result, median of several spawns;
 2. a point SELECT (`WHERE order_id = k`, k varying), whole `tools/call`
-   round trip as the client sees it, median;
+   round trip as the client sees it, median; and a `ping` through the
+   same client, the floor under every call;
 3. `SELECT * FROM orders WHERE order_id <= 10000` (10,000 rows), whole
    call, median;
 4. peak resident memory of the server process over that session
@@ -92,6 +93,7 @@ sources:
 ORDER = [
     "spawn -> initialize, median (ms)",
     "point SELECT, whole call, median (ms)",
+    "ping through the SDK, median (ms)",
     "10k-row SELECT, whole call, median (ms)",
     "peak resident over the session (MiB)",
     "resident after initialize (MiB)",
@@ -249,6 +251,14 @@ async def measure_raw(servers, args):
                 elapsed, _ = await pipe.call(f"SELECT * FROM orders WHERE order_id = {k}", 1)
                 if i >= args.warmup:
                     point[pipe.server.name].append(elapsed)
+        # The floor under every call through the SDK: a `ping` request and
+        # its empty answer, through the same client, pipes and server loop.
+        ping = {server.name: [] for server in servers}
+        for _ in range(args.points):
+            for session in sessions:
+                started = time.perf_counter()
+                await session.session.send_ping()
+                ping[session.server.name].append(time.perf_counter() - started)
         wide = {server.name: [] for server in servers}
         size = {}
         for _ in range(args.wide):
@@ -309,6 +319,8 @@ async def measure(servers, args):
             figures[name]["spawn -> initialize, median (ms)"] = statistics.median(spawns[name]) * 1000
             figures[name]["point SELECT, whole call, median (ms)"] = (
                 statistics.median(point[name]) * 1000)
+            figures[name]["ping through the SDK, median (ms)"] = (
+                statistics.median(ping[name]) * 1000)
             figures[name]["10k-row SELECT, whole call, median (ms)"] = (
                 statistics.median(wide[name]) * 1000)
             figures[name]["peak resident over the session (MiB)"] = (
