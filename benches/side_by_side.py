@@ -251,14 +251,6 @@ async def measure_raw(servers, args):
                 elapsed, _ = await pipe.call(f"SELECT * FROM orders WHERE order_id = {k}", 1)
                 if i >= args.warmup:
                     point[pipe.server.name].append(elapsed)
-        # The floor under every call through the SDK: a `ping` request and
-        # its empty answer, through the same client, pipes and server loop.
-        ping = {server.name: [] for server in servers}
-        for _ in range(args.points):
-            for session in sessions:
-                started = time.perf_counter()
-                await session.session.send_ping()
-                ping[session.server.name].append(time.perf_counter() - started)
         wide = {server.name: [] for server in servers}
         size = {}
         for _ in range(args.wide):
@@ -305,6 +297,14 @@ async def measure(servers, args):
             for session in sessions:
                 elapsed, _ = await session.call(f"SELECT * FROM orders WHERE order_id = {k}", 1)
                 point[session.server.name].append(elapsed)
+        # The floor under every call through the SDK: a `ping` request and
+        # its empty answer, through the same client, pipes and server loop.
+        ping = {server.name: [] for server in servers}
+        for _ in range(args.points):
+            for session in sessions:
+                started = time.perf_counter()
+                await session.session.send_ping()
+                ping[session.server.name].append(time.perf_counter() - started)
         wide = {server.name: [] for server in servers}
         size = {}
         for _ in range(args.wide):
