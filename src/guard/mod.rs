@@ -180,6 +180,45 @@ impl<'a> Gate<'a> {
         facts: &TableFacts,
         requested_limit: Option<u64>,
     ) -> Result<CheckedQuery, ToolError> {
+        let (checked, query) = self.check_before_recheck(prepared, facts, requested_limit)?;
+        let sql = &checked.sql;
+        verify::verify(self.flavor(), &query, sql, &self.rules.security).map_err(|e| {
+            match e.internal {
+                // The audit record keeps the text that would have run.
+                Some(detail) if e.code == crate::error::ErrorCode::GateMismatch => ToolError {
+                    internal: Some(format!("{detail}; rendered: {sql}")),
+                    ..e
+                },
+                _ => e,
+            }
+        })?;
+        Ok(checked)
+    }
+
+    /// [`Self::check`] without its last step, the re-check of the rendered
+    /// text on the engine's own parser: for the gate benchmark only, which
+    /// measures the rest of the gate apart from that step. Only test code
+    /// (the `fuzzing` feature) has it; no build of the binary does.
+    #[cfg(feature = "fuzzing")]
+    #[doc(hidden)]
+    pub fn check_without_recheck(
+        &self,
+        prepared: PreparedQuery,
+        facts: &TableFacts,
+        requested_limit: Option<u64>,
+    ) -> Result<CheckedQuery, ToolError> {
+        self.check_before_recheck(prepared, facts, requested_limit)
+            .map(|(checked, _)| checked)
+    }
+
+    /// Every step of [`Self::check`] but the re-check; also returns the
+    /// final AST, which the re-check compares with the rendered text.
+    fn check_before_recheck(
+        &self,
+        prepared: PreparedQuery,
+        facts: &TableFacts,
+        requested_limit: Option<u64>,
+    ) -> Result<(CheckedQuery, Query), ToolError> {
         let PreparedQuery { mut query, .. } = prepared;
         if requested_limit == Some(0) {
             return Err(refusal::limit_positive("The `limit` argument"));
@@ -208,19 +247,9 @@ impl<'a> Gate<'a> {
         rewrite::harden(&mut query);
         canonical::canonicalize(self.flavor(), &mut query)?;
         let sql = query.to_string();
-        verify::verify(self.flavor(), &query, &sql, &self.rules.security).map_err(|e| {
-            match e.internal {
-                // The audit record keeps the text that would have run.
-                Some(detail) if e.code == crate::error::ErrorCode::GateMismatch => ToolError {
-                    internal: Some(format!("{detail}; rendered: {sql}")),
-                    ..e
-                },
-                _ => e,
-            }
-        })?;
 
         let limits = &self.rules.limits;
-        Ok(CheckedQuery {
+        let checked = CheckedQuery {
             sql,
             tables_used: tables,
             columns_used: analysis.columns_used.into_iter().collect(),
@@ -230,7 +259,8 @@ impl<'a> Gate<'a> {
             max_result_bytes: limits.max_result_bytes,
             timeout: limits.query_timeout,
             outputs: Some(analysis.top_copies),
-        })
+        };
+        Ok((checked, query))
     }
 
     /// Build the query `preview_table` runs: the allowed columns of `table`
