@@ -649,7 +649,10 @@ async fn the_tests_check_every_element_the_schema_leaves_open() {
     let good = envelope(&ok).clone();
     assert!(crate::support::output::violations(schema, &good).is_empty());
     let broken: [(&str, Value); 5] = [
-        ("/data/columns/0", json!({"name": "region_code", "type": "text", "secret": 1})),
+        (
+            "/data/columns/0",
+            json!({"name": "region_code", "type": "text", "secret": 1}),
+        ),
         ("/data/columns/1", json!({"name": "name"})),
         ("/data/rows/0", json!("not a row")),
         ("/metadata/tables_used/0", json!(7)),
@@ -657,7 +660,8 @@ async fn the_tests_check_every_element_the_schema_leaves_open() {
     ];
     for (at, value) in broken {
         let mut bad = good.clone();
-        *bad.pointer_mut(at).unwrap_or_else(|| panic!("{at} in {good:#}")) = value;
+        *bad.pointer_mut(at)
+            .unwrap_or_else(|| panic!("{at} in {good:#}")) = value;
         assert!(
             !crate::support::output::violations(schema, &bad).is_empty(),
             "a malformed {at} passed"

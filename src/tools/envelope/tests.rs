@@ -171,7 +171,10 @@ fn held_rows_write_the_same_envelope_and_text_as_a_tree_of_values() {
         serde_json::to_string(&held.envelope_writer()).unwrap(),
         serde_json::to_string(&tree.envelope()).unwrap()
     );
-    assert_eq!(compact(&held), serde_json::to_string(&tree.envelope()).unwrap());
+    assert_eq!(
+        compact(&held),
+        serde_json::to_string(&tree.envelope()).unwrap()
+    );
     assert_eq!(untagged(&held.text()), untagged(&tree.text()));
     // The same tag each time the text is written, and rows cannot forge it.
     assert_eq!(held.text(), held.text());
@@ -223,11 +226,17 @@ fn the_compact_envelope_copies_rows_byte_for_byte() {
             &facts(),
         );
         let written = compact(&held);
-        assert_eq!(written, serde_json::to_string(&held.envelope_writer()).unwrap());
+        assert_eq!(
+            written,
+            serde_json::to_string(&held.envelope_writer()).unwrap()
+        );
         assert_eq!(written, serde_json::to_string(&held.envelope()).unwrap());
         let read: Value = serde_json::from_str(&written).unwrap();
         assert_eq!(read["data"]["rows"].as_array().unwrap().len(), rows.len());
     }
     let refused = render(&ids(), Err(ToolError::internal("x")), &facts());
-    assert_eq!(compact(&refused), serde_json::to_string(&refused.envelope()).unwrap());
+    assert_eq!(
+        compact(&refused),
+        serde_json::to_string(&refused.envelope()).unwrap()
+    );
 }

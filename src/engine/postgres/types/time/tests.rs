@@ -34,7 +34,9 @@ fn dates_read_as_chrono_writes_them() {
     }
     days.extend([-2_451_546, 2_147_483_646, -95_000_000, 95_000_000]);
     for day in days {
-        let Ok(day32) = i32::try_from(day) else { continue };
+        let Ok(day32) = i32::try_from(day) else {
+            continue;
+        };
         match chrono_text(day) {
             Some(expected) => assert_eq!(date(day32), expected, "{day} days"),
             None => assert_eq!(date(day32), format!("{day} days after 2000-01-01")),
