@@ -15,8 +15,9 @@
 //! without an `items` schema: a validating client checks each element of
 //! such an array on every call, which in the official Python SDK costs
 //! about 8 µs per element (a 12-column point answer took 444 µs to
-//! validate against item schemas, 140 µs without them). What the elements
-//! are is in the tool's description; the stdio tests still check them
+//! validate against item schemas, 140 µs without them). The tool
+//! descriptions say what `columns` and `rows` hold, and `tables_used` and
+//! `columns_used` hold names; the stdio tests still check every element
 //! (`tests/support/output.rs`).
 
 use serde_json::{json, Map, Value};
