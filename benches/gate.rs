@@ -1,6 +1,8 @@
 //! Gate throughput: prepare + check of a typical three-table query (with a
 //! row policy and column rules to rewrite), of TPC-H Q8 (eight table
-//! references, a derived table, CASE and EXTRACT), and of whole corpora of
+//! references, a derived table, CASE and EXTRACT), of a point lookup (the
+//! gate's fixed cost per call), each also without the re-check and as
+//! `pg_query::parse` of its rendering alone, and of whole corpora of
 //! real analytics queries, reported as queries per second on one core: the
 //! TPC-H 22 (`tests/fixtures/tpch`) and a TPC-DS subset of 17 queries
 //! (`benches/fixtures/tpcds`, a star schema with its surrogate-key joins
@@ -41,6 +43,9 @@ const TYPICAL: &str = "SELECT c.name, p.category, sum(o.amount) AS total \
     JOIN products p ON p.product_id = o.product_id \
     WHERE o.created_at >= date '2024-01-01' AND o.status IN ('paid', 'shipped') \
     GROUP BY c.name, p.category ORDER BY total DESC LIMIT 20";
+
+const POINT: &str = "SELECT o_orderkey, o_custkey, o_orderstatus, o_totalprice, o_orderdate \
+    FROM orders WHERE o_orderkey = 42";
 
 fn policy(connections: &str, policy: &str, joins: &str) -> Policy {
     Policy::new(Config {
@@ -91,12 +96,7 @@ fn bench_gate(c: &mut Criterion) {
     let gate = Gate::new(&rules);
     gate.check(gate.prepare(TYPICAL).unwrap(), &shop_facts, None)
         .unwrap();
-    c.bench_function("gate/typical_3_tables", |b| {
-        b.iter(|| {
-            let prepared = gate.prepare(std::hint::black_box(TYPICAL)).unwrap();
-            gate.check(prepared, &shop_facts, None).unwrap()
-        })
-    });
+    bench_one(c, "gate/typical_3_tables", &gate, &shop_facts, TYPICAL);
 
     let tpch = policy(
         TPCH_CONNECTIONS,
@@ -109,11 +109,35 @@ fn bench_gate(c: &mut Criterion) {
     let q8 = include_str!("../tests/fixtures/tpch/q08.sql").to_string();
     gate.check(gate.prepare(&q8).unwrap(), &tpch_facts, None)
         .unwrap();
-    c.bench_function("gate/tpch_q8", |b| {
+    bench_one(c, "gate/tpch_q8", &gate, &tpch_facts, &q8);
+    // A point lookup, the commonest agent query: the gate's fixed costs
+    // per call show here, not its cost per node.
+    bench_one(c, "gate/point", &gate, &tpch_facts, POINT);
+}
+
+/// `name`: prepare + check of `sql`; `name_without_recheck`: every step
+/// but the re-check; `name_pg_query_parse`: only libpg_query parsing the
+/// rendered text, the re-check's floor.
+fn bench_one(c: &mut Criterion, name: &str, gate: &Gate<'_>, facts: &TableFacts, sql: &str) {
+    let rendered = gate
+        .check(gate.prepare(sql).unwrap(), facts, None)
+        .unwrap()
+        .sql()
+        .to_owned();
+    c.bench_function(name, |b| {
         b.iter(|| {
-            let prepared = gate.prepare(std::hint::black_box(&q8)).unwrap();
-            gate.check(prepared, &tpch_facts, None).unwrap()
+            let prepared = gate.prepare(std::hint::black_box(sql)).unwrap();
+            gate.check(prepared, facts, None).unwrap()
         })
+    });
+    c.bench_function(&format!("{name}_without_recheck"), |b| {
+        b.iter(|| {
+            let prepared = gate.prepare(std::hint::black_box(sql)).unwrap();
+            gate.check_without_recheck(prepared, facts, None).unwrap()
+        })
+    });
+    c.bench_function(&format!("{name}_pg_query_parse"), |b| {
+        b.iter(|| pg_query::parse(std::hint::black_box(&rendered), 0).unwrap())
     });
 }
 
