@@ -8,9 +8,9 @@
 //! (`benches/fixtures/tpcds`, a star schema with its surrogate-key joins
 //! approved), every one of which must pass the gate.
 //!
-//! `*_without_recheck` runs the same corpora through every step of the
-//! gate but the last, the re-check on PostgreSQL's own parser (a hidden
-//! entry point only test builds have), to split the gate's cost.
+//! `*_without_recheck` runs the same queries and corpora through every
+//! step of the gate but the last, the re-check on PostgreSQL's own parser
+//! (a hidden entry point only test builds have), to split the gate's cost.
 //!
 //! `*_pg_query_parse` measures, on the same rendered texts, only
 //! `pg_query::parse` (PostgreSQL's grammar in C, the tree encoded as
