@@ -22,11 +22,25 @@
 //!
 //! Each value's text length is measured once (the text conversion is most
 //! of the server's work here), and the array is only built for a row with
-//! a cut value; it is NULL otherwise. A column of a type whose text always
-//! fits ([`always_fits`]) is not measured at all: it is sent as `q.cN`,
-//! with NULL for its array element. The engine says which columns those
-//! are; in one flight it takes their types from the table facts and uses
-//! the rows only when the server described the same types (`run.rs`).
+//! a cut value; it is NULL otherwise.
+//!
+//! A column whose values always fit is not measured at all ([`sent`]):
+//! one of a type whose text is always short (an integer, a date, …) is
+//! sent as `q.cN`; one whose type modifier bounds its text (`varchar(n)`,
+//! `char(n)`, `numeric(p, s)`, `bit(n)`) is sent cast to that same type
+//! and modifier, `q.cN::pg_catalog.varchar(44)`. The cast changes no value
+//! of a column that has the modifier; it is there for the column the
+//! engine only assumed has it (one flight takes the types from the table
+//! facts before the server describes the query, `run.rs`): a set
+//! operation whose other branch computes a longer value describes the
+//! column without the modifier, and the cast then cuts (or, for a number,
+//! refuses) that value on the server instead of sending it whole. The rows
+//! of such a flight are dropped and the query runs again, described. When
+//! no column is measured, the query is wrapped once, without the flags:
+//! the server's parse and plan of the wrap are most of a point query's
+//! time (pgbench, a 16-column TPC-H `lineitem` row by its key: 0.53 ms
+//! with the 9 `char`, `varchar` and `numeric` columns measured, 0.19 ms
+//! cast, 0.16 ms for the query alone).
 //!
 //! The `LIMIT` is the engine's own row cap (`applied_limit + 1`): the
 //! server stops there whatever the checked query asks for.
@@ -110,57 +124,159 @@ const SHORT: [Type; 13] = [
 /// The most bytes a value of a [`SHORT`] type takes as text.
 const SHORT_TEXT: u64 = 64;
 
-/// Whether every value of `ty` fits `max_cell_bytes` as text, so the
-/// bounding query can send its column as it is, without measuring it.
-pub(crate) fn always_fits(ty: &Type, max_cell_bytes: u64) -> bool {
-    max_cell_bytes >= SHORT_TEXT && SHORT.contains(ty)
+/// PostgreSQL's `VARHDRSZ`, which the modifier of a `varchar(n)`,
+/// `char(n)` or `numeric(p, s)` column adds to what it says.
+const VARHDRSZ: i32 = 4;
+
+/// A column's type and type modifier (`atttypmod`; -1 for none), as the
+/// catalog or the server describes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ColumnType {
+    /// The type.
+    pub(crate) ty: Type,
+    /// Its modifier: the `n` of `varchar(n)` (plus 4), the precision and
+    /// scale of `numeric(p, s)`, …; -1 when the column has none.
+    pub(crate) typmod: i32,
+}
+
+/// How the bounding query sends one output column.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Sent {
+    /// Measured, and cut on the server when its text is over the cap.
+    Bounded,
+    /// As it is: every value of this type's text is short ([`SHORT`]),
+    /// whatever the modifier.
+    Whole(Type),
+    /// Cast to its own type and modifier, which bound every value's text.
+    Held(ColumnType),
+}
+
+impl Sent {
+    /// Whether the server's description of a column, `ty` with `typmod`,
+    /// is what this column was sent as.
+    pub(crate) fn describes(&self, ty: &Type, typmod: i32) -> bool {
+        match self {
+            Sent::Bounded => true,
+            Sent::Whole(whole) => whole == ty,
+            Sent::Held(held) => held.ty == *ty && held.typmod == typmod,
+        }
+    }
+}
+
+/// How to send a column of `column`'s type without measuring it, when
+/// every value's text fits `max_cell_bytes`; [`Sent::Bounded`] otherwise.
+pub(crate) fn sent(column: &ColumnType, max_cell_bytes: u64) -> Sent {
+    if SHORT.contains(&column.ty) {
+        if max_cell_bytes >= SHORT_TEXT {
+            return Sent::Whole(column.ty.clone());
+        }
+        return Sent::Bounded;
+    }
+    match longest_by_modifier(column) {
+        Some(longest) if longest <= max_cell_bytes => Sent::Held(column.clone()),
+        _ => Sent::Bounded,
+    }
+}
+
+/// The most bytes a value of `column` takes as UTF-8 text, when its type
+/// modifier bounds it: 4 per character of a `varchar(n)` or `char(n)`,
+/// the digits, sign, point and leading zero of a `numeric(p, s)` (its
+/// `NaN` is shorter; an infinity does not fit a modifier), one per bit.
+pub(super) fn longest_by_modifier(column: &ColumnType) -> Option<u64> {
+    let typmod = column.typmod;
+    let longest = match column.ty {
+        Type::VARCHAR | Type::BPCHAR if typmod > VARHDRSZ => 4 * i64::from(typmod - VARHDRSZ),
+        Type::NUMERIC if typmod >= VARHDRSZ => {
+            let (precision, scale) = numeric_modifier(typmod);
+            3 + precision.max(scale) + (-scale).max(0)
+        }
+        Type::BIT | Type::VARBIT if typmod > 0 => i64::from(typmod),
+        _ => return None,
+    };
+    u64::try_from(longest).ok()
+}
+
+/// The precision and scale of a `numeric` modifier; the scale is 11 bits
+/// with a sign (negative since PostgreSQL 15).
+fn numeric_modifier(typmod: i32) -> (i64, i64) {
+    let packed = i64::from(typmod - VARHDRSZ);
+    let scale = ((packed & 0x7ff) ^ 0x400) - 0x400;
+    ((packed >> 16) & 0xffff, scale)
+}
+
+/// The SQL type name of a column held to its modifier ([`Sent::Held`]).
+fn held_type(column: &ColumnType) -> String {
+    let typmod = column.typmod;
+    match column.ty {
+        Type::NUMERIC => {
+            let (precision, scale) = numeric_modifier(typmod);
+            format!("pg_catalog.numeric({precision}, {scale})")
+        }
+        Type::BIT => format!("pg_catalog.bit({typmod})"),
+        Type::VARBIT => format!("pg_catalog.varbit({typmod})"),
+        ref ty => format!("pg_catalog.{}({})", ty.name(), typmod - VARHDRSZ),
+    }
 }
 
 /// The bounding query around `sql`, one output column for each element of
-/// `whole` (at least one): `true` sends that column as it is (its type
-/// always fits, see [`always_fits`]), `false` bounds it to cells of at most
-/// `max_cell_bytes`; at most `rows` rows.
-pub(crate) fn wrap(sql: &str, whole: &[bool], max_cell_bytes: u64, rows: u64) -> String {
+/// `columns` (at least one), sent as it says; at most `rows` rows.
+pub(crate) fn wrap(sql: &str, columns: &[Sent], max_cell_bytes: u64, rows: u64) -> String {
     let k = max_cell_bytes;
     let sent = k.saturating_mul(2).saturating_add(1);
-    let bounded: Vec<usize> = (1..=whole.len()).filter(|&i| !whole[i - 1]).collect();
-    let mut out = String::with_capacity(sql.len() + 250 * bounded.len() + 20 * whole.len());
+    let bounded: Vec<usize> = (1..)
+        .zip(columns)
+        .filter(|(_, column)| **column == Sent::Bounded)
+        .map(|(i, _)| i)
+        .collect();
+    let mut out = String::with_capacity(sql.len() + 250 * bounded.len() + 30 * columns.len());
+    // Nothing measured: one derived table, no flags to compute once.
+    let q = if bounded.is_empty() { "q0" } else { "q" };
     out.push_str("SELECT ");
-    for (i, &as_is) in (1..).zip(whole) {
-        if as_is {
-            let _ = write!(out, "q.c{i}, ");
-        } else {
-            let _ = write!(out, "CASE WHEN q.w{i} THEN q.c{i} END, ");
+    for (i, column) in (1..).zip(columns) {
+        match column {
+            Sent::Whole(_) => {
+                let _ = write!(out, "{q}.c{i}, ");
+            }
+            Sent::Held(held) => {
+                let _ = write!(out, "{q}.c{i}::{}, ", held_type(held));
+            }
+            Sent::Bounded => {
+                let _ = write!(out, "CASE WHEN q.w{i} THEN q.c{i} END, ");
+            }
         }
     }
     if bounded.is_empty() {
-        out.push_str("NULL::pg_catalog.text[]");
-    } else {
-        out.push_str("CASE WHEN ");
-        for (n, i) in bounded.iter().enumerate() {
-            if n > 0 {
-                out.push_str(" OR ");
-            }
-            let _ = write!(out, "NOT q.w{i}");
-        }
-        out.push_str(" THEN ARRAY[");
-        for (i, &as_is) in (1..).zip(whole) {
-            if i > 1 {
-                out.push_str(", ");
-            }
-            if as_is {
-                out.push_str("NULL");
-            } else {
-                let _ = write!(
-                    out,
-                    "CASE WHEN NOT q.w{i} THEN pg_catalog.left(pg_catalog.to_json(q.c{i})::pg_catalog.text, {sent}) END"
-                );
-            }
-        }
-        out.push_str("]::pg_catalog.text[] END");
+        out.push_str("NULL::pg_catalog.text[]\nFROM (\n");
+        out.push_str(sql);
+        out.push_str("\n) AS q0 (");
+        push_names(&mut out, columns.len());
+        let _ = write!(out, ")\nLIMIT {rows}");
+        return out;
     }
+    out.push_str("CASE WHEN ");
+    for (n, i) in bounded.iter().enumerate() {
+        if n > 0 {
+            out.push_str(" OR ");
+        }
+        let _ = write!(out, "NOT q.w{i}");
+    }
+    out.push_str(" THEN ARRAY[");
+    for (i, column) in (1..).zip(columns) {
+        if i > 1 {
+            out.push_str(", ");
+        }
+        if *column == Sent::Bounded {
+            let _ = write!(
+                out,
+                "CASE WHEN NOT q.w{i} THEN pg_catalog.left(pg_catalog.to_json(q.c{i})::pg_catalog.text, {sent}) END"
+            );
+        } else {
+            out.push_str("NULL");
+        }
+    }
+    out.push_str("]::pg_catalog.text[] END");
     out.push_str("\nFROM (SELECT ");
-    for i in 1..=whole.len() {
+    for i in 1..=columns.len() {
         if i > 1 {
             out.push_str(", ");
         }
@@ -175,14 +291,19 @@ pub(crate) fn wrap(sql: &str, whole: &[bool], max_cell_bytes: u64, rows: u64) ->
     out.push_str(" FROM (\n");
     out.push_str(sql);
     out.push_str("\n) AS q0 (");
-    for i in 1..=whole.len() {
+    push_names(&mut out, columns.len());
+    let _ = write!(out, ") OFFSET 0) AS q\nLIMIT {rows}");
+    out
+}
+
+/// The derived table's column names, `c1, c2, …`.
+fn push_names(out: &mut String, columns: usize) {
+    for i in 1..=columns {
         if i > 1 {
             out.push_str(", ");
         }
         let _ = write!(out, "c{i}");
     }
-    let _ = write!(out, ") OFFSET 0) AS q\nLIMIT {rows}");
-    out
 }
 
 /// What the caller sees of a cut value of type `ty`, from the start of its

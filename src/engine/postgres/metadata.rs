@@ -13,6 +13,7 @@ use std::collections::HashMap;
 use tokio_postgres::types::Type;
 use tokio_postgres::Transaction;
 
+use super::bound::ColumnType;
 use super::session::quote_ident;
 use crate::engine::{ColumnInfo, PageRequest, PartitionPage};
 
@@ -29,7 +30,7 @@ const TABLE_OID: &str = "SELECT c.oid FROM pg_catalog.pg_class c \
 const COLUMNS: &str = "SELECT a.attname::text, pg_catalog.format_type(a.atttypid, a.atttypmod), \
      NOT a.attnotnull, pg_catalog.col_description(a.attrelid, a.attnum), \
      COALESCE(a.attnum = ANY (i.indkey::int2[]), false), \
-     COALESCE(a.attnum = ANY (p.partattrs::int2[]), false), a.atttypid \
+     COALESCE(a.attnum = ANY (p.partattrs::int2[]), false), a.atttypid, a.atttypmod \
      FROM pg_catalog.pg_attribute a \
      LEFT JOIN pg_catalog.pg_index i ON i.indrelid = a.attrelid AND i.indisprimary \
      LEFT JOIN pg_catalog.pg_partitioned_table p ON p.partrelid = a.attrelid \
@@ -60,11 +61,12 @@ async fn table_oid(
 pub(crate) struct TableColumns {
     /// Every column, in order.
     pub(crate) columns: Vec<ColumnInfo>,
-    /// Every column's type by name, when the driver knows all of them
-    /// without asking the server (`run.rs` sends a query in one flight only
-    /// then: looking a type up in the middle of a flight would wait behind
-    /// its own rows); `None` when a column has another type.
-    pub(crate) types: Option<HashMap<String, Type>>,
+    /// Every column's type and modifier by name, when the driver knows
+    /// all the types without asking the server (`run.rs` sends a query in
+    /// one flight only then: looking a type up in the middle of a flight
+    /// would wait behind its own rows); `None` when a column has another
+    /// type.
+    pub(crate) types: Option<HashMap<String, ColumnType>>,
 }
 
 /// Every column of `schema.table`, or `None` when it does not exist.
@@ -84,7 +86,8 @@ pub(crate) async fn columns(
             let name: String = r.try_get(0)?;
             match (Type::from_oid(r.try_get(6)?), &mut types) {
                 (Some(ty), Some(types)) => {
-                    types.insert(name.clone(), ty);
+                    let typmod = r.try_get(7)?;
+                    types.insert(name.clone(), ColumnType { ty, typmod });
                 }
                 (None, _) => types = None,
                 (Some(_), None) => {}

@@ -46,10 +46,10 @@ use std::sync::atomic::AtomicU64;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use tokio_postgres::types::Type;
 use tokio_postgres::{Client, Transaction};
 use tokio_util::sync::CancellationToken;
 
+use self::bound::{ColumnType, Sent};
 use self::connect::ConnectSettings;
 use self::pool::{Conn, Pool};
 use self::run::{Outcome, Reuse};
@@ -82,8 +82,9 @@ pub struct PostgresEngine {
     safeguards: Safeguards,
     pool: Pool,
     /// Tables whose columns this engine has read, with every column's type
-    /// when all of them are built in (see [`Self::one_flight`]).
-    known_types: Mutex<HashMap<String, Option<HashMap<String, Type>>>>,
+    /// and modifier when all of them are built in (see
+    /// [`Self::one_flight`]).
+    known_types: Mutex<HashMap<String, Option<HashMap<String, ColumnType>>>>,
 }
 
 impl PostgresEngine {
@@ -104,9 +105,9 @@ impl PostgresEngine {
     }
 
     /// How `query` may go out in one flight, or `None` when it goes in
-    /// two: one element per output column, the type it is sent as without
-    /// being measured (it always fits the cell cap, see
-    /// [`bound::always_fits`]) or `None` to bound it on the server.
+    /// two: one element per output column, how the bounding query sends it
+    /// ([`bound::sent`]: unmeasured when its type, or its modifier, makes
+    /// every value fit the cell cap; measured otherwise).
     ///
     /// One flight needs the column count the gate resolved and every table
     /// the query reads described by this engine with built-in column types
@@ -115,9 +116,10 @@ impl PostgresEngine {
     /// the connection. The gate allows casts to built-in types only and
     /// `pg_catalog` functions only, so a result's types come from these.
     /// An output column that copies base columns all of one such type is
-    /// taken to have it; `run.rs` uses the rows only when the server's own
-    /// description of the query agrees.
-    fn one_flight(&self, query: &CheckedQuery) -> Option<Vec<Option<Type>>> {
+    /// taken to have it, and their modifier when they share one; `run.rs`
+    /// uses the rows only when the server's own description of the query
+    /// agrees.
+    fn one_flight(&self, query: &CheckedQuery) -> Option<Vec<Sent>> {
         let columns = query.output_columns().filter(|&n| n > 0)?;
         let known = self.known_types.lock().ok()?;
         for table in query.tables_used() {
@@ -128,11 +130,21 @@ impl PostgresEngine {
         Some(
             (0..columns)
                 .map(|i| {
-                    let mut types = copies.get(i)?.iter().map(type_of);
-                    let first = types.next()??;
-                    let one_type = types.all(|ty| ty == Some(first));
-                    (one_type && bound::always_fits(first, query.max_cell_bytes()))
-                        .then(|| first.clone())
+                    let mut types = copies.get(i).into_iter().flatten().map(type_of);
+                    let Some(Some(first)) = types.next() else {
+                        return Sent::Bounded;
+                    };
+                    let mut assumed = first.clone();
+                    for ty in types {
+                        match ty {
+                            Some(ty) if *ty == assumed => {}
+                            // Copies of one type with other modifiers: only
+                            // the type is known, as for a set operation.
+                            Some(ty) if ty.ty == assumed.ty => assumed.typmod = -1,
+                            _ => return Sent::Bounded,
+                        }
+                    }
+                    bound::sent(&assumed, query.max_cell_bytes())
                 })
                 .collect(),
         )

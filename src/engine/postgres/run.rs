@@ -25,9 +25,10 @@
 //! only when the checked query also prepared on its own, without
 //! parameters, with exactly the columns the wrap was written for, and the
 //! refusal is the prepare's own answer otherwise. When the server
-//! describes a different number of columns than
-//! the gate resolved (a table changed after its facts were read), the
-//! rows are dropped and the call runs again in two flights.
+//! describes a different number of columns than the gate resolved (a
+//! table changed after its facts were read), or another type or modifier
+//! for a column sent unmeasured (a set operation's other branch computed
+//! it), the rows are dropped and the call runs again in two flights.
 //!
 //! Two flights, when the column count is not known (or did not match), or
 //! a table has a column of another type:
@@ -51,7 +52,7 @@ use tokio_postgres::error::SqlState;
 use tokio_postgres::types::Type;
 use tokio_postgres::{Client, Column, Row, RowStream, Statement, Transaction};
 
-use super::bound;
+use super::bound::{self, ColumnType, Sent};
 use super::connect::ConnectSettings;
 use super::errors::{self, Deadline};
 use super::session::{self, Prelude};
@@ -163,14 +164,14 @@ pub(crate) async fn settle<T>(
 
 /// Run `query` on `client` inside a read-only transaction and collect the
 /// capped result, in one flight when `one_flight` gives its columns (see
-/// `PostgresEngine::one_flight`: for each, the type it is sent whole as,
-/// or `None` to bound it) and in two otherwise, counting the rows received
+/// `PostgresEngine::one_flight`: how each is sent, from the types the
+/// engine assumes it has) and in two otherwise, counting the rows received
 /// in `rows` for progress reports.
 pub(crate) async fn execute(
     client: &mut Client,
     settings: &ConnectSettings,
     query: &CheckedQuery,
-    one_flight: Option<&[Option<Type>]>,
+    one_flight: Option<&[Sent]>,
     deadline: Instant,
     prelude: Prelude<'_>,
     rows: &AtomicU64,
@@ -199,10 +200,10 @@ enum Flight {
     /// The answer, whatever it is.
     Done(Outcome<QueryResult>),
     /// The checked query prepared with `described` column types, not what
-    /// the wrap was written for (another count, or another type for a
-    /// column sent whole); the connection is clean and the query has to
-    /// run again, described first.
-    Redo { described: Vec<Type> },
+    /// the wrap was written for (another count, or another type or
+    /// modifier for a column sent whole); the connection is clean and the
+    /// query has to run again, described first.
+    Redo { described: Vec<ColumnType> },
 }
 
 /// Everything in one write: the transaction and its settings, the checked
@@ -212,7 +213,7 @@ async fn in_one_flight(
     client: &mut Client,
     settings: &ConnectSettings,
     query: &CheckedQuery,
-    assumed: &[Option<Type>],
+    assumed: &[Sent],
     deadline: Instant,
     prelude: Prelude<'_>,
     rows: &AtomicU64,
@@ -220,8 +221,7 @@ async fn in_one_flight(
     let map = map_error(settings, deadline);
     let rows_wanted = query.applied_limit().saturating_add(1);
     let columns = assumed.len();
-    let whole: Vec<bool> = assumed.iter().map(Option::is_some).collect();
-    let bounded = bound::wrap(query.sql(), &whole, query.max_cell_bytes(), rows_wanted);
+    let bounded = bound::wrap(query.sql(), assumed, query.max_cell_bytes(), rows_wanted);
     // Names and types come from the prepare (and from the first row);
     // neither counts toward the caps.
     let builder = ResultBuilder::new(
@@ -280,13 +280,11 @@ async fn in_one_flight(
         && assumed
             .iter()
             .zip(statement.columns())
-            .all(|(assumed, described)| assumed.as_ref().is_none_or(|ty| ty == described.type_()));
+            .all(|(assumed, described)| {
+                assumed.describes(described.type_(), described.type_modifier())
+            });
     if !as_assumed {
-        let described: Vec<Type> = statement
-            .columns()
-            .iter()
-            .map(|c| c.type_().clone())
-            .collect();
+        let described: Vec<ColumnType> = statement.columns().iter().map(column_type).collect();
         if clean
             && read
                 .as_ref()
@@ -367,11 +365,7 @@ async fn two_flights(
         return Outcome::Ran(Err(refused), Reuse::Discard);
     }
     let custom_types = has_custom_types(&statement);
-    let types: Vec<Type> = statement
-        .columns()
-        .iter()
-        .map(|c| c.type_().clone())
-        .collect();
+    let types: Vec<ColumnType> = statement.columns().iter().map(column_type).collect();
     let builder = ResultBuilder::new(
         statement
             .columns()
@@ -394,11 +388,11 @@ async fn two_flights(
     let (sql, server_stops) = if types.is_empty() {
         (query.sql().to_owned(), None)
     } else {
-        let whole: Vec<bool> = types
+        let sent: Vec<Sent> = types
             .iter()
-            .map(|ty| bound::always_fits(ty, query.max_cell_bytes()))
+            .map(|ty| bound::sent(ty, query.max_cell_bytes()))
             .collect();
-        let bounded = bound::wrap(query.sql(), &whole, query.max_cell_bytes(), rows_wanted);
+        let bounded = bound::wrap(query.sql(), &sent, query.max_cell_bytes(), rows_wanted);
         (bounded, Some(rows_wanted))
     };
 
@@ -479,6 +473,14 @@ fn plain(statement: &Statement) -> Result<(), ToolError> {
         "the query has parameter placeholders (`$1`, ...) that nothing can fill",
         "Write the values into the SQL as literals",
     ))
+}
+
+/// A described column's type and modifier.
+fn column_type(column: &Column) -> ColumnType {
+    ColumnType {
+        ty: column.type_().clone(),
+        typmod: column.type_modifier(),
+    }
 }
 
 /// Whether tokio-postgres had to look up a type of `statement` (a type

@@ -1,8 +1,18 @@
 use super::*;
 
+/// A column of `ty` with modifier `typmod`.
+fn column(ty: Type, typmod: i32) -> ColumnType {
+    ColumnType { ty, typmod }
+}
+
 #[test]
 fn each_column_is_bounded_and_cut_text_trails() {
-    let sql = wrap("SELECT a, b FROM t -- note", &[false, false], 10, 101);
+    let sql = wrap(
+        "SELECT a, b FROM t -- note",
+        &[Sent::Bounded, Sent::Bounded],
+        10,
+        101,
+    );
     assert_eq!(
         sql,
         "SELECT CASE WHEN q.w1 THEN q.c1 END, CASE WHEN q.w2 THEN q.c2 END, \
@@ -21,23 +31,41 @@ fn each_column_is_bounded_and_cut_text_trails() {
 
 #[test]
 fn a_column_that_always_fits_is_sent_as_it_is() {
-    let sql = wrap("SELECT a, b, c FROM t", &[true, false, true], 4096, 11);
+    let sql = wrap(
+        "SELECT a, b, c, d FROM t",
+        &[
+            Sent::Whole(Type::INT4),
+            Sent::Bounded,
+            Sent::Whole(Type::DATE),
+            Sent::Held(column(Type::VARCHAR, 44 + 4)),
+        ],
+        4096,
+        11,
+    );
     assert_eq!(
         sql,
-        "SELECT q.c1, CASE WHEN q.w2 THEN q.c2 END, q.c3, \
+        "SELECT q.c1, CASE WHEN q.w2 THEN q.c2 END, q.c3, q.c4::pg_catalog.varchar(44), \
          CASE WHEN NOT q.w2 THEN ARRAY[NULL, \
          CASE WHEN NOT q.w2 THEN pg_catalog.left(pg_catalog.to_json(q.c2)::pg_catalog.text, 8193) END, \
-         NULL]::pg_catalog.text[] END\n\
-         FROM (SELECT q0.c1, q0.c2, q0.c3, \
+         NULL, NULL]::pg_catalog.text[] END\n\
+         FROM (SELECT q0.c1, q0.c2, q0.c3, q0.c4, \
          pg_catalog.octet_length(q0.c2::pg_catalog.text) <= 4096 AS w2 \
-         FROM (\nSELECT a, b, c FROM t\n) AS q0 (c1, c2, c3) OFFSET 0) AS q\nLIMIT 11"
+         FROM (\nSELECT a, b, c, d FROM t\n) AS q0 (c1, c2, c3, c4) OFFSET 0) AS q\nLIMIT 11"
     );
-    // Nothing to bound: no flag, no array.
-    let sql = wrap("SELECT a FROM t", &[true], 4096, 11);
+    // Nothing to measure: one derived table, no flag, no array.
+    let sql = wrap(
+        "SELECT a, b FROM t",
+        &[
+            Sent::Whole(Type::INT8),
+            Sent::Held(column(Type::NUMERIC, (15 << 16) + 2 + 4)),
+        ],
+        4096,
+        11,
+    );
     assert_eq!(
         sql,
-        "SELECT q.c1, NULL::pg_catalog.text[]\nFROM (SELECT q0.c1 FROM (\nSELECT a FROM t\n) \
-         AS q0 (c1) OFFSET 0) AS q\nLIMIT 11"
+        "SELECT q0.c1, q0.c2::pg_catalog.numeric(15, 2), NULL::pg_catalog.text[]\n\
+         FROM (\nSELECT a, b FROM t\n) AS q0 (c1, c2)\nLIMIT 11"
     );
 }
 
@@ -51,22 +79,129 @@ fn only_short_types_always_fit_and_only_a_cap_above_their_text() {
         Type::UUID,
         Type::FLOAT8,
     ] {
-        assert!(always_fits(&ty, 4096), "{ty}");
-        assert!(always_fits(&ty, 64), "{ty}");
-        assert!(!always_fits(&ty, 63), "{ty}");
+        // Whatever the modifier (`timestamptz(3)`).
+        for typmod in [-1, 3] {
+            let short = column(ty.clone(), typmod);
+            assert_eq!(sent(&short, 4096), Sent::Whole(ty.clone()), "{ty}");
+            assert_eq!(sent(&short, 64), Sent::Whole(ty.clone()), "{ty}");
+            assert_eq!(sent(&short, 63), Sent::Bounded, "{ty}");
+        }
     }
     for ty in [
         Type::TEXT,
         Type::NUMERIC,
+        Type::VARCHAR,
+        Type::BPCHAR,
+        Type::BIT,
         Type::INTERVAL,
         Type::MONEY,
         Type::INT4_ARRAY,
+        Type::VARCHAR_ARRAY,
         Type::JSONB,
         Type::BYTEA,
         Type::INET,
     ] {
-        assert!(!always_fits(&ty, u64::MAX), "{ty}");
+        assert_eq!(
+            sent(&column(ty.clone(), -1), u64::MAX),
+            Sent::Bounded,
+            "{ty}"
+        );
     }
+    // A modifier bounds only the types it counts characters, digits or
+    // bits of; an array's modifier is its elements'.
+    for ty in [
+        Type::TEXT,
+        Type::INTERVAL,
+        Type::VARCHAR_ARRAY,
+        Type::TIMESTAMP_ARRAY,
+    ] {
+        assert_eq!(
+            sent(&column(ty.clone(), 14), u64::MAX),
+            Sent::Bounded,
+            "{ty}"
+        );
+    }
+}
+
+#[test]
+fn a_modifier_bounds_the_text_of_strings_numbers_and_bits() {
+    // (type, modifier, the longest text in bytes, its SQL type)
+    let cases = [
+        (Type::VARCHAR, 44 + 4, 176, "pg_catalog.varchar(44)"),
+        (Type::VARCHAR, 1 + 4, 4, "pg_catalog.varchar(1)"),
+        (Type::BPCHAR, 25 + 4, 100, "pg_catalog.bpchar(25)"),
+        // numeric(15, 2): sign, 13 digits, point, 2 digits.
+        (
+            Type::NUMERIC,
+            (15 << 16) + 2 + 4,
+            18,
+            "pg_catalog.numeric(15, 2)",
+        ),
+        // numeric(3, 3): `-0.999`.
+        (
+            Type::NUMERIC,
+            (3 << 16) + 3 + 4,
+            6,
+            "pg_catalog.numeric(3, 3)",
+        ),
+        // numeric(3, 5) (PostgreSQL 15): `-0.00999`.
+        (
+            Type::NUMERIC,
+            (3 << 16) + 5 + 4,
+            8,
+            "pg_catalog.numeric(3, 5)",
+        ),
+        // numeric(2, -3) (PostgreSQL 15): `-99000`, the scale in 11 bits.
+        (
+            Type::NUMERIC,
+            (2 << 16) + 0x7fd + 4,
+            8,
+            "pg_catalog.numeric(2, -3)",
+        ),
+        (Type::BIT, 12, 12, "pg_catalog.bit(12)"),
+        (Type::VARBIT, 7, 7, "pg_catalog.varbit(7)"),
+    ];
+    for (ty, typmod, longest, sql) in cases {
+        let held = column(ty.clone(), typmod);
+        assert_eq!(longest_by_modifier(&held), Some(longest), "{ty}({typmod})");
+        assert_eq!(held_type(&held), sql);
+        assert_eq!(sent(&held, longest), Sent::Held(held.clone()), "{sql}");
+        assert_eq!(sent(&held, longest - 1), Sent::Bounded, "{sql}");
+    }
+    // No modifier, or none a column of the type can have.
+    for (ty, typmod) in [
+        (Type::VARCHAR, -1),
+        (Type::VARCHAR, 4),
+        (Type::NUMERIC, -1),
+        (Type::NUMERIC, 3),
+        (Type::BIT, 0),
+        (Type::VARBIT, -1),
+    ] {
+        assert_eq!(
+            longest_by_modifier(&column(ty.clone(), typmod)),
+            None,
+            "{ty}({typmod})"
+        );
+    }
+}
+
+#[test]
+fn the_server_description_must_keep_a_held_modifier() {
+    let held = Sent::Held(column(Type::VARCHAR, 14));
+    assert!(held.describes(&Type::VARCHAR, 14));
+    assert!(
+        !held.describes(&Type::VARCHAR, -1),
+        "a set operation widened it"
+    );
+    assert!(!held.describes(&Type::VARCHAR, 20));
+    assert!(!held.describes(&Type::TEXT, 14));
+    let whole = Sent::Whole(Type::TIMESTAMP);
+    assert!(
+        whole.describes(&Type::TIMESTAMP, 3),
+        "any precision is short"
+    );
+    assert!(!whole.describes(&Type::TIMESTAMPTZ, -1));
+    assert!(Sent::Bounded.describes(&Type::TEXT, -1));
 }
 
 #[test]

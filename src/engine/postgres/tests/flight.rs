@@ -12,11 +12,13 @@ use std::time::Duration;
 use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
+use tokio_postgres::types::Type;
 
 use super::{
     admin, assert_syntax_error, copying, host, port, run, run_one_flight, trusting, Db,
     PostgresEngine,
 };
+use crate::engine::postgres::bound::{ColumnType, Sent};
 use crate::engine::{Engine, RunContext, Truncation};
 use crate::error::ErrorCode;
 use crate::guard::CheckedQuery;
@@ -344,6 +346,8 @@ async fn an_empty_result_names_the_types_rows_would_have() {
 struct Writes {
     groups: Vec<String>,
     server_spoke: bool,
+    /// Bytes the server sent since the last [`Relay::clear`].
+    server_bytes: usize,
 }
 
 /// A TCP relay in front of the test server that records [`Writes`].
@@ -375,10 +379,25 @@ impl Relay {
         let mut writes = self.writes.lock().expect("writes");
         writes.groups.clear();
         writes.server_spoke = true;
+        writes.server_bytes = 0;
     }
 
     fn groups(&self) -> Vec<String> {
         self.writes.lock().expect("writes").groups.clone()
+    }
+
+    /// Groups of [`Self::groups`] without the closes of earlier
+    /// statements (C S) that may lead any write.
+    fn flights(&self) -> Vec<String> {
+        self.groups()
+            .iter()
+            .map(|g| g.trim_start_matches("CS").to_owned())
+            .filter(|g| !g.is_empty())
+            .collect()
+    }
+
+    fn server_bytes(&self) -> usize {
+        self.writes.lock().expect("writes").server_bytes
     }
 }
 
@@ -389,7 +408,11 @@ async fn relay(client: TcpStream, server: TcpStream, writes: Arc<Mutex<Writes>>)
     let answers = async move {
         let mut buf = vec![0_u8; 1 << 16];
         while let Ok(n @ 1..) = server_in.read(&mut buf).await {
-            spoke.lock().expect("writes").server_spoke = true;
+            {
+                let mut spoke = spoke.lock().expect("writes");
+                spoke.server_spoke = true;
+                spoke.server_bytes += n;
+            }
             if client_out.write_all(&buf[..n]).await.is_err() {
                 break;
             }
@@ -547,7 +570,7 @@ async fn a_text_that_parses_only_once_wrapped_gives_nothing() {
     drop(engine);
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(probe_calls(&db, 1).await, 0, "the wrapped text ran");
-    let wrapped = crate::engine::postgres::bound::wrap(sql, &[false], 4096, 1001);
+    let wrapped = crate::engine::postgres::bound::wrap(sql, &[Sent::Bounded], 4096, 1001);
     let rows = db
         .client()
         .await
@@ -607,17 +630,193 @@ async fn a_column_whose_type_changed_runs_again_described() {
     assert_eq!(result.cells_truncated, 1);
     assert_eq!(result.columns[0].type_name, "text");
     tokio::time::sleep(Duration::from_millis(200)).await;
-    // Closes of earlier statements (C S) may lead any write.
-    let groups: Vec<String> = relay
-        .groups()
-        .iter()
-        .map(|g| g.trim_start_matches("CS").to_owned())
-        .filter(|g| !g.is_empty())
-        .collect();
     assert_eq!(
-        groups,
+        relay.flights(),
         ["QPDSPBDESQQ", "QPDS", "PBDESQQ"],
         "one flight, then two"
     );
     assert_eq!(engine.idle_connections(), 1, "the connection is kept");
+}
+
+/// A table of strings, numbers and bits whose modifiers bound their text:
+/// one flight, every column sent held to its own type and modifier,
+/// unmeasured, and every value exactly as the server has it.
+#[tokio::test]
+async fn columns_bounded_by_their_modifier_go_out_in_one_flight_as_they_are() {
+    let db = Db::create("flightheld").await;
+    db.client()
+        .await
+        .batch_execute(
+            "CREATE TABLE public.t (k int, name varchar(5), code char(4), \
+               amount numeric(7, 2), flags bit(3), mask varbit(4)); \
+             INSERT INTO public.t VALUES \
+               (1, 'h\u{e9}\u{1d11e}', 'ab', -12345.67, B'101', B'1'), \
+               (2, NULL, NULL, NULL, NULL, NULL)",
+        )
+        .await
+        .expect("setup");
+    let relay = Relay::start().await;
+    let mut conn = db.connection();
+    conn.port = relay.port;
+    let engine = PostgresEngine::new("test", &conn, None, trusting());
+    engine.table_columns("public.t").await.expect("facts");
+    run(&engine, "SELECT 1").await.expect("warm-up");
+    let checked = CheckedQuery::for_engine_tests(
+        "SELECT k, name, code, amount, flags, mask FROM public.t ORDER BY k",
+        10,
+        64,
+        1 << 20,
+        Duration::from_secs(30),
+    )
+    .with_tables_used(&["public.t"])
+    .with_output_copies(&[
+        &[("public.t", "k")],
+        &[("public.t", "name")],
+        &[("public.t", "code")],
+        &[("public.t", "amount")],
+        &[("public.t", "flags")],
+        &[("public.t", "mask")],
+    ]);
+    let sent = engine.one_flight(&checked).expect("one flight");
+    assert_eq!(sent[0], Sent::Whole(Type::INT4));
+    assert!(
+        sent[1..].iter().all(|s| matches!(s, Sent::Held(_))),
+        "{sent:?}"
+    );
+    relay.clear();
+    let result = engine
+        .run(&checked, RunContext::default())
+        .await
+        .expect("run");
+    assert_eq!(relay.flights(), ["QPDSPBDESQQ"], "one flight");
+    let two_flights = run(&engine, checked.sql()).await.expect("two flights");
+    assert_eq!(result.rows.to_vec(), two_flights.rows.to_vec());
+    assert_eq!(
+        result.rows.to_vec()[0][1..],
+        [
+            json!("h\u{e9}\u{1d11e}"),
+            json!("ab  "),
+            json!("-12345.67"),
+            json!("101"),
+            json!("1")
+        ]
+    );
+    assert_eq!(result.cells_truncated, 0);
+    let types: Vec<&str> = result
+        .columns
+        .iter()
+        .map(|c| c.type_name.as_str())
+        .collect();
+    assert_eq!(
+        types,
+        ["int4", "varchar", "bpchar", "numeric", "bit", "varbit"]
+    );
+}
+
+/// A set operation whose other branch computes a long `varchar` (no
+/// modifier) from a column the engine holds to `varchar(5)`: the cast in
+/// the first flight cuts the long value on the server, so it never crosses
+/// the wire whole; the server describes the column without the modifier,
+/// so that flight's rows are dropped and the query runs again described,
+/// where the value is bounded and its start shown.
+#[tokio::test]
+async fn a_longer_value_of_a_held_column_never_crosses_the_wire_whole() {
+    let db = Db::create("flightwidened").await;
+    db.client()
+        .await
+        .batch_execute("CREATE TABLE public.t (v varchar(5)); INSERT INTO public.t VALUES ('abc')")
+        .await
+        .expect("setup");
+    let relay = Relay::start().await;
+    let mut conn = db.connection();
+    conn.port = relay.port;
+    let engine = PostgresEngine::new("test", &conn, None, trusting());
+    engine.table_columns("public.t").await.expect("facts");
+    run(&engine, "SELECT 1").await.expect("warm-up");
+    let long = 2_000_000;
+    let checked = copying(
+        &format!("SELECT v FROM public.t UNION ALL SELECT repeat('x', {long})::varchar ORDER BY 1"),
+        "public.t",
+        "v",
+        64,
+    );
+    assert_eq!(
+        engine.one_flight(&checked),
+        Some(vec![Sent::Held(ColumnType {
+            ty: Type::VARCHAR,
+            typmod: 5 + 4
+        })])
+    );
+    relay.clear();
+    let result = engine
+        .run(&checked, RunContext::default())
+        .await
+        .expect("run");
+    assert_eq!(
+        result.rows.to_vec(),
+        vec![vec![json!("abc")], vec![json!("x".repeat(64))]]
+    );
+    assert_eq!(result.cells_truncated, 1);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(
+        relay.flights(),
+        ["QPDSPBDESQQ", "QPDS", "PBDESQQ"],
+        "one flight, then two"
+    );
+    let bytes = relay.server_bytes();
+    assert!(
+        bytes < 20_000,
+        "{bytes} bytes came back for a {long}-byte value"
+    );
+    assert_eq!(engine.idle_connections(), 1, "the connection is kept");
+}
+
+/// The same with numbers: a wider value than the held `numeric(6, 2)`
+/// fails the first flight's cast (it is never rounded into an answer),
+/// and the query runs again described, with every value exact.
+#[tokio::test]
+async fn a_wider_number_of_a_held_column_runs_again_exact() {
+    let db = Db::create("flightwider").await;
+    db.client()
+        .await
+        .batch_execute(
+            "CREATE TABLE public.t (a numeric(6, 2)); INSERT INTO public.t VALUES (1234.5)",
+        )
+        .await
+        .expect("setup");
+    let relay = Relay::start().await;
+    let mut conn = db.connection();
+    conn.port = relay.port;
+    let engine = PostgresEngine::new("test", &conn, None, trusting());
+    engine.table_columns("public.t").await.expect("facts");
+    run(&engine, "SELECT 1").await.expect("warm-up");
+    for (other, rows) in [
+        ("1e20", ["1234.50", "100000000000000000000"]),
+        ("1.234", ["1.234", "1234.50"]),
+    ] {
+        let checked = copying(
+            &format!("SELECT a FROM public.t UNION ALL SELECT {other} ORDER BY 1"),
+            "public.t",
+            "a",
+            4096,
+        );
+        relay.clear();
+        let result = engine
+            .run(&checked, RunContext::default())
+            .await
+            .expect(other);
+        let rows: Vec<_> = rows.iter().map(|v| vec![json!(v)]).collect();
+        assert_eq!(result.rows.to_vec(), rows, "{other}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        assert_eq!(
+            relay.flights(),
+            ["QPDSPBDESQQ", "QPDS", "PBDESQQ"],
+            "{other}: one flight, then two"
+        );
+        assert_eq!(
+            engine.idle_connections(),
+            1,
+            "{other}: the connection is kept"
+        );
+    }
 }

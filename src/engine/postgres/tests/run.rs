@@ -7,6 +7,7 @@ use serde_json::json;
 use tokio_util::sync::CancellationToken;
 
 use super::{admin, assert_syntax_error, copying, query, run, run_one_flight, Db};
+use crate::engine::postgres::bound::{self, ColumnType, Sent};
 use crate::engine::{Engine, RunContext, Truncation};
 use crate::error::ErrorCode;
 use crate::guard::CheckedQuery;
@@ -568,14 +569,19 @@ async fn a_public_function_cannot_shadow_a_builtin() {
 }
 
 /// A column that copies base columns of one short type is sent whole in one
-/// flight; any other column (computed, text, an array, copies of two
-/// types, a type unknown to the engine) is bounded.
+/// flight, and one that copies columns of one type and modifier that bound
+/// its text is sent held to them; any other column (computed, text, an
+/// array, copies of two types or of two modifiers of a long type, a type
+/// unknown to the engine) is bounded.
 #[tokio::test]
 async fn only_copies_of_one_short_type_are_sent_whole() {
     let db = with_table(
         "whole",
-        "CREATE TABLE public.a (n int, big bigint, t text, arr int[], at timestamptz); \
-         CREATE TABLE public.b (n int, m bigint)",
+        "CREATE TABLE public.a (n int, big bigint, t text, arr int[], at timestamptz, \
+           vc varchar(10), amount numeric(12, 2), code char(3), vcs varchar(10)[], \
+           ts timestamp(3)); \
+         CREATE TABLE public.b (n int, m bigint, vc varchar(20), vc10 varchar(10), \
+           amount numeric, ts timestamp)",
     )
     .await;
     let engine = db.engine();
@@ -594,26 +600,100 @@ async fn only_copies_of_one_short_type_are_sent_whole() {
             &[("public.a", "n"), ("public.b", "m")],
             &[("public.a", "gone")],
             &[("public.c", "n")],
+            &[("public.a", "vc")],
+            &[("public.a", "amount")],
+            &[("public.a", "code")],
+            &[("public.a", "vcs")],
+            &[("public.a", "vc"), ("public.b", "vc10")],
+            &[("public.a", "vc"), ("public.b", "vc")],
+            &[("public.a", "amount"), ("public.b", "amount")],
+            &[("public.a", "ts"), ("public.b", "ts")],
         ]))
         .expect("one flight");
+    let held = |ty: Type, typmod: i32| Sent::Held(ColumnType { ty, typmod });
     assert_eq!(
         assumed,
         vec![
-            Some(Type::INT4),
-            Some(Type::INT8),
-            None,
-            None,
-            Some(Type::TIMESTAMPTZ),
-            None,
-            Some(Type::INT4),
-            None,
-            None,
-            None,
+            Sent::Whole(Type::INT4),
+            Sent::Whole(Type::INT8),
+            Sent::Bounded,
+            Sent::Bounded,
+            Sent::Whole(Type::TIMESTAMPTZ),
+            Sent::Bounded,
+            Sent::Whole(Type::INT4),
+            Sent::Bounded,
+            Sent::Bounded,
+            Sent::Bounded,
+            held(Type::VARCHAR, 10 + 4),
+            held(Type::NUMERIC, (12 << 16) + 2 + 4),
+            held(Type::BPCHAR, 3 + 4),
+            Sent::Bounded,
+            held(Type::VARCHAR, 10 + 4),
+            Sent::Bounded,
+            Sent::Bounded,
+            Sent::Whole(Type::TIMESTAMP),
         ]
     );
     // A cell cap below the short types' longest text: everything bounded.
     let small = copying("SELECT 1", "public.a", "n", 63);
-    assert_eq!(engine.one_flight(&small), Some(vec![None]));
+    assert_eq!(engine.one_flight(&small), Some(vec![Sent::Bounded]));
+    // And below a varchar(10)'s 40 bytes.
+    let small = copying("SELECT 1", "public.a", "vc", 39);
+    assert_eq!(engine.one_flight(&small), Some(vec![Sent::Bounded]));
+    let fits = copying("SELECT 1", "public.a", "vc", 40);
+    assert_eq!(
+        engine.one_flight(&fits),
+        Some(vec![held(Type::VARCHAR, 14)])
+    );
+}
+
+/// The text of the longest values a modifier allows, as the server writes
+/// them, is within what the engine takes as its bound, with the modifier
+/// the server describes for the type.
+#[tokio::test]
+async fn the_longest_text_of_a_modifier_bounded_type_fits_its_bound() {
+    let db = with_table("modifier", "SELECT 1").await;
+    let client = db.client().await;
+    let extremes = [
+        ("varchar(3)", "'\u{1d11e}\u{1d11e}\u{1d11e}'"),
+        ("varchar(1)", "'\u{1d11e}'"),
+        ("char(3)", "'\u{1d11e}'"),
+        ("char(2)", "'ab'"),
+        ("numeric(5, 2)", "-999.99"),
+        ("numeric(1000, 0)", "-pg_catalog.repeat('9', 1000)::numeric"),
+        (
+            "numeric(1000, 1000)",
+            "-('0.' || pg_catalog.repeat('9', 1000))::numeric",
+        ),
+        ("numeric(3, 3)", "-0.999"),
+        ("numeric(3, 5)", "-0.00999"),
+        ("numeric(2, -3)", "-99000"),
+        ("numeric(1, 0)", "'NaN'"),
+        ("bit(9)", "B'101010101'"),
+        ("varbit(9)", "B'10101010'"),
+    ];
+    for (declared, value) in extremes {
+        let sql = format!("SELECT ({value})::{declared}");
+        let statement = client.prepare(&sql).await.expect(&sql);
+        let described = &statement.columns()[0];
+        let column = ColumnType {
+            ty: described.type_().clone(),
+            typmod: described.type_modifier(),
+        };
+        let longest = bound::longest_by_modifier(&column)
+            .unwrap_or_else(|| panic!("{declared} has no bound: {column:?}"));
+        let text: String = client
+            .query_one(&format!("SELECT ({value})::{declared}::text"), &[])
+            .await
+            .expect(&sql)
+            .get(0);
+        assert!(
+            text.len() as u64 <= longest,
+            "{declared}: {text:?} is {} bytes, over {longest}",
+            text.len()
+        );
+        assert_eq!(bound::sent(&column, longest), Sent::Held(column.clone()));
+    }
 }
 
 /// The short types' text is at most 64 bytes for their longest values in
@@ -696,7 +776,10 @@ async fn a_column_of_another_type_than_assumed_runs_again_bounded() {
         "n",
         4096,
     );
-    assert_eq!(engine.one_flight(&union), Some(vec![Some(Type::INT4)]));
+    assert_eq!(
+        engine.one_flight(&union),
+        Some(vec![Sent::Whole(Type::INT4)])
+    );
     let result = engine
         .run(&union, RunContext::default())
         .await
