@@ -9,6 +9,12 @@
 //! audit record (written and flushed, synced in the background as by
 //! default), everything but the JSON-RPC framing.
 //!
+//! A second group, `pg_typed_rows`, runs a TPC-H `lineitem` row by its key
+//! and 10,000 of them through the whole tool call and through
+//! tokio-postgres directly: a warehouse's `char(n)`, `varchar(n)` and
+//! `numeric(p, s)` columns, whose modifiers bound their text, so the
+//! engine sends them unmeasured.
+//!
 //! Criterion reports medians; the tail is what an agent waits on too, so
 //! a plain timing loop afterwards runs the direct query and the whole tool
 //! call alternately and prints the median, the p99 and their ratios (to
@@ -46,9 +52,32 @@ security:
   allow_privileged_login: true
 sources:
   bench:
+    defaults:
+      max_limit: 10000
+      max_result_bytes: 268435456
     tables:
       public.items: {}
+      public.lineitem: {}
 ";
+
+/// TPC-H's `lineitem`, 60,000 rows of generated values.
+const LINEITEM: &str = "CREATE TABLE lineitem (l_orderkey int8 NOT NULL, \
+   l_linenumber int4 NOT NULL, l_partkey int8 NOT NULL, l_suppkey int8 NOT NULL, \
+   l_quantity numeric(15, 2) NOT NULL, l_extendedprice numeric(15, 2) NOT NULL, \
+   l_discount numeric(15, 2) NOT NULL, l_tax numeric(15, 2) NOT NULL, \
+   l_returnflag char(1) NOT NULL, l_linestatus char(1) NOT NULL, l_shipdate date NOT NULL, \
+   l_commitdate date NOT NULL, l_receiptdate date NOT NULL, l_shipinstruct char(25) NOT NULL, \
+   l_shipmode char(10) NOT NULL, l_comment varchar(44) NOT NULL, \
+   PRIMARY KEY (l_orderkey, l_linenumber));
+ INSERT INTO lineitem SELECT i / 4 + 1, i % 4 + 1, i % 2000, i % 100, 1 + i % 50, \
+   (1 + i % 50) * 901.25, (i % 11) / 100.0, (i % 9) / 100.0, \
+   (ARRAY['A', 'N', 'R'])[1 + i % 3], (ARRAY['F', 'O'])[1 + i % 2], \
+   date '1995-01-01' + i % 2000, date '1995-01-01' + i % 1900, date '1995-01-01' + i % 2100, \
+   (ARRAY['DELIVER IN PERSON', 'COLLECT COD', 'NONE', 'TAKE BACK RETURN'])[1 + i % 4], \
+   (ARRAY['TRUCK', 'MAIL', 'SHIP', 'AIR', 'RAIL'])[1 + i % 5], \
+   'carefully regular requests ' || i \
+   FROM generate_series(0, 59999) i;
+ ANALYZE lineitem;";
 
 fn host() -> String {
     sqlwarden::local_pg::testing::server().host.clone()
@@ -238,5 +267,80 @@ fn micros(d: Duration) -> f64 {
     d.as_secs_f64() * 1e6
 }
 
-criterion_group!(benches, one_row_query);
+/// A TPC-H row by its key, and 10,000 rows, through the whole tool call and
+/// through tokio-postgres directly.
+fn typed_rows(c: &mut Criterion) {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let dbname = format!("sqlwarden_bench_typed_{}", std::process::id());
+    let direct = runtime.block_on(async {
+        let admin = client("postgres").await;
+        admin
+            .batch_execute(&format!("CREATE DATABASE {dbname}"))
+            .await
+            .unwrap();
+        let direct = client(&dbname).await;
+        direct.batch_execute(LINEITEM).await.unwrap();
+        direct
+    });
+    let audit_dir = tempfile::tempdir().unwrap();
+    let audit = sqlwarden::audit::AuditLog::open(audit_dir.path(), 1).unwrap();
+    let session = Session::new(
+        policy(&dbname),
+        std::sync::Arc::new(ConfiguredEngines),
+        std::sync::Arc::new(audit),
+    );
+    let mut group = c.benchmark_group("pg_typed_rows");
+    for (name, sql, rows) in [
+        (
+            "point",
+            "SELECT * FROM lineitem WHERE l_orderkey = 42 AND l_linenumber = 1",
+            1,
+        ),
+        (
+            "rows_10k",
+            "SELECT * FROM lineitem WHERE l_orderkey <= 2500",
+            10_000,
+        ),
+    ] {
+        let arguments = serde_json::json!({"source": "bench", "sql": sql, "limit": rows});
+        let call = || {
+            session.call(
+                "run_select_sql",
+                Some(arguments.clone()),
+                CallContext::default(),
+            )
+        };
+        // The first call reads the table's facts; every call after it is
+        // one flight.
+        let warm = runtime.block_on(call());
+        assert!(!warm.is_error, "{}", warm.envelope());
+        let envelope = warm.envelope();
+        assert_eq!(envelope["metadata"]["row_count"], rows, "{envelope}");
+        assert_eq!(
+            runtime.block_on(direct.query(sql, &[])).unwrap().len(),
+            rows
+        );
+        group.bench_function(format!("{name}/tokio_postgres_direct"), |b| {
+            b.iter(|| runtime.block_on(direct.query(sql, &[])).unwrap())
+        });
+        group.bench_function(format!("{name}/whole_tool_call"), |b| {
+            b.iter(|| runtime.block_on(call()))
+        });
+    }
+    group.finish();
+
+    drop(session);
+    drop(direct);
+    runtime.block_on(async {
+        let _ = client("postgres")
+            .await
+            .batch_execute(&format!("DROP DATABASE IF EXISTS {dbname} WITH (FORCE)"))
+            .await;
+    });
+}
+
+criterion_group!(benches, one_row_query, typed_rows);
 criterion_main!(benches);
