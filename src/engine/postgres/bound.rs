@@ -33,10 +33,12 @@
 //! engine only assumed has it (one flight takes the types from the table
 //! facts before the server describes the query, `run.rs`): a set
 //! operation whose other branch computes a longer value describes the
-//! column without the modifier, and the cast then cuts (or, for a number,
-//! refuses) that value on the server instead of sending it whole. The rows
-//! of such a flight are dropped and the query runs again, described. When
-//! no column is measured, the query is wrapped once, without the flags:
+//! column without the modifier, and the cast then cuts (or, for a number
+//! or a `bit(n)`, refuses) that value on the server instead of sending it
+//! whole. The rows of such a flight are dropped and the query runs again,
+//! described. When no column is measured, the query is wrapped once,
+//! without the flags, and each column is referenced once, so no `OFFSET
+//! 0` is needed (see below):
 //! the server's parse and plan of the wrap are most of a point query's
 //! time (pgbench, a 16-column TPC-H `lineitem` row by its key: 0.53 ms
 //! with the 9 `char`, `varchar` and `numeric` columns measured, 0.19 ms
