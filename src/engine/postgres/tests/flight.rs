@@ -820,3 +820,62 @@ async fn a_wider_number_of_a_held_column_runs_again_exact() {
         );
     }
 }
+
+/// A `varchar(5)` column that became `text` since the engine read the
+/// table's facts, and then got a long value: the first flight's cast cuts
+/// it on the server (an `int` column is sent as it is, see
+/// `a_column_whose_type_changed_runs_again_described`), and the query
+/// runs again described, bounded.
+#[tokio::test]
+async fn a_held_column_whose_type_changed_is_cut_on_the_server() {
+    let db = Db::create("flightheldchanged").await;
+    db.client()
+        .await
+        .batch_execute("CREATE TABLE public.t (v varchar(5)); INSERT INTO public.t VALUES ('abc')")
+        .await
+        .expect("setup");
+    let relay = Relay::start().await;
+    let mut conn = db.connection();
+    conn.port = relay.port;
+    let engine = PostgresEngine::new("test", &conn, None, trusting());
+    engine.table_columns("public.t").await.expect("facts");
+    run(&engine, "SELECT 1").await.expect("warm-up");
+    let long = 1_000_000;
+    db.client()
+        .await
+        .batch_execute(&format!(
+            "ALTER TABLE public.t ALTER COLUMN v TYPE text; \
+             INSERT INTO public.t VALUES (repeat('y', {long}))"
+        ))
+        .await
+        .expect("alter");
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let checked = copying(
+        "SELECT v FROM public.t ORDER BY length(v)",
+        "public.t",
+        "v",
+        64,
+    );
+    relay.clear();
+    let result = engine
+        .run(&checked, RunContext::default())
+        .await
+        .expect("run");
+    assert_eq!(
+        result.rows.to_vec(),
+        vec![vec![json!("abc")], vec![json!("y".repeat(64))]]
+    );
+    assert_eq!(result.cells_truncated, 1);
+    assert_eq!(result.columns[0].type_name, "text");
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(
+        relay.flights(),
+        ["QPDSPBDESQQ", "QPDS", "PBDESQQ"],
+        "one flight, then two"
+    );
+    let bytes = relay.server_bytes();
+    assert!(
+        bytes < 20_000,
+        "{bytes} bytes came back for a {long}-byte value"
+    );
+}
