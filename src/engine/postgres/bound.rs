@@ -106,8 +106,9 @@ fn json_string(ty: &Type) -> bool {
 /// Types whose text form is never longer than [`SHORT_TEXT`] bytes, in
 /// any `DateStyle`, `IntervalStyle` or float setting (the longest is a
 /// `timestamptz` in the `Postgres` style with a BC year and a zone name,
-/// under 48 bytes).
-const SHORT: [Type; 13] = [
+/// under 48 bytes; an `inet` is at most 43, eight IPv6 groups and a
+/// prefix length).
+const SHORT: [Type; 17] = [
     Type::BOOL,
     Type::INT2,
     Type::INT4,
@@ -121,6 +122,10 @@ const SHORT: [Type; 13] = [
     Type::TIMESTAMP,
     Type::TIMESTAMPTZ,
     Type::UUID,
+    Type::INET,
+    Type::CIDR,
+    Type::MACADDR,
+    Type::MACADDR8,
 ];
 
 /// The most bytes a value of a [`SHORT`] type takes as text.

@@ -78,6 +78,8 @@ fn only_short_types_always_fit_and_only_a_cap_above_their_text() {
         Type::TIMESTAMPTZ,
         Type::UUID,
         Type::FLOAT8,
+        Type::INET,
+        Type::MACADDR8,
     ] {
         // Whatever the modifier (`timestamptz(3)`).
         for typmod in [-1, 3] {
@@ -99,7 +101,7 @@ fn only_short_types_always_fit_and_only_a_cap_above_their_text() {
         Type::VARCHAR_ARRAY,
         Type::JSONB,
         Type::BYTEA,
-        Type::INET,
+        Type::POINT,
     ] {
         assert_eq!(
             sent(&column(ty.clone(), -1), u64::MAX),

@@ -723,6 +723,12 @@ async fn the_longest_text_of_a_short_type_fits_64_bytes() {
         ("timestamptz", "294276-12-30 23:59:59.999999+00"),
         ("timestamptz", "4713-01-02 00:00:00.000001+00 BC"),
         ("uuid", "ffffffff-ffff-ffff-ffff-ffffffffffff"),
+        ("inet", "ffff:ffff:ffff:ffff:ffff:ffff:ffff:fffe/127"),
+        ("inet", "::ffff:255.255.255.254/127"),
+        ("inet", "255.255.255.254/31"),
+        ("cidr", "ffff:ffff:ffff:ffff:ffff:ffff:ffff:fff0/124"),
+        ("macaddr", "ff:ff:ff:ff:ff:ff"),
+        ("macaddr8", "ff:ff:ff:ff:ff:ff:ff:ff"),
     ];
     let mut longest = 0;
     for style in ["ISO, MDY", "SQL, DMY", "Postgres, DMY", "German, DMY"] {
