@@ -463,6 +463,20 @@ async fn relay(client: TcpStream, server: TcpStream, writes: Arc<Mutex<Writes>>)
     tokio::join!(answers, requests);
 }
 
+/// A database `label` with `setup` run in it, and an engine that reaches it
+/// through a [`Relay`], has read the facts of `public.t` and is warm.
+async fn relayed_table(label: &str, setup: &str) -> (Db, Relay, PostgresEngine) {
+    let db = Db::create(label).await;
+    db.client().await.batch_execute(setup).await.expect("setup");
+    let relay = Relay::start().await;
+    let mut conn = db.connection();
+    conn.port = relay.port;
+    let engine = PostgresEngine::new("test", &conn, None, trusting());
+    engine.table_columns("public.t").await.expect("facts");
+    run(&engine, "SELECT 1").await.expect("warm-up");
+    (db, relay, engine)
+}
+
 /// The writes of one call after the connection is warm (login vetted), and
 /// the call's result.
 async fn writes_of(checked: &CheckedQuery) -> (Vec<String>, Vec<Vec<serde_json::Value>>) {
@@ -591,18 +605,11 @@ async fn a_text_that_parses_only_once_wrapped_gives_nothing() {
 /// the value is bounded on the server like any other.
 #[tokio::test]
 async fn a_column_whose_type_changed_runs_again_described() {
-    let db = Db::create("flightassumed").await;
-    db.client()
-        .await
-        .batch_execute("CREATE TABLE public.t (n int); INSERT INTO public.t VALUES (1)")
-        .await
-        .expect("setup");
-    let relay = Relay::start().await;
-    let mut conn = db.connection();
-    conn.port = relay.port;
-    let engine = PostgresEngine::new("test", &conn, None, trusting());
-    engine.table_columns("public.t").await.expect("facts");
-    run(&engine, "SELECT 1").await.expect("warm-up");
+    let (db, relay, engine) = relayed_table(
+        "flightassumed",
+        "CREATE TABLE public.t (n int); INSERT INTO public.t VALUES (1)",
+    )
+    .await;
     db.client()
         .await
         .batch_execute(
@@ -643,24 +650,15 @@ async fn a_column_whose_type_changed_runs_again_described() {
 /// unmeasured, and every value exactly as the server has it.
 #[tokio::test]
 async fn columns_bounded_by_their_modifier_go_out_in_one_flight_as_they_are() {
-    let db = Db::create("flightheld").await;
-    db.client()
-        .await
-        .batch_execute(
-            "CREATE TABLE public.t (k int, name varchar(5), code char(4), \
+    let (_db, relay, engine) = relayed_table(
+        "flightheld",
+        "CREATE TABLE public.t (k int, name varchar(5), code char(4), \
                amount numeric(7, 2), flags bit(3), mask varbit(4)); \
              INSERT INTO public.t VALUES \
                (1, 'h\u{e9}\u{1d11e}', 'ab', -12345.67, B'101', B'1'), \
                (2, NULL, NULL, NULL, NULL, NULL)",
-        )
-        .await
-        .expect("setup");
-    let relay = Relay::start().await;
-    let mut conn = db.connection();
-    conn.port = relay.port;
-    let engine = PostgresEngine::new("test", &conn, None, trusting());
-    engine.table_columns("public.t").await.expect("facts");
-    run(&engine, "SELECT 1").await.expect("warm-up");
+    )
+    .await;
     let checked = CheckedQuery::for_engine_tests(
         "SELECT k, name, code, amount, flags, mask FROM public.t ORDER BY k",
         10,
@@ -721,18 +719,11 @@ async fn columns_bounded_by_their_modifier_go_out_in_one_flight_as_they_are() {
 /// where the value is bounded and its start shown.
 #[tokio::test]
 async fn a_longer_value_of_a_held_column_never_crosses_the_wire_whole() {
-    let db = Db::create("flightwidened").await;
-    db.client()
-        .await
-        .batch_execute("CREATE TABLE public.t (v varchar(5)); INSERT INTO public.t VALUES ('abc')")
-        .await
-        .expect("setup");
-    let relay = Relay::start().await;
-    let mut conn = db.connection();
-    conn.port = relay.port;
-    let engine = PostgresEngine::new("test", &conn, None, trusting());
-    engine.table_columns("public.t").await.expect("facts");
-    run(&engine, "SELECT 1").await.expect("warm-up");
+    let (_db, relay, engine) = relayed_table(
+        "flightwidened",
+        "CREATE TABLE public.t (v varchar(5)); INSERT INTO public.t VALUES ('abc')",
+    )
+    .await;
     let long = 2_000_000;
     let checked = copying(
         &format!("SELECT v FROM public.t UNION ALL SELECT repeat('x', {long})::varchar ORDER BY 1"),
@@ -776,20 +767,11 @@ async fn a_longer_value_of_a_held_column_never_crosses_the_wire_whole() {
 /// and the query runs again described, with every value exact.
 #[tokio::test]
 async fn a_wider_number_of_a_held_column_runs_again_exact() {
-    let db = Db::create("flightwider").await;
-    db.client()
-        .await
-        .batch_execute(
-            "CREATE TABLE public.t (a numeric(6, 2)); INSERT INTO public.t VALUES (1234.5)",
-        )
-        .await
-        .expect("setup");
-    let relay = Relay::start().await;
-    let mut conn = db.connection();
-    conn.port = relay.port;
-    let engine = PostgresEngine::new("test", &conn, None, trusting());
-    engine.table_columns("public.t").await.expect("facts");
-    run(&engine, "SELECT 1").await.expect("warm-up");
+    let (_db, relay, engine) = relayed_table(
+        "flightwider",
+        "CREATE TABLE public.t (a numeric(6, 2)); INSERT INTO public.t VALUES (1234.5)",
+    )
+    .await;
     for (other, rows) in [
         ("1e20", ["1234.50", "100000000000000000000"]),
         ("1.234", ["1.234", "1234.50"]),
@@ -828,18 +810,11 @@ async fn a_wider_number_of_a_held_column_runs_again_exact() {
 /// runs again described, bounded.
 #[tokio::test]
 async fn a_held_column_whose_type_changed_is_cut_on_the_server() {
-    let db = Db::create("flightheldchanged").await;
-    db.client()
-        .await
-        .batch_execute("CREATE TABLE public.t (v varchar(5)); INSERT INTO public.t VALUES ('abc')")
-        .await
-        .expect("setup");
-    let relay = Relay::start().await;
-    let mut conn = db.connection();
-    conn.port = relay.port;
-    let engine = PostgresEngine::new("test", &conn, None, trusting());
-    engine.table_columns("public.t").await.expect("facts");
-    run(&engine, "SELECT 1").await.expect("warm-up");
+    let (db, relay, engine) = relayed_table(
+        "flightheldchanged",
+        "CREATE TABLE public.t (v varchar(5)); INSERT INTO public.t VALUES ('abc')",
+    )
+    .await;
     let long = 1_000_000;
     db.client()
         .await
