@@ -129,29 +129,50 @@ fn policy(dbname: &str) -> Policy {
     })
 }
 
+/// A new database `dbname` with `setup` run in it, and a client of it.
+async fn database(dbname: &str, setup: &str) -> tokio_postgres::Client {
+    client("postgres")
+        .await
+        .batch_execute(&format!("CREATE DATABASE {dbname}"))
+        .await
+        .unwrap();
+    let direct = client(dbname).await;
+    direct.batch_execute(setup).await.unwrap();
+    direct
+}
+
+async fn drop_database(dbname: &str) {
+    let _ = client("postgres")
+        .await
+        .batch_execute(&format!("DROP DATABASE IF EXISTS {dbname} WITH (FORCE)"))
+        .await;
+}
+
+/// A tool session under `policy`, auditing into a temporary directory
+/// (kept as long as the session runs).
+fn session(policy: Policy) -> (Session, tempfile::TempDir) {
+    let audit_dir = tempfile::tempdir().unwrap();
+    let audit = sqlwarden::audit::AuditLog::open(audit_dir.path(), 1).unwrap();
+    let session = Session::new(
+        policy,
+        std::sync::Arc::new(ConfiguredEngines),
+        std::sync::Arc::new(audit),
+    );
+    (session, audit_dir)
+}
+
 fn one_row_query(c: &mut Criterion) {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .unwrap();
     let dbname = format!("sqlwarden_bench_pg_{}", std::process::id());
-    let direct = runtime.block_on(async {
-        let admin = client("postgres").await;
-        admin
-            .batch_execute(&format!("CREATE DATABASE {dbname}"))
-            .await
-            .unwrap();
-        let direct = client(&dbname).await;
-        direct
-            .batch_execute(
-                "CREATE TABLE items (id int PRIMARY KEY, name text NOT NULL);
-                 INSERT INTO items SELECT i, 'item ' || i FROM generate_series(1, 1000) i;
-                 ANALYZE items;",
-            )
-            .await
-            .unwrap();
-        direct
-    });
+    let direct = runtime.block_on(database(
+        &dbname,
+        "CREATE TABLE items (id int PRIMARY KEY, name text NOT NULL);
+         INSERT INTO items SELECT i, 'item ' || i FROM generate_series(1, 1000) i;
+         ANALYZE items;",
+    ));
     let policy = policy(&dbname);
     let rules = policy.source("bench").unwrap();
     let engine = PostgresEngine::new("bench", &connection(&dbname), None, rules.safeguards());
@@ -191,13 +212,7 @@ fn one_row_query(c: &mut Criterion) {
                 .unwrap()
         })
     });
-    let audit_dir = tempfile::tempdir().unwrap();
-    let audit = sqlwarden::audit::AuditLog::open(audit_dir.path(), 1).unwrap();
-    let session = Session::new(
-        policy.clone(),
-        std::sync::Arc::new(ConfiguredEngines),
-        std::sync::Arc::new(audit),
-    );
+    let (session, _audit_dir) = session(policy.clone());
     let arguments = serde_json::json!({"source": "bench", "sql": SQL});
     let call = || {
         session.call(
@@ -245,12 +260,7 @@ fn one_row_query(c: &mut Criterion) {
     drop(session);
     drop(engine);
     drop(direct);
-    runtime.block_on(async {
-        let _ = client("postgres")
-            .await
-            .batch_execute(&format!("DROP DATABASE IF EXISTS {dbname} WITH (FORCE)"))
-            .await;
-    });
+    runtime.block_on(drop_database(&dbname));
 }
 
 /// Median and 99th percentile (nearest rank) of `times`.
@@ -275,23 +285,8 @@ fn typed_rows(c: &mut Criterion) {
         .build()
         .unwrap();
     let dbname = format!("sqlwarden_bench_typed_{}", std::process::id());
-    let direct = runtime.block_on(async {
-        let admin = client("postgres").await;
-        admin
-            .batch_execute(&format!("CREATE DATABASE {dbname}"))
-            .await
-            .unwrap();
-        let direct = client(&dbname).await;
-        direct.batch_execute(LINEITEM).await.unwrap();
-        direct
-    });
-    let audit_dir = tempfile::tempdir().unwrap();
-    let audit = sqlwarden::audit::AuditLog::open(audit_dir.path(), 1).unwrap();
-    let session = Session::new(
-        policy(&dbname),
-        std::sync::Arc::new(ConfiguredEngines),
-        std::sync::Arc::new(audit),
-    );
+    let direct = runtime.block_on(database(&dbname, LINEITEM));
+    let (session, _audit_dir) = session(policy(&dbname));
     let mut group = c.benchmark_group("pg_typed_rows");
     for (name, sql, rows) in [
         (
@@ -334,12 +329,7 @@ fn typed_rows(c: &mut Criterion) {
 
     drop(session);
     drop(direct);
-    runtime.block_on(async {
-        let _ = client("postgres")
-            .await
-            .batch_execute(&format!("DROP DATABASE IF EXISTS {dbname} WITH (FORCE)"))
-            .await;
-    });
+    runtime.block_on(drop_database(&dbname));
 }
 
 criterion_group!(benches, one_row_query, typed_rows);
