@@ -599,31 +599,38 @@ async fn a_text_that_parses_only_once_wrapped_gives_nothing() {
     assert_eq!(probe_calls(&db, 1).await, 1, "the control was not counted");
 }
 
-/// A column the engine sends whole because the table's facts say `int`,
-/// but whose type changed since: the flight's rows are dropped and the
-/// query runs again, described (a second flight, seen by the relay), so
-/// the value is bounded on the server like any other.
-#[tokio::test]
-async fn a_column_whose_type_changed_runs_again_described() {
+/// A column of `declared` type holding `first`, which becomes `text` once
+/// the engine has read the table's facts and then gets a value of `long`
+/// times `filler`: the first flight's rows are dropped and the query runs
+/// again, described (a second flight, seen by the relay), so the long value
+/// is bounded on the server like any other. Returns the relay and engine
+/// for what else the caller checks.
+async fn changed_to_text(
+    label: &str,
+    declared: &str,
+    first: &str,
+    filler: char,
+    long: usize,
+) -> (Relay, PostgresEngine) {
     let (db, relay, engine) = relayed_table(
-        "flightassumed",
-        "CREATE TABLE public.t (n int); INSERT INTO public.t VALUES (1)",
+        label,
+        &format!("CREATE TABLE public.t (v {declared}); INSERT INTO public.t VALUES ('{first}')"),
     )
     .await;
     db.client()
         .await
-        .batch_execute(
-            "ALTER TABLE public.t ALTER COLUMN n TYPE text; \
-             INSERT INTO public.t VALUES (repeat('x', 100))",
-        )
+        .batch_execute(&format!(
+            "ALTER TABLE public.t ALTER COLUMN v TYPE text; \
+             INSERT INTO public.t VALUES (repeat('{filler}', {long}))"
+        ))
         .await
         .expect("alter");
     tokio::time::sleep(Duration::from_millis(200)).await;
     relay.clear();
     let checked = copying(
-        "SELECT n FROM public.t ORDER BY length(n)",
+        "SELECT v FROM public.t ORDER BY length(v)",
         "public.t",
-        "n",
+        "v",
         64,
     );
     let result = engine
@@ -632,7 +639,10 @@ async fn a_column_whose_type_changed_runs_again_described() {
         .expect("run");
     assert_eq!(
         result.rows.to_vec(),
-        vec![vec![json!("1")], vec![json!("x".repeat(64))]]
+        vec![
+            vec![json!(first)],
+            vec![json!(filler.to_string().repeat(64))]
+        ]
     );
     assert_eq!(result.cells_truncated, 1);
     assert_eq!(result.columns[0].type_name, "text");
@@ -642,6 +652,15 @@ async fn a_column_whose_type_changed_runs_again_described() {
         ["QPDSPBDESQQ", "QPDS", "PBDESQQ"],
         "one flight, then two"
     );
+    (relay, engine)
+}
+
+/// A column the engine sends whole because the table's facts say `int`,
+/// but whose type changed since: it runs again described
+/// ([`changed_to_text`]).
+#[tokio::test]
+async fn a_column_whose_type_changed_runs_again_described() {
+    let (_relay, engine) = changed_to_text("flightassumed", "int", "1", 'x', 100).await;
     assert_eq!(engine.idle_connections(), 1, "the connection is kept");
 }
 
@@ -807,47 +826,12 @@ async fn a_wider_number_of_a_held_column_runs_again_exact() {
 /// table's facts, and then got a long value: the first flight's cast cuts
 /// it on the server (an `int` column is sent as it is, see
 /// `a_column_whose_type_changed_runs_again_described`), and the query
-/// runs again described, bounded.
+/// runs again described, bounded ([`changed_to_text`]).
 #[tokio::test]
 async fn a_held_column_whose_type_changed_is_cut_on_the_server() {
-    let (db, relay, engine) = relayed_table(
-        "flightheldchanged",
-        "CREATE TABLE public.t (v varchar(5)); INSERT INTO public.t VALUES ('abc')",
-    )
-    .await;
     let long = 1_000_000;
-    db.client()
-        .await
-        .batch_execute(&format!(
-            "ALTER TABLE public.t ALTER COLUMN v TYPE text; \
-             INSERT INTO public.t VALUES (repeat('y', {long}))"
-        ))
-        .await
-        .expect("alter");
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    let checked = copying(
-        "SELECT v FROM public.t ORDER BY length(v)",
-        "public.t",
-        "v",
-        64,
-    );
-    relay.clear();
-    let result = engine
-        .run(&checked, RunContext::default())
-        .await
-        .expect("run");
-    assert_eq!(
-        result.rows.to_vec(),
-        vec![vec![json!("abc")], vec![json!("y".repeat(64))]]
-    );
-    assert_eq!(result.cells_truncated, 1);
-    assert_eq!(result.columns[0].type_name, "text");
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    assert_eq!(
-        relay.flights(),
-        ["QPDSPBDESQQ", "QPDS", "PBDESQQ"],
-        "one flight, then two"
-    );
+    let (relay, _engine) =
+        changed_to_text("flightheldchanged", "varchar(5)", "abc", 'y', long).await;
     let bytes = relay.server_bytes();
     assert!(
         bytes < 20_000,
