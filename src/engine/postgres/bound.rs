@@ -44,6 +44,19 @@
 //! and `numeric` columns measured, 0.19 ms with them cast, 0.16 ms for
 //! the query alone.
 //!
+//! A string column (`text`, or `varchar` whose modifier does not hold it
+//! under the cap) is not measured either: it is sent as its first K + 1
+//! characters, `pg_catalog.left(q.cN, K + 1)`. That is at most 4 (K + 1)
+//! bytes, and a value over K bytes arrives with more than K bytes, so the
+//! engine cuts it to K bytes and counts it as cut exactly as if the whole
+//! value had come (a character is at least one byte). One call of `left`
+//! per value costs the server less than measuring it and building the
+//! array (pgbench, a 12-column point query with four `text` columns: 0.15
+//! against 0.23 ms; 10,000 of its rows take 5% longer, since `left` copies
+//! each value), and the value is still referenced once. In one flight,
+//! the rows are used only when the server describes the column as that
+//! same type.
+//!
 //! The `LIMIT` is the engine's own row cap (`applied_limit + 1`): the
 //! server stops there whatever the checked query asks for.
 //!
@@ -75,8 +88,9 @@
 //! K bytes, and no type's binary form is more than 8 times its text form
 //! (the worst are composites and arrays of small numbers, 8 bytes of
 //! header per 1-byte field); a cut value is at most 4 (2 K + 1) bytes
-//! (2 K + 1 characters of UTF-8). So one row is at most about 8 K bytes per
-//! column, 32 KiB per column at the default `max_cell_bytes` of 4096.
+//! (2 K + 1 characters of UTF-8), a prefix at most 4 (K + 1). So one row
+//! is at most about 8 K bytes per column, 32 KiB per column at the default
+//! `max_cell_bytes` of 4096.
 
 use std::fmt::Write as _;
 
@@ -128,6 +142,11 @@ const SHORT: [Type; 17] = [
     Type::MACADDR8,
 ];
 
+/// The string types whose value is its text, sent as a prefix when their
+/// modifier does not hold them under the cap ([`Sent::Prefix`]). Not
+/// `bpchar`: `left` would drop its padding.
+const STRINGS: [Type; 2] = [Type::TEXT, Type::VARCHAR];
+
 /// The most bytes a value of a [`SHORT`] type takes as text.
 const SHORT_TEXT: u64 = 64;
 
@@ -156,6 +175,10 @@ pub(crate) enum Sent {
     Whole(Type),
     /// Cast to its own type and modifier, which bound every value's text.
     Held(ColumnType),
+    /// A string of this type (`text` or `varchar`), sent as its first
+    /// `max_cell_bytes + 1` characters; the engine cuts what is longer
+    /// than the cap.
+    Prefix(Type),
 }
 
 impl Sent {
@@ -164,7 +187,7 @@ impl Sent {
     pub(crate) fn describes(&self, ty: &Type, typmod: i32) -> bool {
         match self {
             Sent::Bounded => true,
-            Sent::Whole(whole) => whole == ty,
+            Sent::Whole(whole) | Sent::Prefix(whole) => whole == ty,
             Sent::Held(held) => held.ty == *ty && held.typmod == typmod,
         }
     }
@@ -181,6 +204,10 @@ pub(crate) fn sent(column: &ColumnType, max_cell_bytes: u64) -> Sent {
     }
     match longest_by_modifier(column) {
         Some(longest) if longest <= max_cell_bytes => Sent::Held(column.clone()),
+        // `left` counts characters in a 32-bit integer.
+        _ if STRINGS.contains(&column.ty) && max_cell_bytes < i32::MAX as u64 => {
+            Sent::Prefix(column.ty.clone())
+        }
         _ => Sent::Bounded,
     }
 }
@@ -246,6 +273,17 @@ pub(crate) fn wrap(sql: &str, columns: &[Sent], max_cell_bytes: u64, rows: u64) 
             }
             Sent::Held(held) => {
                 let _ = write!(out, "{q}.c{i}::{}, ", held_type(held));
+            }
+            // `left` returns `text`; a `varchar` stays one.
+            Sent::Prefix(ty) if *ty == Type::VARCHAR => {
+                let _ = write!(
+                    out,
+                    "pg_catalog.left({q}.c{i}, {})::pg_catalog.varchar, ",
+                    k + 1
+                );
+            }
+            Sent::Prefix(_) => {
+                let _ = write!(out, "pg_catalog.left({q}.c{i}, {}), ", k + 1);
             }
             Sent::Bounded => {
                 let _ = write!(out, "CASE WHEN q.w{i} THEN q.c{i} END, ");

@@ -90,9 +90,7 @@ fn only_short_types_always_fit_and_only_a_cap_above_their_text() {
         }
     }
     for ty in [
-        Type::TEXT,
         Type::NUMERIC,
-        Type::VARCHAR,
         Type::BPCHAR,
         Type::BIT,
         Type::INTERVAL,
@@ -111,12 +109,7 @@ fn only_short_types_always_fit_and_only_a_cap_above_their_text() {
     }
     // A modifier bounds only the types it counts characters, digits or
     // bits of; an array's modifier is its elements'.
-    for ty in [
-        Type::TEXT,
-        Type::INTERVAL,
-        Type::VARCHAR_ARRAY,
-        Type::TIMESTAMP_ARRAY,
-    ] {
+    for ty in [Type::INTERVAL, Type::VARCHAR_ARRAY, Type::TIMESTAMP_ARRAY] {
         assert_eq!(
             sent(&column(ty.clone(), 14), u64::MAX),
             Sent::Bounded,
@@ -168,7 +161,12 @@ fn a_modifier_bounds_the_text_of_strings_numbers_and_bits() {
         assert_eq!(longest_by_modifier(&held), Some(longest), "{ty}({typmod})");
         assert_eq!(held_type(&held), sql);
         assert_eq!(sent(&held, longest), Sent::Held(held.clone()), "{sql}");
-        assert_eq!(sent(&held, longest - 1), Sent::Bounded, "{sql}");
+        let over = if ty == Type::VARCHAR {
+            Sent::Prefix(Type::VARCHAR)
+        } else {
+            Sent::Bounded
+        };
+        assert_eq!(sent(&held, longest - 1), over, "{sql}");
     }
     // No modifier, or none a column of the type can have.
     for (ty, typmod) in [
@@ -188,6 +186,69 @@ fn a_modifier_bounds_the_text_of_strings_numbers_and_bits() {
 }
 
 #[test]
+fn a_string_over_the_cap_is_sent_as_a_prefix_of_one_character_more() {
+    // `text` whatever its modifier, `varchar` without one or with one
+    // above the cap; never `bpchar`, whose padding `left` would drop.
+    for (ty, typmod) in [
+        (Type::TEXT, -1),
+        (Type::TEXT, 14),
+        (Type::VARCHAR, -1),
+        (Type::VARCHAR, 2000 + 4),
+    ] {
+        assert_eq!(
+            sent(&column(ty.clone(), typmod), 4096),
+            Sent::Prefix(ty.clone()),
+            "{ty}({typmod})"
+        );
+    }
+    // `left` takes a 32-bit count.
+    for ty in [Type::TEXT, Type::VARCHAR] {
+        assert_eq!(
+            sent(&column(ty.clone(), -1), u64::from(u32::MAX)),
+            Sent::Bounded,
+            "{ty}"
+        );
+    }
+    assert_eq!(
+        sent(&column(Type::VARCHAR, -1), i32::MAX as u64 - 1),
+        Sent::Prefix(Type::VARCHAR)
+    );
+    assert_eq!(sent(&column(Type::BPCHAR, -1), 4096), Sent::Bounded);
+    assert_eq!(sent(&column(Type::BPCHAR, 2000 + 4), 4096), Sent::Bounded);
+    let sql = wrap(
+        "SELECT a, b, c FROM t",
+        &[
+            Sent::Prefix(Type::TEXT),
+            Sent::Prefix(Type::VARCHAR),
+            Sent::Whole(Type::INT4),
+        ],
+        10,
+        2,
+    );
+    assert_eq!(
+        sql,
+        "SELECT pg_catalog.left(q0.c1, 11), \
+         pg_catalog.left(q0.c2, 11)::pg_catalog.varchar, q0.c3, \
+         NULL::pg_catalog.text[]\n\
+         FROM (\nSELECT a, b, c FROM t\n) AS q0 (c1, c2, c3)\nLIMIT 2"
+    );
+    // Beside a measured column, the prefix is taken of the flagged table's
+    // copy, once.
+    let sql = wrap(
+        "SELECT a, b FROM t",
+        &[Sent::Prefix(Type::TEXT), Sent::Bounded],
+        10,
+        2,
+    );
+    assert!(
+        sql.starts_with("SELECT pg_catalog.left(q.c1, 11), CASE WHEN q.w2 THEN q.c2 END, "),
+        "{sql}"
+    );
+    assert!(!sql.contains("w1"), "the prefix is not measured: {sql}");
+    assert!(sql.contains("ARRAY[NULL, CASE WHEN NOT q.w2"), "{sql}");
+}
+
+#[test]
 fn the_server_description_must_keep_a_held_modifier() {
     let held = Sent::Held(column(Type::VARCHAR, 14));
     assert!(held.describes(&Type::VARCHAR, 14));
@@ -204,6 +265,13 @@ fn the_server_description_must_keep_a_held_modifier() {
     );
     assert!(!whole.describes(&Type::TIMESTAMPTZ, -1));
     assert!(Sent::Bounded.describes(&Type::TEXT, -1));
+    let prefix = Sent::Prefix(Type::TEXT);
+    assert!(prefix.describes(&Type::TEXT, -1));
+    assert!(
+        !prefix.describes(&Type::VARCHAR, -1),
+        "left would make it text"
+    );
+    assert!(!prefix.describes(&Type::JSONB, -1));
 }
 
 #[test]

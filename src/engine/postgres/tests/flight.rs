@@ -838,3 +838,214 @@ async fn a_held_column_whose_type_changed_is_cut_on_the_server() {
         "{bytes} bytes came back for a {long}-byte value"
     );
 }
+
+/// `text` as the caller sees it under a cap of `max` bytes: its first
+/// whole characters that fit.
+fn first_bytes(text: &str, max: usize) -> String {
+    let mut out = String::new();
+    for c in text.chars() {
+        if out.len() + c.len_utf8() > max {
+            break;
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// `text` and `varchar` columns go out in one flight as prefixes of one
+/// character more than the cap: values at, just over and far over the cap
+/// (a million bytes), multi-byte characters across the cut, JSON's escapes
+/// and control characters all read as the first bytes of the whole value,
+/// each value over the cap counted once, and the long value never crosses
+/// the wire whole.
+#[tokio::test]
+async fn strings_go_out_in_one_flight_as_prefixes_cut_like_whole_values() {
+    let cap = 64;
+    let long = 1_000_000;
+    let values = [
+        "NULL".to_owned(),
+        format!("repeat('a', {cap})"),
+        format!("repeat('b', {})", cap + 1),
+        format!("repeat('z', {long})"),
+        // A three-byte character straddles byte 64.
+        "repeat('x', 62) || '日本語'".to_owned(),
+        "repeat('\u{1d11e}', 40)".to_owned(),
+        "E'a\\nb\"c\\\\d\\t' || repeat('e', 80)".to_owned(),
+        "repeat(chr(1), 100)".to_owned(),
+        "''".to_owned(),
+    ];
+    let rows: Vec<String> = (1..)
+        .zip(&values)
+        .map(|(k, v)| format!("({k}, {v}, {v})"))
+        .collect();
+    let (db, relay, engine) = relayed_table(
+        "flightprefix",
+        &format!(
+            "CREATE TABLE public.t (k int, s text, v varchar); \
+             INSERT INTO public.t VALUES {}",
+            rows.join(", ")
+        ),
+    )
+    .await;
+    let checked = CheckedQuery::for_engine_tests(
+        "SELECT k, s, v FROM public.t ORDER BY k",
+        100,
+        cap,
+        1 << 20,
+        Duration::from_secs(30),
+    )
+    .with_tables_used(&["public.t"])
+    .with_output_copies(&[
+        &[("public.t", "k")],
+        &[("public.t", "s")],
+        &[("public.t", "v")],
+    ]);
+    assert_eq!(
+        engine.one_flight(&checked),
+        Some(vec![
+            Sent::Whole(Type::INT4),
+            Sent::Prefix(Type::TEXT),
+            Sent::Prefix(Type::VARCHAR)
+        ])
+    );
+    relay.clear();
+    let result = engine
+        .run(&checked, RunContext::default())
+        .await
+        .expect("run");
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(relay.flights(), ["QPDSPBDESQQ"], "one flight");
+    let bytes = relay.server_bytes();
+    assert!(
+        bytes < 20_000,
+        "{bytes} bytes came back for a {long}-byte value"
+    );
+    // The oracle: each whole value, read directly, then cut.
+    let whole = db
+        .client()
+        .await
+        .query("SELECT s FROM public.t ORDER BY k", &[])
+        .await
+        .expect("whole values");
+    let mut over = 0;
+    let expected: Vec<Vec<serde_json::Value>> = (1..)
+        .zip(&whole)
+        .map(|(k, row)| {
+            let cell = match row.get::<_, Option<String>>(0) {
+                None => json!(null),
+                Some(text) => {
+                    over += u64::from(text.len() > cap as usize);
+                    json!(first_bytes(&text, cap as usize))
+                }
+            };
+            vec![json!(k), cell.clone(), cell]
+        })
+        .collect();
+    assert_eq!(result.rows.to_vec(), expected);
+    assert_eq!(over, 6, "the values over the cap");
+    assert_eq!(result.cells_truncated, 2 * over);
+    let types: Vec<&str> = result
+        .columns
+        .iter()
+        .map(|c| c.type_name.as_str())
+        .collect();
+    assert_eq!(types, ["int4", "text", "varchar"]);
+    assert_eq!(engine.idle_connections(), 1, "the connection is kept");
+}
+
+/// A set operation whose other branch computes a long string beside a
+/// `text` column: the server describes the column as `text`, as assumed,
+/// so the one flight's rows are the answer, and the long value was cut on
+/// the server by the prefix.
+#[tokio::test]
+async fn a_long_computed_string_beside_a_text_column_is_cut_in_one_flight() {
+    let (_db, relay, engine) = relayed_table(
+        "flightprefixunion",
+        "CREATE TABLE public.t (s text); INSERT INTO public.t VALUES ('abc')",
+    )
+    .await;
+    let long = 2_000_000;
+    let checked = copying(
+        &format!("SELECT s FROM public.t UNION ALL SELECT repeat('x', {long}) ORDER BY 1"),
+        "public.t",
+        "s",
+        64,
+    );
+    relay.clear();
+    let result = engine
+        .run(&checked, RunContext::default())
+        .await
+        .expect("run");
+    assert_eq!(
+        result.rows.to_vec(),
+        vec![vec![json!("abc")], vec![json!("x".repeat(64))]]
+    );
+    assert_eq!(result.cells_truncated, 1);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(relay.flights(), ["QPDSPBDESQQ"], "one flight");
+    let bytes = relay.server_bytes();
+    assert!(
+        bytes < 20_000,
+        "{bytes} bytes came back for a {long}-byte value"
+    );
+    assert_eq!(engine.idle_connections(), 1, "the connection is kept");
+}
+
+/// A `text` column that became `jsonb` since the engine read the table's
+/// facts, and then got a long value: the prefix of the first flight does
+/// not prepare for `jsonb`, so nothing of it runs; the query runs again
+/// described, where the value is measured and cut on the server.
+#[tokio::test]
+async fn a_text_column_changed_to_another_type_runs_again_described() {
+    let (db, relay, engine) = relayed_table(
+        "flightprefixchanged",
+        "CREATE TABLE public.t (v text); INSERT INTO public.t VALUES ('{\"a\": 1}')",
+    )
+    .await;
+    let long = 1_000_000;
+    db.client()
+        .await
+        .batch_execute(&format!(
+            "ALTER TABLE public.t ALTER COLUMN v TYPE jsonb USING v::jsonb; \
+             INSERT INTO public.t VALUES (jsonb_build_object('k', repeat('z', {long})))"
+        ))
+        .await
+        .expect("alter");
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    relay.clear();
+    let checked = copying(
+        "SELECT v FROM public.t ORDER BY length(v::text)",
+        "public.t",
+        "v",
+        64,
+    );
+    assert_eq!(
+        engine.one_flight(&checked),
+        Some(vec![Sent::Prefix(Type::TEXT)])
+    );
+    let result = engine
+        .run(&checked, RunContext::default())
+        .await
+        .expect("run");
+    assert_eq!(
+        result.rows.to_vec(),
+        vec![
+            vec![json!({"a": 1})],
+            vec![json!(format!("{{\"k\": \"{}", "z".repeat(57)))]
+        ]
+    );
+    assert_eq!(result.cells_truncated, 1);
+    assert_eq!(result.columns[0].type_name, "jsonb");
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(
+        relay.flights(),
+        ["QPDSPBDESQQ", "QPDS", "PBDESQQ"],
+        "one flight, then two"
+    );
+    let bytes = relay.server_bytes();
+    assert!(
+        bytes < 20_000,
+        "{bytes} bytes came back for a {long}-byte value"
+    );
+    assert_eq!(engine.idle_connections(), 1, "the connection is kept");
+}
