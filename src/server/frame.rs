@@ -112,6 +112,22 @@ impl Frame {
     /// Write the frame and its line break to `out`, and flush.
     pub(crate) fn write_to<W: Write + ?Sized>(&self, out: &mut W) -> io::Result<()> {
         let mut out = io::BufWriter::with_capacity(WRITE_BUFFER, out);
+        self.write_all_to(&mut out)?;
+        out.flush()
+    }
+
+    /// The whole frame with its line break, when it is at most `max`
+    /// bytes; `None` as soon as it is longer.
+    pub(crate) fn to_bytes_within(&self, max: usize) -> Option<Vec<u8>> {
+        let mut capped = Capped {
+            bytes: Vec::new(),
+            max,
+        };
+        self.write_all_to(&mut capped).ok()?;
+        Some(capped.bytes)
+    }
+
+    fn write_all_to<W: Write>(&self, out: &mut W) -> io::Result<()> {
         match self {
             Frame::Plain(text) => out.write_all(text.as_bytes())?,
             Frame::Streamed {
@@ -123,16 +139,38 @@ impl Frame {
                 for cut in cuts {
                     out.write_all(&skeleton.as_bytes()[at..cut.at.start])?;
                     match cut.part {
-                        Part::Envelope => output.write_compact(&mut out)?,
-                        Part::Text => write_text(&mut out, output)?,
+                        Part::Envelope => output.write_compact(&mut *out)?,
+                        Part::Text => write_text(&mut *out, output)?,
                     }
                     at = cut.at.end;
                 }
                 out.write_all(&skeleton.as_bytes()[at..])?;
             }
         }
-        out.write_all(b"\n")?;
-        out.flush()
+        out.write_all(b"\n")
+    }
+}
+
+/// Bytes in memory, refusing to grow past `max`.
+struct Capped {
+    bytes: Vec<u8>,
+    max: usize,
+}
+
+impl Write for Capped {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        if self.bytes.len() + buf.len() > self.max {
+            return Err(io::Error::new(
+                io::ErrorKind::FileTooLarge,
+                "the frame is longer than the cap",
+            ));
+        }
+        self.bytes.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
     }
 }
 

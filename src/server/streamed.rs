@@ -14,8 +14,9 @@
 //! in the request's extensions to the handler) and to close the slot of a
 //! cancelled request. rmcp's reader also writes, rarely (an `Invalid
 //! Request` answer to a message it could not type); those lines reach the
-//! same writer through [`Relay`]. Writes are blocking, on tokio's blocking
-//! threads, one message at a time.
+//! same writer through [`Relay`]. Writes are blocking, one message at a
+//! time: a small message from the sending task itself, a larger one on
+//! tokio's blocking threads.
 
 use std::io::{self, Write};
 use std::pin::Pin;
@@ -35,6 +36,21 @@ use super::held::Held;
 
 /// Where every message goes, one whole message at a time.
 type Out = Arc<Mutex<Box<dyn Write + Send>>>;
+
+/// Messages up to this many bytes (a point query's answer, a `ping`) are
+/// written by the task that sends them. A write this small to a pipe the
+/// client reads does not wait, and handing it to a blocking thread and
+/// back cost more than the write: about a tenth of a point call over a
+/// bare pipe (0.87 against 0.95 ms). A client that stops reading stalls
+/// the server either way, since rmcp waits for each write to finish
+/// before it sends the next message.
+const INLINE_BYTES: usize = 16 * 1024;
+
+/// The writer, unless an earlier write panicked holding it.
+fn lock(out: &Out) -> io::Result<std::sync::MutexGuard<'_, Box<dyn Write + Send>>> {
+    out.lock()
+        .map_err(|_| io::Error::other("the stdout writer failed earlier"))
+}
 
 /// The stdio transport of [`super::SqlwardenServer::serve_stdio`].
 pub(crate) struct StreamedStdio<R: AsyncRead> {
@@ -105,14 +121,13 @@ impl<R: AsyncRead + Send + Unpin + 'static> Transport<RoleServer> for StreamedSt
         let held = self.held.clone();
         let out = self.out.clone();
         async move {
-            let written = tokio::task::spawn_blocking(move || {
-                let frame = Frame::new(&item, taken, held.nonce())?;
-                drop(item);
-                let mut out = out
-                    .lock()
-                    .map_err(|_| io::Error::other("the stdout writer failed earlier"))?;
-                frame.write_to(&mut *out)
-            });
+            let frame = Frame::new(&item, taken, held.nonce())?;
+            drop(item);
+            if let Some(bytes) = frame.to_bytes_within(INLINE_BYTES) {
+                let mut out = lock(&out)?;
+                return out.write_all(&bytes).and_then(|()| out.flush());
+            }
+            let written = tokio::task::spawn_blocking(move || frame.write_to(&mut *lock(&out)?));
             written.await.map_err(io::Error::other)?
         }
     }
@@ -148,10 +163,10 @@ impl AsyncWrite for Relay {
             let line: Vec<u8> = relay.line.drain(..=end).collect();
             let out = relay.out.clone();
             tokio::task::spawn_blocking(move || {
-                let written = match out.lock() {
-                    Ok(mut out) => out.write_all(&line).and_then(|()| out.flush()),
-                    Err(_) => Err(io::Error::other("the stdout writer failed earlier")),
-                };
+                let written = lock(&out).and_then(|mut out| {
+                    out.write_all(&line)?;
+                    out.flush()
+                });
                 if let Err(error) = written {
                     tracing::warn!(%error, "an answer of the reader was not written");
                 }

@@ -65,7 +65,20 @@ fn streamed_path(output: ToolOutput, id: &RequestId, held: &Arc<Held>) -> String
     assert!(matches!(frame, Frame::Streamed { .. }));
     let mut out = Vec::new();
     frame.write_to(&mut out).unwrap();
+    assert_in_memory_the_same(&frame, &out);
     String::from_utf8(out).unwrap()
+}
+
+/// A frame made in memory (to be written from the sending task) is the
+/// bytes its writer writes, when the cap allows all of them, and nothing
+/// when it is one byte short.
+fn assert_in_memory_the_same(frame: &Frame, written: &[u8]) {
+    assert_eq!(
+        frame.to_bytes_within(written.len()).as_deref(),
+        Some(written)
+    );
+    assert_eq!(frame.to_bytes_within(written.len() - 1), None);
+    assert_eq!(frame.to_bytes_within(0), None);
 }
 
 #[test]
@@ -184,6 +197,7 @@ fn an_answer_without_placeholders_is_written_as_it_is() {
     let frame = Frame::new(&message, held.take(&id), held.nonce()).unwrap();
     let mut out = Vec::new();
     frame.write_to(&mut out).unwrap();
+    assert_in_memory_the_same(&frame, &out);
     assert_eq!(String::from_utf8(out).unwrap(), expected);
     assert_eq!(held.open_slots(), 0);
 }
