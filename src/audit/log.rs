@@ -7,8 +7,9 @@
 //! writes the whole line with one `write` and flushes it to the operating
 //! system before returning. Forcing it to stable storage (`fdatasync`)
 //! happens inline with [`AuditSync::EveryRecord`], or on a background
-//! thread right after the write with [`AuditSync::Background`]: a flush
-//! costs milliseconds on many disks, more than the whole tool call.
+//! thread within a few milliseconds of the write ([`SYNC_WINDOW`]) with
+//! [`AuditSync::Background`]: a flush costs milliseconds on many disks,
+//! more than the whole tool call.
 //! A torn last line left by a crash is not repaired (verify must still see
 //! it); the next record starts on a fresh line and chains to the last
 //! intact record. If today's file is moved, deleted or cut short under a
@@ -26,6 +27,7 @@ use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
 
 use chrono::{NaiveDate, Utc};
 
@@ -318,9 +320,17 @@ impl AuditLog {
     }
 }
 
-/// A thread that `fdatasync`s the most recently written file whenever asked,
-/// so bursts of records share one flush. Dropping it flushes what is
-/// pending and joins the thread.
+/// How long the background flusher waits after a record before it
+/// flushes, so the records of the calls in that time share one
+/// `fdatasync`. A flush per record cost a point query over a bare pipe
+/// about 7% of its time (0.87 against 0.95 ms, the flush's own CPU on a
+/// 2-core machine); this keeps "the last few milliseconds" what a power
+/// cut can lose.
+const SYNC_WINDOW: Duration = Duration::from_millis(5);
+
+/// A thread that `fdatasync`s the files written to, [`SYNC_WINDOW`] after
+/// the first record it was told of, so bursts of records share one flush.
+/// Dropping it flushes what is pending at once and joins the thread.
 #[derive(Debug)]
 struct Syncer {
     shared: Arc<SyncShared>,
@@ -335,8 +345,15 @@ struct SyncShared {
 
 #[derive(Debug, Default)]
 struct SyncState {
-    pending: Option<Arc<File>>,
+    /// Each file written to since the last flush, once (two around
+    /// midnight).
+    pending: Vec<Arc<File>>,
+    /// The thread waits for a first record (not inside a window).
+    idle: bool,
     stop: bool,
+    /// Files flushed so far, for the tests.
+    #[cfg(test)]
+    flushed: usize,
 }
 
 impl Syncer {
@@ -354,8 +371,14 @@ impl Syncer {
 
     fn request(&self, file: &Arc<File>) {
         let mut state = self.shared.lock();
-        state.pending = Some(Arc::clone(file));
-        self.shared.wake.notify_one();
+        if !state.pending.iter().any(|p| Arc::ptr_eq(p, file)) {
+            state.pending.push(Arc::clone(file));
+        }
+        // Inside a window the thread flushes when it ends; waking it would
+        // cost a thread switch per record.
+        if state.idle {
+            self.shared.wake.notify_one();
+        }
     }
 }
 
@@ -369,20 +392,38 @@ impl SyncShared {
     fn run(&self) {
         loop {
             let mut state = self.lock();
-            while state.pending.is_none() && !state.stop {
+            while state.pending.is_empty() && !state.stop {
+                state.idle = true;
                 state = self
                     .wake
                     .wait(state)
                     .unwrap_or_else(|poisoned| poisoned.into_inner());
             }
-            let pending = state.pending.take();
+            state.idle = false;
+            let window_ends = Instant::now() + SYNC_WINDOW;
+            while !state.stop {
+                let Some(left) = window_ends.checked_duration_since(Instant::now()) else {
+                    break;
+                };
+                state = self
+                    .wake
+                    .wait_timeout(state, left)
+                    .unwrap_or_else(|poisoned| poisoned.into_inner())
+                    .0;
+            }
+            let pending = std::mem::take(&mut state.pending);
             let stop = state.stop;
+            #[cfg(test)]
+            {
+                state.flushed += pending.len();
+            }
             drop(state);
-            if let Some(file) = pending {
+            for file in &pending {
                 if let Err(err) = file.sync_data() {
                     tracing::error!(%err, "could not sync the audit log to disk");
                 }
-            } else if stop {
+            }
+            if stop {
                 return;
             }
         }

@@ -173,8 +173,9 @@ pub(crate) struct AuditSettings {
 )]
 #[serde(rename_all = "snake_case")]
 pub enum AuditSync {
-    /// A background thread `fdatasync`s right after each write, coalescing
-    /// bursts; a power cut can lose the last few milliseconds of records.
+    /// A background thread `fdatasync`s within 5 ms of each write, one
+    /// flush for the records of those milliseconds; a power cut can lose
+    /// the last few milliseconds of records.
     #[default]
     Background,
     /// Every record is `fdatasync`ed before the call returns, at the price
