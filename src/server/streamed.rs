@@ -41,9 +41,9 @@ type Out = Arc<Mutex<Box<dyn Write + Send>>>;
 /// written by the task that sends them. A write this small to a pipe the
 /// client reads does not wait, and handing it to a blocking thread and
 /// back cost more than the write: about a tenth of a point call over a
-/// bare pipe (0.85-0.87 against 0.94-0.95 ms). A client that stops reading stalls
-/// the server either way, since rmcp waits for each write to finish
-/// before it sends the next message.
+/// bare pipe (0.85-0.87 against 0.94-0.95 ms). A client that stops
+/// reading stalls the server either way, since rmcp waits for each write
+/// to finish before it sends the next message.
 const INLINE_BYTES: usize = 16 * 1024;
 
 /// The writer, unless an earlier write panicked holding it.
