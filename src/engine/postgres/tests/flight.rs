@@ -738,25 +738,37 @@ async fn columns_bounded_by_their_modifier_go_out_in_one_flight_as_they_are() {
 /// where the value is bounded and its start shown.
 #[tokio::test]
 async fn a_longer_value_of_a_held_column_never_crosses_the_wire_whole() {
+    let held = Sent::Held(ColumnType {
+        ty: Type::VARCHAR,
+        typmod: 5 + 4,
+    });
+    let flights = a_long_branch_beside("flightwidened", "varchar(5)", "::varchar", held).await;
+    assert_eq!(
+        flights,
+        ["QPDSPBDESQQ", "QPDS", "PBDESQQ"],
+        "one flight, then two"
+    );
+}
+
+/// A table `t` of one `declared` column `v` holding `abc`, sent as
+/// `sent`, queried with a `UNION ALL` branch that computes a
+/// 2,000,000-byte string (`cast` after it): the answer shows the long
+/// value's start, cut, and the value never crosses the wire whole. Returns
+/// the flights the relay saw.
+async fn a_long_branch_beside(label: &str, declared: &str, cast: &str, sent: Sent) -> Vec<String> {
     let (_db, relay, engine) = relayed_table(
-        "flightwidened",
-        "CREATE TABLE public.t (v varchar(5)); INSERT INTO public.t VALUES ('abc')",
+        label,
+        &format!("CREATE TABLE public.t (v {declared}); INSERT INTO public.t VALUES ('abc')"),
     )
     .await;
     let long = 2_000_000;
     let checked = copying(
-        &format!("SELECT v FROM public.t UNION ALL SELECT repeat('x', {long})::varchar ORDER BY 1"),
+        &format!("SELECT v FROM public.t UNION ALL SELECT repeat('x', {long}){cast} ORDER BY 1"),
         "public.t",
         "v",
         64,
     );
-    assert_eq!(
-        engine.one_flight(&checked),
-        Some(vec![Sent::Held(ColumnType {
-            ty: Type::VARCHAR,
-            typmod: 5 + 4
-        })])
-    );
+    assert_eq!(engine.one_flight(&checked), Some(vec![sent]));
     relay.clear();
     let result = engine
         .run(&checked, RunContext::default())
@@ -768,17 +780,13 @@ async fn a_longer_value_of_a_held_column_never_crosses_the_wire_whole() {
     );
     assert_eq!(result.cells_truncated, 1);
     tokio::time::sleep(Duration::from_millis(200)).await;
-    assert_eq!(
-        relay.flights(),
-        ["QPDSPBDESQQ", "QPDS", "PBDESQQ"],
-        "one flight, then two"
-    );
     let bytes = relay.server_bytes();
     assert!(
         bytes < 20_000,
         "{bytes} bytes came back for a {long}-byte value"
     );
     assert_eq!(engine.idle_connections(), 1, "the connection is kept");
+    relay.flights()
 }
 
 /// The same with numbers: a wider value than the held `numeric(6, 2)`
@@ -959,36 +967,9 @@ async fn strings_go_out_in_one_flight_as_prefixes_cut_like_whole_values() {
 /// the server by the prefix.
 #[tokio::test]
 async fn a_long_computed_string_beside_a_text_column_is_cut_in_one_flight() {
-    let (_db, relay, engine) = relayed_table(
-        "flightprefixunion",
-        "CREATE TABLE public.t (s text); INSERT INTO public.t VALUES ('abc')",
-    )
-    .await;
-    let long = 2_000_000;
-    let checked = copying(
-        &format!("SELECT s FROM public.t UNION ALL SELECT repeat('x', {long}) ORDER BY 1"),
-        "public.t",
-        "s",
-        64,
-    );
-    relay.clear();
-    let result = engine
-        .run(&checked, RunContext::default())
-        .await
-        .expect("run");
-    assert_eq!(
-        result.rows.to_vec(),
-        vec![vec![json!("abc")], vec![json!("x".repeat(64))]]
-    );
-    assert_eq!(result.cells_truncated, 1);
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    assert_eq!(relay.flights(), ["QPDSPBDESQQ"], "one flight");
-    let bytes = relay.server_bytes();
-    assert!(
-        bytes < 20_000,
-        "{bytes} bytes came back for a {long}-byte value"
-    );
-    assert_eq!(engine.idle_connections(), 1, "the connection is kept");
+    let prefix = Sent::Prefix(Type::TEXT);
+    let flights = a_long_branch_beside("flightprefixunion", "text", "", prefix).await;
+    assert_eq!(flights, ["QPDSPBDESQQ"], "one flight");
 }
 
 /// A `text` column that became `jsonb` since the engine read the table's
