@@ -69,18 +69,26 @@ impl Fence {
 pub(crate) fn write_defanged<W: Write + ?Sized>(out: &mut W, body: &str) -> fmt::Result {
     let bytes = body.as_bytes();
     let stem = TAG_STEM.as_bytes();
+    let (lower, upper) = (stem[0], stem[0].to_ascii_uppercase());
     let mut rest = 0;
     let mut at = 0;
-    while at + stem.len() <= bytes.len() {
-        if bytes[at..at + stem.len()].eq_ignore_ascii_case(stem) {
+    // Only where the stem's first letter is can it start: `memchr` finds
+    // those a machine word or more at a time, where comparing at every
+    // byte was 4% of a 10,000-row call's CPU.
+    while let Some(found) = memchr::memchr2(lower, upper, &bytes[at..]) {
+        let start = at + found;
+        let Some(candidate) = bytes.get(start..start + stem.len()) else {
+            break;
+        };
+        if candidate.eq_ignore_ascii_case(stem) {
             // The stem is ASCII, so both ends of a match are character
             // boundaries of `body`.
-            out.write_str(&body[rest..at])?;
+            out.write_str(&body[rest..start])?;
             out.write_str(DEFANGED_STEM)?;
-            at += stem.len();
+            at = start + stem.len();
             rest = at;
         } else {
-            at += 1;
+            at = start + 1;
         }
     }
     out.write_str(&body[rest..])
