@@ -2,13 +2,15 @@
 //! every engine: the applied row limit (one row more is read, so the extra
 //! row proves truncation), the per-cell byte cap and the total byte cap.
 //!
-//! Each engine decodes a row once, into its cells, and pushes it here as it
-//! arrives; the builder cuts the cells, writes the row once as compact JSON
-//! into the result's [`Rows`](crate::engine::Rows) (the text the response is made of), counts
-//! those bytes and says when to stop reading. It
-//! never reads anything itself, so the caps hold the same way on every
-//! path (PostgreSQL's portal, MaxCompute's tunnel stream and `?result`
-//! CSV).
+//! Each engine decodes a row once and pushes it here as it arrives, as its
+//! cells ([`ResultBuilder::push_cut`]) or written cell by cell through a
+//! [`CellWriter`] ([`ResultBuilder::push_with`]: PostgreSQL's strings go
+//! from the wire bytes into the row's JSON without a `Value` of their
+//! own). The builder cuts the cells, writes the row once as compact JSON
+//! into the result's [`Rows`](crate::engine::Rows) (the text the response
+//! is made of), counts those bytes and says when to stop reading. It never
+//! reads anything itself, so the caps hold the same way on every path
+//! (PostgreSQL's portal, MaxCompute's tunnel stream and `?result` CSV).
 //!
 //! [`CheckedQuery`]: crate::guard::CheckedQuery
 
@@ -16,6 +18,7 @@ use std::io;
 
 use serde_json::Value;
 
+use super::rows::RowText;
 use crate::engine::{QueryResult, ResultColumn, Truncation};
 
 /// Collects rows until a cap is hit.
@@ -51,11 +54,6 @@ impl ResultBuilder {
         &mut self.result.columns
     }
 
-    /// The per-cell byte cap.
-    pub(crate) fn max_cell_bytes(&self) -> usize {
-        self.max_cell_bytes
-    }
-
     /// Whether a row arriving now is the one past the applied limit (it
     /// proves truncation and is not kept); marks the result cut by rows.
     /// An engine asks before it decodes a row.
@@ -75,26 +73,46 @@ impl ResultBuilder {
 
     /// [`Self::push`] for a row of which `cut_at_source` cells were already
     /// cut where they came from (they count as cut).
-    pub(crate) fn push_cut(&mut self, mut row: Vec<Value>, cut_at_source: u64) -> bool {
+    pub(crate) fn push_cut(&mut self, row: Vec<Value>, cut_at_source: u64) -> bool {
+        let pushed = self.push_with(|cells| {
+            cells.cut += cut_at_source;
+            for cell in row {
+                cells.value(cell);
+            }
+            Ok::<_, std::convert::Infallible>(())
+        });
+        pushed.unwrap_or_else(|never| match never {})
+    }
+
+    /// Add a row that `write` writes cell by cell, each capped as it is
+    /// written; `Ok(false)` means a cap was reached and reading should stop
+    /// (the row was not added). When `write` fails, nothing is added.
+    pub(crate) fn push_with<E>(
+        &mut self,
+        write: impl FnOnce(&mut CellWriter<'_>) -> Result<(), E>,
+    ) -> Result<bool, E> {
         if self.at_row_limit() {
-            return false;
+            return Ok(false);
         }
-        let mut cut = cut_at_source;
-        for cell in &mut row {
-            cut += u64::from(cap_cell(cell, self.max_cell_bytes));
-        }
+        let max = self.max_cell_bytes;
+        let mut cut = 0;
         // Written once, where it stays; a row that does not fit is taken
         // back out whole. With cells capped far below the result cap, this
         // only ends long results.
-        let bytes = self.result.rows.push(&row);
+        let bytes = self.result.rows.push_with(|row| {
+            let mut cells = CellWriter { row, max, cut: 0 };
+            write(&mut cells)?;
+            cut = cells.cut;
+            Ok(())
+        })?;
         if self.result.bytes + bytes > self.max_result_bytes {
             self.result.rows.pop();
             self.result.truncation = Some(Truncation::ResultBytes);
-            return false;
+            return Ok(false);
         }
         self.result.bytes += bytes;
         self.result.cells_truncated += cut;
-        true
+        Ok(true)
     }
 
     /// Mark the result as cut by rows even though no extra row was seen
@@ -116,6 +134,35 @@ impl ResultBuilder {
     /// The finished result.
     pub(crate) fn finish(self) -> QueryResult {
         self.result
+    }
+}
+
+/// The cells of one row as an engine writes them into a [`ResultBuilder`],
+/// each cut to the cell cap and counted when it is.
+pub(crate) struct CellWriter<'a> {
+    row: &'a mut RowText,
+    max: usize,
+    cut: u64,
+}
+
+impl CellWriter<'_> {
+    /// A cell of text, straight from the engine's bytes.
+    pub(crate) fn text(&mut self, text: &str) {
+        let kept = cut_str(text, self.max);
+        self.cut += u64::from(kept.len() < text.len());
+        self.row.string(kept);
+    }
+
+    /// A cell already cut where it came from: it counts as cut.
+    pub(crate) fn cut_text(&mut self, text: &str) {
+        self.cut += 1;
+        self.row.string(cut_str(text, self.max));
+    }
+
+    /// Any other cell.
+    pub(crate) fn value(&mut self, mut value: Value) {
+        self.cut += u64::from(cap_cell(&mut value, self.max));
+        self.row.value(&value);
     }
 }
 

@@ -47,7 +47,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use futures_util::TryStreamExt;
-use serde_json::Value;
 use tokio_postgres::error::SqlState;
 use tokio_postgres::types::Type;
 use tokio_postgres::{Client, Column, Row, RowStream, Statement, Transaction};
@@ -57,7 +56,7 @@ use super::connect::ConnectSettings;
 use super::errors::{self, Deadline};
 use super::session::{self, Prelude};
 use super::types::{self, RawCell};
-use crate::engine::result::{cut_string, ResultBuilder};
+use crate::engine::result::{CellWriter, ResultBuilder};
 use crate::engine::{QueryResult, ResultColumn};
 use crate::error::{ErrorCode, ToolError};
 use crate::guard::CheckedQuery;
@@ -551,8 +550,7 @@ async fn collect(
         if builder.at_row_limit() {
             break;
         }
-        let (cells, cut) = render_row(&row, builder.max_cell_bytes())?;
-        if !builder.push_cut(cells, cut) {
+        if !builder.push_with(|cells| write_row(&row, cells))? {
             break;
         }
     }
@@ -565,34 +563,26 @@ async fn collect(
     Ok((builder.finish(), left))
 }
 
-/// A row's cells, decoded once, and how many of them the server cut (it
+/// A row's cells, decoded once, into `cells`; a cell the server cut (it
 /// sends a held-back cell as NULL, with its cut text in the last column of
-/// the bounding query; a row without columns has neither).
-fn render_row(row: &Row, max_cell_bytes: usize) -> Result<(Vec<Value>, u64), ToolError> {
+/// the bounding query) counts as cut. A row without columns has neither.
+fn write_row(row: &Row, cells: &mut CellWriter<'_>) -> Result<(), ToolError> {
     if row.is_empty() {
-        return Ok((Vec::new(), 0));
+        return Ok(());
     }
     let values = row.columns().len() - 1;
     // NULL when no cell of the row was held back.
     let held_back: Option<Vec<Option<String>>> =
         row.try_get(values).map_err(ToolError::internal)?;
     let mut held_back = held_back.unwrap_or_default().into_iter();
-    let mut cells = Vec::with_capacity(values);
-    let mut cut = 0;
     for (i, column) in row.columns()[..values].iter().enumerate() {
-        let cell = match held_back.next().flatten() {
-            Some(sent) => {
-                let mut text = bound::cut_text(column.type_(), sent);
-                cut_string(&mut text, max_cell_bytes);
-                cut += 1;
-                Value::String(text)
-            }
+        match held_back.next().flatten() {
+            Some(sent) => cells.cut_text(&bound::cut_text(column.type_(), sent)),
             None => {
                 let raw: Option<RawCell<'_>> = row.try_get(i).map_err(ToolError::internal)?;
-                types::render(column.type_(), raw.map(|r| r.0))
+                types::write(column.type_(), raw.map(|r| r.0), cells);
             }
-        };
-        cells.push(cell);
+        }
     }
-    Ok((cells, cut))
+    Ok(())
 }

@@ -206,3 +206,71 @@ async fn text_forms_match_the_server() {
         }
     }
 }
+
+/// Strings written straight from their wire bytes make the same rows, the
+/// same cut count and the same byte count as the same cells rendered as
+/// values and pushed, under caps that cut nothing, some things and almost
+/// everything: over real rows of every string type beside other types,
+/// with escapes, control characters, multi-byte characters across the
+/// cut, NULLs and empty strings.
+#[tokio::test]
+async fn strings_written_from_their_bytes_match_their_rendered_values() {
+    use crate::engine::postgres::types::{render, write, RawCell};
+    use crate::engine::result::ResultBuilder;
+    use crate::engine::ResultColumn;
+
+    let db = Db::create("typeswrite").await;
+    let client = db.client().await;
+    client
+        .batch_execute(
+            "CREATE TABLE t (a text, b varchar, c char(6), d name, e int, f numeric, \
+               g jsonb, h text[], i xml);
+             INSERT INTO t VALUES
+               ('plain', 'x', 'ab', 'n', 1, 1.5, '{\"k\": \"v\"}', ARRAY['a'], '<a/>'),
+               (E'quote \" back \\\\ nl \\n tab \\t bell \\007 del \\177', \
+                '日本語テキスト', 'é', 'ünïcödé', NULL, NULL, NULL, NULL, NULL),
+               (repeat('🦀', 30), repeat('x', 5000), NULL, repeat('y', 63), -7, -0.001, \
+                '[1, 2, 3]', ARRAY['long text here', NULL], '<b>text</b>'),
+               ('', '', '', '', 0, 0, 'null', '{}', ''),
+               (NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL)",
+        )
+        .await
+        .expect("setup");
+    let rows = client.query("SELECT * FROM t", &[]).await.expect("rows");
+    for cap in [3, 5, 64, 1 << 20] {
+        let builder = || ResultBuilder::new(vec![ResultColumn::default(); 9], 100, cap, 1 << 30);
+        let (mut rendered, mut written) = (builder(), builder());
+        for row in &rows {
+            let raw = |i: usize| -> Option<&[u8]> {
+                row.get::<_, Option<RawCell<'_>>>(i).map(|cell| cell.0)
+            };
+            let cells = row
+                .columns()
+                .iter()
+                .enumerate()
+                .map(|(i, column)| render(column.type_(), raw(i)))
+                .collect();
+            assert!(rendered.push_cut(cells, 0));
+            let pushed = written.push_with(|cells| {
+                for (i, column) in row.columns().iter().enumerate() {
+                    write(column.type_(), raw(i), cells);
+                }
+                Ok::<_, std::convert::Infallible>(())
+            });
+            assert_eq!(pushed, Ok(true));
+        }
+        let (rendered, written) = (rendered.finish(), written.finish());
+        let lines = |r: &crate::engine::QueryResult| -> Vec<String> {
+            r.rows.json_rows().map(str::to_owned).collect()
+        };
+        assert_eq!(lines(&written), lines(&rendered), "cap {cap}");
+        assert_eq!(
+            written.cells_truncated, rendered.cells_truncated,
+            "cap {cap}"
+        );
+        assert_eq!(written.bytes, rendered.bytes, "cap {cap}");
+        if cap == 5 {
+            assert!(written.cells_truncated > 10, "the cap cuts: {cap}");
+        }
+    }
+}

@@ -40,6 +40,8 @@ use postgres_protocol::types as wire;
 use serde_json::{Map, Number, Value};
 use tokio_postgres::types::{FromSql, Kind, Type};
 
+use crate::engine::result::CellWriter;
+
 /// The raw binary bytes of one cell, whatever its type.
 pub(crate) struct RawCell<'a>(pub(crate) &'a [u8]);
 
@@ -63,6 +65,29 @@ pub(crate) fn display_name(ty: &Type) -> String {
 }
 
 type DecodeResult = Result<Value, Box<dyn Error + Sync + Send>>;
+
+/// The types whose binary form is their text, which is their JSON string.
+const TEXTS: [Type; 7] = [
+    Type::TEXT,
+    Type::VARCHAR,
+    Type::BPCHAR,
+    Type::NAME,
+    Type::UNKNOWN,
+    Type::XML,
+    Type::REFCURSOR,
+];
+
+/// Write one cell into `cells`: a string type's text straight from its
+/// bytes (no `Value`, no copy of its own), anything else as [`render`]
+/// renders it. `raw` is `None` for SQL NULL.
+pub(crate) fn write(ty: &Type, raw: Option<&[u8]>, cells: &mut CellWriter<'_>) {
+    if let Some(bytes) = raw.filter(|_| TEXTS.contains(ty)) {
+        if let Ok(text) = wire::text_from_sql(bytes) {
+            return cells.text(text);
+        }
+    }
+    cells.value(render(ty, raw));
+}
 
 /// Render one cell. `raw` is `None` for SQL NULL. A value whose bytes do not
 /// decode as its type (which would be a server bug) falls back to the
@@ -96,13 +121,7 @@ fn decode(ty: &Type, raw: &[u8]) -> DecodeResult {
         Type::FLOAT8 => Ok(float8(wire::float8_from_sql(raw)?)),
         Type::NUMERIC => Ok(Value::String(numeric::render(raw)?)),
         Type::MONEY => Ok(Value::String(money(wire::int8_from_sql(raw)?))),
-        Type::TEXT
-        | Type::VARCHAR
-        | Type::BPCHAR
-        | Type::NAME
-        | Type::UNKNOWN
-        | Type::XML
-        | Type::REFCURSOR => text(raw),
+        ref text_type if TEXTS.contains(text_type) => text(raw),
         Type::CHAR => Ok(Value::String(
             char::from(raw.first().copied().unwrap_or(0)).to_string(),
         )),
