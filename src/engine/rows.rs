@@ -126,7 +126,6 @@ impl Rows {
     ) -> Result<u64, E> {
         let mut row = RowText {
             bytes: Vec::with_capacity(256),
-            cells: 0,
         };
         row.bytes.push(b'[');
         write(&mut row)?;
@@ -156,8 +155,8 @@ impl Rows {
 /// One row's compact JSON as it is written, cell by cell, straight into
 /// bytes: no `Value` is needed for a cell an engine has as text.
 pub(crate) struct RowText {
+    /// The row so far, from its `[`.
     bytes: Vec<u8>,
-    cells: usize,
 }
 
 impl RowText {
@@ -181,11 +180,12 @@ impl RowText {
         };
     }
 
+    /// A comma before every cell but the first (only the `[` is written
+    /// before that one).
     fn separate(&mut self) {
-        if self.cells > 0 {
+        if self.bytes.len() > 1 {
             self.bytes.push(b',');
         }
-        self.cells += 1;
     }
 }
 
