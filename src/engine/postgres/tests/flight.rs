@@ -15,8 +15,8 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio_postgres::types::Type;
 
 use super::{
-    admin, assert_syntax_error, copying, host, port, run, run_one_flight, trusting, Db,
-    PostgresEngine,
+    admin, assert_syntax_error, copying, copying_each, host, port, run, run_one_flight, trusting,
+    Db, PostgresEngine,
 };
 use crate::engine::postgres::bound::{ColumnType, Sent};
 use crate::engine::{Engine, RunContext, Truncation};
@@ -678,22 +678,12 @@ async fn columns_bounded_by_their_modifier_go_out_in_one_flight_as_they_are() {
                (2, NULL, NULL, NULL, NULL, NULL)",
     )
     .await;
-    let checked = CheckedQuery::for_engine_tests(
+    let checked = copying_each(
         "SELECT k, name, code, amount, flags, mask FROM public.t ORDER BY k",
-        10,
+        "public.t",
+        &["k", "name", "code", "amount", "flags", "mask"],
         64,
-        1 << 20,
-        Duration::from_secs(30),
-    )
-    .with_tables_used(&["public.t"])
-    .with_output_copies(&[
-        &[("public.t", "k")],
-        &[("public.t", "name")],
-        &[("public.t", "code")],
-        &[("public.t", "amount")],
-        &[("public.t", "flags")],
-        &[("public.t", "mask")],
-    ]);
+    );
     let sent = engine.one_flight(&checked).expect("one flight");
     assert_eq!(sent[0], Sent::Whole(Type::INT4));
     assert!(
@@ -895,19 +885,12 @@ async fn strings_go_out_in_one_flight_as_prefixes_cut_like_whole_values() {
         ),
     )
     .await;
-    let checked = CheckedQuery::for_engine_tests(
+    let checked = copying_each(
         "SELECT k, s, v FROM public.t ORDER BY k",
-        100,
+        "public.t",
+        &["k", "s", "v"],
         cap,
-        1 << 20,
-        Duration::from_secs(30),
-    )
-    .with_tables_used(&["public.t"])
-    .with_output_copies(&[
-        &[("public.t", "k")],
-        &[("public.t", "s")],
-        &[("public.t", "v")],
-    ]);
+    );
     assert_eq!(
         engine.one_flight(&checked),
         Some(vec![

@@ -143,9 +143,22 @@ pub(super) fn query(sql: &str) -> CheckedQuery {
 /// `sql`, returning one column that copies `table.column` as the gate
 /// would have resolved it, with cells of at most `max_cell_bytes`.
 pub(super) fn copying(sql: &str, table: &str, column: &str, max_cell_bytes: u64) -> CheckedQuery {
+    copying_each(sql, table, &[column], max_cell_bytes)
+}
+
+/// [`copying`] for a query returning one column for each of `columns`,
+/// each a copy of that column of `table`.
+pub(super) fn copying_each(
+    sql: &str,
+    table: &str,
+    columns: &[&str],
+    max_cell_bytes: u64,
+) -> CheckedQuery {
+    let copies: Vec<[(&str, &str); 1]> = columns.iter().map(|column| [(table, *column)]).collect();
+    let copies: Vec<&[(&str, &str)]> = copies.iter().map(|copy| copy.as_slice()).collect();
     CheckedQuery::for_engine_tests(sql, 10, max_cell_bytes, 1 << 20, Duration::from_secs(30))
         .with_tables_used(&[table])
-        .with_output_copies(&[&[(table, column)]])
+        .with_output_copies(&copies)
 }
 
 /// Run `sql` through the engine with generous caps.
