@@ -599,6 +599,21 @@ async fn a_text_that_parses_only_once_wrapped_gives_nothing() {
     assert_eq!(probe_calls(&db, 1).await, 1, "the control was not counted");
 }
 
+/// A relayed table made by `setup` ([`relayed_table`]), changed by
+/// `change` once the engine has read its facts; the relay is cleared. The
+/// database lives as long as the returned [`Db`].
+async fn altered(label: &str, setup: &str, change: &str) -> (Db, Relay, PostgresEngine) {
+    let (db, relay, engine) = relayed_table(label, setup).await;
+    db.client()
+        .await
+        .batch_execute(change)
+        .await
+        .expect("alter");
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    relay.clear();
+    (db, relay, engine)
+}
+
 /// A column of `declared` type holding `first`, which becomes `text` once
 /// the engine has read the table's facts and then gets a value of `long`
 /// times `filler`: the first flight's rows are dropped and the query runs
@@ -612,21 +627,15 @@ async fn changed_to_text(
     filler: char,
     long: usize,
 ) -> (Relay, PostgresEngine) {
-    let (db, relay, engine) = relayed_table(
+    let (_db, relay, engine) = altered(
         label,
         &format!("CREATE TABLE public.t (v {declared}); INSERT INTO public.t VALUES ('{first}')"),
-    )
-    .await;
-    db.client()
-        .await
-        .batch_execute(&format!(
+        &format!(
             "ALTER TABLE public.t ALTER COLUMN v TYPE text; \
              INSERT INTO public.t VALUES (repeat('{filler}', {long}))"
-        ))
-        .await
-        .expect("alter");
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    relay.clear();
+        ),
+    )
+    .await;
     let checked = copying(
         "SELECT v FROM public.t ORDER BY length(v)",
         "public.t",
@@ -961,22 +970,16 @@ async fn a_long_computed_string_beside_a_text_column_is_cut_in_one_flight() {
 /// described, where the value is measured and cut on the server.
 #[tokio::test]
 async fn a_text_column_changed_to_another_type_runs_again_described() {
-    let (db, relay, engine) = relayed_table(
+    let long = 1_000_000;
+    let (_db, relay, engine) = altered(
         "flightprefixchanged",
         "CREATE TABLE public.t (v text); INSERT INTO public.t VALUES ('{\"a\": 1}')",
-    )
-    .await;
-    let long = 1_000_000;
-    db.client()
-        .await
-        .batch_execute(&format!(
+        &format!(
             "ALTER TABLE public.t ALTER COLUMN v TYPE jsonb USING v::jsonb; \
              INSERT INTO public.t VALUES (jsonb_build_object('k', repeat('z', {long})))"
-        ))
-        .await
-        .expect("alter");
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    relay.clear();
+        ),
+    )
+    .await;
     let checked = copying(
         "SELECT v FROM public.t ORDER BY length(v::text)",
         "public.t",
