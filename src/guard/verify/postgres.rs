@@ -1,12 +1,12 @@
 //! The PostgreSQL re-check: libpg_query (the server's own grammar) parses
 //! the text that will be sent, and its tree must say what the gate checked.
 //!
-//! The tree is walked generically (as the serde form of its protobuf, what
-//! `serde_json::to_value` would give; see [`tree`]), so a node kind this
-//! module does not name is still searched for the nodes it does name:
-//! nothing hides inside a container the walk does not know. Each check is
-//! shown its node after everything inside it, holding the fields the
-//! check reads.
+//! The tree is walked generically from the JSON text libpg_query prints
+//! (see [`tree`]), so a node kind this module does not name is still
+//! searched for the nodes it does name: nothing hides inside a container
+//! the walk does not know. Each check is shown its node after everything
+//! inside it, holding the fields the check reads. Names are libpg_query's:
+//! node types and fields as in PostgreSQL's C structs, enums by name.
 //!
 //! From the tree, independently of sqlparser:
 //! - exactly one statement, a `SELECT`, with no `INTO`, no locking clause
@@ -20,7 +20,6 @@
 //!   `reg*` catalog types, no schema but `pg_catalog`), checked against the
 //!   same allow-lists the gate uses.
 
-use pg_query::NodeEnum;
 use sqlparser::ast::Query;
 
 use super::tree::{self, Inspector, Stop, Tree};
@@ -34,9 +33,17 @@ use crate::policy::EffectiveSecurity;
 /// refuses deep nesting long before), so reaching it is itself suspicious.
 const MAX_DEPTH: usize = 4096;
 
-/// `CoercionForm::CoerceSqlSyntax`: a call the grammar made from SQL
-/// syntax (`EXTRACT(… FROM …)`, `TRIM(BOTH …)`, `x AT TIME ZONE y`).
-const COERCE_SQL_SYNTAX: i64 = pg_query::protobuf::CoercionForm::CoerceSqlSyntax as i64;
+/// `CoercionForm`'s value for a call the grammar made from SQL syntax
+/// (`EXTRACT(… FROM …)`, `TRIM(BOTH …)`, `x AT TIME ZONE y`).
+const COERCE_SQL_SYNTAX: &str = "COERCE_SQL_SYNTAX";
+
+/// The `A_Expr` kinds of `BETWEEN` and its variants.
+const BETWEEN_KINDS: &[&str] = &[
+    "AEXPR_BETWEEN",
+    "AEXPR_NOT_BETWEEN",
+    "AEXPR_BETWEEN_SYM",
+    "AEXPR_NOT_BETWEEN_SYM",
+];
 
 /// Functions the grammar generates from SQL syntax that the gate accepts
 /// as syntax (not by function name).
@@ -78,7 +85,7 @@ pub(super) fn verify(
     sql: &str,
     security: &EffectiveSecurity,
 ) -> Result<(), ToolError> {
-    let parsed = pg_query::parse(sql, 0).map_err(|e| {
+    let json = pg_grammar::parse_json(sql).map_err(|e| {
         ToolError::new(
             ErrorCode::SqlParseError,
             "PostgreSQL's parser does not accept the query",
@@ -86,28 +93,25 @@ pub(super) fn verify(
         )
         .with_untrusted_detail(e.to_string())
     })?;
-    let [statement] = parsed.protobuf.stmts.as_slice() else {
-        return Err(mismatch(format!(
-            "PostgreSQL reads {} statements",
-            parsed.protobuf.stmts.len()
-        )));
-    };
-    let is_select = matches!(
-        statement.stmt.as_ref().and_then(|n| n.node.as_ref()),
-        Some(NodeEnum::SelectStmt(_))
-    );
-    if !is_select {
-        return Err(mismatch("PostgreSQL does not read a SELECT statement"));
-    }
     let mut walk = Walk {
         facts: Facts::default(),
         security,
     };
-    tree::walk(statement, &mut walk, MAX_DEPTH).map_err(|stop| match stop {
+    let kinds = tree::statements(&json, &mut walk, MAX_DEPTH).map_err(|stop| match stop {
         Stop::Refused(refusal) => refusal,
         Stop::TooDeep => mismatch("the parse tree is deeper than the walk follows"),
         Stop::Malformed(e) => ToolError::internal(format!("libpg_query tree: {e}")),
     })?;
+    match kinds.as_slice() {
+        [kind] if kind == "SelectStmt" => {}
+        [_] => return Err(mismatch("PostgreSQL does not read a SELECT statement")),
+        _ => {
+            return Err(mismatch(format!(
+                "PostgreSQL reads {} statements",
+                kinds.len()
+            )))
+        }
+    }
     let ours = gate_facts(Flavor::Postgres, checked);
     if ours != walk.facts {
         return Err(mismatch(format!(
@@ -131,16 +135,16 @@ impl Inspector for Walk<'_> {
     /// The fields each check below reads.
     fn reads(&self, key: &str) -> &'static [&'static str] {
         match key {
-            "SelectStmt" => &["into_clause"],
+            "SelectStmt" => &["intoClause"],
             "RangeVar" => &["catalogname", "schemaname", "relname"],
             "ColumnRef" => &["fields"],
-            "JoinExpr" => &["is_natural", "using_clause"],
+            "JoinExpr" => &["isNatural", "usingClause"],
             "FuncCall" => &["funcname", "funcformat"],
-            "AExpr" => &["kind", "name"],
-            "SortBy" => &["use_op"],
-            "SubLink" => &["oper_name"],
-            "type_name" | "TypeName" => &["names", "setof", "pct_type"],
-            "SqlvalueFunction" => &["op"],
+            "A_Expr" => &["kind", "name"],
+            "SortBy" => &["useOp"],
+            "SubLink" => &["operName"],
+            "typeName" | "type_name" | "TypeName" => &["names", "setof", "pct_type"],
+            "SQLValueFunction" => &["op"],
             "RangeTableSample" => &["method"],
             _ => &[],
         }
@@ -152,8 +156,8 @@ impl Inspector for Walk<'_> {
 }
 
 impl Walk<'_> {
-    fn check_operator(&self, name: &[String], kind: i64) -> Result<(), ToolError> {
-        check_operator(name, kind, self.security)
+    fn check_operator(&self, name: &[String], between: bool) -> Result<(), ToolError> {
+        check_operator(name, between, self.security)
     }
 
     /// Check one keyed entry: a node variant (`"ColumnRef": {…}`) or a
@@ -161,7 +165,7 @@ impl Walk<'_> {
     /// `node` is listed in [`Inspector::reads`]; the walk keeps only that.
     fn node(&mut self, key: &str, node: &Tree) -> Result<(), ToolError> {
         match key {
-            "SelectStmt" if node.get("into_clause").is_some_and(|v| !v.is_null()) => {
+            "SelectStmt" if node.get("intoClause").is_some_and(|v| !v.is_null()) => {
                 return Err(mismatch("PostgreSQL reads SELECT … INTO"));
             }
             "LockingClause" => return Err(mismatch("PostgreSQL reads a locking clause")),
@@ -187,32 +191,32 @@ impl Walk<'_> {
                 Facts::add(&mut self.facts.columns, parts.join("."));
             }
             "JoinExpr" => {
-                if node.get("is_natural").and_then(Tree::as_bool) == Some(true) {
+                if node.get("isNatural").and_then(Tree::as_bool) == Some(true) {
                     Facts::add(&mut self.facts.join_columns, "NATURAL".into());
                 }
-                for name in names(node.get("using_clause")) {
+                for name in names(node.get("usingClause")) {
                     Facts::add(&mut self.facts.join_columns, name);
                 }
             }
             "FuncCall" => check_function(node)?,
-            "AExpr" => {
-                let kind = node.get("kind").and_then(Tree::as_i64).unwrap_or_default();
-                self.check_operator(&names(node.get("name")), kind)?;
+            "A_Expr" => {
+                let kind = node.get("kind").and_then(Tree::as_str).unwrap_or_default();
+                self.check_operator(&names(node.get("name")), BETWEEN_KINDS.contains(&kind))?;
             }
             "SortBy" => {
-                let op = names(node.get("use_op"));
+                let op = names(node.get("useOp"));
                 if !op.is_empty() {
-                    self.check_operator(&op, 0)?;
+                    self.check_operator(&op, false)?;
                 }
             }
             "SubLink" => {
-                let op = names(node.get("oper_name"));
+                let op = names(node.get("operName"));
                 if !op.is_empty() {
-                    self.check_operator(&op, 0)?;
+                    self.check_operator(&op, false)?;
                 }
             }
-            "type_name" | "TypeName" => check_type(node)?,
-            "SqlvalueFunction" => check_sql_value_function(node)?,
+            "typeName" | "type_name" | "TypeName" => check_type(node)?,
+            "SQLValueFunction" => check_sql_value_function(node)?,
             "RangeTableSample" => {
                 let method = names(node.get("method"));
                 if !matches!(unqualified(&method), Some("bernoulli" | "system")) {
@@ -250,13 +254,15 @@ impl Walk<'_> {
 /// A `String` node's text, `*` for `A_Star`, or a marker that matches no
 /// gate fact.
 fn field_name(field: &Tree) -> String {
-    if let Some(text) = field
-        .path(&["node", "String", "sval"])
-        .and_then(Tree::as_str)
-    {
+    if let Some(string) = field.get("String") {
+        // libpg_query leaves out an empty `sval`.
+        let text = string
+            .get("sval")
+            .and_then(Tree::as_str)
+            .unwrap_or_default();
         return text.to_string();
     }
-    if field.path(&["node", "AStar"]).is_some() {
+    if field.get("A_Star").is_some() {
         return "*".to_string();
     }
     format!("<{field}>")
@@ -284,7 +290,7 @@ fn check_function(node: &Tree) -> Result<(), ToolError> {
     // The grammar names the functions it makes from syntax with their
     // schema (`pg_catalog.like_escape` for `LIKE … ESCAPE`), most of them
     // marked as SQL syntax.
-    let grammar_made = node.get("funcformat").and_then(Tree::as_i64) == Some(COERCE_SQL_SYNTAX)
+    let grammar_made = node.get("funcformat").and_then(Tree::as_str) == Some(COERCE_SQL_SYNTAX)
         || name.first().is_some_and(|schema| schema == "pg_catalog");
     let allowed = unqualified(&name).is_some_and(|f| {
         function_allowed(Flavor::Postgres, f) || (grammar_made && SQL_SYNTAX_FUNCTIONS.contains(&f))
@@ -301,18 +307,9 @@ fn check_function(node: &Tree) -> Result<(), ToolError> {
 
 fn check_operator(
     name: &[String],
-    kind: i64,
+    between: bool,
     security: &EffectiveSecurity,
 ) -> Result<(), ToolError> {
-    use pg_query::protobuf::AExprKind;
-    let between = [
-        AExprKind::AexprBetween,
-        AExprKind::AexprNotBetween,
-        AExprKind::AexprBetweenSym,
-        AExprKind::AexprNotBetweenSym,
-    ]
-    .iter()
-    .any(|k| *k as i64 == kind);
     let builtin = unqualified(name).is_some_and(|op| {
         OPERATORS.contains(&op) || (between && name.len() == 1 && BETWEEN_NAMES.contains(&op))
     });
@@ -348,28 +345,21 @@ fn check_type(node: &Tree) -> Result<(), ToolError> {
 }
 
 fn check_sql_value_function(node: &Tree) -> Result<(), ToolError> {
-    use pg_query::protobuf::SqlValueFunctionOp as Op;
-    let op = node.get("op").and_then(Tree::as_i64).unwrap_or_default();
-    let name = [
-        (Op::SvfopCurrentDate, "current_date"),
-        (Op::SvfopCurrentTime, "current_time"),
-        (Op::SvfopCurrentTimeN, "current_time"),
-        (Op::SvfopCurrentTimestamp, "current_timestamp"),
-        (Op::SvfopCurrentTimestampN, "current_timestamp"),
-        (Op::SvfopLocaltime, "localtime"),
-        (Op::SvfopLocaltimeN, "localtime"),
-        (Op::SvfopLocaltimestamp, "localtimestamp"),
-        (Op::SvfopLocaltimestampN, "localtimestamp"),
-        (Op::SvfopCurrentRole, "current_role"),
-        (Op::SvfopCurrentUser, "current_user"),
-        (Op::SvfopUser, "user"),
-        (Op::SvfopSessionUser, "session_user"),
-        (Op::SvfopCurrentCatalog, "current_catalog"),
-        (Op::SvfopCurrentSchema, "current_schema"),
-    ]
-    .iter()
-    .find(|(o, _)| *o as i64 == op)
-    .map(|(_, n)| *n);
+    let op = node.get("op").and_then(Tree::as_str).unwrap_or_default();
+    let name = match op {
+        "SVFOP_CURRENT_DATE" => Some("current_date"),
+        "SVFOP_CURRENT_TIME" | "SVFOP_CURRENT_TIME_N" => Some("current_time"),
+        "SVFOP_CURRENT_TIMESTAMP" | "SVFOP_CURRENT_TIMESTAMP_N" => Some("current_timestamp"),
+        "SVFOP_LOCALTIME" | "SVFOP_LOCALTIME_N" => Some("localtime"),
+        "SVFOP_LOCALTIMESTAMP" | "SVFOP_LOCALTIMESTAMP_N" => Some("localtimestamp"),
+        "SVFOP_CURRENT_ROLE" => Some("current_role"),
+        "SVFOP_CURRENT_USER" => Some("current_user"),
+        "SVFOP_USER" => Some("user"),
+        "SVFOP_SESSION_USER" => Some("session_user"),
+        "SVFOP_CURRENT_CATALOG" => Some("current_catalog"),
+        "SVFOP_CURRENT_SCHEMA" => Some("current_schema"),
+        _ => None,
+    };
     match name {
         Some(n) if function_allowed(Flavor::Postgres, n) => Ok(()),
         _ => Err(mismatch(format!(

@@ -1,40 +1,41 @@
-//! libpg_query's tree, walked straight from its serde form: every field and
-//! every oneof variant, keyed by name, in declaration order (the view
-//! `serde_json::to_value` gives), without building the tree first.
+//! libpg_query's tree, walked straight from the JSON text it prints
+//! ([`pg_grammar::parse_json`]): every object entry (a node keyed by its
+//! type, or a field keyed by its name), in the order printed, without
+//! building the tree first.
 //!
-//! An [`Inspector`] is shown every keyed entry (a field, a oneof variant, a
-//! map entry) once everything inside it has been shown. The entry's value
-//! comes as a [`Tree`] holding, in full, the fields the inspector said it
-//! reads for that key ([`Inspector::reads`]); everything else is walked and
-//! dropped. So the walk stays generic (a node kind the inspector does not
-//! name is still searched for the kinds it does) while it allocates only
-//! for the few fields that are checked: building the whole tree first cost
-//! more than PostgreSQL's parse itself.
+//! An [`Inspector`] is shown every entry once everything inside it has
+//! been shown. The entry's value comes as a [`Tree`] holding, in full, the
+//! fields the inspector said it reads for that key ([`Inspector::reads`]);
+//! everything else is walked and dropped. So the walk stays generic (a
+//! node kind the inspector does not name is still searched for the kinds
+//! it does) while it allocates only for the few fields that are checked.
 //!
-//! [`Tree`]'s `Display` prints the JSON text `serde_json` would, so what a
-//! check reports about a kept value is what it reported about the JSON.
+//! The document's own frame (`version`, `stmts`, and each statement's
+//! `stmt`, `stmt_location` and `stmt_len`) is read by [`statements`],
+//! which returns the node type of every statement; any other entry there
+//! is walked like the rest.
 
 use std::borrow::Cow;
 use std::fmt;
 
-use serde::ser::{self, Serialize};
+use serde::de::{self, DeserializeSeed, MapAccess, SeqAccess, Visitor};
 use serde_json::Number;
 
 /// One value of the tree.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Tree {
-    /// `None`, `()` and non-finite floats, as in JSON.
+    /// JSON `null`.
     Null,
     /// A boolean field.
     Bool(bool),
-    /// An integer or finite float (enums are their numbers).
+    /// A number.
     Number(Number),
-    /// A string field (or a unit variant's name).
+    /// A string (enums are their names).
     Str(String),
-    /// A repeated field, tuple or byte string.
+    /// A list.
     List(Vec<Tree>),
-    /// A message (fields by name) or a oneof (one entry: the variant).
-    Object(Vec<(Cow<'static, str>, Tree)>),
+    /// A node or struct: its entries, in order.
+    Object(Vec<(String, Tree)>),
 }
 
 /// What a walk shows every entry to.
@@ -42,13 +43,13 @@ pub(crate) trait Inspector {
     /// Why the walk stops.
     type Error;
 
-    /// The fields of the message under `key` that [`Inspector::inspect`]
+    /// The fields of the object under `key` that [`Inspector::inspect`]
     /// reads; the walk keeps them, and everything inside them, for it.
     fn reads(&self, key: &str) -> &'static [&'static str];
 
     /// One entry, after every entry inside it. `value` holds the fields
     /// [`Inspector::reads`] names for `key`; of a value under a key it
-    /// names none for, only the shape is kept (a message or list without
+    /// names none for, only the shape is kept (an object or list without
     /// entries, an empty string), and numbers, booleans and nulls.
     fn inspect(&mut self, key: &str, value: &Tree) -> Result<(), Self::Error>;
 }
@@ -60,30 +61,50 @@ pub(crate) enum Stop<E> {
     Refused(E),
     /// The tree nests deeper than the walk follows.
     TooDeep,
-    /// The value has no tree (a map key that is not a string or number).
+    /// The text is not the JSON document libpg_query prints.
     Malformed(String),
 }
 
-/// Show every entry of `value` to `inspector`, following at most
-/// `max_depth` levels (each entry and each list item is one level).
-pub(crate) fn walk<T, I>(
-    value: &T,
+/// Walk the document `json`, showing every entry inside its statements to
+/// `inspector` and following at most `max_depth` levels (each entry and
+/// each list item is one level); return each statement's node type
+/// (`SelectStmt`, …), in order. A statement printed with no node, or with
+/// more than one, counts each of them.
+pub(crate) fn statements<I: Inspector>(
+    json: &str,
     inspector: &mut I,
     max_depth: usize,
-) -> Result<(), Stop<I::Error>>
-where
-    T: Serialize + ?Sized,
-    I: Inspector,
-{
-    build(value, Mode::Skip, inspector, max_depth).map(drop)
+) -> Result<Vec<String>, Stop<I::Error>> {
+    let mut state = State {
+        inspector,
+        refused: None,
+        too_deep: false,
+        max_depth,
+    };
+    let mut kinds = Vec::new();
+    let mut reader = serde_json::Deserializer::from_str(json);
+    // The walk bounds the depth itself (`max_depth`); serde_json's own
+    // bound of 128 would refuse ordinary queries of a few dozen levels.
+    reader.disable_recursion_limit();
+    let walked = Frame {
+        state: &mut state,
+        kinds: &mut kinds,
+        level: Level::Document,
+    }
+    .deserialize(&mut reader)
+    .and_then(|()| reader.end());
+    match (walked, state.refused, state.too_deep) {
+        (_, Some(refusal), _) => Err(Stop::Refused(refusal)),
+        (_, None, true) => Err(Stop::TooDeep),
+        (Err(e), None, false) => Err(Stop::Malformed(e.to_string())),
+        (Ok(()), None, false) => Ok(kinds),
+    }
 }
 
 impl Tree {
-    /// The whole tree of any serializable value.
+    /// The whole tree of a JSON text.
     #[cfg(test)]
-    pub(crate) fn of<T: Serialize + ?Sized>(
-        value: &T,
-    ) -> Result<Tree, Stop<std::convert::Infallible>> {
+    pub(crate) fn of(json: &str) -> Result<Tree, Stop<std::convert::Infallible>> {
         /// Reads nothing and refuses nothing.
         struct Nothing;
         impl Inspector for Nothing {
@@ -95,7 +116,22 @@ impl Tree {
                 Ok(())
             }
         }
-        build(value, Mode::Keep, &mut Nothing, usize::MAX)
+        let mut state = State {
+            inspector: &mut Nothing,
+            refused: None,
+            too_deep: false,
+            max_depth: usize::MAX,
+        };
+        let mut reader = serde_json::Deserializer::from_str(json);
+        reader.disable_recursion_limit();
+        let tree = Walker {
+            state: &mut state,
+            mode: Mode::Keep,
+            depth: 0,
+        }
+        .deserialize(&mut reader)
+        .and_then(|tree| reader.end().map(|()| tree));
+        tree.map_err(|e| Stop::Malformed(e.to_string()))
     }
 
     /// The entry `key` of an object.
@@ -106,21 +142,9 @@ impl Tree {
         }
     }
 
-    /// Follow a path of object keys.
-    pub(crate) fn path(&self, keys: &[&str]) -> Option<&Tree> {
-        keys.iter().try_fold(self, |tree, key| tree.get(key))
-    }
-
     pub(crate) fn as_str(&self) -> Option<&str> {
         match self {
             Tree::Str(s) => Some(s),
-            _ => None,
-        }
-    }
-
-    pub(crate) fn as_i64(&self) -> Option<i64> {
-        match self {
-            Tree::Number(n) => n.as_i64(),
             _ => None,
         }
     }
@@ -190,7 +214,7 @@ impl fmt::Display for Tree {
 enum Mode {
     /// Its shape only: it is walked for the entries inside, then dropped.
     Skip,
-    /// Of a message, these fields; any other value in full.
+    /// Of an object, these entries; any other value in full.
     Fields(&'static [&'static str]),
     /// All of it.
     Keep,
@@ -232,548 +256,240 @@ impl Mode {
     }
 }
 
-fn build<T, I>(
-    value: &T,
-    mode: Mode,
-    inspector: &mut I,
-    max_depth: usize,
-) -> Result<Tree, Stop<I::Error>>
-where
-    T: Serialize + ?Sized,
-    I: Inspector,
-{
-    let mut state = State {
-        inspector,
-        refused: None,
-        max_depth,
-    };
-    let built = value.serialize(Walker {
-        state: &mut state,
-        mode,
-        depth: 0,
-    });
-    match (built, state.refused) {
-        (_, Some(refusal)) => Err(Stop::Refused(refusal)),
-        (Ok(tree), None) => Ok(tree),
-        (Err(WalkError::TooDeep), None) => Err(Stop::TooDeep),
-        (Err(WalkError::Custom(message)), None) => Err(Stop::Malformed(message)),
-        (Err(WalkError::Refused), None) => {
-            Err(Stop::Malformed("a refusal without a reason".into()))
-        }
-    }
-}
-
-/// The serde error of a walk; a refusal's reason waits in [`State`].
-#[derive(Debug)]
-enum WalkError {
-    Refused,
-    TooDeep,
-    Custom(String),
-}
-
-impl fmt::Display for WalkError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            WalkError::Refused => f.write_str("refused"),
-            WalkError::TooDeep => f.write_str("too deep"),
-            WalkError::Custom(message) => f.write_str(message),
-        }
-    }
-}
-
-impl std::error::Error for WalkError {}
-
-impl ser::Error for WalkError {
-    fn custom<T: fmt::Display>(msg: T) -> Self {
-        WalkError::Custom(msg.to_string())
-    }
-}
-
-/// What every level of one walk shares.
+/// What every level of one walk shares. serde's errors carry no value, so
+/// why a walk stopped waits here.
 struct State<'i, I: Inspector> {
     inspector: &'i mut I,
     /// The inspector's refusal, once it refused.
     refused: Option<I::Error>,
+    /// Whether the walk went deeper than `max_depth`.
+    too_deep: bool,
     max_depth: usize,
 }
 
 impl<I: Inspector> State<'_, I> {
-    /// Walk the value of the entry `key` of a value of `mode` at `depth`,
-    /// then show the entry.
-    fn entry<T: Serialize + ?Sized>(
+    /// Walk the value of the entry `key`, in a value of `mode` at `depth`,
+    /// from `map`; then show the entry.
+    fn entry<'de, A: MapAccess<'de>>(
         &mut self,
         mode: Mode,
         depth: usize,
         key: &str,
-        value: &T,
-    ) -> Result<Tree, WalkError> {
-        let depth = self.deeper(depth)?;
+        map: &mut A,
+    ) -> Result<Tree, A::Error> {
         let mode = mode.entry(key, &*self.inspector);
-        let tree = value.serialize(Walker {
+        let tree = map.next_value_seed(Walker {
             state: self,
             mode,
-            depth,
+            depth: depth.saturating_add(1),
         })?;
-        self.inspect(key, &tree)?;
-        Ok(tree)
-    }
-
-    /// Walk a list item of a list of `mode` at `depth`.
-    fn item<T: Serialize + ?Sized>(
-        &mut self,
-        mode: Mode,
-        depth: usize,
-        value: &T,
-    ) -> Result<Tree, WalkError> {
-        let depth = self.deeper(depth)?;
-        value.serialize(Walker {
-            state: self,
-            mode: mode.item(),
-            depth,
-        })
-    }
-
-    fn inspect(&mut self, key: &str, tree: &Tree) -> Result<(), WalkError> {
-        self.inspector.inspect(key, tree).map_err(|refusal| {
+        self.inspector.inspect(key, &tree).map_err(|refusal| {
             self.refused = Some(refusal);
-            WalkError::Refused
-        })
-    }
-
-    fn deeper(&self, depth: usize) -> Result<usize, WalkError> {
-        match depth.checked_add(1) {
-            Some(deeper) if deeper <= self.max_depth => Ok(deeper),
-            _ => Err(WalkError::TooDeep),
-        }
+            de::Error::custom("refused")
+        })?;
+        Ok(tree)
     }
 }
 
-/// The serializer: walks one value of `mode` at `depth`.
+/// Walks one value of `mode` at `depth`.
 struct Walker<'s, 'i, I: Inspector> {
     state: &'s mut State<'i, I>,
     mode: Mode,
     depth: usize,
 }
 
-fn number(n: impl Into<Number>) -> Tree {
-    Tree::Number(n.into())
-}
+impl<'de, I: Inspector> DeserializeSeed<'de> for Walker<'_, '_, I> {
+    type Value = Tree;
 
-fn variant(name: &'static str, value: Tree) -> Tree {
-    Tree::Object(vec![(Cow::Borrowed(name), value)])
-}
-
-impl<'s, 'i, I: Inspector> Walker<'s, 'i, I> {
-    fn text(&self, text: impl FnOnce() -> String) -> Tree {
-        Tree::Str(if self.mode.keeps() {
-            text()
-        } else {
-            String::new()
-        })
-    }
-
-    /// Where the contents of a compound value go: for a tuple or struct
-    /// variant, one level deeper, under the variant's name as the key.
-    #[allow(clippy::type_complexity)]
-    fn contents(
-        self,
-        variant: Option<&'static str>,
-    ) -> Result<(&'s mut State<'i, I>, Mode, usize, Option<Outer>), WalkError> {
-        let Walker { state, mode, depth } = self;
-        Ok(match variant {
-            Some(name) => {
-                let inner = mode.entry(name, &*state.inspector);
-                let deeper = state.deeper(depth)?;
-                (state, inner, deeper, Some(Outer { name, mode }))
-            }
-            None => (state, mode, depth, None),
-        })
-    }
-
-    /// A variant entry (`name` holding `value`): walked and shown like any
-    /// entry, kept as a one-entry object when this value is kept.
-    fn variant_of(self, name: &'static str, value: Tree) -> Tree {
-        if self.mode.keeps() {
-            variant(name, value)
-        } else {
-            Tree::Object(Vec::new())
+    fn deserialize<D: de::Deserializer<'de>>(self, reader: D) -> Result<Tree, D::Error> {
+        if self.depth > self.state.max_depth {
+            self.state.too_deep = true;
+            return Err(de::Error::custom("the tree nests too deep"));
         }
+        reader.deserialize_any(self)
     }
 }
 
-impl<'s, 'i, I: Inspector> ser::Serializer for Walker<'s, 'i, I> {
-    type Ok = Tree;
-    type Error = WalkError;
-    type SerializeSeq = Seq<'s, 'i, I>;
-    type SerializeTuple = Seq<'s, 'i, I>;
-    type SerializeTupleStruct = Seq<'s, 'i, I>;
-    type SerializeTupleVariant = Seq<'s, 'i, I>;
-    type SerializeMap = Map<'s, 'i, I>;
-    type SerializeStruct = Fields<'s, 'i, I>;
-    type SerializeStructVariant = Fields<'s, 'i, I>;
+impl<'de, I: Inspector> Visitor<'de> for Walker<'_, '_, I> {
+    type Value = Tree;
 
-    fn serialize_bool(self, v: bool) -> Result<Tree, WalkError> {
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+    fn visit_bool<E>(self, v: bool) -> Result<Tree, E> {
         Ok(Tree::Bool(v))
     }
-    fn serialize_i8(self, v: i8) -> Result<Tree, WalkError> {
-        Ok(number(v))
+    fn visit_i64<E>(self, v: i64) -> Result<Tree, E> {
+        Ok(Tree::Number(v.into()))
     }
-    fn serialize_i16(self, v: i16) -> Result<Tree, WalkError> {
-        Ok(number(v))
+    fn visit_u64<E>(self, v: u64) -> Result<Tree, E> {
+        Ok(Tree::Number(v.into()))
     }
-    fn serialize_i32(self, v: i32) -> Result<Tree, WalkError> {
-        Ok(number(v))
-    }
-    fn serialize_i64(self, v: i64) -> Result<Tree, WalkError> {
-        Ok(number(v))
-    }
-    fn serialize_u8(self, v: u8) -> Result<Tree, WalkError> {
-        Ok(number(v))
-    }
-    fn serialize_u16(self, v: u16) -> Result<Tree, WalkError> {
-        Ok(number(v))
-    }
-    fn serialize_u32(self, v: u32) -> Result<Tree, WalkError> {
-        Ok(number(v))
-    }
-    fn serialize_u64(self, v: u64) -> Result<Tree, WalkError> {
-        Ok(number(v))
-    }
-    fn serialize_f32(self, v: f32) -> Result<Tree, WalkError> {
-        self.serialize_f64(f64::from(v))
-    }
-    fn serialize_f64(self, v: f64) -> Result<Tree, WalkError> {
+    fn visit_f64<E>(self, v: f64) -> Result<Tree, E> {
         Ok(Number::from_f64(v).map_or(Tree::Null, Tree::Number))
     }
-    fn serialize_char(self, v: char) -> Result<Tree, WalkError> {
-        Ok(self.text(|| v.to_string()))
-    }
-    fn serialize_str(self, v: &str) -> Result<Tree, WalkError> {
-        Ok(self.text(|| v.to_owned()))
-    }
-    fn serialize_bytes(self, v: &[u8]) -> Result<Tree, WalkError> {
-        let items = if self.mode.keeps() {
-            v.iter().map(|b| number(*b)).collect()
+    fn visit_str<E>(self, v: &str) -> Result<Tree, E> {
+        Ok(Tree::Str(if self.mode.keeps() {
+            v.to_owned()
         } else {
-            Vec::new()
-        };
+            String::new()
+        }))
+    }
+    fn visit_unit<E>(self) -> Result<Tree, E> {
+        Ok(Tree::Null)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Tree, A::Error> {
+        let Walker { state, mode, depth } = self;
+        let mut items = Vec::new();
+        while let Some(item) = seq.next_element_seed(Walker {
+            state: &mut *state,
+            mode: mode.item(),
+            depth: depth.saturating_add(1),
+        })? {
+            if mode.keeps() {
+                items.push(item);
+            }
+        }
         Ok(Tree::List(items))
     }
-    fn serialize_none(self) -> Result<Tree, WalkError> {
-        Ok(Tree::Null)
-    }
-    fn serialize_some<T: Serialize + ?Sized>(self, value: &T) -> Result<Tree, WalkError> {
-        value.serialize(self)
-    }
-    fn serialize_unit(self) -> Result<Tree, WalkError> {
-        Ok(Tree::Null)
-    }
-    fn serialize_unit_struct(self, _: &'static str) -> Result<Tree, WalkError> {
-        Ok(Tree::Null)
-    }
-    fn serialize_unit_variant(
-        self,
-        _: &'static str,
-        _: u32,
-        name: &'static str,
-    ) -> Result<Tree, WalkError> {
-        Ok(self.text(|| name.to_owned()))
-    }
-    fn serialize_newtype_struct<T: Serialize + ?Sized>(
-        self,
-        _: &'static str,
-        value: &T,
-    ) -> Result<Tree, WalkError> {
-        value.serialize(self)
-    }
-    fn serialize_newtype_variant<T: Serialize + ?Sized>(
-        self,
-        _: &'static str,
-        _: u32,
-        name: &'static str,
-        value: &T,
-    ) -> Result<Tree, WalkError> {
-        let tree = self.state.entry(self.mode, self.depth, name, value)?;
-        Ok(self.variant_of(name, tree))
-    }
-    fn serialize_seq(self, len: Option<usize>) -> Result<Seq<'s, 'i, I>, WalkError> {
-        Seq::new(self, len.unwrap_or(0), None)
-    }
-    fn serialize_tuple(self, len: usize) -> Result<Seq<'s, 'i, I>, WalkError> {
-        self.serialize_seq(Some(len))
-    }
-    fn serialize_tuple_struct(
-        self,
-        _: &'static str,
-        len: usize,
-    ) -> Result<Seq<'s, 'i, I>, WalkError> {
-        self.serialize_seq(Some(len))
-    }
-    fn serialize_tuple_variant(
-        self,
-        _: &'static str,
-        _: u32,
-        name: &'static str,
-        len: usize,
-    ) -> Result<Seq<'s, 'i, I>, WalkError> {
-        Seq::new(self, len, Some(name))
-    }
-    fn serialize_map(self, len: Option<usize>) -> Result<Map<'s, 'i, I>, WalkError> {
-        let capacity = if self.mode.keeps() {
-            len.unwrap_or(0)
-        } else {
-            0
-        };
-        Ok(Map {
-            state: self.state,
-            mode: self.mode,
-            depth: self.depth,
-            entries: Vec::with_capacity(capacity),
-            key: None,
-        })
-    }
-    fn serialize_struct(self, _: &'static str, _: usize) -> Result<Fields<'s, 'i, I>, WalkError> {
-        Fields::new(self, None)
-    }
-    fn serialize_struct_variant(
-        self,
-        _: &'static str,
-        _: u32,
-        name: &'static str,
-        _: usize,
-    ) -> Result<Fields<'s, 'i, I>, WalkError> {
-        Fields::new(self, Some(name))
-    }
-}
-
-/// A tuple or struct variant: its name, and the mode of the value it is
-/// (its contents are one level deeper, under its name).
-struct Outer {
-    name: &'static str,
-    mode: Mode,
-}
-
-/// A sequence, tuple or tuple variant being walked.
-struct Seq<'s, 'i, I: Inspector> {
-    state: &'s mut State<'i, I>,
-    mode: Mode,
-    depth: usize,
-    items: Vec<Tree>,
-    outer: Option<Outer>,
-}
-
-impl<'s, 'i, I: Inspector> Seq<'s, 'i, I> {
-    fn new(
-        walker: Walker<'s, 'i, I>,
-        len: usize,
-        variant: Option<&'static str>,
-    ) -> Result<Self, WalkError> {
-        let (state, mode, depth, outer) = walker.contents(variant)?;
-        let capacity = if mode.keeps() { len } else { 0 };
-        Ok(Seq {
-            state,
-            mode,
-            depth,
-            items: Vec::with_capacity(capacity),
-            outer,
-        })
-    }
-
-    fn push<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), WalkError> {
-        let tree = self.state.item(self.mode, self.depth, value)?;
-        if self.mode.keeps() {
-            self.items.push(tree);
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Tree, A::Error> {
+        let Walker { state, mode, depth } = self;
+        let mut entries = Vec::new();
+        while let Some(key) = map.next_key_seed(Key)? {
+            let tree = state.entry(mode, depth, &key, &mut map)?;
+            if mode.keeps_entry(&key) {
+                insert(&mut entries, key.into_owned(), tree);
+            }
         }
-        Ok(())
-    }
-
-    fn finish(self) -> Result<Tree, WalkError> {
-        let list = Tree::List(self.items);
-        finish_variant(self.state, self.outer, list)
+        Ok(Tree::Object(entries))
     }
 }
 
-/// The value of a tuple or struct variant, once its contents are walked:
-/// the variant entry is shown, then kept as its outer value's mode says.
-fn finish_variant<I: Inspector>(
-    state: &mut State<'_, I>,
-    outer: Option<Outer>,
-    inner: Tree,
-) -> Result<Tree, WalkError> {
-    let Some(Outer { name, mode }) = outer else {
-        return Ok(inner);
-    };
-    state.inspect(name, &inner)?;
-    Ok(if mode.keeps() {
-        variant(name, inner)
-    } else {
-        Tree::Object(Vec::new())
-    })
-}
-
-impl<I: Inspector> ser::SerializeSeq for Seq<'_, '_, I> {
-    type Ok = Tree;
-    type Error = WalkError;
-    fn serialize_element<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), WalkError> {
-        self.push(value)
-    }
-    fn end(self) -> Result<Tree, WalkError> {
-        self.finish()
-    }
-}
-
-impl<I: Inspector> ser::SerializeTuple for Seq<'_, '_, I> {
-    type Ok = Tree;
-    type Error = WalkError;
-    fn serialize_element<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), WalkError> {
-        self.push(value)
-    }
-    fn end(self) -> Result<Tree, WalkError> {
-        self.finish()
-    }
-}
-
-impl<I: Inspector> ser::SerializeTupleStruct for Seq<'_, '_, I> {
-    type Ok = Tree;
-    type Error = WalkError;
-    fn serialize_field<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), WalkError> {
-        self.push(value)
-    }
-    fn end(self) -> Result<Tree, WalkError> {
-        self.finish()
-    }
-}
-
-impl<I: Inspector> ser::SerializeTupleVariant for Seq<'_, '_, I> {
-    type Ok = Tree;
-    type Error = WalkError;
-    fn serialize_field<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), WalkError> {
-        self.push(value)
-    }
-    fn end(self) -> Result<Tree, WalkError> {
-        self.finish()
-    }
-}
-
-/// A map being walked; keys are strings, as in JSON (numbers become their
-/// text).
-struct Map<'s, 'i, I: Inspector> {
-    state: &'s mut State<'i, I>,
-    mode: Mode,
-    depth: usize,
-    entries: Vec<(Cow<'static, str>, Tree)>,
-    key: Option<String>,
-}
-
-/// A later entry with the same key replaces the earlier one, as in a JSON
-/// object.
-fn insert(entries: &mut Vec<(Cow<'static, str>, Tree)>, key: Cow<'static, str>, value: Tree) {
+/// A later entry with the same key replaces the earlier one, as in
+/// `serde_json`'s `Value`.
+fn insert(entries: &mut Vec<(String, Tree)>, key: String, value: Tree) {
     match entries.iter_mut().find(|(k, _)| *k == key) {
         Some(entry) => entry.1 = value,
         None => entries.push((key, value)),
     }
 }
 
-impl<I: Inspector> ser::SerializeMap for Map<'_, '_, I> {
-    type Ok = Tree;
-    type Error = WalkError;
-    fn serialize_key<T: Serialize + ?Sized>(&mut self, key: &T) -> Result<(), WalkError> {
-        let key = key.serialize(Walker {
-            state: &mut *self.state,
-            mode: Mode::Keep,
-            depth: self.depth,
-        })?;
-        let key = match key {
-            Tree::Str(s) => s,
-            Tree::Number(n) => n.to_string(),
-            Tree::Bool(b) => b.to_string(),
-            _ => return Err(WalkError::Custom("a map key that is not a string".into())),
-        };
-        self.key = Some(key);
-        Ok(())
+/// An object's key, borrowed from the text unless it holds escapes.
+struct Key;
+
+impl<'de> DeserializeSeed<'de> for Key {
+    type Value = Cow<'de, str>;
+
+    fn deserialize<D: de::Deserializer<'de>>(self, reader: D) -> Result<Self::Value, D::Error> {
+        reader.deserialize_str(self)
     }
-    fn serialize_value<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), WalkError> {
-        let Some(key) = self.key.take() else {
-            return Err(WalkError::Custom("a map value without a key".into()));
-        };
-        let tree = self.state.entry(self.mode, self.depth, &key, value)?;
-        if self.mode.keeps_entry(&key) {
-            insert(&mut self.entries, Cow::Owned(key), tree);
+}
+
+impl<'de> Visitor<'de> for Key {
+    type Value = Cow<'de, str>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a key")
+    }
+    fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
+        Ok(Cow::Borrowed(v))
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(Cow::Owned(v.to_owned()))
+    }
+}
+
+/// A level of the document's frame, above the statements' nodes.
+#[derive(Debug, Clone, Copy)]
+enum Level {
+    /// `{"version": …, "stmts": […]}`.
+    Document,
+    /// The `stmts` list.
+    Statements,
+    /// `{"stmt": {…}, "stmt_location": …, "stmt_len": …}`.
+    Statement,
+    /// `{"SelectStmt": {…}}`: the key is the statement's node type.
+    Node,
+}
+
+impl Level {
+    /// The depth of a value at this level, as the walk counts it.
+    fn depth(self) -> usize {
+        match self {
+            Level::Document => 0,
+            Level::Statements => 1,
+            Level::Statement => 2,
+            Level::Node => 3,
         }
-        Ok(())
-    }
-    fn end(self) -> Result<Tree, WalkError> {
-        Ok(Tree::Object(self.entries))
     }
 }
 
-/// A struct or struct variant being walked.
-struct Fields<'s, 'i, I: Inspector> {
+/// Reads the frame at `level`, collecting statement node types into
+/// `kinds` and walking everything else.
+struct Frame<'s, 'i, 'k, I: Inspector> {
     state: &'s mut State<'i, I>,
-    mode: Mode,
-    depth: usize,
-    entries: Vec<(Cow<'static, str>, Tree)>,
-    outer: Option<Outer>,
+    kinds: &'k mut Vec<String>,
+    level: Level,
 }
 
-impl<'s, 'i, I: Inspector> Fields<'s, 'i, I> {
-    fn new(walker: Walker<'s, 'i, I>, variant: Option<&'static str>) -> Result<Self, WalkError> {
-        let (state, mode, depth, outer) = walker.contents(variant)?;
-        Ok(Fields {
-            state,
-            mode,
-            depth,
-            entries: Vec::new(),
-            outer,
+impl<'de, I: Inspector> DeserializeSeed<'de> for Frame<'_, '_, '_, I> {
+    type Value = ();
+
+    fn deserialize<D: de::Deserializer<'de>>(self, reader: D) -> Result<(), D::Error> {
+        match self.level {
+            Level::Statements => reader.deserialize_seq(self),
+            _ => reader.deserialize_map(self),
+        }
+    }
+}
+
+impl<'de, I: Inspector> Visitor<'de> for Frame<'_, '_, '_, I> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self.level {
+            Level::Document => "libpg_query's parse result",
+            Level::Statements => "a list of statements",
+            Level::Statement => "a statement",
+            Level::Node => "a statement's node",
         })
     }
-
-    fn field<T: Serialize + ?Sized>(
-        &mut self,
-        key: &'static str,
-        value: &T,
-    ) -> Result<(), WalkError> {
-        let tree = self.state.entry(self.mode, self.depth, key, value)?;
-        // A derived struct's field names are distinct.
-        if self.mode.keeps_entry(key) {
-            self.entries.push((Cow::Borrowed(key), tree));
-        }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        let Frame { state, kinds, .. } = self;
+        while let Some(()) = seq.next_element_seed(Frame {
+            state: &mut *state,
+            kinds: &mut *kinds,
+            level: Level::Statement,
+        })? {}
         Ok(())
     }
-
-    fn finish(self) -> Result<Tree, WalkError> {
-        let object = Tree::Object(self.entries);
-        finish_variant(self.state, self.outer, object)
-    }
-}
-
-impl<I: Inspector> ser::SerializeStruct for Fields<'_, '_, I> {
-    type Ok = Tree;
-    type Error = WalkError;
-    fn serialize_field<T: Serialize + ?Sized>(
-        &mut self,
-        key: &'static str,
-        value: &T,
-    ) -> Result<(), WalkError> {
-        self.field(key, value)
-    }
-    fn end(self) -> Result<Tree, WalkError> {
-        self.finish()
-    }
-}
-
-impl<I: Inspector> ser::SerializeStructVariant for Fields<'_, '_, I> {
-    type Ok = Tree;
-    type Error = WalkError;
-    fn serialize_field<T: Serialize + ?Sized>(
-        &mut self,
-        key: &'static str,
-        value: &T,
-    ) -> Result<(), WalkError> {
-        self.field(key, value)
-    }
-    fn end(self) -> Result<Tree, WalkError> {
-        self.finish()
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let Frame {
+            state,
+            kinds,
+            level,
+        } = self;
+        while let Some(key) = map.next_key_seed(Key)? {
+            let inner = match (level, key.as_ref()) {
+                (Level::Document, "stmts") => Some(Level::Statements),
+                (Level::Statement, "stmt") => Some(Level::Node),
+                _ => None,
+            };
+            match inner {
+                Some(inner) => map.next_value_seed(Frame {
+                    state: &mut *state,
+                    kinds: &mut *kinds,
+                    level: inner,
+                })?,
+                None => {
+                    if matches!(level, Level::Node) {
+                        kinds.push(key.to_string());
+                    }
+                    state.entry(Mode::Skip, level.depth(), &key, &mut map)?;
+                }
+            }
+        }
+        Ok(())
     }
 }
 
