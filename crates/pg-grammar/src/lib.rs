@@ -92,8 +92,15 @@ pub fn parse_json(sql: &str) -> Result<String, ParseError> {
         } else {
             // SAFETY: without an error, `parse_tree` is a NUL-terminated
             // string owned by `result`, freed only below.
-            let tree = unsafe { CStr::from_ptr(result.parse_tree) };
-            Ok(tree.to_string_lossy().into_owned())
+            let tree = unsafe { CStr::from_ptr(result.parse_tree) }.to_bytes();
+            // Strings are copied byte for byte from the input, a Rust
+            // string, so the text is valid UTF-8: checked in one pass,
+            // where the lossy route walked it character by character and
+            // stood out in the gate's profile.
+            Ok(match std::str::from_utf8(tree) {
+                Ok(text) => text.to_owned(),
+                Err(_) => String::from_utf8_lossy(tree).into_owned(),
+            })
         }
     } else {
         // SAFETY: a non-null `error` points to a `PgQueryError` owned by
