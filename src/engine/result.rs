@@ -159,6 +159,11 @@ impl CellWriter<'_> {
         self.row.string(cut_str(text, self.max));
     }
 
+    /// A cell no cap cuts: a boolean, an integer, or `()` for null.
+    pub(crate) fn scalar(&mut self, value: &impl serde::Serialize) {
+        self.row.scalar(value);
+    }
+
     /// Any other cell.
     pub(crate) fn value(&mut self, mut value: Value) {
         self.cut += u64::from(cap_cell(&mut value, self.max));

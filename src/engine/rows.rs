@@ -167,6 +167,14 @@ impl RowText {
         let _ = serde_json::to_writer(&mut self.bytes, text);
     }
 
+    /// Append a cell holding a scalar (a boolean, an integer, `()` for
+    /// null), as serde_json prints it.
+    pub(crate) fn scalar(&mut self, value: &impl Serialize) {
+        self.separate();
+        // Writing a scalar into memory cannot fail.
+        let _ = serde_json::to_writer(&mut self.bytes, value);
+    }
+
     /// Append a cell holding `value`; one nested too deep to read back is
     /// kept as its JSON text.
     pub(crate) fn value(&mut self, value: &Value) {

@@ -207,14 +207,17 @@ async fn text_forms_match_the_server() {
     }
 }
 
-/// Strings written straight from their wire bytes make the same rows, the
-/// same cut count and the same byte count as the same cells rendered as
-/// values and pushed, under caps that cut nothing, some things and almost
+/// Cells written straight from their wire bytes (strings, booleans,
+/// integers, numerics, dates and timestamps) make the same rows, the same
+/// cut count and the same byte count as the same cells rendered as values
+/// and pushed, under caps that cut nothing, some things and almost
 /// everything: over real rows of every string type beside other types,
 /// with escapes, control characters, multi-byte characters across the
-/// cut, NULLs and empty strings.
+/// cut, NULLs, empty strings, each integer type's extremes, numeric
+/// `NaN` and infinities, and dates and timestamps at infinity, BC and
+/// beyond the calendar library's years.
 #[tokio::test]
-async fn strings_written_from_their_bytes_match_their_rendered_values() {
+async fn cells_written_from_their_bytes_match_their_rendered_values() {
     use crate::engine::postgres::types::{render, write, RawCell};
     use crate::engine::result::ResultBuilder;
     use crate::engine::ResultColumn;
@@ -224,21 +227,33 @@ async fn strings_written_from_their_bytes_match_their_rendered_values() {
     client
         .batch_execute(
             "CREATE TABLE t (a text, b varchar, c char(6), d name, e int, f numeric, \
-               g jsonb, h text[], i xml);
+               g jsonb, h text[], i xml, j bool, k int2, l int8, m date, n timestamp, \
+               o timestamptz, p float8);
              INSERT INTO t VALUES
-               ('plain', 'x', 'ab', 'n', 1, 1.5, '{\"k\": \"v\"}', ARRAY['a'], '<a/>'),
+               ('plain', 'x', 'ab', 'n', 1, 1.5, '{\"k\": \"v\"}', ARRAY['a'], '<a/>', \
+                true, 32767, 9223372036854775807, '2024-02-29', '2024-02-29 23:59:59.999999', \
+                '2024-02-29 23:59:59.5+05:30', 0.1),
                (E'quote \" back \\\\ nl \\n tab \\t bell \\007 del \\177', \
-                '日本語テキスト', 'é', 'ünïcödé', NULL, NULL, NULL, NULL, NULL),
+                '日本語テキスト', 'é', 'ünïcödé', NULL, NULL, NULL, NULL, NULL, \
+                false, -32768, -9223372036854775808, '4713-01-01 BC', '4713-01-01 00:00:00 BC', \
+                '294276-12-31 23:59:59.999999+00', 'NaN'),
                (repeat('🦀', 30), repeat('x', 5000), NULL, repeat('y', 63), -7, -0.001, \
-                '[1, 2, 3]', ARRAY['long text here', NULL], '<b>text</b>'),
-               ('', '', '', '', 0, 0, 'null', '{}', ''),
-               (NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL)",
+                '[1, 2, 3]', ARRAY['long text here', NULL], '<b>text</b>', \
+                NULL, 0, 0, 'infinity', '-infinity', 'infinity', '-Infinity'),
+               ('', '', '', '', 0, 'NaN', 'null', '{}', '', \
+                true, 1, -1, '5874897-12-31', '294276-12-31 23:59:59.999999', \
+                '-infinity', 1e308),
+               ('', '', '', '', -2147483648, '-Infinity', 'null', '{}', '', \
+                NULL, NULL, NULL, '0001-01-01', '1999-12-31 12:00:00', \
+                '1970-01-01 00:00:00+00', -0.0),
+               (NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, \
+                NULL, NULL, NULL, NULL, NULL, NULL, NULL)",
         )
         .await
         .expect("setup");
     let rows = client.query("SELECT * FROM t", &[]).await.expect("rows");
     for cap in [3, 5, 64, 1 << 20] {
-        let builder = || ResultBuilder::new(vec![ResultColumn::default(); 9], 100, cap, 1 << 30);
+        let builder = || ResultBuilder::new(vec![ResultColumn::default(); 16], 100, cap, 1 << 30);
         let (mut rendered, mut written) = (builder(), builder());
         for row in &rows {
             let raw = |i: usize| -> Option<&[u8]> {

@@ -77,16 +77,36 @@ const TEXTS: [Type; 7] = [
     Type::REFCURSOR,
 ];
 
-/// Write one cell into `cells`: a string type's text straight from its
-/// bytes (no `Value`, no copy of its own), anything else as [`render`]
-/// renders it. `raw` is `None` for SQL NULL.
+/// Write one cell into `cells`: the common types straight from their
+/// bytes (no `Value`; a string type's text without a copy of its own),
+/// anything else as [`render`] renders it. `raw` is `None` for SQL NULL.
 pub(crate) fn write(ty: &Type, raw: Option<&[u8]>, cells: &mut CellWriter<'_>) {
-    if let Some(bytes) = raw.filter(|_| TEXTS.contains(ty)) {
-        if let Ok(text) = wire::text_from_sql(bytes) {
-            return cells.text(text);
-        }
+    let Some(bytes) = raw else {
+        return cells.scalar(&());
+    };
+    if direct(ty, bytes, cells).is_none() {
+        cells.value(render(ty, raw));
     }
-    cells.value(render(ty, raw));
+}
+
+/// Write a cell of a common type as [`render`] would render it; `None`,
+/// having written nothing, for any other type or bytes that do not decode.
+fn direct(ty: &Type, raw: &[u8], cells: &mut CellWriter<'_>) -> Option<()> {
+    match *ty {
+        ref text_type if TEXTS.contains(text_type) => cells.text(wire::text_from_sql(raw).ok()?),
+        Type::BOOL => cells.scalar(&wire::bool_from_sql(raw).ok()?),
+        Type::INT2 => cells.scalar(&wire::int2_from_sql(raw).ok()?),
+        Type::INT4 => cells.scalar(&wire::int4_from_sql(raw).ok()?),
+        Type::INT8 => cells.scalar(&wire::int8_from_sql(raw).ok()?),
+        Type::NUMERIC => cells.text(&numeric::render(raw).ok()?),
+        Type::DATE => cells.text(&time::date(wire::date_from_sql(raw).ok()?)),
+        Type::TIMESTAMP => cells.text(&time::timestamp(wire::timestamp_from_sql(raw).ok()?, false)),
+        Type::TIMESTAMPTZ => {
+            cells.text(&time::timestamp(wire::timestamp_from_sql(raw).ok()?, true))
+        }
+        _ => return None,
+    }
+    Some(())
 }
 
 /// Render one cell. `raw` is `None` for SQL NULL. A value whose bytes do not
