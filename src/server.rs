@@ -26,6 +26,7 @@ pub mod http;
 mod intake;
 mod json_text;
 mod logging;
+mod stdin;
 mod streamed;
 
 use std::sync::Arc;
@@ -178,10 +179,9 @@ impl SqlwardenServer {
         tokio::pin!(shutdown);
         // rmcp reads the intake's output, never stdin itself.
         let (to_rmcp, from_intake) = tokio::io::duplex(INTAKE_BUFFER);
-        let intake = tokio::spawn(intake::pump(
-            tokio::io::BufReader::new(tokio::io::stdin()),
-            to_rmcp,
-        ));
+        let (input, kind) = stdin::reader();
+        tracing::debug!(?kind, "reading stdin");
+        let intake = tokio::spawn(intake::pump(tokio::io::BufReader::new(input), to_rmcp));
         // Tool results are written from their held rows, not through rmcp's
         // writer (see `streamed`).
         let transport =

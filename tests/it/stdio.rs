@@ -774,3 +774,95 @@ async fn a_scan_budget_on_postgres_refuses_every_query() {
     assert_eq!(refused.len(), 4);
     assert!(refused.iter().all(|r| r["policy_decision"] == "deny"));
 }
+
+/// A client's stdin may be a pipe (the Python SDK), a socket (Node's child
+/// processes) or a file; the first two are read through the runtime's
+/// reactor, a file on a blocking thread (the server's debug log says which).
+/// Each is served to its end.
+#[tokio::test]
+async fn stdin_as_a_pipe_a_socket_or_a_file_is_served() {
+    use std::os::fd::OwnedFd;
+    let fx = Fixture::new("stdio_kinds", "").await;
+    let initialize = r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"kinds-test","version":"0.0.1"}}}"#;
+    let session = [
+        initialize,
+        r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#,
+        r#"{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"list_sources"}}"#,
+        r#"{"jsonrpc":"2.0","id":3,"method":"ping"}"#,
+    ];
+    let spawn = |stdin: Stdio| {
+        fx.command()
+            .env("RUST_LOG", "sqlwarden=debug")
+            .stdin(stdin)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn")
+    };
+    /// Read answers until the one with `last` as its id (every line must be
+    /// JSON-RPC), wait for the exit `close` causes, and return the answers
+    /// and the log.
+    async fn served(
+        mut child: tokio::process::Child,
+        last: i64,
+        close: impl FnOnce(),
+    ) -> (Vec<Value>, String) {
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let mut seen: Vec<Value> = Vec::new();
+        tokio::time::timeout(Duration::from_secs(20), async {
+            while let Some(line) = lines.next_line().await.unwrap() {
+                let message: Value = serde_json::from_str(&line).unwrap();
+                assert_eq!(message["jsonrpc"], "2.0", "{line}");
+                let done = message["id"] == last;
+                seen.push(message);
+                if done {
+                    break;
+                }
+            }
+        })
+        .await
+        .expect("answered in time");
+        close();
+        let output = tokio::time::timeout(Duration::from_secs(10), child.wait_with_output())
+            .await
+            .expect("exits when its input ends")
+            .unwrap();
+        assert!(output.status.success(), "{}", output.status);
+        (seen, String::from_utf8_lossy(&output.stderr).into_owned())
+    }
+    let answered = |seen: &[Value], id: i64| {
+        seen.iter()
+            .any(|m| m["id"] == id && m["result"].is_object())
+    };
+
+    // A socket: the client's end written line by line, then shut.
+    let (mut ours, theirs) = std::os::unix::net::UnixStream::pair().unwrap();
+    let child = spawn(Stdio::from(OwnedFd::from(theirs)));
+    for message in session {
+        std::io::Write::write_all(&mut ours, format!("{message}\n").as_bytes()).unwrap();
+    }
+    let (seen, log) = served(child, 3, || {
+        ours.shutdown(std::net::Shutdown::Write).unwrap()
+    })
+    .await;
+    assert!((1..=3).all(|id| answered(&seen, id)), "{seen:?}");
+    assert!(log.contains("reading stdin kind=Socket"), "{log}");
+
+    // A pipe, the same way.
+    let (read, mut write) = std::io::pipe().unwrap();
+    let child = spawn(Stdio::from(read));
+    for message in session {
+        std::io::Write::write_all(&mut write, format!("{message}\n").as_bytes()).unwrap();
+    }
+    let (seen, log) = served(child, 3, || drop(write)).await;
+    assert!((1..=3).all(|id| answered(&seen, id)), "{seen:?}");
+    assert!(log.contains("reading stdin kind=Pipe"), "{log}");
+
+    // A file: it ends right after `initialize`, which is still answered.
+    let mut file = tempfile::tempfile().unwrap();
+    std::io::Write::write_all(&mut file, format!("{initialize}\n").as_bytes()).unwrap();
+    std::io::Seek::rewind(&mut file).unwrap();
+    let (seen, log) = served(spawn(Stdio::from(file)), 1, || {}).await;
+    assert!(answered(&seen, 1), "{seen:?}");
+    assert!(log.contains("reading stdin kind=Blocking"), "{log}");
+}
