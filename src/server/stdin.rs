@@ -68,6 +68,6 @@ pub(crate) mod unix {
     }
 }
 
-#[cfg(all(test, unix))]
+#[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests;

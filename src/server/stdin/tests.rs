@@ -1,3 +1,6 @@
+// Pipes and sockets are read through the reactor on Unix only.
+#![cfg(unix)]
+
 use std::io::Write;
 use std::os::fd::OwnedFd;
 

@@ -93,7 +93,6 @@ pub(crate) fn write(ty: &Type, raw: Option<&[u8]>, cells: &mut CellWriter<'_>) {
 /// having written nothing, for any other type or bytes that do not decode.
 fn direct(ty: &Type, raw: &[u8], cells: &mut CellWriter<'_>) -> Option<()> {
     match *ty {
-        ref text_type if TEXTS.contains(text_type) => cells.text(wire::text_from_sql(raw).ok()?),
         Type::BOOL => cells.scalar(&wire::bool_from_sql(raw).ok()?),
         Type::INT2 => cells.scalar(&wire::int2_from_sql(raw).ok()?),
         Type::INT4 => cells.scalar(&wire::int4_from_sql(raw).ok()?),
@@ -104,6 +103,8 @@ fn direct(ty: &Type, raw: &[u8], cells: &mut CellWriter<'_>) -> Option<()> {
         Type::TIMESTAMPTZ => {
             cells.text(&time::timestamp(wire::timestamp_from_sql(raw).ok()?, true))
         }
+        // Last, so the types above skip the scan of the list.
+        ref text_type if TEXTS.contains(text_type) => cells.text(wire::text_from_sql(raw).ok()?),
         _ => return None,
     }
     Some(())
