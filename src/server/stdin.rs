@@ -7,7 +7,9 @@
 //! can wait on directly, so those are read without a thread of their own.
 //! Anything else (a terminal, a file, `/dev/null`) keeps tokio's blocking
 //! reader: a terminal must not be switched to non-blocking mode, which
-//! would outlive the server in the shell that started it.
+//! would outlive the server in the shell that started it. So does a pipe
+//! or socket that is also stdout or stderr, whose writes would stop
+//! blocking with it.
 
 use tokio::io::AsyncRead;
 
@@ -28,8 +30,16 @@ pub(crate) fn reader() -> (Box<dyn AsyncRead + Send + Unpin>, Kind) {
     {
         use std::os::fd::AsFd;
         if let Ok(fd) = std::io::stdin().as_fd().try_clone_to_owned() {
-            if let Some(found) = unix::reader(std::fs::File::from(fd)) {
-                return found;
+            let file = std::fs::File::from(fd);
+            // One socket for stdin and stdout (`socat … EXEC:`, inetd) is
+            // one open file: switching it to non-blocking for reading
+            // would make the blocking writes to stdout (and stderr) fail
+            // whenever the client is slow to read.
+            let (stdout, stderr) = (std::io::stdout(), std::io::stderr());
+            if !unix::shares_a_file(&file, [stdout.as_fd(), stderr.as_fd()]) {
+                if let Some(found) = unix::reader(file) {
+                    return found;
+                }
             }
         }
     }
@@ -41,12 +51,31 @@ pub(crate) mod unix {
     //! Pipes and sockets through the reactor.
 
     use std::fs::File;
-    use std::os::fd::OwnedFd;
-    use std::os::unix::fs::FileTypeExt;
+    use std::os::fd::{BorrowedFd, OwnedFd};
+    use std::os::unix::fs::{FileTypeExt, MetadataExt};
 
     use tokio::io::AsyncRead;
 
     use super::Kind;
+
+    /// Whether `file` is the same file as any of `others` (same device and
+    /// inode); an error reading either counts as the same, to be safe.
+    pub(crate) fn shares_a_file<'a>(
+        file: &File,
+        others: impl IntoIterator<Item = BorrowedFd<'a>>,
+    ) -> bool {
+        let Ok(ours) = file.metadata() else {
+            return true;
+        };
+        others.into_iter().any(|other| {
+            let theirs = other
+                .try_clone_to_owned()
+                .and_then(|fd| File::from(fd).metadata());
+            theirs.map_or(true, |theirs| {
+                theirs.dev() == ours.dev() && theirs.ino() == ours.ino()
+            })
+        })
+    }
 
     /// `file` read through the reactor when it is a pipe or a socket;
     /// `None` (and `file` dropped) otherwise or when the runtime does not

@@ -776,11 +776,11 @@ async fn a_scan_budget_on_postgres_refuses_every_query() {
 }
 
 /// A client's stdin may be a pipe (the Python SDK), a socket (Node's child
-/// processes) or a file; the first two are read through the runtime's
-/// reactor, a file on a blocking thread (the server's debug log says which).
-/// Each is served to its end.
+/// processes), a socket that is stdout too, or a file; the first two are
+/// read through the runtime's reactor, the others on a blocking thread (the
+/// server's debug log says which). Each is served to its end.
 #[tokio::test]
-async fn stdin_as_a_pipe_a_socket_or_a_file_is_served() {
+async fn stdin_as_a_pipe_a_socket_a_shared_socket_or_a_file_is_served() {
     use std::os::fd::OwnedFd;
     let fx = Fixture::new("stdio_kinds", "").await;
     let initialize = r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"kinds-test","version":"0.0.1"}}}"#;
@@ -857,6 +857,53 @@ async fn stdin_as_a_pipe_a_socket_or_a_file_is_served() {
     let (seen, log) = served(child, 3, || drop(write)).await;
     assert!((1..=3).all(|id| answered(&seen, id)), "{seen:?}");
     assert!(log.contains("reading stdin kind=Pipe"), "{log}");
+
+    // One socket as stdin and stdout (`socat … EXEC:`, inetd): read on a
+    // blocking thread, since non-blocking reads would make it
+    // non-blocking for the writes too.
+    let (ours, theirs) = std::os::unix::net::UnixStream::pair().unwrap();
+    let mut child = fx
+        .command()
+        .env("RUST_LOG", "sqlwarden=debug")
+        .stdin(Stdio::from(OwnedFd::from(theirs.try_clone().unwrap())))
+        .stdout(Stdio::from(OwnedFd::from(theirs)))
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let stderr = child.stderr.take().unwrap();
+    let seen = tokio::task::spawn_blocking(move || {
+        use std::io::{BufRead, Write};
+        ours.set_read_timeout(Some(Duration::from_secs(20)))
+            .unwrap();
+        let mut writer = ours.try_clone().unwrap();
+        for message in session {
+            writer.write_all(format!("{message}\n").as_bytes()).unwrap();
+        }
+        let mut seen: Vec<Value> = Vec::new();
+        for line in std::io::BufReader::new(&ours).lines() {
+            let message: Value = serde_json::from_str(&line.unwrap()).unwrap();
+            let done = message["id"] == 3;
+            seen.push(message);
+            if done {
+                break;
+            }
+        }
+        ours.shutdown(std::net::Shutdown::Both).unwrap();
+        seen
+    })
+    .await
+    .unwrap();
+    assert!((1..=3).all(|id| answered(&seen, id)), "{seen:?}");
+    let status = tokio::time::timeout(Duration::from_secs(10), child.wait())
+        .await
+        .expect("exits when the socket is shut")
+        .unwrap();
+    assert!(status.success(), "{status}");
+    let mut log = String::new();
+    tokio::io::AsyncReadExt::read_to_string(&mut { stderr }, &mut log)
+        .await
+        .unwrap();
+    assert!(log.contains("reading stdin kind=Blocking"), "{log}");
 
     // A file: it ends right after `initialize`, which is still answered.
     let mut file = tempfile::tempfile().unwrap();

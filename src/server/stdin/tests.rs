@@ -8,7 +8,9 @@ use tokio::io::AsyncReadExt;
 
 use std::fs::File;
 
-use super::unix::reader;
+use std::os::fd::AsFd;
+
+use super::unix::{reader, shares_a_file};
 use super::*;
 
 /// What `reader` makes of `file`, and what it then reads from it once
@@ -58,4 +60,17 @@ async fn a_file_or_a_device_is_left_to_the_blocking_reader() {
     file.write_all(b"line\n").unwrap();
     assert!(reader(file).is_none());
     assert!(reader(File::open("/dev/null").unwrap()).is_none());
+}
+
+#[test]
+fn stdin_that_is_also_an_output_is_seen_as_shared() {
+    let (ours, theirs) = std::os::unix::net::UnixStream::pair().unwrap();
+    let (read, write) = std::io::pipe().unwrap();
+    let socket = File::from(OwnedFd::from(ours.try_clone().unwrap()));
+    assert!(shares_a_file(&socket, [ours.as_fd()]));
+    assert!(!shares_a_file(&socket, [theirs.as_fd(), read.as_fd()]));
+    // The two ends of one pipe are one file.
+    let pipe = File::from(OwnedFd::from(read));
+    assert!(shares_a_file(&pipe, [write.as_fd()]));
+    assert!(!shares_a_file(&pipe, [theirs.as_fd()]));
 }
