@@ -82,23 +82,34 @@ pub(crate) fn statements<I: Inspector>(
         max_depth,
     };
     let mut kinds = Vec::new();
-    let mut reader = serde_json::Deserializer::from_str(json);
-    // The walk bounds the depth itself (`max_depth`); serde_json's own
-    // bound of 128 would refuse ordinary queries of a few dozen levels.
-    reader.disable_recursion_limit();
-    let walked = Frame {
-        state: &mut state,
-        kinds: &mut kinds,
-        level: Level::Document,
-    }
-    .deserialize(&mut reader)
-    .and_then(|()| reader.end());
+    let walked = read_whole(
+        json,
+        Frame {
+            state: &mut state,
+            kinds: &mut kinds,
+            level: Level::Document,
+        },
+    );
     match (walked, state.refused, state.too_deep) {
         (_, Some(refusal), _) => Err(Stop::Refused(refusal)),
         (_, None, true) => Err(Stop::TooDeep),
         (Err(e), None, false) => Err(Stop::Malformed(e.to_string())),
         (Ok(()), None, false) => Ok(kinds),
     }
+}
+
+/// Read all of `json` with `seed`: one value and nothing after it.
+fn read_whole<'de, S: DeserializeSeed<'de>>(
+    json: &'de str,
+    seed: S,
+) -> serde_json::Result<S::Value> {
+    let mut reader = serde_json::Deserializer::from_str(json);
+    // The walk bounds the depth itself (`max_depth`); serde_json's own
+    // bound of 128 would refuse ordinary queries of a few dozen levels.
+    reader.disable_recursion_limit();
+    let value = seed.deserialize(&mut reader)?;
+    reader.end()?;
+    Ok(value)
 }
 
 impl Tree {
@@ -122,16 +133,12 @@ impl Tree {
             too_deep: false,
             max_depth: usize::MAX,
         };
-        let mut reader = serde_json::Deserializer::from_str(json);
-        reader.disable_recursion_limit();
-        let tree = Walker {
+        let walker = Walker {
             state: &mut state,
             mode: Mode::Keep,
             depth: 0,
-        }
-        .deserialize(&mut reader)
-        .and_then(|tree| reader.end().map(|()| tree));
-        tree.map_err(|e| Stop::Malformed(e.to_string()))
+        };
+        read_whole(json, walker).map_err(|e| Stop::Malformed(e.to_string()))
     }
 
     /// The entry `key` of an object.
