@@ -22,7 +22,7 @@
 //! filesystem is out of space. The first append that succeeds again (the
 //! refused call's own record) clears the failure.
 
-use std::fs::{self, File, OpenOptions};
+use std::fs::{self, File, Metadata, OpenOptions};
 use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Condvar, Mutex};
@@ -54,6 +54,17 @@ pub struct AuditLog {
     syncer: Option<Syncer>,
     /// Why the last append failed, until one succeeds again.
     last_failure: Mutex<Option<String>>,
+    /// Which file the last append wrote to, for [`AuditLog::ready`]. Kept
+    /// apart from `current`, whose lock is held while waiting for other
+    /// processes' appends.
+    placed: Mutex<Option<Placed>>,
+}
+
+/// The file of `day` the last append wrote to, by device and inode.
+#[derive(Debug, Clone, Copy)]
+struct Placed {
+    day: NaiveDate,
+    id: (u64, u64),
 }
 
 /// Today's file as this process last left it.
@@ -131,6 +142,7 @@ impl AuditLog {
             current: Mutex::new(None),
             syncer,
             last_failure: Mutex::new(None),
+            placed: Mutex::new(None),
         };
         log.prune(retention_days)?;
         Ok(log)
@@ -161,8 +173,14 @@ impl AuditLog {
     /// succeeded, today's file opens for append, and the filesystem has
     /// room. The pipeline checks this before a call runs, so a query never
     /// reaches an engine while its record could not be written.
+    ///
+    /// While today's file is still the one the last append wrote to (one
+    /// `stat`), the append will write to the handle it holds, so the file
+    /// is not opened again; any other state of the path (moved, deleted,
+    /// its directory gone) takes the full check.
     pub fn ready(&self) -> Result<(), AuditError> {
-        let path = self.dir.join(file_name(Utc::now().date_naive()));
+        let today = Utc::now().date_naive();
+        let path = self.dir.join(file_name(today));
         let failure = self
             .last_failure
             .lock()
@@ -174,10 +192,20 @@ impl AuditLog {
                 source: io::Error::other(format!("the last append failed: {cause}")),
             });
         }
-        private_options()
-            .append(true)
-            .open(&path)
-            .map_err(AuditError::io(&path))?;
+        let placed = *self
+            .placed
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let in_place = placed.is_some_and(|placed| {
+            placed.day == today
+                && fs::metadata(&path).is_ok_and(|named| file_id(&named) == Some(placed.id))
+        });
+        if !in_place {
+            private_options()
+                .append(true)
+                .open(&path)
+                .map_err(AuditError::io(&path))?;
+        }
         match free_bytes(&self.dir) {
             Some(free) if free < MIN_FREE_BYTES => Err(AuditError::Io {
                 path: self.dir.clone(),
@@ -210,30 +238,20 @@ impl AuditLog {
         // moved, deleted or cut short: chaining to it (rather than to what
         // is left on disk) keeps the loss visible to `verify`.
         let mut lost_hash = None;
-        let day_file = match current.take() {
-            Some(open) if open.day == today && is_same_file(&open.file, &path) => open,
-            stale => {
-                lost_hash = stale.filter(|s| s.day == today).and_then(|s| s.last_hash);
-                let file = private_options()
-                    .append(true)
-                    .open(&path)
-                    .map_err(AuditError::io(&path))?;
-                let sync_handle = Arc::new(file.try_clone().map_err(AuditError::io(&path))?);
-                DayFile {
-                    day: today,
-                    file,
-                    sync_handle,
-                    len: 0,
-                    last_hash: None,
+        // One `fstat` of the open file gives its identity and length; one
+        // `stat` of the path tells whether it is still today's file.
+        let (day_file, meta) = match current.take() {
+            Some(open) if open.day == today => match open.file.metadata() {
+                Ok(meta) if same_file(&meta, &path) => (open, meta),
+                _ => {
+                    lost_hash = open.last_hash;
+                    self.open_day(today, &path)?
                 }
-            }
+            },
+            _ => self.open_day(today, &path)?,
         };
+        let len = meta.len();
         let day_file = current.insert(day_file);
-        let len = day_file
-            .file
-            .metadata()
-            .map_err(AuditError::io(&path))?
-            .len();
         if len < day_file.len {
             lost_hash = lost_hash.or(day_file.last_hash.clone());
         }
@@ -261,7 +279,8 @@ impl AuditLog {
         record.hash.clear();
         let value =
             serde_json::to_value(&*record).map_err(|e| AuditError::Serialize(e.to_string()))?;
-        let (hash, sealed) = seal(&record.prev_hash, &value);
+        let (hash, sealed) =
+            seal(&record.prev_hash, &value).map_err(|e| AuditError::Serialize(e.to_string()))?;
         record.hash = hash;
         let mut line = String::with_capacity(sealed.len() + 2);
         if !tail.ends_with_newline {
@@ -280,7 +299,31 @@ impl AuditLog {
         }
         day_file.len = len + line.len() as u64;
         day_file.last_hash = Some(record.hash.clone());
+        *self
+            .placed
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) =
+            file_id(&meta).map(|id| Placed { day: today, id });
         Ok(())
+    }
+
+    /// Open (creating) the file of `day` at `path` for append, with its
+    /// metadata.
+    fn open_day(&self, day: NaiveDate, path: &Path) -> Result<(DayFile, Metadata), AuditError> {
+        let file = private_options()
+            .append(true)
+            .open(path)
+            .map_err(AuditError::io(path))?;
+        let sync_handle = Arc::new(file.try_clone().map_err(AuditError::io(path))?);
+        let meta = file.metadata().map_err(AuditError::io(path))?;
+        let day_file = DayFile {
+            day,
+            file,
+            sync_handle,
+            len: 0,
+            last_hash: None,
+        };
+        Ok((day_file, meta))
     }
 
     /// The last hash of the newest file before `today`, or the genesis
@@ -452,20 +495,28 @@ impl Drop for Held<'_> {
     }
 }
 
-/// Whether the open `file` is still the one at `path` (not moved or
-/// deleted), so records never go to a file nobody will read.
-#[cfg(unix)]
-fn is_same_file(file: &File, path: &Path) -> bool {
-    use std::os::unix::fs::MetadataExt;
-    match (file.metadata(), fs::metadata(path)) {
-        (Ok(open), Ok(named)) => open.dev() == named.dev() && open.ino() == named.ino(),
-        _ => false,
+/// Whether the file whose metadata is `open` is still the one at `path`
+/// (not moved or deleted), so records never go to a file nobody will read.
+fn same_file(open: &Metadata, path: &Path) -> bool {
+    match (file_id(open), fs::metadata(path)) {
+        (Some(open), Ok(named)) => file_id(&named) == Some(open),
+        // Without identities, a file that exists at the path is taken as
+        // the one this process opened.
+        (None, named) => named.is_ok(),
+        (Some(_), Err(_)) => false,
     }
 }
 
+/// A file's device and inode, where the platform has them.
+#[cfg(unix)]
+fn file_id(meta: &Metadata) -> Option<(u64, u64)> {
+    use std::os::unix::fs::MetadataExt;
+    Some((meta.dev(), meta.ino()))
+}
+
 #[cfg(not(unix))]
-fn is_same_file(_file: &File, path: &Path) -> bool {
-    path.exists()
+fn file_id(_meta: &Metadata) -> Option<(u64, u64)> {
+    None
 }
 
 /// Find the last intact record's hash near the end of `path`.
