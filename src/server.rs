@@ -87,8 +87,13 @@ enum Sessions {
 /// Most tool calls that run at the same time.
 const MAX_CONCURRENT_CALLS: usize = 16;
 
-/// Bytes buffered between the intake and rmcp.
+/// Bytes buffered between the intake and rmcp, for the lines it passes on
+/// as text.
 const INTAKE_BUFFER: usize = 256 * 1024;
+
+/// Messages the intake may have read ahead of the server: few, since each
+/// may be a request line of up to 16 MiB, held as read.
+const INTAKE_MESSAGES: usize = 4;
 
 /// Longest wait at shutdown for in-flight calls (already cancelled) to
 /// finish and be audited.
@@ -179,13 +184,22 @@ impl SqlwardenServer {
         tokio::pin!(shutdown);
         // rmcp reads the intake's output, never stdin itself.
         let (to_rmcp, from_intake) = tokio::io::duplex(INTAKE_BUFFER);
+        let (read, messages) = tokio::sync::mpsc::channel(INTAKE_MESSAGES);
         let (input, kind) = stdin::reader();
         tracing::debug!(?kind, "reading stdin");
-        let intake = tokio::spawn(intake::pump(tokio::io::BufReader::new(input), to_rmcp));
+        let intake = tokio::spawn(intake::pump(
+            tokio::io::BufReader::new(input),
+            to_rmcp,
+            read,
+        ));
         // Tool results are written from their held rows, not through rmcp's
         // writer (see `streamed`).
-        let transport =
-            streamed::StreamedStdio::new(from_intake, Box::new(std::io::stdout()), Arc::default());
+        let transport = streamed::StreamedStdio::new(
+            messages,
+            from_intake,
+            Box::new(std::io::stdout()),
+            Arc::default(),
+        );
         let running = tokio::select! {
             running = self.serve(transport) => match running {
                 Ok(running) => running,

@@ -15,11 +15,17 @@
 //!
 //! Lines without a readable id (or without a `method`, so not requests)
 //! are passed on or dropped as before: there is nobody to answer.
+//!
+//! A line that reads as a message is handed on as the message it was read
+//! as ([`pump`]'s `read` channel), so it is parsed once, not here and
+//! again by rmcp's reader; only the rest (the internal requests above,
+//! and JSON rmcp answers or ignores itself) goes to rmcp as text.
 
 use rmcp::model::ClientJsonRpcMessage;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::sync::mpsc;
 
 /// The internal method an unreadable request is rewritten to; see the
 /// module documentation.
@@ -47,8 +53,10 @@ pub(crate) struct Unreadable {
 }
 
 /// What to do with one line.
-#[derive(Debug, PartialEq)]
+#[derive(Debug)]
 enum Verdict {
+    /// A message rmcp reads, already read.
+    Read(Box<ClientJsonRpcMessage>),
     /// Hand it to rmcp as it is.
     Pass,
     /// Answer it with an error (the line is replaced).
@@ -57,10 +65,14 @@ enum Verdict {
     Drop(String),
 }
 
-/// Copy `input` to `output` line by line, judging each line; returns when
-/// `input` ends or `output` is closed.
-pub(crate) async fn pump<R, W>(mut input: R, mut output: W)
-where
+/// Read `input` line by line, judging each line: messages go to `read`,
+/// lines rmcp is to read itself to `output`. Returns when `input` ends or
+/// either receiver is gone.
+pub(crate) async fn pump<R, W>(
+    mut input: R,
+    mut output: W,
+    read: mpsc::Sender<ClientJsonRpcMessage>,
+) where
     R: AsyncBufRead + Unpin,
     W: AsyncWrite + Unpin,
 {
@@ -79,6 +91,13 @@ where
         };
         let verdict = judge(&line, overflow);
         let forwarded: Vec<u8> = match verdict {
+            Verdict::Read(message) => {
+                initialized = true;
+                if read.send(*message).await.is_err() {
+                    return;
+                }
+                continue;
+            }
             Verdict::Pass => {
                 initialized |= !line.iter().all(u8::is_ascii_whitespace);
                 std::mem::take(&mut line)
@@ -173,8 +192,8 @@ fn judge(line: &[u8], overflow: bool) -> Verdict {
             "Parse error: the line is not valid UTF-8".into(),
         );
     }
-    if serde_json::from_slice::<ClientJsonRpcMessage>(body).is_ok() {
-        return Verdict::Pass;
+    if let Ok(message) = serde_json::from_slice::<ClientJsonRpcMessage>(body) {
+        return Verdict::Read(Box::new(message));
     }
     match serde_json::from_slice::<Value>(body) {
         // Read as JSON but not as a JSON-RPC message rmcp accepts.

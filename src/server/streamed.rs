@@ -9,8 +9,10 @@
 //! the envelope and the text in their place as it writes, so the response
 //! is never in memory beyond the rows it is made of.
 //!
-//! Reading stays rmcp's ([`AsyncRwTransport`]): the transport only looks
-//! at what it read to open a slot for each `tools/call` (the ticket rides
+//! Messages come already read from the intake ([`super::intake`]), which
+//! had to parse each line to judge it; what it passes on as text is read
+//! by rmcp's own reader ([`AsyncRwTransport`]). The transport only looks
+//! at each message to open a slot for each `tools/call` (the ticket rides
 //! in the request's extensions to the handler) and to close the slot of a
 //! cancelled request. rmcp's reader also writes, rarely (an `Invalid
 //! Request` answer to a message it could not type); those lines reach the
@@ -30,6 +32,7 @@ use rmcp::transport::async_rw::AsyncRwTransport;
 use rmcp::transport::Transport;
 use rmcp::RoleServer;
 use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::sync::mpsc;
 
 use super::frame::{answered, Frame};
 use super::held::Held;
@@ -54,23 +57,33 @@ fn lock(out: &Out) -> io::Result<std::sync::MutexGuard<'_, Box<dyn Write + Send>
 
 /// The stdio transport of [`super::SqlwardenServer::serve_stdio`].
 pub(crate) struct StreamedStdio<R: AsyncRead> {
-    /// rmcp's reader.
-    inner: AsyncRwTransport<RoleServer, R, Relay>,
+    /// Messages the intake read.
+    read: Option<mpsc::Receiver<ClientJsonRpcMessage>>,
+    /// rmcp's reader, of the lines the intake passed on as text; `None`
+    /// once they ended.
+    inner: Option<AsyncRwTransport<RoleServer, R, Relay>>,
     /// Results waiting to be written.
     held: Arc<Held>,
     out: Out,
 }
 
 impl<R: AsyncRead + Send + Unpin + 'static> StreamedStdio<R> {
-    /// Read messages from `input`, write them to `output`.
-    pub(crate) fn new(input: R, output: Box<dyn Write + Send>, held: Arc<Held>) -> Self {
+    /// Take messages from `read` and (as text) from `input`, write them
+    /// to `output`.
+    pub(crate) fn new(
+        read: mpsc::Receiver<ClientJsonRpcMessage>,
+        input: R,
+        output: Box<dyn Write + Send>,
+        held: Arc<Held>,
+    ) -> Self {
         let out: Out = Arc::new(Mutex::new(output));
         let relay = Relay {
             line: Vec::new(),
             out: out.clone(),
         };
         Self {
-            inner: AsyncRwTransport::new_server(input, relay),
+            read: Some(read),
+            inner: Some(AsyncRwTransport::new_server(input, relay)),
             held,
             out,
         }
@@ -133,13 +146,61 @@ impl<R: AsyncRead + Send + Unpin + 'static> Transport<RoleServer> for StreamedSt
     }
 
     async fn receive(&mut self) -> Option<ClientJsonRpcMessage> {
-        let mut message = self.inner.receive().await?;
-        self.note(&mut message);
-        Some(message)
+        loop {
+            // rmcp's reader keeps a line it was cut off in the middle of
+            // for the next call, so leaving it for the other branch loses
+            // nothing.
+            let mut message = tokio::select! {
+                biased;
+                read = recv(&mut self.read), if self.read.is_some() => match read {
+                    Some(message) => message,
+                    None => {
+                        self.read = None;
+                        continue;
+                    }
+                },
+                read = receive(&mut self.inner), if self.inner.is_some() => match read {
+                    Some(message) => message,
+                    None => {
+                        self.inner = None;
+                        continue;
+                    }
+                },
+                else => return None,
+            };
+            self.note(&mut message);
+            return Some(message);
+        }
     }
 
     async fn close(&mut self) -> Result<(), Self::Error> {
-        self.inner.close().await
+        self.read = None;
+        match &mut self.inner {
+            Some(inner) => inner.close().await,
+            None => Ok(()),
+        }
+    }
+}
+
+/// The next message of the intake's channel (pending if it is gone: the
+/// branch is disabled then).
+async fn recv(
+    read: &mut Option<mpsc::Receiver<ClientJsonRpcMessage>>,
+) -> Option<ClientJsonRpcMessage> {
+    match read {
+        Some(read) => read.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// The next message rmcp's reader reads (pending once it ended: the
+/// branch is disabled then).
+async fn receive<R: AsyncRead + Send + Unpin + 'static>(
+    inner: &mut Option<AsyncRwTransport<RoleServer, R, Relay>>,
+) -> Option<ClientJsonRpcMessage> {
+    match inner {
+        Some(inner) => inner.receive().await,
+        None => std::future::pending().await,
     }
 }
 

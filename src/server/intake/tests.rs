@@ -36,11 +36,14 @@ fn lines_without_a_request_id_are_not_answered() {
         Verdict::Drop(_)
     ));
     // Valid JSON that rmcp answers or ignores itself.
-    assert_eq!(judge(br#"{"jsonrpc":"2.0","id":10}"#, false), Verdict::Pass);
-    assert_eq!(
-        judge(br#"{"jsonrpc":"2.0","id":1,"method":"tools/list"}"#, false),
+    assert!(matches!(
+        judge(br#"{"jsonrpc":"2.0","id":10}"#, false),
         Verdict::Pass
-    );
+    ));
+    assert!(matches!(
+        judge(br#"{"jsonrpc":"2.0","id":1,"method":"tools/list"}"#, false),
+        Verdict::Read(_)
+    ));
 }
 
 #[test]
@@ -76,4 +79,43 @@ async fn over_long_lines_keep_only_a_prefix() {
     );
     assert_eq!(line, b"next");
     assert_eq!(read_line(&mut input, &mut line).await.expect("read"), None);
+}
+
+/// Lines that read as messages go over the channel, read once; what rmcp
+/// must read itself goes on as text, in order; the channel closes when
+/// the input ends.
+#[tokio::test]
+async fn messages_go_over_the_channel_and_the_rest_as_text() {
+    let input = concat!(
+        r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}"#,
+        "\n  \n",
+        r#"{"jsonrpc":"2.0","id":10}"#,
+        "\n",
+        r#"{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"x"},}"#,
+        "\n",
+        r#"{"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":1}}"#,
+        "\n",
+    );
+    let (to_rmcp, mut from_intake) = tokio::io::duplex(64 * 1024);
+    let (read, mut messages) = mpsc::channel(8);
+    pump(tokio::io::BufReader::new(input.as_bytes()), to_rmcp, read).await;
+    let mut ids = Vec::new();
+    while let Some(message) = messages.recv().await {
+        ids.push(serde_json::to_value(&message).unwrap()["id"].clone());
+    }
+    assert_eq!(ids, [json!(1), Value::Null]);
+    let mut text = String::new();
+    tokio::io::AsyncReadExt::read_to_string(&mut from_intake, &mut text)
+        .await
+        .unwrap();
+    let lines: Vec<Value> = text
+        .lines()
+        .filter(|line| !line.trim().is_empty())
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 2, "{text}");
+    assert_eq!(lines[0], json!({"jsonrpc": "2.0", "id": 10}));
+    assert_eq!(lines[1]["id"], 2);
+    assert_eq!(lines[1]["method"], UNREADABLE_METHOD);
+    assert_eq!(lines[1]["params"]["code"], PARSE_ERROR);
 }

@@ -16,6 +16,8 @@ struct Wire {
     input: DuplexStream,
     output: tokio::io::Lines<BufReader<UnixStream>>,
     held: Arc<Held>,
+    /// The server's session, ended when the input ends.
+    served: tokio::task::JoinHandle<()>,
     _dir: tempfile::TempDir,
 }
 
@@ -28,8 +30,18 @@ impl Wire {
         output.set_nonblocking(true).unwrap();
         let output = UnixStream::from_std(output).unwrap();
         let held = Arc::new(Held::default());
-        let transport = StreamedStdio::new(server_input, Box::new(server_output), held.clone());
-        tokio::spawn(async move {
+        // Through the intake, as `serve_stdio` wires it: messages come read
+        // over the channel, the rest as text through rmcp's reader.
+        let (to_rmcp, from_intake) = tokio::io::duplex(64 * 1024);
+        let (read, messages) = mpsc::channel(4);
+        tokio::spawn(crate::server::intake::pump(
+            BufReader::new(server_input),
+            to_rmcp,
+            read,
+        ));
+        let transport =
+            StreamedStdio::new(messages, from_intake, Box::new(server_output), held.clone());
+        let served = tokio::spawn(async move {
             if let Ok(running) = server.serve(transport).await {
                 let _ = running.waiting().await;
             }
@@ -38,6 +50,7 @@ impl Wire {
             input,
             output: BufReader::new(output).lines(),
             held,
+            served,
             _dir: dir,
         };
         wire.send(
@@ -170,4 +183,44 @@ async fn a_cancelled_call_leaves_nothing_held() {
         tokio::time::sleep(Duration::from_millis(100)).await;
         waited += 1;
     }
+}
+
+/// Messages read by the intake and lines rmcp reads as text both reach
+/// the server, whichever comes first; the session ends only when the
+/// input ends, after the answers to what came before.
+#[tokio::test]
+async fn read_messages_and_text_lines_are_both_served_until_the_input_ends() {
+    let mut wire = Wire::start().await;
+    for id in 20..30 {
+        // Text rmcp answers itself, then a request the intake read.
+        wire.line(&format!(r#"{{"jsonrpc":"2.0","id":{}}}"#, id + 100))
+            .await;
+        wire.send(json!({"jsonrpc": "2.0", "id": id, "method": "ping"}))
+            .await;
+    }
+    // An unreadable request: the intake passes on an internal request as
+    // text, which the handler answers with the request's own id.
+    wire.line(r#"{"jsonrpc":"2.0","id":"bad","method":"tools/call",}"#)
+        .await;
+    let mut pings = 0;
+    let mut invalid = 0;
+    let mut unreadable = 0;
+    while pings + invalid + unreadable < 21 {
+        let answer = wire.next().await;
+        if answer["id"] == "bad" {
+            assert_eq!(answer["error"]["code"], -32700, "{answer}");
+            unreadable += 1;
+        } else if answer["error"]["code"] == -32600 {
+            invalid += 1;
+        } else {
+            assert!(answer["result"].is_object(), "{answer}");
+            pings += 1;
+        }
+    }
+    assert_eq!((pings, invalid, unreadable), (10, 10, 1));
+    drop(wire.input);
+    tokio::time::timeout(Duration::from_secs(30), wire.served)
+        .await
+        .expect("the session ends when its input ends")
+        .unwrap();
 }
