@@ -162,6 +162,7 @@ impl PostgresEngine {
                         client,
                         login: None,
                         tripwire,
+                        closing: None,
                     }
                 },
                 false,
@@ -216,7 +217,7 @@ impl PostgresEngine {
         sql: Sql,
         timeout: Duration,
         cancel: &CancellationToken,
-        work: impl Fn(Client, Instant, Prelude<'a>) -> BoxFuture<'a, (Client, Outcome<T>)>,
+        work: impl Fn(Conn, Instant, Prelude<'a>) -> BoxFuture<'a, (Conn, Outcome<T>)>,
     ) -> EngineResult<T> {
         let deadline = Instant::now() + timeout;
         let mut fresh = false;
@@ -260,17 +261,16 @@ impl PostgresEngine {
                 may_set_temp_file_limit,
             );
             let token = conn.client.cancel_token();
-            let (login, tripwire) = (conn.login, conn.tripwire);
             let interrupt = tokio::select! {
-                (client, outcome) = work(conn.client, deadline, prelude) => match outcome {
+                (conn, outcome) = work(conn, deadline, prelude) => match outcome {
                     Outcome::Ran(result, reuse) => {
                         if reuse == Reuse::Clean {
-                            self.pool.put(Conn { client, login, tripwire });
+                            self.pool.put(conn);
                             return result;
                         }
                         // An oversize message ended the connection: say so,
                         // rather than that the server went away.
-                        return match tripwire.tripped() {
+                        return match conn.tripwire.tripped() {
                             Some(too_large) => Err(errors::message_too_large(too_large)),
                             None => result,
                         };
@@ -319,12 +319,12 @@ impl PostgresEngine {
             sql,
             timeout,
             &CancellationToken::new(),
-            move |mut client, deadline, prelude| {
+            move |mut conn, deadline, prelude| {
                 let work = work.clone();
                 Box::pin(async move {
                     let outcome =
-                        in_transaction(&mut client, settings, prelude, deadline, work).await;
-                    (client, outcome)
+                        in_transaction(&mut conn.client, settings, prelude, deadline, work).await;
+                    (conn, outcome)
                 })
             },
         )
@@ -381,19 +381,13 @@ impl Engine for PostgresEngine {
                 Sql::Agent,
                 query.timeout(),
                 &ctx.cancel,
-                move |mut client, deadline, prelude| {
+                move |mut conn, deadline, prelude| {
                     Box::pin(async move {
                         let outcome = run::execute(
-                            &mut client,
-                            settings,
-                            query,
-                            one_flight,
-                            deadline,
-                            prelude,
-                            rows,
+                            &mut conn, settings, query, one_flight, deadline, prelude, rows,
                         )
                         .await;
-                        (client, outcome)
+                        (conn, outcome)
                     })
                 },
             );

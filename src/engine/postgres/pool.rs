@@ -13,7 +13,7 @@
 
 use std::sync::Mutex;
 
-use tokio_postgres::Client;
+use tokio_postgres::{Client, Statement};
 
 use super::connect::Tripwire;
 use super::login::Login;
@@ -35,6 +35,13 @@ pub(crate) struct Conn {
     pub(crate) login: Option<Login>,
     /// Why the connection ended, when its stream guard ended it.
     pub(crate) tripwire: Tripwire,
+    /// The statement the last call prepared, not yet closed: dropping it
+    /// sends its `Close`, and dropped as the next call's flight is
+    /// queued, that `Close` goes out in the flight's write instead of a
+    /// write (and an answer to read) of its own. The server already
+    /// forgot it (the reset's `DISCARD ALL`), and closing a statement the
+    /// server does not know is not an error.
+    pub(crate) closing: Option<Statement>,
 }
 
 /// Idle, healthy connections.

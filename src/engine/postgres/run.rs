@@ -54,6 +54,7 @@ use tokio_postgres::{Client, Column, Row, RowStream, Statement, Transaction};
 use super::bound::{self, ColumnType, Sent};
 use super::connect::ConnectSettings;
 use super::errors::{self, Deadline};
+use super::pool::Conn;
 use super::session::{self, Prelude};
 use super::types::{self, RawCell};
 use crate::engine::result::{CellWriter, ResultBuilder};
@@ -161,13 +162,16 @@ pub(crate) async fn settle<T>(
     Outcome::Ran(result, reuse)
 }
 
-/// Run `query` on `client` inside a read-only transaction and collect the
+/// Run `query` on `conn` inside a read-only transaction and collect the
 /// capped result, in one flight when `one_flight` gives its columns (see
 /// `PostgresEngine::one_flight`: how each is sent, from the types the
 /// engine assumes it has) and in two otherwise, counting the rows received
-/// in `rows` for progress reports.
+/// in `rows` for progress reports. The statement the connection's last
+/// call left to close ([`Conn::closing`]) is dropped into this call's
+/// first write, and the statement this call prepared is left there when
+/// the connection stays clean.
 pub(crate) async fn execute(
-    client: &mut Client,
+    conn: &mut Conn,
     settings: &ConnectSettings,
     query: &CheckedQuery,
     one_flight: Option<&[Sent]>,
@@ -178,7 +182,11 @@ pub(crate) async fn execute(
     // A query without columns has no cell to bound and runs as it is; only
     // the server's own description may say so.
     if let Some(assumed) = one_flight.filter(|columns| !columns.is_empty()) {
-        match in_one_flight(client, settings, query, assumed, deadline, prelude, rows).await {
+        let flight = Flights {
+            client: &mut conn.client,
+            closing: &mut conn.closing,
+        };
+        match in_one_flight(flight, settings, query, assumed, deadline, prelude, rows).await {
             Flight::Done(outcome) => return outcome,
             Flight::Redo { described } => {
                 tracing::debug!(
@@ -191,7 +199,18 @@ pub(crate) async fn execute(
             }
         }
     }
-    two_flights(client, settings, query, deadline, prelude, rows).await
+    let flight = Flights {
+        client: &mut conn.client,
+        closing: &mut conn.closing,
+    };
+    two_flights(flight, settings, query, deadline, prelude, rows).await
+}
+
+/// A connection's client and its statement left to close (see
+/// [`execute`]).
+struct Flights<'c> {
+    client: &'c mut Client,
+    closing: &'c mut Option<Statement>,
 }
 
 /// How the one-flight attempt ended.
@@ -209,7 +228,7 @@ enum Flight {
 /// query prepared on its own, the bounding query for the `assumed` columns
 /// (see [`execute`]), the rollback and the reset.
 async fn in_one_flight(
-    client: &mut Client,
+    Flights { client, closing }: Flights<'_>,
     settings: &ConnectSettings,
     query: &CheckedQuery,
     assumed: &[Sent],
@@ -243,8 +262,10 @@ async fn in_one_flight(
         }
         Ok::<_, ToolError>((result, left))
     };
-    // The five requests go out in this order as they are first polled
-    // (`biased`), in one write; the answers come back in the same order.
+    // The last call's `Close` is queued first, then the five requests go
+    // out in this order as they are first polled (`biased`), all in one
+    // write; the answers come back in the same order.
+    drop(closing.take());
     let (opened, prepared, read, rolled_back, reset) = tokio::join!(
         biased;
         client.batch_execute(&opening),
@@ -313,6 +334,9 @@ async fn in_one_flight(
         has_custom_types(&statement),
         left,
     );
+    if reuse == Reuse::Clean {
+        *closing = Some(statement);
+    }
     Flight::Done(Outcome::Ran(Ok(result), reuse))
 }
 
@@ -348,7 +372,7 @@ fn described_type(ty: &Type) -> String {
 /// first; the bounding query, written for the columns the server
 /// described, with the rollback and the reset only when those succeeded.
 async fn two_flights(
-    client: &mut Client,
+    Flights { client, closing }: Flights<'_>,
     settings: &ConnectSettings,
     query: &CheckedQuery,
     deadline: Instant,
@@ -356,6 +380,8 @@ async fn two_flights(
     rows: &AtomicU64,
 ) -> Outcome<QueryResult> {
     let map = map_error(settings, deadline);
+    // Into flight one's write (see `execute`).
+    drop(closing.take());
     let statement = match open(client, settings, query, deadline, prelude).await {
         Ok(statement) => statement,
         Err(outcome) => return outcome,

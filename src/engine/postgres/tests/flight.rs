@@ -486,7 +486,8 @@ async fn writes_of(checked: &CheckedQuery) -> (Vec<String>, Vec<Vec<serde_json::
     conn.port = relay.port;
     let engine = PostgresEngine::new("test", &conn, None, trusting());
     run(&engine, "SELECT 1").await.expect("warm-up");
-    // The warm-up's statement is closed after it returned.
+    // Anything the warm-up still sent has arrived (the close of its
+    // statement waits for the next call's write).
     tokio::time::sleep(Duration::from_millis(200)).await;
     relay.clear();
     let result = engine
@@ -508,30 +509,55 @@ async fn a_query_goes_out_in_one_write_and_its_answer_is_whole() {
     let expected: Vec<_> = (1..=3)
         .map(|i: usize| vec![json!(i), json!("x".repeat(i))])
         .collect();
-    // Opening (Q), prepare (P D S), bounding query (P B D E S), rollback
-    // (Q) and reset (Q), all in one write; after it only the prepared
-    // statement's close (C S), which nothing waits for.
+    // The opening (Q), the prepare (P D S), the bounding query (P B D E
+    // S), the rollback (Q) and the reset (Q), all in one write; nothing
+    // after it: the call's own statement is closed in the next call's
+    // write (the warm-up, in two flights, closed its own in its second).
     let (groups, rows) = writes_of(&checked.clone().with_output_columns(2)).await;
     assert_eq!(rows, expected);
-    assert_eq!(
-        groups.first().map(String::as_str),
-        Some("QPDSPBDESQQ"),
-        "{groups:?}"
-    );
-    assert!(groups[1..].iter().all(|g| g == "CS"), "{groups:?}");
+    assert_eq!(groups, ["QPDSPBDESQQ"]);
     // The control: without the gate's column count it takes two writes
-    // before the answer, so the relay can tell them apart.
+    // before the answer, so the relay can tell them apart. The second
+    // leads with the close of the statement the first prepared.
     let (groups, rows) = writes_of(&checked).await;
     assert_eq!(rows, expected);
-    assert_eq!(
-        groups.first().map(String::as_str),
-        Some("QPDS"),
-        "{groups:?}"
-    );
-    assert!(
-        groups.get(1).is_some_and(|g| g.ends_with("PBDESQQ")),
-        "{groups:?}"
-    );
+    assert_eq!(groups, ["QPDS", "CSPBDESQQ"]);
+}
+
+/// A statement left to close with the next call is closed there, at the
+/// head of its one write: a session of calls on one connection costs one
+/// write per call and leaves no statement prepared on the server.
+#[tokio::test]
+async fn statements_left_to_close_go_out_with_the_next_call_and_none_pile_up() {
+    let (_db, relay, engine) = relayed_table(
+        "flightclosing",
+        "CREATE TABLE public.t (a int, b text); INSERT INTO public.t VALUES (1, 'one')",
+    )
+    .await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    relay.clear();
+    for _ in 0..5 {
+        let result = run_one_flight(&engine, "SELECT a, b FROM public.t", 2)
+            .await
+            .expect("run");
+        assert_eq!(result.rows, vec![vec![json!(1), json!("one")]]);
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    // The first follows the warm-up, whose second flight closed its own.
+    let mut expected = vec!["QPDSPBDESQQ"];
+    expected.extend(["CSQPDSPBDESQQ"; 4]);
+    assert_eq!(relay.groups(), expected);
+    assert_eq!(engine.idle_connections(), 1);
+    // The server's own list of the session's prepared statements, read on
+    // the pooled connection by a call: only that call's own statement.
+    let prepared = run_one_flight(
+        &engine,
+        "SELECT count(*)::int FROM pg_catalog.pg_prepared_statements",
+        1,
+    )
+    .await
+    .expect("run");
+    assert_eq!(prepared.rows, vec![vec![json!(1)]]);
 }
 
 #[tokio::test]
