@@ -17,6 +17,10 @@
 //!    `applied_limit + 1` rows, to report truncation truthfully;
 //! 4. the `ROLLBACK` and the session reset.
 //!
+//! The `Close` of the statement the connection's previous call prepared
+//! leads that write ([`Conn::closing`]), rather than going out alone after
+//! the previous call.
+//!
 //! If the transaction, a setting or the prepare fails, the transaction is
 //! aborted and every statement behind it fails with it: the query never
 //! runs, so a text that only parses once wrapped never runs either. The
