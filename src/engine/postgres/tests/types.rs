@@ -228,32 +228,33 @@ async fn cells_written_from_their_bytes_match_their_rendered_values() {
         .batch_execute(
             "CREATE TABLE t (a text, b varchar, c char(6), d name, e int, f numeric, \
                g jsonb, h text[], i xml, j bool, k int2, l int8, m date, n timestamp, \
-               o timestamptz, p float8);
+               o timestamptz, p float8, q float4, r uuid);
              INSERT INTO t VALUES
                ('plain', 'x', 'ab', 'n', 1, 1.5, '{\"k\": \"v\"}', ARRAY['a'], '<a/>', \
                 true, 32767, 9223372036854775807, '2024-02-29', '2024-02-29 23:59:59.999999', \
-                '2024-02-29 23:59:59.5+05:30', 0.1),
+                '2024-02-29 23:59:59.5+05:30', 0.1, 0.1, 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11'),
                (E'quote \" back \\\\ nl \\n tab \\t bell \\007 del \\177', \
                 '日本語テキスト', 'é', 'ünïcödé', NULL, NULL, NULL, NULL, NULL, \
                 false, -32768, -9223372036854775808, '4713-01-01 BC', '4713-01-01 00:00:00 BC', \
-                '294276-12-31 23:59:59.999999+00', 'NaN'),
+                '294276-12-31 23:59:59.999999+00', 'NaN', 'NaN', '00000000-0000-0000-0000-000000000000'),
                (repeat('🦀', 30), repeat('x', 5000), NULL, repeat('y', 63), -7, -0.001, \
                 '[1, 2, 3]', ARRAY['long text here', NULL], '<b>text</b>', \
-                NULL, 0, 0, 'infinity', '-infinity', 'infinity', '-Infinity'),
+                NULL, 0, 0, 'infinity', '-infinity', 'infinity', '-Infinity', '-Infinity', \
+                'FFFFFFFF-FFFF-FFFF-FFFF-FFFFFFFFFFFF'),
                ('', '', '', '', 0, 'NaN', 'null', '{}', '', \
                 true, 1, -1, '5874897-12-31', '294276-12-31 23:59:59.999999', \
-                '-infinity', 1e308),
+                '-infinity', 1e308, 3.4028235e38, '{12345678-9abc-def0-1234-56789abcdef0}'),
                ('', '', '', '', -2147483648, '-Infinity', 'null', '{}', '', \
                 NULL, NULL, NULL, '0001-01-01', '1999-12-31 12:00:00', \
-                '1970-01-01 00:00:00+00', -0.0),
+                '1970-01-01 00:00:00+00', -0.0, -1.4e-45, NULL),
                (NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, \
-                NULL, NULL, NULL, NULL, NULL, NULL, NULL)",
+                NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL)",
         )
         .await
         .expect("setup");
     let rows = client.query("SELECT * FROM t", &[]).await.expect("rows");
     for cap in [3, 5, 64, 1 << 20] {
-        let builder = || ResultBuilder::new(vec![ResultColumn::default(); 16], 100, cap, 1 << 30);
+        let builder = || ResultBuilder::new(vec![ResultColumn::default(); 18], 100, cap, 1 << 30);
         let (mut rendered, mut written) = (builder(), builder());
         for row in &rows {
             let raw = |i: usize| -> Option<&[u8]> {

@@ -97,7 +97,14 @@ fn direct(ty: &Type, raw: &[u8], cells: &mut CellWriter<'_>) -> Option<()> {
         Type::INT2 => cells.scalar(&wire::int2_from_sql(raw).ok()?),
         Type::INT4 => cells.scalar(&wire::int4_from_sql(raw).ok()?),
         Type::INT8 => cells.scalar(&wire::int8_from_sql(raw).ok()?),
+        Type::FLOAT4 => float(widened(wire::float4_from_sql(raw).ok()?), cells),
+        Type::FLOAT8 => float(wire::float8_from_sql(raw).ok()?, cells),
         Type::NUMERIC => cells.text(&numeric::render(raw).ok()?),
+        Type::UUID => cells.text(
+            uuid::Uuid::from_bytes(wire::uuid_from_sql(raw).ok()?)
+                .hyphenated()
+                .encode_lower(&mut uuid::Uuid::encode_buffer()),
+        ),
         Type::DATE => cells.text(&time::date(wire::date_from_sql(raw).ok()?)),
         Type::TIMESTAMP => cells.text(&time::timestamp(wire::timestamp_from_sql(raw).ok()?, false)),
         Type::TIMESTAMPTZ => {
@@ -207,29 +214,46 @@ fn fallback(ty: &Type, raw: &[u8]) -> Value {
     Value::Object(object)
 }
 
-fn non_finite(value: f64) -> Option<Value> {
+/// How JSON spells a float it has no number for: `NaN`, `Infinity`,
+/// `-Infinity`; `None` for a finite one.
+fn non_finite_text(value: f64) -> Option<&'static str> {
     if value.is_nan() {
-        Some(Value::String("NaN".into()))
+        Some("NaN")
     } else if value.is_infinite() {
-        let sign = if value > 0.0 { "" } else { "-" };
-        Some(Value::String(format!("{sign}Infinity")))
+        Some(if value > 0.0 { "Infinity" } else { "-Infinity" })
     } else {
         None
     }
 }
 
-fn float4(value: f32) -> Value {
-    if let Some(special) = non_finite(f64::from(value)) {
-        return special;
+fn non_finite(value: f64) -> Option<Value> {
+    non_finite_text(value).map(|text| Value::String(text.into()))
+}
+
+/// A `real` as the double JSON carries. Widening 0.1f32 gives
+/// 0.10000000149011612; going through the shortest decimal that
+/// round-trips as f32 keeps the value the user stored.
+fn widened(value: f32) -> f64 {
+    if !value.is_finite() {
+        return f64::from(value);
     }
-    // Widening 0.1f32 gives 0.10000000149011612; going through the shortest
-    // decimal that round-trips as f32 keeps the value the user stored.
-    let widened = value.to_string().parse::<f64>().unwrap_or(f64::from(value));
-    Number::from_f64(widened).map_or(Value::Null, Value::Number)
+    value.to_string().parse::<f64>().unwrap_or(f64::from(value))
+}
+
+fn float4(value: f32) -> Value {
+    float8(widened(value))
 }
 
 fn float8(value: f64) -> Value {
     non_finite(value).unwrap_or_else(|| Number::from_f64(value).map_or(Value::Null, Value::Number))
+}
+
+/// A float cell written as [`float8`] renders it.
+fn float(value: f64, cells: &mut CellWriter<'_>) {
+    match non_finite_text(value) {
+        Some(text) => cells.text(text),
+        None => cells.scalar(&value),
+    }
 }
 
 fn money(cents: i64) -> String {
