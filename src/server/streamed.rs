@@ -25,6 +25,7 @@ use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 
+use futures_util::future::OptionFuture;
 use rmcp::model::{
     ClientJsonRpcMessage, ClientNotification, ClientRequest, GetExtensions, ServerJsonRpcMessage,
 };
@@ -147,19 +148,22 @@ impl<R: AsyncRead + Send + Unpin + 'static> Transport<RoleServer> for StreamedSt
 
     async fn receive(&mut self) -> Option<ClientJsonRpcMessage> {
         loop {
+            // A source that ended is `None`, and its branch is off.
             // rmcp's reader keeps a line it was cut off in the middle of
             // for the next call, so leaving it for the other branch loses
             // nothing.
             let mut message = tokio::select! {
                 biased;
-                read = recv(&mut self.read), if self.read.is_some() => match read {
+                read = OptionFuture::from(self.read.as_mut().map(mpsc::Receiver::recv)),
+                    if self.read.is_some() => match read.flatten() {
                     Some(message) => message,
                     None => {
                         self.read = None;
                         continue;
                     }
                 },
-                read = receive(&mut self.inner), if self.inner.is_some() => match read {
+                read = OptionFuture::from(self.inner.as_mut().map(Transport::receive)),
+                    if self.inner.is_some() => match read.flatten() {
                     Some(message) => message,
                     None => {
                         self.inner = None;
@@ -179,28 +183,6 @@ impl<R: AsyncRead + Send + Unpin + 'static> Transport<RoleServer> for StreamedSt
             Some(inner) => inner.close().await,
             None => Ok(()),
         }
-    }
-}
-
-/// The next message of the intake's channel (pending if it is gone: the
-/// branch is disabled then).
-async fn recv(
-    read: &mut Option<mpsc::Receiver<ClientJsonRpcMessage>>,
-) -> Option<ClientJsonRpcMessage> {
-    match read {
-        Some(read) => read.recv().await,
-        None => std::future::pending().await,
-    }
-}
-
-/// The next message rmcp's reader reads (pending once it ended: the
-/// branch is disabled then).
-async fn receive<R: AsyncRead + Send + Unpin + 'static>(
-    inner: &mut Option<AsyncRwTransport<RoleServer, R, Relay>>,
-) -> Option<ClientJsonRpcMessage> {
-    match inner {
-        Some(inner) => inner.receive().await,
-        None => std::future::pending().await,
     }
 }
 

@@ -185,12 +185,10 @@ pub(crate) async fn execute(
 ) -> Outcome<QueryResult> {
     // A query without columns has no cell to bound and runs as it is; only
     // the server's own description may say so.
+    // Nothing is awaited before the first write of either path below.
+    drop(conn.closing.take());
     if let Some(assumed) = one_flight.filter(|columns| !columns.is_empty()) {
-        let flight = Flights {
-            client: &mut conn.client,
-            closing: &mut conn.closing,
-        };
-        match in_one_flight(flight, settings, query, assumed, deadline, prelude, rows).await {
+        match in_one_flight(conn, settings, query, assumed, deadline, prelude, rows).await {
             Flight::Done(outcome) => return outcome,
             Flight::Redo { described } => {
                 tracing::debug!(
@@ -203,18 +201,7 @@ pub(crate) async fn execute(
             }
         }
     }
-    let flight = Flights {
-        client: &mut conn.client,
-        closing: &mut conn.closing,
-    };
-    two_flights(flight, settings, query, deadline, prelude, rows).await
-}
-
-/// A connection's client and its statement left to close (see
-/// [`execute`]).
-struct Flights<'c> {
-    client: &'c mut Client,
-    closing: &'c mut Option<Statement>,
+    two_flights(&mut conn.client, settings, query, deadline, prelude, rows).await
 }
 
 /// How the one-flight attempt ended.
@@ -232,7 +219,7 @@ enum Flight {
 /// query prepared on its own, the bounding query for the `assumed` columns
 /// (see [`execute`]), the rollback and the reset.
 async fn in_one_flight(
-    Flights { client, closing }: Flights<'_>,
+    conn: &mut Conn,
     settings: &ConnectSettings,
     query: &CheckedQuery,
     assumed: &[Sent],
@@ -240,6 +227,9 @@ async fn in_one_flight(
     prelude: Prelude<'_>,
     rows: &AtomicU64,
 ) -> Flight {
+    let Conn {
+        client, closing, ..
+    } = conn;
     let map = map_error(settings, deadline);
     let rows_wanted = query.applied_limit().saturating_add(1);
     let columns = assumed.len();
@@ -266,10 +256,9 @@ async fn in_one_flight(
         }
         Ok::<_, ToolError>((result, left))
     };
-    // The last call's `Close` is queued first, then the five requests go
-    // out in this order as they are first polled (`biased`), all in one
-    // write; the answers come back in the same order.
-    drop(closing.take());
+    // The five requests go out in this order as they are first polled
+    // (`biased`), in one write (after the last call's `Close`, see
+    // `execute`); the answers come back in the same order.
     let (opened, prepared, read, rolled_back, reset) = tokio::join!(
         biased;
         client.batch_execute(&opening),
@@ -376,7 +365,7 @@ fn described_type(ty: &Type) -> String {
 /// first; the bounding query, written for the columns the server
 /// described, with the rollback and the reset only when those succeeded.
 async fn two_flights(
-    Flights { client, closing }: Flights<'_>,
+    client: &mut Client,
     settings: &ConnectSettings,
     query: &CheckedQuery,
     deadline: Instant,
@@ -384,8 +373,6 @@ async fn two_flights(
     rows: &AtomicU64,
 ) -> Outcome<QueryResult> {
     let map = map_error(settings, deadline);
-    // Into flight one's write (see `execute`).
-    drop(closing.take());
     let statement = match open(client, settings, query, deadline, prelude).await {
         Ok(statement) => statement,
         Err(outcome) => return outcome,
