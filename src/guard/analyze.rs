@@ -395,7 +395,7 @@ impl<'r, 'a> Analyzer<'r, 'a> {
             self.sort_operator(item)?;
             // An output-column name wins over an input column in ORDER BY.
             if let Expr::Identifier(ident) = &item.expr {
-                if aliases.contains(&self.flavor.fold(ident)) {
+                if is_listed(aliases, &self.flavor.folded(ident)) {
                     continue;
                 }
             }
@@ -455,7 +455,7 @@ impl<'r, 'a> Analyzer<'r, 'a> {
             // DISTINCT ON reads output names like ORDER BY does.
             for expr in exprs {
                 match expr {
-                    Expr::Identifier(ident) if aliases.contains(&self.flavor.fold(ident)) => {}
+                    Expr::Identifier(ident) if is_listed(&aliases, &self.flavor.folded(ident)) => {}
                     _ => self.expr(expr)?,
                 }
             }
@@ -478,8 +478,7 @@ impl<'r, 'a> Analyzer<'r, 'a> {
         aliases: &[String],
     ) -> Result<(), ToolError> {
         if let Expr::Identifier(ident) = expr {
-            let name = self.flavor.fold(ident);
-            if aliases.contains(&name) && !self.is_input_column(ident) {
+            if is_listed(aliases, &self.flavor.folded(ident)) && !self.is_input_column(ident) {
                 return Ok(());
             }
         }
@@ -598,7 +597,7 @@ impl<'r, 'a> Analyzer<'r, 'a> {
                 "schema-qualified `*`; use the table's alias",
             ));
         };
-        let wanted = self.flavor.fold(ident);
+        let wanted = self.flavor.folded(ident);
         self.scopes
             .last()
             .and_then(|s| s.relations.iter().position(|r| r.name == wanted))
@@ -644,4 +643,9 @@ fn reject_select_extras(select: &Select) -> Result<(), ToolError> {
         ));
     }
     Ok(())
+}
+
+/// Whether `name` is one of `names`, without an owned copy of it.
+fn is_listed(names: &[String], name: &str) -> bool {
+    names.iter().any(|n| n == name)
 }

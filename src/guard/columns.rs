@@ -155,8 +155,8 @@ impl Analyzer<'_, '_> {
     /// Resolve a column reference without checking or recording anything.
     pub(crate) fn lookup(&self, idents: &[Ident]) -> Result<Lookup, ToolError> {
         let (qualifier, column) = match idents {
-            [column] => (None, self.flavor.fold(column)),
-            [table, column] => (Some(self.flavor.fold(table)), self.flavor.fold(column)),
+            [column] => (None, self.flavor.folded(column)),
+            [table, column] => (Some(self.flavor.folded(table)), self.flavor.folded(column)),
             _ => return Err(refusal::unsupported(
                 "column references with more than two parts; qualify columns with the table alias",
             )),

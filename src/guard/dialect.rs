@@ -6,6 +6,8 @@
 //! This module does not decide what is allowed; it only names things the
 //! way the policy keys them.
 
+use std::borrow::Cow;
+
 use sqlparser::ast::{Ident, ObjectName, ObjectNamePart};
 use sqlparser::dialect::{Dialect, GenericDialect, PostgreSqlDialect};
 
@@ -41,10 +43,27 @@ impl Flavor {
     /// folds only ASCII letters of unquoted names, so `PHÔNE` is `phÔne`
     /// there; folding more would check a different name than it reads.
     pub(crate) fn fold(self, ident: &Ident) -> String {
+        self.folded(ident).into_owned()
+    }
+
+    /// [`Self::fold`], borrowed when folding changes nothing (as for most
+    /// names), for comparisons: the gate folds every name it resolves.
+    pub(crate) fn folded(self, ident: &Ident) -> Cow<'_, str> {
+        let value = ident.value.as_str();
         match (self, ident.quote_style) {
-            (Self::Postgres, Some(_)) => ident.value.clone(),
-            (Self::Postgres, None) => ident.value.to_ascii_lowercase(),
-            (Self::MaxCompute, _) => ident.value.to_lowercase(),
+            (Self::Postgres, Some(_)) => Cow::Borrowed(value),
+            (Self::Postgres, None) if !value.bytes().any(|b| b.is_ascii_uppercase()) => {
+                Cow::Borrowed(value)
+            }
+            (Self::Postgres, None) => Cow::Owned(value.to_ascii_lowercase()),
+            (Self::MaxCompute, _)
+                if value
+                    .bytes()
+                    .all(|b| b.is_ascii() && !b.is_ascii_uppercase()) =>
+            {
+                Cow::Borrowed(value)
+            }
+            (Self::MaxCompute, _) => Cow::Owned(value.to_lowercase()),
         }
     }
 

@@ -28,3 +28,60 @@ fn system_namespaces() {
     assert!(Flavor::Postgres.is_system_relation_name("pg_class"));
     assert!(Flavor::MaxCompute.is_system_namespace("Information_Schema"));
 }
+
+/// `folded` borrows only where folding changes nothing, so it always
+/// says what the engine's folding says: ASCII and non-ASCII letters,
+/// titlecase (`ǅ`, not uppercase, yet lowered by MaxCompute's folding),
+/// sigma, and quoted names.
+#[test]
+fn folded_names_are_the_engines_folding_whether_borrowed_or_not() {
+    let names = [
+        "orders",
+        "Orders",
+        "ORDERS",
+        "o_orderkey",
+        "PHÔNE",
+        "phône",
+        "ǅemal",
+        "ǆemal",
+        "ΣΑΣ",
+        "straße",
+        "İd",
+        "a1_$",
+        "",
+    ];
+    for value in names {
+        for quote_style in [None, Some('"'), Some('`')] {
+            let ident = Ident {
+                value: value.to_string(),
+                quote_style,
+                span: sqlparser::tokenizer::Span::empty(),
+            };
+            let postgres = match quote_style {
+                Some(_) => value.to_string(),
+                None => value.to_ascii_lowercase(),
+            };
+            assert_eq!(
+                Flavor::Postgres.folded(&ident),
+                postgres,
+                "{value} {quote_style:?}"
+            );
+            assert_eq!(
+                Flavor::Postgres.fold(&ident),
+                postgres,
+                "{value} {quote_style:?}"
+            );
+            let maxcompute = value.to_lowercase();
+            assert_eq!(
+                Flavor::MaxCompute.folded(&ident),
+                maxcompute,
+                "{value} {quote_style:?}"
+            );
+            assert_eq!(
+                Flavor::MaxCompute.fold(&ident),
+                maxcompute,
+                "{value} {quote_style:?}"
+            );
+        }
+    }
+}

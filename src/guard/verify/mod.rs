@@ -28,7 +28,7 @@ use std::collections::BTreeMap;
 use std::ops::ControlFlow;
 
 use sqlparser::ast::{
-    Expr, FunctionArg, FunctionArgExpr, FunctionArguments, JoinConstraint, JoinOperator,
+    Expr, FunctionArg, FunctionArgExpr, FunctionArguments, Ident, JoinConstraint, JoinOperator,
     ObjectName, Query, Select, SelectItem, SelectItemQualifiedWildcardKind, TableFactor,
     TableWithJoins, Visit, Visitor,
 };
@@ -113,14 +113,22 @@ struct GateFacts {
 impl GateFacts {
     fn name(&self, name: &ObjectName) -> String {
         match name_idents(name) {
-            Some(idents) => idents
-                .iter()
-                .map(|i| self.flavor.fold(i))
-                .collect::<Vec<_>>()
-                .join("."),
+            Some(idents) => self.joined(idents.iter().copied()),
             // A computed name part: no engine reading will match it.
             None => format!("<computed {name}>"),
         }
+    }
+
+    /// The names, folded and joined with `.`, built in one string.
+    fn joined<'i>(&self, idents: impl Iterator<Item = &'i Ident>) -> String {
+        let mut key = String::new();
+        for (i, ident) in idents.enumerate() {
+            if i > 0 {
+                key.push('.');
+            }
+            key.push_str(&self.flavor.folded(ident));
+        }
+        key
     }
 
     fn column(&mut self, key: String) {
@@ -217,11 +225,7 @@ impl Visitor for GateFacts {
                 self.column(key);
             }
             Expr::CompoundIdentifier(idents) => {
-                let key = idents
-                    .iter()
-                    .map(|i| self.flavor.fold(i))
-                    .collect::<Vec<_>>()
-                    .join(".");
+                let key = self.joined(idents.iter());
                 self.column(key);
             }
             Expr::Wildcard(_) => self.column("*".into()),

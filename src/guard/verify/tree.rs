@@ -3,12 +3,14 @@
 //! type, or a field keyed by its name), in the order printed, without
 //! building the tree first.
 //!
-//! An [`Inspector`] is shown every entry once everything inside it has
-//! been shown. The entry's value comes as a [`Tree`] holding, in full, the
-//! fields the inspector said it reads for that key ([`Inspector::reads`]);
-//! everything else is walked and dropped. So the walk stays generic (a
-//! node kind the inspector does not name is still searched for the kinds
-//! it does) while it allocates only for the few fields that are checked.
+//! An [`Inspector`] is shown every entry under a key it asks for
+//! ([`Inspector::reads`]) once everything inside it has been shown. The
+//! entry's value comes as a [`Tree`] holding, in full, the fields the
+//! inspector said it reads for that key; everything else is walked and
+//! dropped. So the walk stays generic (a node kind the inspector does not
+//! name is still searched for the kinds it does) while it allocates only
+//! for the few fields that are checked, and names and texts are borrowed
+//! from the JSON wherever they hold no escape.
 //!
 //! The document's own frame (`version`, `stmts`, and each statement's
 //! `stmt`, `stmt_location` and `stmt_len`) is read by [`statements`],
@@ -21,9 +23,9 @@ use std::fmt;
 use serde::de::{self, DeserializeSeed, MapAccess, SeqAccess, Visitor};
 use serde_json::Number;
 
-/// One value of the tree.
+/// One value of the tree, borrowing from the JSON text `'t`.
 #[derive(Debug, Clone, PartialEq)]
-pub(crate) enum Tree {
+pub(crate) enum Tree<'t> {
     /// JSON `null`.
     Null,
     /// A boolean field.
@@ -31,11 +33,11 @@ pub(crate) enum Tree {
     /// A number.
     Number(Number),
     /// A string (enums are their names).
-    Str(String),
+    Str(Cow<'t, str>),
     /// A list.
-    List(Vec<Tree>),
+    List(Vec<Tree<'t>>),
     /// A node or struct: its entries, in order.
-    Object(Vec<(String, Tree)>),
+    Object(Vec<(Cow<'t, str>, Tree<'t>)>),
 }
 
 /// What a walk shows every entry to.
@@ -43,15 +45,18 @@ pub(crate) trait Inspector {
     /// Why the walk stops.
     type Error;
 
-    /// The fields of the object under `key` that [`Inspector::inspect`]
-    /// reads; the walk keeps them, and everything inside them, for it.
-    fn reads(&self, key: &str) -> &'static [&'static str];
+    /// Whether [`Inspector::inspect`] is shown entries under `key`
+    /// (`None`: not shown, though still walked for the entries inside),
+    /// and the fields of such an entry's object it reads: the walk keeps
+    /// them, and everything inside them, for it.
+    fn reads(&self, key: &str) -> Option<&'static [&'static str]>;
 
-    /// One entry, after every entry inside it. `value` holds the fields
-    /// [`Inspector::reads`] names for `key`; of a value under a key it
-    /// names none for, only the shape is kept (an object or list without
-    /// entries, an empty string), and numbers, booleans and nulls.
-    fn inspect(&mut self, key: &str, value: &Tree) -> Result<(), Self::Error>;
+    /// One entry under a key [`Inspector::reads`] asks for, after every
+    /// entry inside it. `value` holds the fields `reads` names for `key`;
+    /// of a value under a key it names none for, only the shape is kept
+    /// (an object or list without entries, an empty string), and numbers,
+    /// booleans and nulls.
+    fn inspect(&mut self, key: &str, value: &Tree<'_>) -> Result<(), Self::Error>;
 }
 
 /// Why a walk stopped.
@@ -112,18 +117,18 @@ fn read_whole<'de, S: DeserializeSeed<'de>>(
     Ok(value)
 }
 
-impl Tree {
+impl<'t> Tree<'t> {
     /// The whole tree of a JSON text.
     #[cfg(test)]
-    pub(crate) fn of(json: &str) -> Result<Tree, Stop<std::convert::Infallible>> {
+    pub(crate) fn of(json: &'t str) -> Result<Tree<'t>, Stop<std::convert::Infallible>> {
         /// Reads nothing and refuses nothing.
         struct Nothing;
         impl Inspector for Nothing {
             type Error = std::convert::Infallible;
-            fn reads(&self, _: &str) -> &'static [&'static str] {
-                &[]
+            fn reads(&self, _: &str) -> Option<&'static [&'static str]> {
+                None
             }
-            fn inspect(&mut self, _: &str, _: &Tree) -> Result<(), Self::Error> {
+            fn inspect(&mut self, _: &str, _: &Tree<'_>) -> Result<(), Self::Error> {
                 Ok(())
             }
         }
@@ -142,7 +147,7 @@ impl Tree {
     }
 
     /// The entry `key` of an object.
-    pub(crate) fn get(&self, key: &str) -> Option<&Tree> {
+    pub(crate) fn get(&self, key: &str) -> Option<&Tree<'t>> {
         match self {
             Tree::Object(entries) => entries.iter().find(|(k, _)| k == key).map(|(_, v)| v),
             _ => None,
@@ -163,7 +168,7 @@ impl Tree {
         }
     }
 
-    pub(crate) fn as_list(&self) -> Option<&[Tree]> {
+    pub(crate) fn as_list(&self) -> Option<&[Tree<'t>]> {
         match self {
             Tree::List(items) => Some(items),
             _ => None,
@@ -180,7 +185,7 @@ impl Tree {
 }
 
 /// Compact JSON, as `serde_json`'s `Value` prints.
-impl fmt::Display for Tree {
+impl fmt::Display for Tree<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let quoted = |f: &mut fmt::Formatter<'_>, s: &str| match serde_json::to_string(s) {
             Ok(text) => f.write_str(&text),
@@ -228,15 +233,14 @@ enum Mode {
 }
 
 impl Mode {
-    /// The mode of the value of the entry `key` in a value of this mode.
-    fn entry(self, key: &str, inspector: &impl Inspector) -> Mode {
-        match self {
-            Mode::Keep => Mode::Keep,
-            Mode::Fields(fields) if fields.contains(&key) => Mode::Keep,
-            _ => match inspector.reads(key) {
-                [] => Mode::Skip,
-                fields => Mode::Fields(fields),
-            },
+    /// The mode of the value of the entry `key` in a value of this mode,
+    /// when the inspector reads `fields` of it.
+    fn entry(self, key: &str, fields: Option<&'static [&'static str]>) -> Mode {
+        match (self, fields) {
+            (Mode::Keep, _) => Mode::Keep,
+            (Mode::Fields(kept), _) if kept.contains(&key) => Mode::Keep,
+            (_, None | Some([])) => Mode::Skip,
+            (_, Some(fields)) => Mode::Fields(fields),
         }
     }
 
@@ -276,24 +280,26 @@ struct State<'i, I: Inspector> {
 
 impl<I: Inspector> State<'_, I> {
     /// Walk the value of the entry `key`, in a value of `mode` at `depth`,
-    /// from `map`; then show the entry.
+    /// from `map`; then show the entry, if the inspector asks for it.
     fn entry<'de, A: MapAccess<'de>>(
         &mut self,
         mode: Mode,
         depth: usize,
         key: &str,
         map: &mut A,
-    ) -> Result<Tree, A::Error> {
-        let mode = mode.entry(key, &*self.inspector);
+    ) -> Result<Tree<'de>, A::Error> {
+        let reads = self.inspector.reads(key);
         let tree = map.next_value_seed(Walker {
             state: self,
-            mode,
+            mode: mode.entry(key, reads),
             depth: depth.saturating_add(1),
         })?;
-        self.inspector.inspect(key, &tree).map_err(|refusal| {
-            self.refused = Some(refusal);
-            de::Error::custom("refused")
-        })?;
+        if reads.is_some() {
+            self.inspector.inspect(key, &tree).map_err(|refusal| {
+                self.refused = Some(refusal);
+                de::Error::custom("refused")
+            })?;
+        }
         Ok(tree)
     }
 }
@@ -306,9 +312,9 @@ struct Walker<'s, 'i, I: Inspector> {
 }
 
 impl<'de, I: Inspector> DeserializeSeed<'de> for Walker<'_, '_, I> {
-    type Value = Tree;
+    type Value = Tree<'de>;
 
-    fn deserialize<D: de::Deserializer<'de>>(self, reader: D) -> Result<Tree, D::Error> {
+    fn deserialize<D: de::Deserializer<'de>>(self, reader: D) -> Result<Tree<'de>, D::Error> {
         if self.depth > self.state.max_depth {
             self.state.too_deep = true;
             return Err(de::Error::custom("the tree nests too deep"));
@@ -318,34 +324,41 @@ impl<'de, I: Inspector> DeserializeSeed<'de> for Walker<'_, '_, I> {
 }
 
 impl<'de, I: Inspector> Visitor<'de> for Walker<'_, '_, I> {
-    type Value = Tree;
+    type Value = Tree<'de>;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("a JSON value")
     }
-    fn visit_bool<E>(self, v: bool) -> Result<Tree, E> {
+    fn visit_bool<E>(self, v: bool) -> Result<Tree<'de>, E> {
         Ok(Tree::Bool(v))
     }
-    fn visit_i64<E>(self, v: i64) -> Result<Tree, E> {
+    fn visit_i64<E>(self, v: i64) -> Result<Tree<'de>, E> {
         Ok(Tree::Number(v.into()))
     }
-    fn visit_u64<E>(self, v: u64) -> Result<Tree, E> {
+    fn visit_u64<E>(self, v: u64) -> Result<Tree<'de>, E> {
         Ok(Tree::Number(v.into()))
     }
-    fn visit_f64<E>(self, v: f64) -> Result<Tree, E> {
+    fn visit_f64<E>(self, v: f64) -> Result<Tree<'de>, E> {
         Ok(Number::from_f64(v).map_or(Tree::Null, Tree::Number))
     }
-    fn visit_str<E>(self, v: &str) -> Result<Tree, E> {
-        Ok(Tree::Str(if self.mode.keeps() {
-            v.to_owned()
+    fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Tree<'de>, E> {
+        Ok(Tree::Str(Cow::Borrowed(if self.mode.keeps() {
+            v
         } else {
-            String::new()
+            ""
+        })))
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Tree<'de>, E> {
+        Ok(Tree::Str(if self.mode.keeps() {
+            Cow::Owned(v.to_owned())
+        } else {
+            Cow::Borrowed("")
         }))
     }
-    fn visit_unit<E>(self) -> Result<Tree, E> {
+    fn visit_unit<E>(self) -> Result<Tree<'de>, E> {
         Ok(Tree::Null)
     }
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Tree, A::Error> {
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Tree<'de>, A::Error> {
         let Walker { state, mode, depth } = self;
         let mut items = Vec::new();
         while let Some(item) = seq.next_element_seed(Walker {
@@ -359,13 +372,13 @@ impl<'de, I: Inspector> Visitor<'de> for Walker<'_, '_, I> {
         }
         Ok(Tree::List(items))
     }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Tree, A::Error> {
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Tree<'de>, A::Error> {
         let Walker { state, mode, depth } = self;
         let mut entries = Vec::new();
         while let Some(key) = map.next_key_seed(Key)? {
             let tree = state.entry(mode, depth, &key, &mut map)?;
             if mode.keeps_entry(&key) {
-                insert(&mut entries, key.into_owned(), tree);
+                insert(&mut entries, key, tree);
             }
         }
         Ok(Tree::Object(entries))
@@ -374,7 +387,7 @@ impl<'de, I: Inspector> Visitor<'de> for Walker<'_, '_, I> {
 
 /// A later entry with the same key replaces the earlier one, as in
 /// `serde_json`'s `Value`.
-fn insert(entries: &mut Vec<(String, Tree)>, key: String, value: Tree) {
+fn insert<'t>(entries: &mut Vec<(Cow<'t, str>, Tree<'t>)>, key: Cow<'t, str>, value: Tree<'t>) {
     match entries.iter_mut().find(|(k, _)| *k == key) {
         Some(entry) => entry.1 = value,
         None => entries.push((key, value)),

@@ -181,7 +181,7 @@ fn analytics_syntax_reads_the_same() {
 
 /// The walk as it was before it kept only what the checks read: over the
 /// whole tree, each entry checked before everything inside it.
-fn whole_tree_walk(walk: &mut Walk<'_>, tree: &Tree) -> Result<(), ToolError> {
+fn whole_tree_walk(walk: &mut Walk<'_>, tree: &Tree<'_>) -> Result<(), ToolError> {
     match tree {
         Tree::Object(entries) => {
             for (key, inner) in entries {

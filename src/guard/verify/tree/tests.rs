@@ -5,12 +5,12 @@ use serde_json::Value;
 use super::*;
 
 /// The tree as a `serde_json` value, to compare with `to_value`.
-fn to_json(tree: &Tree) -> Value {
+fn to_json(tree: &Tree<'_>) -> Value {
     match tree {
         Tree::Null => Value::Null,
         Tree::Bool(b) => Value::Bool(*b),
         Tree::Number(n) => Value::Number(n.clone()),
-        Tree::Str(s) => Value::String(s.clone()),
+        Tree::Str(s) => Value::String(s.to_string()),
         Tree::List(items) => Value::Array(items.iter().map(to_json).collect()),
         Tree::Object(entries) => Value::Object(
             entries
@@ -90,13 +90,14 @@ struct Recorder {
 
 impl Inspector for Recorder {
     type Error = String;
-    fn reads(&self, key: &str) -> &'static [&'static str] {
+    fn reads(&self, key: &str) -> Option<&'static [&'static str]> {
         match key {
-            "RangeVar" => &["relname"],
-            _ => &[],
+            "RangeVar" => Some(&["relname"]),
+            "targetList" => None,
+            _ => Some(&[]),
         }
     }
-    fn inspect(&mut self, key: &str, value: &Tree) -> Result<(), String> {
+    fn inspect(&mut self, key: &str, value: &Tree<'_>) -> Result<(), String> {
         self.seen.push(format!("{key}={value}"));
         if key == self.refuse {
             return Err(format!("refused {key}"));
@@ -132,6 +133,10 @@ fn statements_are_named_in_order_and_every_entry_inside_is_shown_after_its_conte
     // is a struct field, not a node.
     assert!(at(r#"relname="""#) < at("relation={}"));
     assert!(at("relation={}") < at("DeleteStmt={}"));
+    // A key the inspector does not ask for is not shown, but what is
+    // inside it is.
+    assert!(!seen.seen.iter().any(|s| s.starts_with("targetList=")));
+    assert!(at("ColumnRef={}") < at("SelectStmt={}"));
     // The frame is not shown as entries.
     assert!(!seen.seen.iter().any(|s| s.starts_with("stmts=")));
     assert!(!seen.seen.iter().any(|s| s.starts_with("stmt=")));
