@@ -179,7 +179,9 @@ impl Walk<'_> {
 
     /// Check one keyed entry: a node variant (`"ColumnRef": {…}`) or a
     /// field that holds a type name or a clause. What each check reads of
-    /// `node` is listed in [`Inspector::reads`]; the walk keeps only that.
+    /// `node` is listed in [`Inspector::reads`]; the walk keeps only that,
+    /// and shows here only the keys `reads` names, so a key checked here
+    /// must be named there too.
     fn node(&mut self, key: &str, node: &Tree<'_>) -> Result<(), ToolError> {
         match key {
             "SelectStmt" if node.get("intoClause").is_some_and(|v| !v.is_null()) => {
