@@ -61,27 +61,15 @@ fn folded_names_are_the_engines_folding_whether_borrowed_or_not() {
                 Some(_) => value.to_string(),
                 None => value.to_ascii_lowercase(),
             };
-            assert_eq!(
-                Flavor::Postgres.folded(&ident),
-                postgres,
-                "{value} {quote_style:?}"
-            );
-            assert_eq!(
-                Flavor::Postgres.fold(&ident),
-                postgres,
-                "{value} {quote_style:?}"
-            );
             let maxcompute = value.to_lowercase();
-            assert_eq!(
-                Flavor::MaxCompute.folded(&ident),
-                maxcompute,
-                "{value} {quote_style:?}"
-            );
-            assert_eq!(
-                Flavor::MaxCompute.fold(&ident),
-                maxcompute,
-                "{value} {quote_style:?}"
-            );
+            for (flavor, expected) in [
+                (Flavor::Postgres, postgres),
+                (Flavor::MaxCompute, maxcompute),
+            ] {
+                let why = format!("{flavor:?} {value} {quote_style:?}");
+                assert_eq!(flavor.folded(&ident), expected, "{why}");
+                assert_eq!(flavor.fold(&ident), expected, "{why}");
+            }
         }
     }
 }
