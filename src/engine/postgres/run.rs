@@ -183,10 +183,10 @@ pub(crate) async fn execute(
     prelude: Prelude<'_>,
     rows: &AtomicU64,
 ) -> Outcome<QueryResult> {
-    // A query without columns has no cell to bound and runs as it is; only
-    // the server's own description may say so.
     // Nothing is awaited before the first write of either path below.
     drop(conn.closing.take());
+    // A query without columns has no cell to bound and runs as it is; only
+    // the server's own description may say so.
     if let Some(assumed) = one_flight.filter(|columns| !columns.is_empty()) {
         match in_one_flight(conn, settings, query, assumed, deadline, prelude, rows).await {
             Flight::Done(outcome) => return outcome,

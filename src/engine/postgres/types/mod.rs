@@ -100,11 +100,10 @@ fn direct(ty: &Type, raw: &[u8], cells: &mut CellWriter<'_>) -> Option<()> {
         Type::FLOAT4 => float(widened(wire::float4_from_sql(raw).ok()?), cells),
         Type::FLOAT8 => float(wire::float8_from_sql(raw).ok()?, cells),
         Type::NUMERIC => cells.text(&numeric::render(raw).ok()?),
-        Type::UUID => cells.text(
-            uuid::Uuid::from_bytes(wire::uuid_from_sql(raw).ok()?)
-                .hyphenated()
-                .encode_lower(&mut uuid::Uuid::encode_buffer()),
-        ),
+        Type::UUID => cells.text(uuid_text(
+            wire::uuid_from_sql(raw).ok()?,
+            &mut uuid::Uuid::encode_buffer(),
+        )),
         Type::DATE => cells.text(&time::date(wire::date_from_sql(raw).ok()?)),
         Type::TIMESTAMP => cells.text(&time::timestamp(wire::timestamp_from_sql(raw).ok()?, false)),
         Type::TIMESTAMPTZ => {
@@ -155,7 +154,7 @@ fn decode(ty: &Type, raw: &[u8]) -> DecodeResult {
         )),
         Type::BYTEA => Ok(Value::String(bytea(raw))),
         Type::UUID => Ok(Value::String(
-            uuid::Uuid::from_bytes(wire::uuid_from_sql(raw)?).to_string(),
+            uuid_text(wire::uuid_from_sql(raw)?, &mut uuid::Uuid::encode_buffer()).to_owned(),
         )),
         Type::JSON => json::render(std::str::from_utf8(raw)?),
         Type::JSONB => json::render_jsonb(raw),
@@ -254,6 +253,13 @@ fn float(value: f64, cells: &mut CellWriter<'_>) {
         Some(text) => cells.text(text),
         None => cells.scalar(&value),
     }
+}
+
+/// A UUID's text, hyphenated in lower case, written into `buffer`.
+fn uuid_text(bytes: [u8; 16], buffer: &mut [u8; 45]) -> &str {
+    uuid::Uuid::from_bytes(bytes)
+        .hyphenated()
+        .encode_lower(buffer)
 }
 
 fn money(cents: i64) -> String {
