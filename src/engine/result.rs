@@ -145,7 +145,30 @@ pub(crate) struct CellWriter<'a> {
     cut: u64,
 }
 
-impl CellWriter<'_> {
+impl<'a> CellWriter<'a> {
+    /// A writer of the elements of a nested cell into `items`: nothing is
+    /// cut there, since the cell cap applies to the whole cell, which
+    /// [`Self::json`] then writes.
+    pub(crate) fn unbounded(items: &'a mut RowText) -> Self {
+        Self {
+            row: items,
+            max: usize::MAX,
+            cut: 0,
+        }
+    }
+
+    /// A nested cell (an array) given as its compact JSON text: kept
+    /// whole within the cell cap; over it, that text cut, as a string,
+    /// just as [`Self::value`] cuts a nested value.
+    pub(crate) fn json(&mut self, text: &str) {
+        if text.len() <= self.max {
+            self.row.raw(text);
+        } else {
+            self.cut += 1;
+            self.row.string(cut_str(text, self.max));
+        }
+    }
+
     /// A cell of text, straight from the engine's bytes.
     pub(crate) fn text(&mut self, text: &str) {
         let kept = cut_str(text, self.max);

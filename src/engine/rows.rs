@@ -188,6 +188,28 @@ impl RowText {
         };
     }
 
+    /// An empty JSON array being written, for the elements of a nested
+    /// cell ([`CellWriter::unbounded`] writes them).
+    ///
+    /// [`CellWriter::unbounded`]: super::result::CellWriter::unbounded
+    pub(crate) fn array() -> Self {
+        Self { bytes: vec![b'['] }
+    }
+
+    /// Append `json`, compact JSON text, as the next cell or element.
+    pub(crate) fn raw(&mut self, json: &str) {
+        self.separate();
+        self.bytes.extend_from_slice(json.as_bytes());
+    }
+
+    /// The array written since [`Self::array`], closed, as its text.
+    pub(crate) fn close(mut self) -> String {
+        self.bytes.push(b']');
+        // serde_json writes nothing but UTF-8, and `raw` takes `&str`.
+        String::from_utf8(self.bytes)
+            .unwrap_or_else(|invalid| String::from_utf8_lossy(invalid.as_bytes()).into_owned())
+    }
+
     /// A comma before every cell but the first (only the `[` is written
     /// before that one).
     fn separate(&mut self) {

@@ -31,6 +31,7 @@ mod json;
 mod numeric;
 mod time;
 
+use std::borrow::Cow;
 use std::error::Error;
 use std::fmt::Write as _;
 
@@ -41,6 +42,7 @@ use serde_json::{Map, Number, Value};
 use tokio_postgres::types::{FromSql, Kind, Type};
 
 use crate::engine::result::CellWriter;
+use crate::engine::rows::RowText;
 
 /// The raw binary bytes of one cell, whatever its type.
 pub(crate) struct RawCell<'a>(pub(crate) &'a [u8]);
@@ -64,7 +66,8 @@ pub(crate) fn display_name(ty: &Type) -> String {
     }
 }
 
-type DecodeResult = Result<Value, Box<dyn Error + Sync + Send>>;
+type BoxError = Box<dyn Error + Sync + Send>;
+type DecodeResult = Result<Value, BoxError>;
 
 /// The types whose binary form is their text, which is their JSON string.
 const TEXTS: [Type; 7] = [
@@ -77,9 +80,121 @@ const TEXTS: [Type; 7] = [
     Type::REFCURSOR,
 ];
 
-/// Write one cell into `cells`: the common types straight from their
-/// bytes (no `Value`; a string type's text without a copy of its own),
-/// anything else as [`render`] renders it. `raw` is `None` for SQL NULL.
+/// The types whose binary form is an `oid`, shown as its number.
+const OIDS: [Type; 12] = [
+    Type::OID,
+    Type::REGCLASS,
+    Type::REGPROC,
+    Type::REGPROCEDURE,
+    Type::REGTYPE,
+    Type::REGOPER,
+    Type::REGOPERATOR,
+    Type::REGNAMESPACE,
+    Type::REGROLE,
+    Type::REGCONFIG,
+    Type::XID,
+    Type::CID,
+];
+
+/// A cell of a type whose JSON form is one number, boolean or string,
+/// decoded from its bytes: what both the row writer ([`write`]) and the
+/// value renderer ([`render`]) start from, so the two cannot differ.
+enum Scalar<'a> {
+    Bool(bool),
+    Int(i64),
+    Oid(u32),
+    /// A double; a `real` already widened as [`widened`] does.
+    Float(f64),
+    /// Text, borrowed from the cell's bytes where the type's binary form
+    /// is its text.
+    Text(Cow<'a, str>),
+    /// A UUID, formatted only as it is written.
+    Uuid([u8; 16]),
+}
+
+impl Scalar<'_> {
+    /// Write the cell into a row.
+    fn write(self, cells: &mut CellWriter<'_>) {
+        match self {
+            Scalar::Bool(value) => cells.scalar(&value),
+            Scalar::Int(value) => cells.scalar(&value),
+            Scalar::Oid(value) => cells.scalar(&value),
+            Scalar::Float(value) => match non_finite_text(value) {
+                Some(text) => cells.text(text),
+                None => cells.scalar(&value),
+            },
+            Scalar::Text(text) => cells.text(&text),
+            Scalar::Uuid(bytes) => cells.text(uuid_text(bytes, &mut uuid::Uuid::encode_buffer())),
+        }
+    }
+}
+
+impl From<Scalar<'_>> for Value {
+    fn from(scalar: Scalar<'_>) -> Self {
+        match scalar {
+            Scalar::Bool(value) => Value::Bool(value),
+            Scalar::Int(value) => value.into(),
+            Scalar::Oid(value) => value.into(),
+            Scalar::Float(value) => float8(value),
+            Scalar::Text(text) => Value::String(text.into_owned()),
+            Scalar::Uuid(bytes) => {
+                Value::String(uuid_text(bytes, &mut uuid::Uuid::encode_buffer()).to_owned())
+            }
+        }
+    }
+}
+
+/// Decode a cell of a scalar type (domains over one included); `Ok(None)`
+/// for any other type (`json`, arrays, ranges, composites, …).
+fn scalar<'a>(ty: &Type, raw: &'a [u8]) -> Result<Option<Scalar<'a>>, BoxError> {
+    let text = |text: String| Ok(Some(Scalar::Text(Cow::Owned(text))));
+    match *ty {
+        Type::BOOL => Ok(Some(Scalar::Bool(wire::bool_from_sql(raw)?))),
+        Type::INT2 => Ok(Some(Scalar::Int(wire::int2_from_sql(raw)?.into()))),
+        Type::INT4 => Ok(Some(Scalar::Int(wire::int4_from_sql(raw)?.into()))),
+        Type::INT8 => Ok(Some(Scalar::Int(wire::int8_from_sql(raw)?))),
+        Type::FLOAT4 => Ok(Some(Scalar::Float(widened(wire::float4_from_sql(raw)?)))),
+        Type::FLOAT8 => Ok(Some(Scalar::Float(wire::float8_from_sql(raw)?))),
+        Type::NUMERIC => text(numeric::render(raw)?),
+        Type::UUID => Ok(Some(Scalar::Uuid(wire::uuid_from_sql(raw)?))),
+        Type::DATE => text(time::date(wire::date_from_sql(raw)?)),
+        Type::TIMESTAMP => text(time::timestamp(wire::timestamp_from_sql(raw)?, false)),
+        Type::TIMESTAMPTZ => text(time::timestamp(wire::timestamp_from_sql(raw)?, true)),
+        // After the commonest types, so they skip the scan of the list.
+        ref text_type if TEXTS.contains(text_type) => {
+            Ok(Some(Scalar::Text(Cow::Borrowed(wire::text_from_sql(raw)?))))
+        }
+        Type::MONEY => text(money(wire::int8_from_sql(raw)?)),
+        Type::CHAR => text(char::from(raw.first().copied().unwrap_or(0)).to_string()),
+        Type::BYTEA => text(bytea(raw)),
+        Type::TIME => text(time::time_of_day(wire::time_from_sql(raw)?)),
+        Type::TIMETZ => text(time::timetz(raw)?),
+        Type::INTERVAL => text(time::interval(raw)?),
+        Type::INET | Type::CIDR => text(inet(raw, *ty == Type::CIDR)?),
+        Type::MACADDR | Type::MACADDR8 => text(macaddr(raw)),
+        Type::BIT | Type::VARBIT => text(bits(raw)?),
+        Type::PG_LSN => {
+            let lsn = wire::lsn_from_sql(raw)?;
+            text(format!("{:X}/{:X}", lsn >> 32, lsn & 0xffff_ffff))
+        }
+        ref oid_type if OIDS.contains(oid_type) => Ok(Some(Scalar::Oid(wire::oid_from_sql(raw)?))),
+        _ => match ty.kind() {
+            Kind::Enum(_) => Ok(Some(Scalar::Text(Cow::Borrowed(wire::text_from_sql(raw)?)))),
+            Kind::Domain(base) => scalar(base, raw),
+            // citext is the one extension type common enough to name: its
+            // binary form is the text itself.
+            Kind::Simple if ty.name() == "citext" => {
+                Ok(Some(Scalar::Text(Cow::Borrowed(wire::text_from_sql(raw)?))))
+            }
+            _ => Ok(None),
+        },
+    }
+}
+
+/// Write one cell into `cells`: scalars and arrays of them straight from
+/// their bytes (no `Value`; a string type's text without a copy of its
+/// own), anything else as [`render`] renders it. `raw` is `None` for SQL
+/// NULL.
 pub(crate) fn write(ty: &Type, raw: Option<&[u8]>, cells: &mut CellWriter<'_>) {
     let Some(bytes) = raw else {
         return cells.scalar(&());
@@ -89,31 +204,59 @@ pub(crate) fn write(ty: &Type, raw: Option<&[u8]>, cells: &mut CellWriter<'_>) {
     }
 }
 
-/// Write a cell of a common type as [`render`] would render it; `None`,
-/// having written nothing, for any other type or bytes that do not decode.
+/// Write a cell of a scalar type, or an array of one, as [`render`] would
+/// render it; `None`, having written nothing, for any other type or bytes
+/// that do not decode (which [`render`] then shows as it always did).
 fn direct(ty: &Type, raw: &[u8], cells: &mut CellWriter<'_>) -> Option<()> {
-    match *ty {
-        Type::BOOL => cells.scalar(&wire::bool_from_sql(raw).ok()?),
-        Type::INT2 => cells.scalar(&wire::int2_from_sql(raw).ok()?),
-        Type::INT4 => cells.scalar(&wire::int4_from_sql(raw).ok()?),
-        Type::INT8 => cells.scalar(&wire::int8_from_sql(raw).ok()?),
-        Type::FLOAT4 => float(widened(wire::float4_from_sql(raw).ok()?), cells),
-        Type::FLOAT8 => float(wire::float8_from_sql(raw).ok()?, cells),
-        Type::NUMERIC => cells.text(&numeric::render(raw).ok()?),
-        Type::UUID => cells.text(uuid_text(
-            wire::uuid_from_sql(raw).ok()?,
-            &mut uuid::Uuid::encode_buffer(),
-        )),
-        Type::DATE => cells.text(&time::date(wire::date_from_sql(raw).ok()?)),
-        Type::TIMESTAMP => cells.text(&time::timestamp(wire::timestamp_from_sql(raw).ok()?, false)),
-        Type::TIMESTAMPTZ => {
-            cells.text(&time::timestamp(wire::timestamp_from_sql(raw).ok()?, true))
-        }
-        // Last, so the types above skip the scan of the list.
-        ref text_type if TEXTS.contains(text_type) => cells.text(wire::text_from_sql(raw).ok()?),
-        _ => return None,
+    match scalar(ty, raw).ok()? {
+        Some(cell) => cell.write(cells),
+        None => match ty.kind() {
+            Kind::Array(element) => cells.json(&array_text(element, raw)?),
+            Kind::Domain(base) => direct(base, raw, cells)?,
+            _ => return None,
+        },
     }
     Some(())
+}
+
+/// The compact JSON text of an array of a scalar type: nested arrays, SQL
+/// NULL elements as `null`, each element as [`write`] writes a cell of its
+/// type, uncut (the cell cap applies to the whole array). `None` for an
+/// element type without a scalar form, an element that does not decode,
+/// or fewer elements than the dimensions promise.
+fn array_text(element: &Type, raw: &[u8]) -> Option<String> {
+    let parsed = wire::array_from_sql(raw).ok()?;
+    let dims: Vec<usize> = parsed
+        .dimensions()
+        .map(|d| Ok(usize::try_from(d.len).unwrap_or(0)))
+        .collect()
+        .ok()?;
+    if dims.is_empty() {
+        return Some("[]".to_owned());
+    }
+    nested_text(&dims, element, &mut parsed.values())
+}
+
+/// One dimension of [`array_text`], from the flat, row-major elements.
+fn nested_text(
+    dims: &[usize],
+    element: &Type,
+    values: &mut wire::ArrayValues<'_>,
+) -> Option<String> {
+    let (&len, inner) = dims.split_first()?;
+    let mut items = RowText::array();
+    for _ in 0..len {
+        if inner.is_empty() {
+            let mut cells = CellWriter::unbounded(&mut items);
+            match values.next().ok()?? {
+                None => cells.scalar(&()),
+                Some(bytes) => scalar(element, bytes).ok()??.write(&mut cells),
+            }
+        } else {
+            items.raw(&nested_text(inner, element, values)?);
+        }
+    }
+    Some(items.close())
 }
 
 /// Render one cell. `raw` is `None` for SQL NULL. A value whose bytes do not
@@ -127,78 +270,18 @@ pub(crate) fn render(ty: &Type, raw: Option<&[u8]>) -> Value {
 }
 
 fn decode(ty: &Type, raw: &[u8]) -> DecodeResult {
+    if let Some(cell) = scalar(ty, raw)? {
+        return Ok(cell.into());
+    }
     match *ty {
-        Type::BOOL => Ok(Value::Bool(wire::bool_from_sql(raw)?)),
-        Type::INT2 => Ok(wire::int2_from_sql(raw)?.into()),
-        Type::INT4 => Ok(wire::int4_from_sql(raw)?.into()),
-        Type::INT8 => Ok(wire::int8_from_sql(raw)?.into()),
-        Type::OID
-        | Type::REGCLASS
-        | Type::REGPROC
-        | Type::REGPROCEDURE
-        | Type::REGTYPE
-        | Type::REGOPER
-        | Type::REGOPERATOR
-        | Type::REGNAMESPACE
-        | Type::REGROLE
-        | Type::REGCONFIG
-        | Type::XID
-        | Type::CID => Ok(wire::oid_from_sql(raw)?.into()),
-        Type::FLOAT4 => Ok(float4(wire::float4_from_sql(raw)?)),
-        Type::FLOAT8 => Ok(float8(wire::float8_from_sql(raw)?)),
-        Type::NUMERIC => Ok(Value::String(numeric::render(raw)?)),
-        Type::MONEY => Ok(Value::String(money(wire::int8_from_sql(raw)?))),
-        ref text_type if TEXTS.contains(text_type) => text(raw),
-        Type::CHAR => Ok(Value::String(
-            char::from(raw.first().copied().unwrap_or(0)).to_string(),
-        )),
-        Type::BYTEA => Ok(Value::String(bytea(raw))),
-        Type::UUID => Ok(Value::String(
-            uuid_text(wire::uuid_from_sql(raw)?, &mut uuid::Uuid::encode_buffer()).to_owned(),
-        )),
         Type::JSON => json::render(std::str::from_utf8(raw)?),
         Type::JSONB => json::render_jsonb(raw),
-        Type::DATE => Ok(Value::String(time::date(wire::date_from_sql(raw)?))),
-        Type::TIME => Ok(Value::String(time::time_of_day(wire::time_from_sql(raw)?))),
-        Type::TIMETZ => Ok(Value::String(time::timetz(raw)?)),
-        Type::TIMESTAMP => Ok(Value::String(time::timestamp(
-            wire::timestamp_from_sql(raw)?,
-            false,
-        ))),
-        Type::TIMESTAMPTZ => Ok(Value::String(time::timestamp(
-            wire::timestamp_from_sql(raw)?,
-            true,
-        ))),
-        Type::INTERVAL => Ok(Value::String(time::interval(raw)?)),
-        Type::INET | Type::CIDR => Ok(Value::String(inet(raw, *ty == Type::CIDR)?)),
-        Type::MACADDR | Type::MACADDR8 => Ok(Value::String(macaddr(raw))),
-        Type::BIT | Type::VARBIT => Ok(Value::String(bits(raw)?)),
-        Type::PG_LSN => {
-            let lsn = wire::lsn_from_sql(raw)?;
-            Ok(Value::String(format!(
-                "{:X}/{:X}",
-                lsn >> 32,
-                lsn & 0xffff_ffff
-            )))
-        }
-        _ => decode_by_kind(ty, raw),
+        _ => match ty.kind() {
+            Kind::Domain(base) => decode(base, raw),
+            Kind::Array(element) => array(element, raw),
+            _ => Ok(fallback(ty, raw)),
+        },
     }
-}
-
-fn decode_by_kind(ty: &Type, raw: &[u8]) -> DecodeResult {
-    match ty.kind() {
-        Kind::Enum(_) => text(raw),
-        Kind::Domain(base) => decode(base, raw),
-        Kind::Array(element) => array(element, raw),
-        // citext is the one extension type common enough to name: its
-        // binary form is the text itself.
-        Kind::Simple if ty.name() == "citext" => text(raw),
-        _ => Ok(fallback(ty, raw)),
-    }
-}
-
-fn text(raw: &[u8]) -> DecodeResult {
-    Ok(Value::String(wire::text_from_sql(raw)?.to_owned()))
 }
 
 /// The documented form for types without a JSON rendering: the type name
@@ -239,20 +322,8 @@ fn widened(value: f32) -> f64 {
     value.to_string().parse::<f64>().unwrap_or(f64::from(value))
 }
 
-fn float4(value: f32) -> Value {
-    float8(widened(value))
-}
-
 fn float8(value: f64) -> Value {
     non_finite(value).unwrap_or_else(|| Number::from_f64(value).map_or(Value::Null, Value::Number))
-}
-
-/// A float cell written as [`float8`] renders it.
-fn float(value: f64, cells: &mut CellWriter<'_>) {
-    match non_finite_text(value) {
-        Some(text) => cells.text(text),
-        None => cells.scalar(&value),
-    }
 }
 
 /// A UUID's text, hyphenated in lower case, written into `buffer`.
