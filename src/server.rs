@@ -26,6 +26,7 @@ pub mod http;
 mod intake;
 mod json_text;
 mod logging;
+mod malformed;
 mod stdin;
 mod streamed;
 
@@ -474,11 +475,7 @@ impl ServerHandler for SqlwardenServer {
                     .map(CustomResult)
                     .map_err(|e| ErrorData::internal_error(e.to_string(), None))
             }
-            _ => Err(ErrorData::new(
-                rmcp::model::ErrorCode::METHOD_NOT_FOUND,
-                request.method,
-                None,
-            )),
+            method => Err(malformed::answer(method, request.params.as_ref())),
         }
     }
 }

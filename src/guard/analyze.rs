@@ -11,7 +11,8 @@ use std::collections::{BTreeSet, HashMap};
 
 use sqlparser::ast::{
     Cte, Expr, GroupByExpr, NamedWindowExpr, ObjectName, OrderBy, OrderByKind, Query, Select,
-    SelectFlavor, SelectItem, SelectItemQualifiedWildcardKind, SetExpr, WildcardAdditionalOptions,
+    SelectFlavor, SelectItem, SelectItemQualifiedWildcardKind, SetExpr, SetOperator,
+    WildcardAdditionalOptions,
 };
 
 use super::dialect::{name_idents, Flavor};
@@ -93,6 +94,20 @@ impl<T> Tracked<T> {
     }
 }
 
+/// Most WITH queries one query may define, at every level together.
+/// The gate's walk and PostgreSQL's planner both take time that grows
+/// faster than their number; analytics use a handful (TPC-DS at most 4).
+pub(crate) const MAX_CTES: usize = 64;
+
+/// Most levels of SELECT a query may nest once each reference to a WITH
+/// query is counted as the WITH query's own levels, as PostgreSQL expands
+/// a WITH query read once in place. Its planner walks such a chain in time
+/// that grows with the cube of its length, without ever checking for
+/// cancellation or `statement_timeout` (PostgreSQL 15: a chain of 400 WITH
+/// queries each reading the one before took 3 s to plan, 1,000 took 47 s,
+/// 2,000 never finished); 128 levels plan in well under 0.1 s.
+pub(crate) const MAX_EXPANDED_DEPTH: usize = 128;
+
 /// The scope walker.
 pub(crate) struct Analyzer<'r, 'a> {
     pub(crate) rules: &'r SourceRules<'a>,
@@ -111,6 +126,14 @@ pub(crate) struct Analyzer<'r, 'a> {
     pub(crate) gathered: usize,
     /// How many aggregate calls the walk is inside the arguments of.
     pub(crate) aggregate_depth: usize,
+    /// WITH queries defined so far (see [`MAX_CTES`]).
+    pub(crate) ctes_defined: usize,
+    /// How many SELECTs the walk is inside (scopes do not tell: a derived
+    /// table's walk leaves its parent's scope aside).
+    pub(crate) level: usize,
+    /// The deepest SELECT level reached so far, each WITH query read
+    /// counted as its own levels (see [`MAX_EXPANDED_DEPTH`]).
+    pub(crate) deepest: usize,
     pub(crate) out: Analysis,
 }
 
@@ -127,6 +150,9 @@ impl<'r, 'a> Analyzer<'r, 'a> {
             shallowest: None,
             gathered: 0,
             aggregate_depth: 0,
+            ctes_defined: 0,
+            level: 0,
+            deepest: 0,
             out: Analysis::default(),
         }
     }
@@ -136,6 +162,9 @@ impl<'r, 'a> Analyzer<'r, 'a> {
         limit::single_limit(query)?;
         self.out.top_limit = limit::literal_limit(limit::outermost(query))?;
         let outputs = self.query(query, false)?;
+        if self.deepest > MAX_EXPANDED_DEPTH {
+            return Err(refusal::expanded_too_deep(self.deepest, MAX_EXPANDED_DEPTH));
+        }
         self.out.top_copies = outputs
             .iter()
             .map(|output| {
@@ -170,6 +199,10 @@ impl<'r, 'a> Analyzer<'r, 'a> {
         limit::literal_limit(query)?;
         let mark = self.ctes.len();
         if let Some(with) = &query.with {
+            self.ctes_defined += with.cte_tables.len();
+            if self.ctes_defined > MAX_CTES {
+                return Err(refusal::too_many_ctes(self.ctes_defined, MAX_CTES));
+            }
             for cte in &with.cte_tables {
                 self.cte(cte, with.recursive)?;
             }
@@ -184,6 +217,9 @@ impl<'r, 'a> Analyzer<'r, 'a> {
         let renames = self.alias_columns(&cte.alias);
         let start = self.out.nodes.len();
         let gathered_before = self.gathered;
+        // The body's own levels, counted from where it is defined.
+        let base = self.level;
+        let outer_deepest = std::mem::take(&mut self.deepest);
         let recursive_parts = match (&*cte.query.body, recursive) {
             (SetExpr::SetOperation { left, right, .. }, true) if cte.query.with.is_none() => {
                 Some((left, right))
@@ -201,6 +237,7 @@ impl<'r, 'a> Analyzer<'r, 'a> {
                     instances: self.out.nodes[start..].to_vec(),
                     constant: false,
                     gathers: true,
+                    depth: self.deepest.saturating_sub(base),
                 });
                 self.set_operand(right, false)?;
                 self.ctes.pop();
@@ -214,12 +251,15 @@ impl<'r, 'a> Analyzer<'r, 'a> {
         // A recursive CTE can accumulate rows into one value without any
         // aggregate, so it always counts as gathering.
         let gathers = self.gathered != gathered_before || recursive_parts.is_some();
+        let depth = self.deepest.saturating_sub(base);
+        self.deepest = self.deepest.max(outer_deepest);
         self.ctes.push(CteDef {
             name,
             columns,
             instances: self.out.nodes[start..].to_vec(),
             constant: !gathers && joins::at_most_one_row(&cte.query),
             gathers,
+            depth,
         });
         Ok(())
     }
@@ -239,10 +279,18 @@ impl<'r, 'a> Analyzer<'r, 'a> {
                 }
                 Ok(outputs)
             }
-            SetExpr::SetOperation { left, right, .. } => {
+            SetExpr::SetOperation {
+                left, right, op, ..
+            } => {
                 let mut outputs = self.set_operand(left, exists)?;
                 let right = self.set_operand(right, exists)?;
+                // INTERSECT and EXCEPT keep a row by whether an equal row
+                // comes from the other side: a join on every column.
+                let matched = !matches!(op, SetOperator::Union);
                 for (column, other) in outputs.iter_mut().zip(right) {
+                    if matched {
+                        self.relate(&column.lineage, &other.lineage);
+                    }
                     column.lineage.extend(other.lineage);
                 }
                 if let Some(order_by) = order_by {
@@ -412,7 +460,10 @@ impl<'r, 'a> Analyzer<'r, 'a> {
     ) -> Result<Vec<OutputColumn>, ToolError> {
         reject_select_extras(select)?;
         self.scopes.push(Scope::default());
+        self.level += 1;
+        self.deepest = self.deepest.max(self.level);
         let result = self.select_in_scope(select, order_by, exists);
+        self.level -= 1;
         let scope = self.scopes.pop().unwrap_or_default();
         let (outputs, predicates) = result?;
         self.close_scope(scope, predicates);
@@ -444,7 +495,7 @@ impl<'r, 'a> Analyzer<'r, 'a> {
                     return Err(refusal::unsupported("`GROUP BY ... WITH` modifiers"));
                 }
                 for expr in exprs {
-                    self.group_by_item(expr, &aliases)?;
+                    self.group_by_item(expr, &outputs)?;
                 }
             }
         }
@@ -471,18 +522,80 @@ impl<'r, 'a> Analyzer<'r, 'a> {
         Ok((outputs, implied))
     }
 
-    /// GROUP BY resolves input columns first, then output names.
+    /// GROUP BY resolves input columns first, then output names. Each
+    /// key relates the nodes its copies come from ([`Self::relate_by_key`]).
     pub(crate) fn group_by_item(
         &mut self,
         expr: &Expr,
-        aliases: &[String],
+        outputs: &[OutputColumn],
     ) -> Result<(), ToolError> {
-        if let Expr::Identifier(ident) = expr {
-            if is_listed(aliases, &self.flavor.folded(ident)) && !self.is_input_column(ident) {
-                return Ok(());
+        match expr {
+            Expr::GroupingSets(sets) | Expr::Cube(sets) | Expr::Rollup(sets) => {
+                return sets
+                    .iter()
+                    .flatten()
+                    .try_for_each(|key| self.group_by_item(key, outputs));
+            }
+            Expr::Tuple(keys) => {
+                return keys
+                    .iter()
+                    .try_for_each(|key| self.group_by_item(key, outputs));
+            }
+            // `GROUP BY 2`: the second output column.
+            Expr::Value(value) => {
+                if let sqlparser::ast::Value::Number(text, _) = &value.value {
+                    let output = text
+                        .parse::<usize>()
+                        .ok()
+                        .and_then(|n| outputs.get(n.checked_sub(1)?));
+                    if let Some(output) = output {
+                        self.relate_by_key(&output.lineage);
+                    }
+                }
+            }
+            Expr::Identifier(ident) => {
+                let name = self.flavor.folded(ident);
+                let output = outputs.iter().find(|o| o.name == name);
+                if let Some(output) = output.filter(|_| !self.is_input_column(ident)) {
+                    self.relate_by_key(&output.lineage);
+                    return Ok(());
+                }
+            }
+            _ => {}
+        }
+        self.expr(expr)?;
+        self.relate_by_key(&self.lineage_of(expr).unwrap_or_default());
+        Ok(())
+    }
+
+    /// Rows matched by `left` = `right`, where both are plain copies of
+    /// base columns: for each pair from different nodes, an equality of
+    /// those columns, which rule 5 requires to be an approved join pair,
+    /// as a join on them is. A pair of the same column of one table is
+    /// left out: it relates nothing that grouping that table by the column
+    /// would not (TPC-DS groups the union of its channels by the item and
+    /// date columns each channel reads).
+    pub(crate) fn relate(&mut self, left: &[BaseColumn], right: &[BaseColumn]) {
+        for a in left {
+            for b in right {
+                let same = a.instance == b.instance
+                    || (a.column == b.column
+                        && self.out.key(a.instance) == self.out.key(b.instance));
+                if !same {
+                    self.out.equalities.push((vec![a.clone()], vec![b.clone()]));
+                }
             }
         }
-        self.expr(expr)
+    }
+
+    /// A key that rows are grouped, partitioned or ordered by for a window
+    /// function. Where its copies come from different nodes (an output of
+    /// a set operation), rows of one are combined with the rows of another
+    /// that have an equal value: a join on it ([`Self::relate`]).
+    pub(crate) fn relate_by_key(&mut self, lineage: &[BaseColumn]) {
+        for (at, column) in lineage.iter().enumerate() {
+            self.relate(std::slice::from_ref(column), &lineage[at + 1..]);
+        }
     }
 
     pub(crate) fn projection(

@@ -509,9 +509,18 @@ impl Analyzer<'_, '_> {
         }
     }
 
+    /// A window's keys: partitioning and ordering both put rows with equal
+    /// keys side by side, for the window function to combine
+    /// ([`Self::relate_by_key`]).
     pub(crate) fn window_spec(&mut self, spec: &WindowSpec) -> Result<(), ToolError> {
-        spec.partition_by.iter().try_for_each(|e| self.expr(e))?;
-        spec.order_by.iter().try_for_each(|i| self.order_item(i))?;
+        for key in &spec.partition_by {
+            self.expr(key)?;
+            self.relate_by_key(&self.lineage_of(key).unwrap_or_default());
+        }
+        for item in &spec.order_by {
+            self.order_item(item)?;
+            self.relate_by_key(&self.lineage_of(&item.expr).unwrap_or_default());
+        }
         if let Some(frame) = &spec.window_frame {
             for bound in std::iter::once(&frame.start_bound).chain(frame.end_bound.as_ref()) {
                 if let WindowFrameBound::Preceding(Some(e)) | WindowFrameBound::Following(Some(e)) =

@@ -336,6 +336,8 @@ impl<'a> Analyzer<'_, 'a> {
         let folded: Vec<String> = idents.iter().map(|i| self.flavor.fold(i)).collect();
         if let [single] = folded.as_slice() {
             if let Some(cte) = self.ctes.iter().rev().find(|c| &c.name == single).cloned() {
+                // PostgreSQL may expand it here, its levels below this one.
+                self.deepest = self.deepest.max(self.level + cte.depth);
                 let renames = alias.map(|a| self.alias_columns(a)).unwrap_or_default();
                 let name = alias.map(|a| self.flavor.fold(&a.name)).unwrap_or(cte.name);
                 let mut columns = rename(cte.columns, &renames);

@@ -80,6 +80,22 @@ pub(crate) fn nested_too_deep(bound: usize, max: usize) -> ToolError {
     )
 }
 
+pub(crate) fn too_many_ctes(count: usize, max: usize) -> ToolError {
+    ToolError::new(
+        ErrorCode::SqlParseError,
+        format!("The SQL defines {count} WITH queries; at most {max} are checked"),
+        "Combine WITH queries that read the same tables, or split the work into several queries",
+    )
+}
+
+pub(crate) fn expanded_too_deep(depth: usize, max: usize) -> ToolError {
+    ToolError::new(
+        ErrorCode::SqlParseError,
+        format!("With its WITH queries expanded where they are read, the SQL nests {depth} SELECTs; at most {max} are run, since PostgreSQL's planner takes time that grows steeply with such nesting and cannot be interrupted while it plans"),
+        "Read fewer WITH queries through one another in a chain, or split the work into several queries",
+    )
+}
+
 pub(crate) fn empty_sql() -> ToolError {
     ToolError::new(
         ErrorCode::SqlParseError,

@@ -151,6 +151,9 @@ pub(crate) struct CteDef {
     /// Whether its body gathers many rows into one value (so a query
     /// reading it does too).
     pub(crate) gathers: bool,
+    /// How many levels of SELECT a reference to it adds where PostgreSQL
+    /// expands it in place (see [`super::analyze::MAX_EXPANDED_DEPTH`]).
+    pub(crate) depth: usize,
 }
 
 /// Rename output columns by a column-alias list (`AS x(a, b)`).

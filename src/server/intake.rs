@@ -21,7 +21,7 @@
 //! again by rmcp's reader; only the rest (the internal requests above,
 //! and JSON rmcp answers or ignores itself) goes to rmcp as text.
 
-use rmcp::model::ClientJsonRpcMessage;
+use rmcp::model::{ClientJsonRpcMessage, ClientRequest, GetMeta, JsonRpcMessage, ProtocolVersion};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncWrite, AsyncWriteExt};
@@ -80,6 +80,9 @@ pub(crate) async fn pump<R, W>(
     // Before `initialize` the transport accepts nothing else, so an
     // answer would end the session; unreadable lines are dropped then.
     let mut initialized = false;
+    // Whether rmcp was handed a request that opens the session; see
+    // [`opens_session`].
+    let mut opened = false;
     loop {
         let overflow = match read_line(&mut input, &mut line).await {
             Ok(Some(overflow)) => overflow,
@@ -92,6 +95,17 @@ pub(crate) async fn pump<R, W>(
         let verdict = judge(&line, overflow);
         let forwarded: Vec<u8> = match verdict {
             Verdict::Read(message) => {
+                if !opened {
+                    match opens_session(&message) {
+                        Some(opens) => opened = opens,
+                        None => {
+                            tracing::warn!(
+                                "a notification or response before `initialize` dropped: a client sends `initialize` first"
+                            );
+                            continue;
+                        }
+                    }
+                }
                 initialized = true;
                 if read.send(*message).await.is_err() {
                     return;
@@ -127,6 +141,31 @@ pub(crate) async fn pump<R, W>(
             return;
         }
     }
+}
+
+/// Whether handing `message` to rmcp opens the session: `Some(true)` for
+/// `initialize` (or a request carrying the per-request protocol metadata
+/// that opens a session without it), `Some(false)` for any other request,
+/// which rmcp answers and keeps waiting. `None` for a notification or a
+/// response: until a session is open, rmcp takes one as a broken handshake
+/// and ends the whole session, so it must not reach rmcp (a client that
+/// sends `notifications/initialized` after a failed `initialize` would
+/// otherwise lose its server).
+fn opens_session(message: &ClientJsonRpcMessage) -> Option<bool> {
+    let JsonRpcMessage::Request(request) = message else {
+        return None;
+    };
+    Some(match &request.request {
+        ClientRequest::InitializeRequest(_) => true,
+        ClientRequest::PingRequest(_) | ClientRequest::DiscoverRequest(_) => false,
+        other => {
+            let meta = other.get_meta();
+            meta.protocol_version().is_some()
+                && meta
+                    .missing_required_keys(&ProtocolVersion::V_2026_07_28)
+                    .is_empty()
+        }
+    })
 }
 
 /// Read one line (without its `\n`) into `line`, keeping at most

@@ -304,6 +304,78 @@ async fn requests_before_initialize_do_not_crash_the_server() {
     raw.finish().await;
 }
 
+/// rmcp ends the whole session when a notification or a response comes
+/// before a session is open; the intake keeps them from it, so a client
+/// that sends `notifications/initialized` too early, or after its
+/// `initialize` failed, still gets its server.
+#[tokio::test]
+async fn notifications_and_responses_before_initialize_do_not_end_the_session() {
+    let fx = Fixture::new("abuse_prenotify", "").await;
+    let mut raw = Raw::spawn(&fx);
+    raw.line(INITIALIZED).await;
+    raw.line(r#"{"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":1}}"#)
+        .await;
+    raw.line(r#"{"jsonrpc":"2.0","id":3,"result":{}}"#).await;
+    // An `initialize` whose params do not read (rmcp answers it as an
+    // error and keeps waiting), and the notification a client sends next.
+    raw.line(
+        r#"{"jsonrpc":"2.0","id":"bad","method":"initialize","params":{"protocolVersion":5}}"#,
+    )
+    .await;
+    raw.line(INITIALIZED).await;
+    raw.handshake().await;
+    raw.line(&call(4, "list_sources", json!({}))).await;
+    raw.wait_for(&[json!("bad"), json!(4)]).await;
+    assert!(raw.response(json!("bad")).get("error").is_some());
+    assert_eq!(
+        raw.response(json!(4))["result"]["structuredContent"]["ok"],
+        true
+    );
+    let stderr = raw.finish().await;
+    assert!(stderr.contains("before `initialize` dropped"), "{stderr}");
+}
+
+/// A known method whose params do not read is invalid params, with what
+/// is wrong; an unknown method is not found, its name cut.
+#[tokio::test]
+async fn known_methods_with_bad_params_are_invalid_params_not_missing_methods() {
+    let fx = Fixture::new("abuse_badparams", "").await;
+    let mut raw = Raw::spawn(&fx);
+    raw.handshake().await;
+    raw.line(r#"{"jsonrpc":"2.0","id":1,"method":"resources/read","params":{}}"#)
+        .await;
+    raw.line(
+        r#"{"jsonrpc":"2.0","id":2,"method":"logging/setLevel","params":{"level":"verbose"}}"#,
+    )
+    .await;
+    raw.line(r#"{"jsonrpc":"2.0","id":3,"method":"prompts/get","params":{}}"#)
+        .await;
+    let long = format!(
+        r#"{{"jsonrpc":"2.0","id":4,"method":"x{}"}}"#,
+        "y".repeat(100_000)
+    );
+    raw.line(&long).await;
+    raw.line(&call(5, "list_sources", json!({}))).await;
+    raw.wait_for(&[json!(1), json!(2), json!(3), json!(4), json!(5)])
+        .await;
+    for (id, mentions) in [(1, "uri"), (2, "verbose"), (3, "name")] {
+        let error = &raw.response(json!(id))["error"];
+        assert_eq!(error["code"], -32602, "{error}");
+        assert!(
+            error["message"].as_str().unwrap().contains(mentions),
+            "{error}"
+        );
+    }
+    let error = &raw.response(json!(4))["error"];
+    assert_eq!(error["code"], -32601, "{error}");
+    assert!(error["message"].as_str().unwrap().len() < 1000, "{error}");
+    assert_eq!(
+        raw.response(json!(5))["result"]["structuredContent"]["ok"],
+        true
+    );
+    raw.finish().await;
+}
+
 #[tokio::test]
 async fn a_line_of_tens_of_megabytes_is_dropped_with_bounded_memory() {
     let fx = Fixture::new("abuse_huge", "").await;
