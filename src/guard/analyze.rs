@@ -11,8 +11,7 @@ use std::collections::{BTreeSet, HashMap};
 
 use sqlparser::ast::{
     Cte, Expr, GroupByExpr, NamedWindowExpr, ObjectName, OrderBy, OrderByKind, Query, Select,
-    SelectFlavor, SelectItem, SelectItemQualifiedWildcardKind, SetExpr, SetOperator,
-    WildcardAdditionalOptions,
+    SelectFlavor, SelectItem, SelectItemQualifiedWildcardKind, SetExpr, WildcardAdditionalOptions,
 };
 
 use super::dialect::{name_idents, Flavor};
@@ -279,18 +278,10 @@ impl<'r, 'a> Analyzer<'r, 'a> {
                 }
                 Ok(outputs)
             }
-            SetExpr::SetOperation {
-                left, right, op, ..
-            } => {
+            SetExpr::SetOperation { left, right, .. } => {
                 let mut outputs = self.set_operand(left, exists)?;
                 let right = self.set_operand(right, exists)?;
-                // INTERSECT and EXCEPT keep a row by whether an equal row
-                // comes from the other side: a join on every column.
-                let matched = !matches!(op, SetOperator::Union);
                 for (column, other) in outputs.iter_mut().zip(right) {
-                    if matched {
-                        self.relate(&column.lineage, &other.lineage);
-                    }
                     column.lineage.extend(other.lineage);
                 }
                 if let Some(order_by) = order_by {
@@ -568,8 +559,8 @@ impl<'r, 'a> Analyzer<'r, 'a> {
         Ok(())
     }
 
-    /// Rows matched by `left` = `right`, where both are plain copies of
-    /// base columns: for each pair from different nodes, an equality of
+    /// Rows combined where `left` = `right`, both plain copies of base
+    /// columns: for each pair from different nodes, an equality of
     /// those columns, which rule 5 requires to be an approved join pair,
     /// as a join on them is. A pair of the same column of one table is
     /// left out: it relates nothing that grouping that table by the column

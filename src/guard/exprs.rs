@@ -449,7 +449,8 @@ impl Analyzer<'_, '_> {
                 self.whole_row(depth, index).map_err(|e| {
                     match (function, e.code, self.relation_key(depth, index)) {
                         ("count", ErrorCode::SelectStarNotAllowed, Some(key)) => {
-                            refusal::count_whole_row(&name.to_string(), &key)
+                            let column_rules = self.rules.has_column_rules(&key);
+                            refusal::count_whole_row(&name.to_string(), &key, column_rules)
                         }
                         _ => e,
                     }

@@ -210,10 +210,17 @@ pub(crate) fn select_star(table: &str) -> ToolError {
     )
 }
 
-pub(crate) fn count_whole_row(binding: &str, table: &str) -> ToolError {
+/// `column_rules`: whether the table has column rules (else `*` is
+/// refused on every table of the source, `ban_select_star`).
+pub(crate) fn count_whole_row(binding: &str, table: &str, column_rules: bool) -> ToolError {
+    let why = if column_rules {
+        format!("`{table}` has column rules, and `{binding}.*` stands for every column, denied ones included")
+    } else {
+        format!("this source refuses `*` on every table (`ban_select_star`), and `{binding}.*` stands for every column of `{table}`")
+    };
     ToolError::new(
         ErrorCode::SelectStarNotAllowed,
-        format!("`count({binding}.*)` is a whole-row reference to `{table}`, which has column rules: `{binding}.*` stands for every column, denied ones included, so it is refused like `*`"),
+        format!("`count({binding}.*)` is a whole-row reference: {why}, so it is refused like `*`"),
         format!("Use `count(*)` to count rows, or `count({binding}.<column>)` with an allowed column of `{table}` to count its non-null values"),
     )
 }

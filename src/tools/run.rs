@@ -50,6 +50,39 @@ pub(crate) enum GateInput<'q> {
     },
 }
 
+impl GateInput<'_> {
+    /// Bytes of text the gate reads: the agent's SQL; others are small.
+    fn text_len(&self) -> usize {
+        match self {
+            Self::Sql { sql, .. } => sql.len(),
+            Self::Compiled(_) | Self::Preview { .. } => 0,
+        }
+    }
+}
+
+/// SQL longer than this is gated with the runtime's worker thread handed
+/// to other tasks ([`off_the_worker`]). The gate's time grows with the text
+/// (about 2 s per MB), and over stdio the runtime has one worker thread:
+/// without the hand-off, one long query held up every other request of
+/// the session, pings and cancellations included, for as long.
+const LONG_SQL_BYTES: usize = 64 * 1024;
+
+/// Run `work` (the gate's synchronous steps) where it holds up no other
+/// task when `text_len` is over [`LONG_SQL_BYTES`]: the worker thread's
+/// tasks move to a fresh worker while this one works. Shorter texts, and
+/// runtimes that cannot hand off (a current-thread runtime), run it in
+/// place: the hand-off costs more than a short text's gate.
+fn off_the_worker<T>(text_len: usize, work: impl FnOnce() -> T) -> T {
+    use tokio::runtime::{Handle, RuntimeFlavor};
+    let can_hand_off = Handle::try_current()
+        .is_ok_and(|runtime| runtime.runtime_flavor() == RuntimeFlavor::MultiThread);
+    if text_len > LONG_SQL_BYTES && can_hand_off {
+        tokio::task::block_in_place(work)
+    } else {
+        work()
+    }
+}
+
 /// A query the gate admitted, with the engine that will run it.
 pub(crate) struct Gated {
     /// The source's name.
@@ -135,14 +168,15 @@ impl Call<'_> {
         input: GateInput<'_>,
     ) -> Result<Gated, ToolError> {
         let gate = Gate::new(rules);
-        let prepared = Prepared::new(&gate, input)?;
+        let text_len = input.text_len();
+        let prepared = off_the_worker(text_len, || Prepared::new(&gate, input))?;
         self.facts.tables_used = prepared.tables().to_vec();
         let engine = self.session.engine(rules.name)?;
         let table_facts = self
             .session
             .table_facts(rules, &engine, prepared.tables())
             .await?;
-        let checked = prepared.check(&gate, &table_facts)?;
+        let checked = off_the_worker(text_len, || prepared.check(&gate, &table_facts))?;
         self.note_checked(&checked);
         Ok(Gated {
             source: rules.name.to_owned(),

@@ -335,6 +335,50 @@ async fn notifications_and_responses_before_initialize_do_not_end_the_session() 
     assert!(stderr.contains("before `initialize` dropped"), "{stderr}");
 }
 
+/// The gate's time grows with the SQL's length, and over stdio the runtime
+/// has one worker thread: a query of megabytes is gated with that thread
+/// handed to the other requests, so a ping sent after it is answered
+/// first, not seconds later.
+#[tokio::test]
+async fn a_long_query_does_not_hold_up_the_requests_after_it() {
+    let fx = Fixture::new("abuse_longsql", "").await;
+    let mut raw = Raw::spawn(&fx);
+    raw.handshake().await;
+    let name = "z".repeat(2 << 20);
+    let sql = format!("SELECT {name} FROM public.orders");
+    raw.line(&call(
+        1,
+        "run_select_sql",
+        json!({"source": "demo", "sql": sql}),
+    ))
+    .await;
+    // Long enough for the call to be read and its gate under way (it takes
+    // seconds for this text, in a debug build over ten).
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    raw.line(r#"{"jsonrpc":"2.0","id":2,"method":"ping"}"#)
+        .await;
+    raw.wait_for(&[json!(1), json!(2)]).await;
+    let order: Vec<Value> = raw
+        .seen
+        .lock()
+        .unwrap()
+        .iter()
+        .filter_map(|m| m.get("id").cloned())
+        .filter(|id| id == &json!(1) || id == &json!(2))
+        .collect();
+    assert_eq!(
+        order,
+        vec![json!(2), json!(1)],
+        "the ping waited for the gate"
+    );
+    let refused = &raw.response(json!(1))["result"]["structuredContent"];
+    assert_eq!(
+        refused["error"]["code"], "COLUMN_NOT_ALLOWED",
+        "{refused:.300}"
+    );
+    raw.finish().await;
+}
+
 /// A known method whose params do not read is invalid params, with what
 /// is wrong; an unknown method is not found, its name cut.
 #[tokio::test]
