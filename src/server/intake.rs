@@ -77,8 +77,10 @@ pub(crate) async fn pump<R, W>(
     W: AsyncWrite + Unpin,
 {
     let mut line = Vec::new();
-    // Before `initialize` the transport accepts nothing else, so an
-    // answer would end the session; unreadable lines are dropped then.
+    // Before any message was read, rmcp would answer the internal request
+    // an unreadable one becomes with its own complaint about missing
+    // protocol metadata, not the parse error; such lines are dropped
+    // (logged) then.
     let mut initialized = false;
     // Whether rmcp was handed a request that opens the session; see
     // [`opens_session`].
