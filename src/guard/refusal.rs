@@ -31,10 +31,16 @@ fn listing<'a>(names: impl IntoIterator<Item = &'a str>) -> String {
 /// The closest candidate within a small edit distance, if any.
 fn near_miss<'a>(wanted: &str, candidates: &[&'a str]) -> Option<&'a str> {
     let wanted = wanted.to_lowercase();
+    let wanted_chars = wanted.chars().count();
+    let within = |c: &str| 2.max(c.len() / 5);
     candidates
         .iter()
+        // The distance is at least the difference in length: a candidate
+        // that differs more is no near miss, and is not measured (an
+        // identifier of megabytes would take seconds to compare).
+        .filter(|c| wanted_chars.abs_diff(c.chars().count()) <= within(c))
         .map(|c| (edit_distance(&wanted, &c.to_lowercase()), *c))
-        .filter(|(d, c)| *d <= 2.max(c.len() / 5))
+        .filter(|(d, c)| *d <= within(c))
         .min_by_key(|(d, _)| *d)
         .map(|(_, c)| c)
 }
@@ -51,6 +57,21 @@ fn edit_distance(a: &str, b: &str) -> usize {
         prev = cur;
     }
     prev[b.len()]
+}
+
+/// Most bytes of a name the caller sent that a refusal repeats: a name
+/// can be megabytes long, and the message goes out twice (text and
+/// structured content) and into the audit log.
+const MAX_ECHOED_NAME: usize = 200;
+
+/// `name` as a refusal repeats it: whole, or its first
+/// [`MAX_ECHOED_NAME`] bytes and a note of how long it was.
+fn echoed(name: &str) -> std::borrow::Cow<'_, str> {
+    if name.len() <= MAX_ECHOED_NAME {
+        return name.into();
+    }
+    let kept = crate::engine::result::cut_str(name, MAX_ECHOED_NAME);
+    format!("{kept}… ({} bytes in all)", name.len()).into()
 }
 
 /// A hint that suggests a near miss or lists the choices.
@@ -147,7 +168,7 @@ pub(crate) fn no_table() -> ToolError {
 pub(crate) fn table_not_allowed(name: &str, allowed: &[&str]) -> ToolError {
     ToolError::new(
         ErrorCode::TableNotAllowed,
-        format!("Table `{name}` is not allowed on this source"),
+        format!("Table `{}` is not allowed on this source", echoed(name)),
         choose("tables", name, allowed),
     )
 }
@@ -187,7 +208,7 @@ pub(crate) fn cast_not_allowed(ty: &str) -> ToolError {
 pub(crate) fn column_not_allowed(table: &str, column: &str, allowed: &[&str]) -> ToolError {
     ToolError::new(
         ErrorCode::ColumnNotAllowed,
-        format!("Column `{column}` of `{table}` is not allowed"),
+        format!("Column `{}` of `{table}` is not allowed", echoed(column)),
         choose(&format!("columns of `{table}`"), column, allowed),
     )
 }
@@ -195,7 +216,10 @@ pub(crate) fn column_not_allowed(table: &str, column: &str, allowed: &[&str]) ->
 pub(crate) fn unknown_column(column: &str, allowed: &[&str]) -> ToolError {
     ToolError::new(
         ErrorCode::ColumnNotAllowed,
-        format!("Column `{column}` does not match an allowed column of the tables in scope"),
+        format!(
+            "Column `{}` does not match an allowed column of the tables in scope",
+            echoed(column)
+        ),
         choose("columns in scope", column, allowed),
     )
 }

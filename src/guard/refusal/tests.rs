@@ -17,3 +17,29 @@ fn edit_distance_counts_edits() {
     assert_eq!(edit_distance("kitten", "sitting"), 3);
     assert_eq!(edit_distance("", "ab"), 2);
 }
+
+/// A name of megabytes is neither compared letter by letter with every
+/// choice nor repeated whole: the refusal stays short, and near misses of
+/// ordinary length are still found.
+#[test]
+fn long_names_are_cut_and_not_compared() {
+    let long = "z".repeat(4 << 20);
+    assert_eq!(near_miss(&long, &["customer_id", "name"]), None);
+    assert_eq!(
+        near_miss("custmer_id", &["customer_id", "name"]),
+        Some("customer_id")
+    );
+    for e in [
+        column_not_allowed("public.orders", &long, &["order_id"]),
+        unknown_column(&long, &["order_id"]),
+        table_not_allowed(&long, &["public.orders"]),
+    ] {
+        assert!(e.message.len() < 400, "{}", e.message.len());
+        assert!(
+            e.message.contains("(4194304 bytes in all)"),
+            "{:.300}",
+            e.message
+        );
+        assert!(e.hint.len() < 400, "{}", e.hint.len());
+    }
+}
