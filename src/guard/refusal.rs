@@ -70,8 +70,12 @@ fn echoed(name: &str) -> std::borrow::Cow<'_, str> {
     if name.len() <= MAX_ECHOED_NAME {
         return name.into();
     }
-    let kept = crate::engine::result::cut_str(name, MAX_ECHOED_NAME);
-    format!("{kept}… ({} bytes in all)", name.len()).into()
+    // The engines' `cut_str` is on a floor above the gate.
+    let mut end = MAX_ECHOED_NAME;
+    while !name.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}… ({} bytes in all)", &name[..end], name.len()).into()
 }
 
 /// A hint that suggests a near miss or lists the choices.

@@ -25,6 +25,11 @@ fn edit_distance_counts_edits() {
 fn long_names_are_cut_and_not_compared() {
     let long = "z".repeat(4 << 20);
     assert_eq!(near_miss(&long, &["customer_id", "name"]), None);
+    // Cut on a character boundary.
+    let wide = "é".repeat(1000);
+    let e = unknown_column(&wide, &[]);
+    assert!(e.message.contains(&"é".repeat(100)), "{}", e.message);
+    assert!(!e.message.contains(&"é".repeat(101)), "{}", e.message);
     assert_eq!(
         near_miss("custmer_id", &["customer_id", "name"]),
         Some("customer_id")
