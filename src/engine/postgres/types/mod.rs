@@ -161,9 +161,7 @@ fn scalar<'a>(ty: &Type, raw: &'a [u8]) -> Result<Option<Scalar<'a>>, BoxError> 
         Type::TIMESTAMP => text(time::timestamp(wire::timestamp_from_sql(raw)?, false)),
         Type::TIMESTAMPTZ => text(time::timestamp(wire::timestamp_from_sql(raw)?, true)),
         // After the commonest types, so they skip the scan of the list.
-        ref text_type if TEXTS.contains(text_type) => {
-            Ok(Some(Scalar::Text(Cow::Borrowed(wire::text_from_sql(raw)?))))
-        }
+        ref text_type if TEXTS.contains(text_type) => own_text(raw),
         Type::MONEY => text(money(wire::int8_from_sql(raw)?)),
         Type::CHAR => text(char::from(raw.first().copied().unwrap_or(0)).to_string()),
         Type::BYTEA => text(bytea(raw)),
@@ -179,16 +177,19 @@ fn scalar<'a>(ty: &Type, raw: &'a [u8]) -> Result<Option<Scalar<'a>>, BoxError> 
         }
         ref oid_type if OIDS.contains(oid_type) => Ok(Some(Scalar::Oid(wire::oid_from_sql(raw)?))),
         _ => match ty.kind() {
-            Kind::Enum(_) => Ok(Some(Scalar::Text(Cow::Borrowed(wire::text_from_sql(raw)?)))),
+            Kind::Enum(_) => own_text(raw),
             Kind::Domain(base) => scalar(base, raw),
             // citext is the one extension type common enough to name: its
             // binary form is the text itself.
-            Kind::Simple if ty.name() == "citext" => {
-                Ok(Some(Scalar::Text(Cow::Borrowed(wire::text_from_sql(raw)?))))
-            }
+            Kind::Simple if ty.name() == "citext" => own_text(raw),
             _ => Ok(None),
         },
     }
+}
+
+/// A cell whose binary form is its text, borrowed from the bytes.
+fn own_text(raw: &[u8]) -> Result<Option<Scalar<'_>>, BoxError> {
+    Ok(Some(Scalar::Text(Cow::Borrowed(wire::text_from_sql(raw)?))))
 }
 
 /// Write one cell into `cells`: scalars and arrays of them straight from
